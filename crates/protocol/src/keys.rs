@@ -1,0 +1,264 @@
+//! Identifiers and keys. Secret keys zeroize on drop and never print their bytes.
+
+use core::fmt;
+
+use ed25519_dalek::Signer as _;
+use hpke::{Deserializable as _, Kem as _, Serializable as _};
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// The HPKE KEM of suite 1: DHKEM(X25519, HKDF-SHA256).
+pub(crate) type Kem = hpke::kem::X25519HkdfSha256;
+
+/// A device's identifier: 16 random bytes chosen at manufacture.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceId(pub [u8; 16]);
+
+impl DeviceId {
+    /// Size in bytes.
+    pub const LEN: usize = 16;
+
+    /// A fresh random id.
+    pub fn random(rng: &mut impl CryptoRng) -> Self {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// Parses 32 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(text.trim_start_matches("0x"), &mut bytes)
+            .map_err(|_| Error::InvalidField)?;
+        Ok(Self(bytes))
+    }
+
+    /// Lowercase hex without prefix.
+    pub fn to_hex(&self) -> alloc::string::String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeviceId({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// A vehicle or meter model, assigned by the registrar's catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModelId(pub u32);
+
+/// An Ed25519 public key (RFC 8032) of a device, registrar or owner.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(ed25519_dalek::VerifyingKey);
+
+impl PublicKey {
+    /// Size in bytes.
+    pub const LEN: usize = 32;
+
+    /// Parses a compressed Edwards point; rejects invalid and small-order (weak) keys.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(Error::InvalidPublicKey);
+        }
+        Ok(Self(key))
+    }
+
+    /// The 32-byte encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// Verifies `signature` over `message` with the strict rules of RFC 8032 (canonical S,
+    /// no small-order components), so a signature has exactly one accepted encoding.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<()> {
+        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+        self.0
+            .verify_strict(message, &signature)
+            .map_err(|_| Error::BadSignature)
+    }
+
+    pub(crate) fn inner(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", hex::encode(self.to_bytes()))
+    }
+}
+
+impl core::hash::Hash for PublicKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.to_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for PublicKey {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PublicKey {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.to_bytes().cmp(&other.to_bytes())
+    }
+}
+
+/// A 64-byte Ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 64]);
+
+impl Signature {
+    /// Size in bytes.
+    pub const LEN: usize = 64;
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", hex::encode(self.0))
+    }
+}
+
+/// An Ed25519 signing key (device, registrar or owner). Zeroized on drop; Debug shows only
+/// the public key.
+pub struct SigningKey(ed25519_dalek::SigningKey);
+
+impl SigningKey {
+    /// A fresh random key.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self::from_seed(&seed)
+    }
+
+    /// The key from its 32-byte RFC 8032 seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// The 32-byte seed. Handle with care: this is the secret.
+    pub fn to_seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// Signs `message` (pure Ed25519).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("public", &self.public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rollup backend's X25519 public key, to which devices seal readings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BackendPublicKey(<Kem as hpke::Kem>::PublicKey);
+
+impl BackendPublicKey {
+    /// Size in bytes.
+    pub const LEN: usize = 32;
+
+    /// Parses a 32-byte X25519 public key.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
+        <Kem as hpke::Kem>::PublicKey::from_bytes(bytes)
+            .map(Self)
+            .map_err(|_| Error::InvalidPublicKey)
+    }
+
+    /// The 32-byte encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&self.0.to_bytes());
+        out
+    }
+
+    pub(crate) fn inner(&self) -> &<Kem as hpke::Kem>::PublicKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BackendPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BackendPublicKey({})", hex::encode(self.to_bytes()))
+    }
+}
+
+/// The rollup backend's X25519 secret key. Whoever holds it can read every reading.
+pub struct BackendSecretKey {
+    secret: <Kem as hpke::Kem>::PrivateKey,
+    public: BackendPublicKey,
+}
+
+impl BackendSecretKey {
+    /// A fresh random key.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(bytes.as_mut());
+        Self::derive(bytes.as_ref())
+    }
+
+    /// Derives a key pair from input keying material (RFC 9180 DeriveKeyPair).
+    pub fn derive(ikm: &[u8]) -> Self {
+        let (secret, public) = Kem::derive_keypair(ikm);
+        Self {
+            secret,
+            public: BackendPublicKey(public),
+        }
+    }
+
+    /// Parses a 32-byte X25519 secret scalar.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
+        let secret =
+            <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| Error::InvalidField)?;
+        let public = BackendPublicKey(Kem::sk_to_pk(&secret));
+        Ok(Self { secret, public })
+    }
+
+    /// The 32 secret bytes. Handle with care.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&self.secret.to_bytes());
+        out
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> &BackendPublicKey {
+        &self.public
+    }
+
+    pub(crate) fn inner(&self) -> &<Kem as hpke::Kem>::PrivateKey {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for BackendSecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendSecretKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}

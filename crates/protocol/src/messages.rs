@@ -1,0 +1,568 @@
+//! Signed statements other than readings: registrar acts, gateway authorization, ownership
+//! statements, possession proofs and owner queries. Every signature covers a distinct
+//! domain tag and the backend's public key, so a statement cannot be replayed as another
+//! kind of statement or against another deployment.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::codec::{Reader, Writer};
+use crate::error::{Error, Result};
+use crate::keys::{BackendPublicKey, DeviceId, ModelId, PublicKey, Signature, SigningKey};
+use crate::reading::Reading;
+
+/// Tag of registrar messages.
+pub const REGISTRAR_TAG: &[u8] = b"witness/v1/registrar";
+/// Tag of the device's signature on an ownership statement.
+pub const OWNERSHIP_TAG: &[u8] = b"witness/v1/ownership";
+/// Tag of the previous owner's countersignature on an ownership statement.
+pub const OWNERSHIP_RELEASE_TAG: &[u8] = b"witness/v1/ownership-release";
+/// Tag of possession proofs.
+pub const POSSESSION_TAG: &[u8] = b"witness/v1/possession";
+/// Tag of owner queries.
+pub const OWNER_QUERY_TAG: &[u8] = b"witness/v1/owner-query";
+/// Longest reason text in a registrar message, in bytes.
+pub const MAX_REASON_LEN: usize = 256;
+/// Version byte of possession proofs and owner queries.
+pub const QUERY_VERSION: u8 = 1;
+
+/// `tag ‖ backend public key ‖ body`: the bytes every non-envelope signature covers.
+pub fn signed_bytes(tag: &[u8], backend_key: &BackendPublicKey, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(tag.len() + 32 + body.len());
+    message.extend_from_slice(tag);
+    message.extend_from_slice(&backend_key.to_bytes());
+    message.extend_from_slice(body);
+    message
+}
+
+fn read_key(r: &mut Reader<'_>) -> Result<PublicKey> {
+    PublicKey::from_bytes(&r.array()?)
+}
+
+fn read_signature(r: &mut Reader<'_>) -> Result<Signature> {
+    Ok(Signature(r.array()?))
+}
+
+fn read_reason(r: &mut Reader<'_>) -> Result<String> {
+    let bytes = r.var_bytes(MAX_REASON_LEN)?;
+    core::str::from_utf8(bytes)
+        .map(String::from)
+        .map_err(|_| Error::InvalidText)
+}
+
+fn write_reason(w: &mut Writer, reason: &str) -> Result<()> {
+    if reason.len() > MAX_REASON_LEN {
+        return Err(Error::Oversize);
+    }
+    w.var_bytes(reason.as_bytes());
+    Ok(())
+}
+
+/// What a registrar (manufacturer, fleet operator) may say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrarAction {
+    /// Op 1: a new device with its model and public key.
+    RegisterDevice {
+        device_id: DeviceId,
+        model: ModelId,
+        public_key: PublicKey,
+    },
+    /// Op 2: the device is retired; its readings are refused from now on.
+    RevokeDevice { device_id: DeviceId, reason: String },
+    /// Op 3: the device continues its history under a new key.
+    RotateKey {
+        device_id: DeviceId,
+        new_key: PublicKey,
+    },
+    /// Op 4: the reading with `counter` was wrong; its corrected odometer and why. The
+    /// original stays on record; a tamper flag is cleared.
+    CorrectReading {
+        device_id: DeviceId,
+        counter: u64,
+        odometer_m: u64,
+        reason: String,
+    },
+    /// Op 5: trust another registrar.
+    AddRegistrar { key: PublicKey },
+    /// Op 6: stop trusting a registrar.
+    RemoveRegistrar { key: PublicKey },
+}
+
+impl RegistrarAction {
+    /// The op byte.
+    pub fn op(&self) -> u8 {
+        match self {
+            Self::RegisterDevice { .. } => 1,
+            Self::RevokeDevice { .. } => 2,
+            Self::RotateKey { .. } => 3,
+            Self::CorrectReading { .. } => 4,
+            Self::AddRegistrar { .. } => 5,
+            Self::RemoveRegistrar { .. } => 6,
+        }
+    }
+
+    /// The device the action concerns, if any.
+    pub fn device_id(&self) -> Option<DeviceId> {
+        match self {
+            Self::RegisterDevice { device_id, .. }
+            | Self::RevokeDevice { device_id, .. }
+            | Self::RotateKey { device_id, .. }
+            | Self::CorrectReading { device_id, .. } => Some(*device_id),
+            Self::AddRegistrar { .. } | Self::RemoveRegistrar { .. } => None,
+        }
+    }
+
+    fn encode(&self, w: &mut Writer) -> Result<()> {
+        w.u8(self.op());
+        match self {
+            Self::RegisterDevice {
+                device_id,
+                model,
+                public_key,
+            } => {
+                w.bytes(&device_id.0)
+                    .u32(model.0)
+                    .bytes(&public_key.to_bytes());
+            }
+            Self::RevokeDevice { device_id, reason } => {
+                w.bytes(&device_id.0);
+                write_reason(w, reason)?;
+            }
+            Self::RotateKey { device_id, new_key } => {
+                w.bytes(&device_id.0).bytes(&new_key.to_bytes());
+            }
+            Self::CorrectReading {
+                device_id,
+                counter,
+                odometer_m,
+                reason,
+            } => {
+                w.bytes(&device_id.0).u64(*counter).u64(*odometer_m);
+                write_reason(w, reason)?;
+            }
+            Self::AddRegistrar { key } | Self::RemoveRegistrar { key } => {
+                w.bytes(&key.to_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(match r.u8()? {
+            1 => Self::RegisterDevice {
+                device_id: DeviceId(r.array()?),
+                model: ModelId(r.u32()?),
+                public_key: read_key(r)?,
+            },
+            2 => Self::RevokeDevice {
+                device_id: DeviceId(r.array()?),
+                reason: read_reason(r)?,
+            },
+            3 => Self::RotateKey {
+                device_id: DeviceId(r.array()?),
+                new_key: read_key(r)?,
+            },
+            4 => Self::CorrectReading {
+                device_id: DeviceId(r.array()?),
+                counter: r.u64()?,
+                odometer_m: r.u64()?,
+                reason: read_reason(r)?,
+            },
+            5 => Self::AddRegistrar { key: read_key(r)? },
+            6 => Self::RemoveRegistrar { key: read_key(r)? },
+            _ => return Err(Error::UnknownKind),
+        })
+    }
+}
+
+/// A registrar's signed act. `sequence` strictly increases per registrar, so a relayed
+/// message cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrarMessage {
+    /// The signing registrar.
+    pub registrar: PublicKey,
+    /// Per-registrar sequence number.
+    pub sequence: u64,
+    /// What is said.
+    pub action: RegistrarAction,
+    /// Signature over [`Self::signed_message`].
+    pub signature: Signature,
+}
+
+impl RegistrarMessage {
+    /// Signs `action` as registrar `key`.
+    pub fn sign(
+        key: &SigningKey,
+        backend_key: &BackendPublicKey,
+        sequence: u64,
+        action: RegistrarAction,
+    ) -> Result<Self> {
+        let mut message = Self {
+            registrar: key.public_key(),
+            sequence,
+            action,
+            signature: Signature([0; 64]),
+        };
+        message.signature = key.sign(&message.signed_message(backend_key)?);
+        Ok(message)
+    }
+
+    fn body(&self) -> Result<Vec<u8>> {
+        let mut w = Writer::with_capacity(128);
+        w.bytes(&self.registrar.to_bytes()).u64(self.sequence);
+        self.action.encode(&mut w)?;
+        Ok(w.finish())
+    }
+
+    /// Exactly the signed bytes: `REGISTRAR_TAG ‖ backend key ‖ body`.
+    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Result<Vec<u8>> {
+        Ok(signed_bytes(REGISTRAR_TAG, backend_key, &self.body()?))
+    }
+
+    /// Checks the signature under the embedded registrar key (whether that registrar is
+    /// trusted is the backend's decision).
+    pub fn verify(&self, backend_key: &BackendPublicKey) -> Result<()> {
+        self.registrar
+            .verify(&self.signed_message(backend_key)?, &self.signature)
+    }
+
+    /// `registrar 32 | sequence u64 | op u8 | op fields | signature 64`.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut bytes = self.body()?;
+        bytes.extend_from_slice(&self.signature.0);
+        Ok(bytes)
+    }
+
+    /// Reads one message from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            registrar: read_key(r)?,
+            sequence: r.u64()?,
+            action: RegistrarAction::decode(r)?,
+            signature: read_signature(r)?,
+        })
+    }
+}
+
+/// The application admin (on-chain `msg_sender`) authorizes or deauthorizes a gateway
+/// account to submit readings. Not signed: the chain authenticated the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayAuthorization {
+    /// The gateway's Ethereum address.
+    pub gateway: [u8; 20],
+    /// Whether it may submit readings from now on.
+    pub authorized: bool,
+}
+
+impl GatewayAuthorization {
+    /// `gateway 20 | authorized u8 (0 or 1)`.
+    pub fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.gateway).u8(u8::from(self.authorized));
+    }
+
+    /// Reads one authorization from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            gateway: r.array()?,
+            authorized: r.bool()?,
+        })
+    }
+}
+
+/// The device binds an owner key (pairing, sale). Whoever holds the device can do this;
+/// the previous owner may countersign to record a consented transfer. `sequence` strictly
+/// increases per device, so an old statement cannot be replayed to take the device back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipStatement {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The new owner's Ed25519 key.
+    pub owner: PublicKey,
+    /// Per-device ownership sequence number.
+    pub sequence: u64,
+    /// The previous owner's countersignature, if given.
+    pub release: Option<Signature>,
+    /// The device's signature.
+    pub device_signature: Signature,
+}
+
+impl OwnershipStatement {
+    fn body(device_id: DeviceId, owner: &PublicKey, sequence: u64) -> [u8; 56] {
+        let mut body = [0u8; 56];
+        body[..16].copy_from_slice(&device_id.0);
+        body[16..48].copy_from_slice(&owner.to_bytes());
+        body[48..].copy_from_slice(&sequence.to_be_bytes());
+        body
+    }
+
+    /// The device signs a statement binding `owner`.
+    pub fn sign(
+        device_key: &SigningKey,
+        backend_key: &BackendPublicKey,
+        device_id: DeviceId,
+        owner: PublicKey,
+        sequence: u64,
+    ) -> Self {
+        let body = Self::body(device_id, &owner, sequence);
+        let device_signature = device_key.sign(&signed_bytes(OWNERSHIP_TAG, backend_key, &body));
+        Self {
+            device_id,
+            owner,
+            sequence,
+            release: None,
+            device_signature,
+        }
+    }
+
+    /// The previous owner countersigns the same statement.
+    pub fn countersign(&mut self, previous_owner: &SigningKey, backend_key: &BackendPublicKey) {
+        self.release = Some(previous_owner.sign(&self.release_message(backend_key)));
+    }
+
+    /// Bytes the device signs: `OWNERSHIP_TAG ‖ backend key ‖ device_id ‖ owner ‖ sequence`.
+    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
+        signed_bytes(
+            OWNERSHIP_TAG,
+            backend_key,
+            &Self::body(self.device_id, &self.owner, self.sequence),
+        )
+    }
+
+    /// Bytes the previous owner signs: the same with `OWNERSHIP_RELEASE_TAG`.
+    pub fn release_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
+        let body = Self::body(self.device_id, &self.owner, self.sequence);
+        signed_bytes(OWNERSHIP_RELEASE_TAG, backend_key, &body)
+    }
+
+    /// Checks the device's signature.
+    pub fn verify_device(
+        &self,
+        device_key: &PublicKey,
+        backend_key: &BackendPublicKey,
+    ) -> Result<()> {
+        device_key.verify(&self.signed_message(backend_key), &self.device_signature)
+    }
+
+    /// Checks the countersignature, if any, under the previous owner's key.
+    pub fn verify_release(
+        &self,
+        previous: &PublicKey,
+        backend_key: &BackendPublicKey,
+    ) -> Result<()> {
+        let signature = self.release.as_ref().ok_or(Error::BadSignature)?;
+        previous.verify(&self.release_message(backend_key), signature)
+    }
+
+    /// `device_id 16 | owner 32 | sequence u64 | has_release u8 | [release 64] | device sig 64`.
+    pub fn encode(&self, w: &mut Writer) {
+        w.bytes(&Self::body(self.device_id, &self.owner, self.sequence));
+        match &self.release {
+            Some(signature) => w.u8(1).bytes(&signature.0),
+            None => w.u8(0),
+        };
+        w.bytes(&self.device_signature.0);
+    }
+
+    /// Reads one statement from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let device_id = DeviceId(r.array()?);
+        let owner = read_key(r)?;
+        let sequence = r.u64()?;
+        let release = if r.bool()? {
+            Some(read_signature(r)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            device_id,
+            owner,
+            sequence,
+            release,
+            device_signature: read_signature(r)?,
+        })
+    }
+}
+
+/// The device's answer to a verifier: its current reading and counter signed together with
+/// the verifier's fresh nonce, so a recorded answer cannot be passed off as a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PossessionProof {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The verifier's fresh random nonce.
+    pub nonce: [u8; 32],
+    /// The device's latest counter.
+    pub counter: u64,
+    /// The reading the device shows now.
+    pub reading: Reading,
+    /// The device's signature.
+    pub signature: Signature,
+}
+
+impl PossessionProof {
+    fn body(&self) -> Result<Vec<u8>> {
+        let mut w = Writer::with_capacity(96);
+        w.u8(QUERY_VERSION)
+            .bytes(&self.device_id.0)
+            .bytes(&self.nonce)
+            .u64(self.counter);
+        self.reading.encode_standalone(&mut w)?;
+        Ok(w.finish())
+    }
+
+    /// The device answers `nonce`.
+    pub fn sign(
+        device_key: &SigningKey,
+        backend_key: &BackendPublicKey,
+        device_id: DeviceId,
+        nonce: [u8; 32],
+        counter: u64,
+        reading: Reading,
+    ) -> Result<Self> {
+        let mut proof = Self {
+            device_id,
+            nonce,
+            counter,
+            reading,
+            signature: Signature([0; 64]),
+        };
+        proof.signature = device_key.sign(&proof.signed_message(backend_key)?);
+        Ok(proof)
+    }
+
+    /// `POSSESSION_TAG ‖ backend key ‖ body`.
+    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Result<Vec<u8>> {
+        Ok(signed_bytes(POSSESSION_TAG, backend_key, &self.body()?))
+    }
+
+    /// Checks the device's signature.
+    pub fn verify(&self, device_key: &PublicKey, backend_key: &BackendPublicKey) -> Result<()> {
+        device_key.verify(&self.signed_message(backend_key)?, &self.signature)
+    }
+
+    /// `version u8 | device_id 16 | nonce 32 | counter u64 | standalone reading | sig 64`.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut bytes = self.body()?;
+        bytes.extend_from_slice(&self.signature.0);
+        Ok(bytes)
+    }
+
+    /// Reads one proof from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        if r.u8()? != QUERY_VERSION {
+            return Err(Error::UnsupportedVersion);
+        }
+        Ok(Self {
+            device_id: DeviceId(r.array()?),
+            nonce: r.array()?,
+            counter: r.u64()?,
+            reading: Reading::decode_standalone(r)?,
+            signature: read_signature(r)?,
+        })
+    }
+
+    /// Decodes exactly one proof.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let proof = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(proof)
+    }
+}
+
+/// The owner's request to see a device's readings, valid until `expires_at`. The backend
+/// seals its answer to `response_key` (X25519), so whoever relays the query learns nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerQuery {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The owner key bound to the device.
+    pub owner: PublicKey,
+    /// X25519 key the answer is sealed to.
+    pub response_key: [u8; 32],
+    /// Expiry, seconds since the Unix epoch, compared with the latest block time.
+    pub expires_at: u32,
+    /// The owner's signature.
+    pub signature: Signature,
+}
+
+impl OwnerQuery {
+    fn body(&self) -> [u8; 86] {
+        let mut body = [0u8; 86];
+        body[0] = QUERY_VERSION;
+        body[1..17].copy_from_slice(&self.device_id.0);
+        body[17..49].copy_from_slice(&self.owner.to_bytes());
+        body[49..81].copy_from_slice(&self.response_key);
+        body[81..85].copy_from_slice(&self.expires_at.to_be_bytes());
+        // Reserved flags byte, zero in version 1.
+        body
+    }
+
+    /// The owner signs a query.
+    pub fn sign(
+        owner_key: &SigningKey,
+        backend_key: &BackendPublicKey,
+        device_id: DeviceId,
+        response_key: [u8; 32],
+        expires_at: u32,
+    ) -> Self {
+        let mut query = Self {
+            device_id,
+            owner: owner_key.public_key(),
+            response_key,
+            expires_at,
+            signature: Signature([0; 64]),
+        };
+        query.signature = owner_key.sign(&query.signed_message(backend_key));
+        query
+    }
+
+    /// `OWNER_QUERY_TAG ‖ backend key ‖ body`.
+    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
+        signed_bytes(OWNER_QUERY_TAG, backend_key, &self.body())
+    }
+
+    /// Checks the owner's signature under the embedded owner key (whether that key is bound
+    /// to the device is the backend's decision).
+    pub fn verify(&self, backend_key: &BackendPublicKey) -> Result<()> {
+        self.owner
+            .verify(&self.signed_message(backend_key), &self.signature)
+    }
+
+    /// `version u8 | device_id 16 | owner 32 | response_key 32 | expires_at u32 | flags u8 (0) |
+    /// signature 64`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = self.body().to_vec();
+        bytes.extend_from_slice(&self.signature.0);
+        bytes
+    }
+
+    /// Reads one query from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        if r.u8()? != QUERY_VERSION {
+            return Err(Error::UnsupportedVersion);
+        }
+        let query = Self {
+            device_id: DeviceId(r.array()?),
+            owner: read_key(r)?,
+            response_key: r.array()?,
+            expires_at: r.u32()?,
+            signature: Signature([0; 64]),
+        };
+        if r.u8()? != 0 {
+            return Err(Error::InvalidField);
+        }
+        Ok(Self {
+            signature: read_signature(r)?,
+            ..query
+        })
+    }
+
+    /// Decodes exactly one query.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let query = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(query)
+    }
+}

@@ -1,0 +1,46 @@
+//! Integration tests of the wire protocol.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod envelope;
+mod fuzzish;
+mod messages;
+mod vectors;
+
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use witness_protocol::{BackendSecretKey, DeviceId, FaultCode, Reading, SigningKey};
+
+pub(crate) fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
+}
+
+pub(crate) struct Fixture {
+    pub device: SigningKey,
+    pub device_id: DeviceId,
+    pub backend: BackendSecretKey,
+}
+
+pub(crate) fn fixture() -> Fixture {
+    let mut rng = rng(1);
+    Fixture {
+        device: SigningKey::generate(&mut rng),
+        device_id: DeviceId::random(&mut rng),
+        backend: BackendSecretKey::generate(&mut rng),
+    }
+}
+
+pub(crate) fn readings(count: usize) -> Vec<Reading> {
+    (0..count)
+        .map(|i| Reading {
+            timestamp: 1_790_000_000 + 300 * i as u32,
+            odometer_m: 50_000_000 + 4_000 * i as u64,
+            fuel_ml: 300,
+            engine_s: 900_000 + 300 * i as u32,
+            faults: if i % 5 == 4 {
+                vec![FaultCode(0x0171)]
+            } else {
+                vec![]
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,227 @@
+use witness_protocol::{
+    BackendSecretKey, Error, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId, OwnerQuery,
+    OwnershipStatement, PossessionProof, RegistrarAction, RegistrarMessage, RollupInput,
+    SigningKey, open_response, seal_response,
+};
+
+use crate::{fixture, readings, rng};
+
+fn round_trip(message: Message) {
+    let input = RollupInput {
+        messages: vec![message],
+    };
+    let bytes = input.encode().unwrap();
+    assert_eq!(RollupInput::decode(&bytes).unwrap(), input);
+}
+
+#[test]
+fn registrar_messages_verify_round_trip_and_bind_the_deployment() {
+    let f = fixture();
+    let registrar = SigningKey::generate(&mut rng(20));
+    let other = SigningKey::generate(&mut rng(21));
+    let actions = [
+        RegistrarAction::RegisterDevice {
+            device_id: f.device_id,
+            model: ModelId(7),
+            public_key: f.device.public_key(),
+        },
+        RegistrarAction::RevokeDevice {
+            device_id: f.device_id,
+            reason: "scrapped".into(),
+        },
+        RegistrarAction::RotateKey {
+            device_id: f.device_id,
+            new_key: other.public_key(),
+        },
+        RegistrarAction::CorrectReading {
+            device_id: f.device_id,
+            counter: 3,
+            odometer_m: 9,
+            reason: "typo".into(),
+        },
+        RegistrarAction::AddRegistrar {
+            key: other.public_key(),
+        },
+        RegistrarAction::RemoveRegistrar {
+            key: other.public_key(),
+        },
+    ];
+    let other_deployment = BackendSecretKey::generate(&mut rng(22));
+    for (i, action) in actions.into_iter().enumerate() {
+        let message =
+            RegistrarMessage::sign(&registrar, f.backend.public_key(), i as u64, action).unwrap();
+        message.verify(f.backend.public_key()).unwrap();
+        assert_eq!(
+            message.verify(other_deployment.public_key()),
+            Err(Error::BadSignature)
+        );
+        let mut forged = message.clone();
+        forged.sequence += 1;
+        assert_eq!(
+            forged.verify(f.backend.public_key()),
+            Err(Error::BadSignature)
+        );
+        round_trip(Message::Registrar(message));
+    }
+}
+
+#[test]
+fn reason_text_is_bounded_and_utf8() {
+    let f = fixture();
+    let registrar = SigningKey::generate(&mut rng(23));
+    let long = RegistrarAction::RevokeDevice {
+        device_id: f.device_id,
+        reason: "x".repeat(257),
+    };
+    assert_eq!(
+        RegistrarMessage::sign(&registrar, f.backend.public_key(), 1, long).err(),
+        Some(Error::Oversize)
+    );
+    let ok = RegistrarAction::RevokeDevice {
+        device_id: f.device_id,
+        reason: "ab".into(),
+    };
+    let message = RegistrarMessage::sign(&registrar, f.backend.public_key(), 1, ok).unwrap();
+    let mut bytes = RollupInput {
+        messages: vec![Message::Registrar(message)],
+    }
+    .encode()
+    .unwrap();
+    // registrar(32) + seq(8) + op(1) + id(16) + len(1) after version, count and kind.
+    let text_at = 3 + 32 + 8 + 1 + 16 + 1;
+    bytes[text_at] = 0xff;
+    assert_eq!(RollupInput::decode(&bytes), Err(Error::InvalidText));
+}
+
+#[test]
+fn ownership_statement_needs_the_device_and_optionally_the_previous_owner() {
+    let f = fixture();
+    let seller = SigningKey::generate(&mut rng(24));
+    let buyer = SigningKey::generate(&mut rng(25));
+    let key = f.backend.public_key();
+    let mut statement =
+        OwnershipStatement::sign(&f.device, key, f.device_id, buyer.public_key(), 2);
+    statement
+        .verify_device(&f.device.public_key(), key)
+        .unwrap();
+    assert_eq!(
+        statement.verify_device(&buyer.public_key(), key),
+        Err(Error::BadSignature)
+    );
+    assert_eq!(
+        statement.verify_release(&seller.public_key(), key),
+        Err(Error::BadSignature)
+    );
+    statement.countersign(&seller, key);
+    statement.verify_release(&seller.public_key(), key).unwrap();
+    round_trip(Message::Ownership(statement.clone()));
+    // The device signature does not double as the release.
+    let mut swapped = statement;
+    swapped.release = Some(swapped.device_signature);
+    assert_eq!(
+        swapped.verify_release(&seller.public_key(), key),
+        Err(Error::BadSignature)
+    );
+}
+
+#[test]
+fn possession_proof_binds_nonce_and_reading() {
+    let f = fixture();
+    let key = f.backend.public_key();
+    let reading = readings(1).remove(0);
+    let proof = PossessionProof::sign(&f.device, key, f.device_id, [9; 32], 12, reading).unwrap();
+    let decoded = PossessionProof::decode(&proof.encode().unwrap()).unwrap();
+    assert_eq!(decoded, proof);
+    decoded.verify(&f.device.public_key(), key).unwrap();
+    let mut replayed = decoded.clone();
+    replayed.nonce = [8; 32];
+    assert_eq!(
+        replayed.verify(&f.device.public_key(), key),
+        Err(Error::BadSignature)
+    );
+    let mut rolled = decoded;
+    rolled.reading.odometer_m -= 1;
+    assert_eq!(
+        rolled.verify(&f.device.public_key(), key),
+        Err(Error::BadSignature)
+    );
+}
+
+#[test]
+fn owner_query_and_sealed_response() {
+    let f = fixture();
+    let owner = SigningKey::generate(&mut rng(26));
+    let response = BackendSecretKey::generate(&mut rng(27));
+    let query = OwnerQuery::sign(
+        &owner,
+        f.backend.public_key(),
+        f.device_id,
+        response.public_key().to_bytes(),
+        99,
+    );
+    let decoded = OwnerQuery::decode(&query.encode()).unwrap();
+    decoded.verify(f.backend.public_key()).unwrap();
+    let mut extended = decoded.clone();
+    extended.expires_at += 1;
+    assert_eq!(
+        extended.verify(f.backend.public_key()),
+        Err(Error::BadSignature)
+    );
+    let mut flagged = query.encode();
+    flagged[85] = 1;
+    assert_eq!(OwnerQuery::decode(&flagged), Err(Error::InvalidField));
+
+    let sealed = seal_response(
+        response.public_key(),
+        &query.signature.0,
+        b"history",
+        &mut rng(28),
+    )
+    .unwrap();
+    assert_eq!(
+        open_response(&response, &query.signature.0, &sealed).unwrap(),
+        b"history"
+    );
+    assert_eq!(
+        open_response(&f.backend, &query.signature.0, &sealed),
+        Err(Error::DecryptionFailed)
+    );
+    assert_eq!(
+        open_response(&response, b"other query", &sealed),
+        Err(Error::DecryptionFailed)
+    );
+}
+
+#[test]
+fn inputs_are_bounded_and_strict() {
+    let authorization = Message::GatewayAuthorization(GatewayAuthorization {
+        gateway: [1; 20],
+        authorized: true,
+    });
+    round_trip(authorization.clone());
+    let mut bytes = RollupInput {
+        messages: vec![authorization.clone()],
+    }
+    .encode()
+    .unwrap();
+    *bytes.last_mut().unwrap() = 2;
+    assert_eq!(RollupInput::decode(&bytes), Err(Error::InvalidField));
+    assert_eq!(RollupInput::decode(&[1, 0]), Err(Error::InvalidField));
+    assert_eq!(RollupInput::decode(&[2, 1]), Err(Error::UnsupportedVersion));
+    let mut unknown = vec![1, 1, 9];
+    unknown.resize(24, 0);
+    assert_eq!(RollupInput::decode(&unknown), Err(Error::UnknownKind));
+    assert_eq!(
+        RollupInput::decode(&vec![1; MAX_INPUT_LEN + 1]),
+        Err(Error::Oversize)
+    );
+    // A huge message count with few bytes is refused before allocating.
+    assert_eq!(
+        RollupInput::decode(&[1, 0xff, 0x1f, 3]),
+        Err(Error::Truncated)
+    );
+    let too_big = RollupInput {
+        messages: vec![authorization; 3_000],
+    };
+    assert_eq!(too_big.encode(), Err(Error::Oversize));
+}
