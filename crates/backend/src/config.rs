@@ -1,0 +1,167 @@
+//! Configuration baked into the machine image: who administers the application, which
+//! registrars are trusted from the start, and the backend's decryption key.
+
+use std::collections::BTreeMap;
+
+use witness_protocol::{BackendSecretKey, ModelId, PublicKey};
+
+use crate::error::BackendError;
+
+/// How far a device clock may run ahead of the block time, in seconds.
+pub const DEFAULT_MAX_FUTURE_SKEW_S: u64 = 300;
+/// How old a reading may be when it reaches the chain (devices buffer while offline).
+pub const DEFAULT_MAX_AGE_S: u64 = 30 * 24 * 3600;
+/// Smallest group published in statistics.
+pub const DEFAULT_K_ANONYMITY: usize = 5;
+/// How old a possession proof's reading may be, against the latest block time, to open a
+/// device's history.
+pub const DEFAULT_PROOF_FRESHNESS_S: u64 = 600;
+
+/// Fuel of a model, for consumption and CO2 figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fuel {
+    /// Petrol: 2,392 g CO2 per litre burnt.
+    Petrol,
+    /// Diesel: 2,640 g CO2 per litre burnt.
+    Diesel,
+}
+
+impl Fuel {
+    /// Tank-to-wheel emission factor in grams of CO2 per litre (EU JRC / EEA figures used
+    /// for WLTP CO2 accounting).
+    pub fn co2_g_per_l(self) -> f64 {
+        match self {
+            Self::Petrol => 2_392.0,
+            Self::Diesel => 2_640.0,
+        }
+    }
+}
+
+/// A catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// Display name.
+    pub name: String,
+    /// Fuel.
+    pub fuel: Fuel,
+}
+
+/// The model catalogue used by the mock fleet; deployments may replace it.
+pub fn default_models() -> BTreeMap<ModelId, ModelInfo> {
+    [
+        (1, "Volkswagen Golf 1.5 TSI", Fuel::Petrol),
+        (2, "Toyota Corolla 1.8 Hybrid", Fuel::Petrol),
+        (3, "Skoda Octavia 2.0 TDI", Fuel::Diesel),
+        (4, "Renault Clio 1.0 TCe", Fuel::Petrol),
+        (5, "Ford Transit 2.0 EcoBlue", Fuel::Diesel),
+        (6, "Peugeot 308 1.5 BlueHDi", Fuel::Diesel),
+    ]
+    .into_iter()
+    .map(|(id, name, fuel)| {
+        (
+            ModelId(id),
+            ModelInfo {
+                name: name.into(),
+                fuel,
+            },
+        )
+    })
+    .collect()
+}
+
+/// Everything the backend is configured with.
+#[derive(Debug)]
+pub struct Config {
+    /// The application admin: the only `msg_sender` that may (de)authorize gateways.
+    pub admin: [u8; 20],
+    /// Registrars trusted from genesis; only they may add or remove other registrars.
+    pub root_registrars: Vec<PublicKey>,
+    /// The backend's HPKE key.
+    pub backend_key: BackendSecretKey,
+    /// See [`DEFAULT_MAX_FUTURE_SKEW_S`].
+    pub max_future_skew_s: u64,
+    /// See [`DEFAULT_MAX_AGE_S`].
+    pub max_age_s: u64,
+    /// See [`DEFAULT_PROOF_FRESHNESS_S`].
+    pub proof_freshness_s: u64,
+    /// See [`DEFAULT_K_ANONYMITY`].
+    pub k_anonymity: usize,
+    /// Model catalogue.
+    pub models: BTreeMap<ModelId, ModelInfo>,
+}
+
+impl Config {
+    /// A configuration with the documented defaults.
+    pub fn new(
+        admin: [u8; 20],
+        root_registrars: Vec<PublicKey>,
+        backend_key: BackendSecretKey,
+    ) -> Self {
+        Self {
+            admin,
+            root_registrars,
+            backend_key,
+            max_future_skew_s: DEFAULT_MAX_FUTURE_SKEW_S,
+            max_age_s: DEFAULT_MAX_AGE_S,
+            proof_freshness_s: DEFAULT_PROOF_FRESHNESS_S,
+            k_anonymity: DEFAULT_K_ANONYMITY,
+            models: default_models(),
+        }
+    }
+
+    /// Reads `WITNESS_ADMIN_ADDRESS` (0x-hex), `WITNESS_ROOT_REGISTRARS` (comma-separated hex
+    /// Ed25519 keys) and `WITNESS_BACKEND_SECRET_KEY` (hex X25519 secret), plus the optional
+    /// `WITNESS_MAX_FUTURE_SKEW_S`, `WITNESS_MAX_AGE_S`, `WITNESS_K_ANONYMITY`.
+    pub fn from_env() -> Result<Self, BackendError> {
+        let var = |name: &str| {
+            std::env::var(name).map_err(|_| BackendError::Config(format!("{name} is not set")))
+        };
+        let admin = parse_address(&var("WITNESS_ADMIN_ADDRESS")?)?;
+        let registrars = var("WITNESS_ROOT_REGISTRARS")?
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_public_key(s.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let secret = parse_hex32(
+            &var("WITNESS_BACKEND_SECRET_KEY")?,
+            "WITNESS_BACKEND_SECRET_KEY",
+        )?;
+        let backend_key = BackendSecretKey::from_bytes(&secret)
+            .map_err(|e| BackendError::Config(format!("WITNESS_BACKEND_SECRET_KEY: {e}")))?;
+        let mut config = Self::new(admin, registrars, backend_key);
+        let number = |name: &str, default: u64| -> Result<u64, BackendError> {
+            match std::env::var(name) {
+                Ok(text) => text
+                    .parse()
+                    .map_err(|_| BackendError::Config(format!("{name}: not a number"))),
+                Err(_) => Ok(default),
+            }
+        };
+        config.max_future_skew_s = number("WITNESS_MAX_FUTURE_SKEW_S", config.max_future_skew_s)?;
+        config.max_age_s = number("WITNESS_MAX_AGE_S", config.max_age_s)?;
+        config.k_anonymity = number("WITNESS_K_ANONYMITY", config.k_anonymity as u64)? as usize;
+        Ok(config)
+    }
+}
+
+fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], BackendError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
+        .map_err(|_| BackendError::Config(format!("{what}: expected 32 bytes of hex")))?;
+    Ok(out)
+}
+
+/// Parses a 0x-prefixed (or bare) 20-byte hex address.
+pub fn parse_address(text: &str) -> Result<[u8; 20], BackendError> {
+    let mut out = [0u8; 20];
+    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
+        .map_err(|_| BackendError::Config(format!("not a 20-byte address: {text}")))?;
+    Ok(out)
+}
+
+/// Parses a hex Ed25519 public key.
+pub fn parse_public_key(text: &str) -> Result<PublicKey, BackendError> {
+    PublicKey::from_bytes(&parse_hex32(text, "public key")?)
+        .map_err(|e| BackendError::Config(format!("public key {text}: {e}")))
+}
