@@ -10,7 +10,8 @@ use crate::messages::{GatewayAuthorization, OwnershipStatement, RegistrarMessage
 /// Input format version.
 pub const INPUT_VERSION: u8 = 1;
 /// Largest input payload: `InputBox` refuses an ABI-encoded `EvmAdvance` above 65,536 bytes,
-/// which is 320 bytes of fixed fields plus the payload padded to 32 bytes.
+/// which is 292 bytes of fixed fields (selector, 8 words, length) plus the payload padded to
+/// 32 bytes: 65,536 - 292 = 65,244, rounded down to a multiple of 32.
 pub const MAX_INPUT_LEN: usize = 65_216;
 /// Most messages in one input.
 pub const MAX_MESSAGES: usize = 4_096;

@@ -69,7 +69,9 @@ impl PublicKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
         let key =
             ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidPublicKey)?;
-        if key.is_weak() {
+        // Reject small-order keys and non-canonical encodings (y >= p), as RFC 8032
+        // decoding does, so every implementation accepts exactly the same keys.
+        if key.is_weak() || key.to_edwards().compress().to_bytes() != *bytes {
             return Err(Error::InvalidPublicKey);
         }
         Ok(Self(key))
@@ -87,10 +89,6 @@ impl PublicKey {
         self.0
             .verify_strict(message, &signature)
             .map_err(|_| Error::BadSignature)
-    }
-
-    pub(crate) fn inner(&self) -> &ed25519_dalek::VerifyingKey {
-        &self.0
     }
 }
 

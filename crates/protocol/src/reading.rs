@@ -191,8 +191,8 @@ fn unpack(bytes: &[u8], count: usize, first_timestamp: u32) -> Result<Vec<Readin
     if r.u8()? != READING_FORMAT_V1 {
         return Err(Error::UnsupportedVersion);
     }
-    // Each packed reading takes at least 3 bytes (4 after the first).
-    if count.saturating_mul(3) > r.remaining() {
+    // Each packed reading takes at least 4 bytes (5 after the first).
+    if count.saturating_mul(4) > r.remaining() {
         return Err(Error::Truncated);
     }
     let mut readings: Vec<Reading> = Vec::with_capacity(count);

@@ -214,18 +214,43 @@ fn invalid_envelope(
     Value::Object(map)
 }
 
+/// The bytes of one signed statement.
+struct Signed<'a> {
+    message: &'a [u8],
+    signed_message: &'a [u8],
+    signature: &'a Signature,
+}
+
 fn signed_message_vector(
     name: &str,
     kind: &str,
     signer_seed: [u8; 32],
-    message: &[u8],
-    signed_message: &[u8],
-    signature: &Signature,
+    signed: Signed<'_>,
     input: Option<Vec<u8>>,
+    device_seed: Option<[u8; 32]>,
 ) -> Value {
+    let Signed {
+        message,
+        signed_message,
+        signature,
+    } = signed;
     let keys = keys(name);
     let mut map = base(name, &keys);
     map.insert("kind".into(), json!(kind));
+    // Device fields name the device the statement is about, or nothing.
+    let device = device_seed.map(|seed| (seed, SigningKey::from_seed(&seed).public_key()));
+    map.insert(
+        "device_signing_seed".into(),
+        device
+            .as_ref()
+            .map_or(Value::Null, |(seed, _)| json!(hex::encode(seed))),
+    );
+    map.insert(
+        "device_public_key".into(),
+        device
+            .as_ref()
+            .map_or(Value::Null, |(_, key)| json!(hex::encode(key.to_bytes()))),
+    );
     let signer = SigningKey::from_seed(&signer_seed);
     map.insert("signer_seed".into(), json!(hex::encode(signer_seed)));
     map.insert(
@@ -308,10 +333,13 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
                 name,
                 "registrar",
                 registrar_seed,
-                &message.encode()?,
-                &message.signed_message(backend.public_key())?,
-                &message.signature,
+                Signed {
+                    message: &message.encode()?,
+                    signed_message: &message.signed_message(backend.public_key())?,
+                    signature: &message.signature,
+                },
                 Some(input),
+                None,
             ))
         })
         .collect()
@@ -352,10 +380,13 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
             name,
             "ownership",
             keys.device_seed,
-            &w.finish(),
-            &statement.signed_message(keys.backend.public_key()),
-            &statement.device_signature,
+            Signed {
+                message: &w.finish(),
+                signed_message: &statement.signed_message(keys.backend.public_key()),
+                signature: &statement.device_signature,
+            },
             Some(input),
+            Some(keys.device_seed),
         );
         if let (Some(map), Some(release)) = (vector.as_object_mut(), statement.release) {
             map.insert(
@@ -391,10 +422,13 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
         "possession_proof",
         "possession_proof",
         keys.device_seed,
-        &proof.encode()?,
-        &proof.signed_message(keys.backend.public_key())?,
-        &proof.signature,
+        Signed {
+            message: &proof.encode()?,
+            signed_message: &proof.signed_message(keys.backend.public_key())?,
+            signature: &proof.signature,
+        },
         None,
+        Some(keys.device_seed),
     );
     if let Some(map) = possession.as_object_mut() {
         map.insert("readings".into(), json!([reading_json(&reading)]));
@@ -414,9 +448,12 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
         "owner_query",
         "owner_query",
         owner_seed,
-        &query.encode(),
-        &query.signed_message(keys.backend.public_key()),
-        &query.signature,
+        Signed {
+            message: &query.encode(),
+            signed_message: &query.signed_message(keys.backend.public_key()),
+            signature: &query.signature,
+        },
+        None,
         None,
     );
     Ok(vec![possession, owner_query])

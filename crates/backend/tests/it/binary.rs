@@ -117,6 +117,21 @@ impl Drop for Backend {
     }
 }
 
+/// The native binary, or the one named by `WITNESS_BACKEND_BIN` run through
+/// `WITNESS_BACKEND_RUNNER` (the riscv64 build under `qemu-riscv64-static`).
+fn backend_command() -> Command {
+    let binary = std::env::var("WITNESS_BACKEND_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_witness-backend").into());
+    match std::env::var("WITNESS_BACKEND_RUNNER") {
+        Ok(runner) if !runner.is_empty() => {
+            let mut command = Command::new(runner);
+            command.arg(binary);
+            command
+        }
+        _ => Command::new(binary),
+    }
+}
+
 fn advance(sender: [u8; 20], index: u64, payload: &[u8]) -> Value {
     json!({"request_type": "advance_state", "data": {"metadata": {
         "chain_id": 31337, "app_contract": hex_address([0xAA; 20]), "msg_sender": hex_address(sender),
@@ -149,7 +164,7 @@ fn binary_serves_advance_and_inspect_with_reject_semantics() {
     }
     let accept_server = server.clone();
     std::thread::spawn(move || serve(listener, accept_server));
-    let child = Command::new(env!("CARGO_BIN_EXE_witness-backend"))
+    let child = backend_command()
         .env("ROLLUP_HTTP_SERVER_URL", &url)
         .env("WITNESS_ADMIN_ADDRESS", hex_address(ADMIN))
         .env(
@@ -199,7 +214,7 @@ fn binary_serves_advance_and_inspect_with_reject_semantics() {
 
 #[test]
 fn binary_refuses_to_start_without_configuration() {
-    let output = Command::new(env!("CARGO_BIN_EXE_witness-backend"))
+    let output = backend_command()
         .env_remove("WITNESS_ADMIN_ADDRESS")
         .env("ROLLUP_HTTP_SERVER_URL", "http://127.0.0.1:9")
         .output()

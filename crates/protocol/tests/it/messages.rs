@@ -225,3 +225,27 @@ fn inputs_are_bounded_and_strict() {
     };
     assert_eq!(too_big.encode(), Err(Error::Oversize));
 }
+
+#[test]
+fn non_canonical_and_small_order_keys_are_refused() {
+    // y = 2^255 - 16 >= p: decompresses in lax decoders, but RFC 8032 rejects it.
+    let mut non_canonical = [0xff; 32];
+    non_canonical[0] = 0xf0;
+    non_canonical[31] = 0x7f;
+    assert_eq!(
+        witness_protocol::PublicKey::from_bytes(&non_canonical),
+        Err(Error::InvalidPublicKey)
+    );
+    // The identity point: small order.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert_eq!(
+        witness_protocol::PublicKey::from_bytes(&identity),
+        Err(Error::InvalidPublicKey)
+    );
+    let valid = SigningKey::generate(&mut rng(29)).public_key();
+    assert_eq!(
+        witness_protocol::PublicKey::from_bytes(&valid.to_bytes()),
+        Ok(valid)
+    );
+}

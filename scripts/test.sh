@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of The Witness on a fresh machine: installs what it needs, then checks
+# formatting and lints, builds the protocol for a bare-metal target (no_std), runs the
+# workspace tests (against SQLite and a throw-away PostgreSQL), the riscv64 backend under
+# qemu, and the independent Python cross-check of the protocol vectors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "no_std build of witness-protocol (riscv64gc-unknown-none-elf)"
+cargo build -p witness-protocol --no-default-features --target riscv64gc-unknown-none-elf
+
+step "PostgreSQL for the gateway tests"
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop' EXIT
+
+step "workspace tests"
+cargo test --workspace
+
+step "riscv64 backend under qemu"
+scripts/riscv64-smoke.sh
+
+step "independent protocol cross-check (Python)"
+tools/crosscheck/run.sh

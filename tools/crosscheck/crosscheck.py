@@ -1,0 +1,1065 @@
+#!/usr/bin/env python3
+"""Independent implementation of The Witness wire protocol v1, written from docs/PROTOCOL.md
+alone (not ported from the Rust crate), checked against docs/protocol-vectors.json.
+
+Libraries: `cryptography` (Ed25519, X25519, SHA-256) and `pyhpke` (RFC 9180 HPKE). Ed25519
+strictness checks (canonical point encodings, small-order rejection) are done here with plain
+integer arithmetic, because OpenSSL does not perform them all.
+
+Usage: crosscheck.py [path/to/protocol-vectors.json]
+Prints one line per vector and a final line `N passed, M failed`; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pyhpke import AEADId, CipherSuite, KDFId, KEMId
+
+# --------------------------------------------------------------------------------------------
+# Constants (PROTOCOL.md sections 3, 5, 6, 7, 8, 9)
+
+TAG_ENVELOPE = b"witness/v1/envelope"
+TAG_REGISTRAR = b"witness/v1/registrar"
+TAG_OWNERSHIP = b"witness/v1/ownership"
+TAG_OWNERSHIP_RELEASE = b"witness/v1/ownership-release"
+TAG_POSSESSION = b"witness/v1/possession"
+TAG_OWNER_QUERY = b"witness/v1/owner-query"
+TAG_BLINDING = b"witness/v1/blinding"
+TAG_COMMIT = b"witness/v1/commit"
+EXPORTER_CONTEXT = b"witness/v1/commitment"
+HPKE_INFO = b"witness/v1/hpke"
+RESPONSE_HPKE_INFO = b"witness/v1/response"
+
+ENVELOPE_VERSION = 1
+SUITE_1 = 1
+READING_FORMAT = 1
+INPUT_VERSION = 1
+QUERY_VERSION = 1
+
+HEADER_LEN = 33
+ENC_LEN = 32
+SIG_LEN = 64
+AEAD_TAG_LEN = 16
+MAX_READINGS = 64
+MAX_CIPHERTEXT = 16_384
+MAX_FAULTS = 32
+MAX_REASON = 256
+MAX_INPUT_LEN = 65_216
+MAX_MESSAGES = 4_096
+MIN_MESSAGE_LEN = 22
+
+U32_MAX = 2**32 - 1
+U64_MAX = 2**64 - 1
+
+KIND_ENVELOPE, KIND_REGISTRAR, KIND_GATEWAY, KIND_OWNERSHIP = 1, 2, 3, 4
+
+
+class ProtocolError(Exception):
+    """A rejection, carrying the error code of PROTOCOL.md section 10.1."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}{': ' + detail if detail else ''}")
+        self.code = code
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical encodings (section 2)
+
+
+class Reader:
+    def __init__(self, data: bytes):
+        self.data = bytes(data)
+        self.pos = 0
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def take(self, n: int) -> bytes:
+        if n > self.remaining():
+            raise ProtocolError("truncated")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def u64(self) -> int:
+        return int.from_bytes(self.take(8), "big")
+
+    def boolean(self) -> bool:
+        b = self.u8()
+        if b not in (0, 1):
+            raise ProtocolError("invalid_field", "bool must be 0 or 1")
+        return b == 1
+
+    def varint(self) -> int:
+        value = 0
+        for i in range(10):
+            b = self.u8()
+            if i == 9 and (b & 0x7F) > 1:
+                raise ProtocolError("non_canonical_varint", "overflows 64 bits")
+            value |= (b & 0x7F) << (7 * i)
+            if b & 0x80 == 0:
+                if i > 0 and b == 0:
+                    raise ProtocolError("non_canonical_varint", "overlong")
+                return value
+        raise ProtocolError("non_canonical_varint", "more than 10 bytes")
+
+    def zigzag(self) -> int:
+        u = self.varint()
+        return (u >> 1) ^ -(u & 1)
+
+    def count(self, maximum: int, min_item: int) -> int:
+        c = self.varint()
+        if c > maximum:
+            raise ProtocolError("oversize", f"count {c} > {maximum}")
+        if c * min_item > self.remaining():
+            raise ProtocolError("truncated", "count exceeds remaining input")
+        return c
+
+    def text(self, maximum: int) -> str:
+        n = self.varint()
+        if n > maximum:
+            raise ProtocolError("oversize", f"text length {n} > {maximum}")
+        raw = self.take(n)
+        try:
+            return raw.decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise ProtocolError("invalid_text") from None
+
+    def finish(self) -> None:
+        if self.remaining():
+            raise ProtocolError("trailing_bytes", f"{self.remaining()} bytes left")
+
+
+def enc_varint(v: int) -> bytes:
+    assert 0 <= v <= U64_MAX
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def enc_zigzag(v: int) -> bytes:
+    assert -(2**63) <= v < 2**63
+    return enc_varint(((v << 1) ^ (v >> 63)) & U64_MAX)
+
+
+def be(v: int, n: int) -> bytes:
+    return v.to_bytes(n, "big")
+
+
+# --------------------------------------------------------------------------------------------
+# Ed25519, strict (section 3.2). Point arithmetic only for the strictness checks; the
+# verification equation itself is OpenSSL's (via `cryptography`).
+
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = (-121665 * pow(121666, P - 2, P)) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _point_add(p1, p2):
+    x1, y1, z1, t1 = p1
+    x2, y2, z2, t2 = p2
+    a = (y1 - x1) * (y2 - x2) % P
+    b = (y1 + x1) * (y2 + x2) % P
+    c = 2 * D * t1 * t2 % P
+    d = 2 * z1 * z2 % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def decode_point(data: bytes):
+    """RFC 8032 5.1.3 decoding; None if not a canonical encoding of a curve point."""
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= P:
+        return None
+    u = (y * y - 1) % P
+    v = (D * y * y + 1) % P
+    x = u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if v * x * x % P == u:
+        pass
+    elif v * x * x % P == (-u) % P:
+        x = x * SQRT_M1 % P
+    else:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y, 1, x * y % P)
+
+
+def is_small_order(point) -> bool:
+    q = point
+    for _ in range(3):
+        q = _point_add(q, q)
+    x, y, z, _ = q
+    return x % P == 0 and (y - z) % P == 0
+
+
+def parse_ed25519_key(data: bytes) -> bytes:
+    """A public key parsed from a message: canonical point, not small order."""
+    point = decode_point(data)
+    if point is None or is_small_order(point):
+        raise ProtocolError("invalid_public_key", data.hex())
+    return data
+
+
+def verify_strict(public_key: bytes, message: bytes, signature: bytes) -> None:
+    if len(signature) != 64:
+        raise ProtocolError("bad_signature", "length")
+    r_bytes, s_bytes = signature[:32], signature[32:]
+    if int.from_bytes(s_bytes, "little") >= L:
+        raise ProtocolError("bad_signature", "non-canonical S")
+    a = decode_point(public_key)
+    if a is None or is_small_order(a):
+        raise ProtocolError("bad_signature", "invalid or small-order key")
+    r = decode_point(r_bytes)
+    if r is None or is_small_order(r):
+        raise ProtocolError("bad_signature", "invalid or small-order R")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        raise ProtocolError("bad_signature") from None
+
+
+def ed25519_public(seed: bytes) -> bytes:
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+
+# --------------------------------------------------------------------------------------------
+# HPKE (section 3.3)
+
+assert KEMId.DHKEM_X25519_HKDF_SHA256.value == 0x0020
+assert KDFId.HKDF_SHA256.value == 0x0001
+assert AEADId.CHACHA20_POLY1305.value == 0x0003
+SUITE = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.CHACHA20_POLY1305)
+
+
+def hpke_open(secret_key: bytes, enc: bytes, info: bytes, aad: bytes, ciphertext: bytes):
+    """Returns (plaintext, context) or raises decryption_failed."""
+    try:
+        sk = SUITE.kem.deserialize_private_key(secret_key)
+        ctx = SUITE.create_recipient_context(enc, sk, info=info)
+        return ctx.open(ciphertext, aad=aad), ctx
+    except Exception:  # any decapsulation or AEAD failure
+        raise ProtocolError("decryption_failed") from None
+
+
+def x25519_public(secret_key: bytes) -> bytes:
+    return (
+        X25519PrivateKey.from_private_bytes(secret_key)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+
+
+def clamp(secret_key: bytes) -> bytes:
+    """RFC 7748 clamping; RFC 9180 7.1.2: SerializePrivateKey MUST clamp its output."""
+    b = bytearray(secret_key)
+    b[0] &= 248
+    b[31] &= 127
+    b[31] |= 64
+    return bytes(b)
+
+
+def hpke_derive_key_pair(ikm: bytes) -> tuple[bytes, bytes]:
+    """RFC 9180 DeriveKeyPair, with the private key serialized (clamped) per 7.1.2."""
+    kp = SUITE.kem.derive_key_pair(ikm)
+    return clamp(kp.private_key.to_private_bytes()), kp.public_key.to_public_bytes()
+
+
+def seal_response(response_key: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    pk = SUITE.kem.deserialize_public_key(response_key)
+    enc, ctx = SUITE.create_sender_context(pk, info=RESPONSE_HPKE_INFO)
+    return enc + ctx.seal(plaintext, aad=aad)
+
+
+def open_response(secret_key: bytes, aad: bytes, sealed: bytes) -> bytes:
+    if len(sealed) < ENC_LEN:
+        raise ProtocolError("truncated")
+    plaintext, _ = hpke_open(secret_key, sealed[:ENC_LEN], RESPONSE_HPKE_INFO, aad, sealed[ENC_LEN:])
+    return plaintext
+
+
+# --------------------------------------------------------------------------------------------
+# Readings (section 5)
+
+SYSTEMS = "PCBU"
+
+
+def fault_text(code: int) -> str:
+    return f"{SYSTEMS[code >> 14]}{code & 0x3FFF:04X}"
+
+
+def fault_from_text(text: str) -> int:
+    assert len(text) == 5 and text[0] in SYSTEMS, text
+    low = int(text[1:], 16)
+    assert low <= 0x3FFF, text
+    return (SYSTEMS.index(text[0]) << 14) | low
+
+
+def reading_from_json(obj: dict) -> dict:
+    return {
+        "timestamp": obj["timestamp"],
+        "odometer_m": obj["odometer_m"],
+        "fuel_ml": obj["fuel_ml"],
+        "engine_s": obj["engine_s"],
+        "faults": [fault_from_text(t) for t in obj["faults"]],
+    }
+
+
+def encode_standalone(r: dict) -> bytes:
+    if len(r["faults"]) > MAX_FAULTS:
+        raise ProtocolError("oversize")
+    out = be(r["timestamp"], 4) + be(r["odometer_m"], 8) + be(r["fuel_ml"], 4) + be(r["engine_s"], 4)
+    out += be(len(r["faults"]), 1) + b"".join(be(f, 2) for f in r["faults"])
+    return out
+
+
+def decode_standalone(rd: Reader) -> dict:
+    r = {"timestamp": rd.u32(), "odometer_m": rd.u64(), "fuel_ml": rd.u32(), "engine_s": rd.u32()}
+    n = rd.u8()
+    if n > MAX_FAULTS:
+        raise ProtocolError("oversize", "fault count")
+    r["faults"] = [rd.u16() for _ in range(n)]
+    return r
+
+
+def pack_readings(readings: list[dict]) -> bytes:
+    out = bytearray([READING_FORMAT])
+    prev = None
+    for r in readings:
+        if prev is None:
+            out += enc_varint(r["odometer_m"]) + enc_varint(r["engine_s"])
+        else:
+            dt = r["timestamp"] - prev["timestamp"]
+            if dt < 0:
+                raise ProtocolError("invalid_field", "time goes backwards")
+            out += enc_varint(dt)
+            out += enc_zigzag(r["odometer_m"] - prev["odometer_m"])
+            out += enc_zigzag(r["engine_s"] - prev["engine_s"])
+        out += enc_varint(r["fuel_ml"]) + enc_varint(len(r["faults"]))
+        out += b"".join(be(f, 2) for f in r["faults"])
+        prev = r
+    return bytes(out)
+
+
+def unpack_readings(plaintext: bytes, count: int, first_timestamp: int) -> list[dict]:
+    """Section 5.3; every failure is malformed_plaintext."""
+    try:
+        return _unpack(plaintext, count, first_timestamp)
+    except ProtocolError as e:
+        raise ProtocolError("malformed_plaintext", str(e)) from None
+
+
+def _unpack(plaintext: bytes, count: int, first_timestamp: int) -> list[dict]:
+    rd = Reader(plaintext)
+    if rd.u8() != READING_FORMAT:
+        raise ProtocolError("unsupported_version", "reading format")
+    readings: list[dict] = []
+    for i in range(count):
+        if i == 0:
+            t = first_timestamp
+            odo = rd.varint()
+            engine = rd.varint()
+        else:
+            prev = readings[-1]
+            dt = rd.varint()
+            if dt > U32_MAX or prev["timestamp"] + dt > U32_MAX:
+                raise ProtocolError("reading_out_of_range", "time")
+            t = prev["timestamp"] + dt
+            odo = prev["odometer_m"] + rd.zigzag()
+            engine = prev["engine_s"] + rd.zigzag()
+        if not 0 <= odo <= U64_MAX:
+            raise ProtocolError("reading_out_of_range", "odometer")
+        if not 0 <= engine <= U32_MAX:
+            raise ProtocolError("reading_out_of_range", "engine")
+        fuel = rd.varint()
+        if fuel > U32_MAX:
+            raise ProtocolError("reading_out_of_range", "fuel")
+        n = rd.varint()
+        if n > MAX_FAULTS:
+            raise ProtocolError("oversize", "fault count")
+        faults = [rd.u16() for _ in range(n)]
+        readings.append(
+            {"timestamp": t, "odometer_m": odo, "fuel_ml": fuel, "engine_s": engine, "faults": faults}
+        )
+    rd.finish()
+    return readings
+
+
+# --------------------------------------------------------------------------------------------
+# Envelopes (section 6)
+
+
+def read_header(rd: Reader) -> dict:
+    version = rd.u8()
+    if version != ENVELOPE_VERSION:
+        raise ProtocolError("unsupported_version", f"envelope version {version}")
+    suite = rd.u8()
+    if suite != SUITE_1:
+        raise ProtocolError("unsupported_suite", f"suite {suite}")
+    h = {
+        "version": version,
+        "suite": suite,
+        "device_id": rd.take(16),
+        "counter": rd.u64(),
+        "timestamp": rd.u32(),
+        "reading_count": rd.u8(),
+        "ciphertext_len": rd.u16(),
+    }
+    if h["reading_count"] == 0:
+        raise ProtocolError("invalid_field", "reading_count 0")
+    if h["reading_count"] > MAX_READINGS or h["ciphertext_len"] > MAX_CIPHERTEXT:
+        raise ProtocolError("oversize", "reading_count or ciphertext_len")
+    if h["ciphertext_len"] <= AEAD_TAG_LEN:
+        raise ProtocolError("invalid_field", "ciphertext_len <= 16")
+    if h["counter"] + h["reading_count"] - 1 > U64_MAX:
+        raise ProtocolError("invalid_field", "counter overflow")
+    return h
+
+
+def read_envelope(rd: Reader) -> dict:
+    start = rd.pos
+    h = read_header(rd)
+    c = h["ciphertext_len"]
+    rd.take(ENC_LEN + c + SIG_LEN)
+    raw = rd.data[start : rd.pos]
+    return {
+        "header": h,
+        "bytes": raw,
+        "aad": raw[0:33],
+        "enc": raw[33:65],
+        "ciphertext": raw[65 : 65 + c],
+        "signature": raw[65 + c :],
+        "signed_message": TAG_ENVELOPE + raw[: 65 + c],
+    }
+
+
+def decode_envelope(data: bytes) -> dict:
+    rd = Reader(data)
+    env = read_envelope(rd)
+    rd.finish()
+    return env
+
+
+def open_envelope(env: dict, device_key: bytes, backend_secret: bytes) -> dict:
+    """Section 10.4 A2-A5 (A1, the registry lookup, is the caller's)."""
+    verify_strict(device_key, env["signed_message"], env["signature"])
+    plaintext, ctx = hpke_open(backend_secret, env["enc"], HPKE_INFO, env["aad"], env["ciphertext"])
+    h = env["header"]
+    readings = unpack_readings(plaintext, h["reading_count"], h["timestamp"])
+    key = ctx.export(EXPORTER_CONTEXT, 32)
+    commitments = [
+        commitment(h["device_id"], h["counter"] + i, blinding(key, h["counter"] + i), r)
+        for i, r in enumerate(readings)
+    ]
+    return {"plaintext": plaintext, "readings": readings, "commitment_key": key, "commitments": commitments}
+
+
+# --------------------------------------------------------------------------------------------
+# Commitments (section 7)
+
+
+def blinding(key: bytes, counter: int) -> bytes:
+    return hashlib.sha256(TAG_BLINDING + key + be(counter, 8)).digest()
+
+
+def commitment(device_id: bytes, counter: int, blind: bytes, reading: dict) -> bytes:
+    return hashlib.sha256(
+        TAG_COMMIT + device_id + be(counter, 8) + blind + encode_standalone(reading)
+    ).digest()
+
+
+def decode_opening(data: bytes) -> dict:
+    rd = Reader(data)
+    o = {"device_id": rd.take(16), "counter": rd.u64(), "blinding": rd.take(32)}
+    o["reading"] = decode_standalone(rd)
+    rd.finish()
+    return o
+
+
+# --------------------------------------------------------------------------------------------
+# Signed statements (section 8) and rollup inputs (section 9)
+
+
+def signed_bytes(tag: bytes, backend_public: bytes, body: bytes) -> bytes:
+    return tag + backend_public + body
+
+
+def read_registrar(rd: Reader) -> dict:
+    start = rd.pos
+    m = {"registrar": parse_ed25519_key(rd.take(32)), "sequence": rd.u64(), "op": rd.u8()}
+    op = m["op"]
+    if op == 1:
+        m.update(device_id=rd.take(16), model=rd.u32(), public_key=parse_ed25519_key(rd.take(32)))
+    elif op == 2:
+        m.update(device_id=rd.take(16), reason=rd.text(MAX_REASON))
+    elif op == 3:
+        m.update(device_id=rd.take(16), new_key=parse_ed25519_key(rd.take(32)))
+    elif op == 4:
+        m.update(device_id=rd.take(16), counter=rd.u64(), odometer_m=rd.u64(), reason=rd.text(MAX_REASON))
+    elif op in (5, 6):
+        m.update(key=parse_ed25519_key(rd.take(32)))
+    else:
+        raise ProtocolError("unknown_kind", f"registrar op {op}")
+    m["body"] = rd.data[start : rd.pos]
+    m["signature"] = rd.take(64)
+    return m
+
+
+def read_gateway_authorization(rd: Reader) -> dict:
+    return {"gateway": rd.take(20), "authorized": rd.boolean()}
+
+
+def read_ownership(rd: Reader) -> dict:
+    start = rd.pos
+    m = {"device_id": rd.take(16), "owner": parse_ed25519_key(rd.take(32)), "sequence": rd.u64()}
+    m["body"] = rd.data[start : rd.pos]
+    m["release"] = rd.take(64) if rd.boolean() else None
+    m["device_signature"] = rd.take(64)
+    return m
+
+
+def decode_possession(data: bytes) -> dict:
+    rd = Reader(data)
+    version = rd.u8()
+    if version != QUERY_VERSION:
+        raise ProtocolError("unsupported_version")
+    m = {"device_id": rd.take(16), "nonce": rd.take(32), "counter": rd.u64()}
+    m["reading"] = decode_standalone(rd)
+    m["body"] = data[: rd.pos]
+    m["signature"] = rd.take(64)
+    rd.finish()
+    return m
+
+
+def decode_owner_query(data: bytes) -> dict:
+    rd = Reader(data)
+    version = rd.u8()
+    if version != QUERY_VERSION:
+        raise ProtocolError("unsupported_version")
+    m = {
+        "device_id": rd.take(16),
+        "owner": parse_ed25519_key(rd.take(32)),
+        "response_key": rd.take(32),
+        "expires_at": rd.u32(),
+    }
+    if rd.u8() != 0:
+        raise ProtocolError("invalid_field", "flags")
+    m["body"] = data[: rd.pos]
+    m["signature"] = rd.take(64)
+    rd.finish()
+    return m
+
+
+def decode_input(data: bytes) -> list[tuple[int, dict]]:
+    if len(data) > MAX_INPUT_LEN:
+        raise ProtocolError("oversize", "input")
+    rd = Reader(data)
+    if rd.u8() != INPUT_VERSION:
+        raise ProtocolError("unsupported_version", "input")
+    count = rd.count(MAX_MESSAGES, MIN_MESSAGE_LEN)
+    if count == 0:
+        raise ProtocolError("invalid_field", "no messages")
+    messages = []
+    for _ in range(count):
+        kind = rd.u8()
+        if kind == KIND_ENVELOPE:
+            messages.append((kind, read_envelope(rd)))
+        elif kind == KIND_REGISTRAR:
+            messages.append((kind, read_registrar(rd)))
+        elif kind == KIND_GATEWAY:
+            messages.append((kind, read_gateway_authorization(rd)))
+        elif kind == KIND_OWNERSHIP:
+            messages.append((kind, read_ownership(rd)))
+        else:
+            raise ProtocolError("unknown_kind", f"kind {kind}")
+    rd.finish()
+    return messages
+
+
+# --------------------------------------------------------------------------------------------
+# Vector checks
+
+
+class Failed(Exception):
+    pass
+
+
+class Checker:
+    def __init__(self):
+        self.count = 0
+
+    def eq(self, what: str, got, want):
+        self.count += 1
+        if got != want:
+            def show(x):
+                return x.hex() if isinstance(x, (bytes, bytearray)) else repr(x)
+
+            raise Failed(f"{what}: got {show(got)}, want {show(want)}")
+
+    def true(self, what: str, cond: bool):
+        self.eq(what, bool(cond), True)
+
+    def rejects(self, what: str, code: str, fn, *args):
+        self.count += 1
+        try:
+            fn(*args)
+        except ProtocolError as e:
+            if e.code != code:
+                raise Failed(f"{what}: rejected with {e.code} ({e}), want {code}") from None
+            return
+        raise Failed(f"{what}: accepted, want {code}")
+
+
+def h(v: dict, field: str) -> bytes:
+    return bytes.fromhex(v[field])
+
+
+def vector_seed(label: str) -> bytes:
+    return hashlib.sha256(b"witness vector seed/" + label.encode()).digest()
+
+
+def vector_device_id(label: str) -> bytes:
+    return vector_seed("device id/" + label)[:16]
+
+
+def check_keys(c: Checker, v: dict):
+    # Device fields are null in vectors where no device signs (registrar acts, owner queries).
+    if v.get("device_signing_seed") is not None:
+        c.eq("device_public_key from seed", ed25519_public(h(v, "device_signing_seed")), h(v, "device_public_key"))
+    c.eq("backend_public_key from secret", x25519_public(h(v, "backend_secret_key")), h(v, "backend_public_key"))
+    c.eq("backend_secret_key is serialized clamped", clamp(h(v, "backend_secret_key")), h(v, "backend_secret_key"))
+    sk, pk = hpke_derive_key_pair(b"witness vectors backend key")
+    c.eq("backend key = DeriveKeyPair(label)", (sk, pk), (h(v, "backend_secret_key"), h(v, "backend_public_key")))
+
+
+def check_envelope_parts(c: Checker, v: dict, env: dict):
+    """Offsets of section 6.4 inside `envelope` and `signed_message`."""
+    data, sm = h(v, "envelope"), h(v, "signed_message")
+    aad, enc, ct = h(v, "aad"), h(v, "enc"), h(v, "ciphertext")
+    C = env["header"]["ciphertext_len"]
+    c.eq("len(ciphertext) = header.ciphertext_len", len(ct), C)
+    c.eq("envelope length = 129 + C", len(data), 129 + C)
+    c.eq("envelope[0:33] = aad", data[0:33], aad)
+    c.eq("envelope[33:65] = enc", data[33:65], enc)
+    c.eq("envelope[65:65+C] = ciphertext", data[65 : 65 + C], ct)
+    c.eq("envelope[65+C:] = signature", data[65 + C :], h(v, "signature"))
+    c.eq("signed_message[0:19] = tag", sm[0:19], TAG_ENVELOPE)
+    c.eq("signed_message[19:52] = aad", sm[19:52], aad)
+    c.eq("signed_message[52:84] = enc", sm[52:84], enc)
+    c.eq("signed_message[84:] = ciphertext", sm[84:], ct)
+    c.eq("signed_message = tag || envelope[:65+C]", sm, TAG_ENVELOPE + data[: 65 + C])
+    c.eq("own signed_message", env["signed_message"], sm)
+    c.eq("hpke_info", h(v, "hpke_info"), HPKE_INFO)
+
+
+def check_valid_envelope(c: Checker, v: dict):
+    check_keys(c, v)
+    data = h(v, "envelope")
+    env = decode_envelope(data)
+    hd = env["header"]
+    check_envelope_parts(c, v, env)
+    c.eq("header.device_id", hd["device_id"], h(v, "device_id"))
+    c.eq("device id = generator label", hd["device_id"], vector_device_id(v["name"]))
+    c.eq("device seed = generator label", h(v, "device_signing_seed"), vector_seed(v["name"]))
+    want_readings = [reading_from_json(r) for r in v["readings"]]
+    c.eq("header.reading_count", hd["reading_count"], len(want_readings))
+    c.eq("header.timestamp = first reading time", hd["timestamp"], want_readings[0]["timestamp"])
+
+    verify_strict(h(v, "device_public_key"), h(v, "signed_message"), h(v, "signature"))
+    c.count += 1
+    plaintext, ctx = hpke_open(h(v, "backend_secret_key"), h(v, "enc"), h(v, "hpke_info"), h(v, "aad"), h(v, "ciphertext"))
+    c.eq("HPKE open = plaintext", plaintext, h(v, "plaintext"))
+    c.eq("ciphertext_len = plaintext + 16", hd["ciphertext_len"], len(plaintext) + 16)
+    c.eq("envelope = 145 + plaintext", len(data), 145 + len(plaintext))
+    readings = unpack_readings(plaintext, hd["reading_count"], hd["timestamp"])
+    c.eq("unpacked readings", readings, want_readings)
+    c.eq("re-packed readings = plaintext", pack_readings(want_readings), plaintext)
+    for r, j in zip(readings, v["readings"]):
+        c.eq("fault text", [fault_text(f) for f in r["faults"]], j["faults"])
+
+    key = ctx.export(EXPORTER_CONTEXT, 32)
+    c.eq("commitment_key = Export(ctx, 32)", key, h(v, "commitment_key"))
+    c.eq("number of commitments", len(v["commitments"]), len(readings))
+    c.eq("number of openings", len(v["openings"]), len(readings))
+    for i, r in enumerate(readings):
+        counter = hd["counter"] + i
+        b = blinding(key, counter)
+        com = commitment(hd["device_id"], counter, b, r)
+        c.eq(f"commitment[{i}]", com, bytes.fromhex(v["commitments"][i]))
+        raw = bytes.fromhex(v["openings"][i])
+        o = decode_opening(raw)
+        c.eq(f"opening[{i}] length = 77 + 2n", len(raw), 77 + 2 * len(r["faults"]))
+        c.eq(f"opening[{i}].device_id", o["device_id"], hd["device_id"])
+        c.eq(f"opening[{i}].counter = counter + i", o["counter"], counter)
+        c.eq(f"opening[{i}].blinding", o["blinding"], b)
+        c.eq(f"opening[{i}].reading", o["reading"], r)
+        c.eq(f"opening[{i}] re-encoded", hd["device_id"] + be(counter, 8) + b + encode_standalone(r), raw)
+        c.eq(f"opening[{i}] verifies", commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]), com)
+        wrong = dict(r, odometer_m=r["odometer_m"] + 1)
+        c.true(f"opening[{i}] with another odometer mismatches",
+               commitment(o["device_id"], o["counter"], o["blinding"], wrong) != com)
+
+    opened = open_envelope(env, h(v, "device_public_key"), h(v, "backend_secret_key"))
+    c.eq("full opener readings", opened["readings"], want_readings)
+    c.eq("full opener commitments", [x.hex() for x in opened["commitments"]], v["commitments"])
+
+    inp = h(v, "input")
+    c.eq("input = 01 01 01 || envelope", inp, bytes([1, 1, KIND_ENVELOPE]) + data)
+    msgs = decode_input(inp)
+    c.eq("input messages", [(k, m["bytes"]) for k, m in msgs], [(KIND_ENVELOPE, data)])
+
+
+def check_invalid_envelope(c: Checker, v: dict):
+    check_keys(c, v)
+    data = h(v, "envelope")
+    if v.get("signed_message"):
+        env = decode_envelope(data)
+        check_envelope_parts(c, v, env)
+        verify_strict(h(v, "device_public_key"), h(v, "signed_message"), h(v, "signature"))
+        c.count += 1
+
+    def pipeline():
+        env = decode_envelope(data)
+        open_envelope(env, h(v, "device_public_key"), h(v, "backend_secret_key"))
+
+    c.rejects("opener", v["expected_error"], pipeline)
+    # Inside a rollup input the same bytes fail the same way (except trailing bytes, which then
+    # belong to the input and are reported by it).
+    if v["expected_error"] != "trailing_bytes":
+        def in_input():
+            for kind, m in decode_input(bytes([1, 1, KIND_ENVELOPE]) + data):
+                open_envelope(m, h(v, "device_public_key"), h(v, "backend_secret_key"))
+
+        c.rejects("opener inside an input", v["expected_error"], in_input)
+
+
+def check_statement_common(c: Checker, v: dict, tag: bytes, body: bytes, signature: bytes):
+    check_keys(c, v)
+    c.eq("signer_public_key from seed", ed25519_public(h(v, "signer_seed")), h(v, "signer_public_key"))
+    c.eq("signature = last 64 bytes of message", signature, h(v, "signature"))
+    c.eq("signed_message = tag || backend key || body", h(v, "signed_message"),
+         signed_bytes(tag, h(v, "backend_public_key"), body))
+    verify_strict(h(v, "signer_public_key"), h(v, "signed_message"), h(v, "signature"))
+    c.count += 1
+    c.eq("re-signed (deterministic Ed25519)", ed25519_sign(h(v, "signer_seed"), h(v, "signed_message")), h(v, "signature"))
+    other = bytearray(h(v, "signed_message"))
+    other[len(tag)] ^= 1  # another backend key
+    c.rejects("signature under another backend key", "bad_signature",
+              verify_strict, h(v, "signer_public_key"), bytes(other), h(v, "signature"))
+
+
+REGISTRAR_EXPECTED = {
+    "registrar_register_device": 1,
+    "registrar_revoke_device": 2,
+    "registrar_rotate_key": 3,
+    "registrar_correct_reading": 4,
+    "registrar_add_registrar": 5,
+    "registrar_remove_registrar": 6,
+}
+
+
+def check_registrar(c: Checker, v: dict):
+    msg = h(v, "message")
+    rd = Reader(msg)
+    m = read_registrar(rd)
+    rd.finish()
+    c.count += 1
+    check_statement_common(c, v, TAG_REGISTRAR, m["body"], m["signature"])
+    c.eq("registrar key = signer", m["registrar"], h(v, "signer_public_key"))
+    c.eq("signer seed = generator label", h(v, "signer_seed"), vector_seed("registrar"))
+    c.eq("op", m["op"], REGISTRAR_EXPECTED[v["name"]])
+    fixed = {1: 52, 3: 48, 5: 32, 6: 32}
+    if m["op"] in fixed:
+        c.eq("message length", len(msg), 105 + fixed[m["op"]])
+    else:
+        reason = m["reason"].encode()
+        base = 121 if m["op"] == 2 else 137
+        c.eq("message length", len(msg), base + len(enc_varint(len(reason))) + len(reason))
+    if "device_id" in m:
+        c.eq("device_id = generator label", m["device_id"], vector_device_id("registered device"))
+    second = ed25519_public(vector_seed("second registrar"))
+    if m["op"] == 1:
+        c.eq("registered key", m["public_key"], ed25519_public(vector_seed("registered device")))
+    if m["op"] == 3:
+        c.eq("new key", m["new_key"], second)
+    if m["op"] in (5, 6):
+        c.eq("registrar key field", m["key"], second)
+    if m["op"] == 2:
+        c.eq("reason", m["reason"], "stolen")
+    if m["op"] == 4:
+        c.true("correction fields", m["counter"] == 41 and m["odometer_m"] == 152_300_000)
+    inp = h(v, "input")
+    c.eq("input = 01 01 02 || message", inp, bytes([1, 1, KIND_REGISTRAR]) + msg)
+    msgs = decode_input(inp)
+    c.eq("input parses to the message", [(k, x["body"] + x["signature"]) for k, x in msgs], [(KIND_REGISTRAR, msg)])
+
+
+def check_ownership(c: Checker, v: dict, all_vectors: dict):
+    msg = h(v, "message")
+    rd = Reader(msg)
+    m = read_ownership(rd)
+    rd.finish()
+    c.count += 1
+    check_statement_common(c, v, TAG_OWNERSHIP, m["body"], m["device_signature"])
+    c.eq("body length", len(m["body"]), 56)
+    c.eq("message length", len(msg), 185 if m["release"] else 121)
+    c.eq("signer (the device) seed = generator label", h(v, "signer_seed"), vector_seed("ownership"))
+    c.eq("device_id = generator label", m["device_id"], vector_device_id("ownership"))
+    if m["release"] is not None:
+        c.eq("has_release byte", msg[56], 1)
+        c.eq("release = message[57:121]", m["release"], h(v, "release_signature"))
+        c.eq("release_signed_message", h(v, "release_signed_message"),
+             signed_bytes(TAG_OWNERSHIP_RELEASE, h(v, "backend_public_key"), m["body"]))
+        seller = ed25519_public(h(v, "release_signer_seed"))
+        verify_strict(seller, h(v, "release_signed_message"), m["release"])
+        c.count += 1
+        pairing = decode_ownership_message(h(all_vectors["ownership_pairing"], "message"))
+        c.eq("release signer = previous owner (pairing vector)", seller, pairing["owner"])
+        c.true("sequence increases over the pairing", m["sequence"] > pairing["sequence"])
+        c.eq("new owner = buyer label", m["owner"], ed25519_public(vector_seed("buyer")))
+    else:
+        c.eq("has_release byte", msg[56], 0)
+        c.eq("owner = seller label", m["owner"], ed25519_public(vector_seed("seller")))
+    inp = h(v, "input")
+    c.eq("input = 01 01 04 || message", inp, bytes([1, 1, KIND_OWNERSHIP]) + msg)
+    msgs = decode_input(inp)
+    c.eq("input parses to one ownership message", [(k, x["body"]) for k, x in msgs], [(KIND_OWNERSHIP, m["body"])])
+
+
+def decode_ownership_message(data: bytes) -> dict:
+    rd = Reader(data)
+    m = read_ownership(rd)
+    rd.finish()
+    return m
+
+
+def check_possession(c: Checker, v: dict):
+    msg = h(v, "message")
+    m = decode_possession(msg)
+    c.count += 1
+    check_statement_common(c, v, TAG_POSSESSION, m["body"], m["signature"])
+    c.eq("signer = device", h(v, "signer_public_key"), h(v, "device_public_key"))
+    c.eq("version byte", msg[0], QUERY_VERSION)
+    c.eq("device_id = generator label", m["device_id"], vector_device_id("possession_proof"))
+    c.eq("nonce", m["nonce"], h(v, "nonce"))
+    c.eq("reading", m["reading"], reading_from_json(v["readings"][0]))
+    c.eq("message length = 142 + 2n", len(msg), 142 + 2 * len(m["reading"]["faults"]))
+    c.rejects("trailing byte", "trailing_bytes", decode_possession, msg + b"\x00")
+    c.rejects("version 2", "unsupported_version", decode_possession, b"\x02" + msg[1:])
+
+
+def check_owner_query(c: Checker, v: dict):
+    msg = h(v, "message")
+    m = decode_owner_query(msg)
+    c.count += 1
+    check_statement_common(c, v, TAG_OWNER_QUERY, m["body"], m["signature"])
+    c.eq("message length", len(msg), 150)
+    c.eq("body length", len(m["body"]), 86)
+    c.eq("owner = signer", m["owner"], h(v, "signer_public_key"))
+    c.eq("owner seed = generator label", h(v, "signer_seed"), vector_seed("owner"))
+    c.eq("device_id = generator label", m["device_id"], vector_device_id("possession_proof"))
+    rsk, rpk = hpke_derive_key_pair(b"owner response key")
+    c.eq("response key = DeriveKeyPair(label)", m["response_key"], rpk)
+    c.eq("flags byte", msg[85], 0)
+    flagged = bytearray(msg)
+    flagged[85] = 1
+    c.rejects("flags != 0", "invalid_field", decode_owner_query, bytes(flagged))
+    c.rejects("trailing byte", "trailing_bytes", decode_owner_query, msg + b"\x00")
+    # Sealed response (8.7): our sealer and opener agree, and the AAD binds the query.
+    sealed = seal_response(m["response_key"], m["signature"], b"answer")
+    c.eq("sealed response opens", open_response(rsk, m["signature"], sealed), b"answer")
+    c.rejects("sealed response under another AAD", "decryption_failed", open_response, rsk, bytes(64), sealed)
+    c.rejects("sealed response too short", "truncated", open_response, rsk, m["signature"], sealed[:31])
+
+
+def check_batch_input(c: Checker, v: dict):
+    check_keys(c, v)
+    inp = h(v, "input")
+    msgs = decode_input(inp)
+    c.eq("kinds", [k for k, _ in msgs], [1, 1, 1, 3])
+    for i in range(3):
+        env = msgs[i][1]
+        label = f"batch device {i}"
+        c.eq(f"envelope {i} device id = label", env["header"]["device_id"], vector_device_id(label))
+        c.eq(f"envelope {i} counter", env["header"]["counter"], 1)
+        opened = open_envelope(env, ed25519_public(vector_seed(label)), h(v, "backend_secret_key"))
+        c.eq(f"envelope {i} readings", len(opened["readings"]), 2)
+        c.eq(f"envelope {i} first odometer", opened["readings"][0]["odometer_m"], 10_000_000 * i)
+    c.eq("gateway authorization", msgs[3][1], {"gateway": bytes([0x70] * 20), "authorized": True})
+    c.eq("input header", inp[:2], bytes([1, 4]))
+
+
+# --------------------------------------------------------------------------------------------
+# Derived cases: rules of PROTOCOL.md sections 2, 6.2, 9 and 10 applied to mutated vector bytes.
+
+
+def derived_cases(vectors: dict) -> list:
+    base = vectors["single_reading"]
+    data = h(base, "envelope")
+    dev, bsk = h(base, "device_public_key"), h(base, "backend_secret_key")
+
+    def mutated(offset: int, value: bytes) -> bytes:
+        b = bytearray(data)
+        b[offset : offset + len(value)] = value
+        return bytes(b)
+
+    def decode(b):
+        return lambda: decode_envelope(b)
+
+    def resigned(b: bytes, seed: bytes) -> bytes:
+        body = b[:-64]
+        return body + ed25519_sign(seed, TAG_ENVELOPE + body)
+
+    seed = h(base, "device_signing_seed")
+    cases = [
+        ("envelope version 2", "unsupported_version", decode(mutated(0, b"\x02"))),
+        ("envelope suite 9", "unsupported_suite", decode(mutated(1, b"\x09"))),
+        ("envelope reading_count 0", "invalid_field", decode(mutated(30, b"\x00"))),
+        ("envelope reading_count 65", "oversize", decode(mutated(30, b"\x41"))),
+        ("envelope ciphertext_len 16", "invalid_field", decode(mutated(31, be(16, 2))[:33])),
+        ("envelope counter overflow", "invalid_field", decode(mutated(18, be(U64_MAX, 8) + data[26:30] + b"\x02"))),
+        ("envelope header truncated", "truncated", decode(data[:32])),
+        ("envelope empty", "truncated", decode(b"")),
+        # Same device re-signs its ciphertext under a new counter: signature fine, AAD differs.
+        ("counter moved and re-signed", "decryption_failed",
+         lambda: open_envelope(decode_envelope(resigned(mutated(18, be(100, 8)), seed)), dev, bsk)),
+        ("wrong backend key", "decryption_failed",
+         lambda: open_envelope(decode_envelope(data), dev, hpke_derive_key_pair(b"other")[0])),
+        ("signature with S + L", "bad_signature",
+         lambda: verify_strict(dev, h(base, "signed_message"),
+                               data[-64:-32] + (int.from_bytes(data[-32:], "little") + L).to_bytes(32, "little"))),
+        ("small-order device key", "invalid_public_key", lambda: parse_ed25519_key(bytes(32))),
+        ("non-canonical device key", "invalid_public_key",
+         lambda: parse_ed25519_key(bytes.fromhex("f0" + "ff" * 30 + "7f"))),
+        ("input version 2", "unsupported_version", lambda: decode_input(b"\x02\x01\x01" + data)),
+        ("input count 0", "invalid_field", lambda: decode_input(b"\x01\x00")),
+        ("input count overlong", "non_canonical_varint", lambda: decode_input(b"\x01\x81\x00\x01" + data)),
+        ("input count 4097", "oversize", lambda: decode_input(b"\x01" + enc_varint(4097))),
+        ("input count beyond remaining", "truncated", lambda: decode_input(b"\x01\x02\x01" + data)),
+        ("input unknown kind", "unknown_kind", lambda: decode_input(b"\x01\x01\x09" + data)),
+        ("input trailing", "trailing_bytes", lambda: decode_input(b"\x01\x01\x01" + data + b"\x00")),
+        ("input too long", "oversize", lambda: decode_input(b"\x01" + bytes(MAX_INPUT_LEN))),
+        ("gateway authorization bool 2", "invalid_field", lambda: decode_input(b"\x01\x01\x03" + bytes(20) + b"\x02")),
+        ("varint 10th byte > 1", "non_canonical_varint", lambda: Reader(b"\xff" * 9 + b"\x02").varint()),
+        ("varint 11 bytes", "non_canonical_varint", lambda: Reader(b"\xff" * 10).varint()),
+        ("varint ends early", "truncated", lambda: Reader(b"\x80").varint()),
+        ("packed: trailing byte", "malformed_plaintext",
+         lambda: unpack_readings(h(base, "plaintext") + b"\x00", 1, 0)),
+        ("packed: count above header", "malformed_plaintext", lambda: unpack_readings(h(base, "plaintext"), 2, 0)),
+        ("packed: format 2", "malformed_plaintext", lambda: unpack_readings(b"\x02" + h(base, "plaintext")[1:], 1, 0)),
+        ("packed: engine above u32", "malformed_plaintext",
+         lambda: unpack_readings(b"\x01\x00" + enc_varint(2**32) + b"\x00\x00", 1, 0)),
+        ("packed: 33 faults", "malformed_plaintext",
+         lambda: unpack_readings(b"\x01\x00\x00\x00\x21" + bytes(66), 1, 0)),
+        ("registrar reason too long", "oversize",
+         lambda: Reader(enc_varint(257) + b"a" * 257).text(MAX_REASON)),
+        ("registrar reason not UTF-8", "invalid_text", lambda: Reader(b"\x02\xc3\x28").text(MAX_REASON)),
+    ]
+    checks = [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
+    for value, encoded in [(0, "00"), (127, "7f"), (128, "8001"), (300, "ac02"), (U64_MAX, "ffffffffffffffffff01")]:
+        def roundtrip(c, value=value, encoded=encoded):
+            c.eq("encode", enc_varint(value).hex(), encoded)
+            c.eq("decode", Reader(bytes.fromhex(encoded)).varint(), value)
+        checks.append((f"varint {value} = {encoded}", roundtrip))
+    for value, encoded in [(0, "00"), (-1, "01"), (1, "02"), (-2, "03"), (-(2**63), "ffffffffffffffffff01")]:
+        def zz(c, value=value, encoded=encoded):
+            c.eq("encode", enc_zigzag(value).hex(), encoded)
+            c.eq("decode", Reader(bytes.fromhex(encoded)).zigzag(), value)
+        checks.append((f"zigzag {value} = {encoded}", zz))
+    return checks
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs/protocol-vectors.json"
+    vectors = json.loads(path.read_text())["vectors"]
+    by_name = {v["name"]: v for v in vectors}
+    assert len(by_name) == len(vectors), "duplicate vector names"
+    passed = failed = 0
+
+    def run(name: str, fn):
+        nonlocal passed, failed
+        c = Checker()
+        try:
+            fn(c)
+        except (Failed, ProtocolError) as e:
+            failed += 1
+            print(f"FAIL {name}: {e}")
+            return
+        except Exception:
+            failed += 1
+            print(f"FAIL {name}: crashed\n{traceback.format_exc()}")
+            return
+        passed += 1
+        print(f"PASS {name} ({c.count} checks)")
+
+    for v in vectors:
+        kind, valid = v["kind"], v["valid"]
+        if kind == "envelope" and valid:
+            run(v["name"], lambda c, v=v: check_valid_envelope(c, v))
+        elif kind == "envelope":
+            run(v["name"], lambda c, v=v: check_invalid_envelope(c, v))
+        elif kind == "registrar":
+            run(v["name"], lambda c, v=v: check_registrar(c, v))
+        elif kind == "ownership":
+            run(v["name"], lambda c, v=v: check_ownership(c, v, by_name))
+        elif kind == "possession_proof":
+            run(v["name"], lambda c, v=v: check_possession(c, v))
+        elif kind == "owner_query":
+            run(v["name"], lambda c, v=v: check_owner_query(c, v))
+        elif kind == "input":
+            run(v["name"], lambda c, v=v: check_batch_input(c, v))
+        else:
+            failed += 1
+            print(f"FAIL {v['name']}: unknown vector kind {kind!r}")
+
+    for name, fn in derived_cases(by_name):
+        run(f"derived: {name}", fn)
+
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
