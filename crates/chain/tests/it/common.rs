@@ -1,0 +1,42 @@
+use alloy::primitives::{Address, B256};
+use witness_chain::{
+    ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, deploy_application, deploy_core,
+    dev_accounts,
+};
+
+/// A fresh anvil that mines one block per transaction.
+pub async fn anvil() -> AnvilProcess {
+    AnvilProcess::start(0, None).await.unwrap()
+}
+
+pub fn key(index: usize) -> B256 {
+    dev_accounts()[index].private_key
+}
+
+pub fn address(index: usize) -> Address {
+    dev_accounts()[index].address
+}
+
+pub fn admin_key() -> B256 {
+    key(ADMIN_ACCOUNT)
+}
+
+pub fn gateway_key() -> B256 {
+    key(GATEWAY_ACCOUNT)
+}
+
+/// anvil with the core contracts and one application (owned by the admin).
+pub async fn deployed(epoch_length: u64) -> (AnvilProcess, Deployment) {
+    let anvil = anvil().await;
+    deploy_core(anvil.rpc_url(), admin_key()).await.unwrap();
+    let deployment = deploy_application(
+        anvil.rpc_url(),
+        admin_key(),
+        epoch_length,
+        B256::repeat_byte(0x11),
+        B256::ZERO,
+    )
+    .await
+    .unwrap();
+    (anvil, deployment)
+}

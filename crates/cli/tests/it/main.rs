@@ -1,0 +1,4 @@
+//! End-to-end tests of the `witness` binary.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod chain_up;
