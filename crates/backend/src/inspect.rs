@@ -156,7 +156,7 @@ fn entry_json(entry: &HistoryEntry) -> Value {
     });
     let event = match &entry.event {
         HistoryEvent::Registered { model, registrar } => {
-            json!({"event": "registered", "model": model.0, "registrar": hex::encode(registrar.to_bytes())})
+            json!({"event": "registered", "model": model.0, "registrar": hex::encode(registrar)})
         }
         HistoryEvent::Reading(record) => json!({
             "event": if record.rollback { "rollback" } else { "reading" },
@@ -173,10 +173,10 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             registrar,
         } => json!({
             "event": "corrected", "counter": counter, "odometer_m": odometer_m, "reason": reason,
-            "registrar": hex::encode(registrar.to_bytes()),
+            "registrar": hex::encode(registrar),
         }),
         HistoryEvent::KeyRotated { new_key } => {
-            json!({"event": "key_rotated", "new_key": hex::encode(new_key.to_bytes())})
+            json!({"event": "key_rotated", "new_key": hex::encode(new_key)})
         }
         HistoryEvent::Revoked { reason } => json!({"event": "revoked", "reason": reason}),
         HistoryEvent::OwnerChanged {

@@ -6,6 +6,7 @@
 
 pub mod config;
 mod error;
+pub mod fixture;
 pub mod inspect;
 pub mod outputs;
 pub mod rollup;

@@ -53,7 +53,7 @@ pub fn state_root(state: &State) -> [u8; 32] {
             opt_u64(&mut w, entry.notice_index);
             match &entry.event {
                 HistoryEvent::Registered { model, registrar } => {
-                    w.u8(1).u32(model.0).bytes(&registrar.to_bytes());
+                    w.u8(1).u32(model.0).bytes(registrar);
                 }
                 HistoryEvent::Reading(record) => {
                     w.u8(2)
@@ -75,10 +75,10 @@ pub fn state_root(state: &State) -> [u8; 32] {
                         .u64(*counter)
                         .u64(*odometer_m)
                         .var_bytes(reason.as_bytes());
-                    w.bytes(&registrar.to_bytes());
+                    w.bytes(registrar);
                 }
                 HistoryEvent::KeyRotated { new_key } => {
-                    w.u8(4).bytes(&new_key.to_bytes());
+                    w.u8(4).bytes(new_key);
                 }
                 HistoryEvent::Revoked { reason } => {
                     w.u8(5).var_bytes(reason.as_bytes());

@@ -50,14 +50,12 @@ pub enum DeviceStatus {
     Revoked { reason: String },
 }
 
-/// One line of a device's append-only history.
+/// One line of a device's append-only history. Keys are kept as their 32 bytes: a parsed
+/// `PublicKey` holds a decompressed point and would make every entry several times larger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryEvent {
     /// The device was registered.
-    Registered {
-        model: ModelId,
-        registrar: PublicKey,
-    },
+    Registered { model: ModelId, registrar: [u8; 32] },
     /// A reading, attested or flagged as a rollback.
     Reading(Box<ReadingRecord>),
     /// A registrar corrected the reading at `counter`.
@@ -65,10 +63,10 @@ pub enum HistoryEvent {
         counter: u64,
         odometer_m: u64,
         reason: String,
-        registrar: PublicKey,
+        registrar: [u8; 32],
     },
     /// The device key changed; history continues under the new key.
-    KeyRotated { new_key: PublicKey },
+    KeyRotated { new_key: [u8; 32] },
     /// The device was revoked.
     Revoked { reason: String },
     /// A new owner key was bound.
@@ -598,7 +596,7 @@ impl State {
                         ownership_sequence: None,
                         history: vec![entry(HistoryEvent::Registered {
                             model: *model,
-                            registrar: message.registrar,
+                            registrar: message.registrar.to_bytes(),
                         })],
                     },
                 );
@@ -631,9 +629,9 @@ impl State {
                     return Err(Rejection::SameKey);
                 }
                 device.key = *new_key;
-                device
-                    .history
-                    .push(entry(HistoryEvent::KeyRotated { new_key: *new_key }));
+                device.history.push(entry(HistoryEvent::KeyRotated {
+                    new_key: new_key.to_bytes(),
+                }));
             }
             RegistrarAction::CorrectReading {
                 device_id,
@@ -652,7 +650,7 @@ impl State {
                     counter: *counter,
                     odometer_m: *odometer_m,
                     reason: reason.clone(),
-                    registrar: message.registrar,
+                    registrar: message.registrar.to_bytes(),
                 }));
                 // The corrected value of the latest reading becomes the new baseline (a
                 // replaced instrument cluster, a mistyped value); the flag is cleared.
