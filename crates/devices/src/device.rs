@@ -1,0 +1,899 @@
+//! One simulated device (the box in a car): its key, counter, local log, buffer and the
+//! tamper scenario it plays.
+//!
+//! Files in the device directory (all mode 0600, the directory 0700):
+//! - `device.json`: what does not change (id, model, profile, registered public key, tamper
+//!   plan, the car's traits);
+//! - `key`: the Ed25519 seed in hex;
+//! - `counter`: the next unused counter, written durably before a counter is used;
+//! - `state.json`: the simulation, the unsealed readings, the outbox of sealed envelopes,
+//!   the pairing sequence and statistics;
+//! - `log.jsonl`: one line per sealed envelope with what opens its commitments later.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use serde::{Deserialize, Serialize};
+use witness_protocol::{
+    BackendPublicKey, CommitmentKey, DeviceId, Envelope, ModelId, Opening, OwnershipStatement,
+    PossessionProof, PublicKey, Reading, SigningKey,
+};
+
+use crate::catalogue::{ModelSpec, model};
+use crate::error::{Error, Result};
+use crate::json;
+use crate::random::{Dice, derive, os_seed};
+use crate::sim::{Profile, SimContext, VehicleParams, VehicleState, offline_at};
+use crate::store::{self, CounterFile};
+use crate::tamper::{Scenario, TamperPlan};
+use crate::transport::Delivery;
+
+/// Envelopes kept for a replaying device to post again.
+const REPLAY_ARCHIVE: usize = 8;
+/// Counter offset of forged envelopes (they claim to come from the device's future).
+const FORGE_COUNTER_OFFSET: u64 = 1_000;
+/// Simulated seconds between two attack envelopes of one device.
+const ATTACK_INTERVAL_S: u64 = 3_600;
+
+/// Which box reports under a device id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// The box the registrar enrolled.
+    Original,
+    /// A second box made from a stolen copy (tamper scenario `clone`).
+    Clone,
+}
+
+/// Buffering and batching limits, the same for every device of a fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BufferSettings {
+    /// Most readings a device keeps while it cannot deliver them; beyond, the oldest are
+    /// dropped (counted in [`DeviceStats::buffer_drops`]).
+    pub cap: usize,
+    /// Most readings sealed into one envelope.
+    pub max_readings_per_envelope: usize,
+}
+
+impl Default for BufferSettings {
+    fn default() -> Self {
+        Self {
+            cap: 500,
+            max_readings_per_envelope: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DeviceFile {
+    pub(crate) version: u32,
+    #[serde(with = "json::hex_bytes")]
+    pub(crate) id: [u8; 16],
+    pub(crate) index: usize,
+    pub(crate) unit: Unit,
+    pub(crate) model: u32,
+    pub(crate) profile: Profile,
+    /// The key the registrar enrols (a swapped unit signs with another).
+    #[serde(with = "json::hex_bytes")]
+    pub(crate) registered_key: [u8; 32],
+    #[serde(with = "json::hex_bytes")]
+    pub(crate) sim_seed: [u8; 32],
+    pub(crate) params: VehicleParams,
+    pub(crate) tamper: Option<TamperPlan>,
+    pub(crate) buffer: BufferSettings,
+    /// Whether fleet randomness is reproducible (seeded); otherwise new keys come from the OS.
+    pub(crate) deterministic: bool,
+    pub(crate) created_at: u64,
+    pub(crate) swapped: bool,
+}
+
+/// Counts of what happened to a device's traffic since it was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeviceStats {
+    /// Readings the car produced.
+    pub readings_produced: u64,
+    /// Envelopes sealed (each with fresh counters).
+    pub envelopes_sealed: u64,
+    /// Envelopes the gateway accepted (202).
+    pub envelopes_accepted: u64,
+    /// Readings in accepted envelopes.
+    pub readings_accepted: u64,
+    /// Envelopes dropped because the gateway answered 409 replay.
+    pub replay_drops: u64,
+    /// Envelopes dropped because the gateway refused them for good (other 4xx).
+    pub rejected_drops: u64,
+    /// Readings dropped because the buffer was full (or lost with a replaced unit).
+    pub buffer_drops: u64,
+    /// Delivery attempts that failed and were kept for later.
+    pub deferred: u64,
+    /// Attack envelopes posted (replays of old envelopes, forgeries).
+    pub attack_envelopes: u64,
+    /// Attack envelopes the gateway refused.
+    pub attack_refused: u64,
+    /// Attack envelopes the gateway accepted (should stay 0).
+    pub attack_accepted: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OutboxEntry {
+    pub(crate) counter: u64,
+    pub(crate) count: u64,
+    #[serde(with = "json::hex_bytes")]
+    pub(crate) envelope: Vec<u8>,
+}
+
+/// What a thief copied out of the box (scenario `clone`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TheftSnapshot {
+    pub(crate) vehicle: VehicleState,
+    pub(crate) next_counter: u64,
+    pub(crate) pairing_sequence: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct TamperState {
+    pub(crate) started: bool,
+    pub(crate) snapshot: Option<TheftSnapshot>,
+    pub(crate) clone_spawned: bool,
+    /// Accepted envelopes a replaying device posts again.
+    #[serde(default)]
+    pub(crate) archive: Vec<OutboxEntry>,
+    #[serde(default)]
+    pub(crate) next_replay: usize,
+    /// Simulated time of the last attack envelope (at most one per simulated hour).
+    #[serde(default)]
+    pub(crate) last_attack_at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DeviceState {
+    pub(crate) sim_time: u64,
+    pub(crate) vehicle: VehicleState,
+    #[serde(with = "json::readings")]
+    pub(crate) unsealed: Vec<Reading>,
+    pub(crate) outbox: Vec<OutboxEntry>,
+    /// Last ownership-statement sequence used (0: never paired).
+    pub(crate) pairing_sequence: u64,
+    pub(crate) stats: DeviceStats,
+    pub(crate) tamper: TamperState,
+}
+
+/// One line of the local log: a sealed envelope and what opens its commitments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedRecord {
+    /// Counter of the first reading; reading `i` has `counter + i`.
+    pub counter: u64,
+    /// SHA-256 of the envelope (its id at the gateway and the backend).
+    #[serde(with = "json::hex_bytes")]
+    pub envelope_hash: [u8; 32],
+    #[serde(with = "json::hex_bytes")]
+    commitment_key: [u8; 32],
+    /// The readings, in counter order.
+    #[serde(with = "json::readings")]
+    pub readings: Vec<Reading>,
+    /// Simulated time of sealing.
+    pub sealed_at: u64,
+}
+
+impl SealedRecord {
+    /// The counters this envelope used.
+    pub fn counters(&self) -> Range<u64> {
+        self.counter..self.counter + self.readings.len() as u64
+    }
+
+    /// The envelope's commitment key.
+    pub fn commitment_key(&self) -> CommitmentKey {
+        CommitmentKey::from_bytes(self.commitment_key)
+    }
+}
+
+/// Something the fleet must act on after a device advanced.
+#[derive(Debug)]
+pub(crate) enum DeviceEvent {
+    /// A clone of this device starts reporting.
+    SpawnClone(TheftSnapshot),
+}
+
+/// An envelope an attacker posts for a device, and which kind.
+#[derive(Debug, Clone)]
+pub(crate) struct AttackEnvelope {
+    pub(crate) kind: Scenario,
+    pub(crate) envelope: Envelope,
+}
+
+/// A simulated device. Obtain one through [`crate::Fleet::with_device`].
+#[derive(Debug)]
+pub struct Device {
+    dir: PathBuf,
+    file: DeviceFile,
+    model: &'static ModelSpec,
+    key: SigningKey,
+    backend_key: BackendPublicKey,
+    counter: CounterFile,
+    state: DeviceState,
+    log: Vec<SealedRecord>,
+    forced_offline: bool,
+    /// The in-memory state differs from `state.json` in ways a restart cannot re-derive.
+    dirty: bool,
+}
+
+fn device_file_path(dir: &Path) -> PathBuf {
+    dir.join("device.json")
+}
+
+impl Device {
+    /// Writes a new device directory and returns the device.
+    pub(crate) fn create(
+        dir: PathBuf,
+        file: DeviceFile,
+        key: &SigningKey,
+        state: DeviceState,
+        first_counter: u64,
+        backend_key: BackendPublicKey,
+    ) -> Result<Self> {
+        store::create_private_dir(&dir)?;
+        let model = model(ModelId(file.model))
+            .ok_or_else(|| Error::invalid("model", format!("unknown model {}", file.model)))?;
+        store::write_key(&dir.join("key"), key)?;
+        let counter = CounterFile::create(dir.join("counter"), first_counter)?;
+        store::write_json(&dir.join("state.json"), &state)?;
+        // device.json last: a directory without it is an interrupted creation.
+        store::write_json(&device_file_path(&dir), &file)?;
+        Ok(Self {
+            key: SigningKey::from_seed(&key.to_seed()),
+            dir,
+            file,
+            model,
+            backend_key,
+            counter,
+            state,
+            log: Vec::new(),
+            forced_offline: false,
+            dirty: false,
+        })
+    }
+
+    /// Loads a device directory.
+    pub(crate) fn load(dir: PathBuf, backend_key: BackendPublicKey) -> Result<Self> {
+        let file: DeviceFile = store::read_json(&device_file_path(&dir))?;
+        let model = model(ModelId(file.model)).ok_or_else(|| {
+            Error::corrupt(
+                device_file_path(&dir),
+                format!("unknown model {}", file.model),
+            )
+        })?;
+        let key = store::read_key(&dir.join("key"))?;
+        let counter = CounterFile::load(dir.join("counter"))?;
+        let state: DeviceState = store::read_json(&dir.join("state.json"))?;
+        let log: Vec<SealedRecord> = store::read_json_lines(&dir.join("log.jsonl"))?;
+        let mut device = Self {
+            dir,
+            file,
+            model,
+            key,
+            backend_key,
+            counter,
+            state,
+            log,
+            forced_offline: false,
+            dirty: false,
+        };
+        // Belt and braces: the counter never falls behind what the log shows was used.
+        if let Some(end) = device.log.iter().map(|r| r.counters().end).max() {
+            device.counter.advance_to(end)?;
+        }
+        Ok(device)
+    }
+
+    /// The device id.
+    pub fn id(&self) -> DeviceId {
+        DeviceId(self.file.id)
+    }
+
+    /// Index in the fleet.
+    pub fn index(&self) -> usize {
+        self.file.index
+    }
+
+    /// Which box this is.
+    pub fn unit(&self) -> Unit {
+        self.file.unit
+    }
+
+    /// How the local link names this unit: the device id in hex, with `-clone` for a clone.
+    pub fn handle(&self) -> String {
+        match self.file.unit {
+            Unit::Original => self.id().to_hex(),
+            Unit::Clone => format!("{}-clone", self.id().to_hex()),
+        }
+    }
+
+    /// The car's model.
+    pub fn model(&self) -> &'static ModelSpec {
+        self.model
+    }
+
+    /// The driving profile.
+    pub fn profile(&self) -> Profile {
+        self.file.profile
+    }
+
+    /// The car's fixed traits.
+    pub fn params(&self) -> &VehicleParams {
+        &self.file.params
+    }
+
+    /// The tamper plan, if any.
+    pub fn tamper(&self) -> Option<&TamperPlan> {
+        self.file.tamper.as_ref()
+    }
+
+    /// Whether the tamper scenario has started.
+    pub fn tamper_started(&self) -> bool {
+        self.state.tamper.started
+    }
+
+    /// The key this unit signs with now.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// The key the registrar enrols for this device.
+    pub fn registered_key(&self) -> Result<PublicKey> {
+        Ok(PublicKey::from_bytes(&self.file.registered_key)?)
+    }
+
+    /// Whether a swap replaced the registered key.
+    pub fn swapped(&self) -> bool {
+        self.file.swapped
+    }
+
+    /// The latest counter used (0 when none yet).
+    pub fn counter(&self) -> u64 {
+        self.counter.next().saturating_sub(1)
+    }
+
+    /// The next counter the device will use.
+    pub fn next_counter(&self) -> u64 {
+        self.counter.next()
+    }
+
+    /// Simulated time up to which the car has been driven.
+    pub fn sim_time(&self) -> u64 {
+        self.state.sim_time
+    }
+
+    /// The last ownership-statement sequence used (0 when never paired).
+    pub fn pairing_sequence(&self) -> u64 {
+        self.state.pairing_sequence
+    }
+
+    /// Statistics.
+    pub fn stats(&self) -> &DeviceStats {
+        &self.state.stats
+    }
+
+    /// Readings waiting to be delivered (unsealed, or sealed in the outbox).
+    pub fn buffered(&self) -> usize {
+        self.state.unsealed.len()
+            + self
+                .state
+                .outbox
+                .iter()
+                .map(|e| e.count as usize)
+                .sum::<usize>()
+    }
+
+    /// Readings not yet sealed.
+    pub fn unsealed(&self) -> &[Reading] {
+        &self.state.unsealed
+    }
+
+    /// Sealed envelopes not yet delivered, oldest first.
+    pub fn outbox(&self) -> Result<Vec<Envelope>> {
+        self.state
+            .outbox
+            .iter()
+            .map(|e| Envelope::decode(&e.envelope).map_err(Error::from))
+            .collect()
+    }
+
+    pub(crate) fn outbox_len(&self) -> usize {
+        self.state.outbox.len()
+    }
+
+    /// The local log, oldest first.
+    pub fn log(&self) -> &[SealedRecord] {
+        &self.log
+    }
+
+    /// What the instruments show at `now`: the odometer as it is (wound back on a rolled-back
+    /// car), stamped with `now`.
+    pub fn current_reading(&self, now: u64) -> Reading {
+        self.state
+            .vehicle
+            .current_reading(now.max(self.state.sim_time))
+    }
+
+    /// Whether the device has coverage at `t`.
+    pub fn is_online(&self, t: u64) -> bool {
+        !self.forced_offline
+            && !offline_at(&self.file.sim_seed, self.file.params.offline_per_day, t)
+    }
+
+    /// Forces the device out of coverage (or lets it back).
+    pub fn set_forced_offline(&mut self, offline: bool) {
+        self.forced_offline = offline;
+    }
+
+    fn sim_seed(&self) -> [u8; 32] {
+        match self.file.unit {
+            Unit::Original => self.file.sim_seed,
+            Unit::Clone => derive("clone-trips", &[&self.file.sim_seed]),
+        }
+    }
+
+    fn save(&mut self) -> Result<()> {
+        store::write_json(&self.dir.join("state.json"), &self.state)?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Saves the state if [`Self::advance`] changed it and nothing saved it since.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.dirty { self.save() } else { Ok(()) }
+    }
+
+    /// Drives the car up to `now`, buffering the readings produced, and plays the tamper
+    /// scenario when its time comes. Leaves saving to [`Self::flush`] or the sealing that
+    /// follows: the simulation is a pure function of the saved state, so a crash before the
+    /// save replays the same readings.
+    pub(crate) fn advance(&mut self, now: u64) -> Result<Vec<DeviceEvent>> {
+        let mut events = Vec::new();
+        if now <= self.state.sim_time {
+            return Ok(events);
+        }
+        let seed = self.sim_seed();
+        let params = self.file.params.clone();
+        let ctx = SimContext {
+            profile: self.file.profile,
+            params: &params,
+            model: self.model,
+            seed: &seed,
+        };
+        let before = self.state.stats.readings_produced;
+        while let Some(reading) = self.state.vehicle.next_reading(ctx, now) {
+            self.state.unsealed.push(reading);
+            self.state.stats.readings_produced += 1;
+            self.tamper_hooks(&mut events)?;
+        }
+        self.state.sim_time = now;
+        if self.state.stats.readings_produced != before {
+            self.enforce_cap();
+            self.dirty = true;
+        }
+        Ok(events)
+    }
+
+    fn tamper_hooks(&mut self, events: &mut Vec<DeviceEvent>) -> Result<()> {
+        let Some(plan) = self.file.tamper else {
+            return Ok(());
+        };
+        let produced = self.state.stats.readings_produced;
+        if plan.stolen_at() == Some(produced) && self.state.tamper.snapshot.is_none() {
+            self.state.tamper.snapshot = Some(TheftSnapshot {
+                vehicle: self.state.vehicle.clone(),
+                next_counter: self.counter.next(),
+                pairing_sequence: self.state.pairing_sequence,
+            });
+        }
+        if produced < plan.after_readings || self.state.tamper.started {
+            return Ok(());
+        }
+        self.state.tamper.started = true;
+        tracing::info!(device = %self.handle(), scenario = %plan.scenario, "tamper scenario starts");
+        match plan.scenario {
+            Scenario::Rollback { km } => {
+                let vehicle = &mut self.state.vehicle;
+                let back = km.saturating_mul(1000);
+                vehicle.odometer_m = if back < vehicle.odometer_m {
+                    vehicle.odometer_m - back
+                } else {
+                    vehicle.odometer_m / 2
+                };
+            }
+            Scenario::Clone { .. } => {
+                let snapshot = self.state.tamper.snapshot.clone().unwrap_or(TheftSnapshot {
+                    vehicle: self.state.vehicle.clone(),
+                    next_counter: self.counter.next(),
+                    pairing_sequence: self.state.pairing_sequence,
+                });
+                if !self.state.tamper.clone_spawned {
+                    self.state.tamper.clone_spawned = true;
+                    events.push(DeviceEvent::SpawnClone(snapshot));
+                }
+            }
+            Scenario::Swap => self.swap_unit()?,
+            Scenario::Replay | Scenario::Forge => {}
+        }
+        Ok(())
+    }
+
+    /// Scenario `swap`: a new box with a new key takes over the id and the counter; the old
+    /// box's buffer is lost with it.
+    fn swap_unit(&mut self) -> Result<()> {
+        if !self.file.swapped {
+            self.replace_key()?;
+        }
+        // The new box starts with an empty buffer; the last reading stays in it.
+        let lost_sealed: u64 = self.state.outbox.drain(..).map(|e| e.count).sum();
+        let keep = self.state.unsealed.pop();
+        let lost = lost_sealed + self.state.unsealed.len() as u64;
+        self.state.unsealed.clear();
+        self.state.unsealed.extend(keep);
+        self.state.stats.buffer_drops += lost;
+        Ok(())
+    }
+
+    fn replace_key(&mut self) -> Result<()> {
+        let seed = if self.file.deterministic {
+            derive("swap-key", &[&self.file.sim_seed])
+        } else {
+            os_seed()?
+        };
+        let new_key = SigningKey::from_seed(&seed);
+        let key_path = self.dir.join("key");
+        let old_path = self.dir.join("key.replaced");
+        std::fs::rename(&key_path, &old_path).map_err(|e| Error::io(&old_path, e))?;
+        store::write_key(&key_path, &new_key)?;
+        self.key = new_key;
+        self.file.swapped = true;
+        store::write_json(&device_file_path(&self.dir), &self.file)
+    }
+
+    /// Drops the oldest buffered readings beyond the cap (whole envelopes from the outbox
+    /// first, since they are the oldest).
+    fn enforce_cap(&mut self) {
+        let cap = self.file.buffer.cap.max(1);
+        let mut dropped = 0u64;
+        while self.buffered() > cap {
+            if self.state.outbox.is_empty() {
+                let excess = self.state.unsealed.len().saturating_sub(cap);
+                self.state.unsealed.drain(..excess);
+                dropped += excess as u64;
+            } else {
+                let entry = self.state.outbox.remove(0);
+                dropped += entry.count;
+            }
+        }
+        if dropped > 0 {
+            self.state.stats.buffer_drops += dropped;
+            tracing::warn!(
+                device = %self.handle(),
+                dropped,
+                total = self.state.stats.buffer_drops,
+                "buffer full: oldest readings dropped"
+            );
+        }
+    }
+
+    /// Reserves `n` consecutive counters, durably, before they are used.
+    pub fn reserve_counters(&mut self, n: u64) -> Result<Range<u64>> {
+        self.counter.reserve(n)
+    }
+
+    fn seal_rng(&self, counter: u64, readings: &[Reading]) -> Result<ChaCha20Rng> {
+        // Deterministic per (key, counter, readings), like RFC 6979: counters never repeat
+        // for the device, and a clone sealing other readings under an old counter gets
+        // another ephemeral key. An unseeded fleet mixes in OS randomness.
+        let mut parts: Vec<Vec<u8>> = vec![counter.to_be_bytes().to_vec()];
+        for reading in readings {
+            parts.push(reading.to_standalone_bytes()?);
+        }
+        if !self.file.deterministic {
+            parts.push(os_seed()?.to_vec());
+        }
+        let seed = self.key.to_seed();
+        let mut refs: Vec<&[u8]> = vec![seed.as_ref()];
+        refs.extend(parts.iter().map(Vec::as_slice));
+        Ok(ChaCha20Rng::from_seed(derive("seal", &refs)))
+    }
+
+    fn seal(
+        &self,
+        counter: u64,
+        readings: &[Reading],
+        now: u64,
+    ) -> Result<(Envelope, SealedRecord)> {
+        let mut rng = self.seal_rng(counter, readings)?;
+        let sealed = Envelope::seal(
+            &self.key,
+            &self.backend_key,
+            self.id(),
+            counter,
+            readings,
+            &mut rng,
+        )?;
+        let record = SealedRecord {
+            counter,
+            envelope_hash: sealed.envelope.hash(),
+            commitment_key: *sealed.commitment_key.to_bytes(),
+            readings: readings.to_vec(),
+            sealed_at: now,
+        };
+        Ok((sealed.envelope, record))
+    }
+
+    /// Seals buffered readings into at most `max_envelopes` envelopes (each up to the fleet's
+    /// readings-per-envelope limit) and puts them in the outbox. The counters are reserved
+    /// durably first, then the opening material is logged durably, then the outbox saved:
+    /// only then can an envelope be sent.
+    pub(crate) fn seal_pending(&mut self, max_envelopes: usize, now: u64) -> Result<usize> {
+        let per_envelope = self
+            .file
+            .buffer
+            .max_readings_per_envelope
+            .clamp(1, witness_protocol::MAX_READINGS_PER_ENVELOPE);
+        let total = self
+            .state
+            .unsealed
+            .len()
+            .min(per_envelope.saturating_mul(max_envelopes));
+        if total == 0 {
+            return Ok(0);
+        }
+        let range = self.reserve_counters(total as u64)?;
+        let readings: Vec<Reading> = self.state.unsealed[..total].to_vec();
+        let mut lines = String::new();
+        let mut sealed = Vec::new();
+        for (i, chunk) in readings.chunks(per_envelope).enumerate() {
+            let counter = range.start + (i * per_envelope) as u64;
+            let (envelope, record) = self.seal(counter, chunk, now)?;
+            let line = serde_json::to_string(&record)
+                .map_err(|e| Error::corrupt(self.dir.join("log.jsonl"), e))?;
+            lines.push_str(&line);
+            lines.push('\n');
+            sealed.push((envelope, record));
+        }
+        store::append_line(&self.dir.join("log.jsonl"), lines.trim_end())?;
+        let count = sealed.len();
+        for (envelope, record) in sealed {
+            self.state.outbox.push(OutboxEntry {
+                counter: record.counter,
+                count: record.readings.len() as u64,
+                envelope: envelope.as_bytes().to_vec(),
+            });
+            self.log.push(record);
+        }
+        self.state.unsealed.drain(..total);
+        self.state.stats.envelopes_sealed += count as u64;
+        self.save()?;
+        Ok(count)
+    }
+
+    /// Records the gateway's answers for `sent` (same order) and saves.
+    pub(crate) fn apply_deliveries(
+        &mut self,
+        sent: &[Envelope],
+        deliveries: &[Delivery],
+    ) -> Result<bool> {
+        let mut deferred = false;
+        let replaying = matches!(self.file.tamper.map(|t| t.scenario), Some(Scenario::Replay));
+        for (envelope, delivery) in sent.iter().zip(deliveries) {
+            let hash = envelope.hash();
+            let position = self
+                .state
+                .outbox
+                .iter()
+                .position(|e| e.envelope == envelope.as_bytes());
+            if matches!(delivery, Delivery::Deferred { .. }) {
+                self.state.stats.deferred += 1;
+                deferred = true;
+                continue;
+            }
+            let Some(position) = position else { continue };
+            let entry = self.state.outbox.remove(position);
+            match delivery {
+                Delivery::Accepted => {
+                    self.state.stats.envelopes_accepted += 1;
+                    self.state.stats.readings_accepted += entry.count;
+                    if replaying {
+                        self.state.tamper.archive.push(entry);
+                        if self.state.tamper.archive.len() > REPLAY_ARCHIVE {
+                            self.state.tamper.archive.remove(0);
+                        }
+                    }
+                }
+                Delivery::Replay => {
+                    self.state.stats.replay_drops += 1;
+                    tracing::warn!(device = %self.handle(), envelope = %hex::encode(hash),
+                        counter = entry.counter, "gateway answered replay; envelope dropped");
+                }
+                Delivery::Rejected { status, code } => {
+                    self.state.stats.rejected_drops += 1;
+                    tracing::warn!(device = %self.handle(), envelope = %hex::encode(hash),
+                        status, code = %code, "gateway refused the envelope; dropped");
+                }
+                Delivery::Deferred { .. } => {}
+            }
+        }
+        self.save()?;
+        Ok(deferred)
+    }
+
+    /// The attacker's extra traffic for this step (scenarios `replay` and `forge`).
+    pub(crate) fn attack_traffic(&mut self, now: u64) -> Result<Vec<AttackEnvelope>> {
+        let Some(plan) = self.file.tamper else {
+            return Ok(Vec::new());
+        };
+        if !self.state.tamper.started
+            || now
+                < self
+                    .state
+                    .tamper
+                    .last_attack_at
+                    .saturating_add(ATTACK_INTERVAL_S)
+        {
+            return Ok(Vec::new());
+        }
+        let attack = match plan.scenario {
+            Scenario::Replay => {
+                let archive = &self.state.tamper.archive;
+                if archive.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let index = self.state.tamper.next_replay % archive.len();
+                let envelope = Envelope::decode(&archive[index].envelope)?;
+                self.state.tamper.next_replay = self.state.tamper.next_replay.wrapping_add(1);
+                envelope
+            }
+            Scenario::Forge => self.forged_envelope(now)?,
+            _ => return Ok(Vec::new()),
+        };
+        self.state.tamper.last_attack_at = now;
+        self.save()?;
+        Ok(vec![AttackEnvelope {
+            kind: plan.scenario,
+            envelope: attack,
+        }])
+    }
+
+    /// A well-formed envelope for this device claiming a lower odometer under a counter from
+    /// the future, whose signature is corrupted: what someone without the key can send.
+    pub fn forged_envelope(&self, now: u64) -> Result<Envelope> {
+        let mut reading = self.current_reading(now);
+        reading.odometer_m = reading.odometer_m / 10 * 6;
+        let counter = self.counter.next() + FORGE_COUNTER_OFFSET;
+        let mut dice = Dice::for_stream(&self.file.sim_seed, "forge", now);
+        let mut rng_seed = [0u8; 32];
+        for chunk in rng_seed.chunks_mut(8) {
+            chunk.copy_from_slice(&dice.int(0, u64::MAX - 1).to_be_bytes());
+        }
+        let mut rng = ChaCha20Rng::from_seed(rng_seed);
+        let sealed = Envelope::seal(
+            &self.key,
+            &self.backend_key,
+            self.id(),
+            counter,
+            std::slice::from_ref(&reading),
+            &mut rng,
+        )?;
+        let mut bytes = sealed.envelope.as_bytes().to_vec();
+        let len = bytes.len();
+        // Flip bits in R and S: the structure stays valid, the signature does not.
+        for offset in [64usize, 40, 17, 3] {
+            if let Some(byte) = bytes.get_mut(len - offset) {
+                *byte ^= 0x5a;
+            }
+        }
+        Ok(Envelope::decode(&bytes)?)
+    }
+
+    /// Records the gateway's answer to an attack envelope.
+    pub(crate) fn record_attack(&mut self, delivery: &Delivery) -> Result<()> {
+        let stats = &mut self.state.stats;
+        stats.attack_envelopes += 1;
+        match delivery {
+            Delivery::Accepted => stats.attack_accepted += 1,
+            Delivery::Replay | Delivery::Rejected { .. } => stats.attack_refused += 1,
+            Delivery::Deferred { .. } => {}
+        }
+        self.save()
+    }
+
+    /// Signs a possession proof over the verifier's `nonce` with the current reading and
+    /// counter.
+    pub fn possession_proof(&self, nonce: [u8; 32], now: u64) -> Result<PossessionProof> {
+        Ok(PossessionProof::sign(
+            &self.key,
+            &self.backend_key,
+            self.id(),
+            nonce,
+            self.counter(),
+            self.current_reading(now),
+        )?)
+    }
+
+    /// The sealed reading with `counter` and the opening of its commitment.
+    pub fn opening(&self, counter: u64) -> Result<Opening> {
+        let index = self.log.partition_point(|r| r.counter <= counter);
+        let record = index
+            .checked_sub(1)
+            .and_then(|i| self.log.get(i))
+            .filter(|r| r.counters().contains(&counter))
+            .ok_or_else(|| Error::UnknownCounter {
+                device: self.handle(),
+                counter,
+            })?;
+        let reading = record.readings[(counter - record.counter) as usize].clone();
+        Ok(record.commitment_key().opening(self.id(), counter, reading))
+    }
+
+    /// Signs an ownership statement binding `owner`, under a new pairing sequence that is
+    /// stored durably before the statement leaves the device.
+    pub fn pair(&mut self, owner: PublicKey) -> Result<OwnershipStatement> {
+        self.state.pairing_sequence += 1;
+        self.save()?;
+        Ok(OwnershipStatement::sign(
+            &self.key,
+            &self.backend_key,
+            self.id(),
+            owner,
+            self.state.pairing_sequence,
+        ))
+    }
+
+    /// The clone unit made from `snapshot`, reporting from `now` on.
+    pub(crate) fn create_clone(&self, snapshot: TheftSnapshot, now: u64) -> Result<Self> {
+        let mut file = self.file.clone();
+        file.unit = Unit::Clone;
+        file.tamper = None;
+        file.created_at = now;
+        let mut vehicle = snapshot.vehicle;
+        vehicle.not_before = now;
+        vehicle.day = crate::clock::day_of(now);
+        vehicle.next_trip = 0;
+        let state = DeviceState {
+            sim_time: now,
+            vehicle,
+            unsealed: Vec::new(),
+            outbox: Vec::new(),
+            pairing_sequence: snapshot.pairing_sequence,
+            stats: DeviceStats::default(),
+            tamper: TamperState::default(),
+        };
+        // The stolen key is the original's registered key (a swapped unit is not cloned).
+        let stolen = store::read_key(&self.dir.join(if self.file.swapped {
+            "key.replaced"
+        } else {
+            "key"
+        }))?;
+        Self::create(
+            self.dir.join("clone"),
+            file,
+            &stolen,
+            state,
+            snapshot.next_counter,
+            self.backend_key.clone(),
+        )
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn new_state(vehicle: VehicleState, sim_time: u64) -> DeviceState {
+        DeviceState {
+            sim_time,
+            vehicle,
+            unsealed: Vec::new(),
+            outbox: Vec::new(),
+            pairing_sequence: 0,
+            stats: DeviceStats::default(),
+            tamper: TamperState::default(),
+        }
+    }
+}
