@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower_http::cors::CorsLayer;
 
 use crate::Shared;
 use crate::db::{Db, EpochRow, Filter, Input, OutputRow, ReportRow};
@@ -27,10 +28,13 @@ pub(crate) struct ApiState {
 
 type S = State<Arc<ApiState>>;
 
+// The client APIs are public and read-only (inspect cannot change state), and verifiers call
+// them straight from the browser rather than trusting the gateway, so any origin may.
 pub(crate) fn inspect_router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/inspect/{app}", post(inspect))
         .route("/healthz", get(healthz))
+        .layer(CorsLayer::permissive())
         .with_state(state)
 }
 
@@ -39,6 +43,7 @@ pub(crate) fn rpc_router(state: Arc<ApiState>) -> Router {
         .route("/rpc", post(rpc))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .layer(CorsLayer::permissive())
         .with_state(state)
 }
 

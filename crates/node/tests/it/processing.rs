@@ -326,3 +326,30 @@ async fn inputs_are_processed_and_served() {
 
     node.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn client_apis_allow_browsers_from_any_origin() {
+    let (_anvil, deployment) = deployed(1000).await;
+    let node = TestNode::start(&deployment).await;
+    let c = &node.client;
+    let inspect = format!("{}/inspect/{}", c.inspect_base, c.app);
+    let rpc = format!("{}/rpc", c.rpc_base);
+    for url in [inspect, rpc] {
+        let response = c
+            .http
+            .post(&url)
+            .header("origin", "http://127.0.0.1:8080")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some("*"),
+            "{url}"
+        );
+    }
+}

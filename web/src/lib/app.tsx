@@ -1,0 +1,140 @@
+/** App-wide state: endpoints, the signed-in user, and the backend's own configuration read from the node. */
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { inspectUrlFor, loadConfig, type Endpoints, type LoadedConfig } from './config';
+import { currentUser, type User } from './gateway';
+import { inspect, getApplication } from './node';
+import { fromHex } from './hex';
+
+export interface BackendConfig {
+  backendPublicKey: Uint8Array;
+  backendPublicKeyHex: string;
+  kAnonymity?: number;
+  models: Map<number, string>;
+  proofFreshnessS?: number;
+}
+
+interface AppState {
+  config?: LoadedConfig;
+  endpoints: Endpoints | undefined;
+  reloadConfig: () => void;
+  user: User | null | undefined;
+  userError?: string;
+  setUser: (u: User | null) => void;
+  refreshUser: () => void;
+  /** The backend's configuration from the node (never from the gateway). */
+  backend: () => Promise<BackendConfig>;
+  inspectUrl: () => Promise<string>;
+}
+
+const Ctx = createContext<AppState | null>(null);
+
+export function AppProvider({ children }: { children: ReactNode }) {
+  const [config, setConfig] = useState<LoadedConfig>();
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [userError, setUserError] = useState<string>();
+  const [configNonce, setConfigNonce] = useState(0);
+  const [userNonce, setUserNonce] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    loadConfig().then((c) => live && setConfig(c));
+    return () => {
+      live = false;
+    };
+  }, [configNonce]);
+
+  useEffect(() => {
+    let live = true;
+    currentUser()
+      .then((u) => {
+        if (!live) return;
+        setUser(u);
+        setUserError(undefined);
+      })
+      .catch((e: Error) => {
+        if (!live) return;
+        setUser(null);
+        setUserError(e.message);
+      });
+    return () => {
+      live = false;
+    };
+  }, [userNonce]);
+
+  // Resolved lazily and cached per endpoint set.
+  const cache = useMemo(() => ({ backend: undefined as Promise<BackendConfig> | undefined, app: undefined as Promise<string> | undefined }), [config]);
+
+  const application = useCallback(async (): Promise<string> => {
+    if (!config) throw new Error('Still loading the configuration.');
+    if (config.endpoints.application) return config.endpoints.application;
+    cache.app ??= getApplication(config.endpoints.nodeRpcUrl).then((a) => {
+      if (!a.iapplication_address) throw new Error('The node did not name its application.');
+      return a.iapplication_address;
+    });
+    cache.app.catch(() => (cache.app = undefined));
+    return cache.app;
+  }, [config, cache]);
+
+  const inspectUrl = useCallback(async () => {
+    if (!config) throw new Error('Still loading the configuration.');
+    if (/\/inspect\/[^/]+\/?$/.test(config.endpoints.nodeInspectUrl)) return inspectUrlFor(config.endpoints.nodeInspectUrl, '');
+    return inspectUrlFor(config.endpoints.nodeInspectUrl, await application());
+  }, [config, application]);
+
+  const backend = useCallback(async (): Promise<BackendConfig> => {
+    cache.backend ??= (async () => {
+      const { report } = await inspect(await inspectUrl(), { type: 'config' });
+      const key = report.backend_public_key;
+      if (typeof key !== 'string' || key.length !== 64) throw new Error('The rollup did not state its backend public key.');
+      const models = new Map<number, string>();
+      if (Array.isArray(report.models)) for (const m of report.models as { model: number; name: string }[]) models.set(m.model, m.name);
+      return {
+        backendPublicKey: fromHex(key),
+        backendPublicKeyHex: key,
+        kAnonymity: typeof report.k_anonymity === 'number' ? report.k_anonymity : undefined,
+        proofFreshnessS: typeof report.proof_freshness_s === 'number' ? report.proof_freshness_s : undefined,
+        models,
+      };
+    })();
+    cache.backend.catch(() => (cache.backend = undefined));
+    return cache.backend;
+  }, [cache, inspectUrl]);
+
+  const value: AppState = {
+    config,
+    endpoints: config?.endpoints,
+    reloadConfig: () => setConfigNonce((n) => n + 1),
+    user,
+    userError,
+    setUser,
+    refreshUser: () => setUserNonce((n) => n + 1),
+    backend,
+    inspectUrl,
+  };
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useApp(): AppState {
+  const v = useContext(Ctx);
+  if (!v) throw new Error('useApp outside AppProvider');
+  return v;
+}
+
+/** Runs an async loader and tracks loading/error; `reload` runs it again. */
+export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
+  const [nonce, setNonce] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true, error: undefined }));
+    fn().then(
+      (data) => live && setState({ data, loading: false }),
+      (e: Error) => live && setState({ error: e?.message ?? String(e), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, nonce]);
+  return { ...state, reload: () => setNonce((n) => n + 1) };
+}

@@ -1,0 +1,106 @@
+/**
+ * Where the parts of the system are. The gateway suggests endpoints (`GET /v1/config`); the
+ * person can override them (kept in localStorage), since the verifier should not have to trust
+ * the gateway about which node and chain to ask.
+ */
+import { requestJson } from './http';
+import { gatewayUrl } from './gateway';
+
+export interface Endpoints {
+  /** The node's inspect endpoint for the application: `<node>/inspect/<app>`. */
+  nodeInspectUrl: string;
+  /** The node's JSON-RPC: `<node>/rpc`. */
+  nodeRpcUrl: string;
+  /** The chain's Ethereum JSON-RPC. */
+  chainRpcUrl: string;
+  /** The application contract address. */
+  application: string;
+  chainId?: number;
+  /** The device fleet's local link. */
+  localLinkUrl: string;
+  /** The backend public key as the gateway states it (informational: checks use the node's). */
+  gatewayBackendKey?: string;
+}
+
+export const DEFAULT_ENDPOINTS: Endpoints = {
+  nodeInspectUrl: 'http://127.0.0.1:10012/inspect',
+  nodeRpcUrl: 'http://127.0.0.1:10011/rpc',
+  chainRpcUrl: 'http://127.0.0.1:8545',
+  application: '',
+  localLinkUrl: 'http://127.0.0.1:9700',
+};
+
+const OVERRIDES_KEY = 'witness.endpoints.v1';
+
+type Raw = Record<string, unknown>;
+
+const s = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+/** Maps `GET /v1/config` onto endpoints. `rpc_url` alone is taken as the node's RPC when it ends in `/rpc`, else as the chain's. */
+export function endpointsFromGatewayConfig(raw: Raw): Partial<Endpoints> {
+  const out: Partial<Endpoints> = {};
+  const inspect = s(raw.node_inspect_url);
+  if (inspect) out.nodeInspectUrl = inspect;
+  const nodeRpc = s(raw.node_rpc_url);
+  const chainRpc = s(raw.chain_rpc_url) ?? s(raw.eth_rpc_url);
+  const rpc = s(raw.rpc_url);
+  if (nodeRpc) out.nodeRpcUrl = nodeRpc;
+  if (chainRpc) out.chainRpcUrl = chainRpc;
+  if (rpc) {
+    if (/\/rpc\/?$/.test(rpc)) out.nodeRpcUrl ??= rpc;
+    else out.chainRpcUrl ??= rpc;
+  }
+  const app = s(raw.application) ?? s(raw.application_address);
+  if (app) out.application = app;
+  const chainId = typeof raw.chain_id === 'number' ? raw.chain_id : typeof raw.chain_id === 'string' ? Number(raw.chain_id) : undefined;
+  if (chainId !== undefined && Number.isFinite(chainId)) out.chainId = chainId;
+  const local = s(raw.local_link_url);
+  if (local) out.localLinkUrl = local;
+  const key = s(raw.backend_public_key);
+  if (key) out.gatewayBackendKey = key;
+  return out;
+}
+
+/** `<node>/inspect/<app>` from whatever form the inspect URL was given in. */
+export function inspectUrlFor(nodeInspectUrl: string, application: string): string {
+  const base = nodeInspectUrl.replace(/\/+$/, '');
+  if (/\/inspect\/[^/]+$/.test(base)) return base;
+  if (!application) throw new Error('The application address is not known yet: set it under Endpoints.');
+  if (/\/inspect$/.test(base)) return `${base}/${application}`;
+  return `${base}/inspect/${application}`;
+}
+
+export function loadOverrides(): Partial<Endpoints> {
+  try {
+    const text = globalThis.localStorage?.getItem(OVERRIDES_KEY);
+    return text ? (JSON.parse(text) as Partial<Endpoints>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function saveOverrides(overrides: Partial<Endpoints>): void {
+  const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined && v !== ''));
+  globalThis.localStorage?.setItem(OVERRIDES_KEY, JSON.stringify(clean));
+}
+
+export interface LoadedConfig {
+  endpoints: Endpoints;
+  /** Why the gateway's suggestion could not be used, if it could not. */
+  gatewayError?: string;
+  overridden: (keyof Endpoints)[];
+}
+
+export async function loadConfig(): Promise<LoadedConfig> {
+  let fromGateway: Partial<Endpoints> = {};
+  let gatewayError: string | undefined;
+  try {
+    const { data } = await requestJson<Raw>(gatewayUrl('/v1/config'), { what: 'the gateway', timeoutMs: 8000 });
+    fromGateway = endpointsFromGatewayConfig(data ?? {});
+  } catch (e) {
+    gatewayError = (e as Error).message;
+  }
+  const overrides = loadOverrides();
+  const endpoints: Endpoints = { ...DEFAULT_ENDPOINTS, ...fromGateway, ...overrides };
+  return { endpoints, gatewayError, overridden: Object.keys(overrides) as (keyof Endpoints)[] };
+}

@@ -1,0 +1,226 @@
+/**
+ * The parts of the Witness wire protocol (docs/PROTOCOL.md) the browser needs: readings in
+ * their standalone encoding, possession proofs (8.5), owner queries (8.6) and ownership
+ * statements (8.4). Every signature covers `tag ‖ backend public key ‖ body`.
+ */
+import { ByteReader, concatBytes, fromHex, toHex, u16be, u32be, u64be, utf8 } from './hex';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { publicKeyFromSeed, sign, verifyStrict } from './ed25519';
+
+export const OWNERSHIP_TAG = utf8('witness/v1/ownership');
+export const POSSESSION_TAG = utf8('witness/v1/possession');
+export const OWNER_QUERY_TAG = utf8('witness/v1/owner-query');
+export const QUERY_VERSION = 1;
+export const MAX_FAULTS = 32;
+
+/** A reading as JSON (inspect answers, local link): odometer in metres, time in seconds. */
+export interface Reading {
+  timestamp: number;
+  odometer_m: number;
+  fuel_ml: number;
+  engine_s: number;
+  faults: string[];
+}
+
+export function signedBytes(tag: Uint8Array, backendKey: Uint8Array, body: Uint8Array): Uint8Array {
+  if (backendKey.length !== 32) throw new Error('backend public key must be 32 bytes');
+  return concatBytes(tag, backendKey, body);
+}
+
+const SYSTEMS = ['P', 'C', 'B', 'U'] as const;
+
+/** `0x0301` → `P0301` (SAE J2012 as OBD-II mode 03 sends it). */
+export function formatFaultCode(code: number): string {
+  return (SYSTEMS[(code >> 14) & 3] ?? 'P') + (code & 0x3fff).toString(16).toUpperCase().padStart(4, '0');
+}
+
+export function parseFaultCode(text: string): number {
+  const m = /^([PCBU])([0-3][0-9A-F]{3})$/i.exec(text);
+  if (!m || !m[1] || !m[2]) throw new Error(`not a fault code: ${text}`);
+  return (SYSTEMS.indexOf(m[1].toUpperCase() as (typeof SYSTEMS)[number]) << 14) | parseInt(m[2], 16);
+}
+
+/** `timestamp u32 | odometer_m u64 | fuel_ml u32 | engine_s u32 | n u8 | n × u16`. */
+export function encodeReading(r: Reading): Uint8Array {
+  if (r.faults.length > MAX_FAULTS) throw new Error('too many fault codes');
+  return concatBytes(
+    u32be(r.timestamp),
+    u64be(BigInt(r.odometer_m)),
+    u32be(r.fuel_ml),
+    u32be(r.engine_s),
+    new Uint8Array([r.faults.length]),
+    ...r.faults.map((f) => u16be(parseFaultCode(f))),
+  );
+}
+
+export function readReading(r: ByteReader): Reading {
+  const timestamp = r.u32();
+  const odometer = r.u64();
+  const fuel_ml = r.u32();
+  const engine_s = r.u32();
+  const n = r.u8();
+  if (n > MAX_FAULTS) throw new Error('reading has more than 32 fault codes');
+  const faults: string[] = [];
+  for (let i = 0; i < n; i++) faults.push(formatFaultCode(r.u16()));
+  if (odometer > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('odometer value too large to display');
+  return { timestamp, odometer_m: Number(odometer), fuel_ml, engine_s, faults };
+}
+
+export function sameReading(a: Reading, b: Reading): boolean {
+  return (
+    a.timestamp === b.timestamp &&
+    a.odometer_m === b.odometer_m &&
+    a.fuel_ml === b.fuel_ml &&
+    a.engine_s === b.engine_s &&
+    a.faults.length === b.faults.length &&
+    a.faults.every((f, i) => f.toUpperCase() === b.faults[i]?.toUpperCase())
+  );
+}
+
+// ---- possession proof (8.5) ----
+
+export interface PossessionProof {
+  deviceId: string;
+  nonce: string;
+  counter: bigint;
+  reading: Reading;
+  signature: Uint8Array;
+  /** The body: everything but the signature. */
+  body: Uint8Array;
+}
+
+/** `version u8 | device_id 16 | nonce 32 | counter u64 | standalone reading | sig 64`. */
+export function decodePossessionProof(bytes: Uint8Array): PossessionProof {
+  const r = new ByteReader(bytes, 'possession proof');
+  const version = r.u8();
+  if (version !== QUERY_VERSION) throw new Error(`possession proof version ${version} is not supported`);
+  const deviceId = toHex(r.bytes(16));
+  const nonce = toHex(r.bytes(32));
+  const counter = r.u64();
+  const reading = readReading(r);
+  const bodyLength = bytes.length - r.remaining;
+  const signature = r.bytes(64);
+  r.finish();
+  return { deviceId, nonce, counter, reading, signature, body: bytes.slice(0, bodyLength) };
+}
+
+export function possessionSignedMessage(proof: PossessionProof, backendKey: Uint8Array): Uint8Array {
+  return signedBytes(POSSESSION_TAG, backendKey, proof.body);
+}
+
+export function verifyPossessionProof(proof: PossessionProof, devicePublicKey: Uint8Array, backendKey: Uint8Array): boolean {
+  return verifyStrict(proof.signature, possessionSignedMessage(proof, backendKey), devicePublicKey);
+}
+
+// ---- owner query (8.6) ----
+
+export interface OwnerQueryFields {
+  deviceId: string;
+  owner: Uint8Array;
+  responseKey: Uint8Array;
+  expiresAt: number;
+}
+
+export interface OwnerQuery extends OwnerQueryFields {
+  signature: Uint8Array;
+}
+
+/** `version u8 | device_id 16 | owner 32 | response_key 32 | expires_at u32 | flags u8 (0)`. */
+export function ownerQueryBody(q: OwnerQueryFields): Uint8Array {
+  const deviceId = fromHex(q.deviceId);
+  if (deviceId.length !== 16) throw new Error('device id must be 16 bytes');
+  if (q.owner.length !== 32 || q.responseKey.length !== 32) throw new Error('keys must be 32 bytes');
+  return concatBytes(new Uint8Array([QUERY_VERSION]), deviceId, q.owner, q.responseKey, u32be(q.expiresAt), new Uint8Array([0]));
+}
+
+export function ownerQuerySignedMessage(q: OwnerQueryFields, backendKey: Uint8Array): Uint8Array {
+  return signedBytes(OWNER_QUERY_TAG, backendKey, ownerQueryBody(q));
+}
+
+export function encodeOwnerQuery(q: OwnerQuery): Uint8Array {
+  return concatBytes(ownerQueryBody(q), q.signature);
+}
+
+export function signOwnerQuery(fields: Omit<OwnerQueryFields, 'owner'>, ownerSeed: Uint8Array, backendKey: Uint8Array): OwnerQuery {
+  const q: OwnerQueryFields = { ...fields, owner: publicKeyFromSeed(ownerSeed) };
+  return { ...q, signature: sign(ownerQuerySignedMessage(q, backendKey), ownerSeed) };
+}
+
+export function decodeOwnerQuery(bytes: Uint8Array): OwnerQuery {
+  const r = new ByteReader(bytes, 'owner query');
+  const version = r.u8();
+  if (version !== QUERY_VERSION) throw new Error(`owner query version ${version} is not supported`);
+  const deviceId = toHex(r.bytes(16));
+  const owner = r.bytes(32);
+  const responseKey = r.bytes(32);
+  const expiresAt = r.u32();
+  if (r.u8() !== 0) throw new Error('owner query flags must be 0');
+  const signature = r.bytes(64);
+  r.finish();
+  return { deviceId, owner, responseKey, expiresAt, signature };
+}
+
+// ---- ownership statement (8.4) ----
+
+export interface OwnershipStatement {
+  deviceId: string;
+  owner: Uint8Array;
+  sequence: bigint;
+  release?: Uint8Array;
+  deviceSignature: Uint8Array;
+}
+
+/** `device_id 16 | owner 32 | sequence u64 | has_release u8 | [release 64] | device sig 64`. */
+export function decodeOwnershipStatement(bytes: Uint8Array): OwnershipStatement {
+  const r = new ByteReader(bytes, 'ownership statement');
+  const deviceId = toHex(r.bytes(16));
+  const owner = r.bytes(32);
+  const sequence = r.u64();
+  const hasRelease = r.u8();
+  if (hasRelease > 1) throw new Error('ownership statement: invalid release flag');
+  const release = hasRelease === 1 ? r.bytes(64) : undefined;
+  const deviceSignature = r.bytes(64);
+  r.finish();
+  return { deviceId, owner, sequence, release, deviceSignature };
+}
+
+export function ownershipSignedMessage(s: OwnershipStatement, backendKey: Uint8Array): Uint8Array {
+  return signedBytes(OWNERSHIP_TAG, backendKey, concatBytes(fromHex(s.deviceId), s.owner, u64be(s.sequence)));
+}
+
+export function verifyOwnershipStatement(s: OwnershipStatement, devicePublicKey: Uint8Array, backendKey: Uint8Array): boolean {
+  return verifyStrict(s.deviceSignature, ownershipSignedMessage(s, backendKey), devicePublicKey);
+}
+
+export function isDeviceId(text: string): boolean {
+  return /^[0-9a-f]{32}$/.test(text);
+}
+
+// ---- commitment openings (7.3, 7.4) ----
+
+export const COMMIT_TAG = utf8('witness/v1/commit');
+
+export interface Opening {
+  deviceId: string;
+  counter: bigint;
+  blinding: Uint8Array;
+  reading: Reading;
+  readingBytes: Uint8Array;
+}
+
+/** `device_id 16 | counter u64 | blinding 32 | standalone reading`, nothing after. */
+export function decodeOpening(bytes: Uint8Array): Opening {
+  const r = new ByteReader(bytes, 'opening');
+  const deviceId = toHex(r.bytes(16));
+  const counter = r.u64();
+  const blinding = r.bytes(32);
+  const start = bytes.length - r.remaining;
+  const reading = readReading(r);
+  r.finish();
+  return { deviceId, counter, blinding, reading, readingBytes: bytes.slice(start) };
+}
+
+/** `SHA-256("witness/v1/commit" ‖ device_id ‖ u64(counter) ‖ blinding ‖ standalone reading)`, hex. */
+export function commitmentOf(opening: Opening): string {
+  return toHex(sha256(concatBytes(COMMIT_TAG, fromHex(opening.deviceId), u64be(opening.counter), opening.blinding, opening.readingBytes)));
+}

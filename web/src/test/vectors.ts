@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+
+export interface Vector {
+  name: string;
+  kind: string;
+  valid: boolean;
+  message?: string;
+  signature?: string;
+  signed_message?: string;
+  signer_public_key?: string;
+  signer_seed?: string;
+  backend_public_key: string;
+  nonce?: string;
+  readings?: { timestamp: number; odometer_m: number; fuel_ml: number; engine_s: number; faults: string[] }[];
+  device_id?: string;
+  openings?: string[];
+  commitments?: string[];
+  release_signature?: string;
+  release_signed_message?: string;
+}
+
+const file = new URL('../../../docs/protocol-vectors.json', import.meta.url);
+export const vectors: Vector[] = (JSON.parse(readFileSync(file, 'utf8')) as { vectors: Vector[] }).vectors;
+
+export function vector(name: string): Vector {
+  const v = vectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no vector ${name}`);
+  return v;
+}

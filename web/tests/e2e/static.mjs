@@ -1,0 +1,113 @@
+// Static mode: the built dashboard served by `vite preview` with every API unreachable. Each
+// page must render, say in words what failed, and raise no uncaught exception.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Checks, WEB, assert, freePort, launchBrowser, log, newPage, screenshot, start, waitForHttp } from './lib.mjs';
+
+export async function runStatic() {
+  const checks = new Checks();
+  if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` first');
+  const [port, dead1, dead2, dead3, dead4, dead5] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const base = `http://127.0.0.1:${port}`;
+  const preview = start('vite preview', process.execPath, [join(WEB, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    env: { WITNESS_GATEWAY: `http://127.0.0.1:${dead1}` },
+  });
+  let browser;
+  try {
+    await waitForHttp(base + '/', 30000);
+    browser = await launchBrowser();
+    const { page, problems } = await newPage(browser);
+    // Point every source at a closed port, so nothing that happens to run on the defaults answers.
+    const endpoints = {
+      nodeInspectUrl: `http://127.0.0.1:${dead2}/inspect/0x0000000000000000000000000000000000000001`,
+      nodeRpcUrl: `http://127.0.0.1:${dead3}/rpc`,
+      chainRpcUrl: `http://127.0.0.1:${dead4}`,
+      localLinkUrl: `http://127.0.0.1:${dead5}`,
+      application: '0x0000000000000000000000000000000000000001',
+    };
+    await page.addInitScript((e) => localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
+
+    const visit = async (hash, heading, shot, expectAlert = true) => {
+      await page.goto(`${base}/#${hash}`);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: 15000 });
+      if (expectAlert) await page.locator('.alert:visible').first().waitFor({ timeout: 30000 });
+      await page.waitForTimeout(300);
+      await screenshot(page, shot);
+    };
+
+    await checks.run('home page renders', async () => {
+      await visit('/', 'The Witness', 'static-home', false);
+      assert((await page.locator('.tile').count()) === 4, 'expected four tiles');
+    });
+    await checks.run('sign up: the gateway being unreachable is said in words', async () => {
+      await visit('/signup', 'Create an account', 'static-signup-empty', false);
+      await page.getByLabel('User name').fill('alice');
+      await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+      await page.getByLabel('Repeat the password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ timeout: 20000 });
+      const text = await alert.innerText();
+      assert(/Could not create the account/.test(text), `unexpected alert: ${text}`);
+      await screenshot(page, 'static-signup-error');
+    });
+    await checks.run('sign up: form validation', async () => {
+      await page.getByLabel('Repeat the password').fill('something else');
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      assert(/differ/.test(await page.getByRole('alert').innerText()), 'expected the mismatch message');
+    });
+    await checks.run('my devices asks to log in', async () => {
+      await visit('/devices', 'My devices', 'static-devices');
+      assert(/Log in to see your devices/.test(await page.locator('main').innerText()), 'expected the log-in prompt');
+    });
+    await checks.run('verify: unreachable local link is reported', async () => {
+      await visit('/verify?device=26d3b382d70a0b277e991984dcc7007e', 'Verify a car', 'static-verify-empty', false);
+      await page.getByRole('button', { name: 'Read device and verify' }).click();
+      await page.getByText('Verification could not finish').waitFor({ timeout: 30000 });
+      const text = await page.locator('main').innerText();
+      assert(/Could not reach the device local link/.test(text), 'expected a readable local-link error');
+      await screenshot(page, 'static-verify-error');
+    });
+    await checks.run('verify: a bad device id is refused', async () => {
+      await page.getByLabel('Device id').fill('xyz');
+      await page.getByRole('button', { name: 'Read device and verify' }).click();
+      await page.getByText('A device id is 32 hexadecimal digits.').waitFor({ timeout: 5000 });
+    });
+    await checks.run('statistics: unreachable rollup is reported', async () => {
+      await visit('/stats', 'Fleet statistics', 'static-stats');
+      assert(/Could not load the statistics/.test(await page.locator('main').innerText()), 'expected the statistics error');
+    });
+    await checks.run('system: each source reports its own failure', async () => {
+      await visit('/system', 'System', 'static-system');
+      await page.getByText('Could not ask the chain').waitFor({ timeout: 30000 });
+      await page.getByText('Could not ask the rollup node').waitFor({ timeout: 30000 });
+      await screenshot(page, 'static-system');
+    });
+    await checks.run('device page without a key or sources', async () => {
+      await visit('/devices/26d3b382d70a0b277e991984dcc7007e', /Device|Model/, 'static-device');
+      assert(/owner key for this device is not in this browser/.test(await page.locator('main').innerText()), 'expected the missing-key notice');
+    });
+    await checks.run('unknown page', async () => {
+      await page.goto(`${base}/#/nowhere`);
+      await page.getByText('Page not found').waitFor({ timeout: 5000 });
+    });
+    await checks.run('narrow screen: the menu opens from its button', async () => {
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.goto(`${base}/#/`);
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Statistics', exact: true }).waitFor({ state: 'visible', timeout: 5000 });
+      await screenshot(page, 'static-mobile-menu');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+    await checks.run('no uncaught exceptions; console errors only from unreachable services', async () => {
+      const unexpected = problems.consoleErrors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e.text));
+      assert(problems.pageErrors.length === 0, `uncaught: ${problems.pageErrors.map((e) => e.text).join(' | ')}`);
+      assert(unexpected.length === 0, `console errors: ${unexpected.map((e) => e.text).join(' | ')}`);
+      log(`${problems.consoleErrors.length} console message(s) about unreachable services (expected here)`);
+    });
+  } finally {
+    await browser?.close();
+    await preview.stop();
+  }
+  return checks.summary();
+}
