@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod chain;
+mod keys;
+mod system;
+mod up;
+mod verify;
 
 /// Errors a subcommand reports to the user.
 pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -21,6 +25,10 @@ struct Cli {
 enum Command {
     /// Local EVM dev chain (anvil) with the Cartesi Rollups v2.2 contracts.
     Chain(chain::ChainArgs),
+    /// The whole system on loopback: chain, node + backend, gateway + dashboard, fleet.
+    Up(up::UpArgs),
+    /// Read a device over its local link and check it against its attested history.
+    Verify(verify::VerifyArgs),
 }
 
 #[tokio::main]
@@ -28,6 +36,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chain(args) => chain::run(args).await,
+        Command::Up(args) => up::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,49 @@
+//! What `witness up` writes for other commands and tests: where every part listens.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// `<data-dir>/system.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SystemInfo {
+    pub(crate) chain_rpc_url: String,
+    pub(crate) chain_id: u64,
+    pub(crate) application: String,
+    pub(crate) input_box: String,
+    pub(crate) node_inspect_url: String,
+    pub(crate) node_rpc_url: String,
+    pub(crate) gateway_url: String,
+    pub(crate) local_link_url: String,
+    pub(crate) backend_public_key: String,
+    pub(crate) demo_user: String,
+    pub(crate) demo_password: String,
+    pub(crate) registrar_user: String,
+    pub(crate) rolled_back_devices: Vec<String>,
+    pub(crate) devices: usize,
+}
+
+impl SystemInfo {
+    pub(crate) fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("system.json")
+    }
+
+    pub(crate) fn load(data_dir: &Path) -> Result<Self, String> {
+        let path = Self::path(data_dir);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (is `witness up` running with this --data-dir?)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub(crate) fn save(&self, data_dir: &Path) -> Result<(), String> {
+        let path = Self::path(data_dir);
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text).map_err(|e| format!("{}: {e}", temporary.display()))?;
+        std::fs::rename(&temporary, &path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}

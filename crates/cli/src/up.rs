@@ -1,0 +1,553 @@
+//! `witness up`: the whole system on loopback with embedded defaults: anvil with the Cartesi
+//! contracts, the node driving the backend, the gateway with SQLite and the dashboard, and a
+//! simulated fleet with its local link. Everything lives under one data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use witness_chain::primitives::B256;
+use witness_chain::{
+    ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, add_input,
+    deploy_application, deploy_core, dev_accounts,
+};
+use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock, TamperAssignment};
+use witness_gateway::{ChainConfig, Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_node::{Node, NodeConfig};
+use witness_protocol::{GatewayAuthorization, Message, RollupInput};
+
+use crate::CliResult;
+use crate::keys::LocalKeys;
+use crate::system::SystemInfo;
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UpArgs {
+    /// Where everything is kept (keys, chain state, databases, fleet).
+    #[arg(long, default_value = ".witness")]
+    pub(crate) data_dir: PathBuf,
+    /// Delete the data directory first and start over.
+    #[arg(long)]
+    pub(crate) fresh: bool,
+    /// Cars in the simulated fleet.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) devices: usize,
+    /// Tamper scenarios, `INDEX=SCENARIO[@AFTER_READINGS]` (e.g. `7=rollback:60000@20`,
+    /// `3=clone`, `5=replay`, `9=forge`, `11=swap`). Default: car 7 is rolled back.
+    #[arg(long = "tamper")]
+    pub(crate) tampers: Vec<TamperAssignment>,
+    /// Days of simulated history the fleet drives before catching up with the wall clock.
+    #[arg(long, default_value_t = 21)]
+    pub(crate) history_days: u64,
+    /// How many times faster than real time the fleet drives while catching up.
+    #[arg(long, default_value_t = 20_000.0)]
+    pub(crate) catch_up_speed: f64,
+    /// Seconds between blocks.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) block_time: f64,
+    /// Epoch length in blocks (claims are posted at the end of each epoch).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) epoch_length: u64,
+    /// Seed of the fleet (reproducible ids, keys and trips).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Bind every service to a free port instead of the defaults (tests).
+    #[arg(long)]
+    pub(crate) random_ports: bool,
+    #[arg(long, default_value_t = 8545)]
+    pub(crate) chain_port: u16,
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) gateway_port: u16,
+    #[arg(long, default_value_t = 10012)]
+    pub(crate) inspect_port: u16,
+    #[arg(long, default_value_t = 10011)]
+    pub(crate) rpc_port: u16,
+    #[arg(long, default_value_t = 5004)]
+    pub(crate) rollup_port: u16,
+    #[arg(long, default_value_t = 9700)]
+    pub(crate) link_port: u16,
+    /// The built dashboard (default: `web/dist` when present).
+    #[arg(long)]
+    pub(crate) web_dir: Option<PathBuf>,
+    /// The backend binary (default: `witness-backend` next to this program).
+    #[arg(long)]
+    pub(crate) backend: Option<PathBuf>,
+}
+
+fn port(args: &UpArgs, port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], if args.random_ports { 0 } else { port }))
+}
+
+fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = exe.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: build it with `cargo build -p witness-backend`",
+            path.display()
+        ))
+    }
+}
+
+struct Steps {
+    bar: ProgressBar,
+    started: Instant,
+}
+
+impl Steps {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self {
+            bar,
+            started: Instant::now(),
+        }
+    }
+
+    fn step(&self, message: &str) {
+        self.say(&format!(
+            "  [{:>5.1}s] {message}",
+            self.started.elapsed().as_secs_f64()
+        ));
+        self.bar.set_message(message.to_owned());
+    }
+
+    /// Prints above the spinner, or plainly when there is no terminal to draw it on.
+    fn say(&self, text: &str) {
+        if self.bar.is_hidden() {
+            println!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
+/// Posts a JSON query to the node's inspect endpoint and returns the first report as JSON.
+pub(crate) async fn inspect(
+    client: &reqwest::Client,
+    url: &str,
+    query: &Value,
+) -> Result<Value, String> {
+    let answer: Value = client
+        .post(url)
+        .body(query.to_string())
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("inspect {url}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("inspect {url}: {e}"))?;
+    let payload = answer["reports"][0]["payload"]
+        .as_str()
+        .ok_or_else(|| format!("inspect answered no report: {answer}"))?;
+    let bytes = hex::decode(payload.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("inspect report is not JSON: {e}"))
+}
+
+pub(crate) async fn run(args: UpArgs) -> CliResult {
+    let steps = Steps::new();
+    if args.fresh && args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)
+            .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+    let data = args.data_dir.canonicalize()?;
+    log_to(&data.join("witness.log"))?;
+    let keys = LocalKeys::load_or_create(&data)?;
+    let backend_binary = match &args.backend {
+        Some(path) => path.clone(),
+        None => sibling_binary("witness-backend")?,
+    };
+
+    steps.step("starting anvil");
+    let state_file = data.join("anvil-state.json");
+    let mut anvil = AnvilProcess::spawn(AnvilOptions {
+        port: port(&args, args.chain_port).port(),
+        block_time: (args.block_time > 0.0).then_some(args.block_time),
+        log_file: Some(data.join("anvil.log")),
+        extra_args: vec![
+            "--state".into(),
+            state_file.display().to_string(),
+            "--state-interval".into(),
+            "2".into(),
+        ],
+        ..AnvilOptions::default()
+    })
+    .await?;
+    let rpc_url = anvil.rpc_url().to_owned();
+
+    steps.step("deploying the Cartesi Rollups v2.2 contracts and the application");
+    let accounts = dev_accounts();
+    let admin = accounts[ADMIN_ACCOUNT].private_key;
+    deploy_core(&rpc_url, admin).await?;
+    let deployment =
+        deploy_application(&rpc_url, admin, args.epoch_length, B256::ZERO, B256::ZERO).await?;
+    deployment.save(data.join("deployment.json"))?;
+    reset_if_chain_was_lost(&data, &deployment)?;
+
+    steps.step("starting the node and the rollup backend");
+    let mut node_config = NodeConfig::from_deployment(
+        &deployment,
+        vec![backend_binary.display().to_string()],
+        data.join("node.sqlite"),
+    );
+    node_config.inspect_addr = port(&args, args.inspect_port);
+    node_config.rpc_addr = port(&args, args.rpc_port);
+    node_config.rollup_addr = port(&args, args.rollup_port);
+    node_config.app_env = vec![
+        (
+            "WITNESS_ADMIN_ADDRESS".into(),
+            format!("{:#x}", deployment.application_owner),
+        ),
+        (
+            "WITNESS_ROOT_REGISTRARS".into(),
+            hex::encode(keys.registrar.public_key().to_bytes()),
+        ),
+        (
+            "WITNESS_BACKEND_SECRET_KEY".into(),
+            hex::encode(*keys.backend.to_bytes()),
+        ),
+    ];
+    let node = Node::start(node_config).await?;
+    let application = format!("{:#x}", deployment.application);
+    let inspect_url = format!("http://{}/inspect/{application}", node.inspect_addr);
+    let node_rpc_url = format!("http://{}/rpc", node.rpc_addr);
+
+    steps.step("authorizing the gateway account in the rollup");
+    let http = reqwest::Client::new();
+    authorize_gateway(&http, &inspect_url, &deployment).await?;
+
+    steps.step("starting the gateway");
+    let mut gateway_config = GatewayConfig::new(format!(
+        "sqlite://{}",
+        data.join("gateway.sqlite").display()
+    ));
+    gateway_config.listen = port(&args, args.gateway_port);
+    gateway_config.chain = Some(ChainConfig {
+        rpc_url: rpc_url.clone(),
+        input_box: deployment.input_box,
+        application: deployment.application,
+        gateway_key: accounts[GATEWAY_ACCOUNT].private_key,
+        poll_interval: Duration::from_millis(250),
+    });
+    gateway_config.node = Some(NodeEndpoints::new(
+        &format!("http://{}", node.inspect_addr),
+        &format!("http://{}", node.rpc_addr),
+        &application,
+    ));
+    gateway_config.backend_public_key = Some(keys.backend.public_key().clone());
+    gateway_config.web_dir = args.web_dir.clone().or_else(default_web_dir);
+    gateway_config.bootstrap_accounts = vec![
+        ("demo".into(), keys.demo_password.clone(), Role::Owner),
+        (
+            "registrar".into(),
+            keys.demo_password.clone(),
+            Role::Registrar,
+        ),
+        ("admin".into(), keys.demo_password.clone(), Role::Admin),
+    ];
+    let gateway = Gateway::start(gateway_config).await?;
+    let gateway_url = format!("http://{}", gateway.addr);
+
+    steps.step("preparing the fleet");
+    let fleet_dir = data.join("fleet");
+    let new_fleet = !fleet_dir.join("fleet.json").exists();
+    let fleet = if new_fleet {
+        let mut spec = FleetSpec::new(args.devices, keys.backend.public_key().clone());
+        spec.seed = args.seed;
+        spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
+        spec.tampers = if args.tampers.is_empty() && args.devices > 7 {
+            vec!["7=rollback:60000@20".parse()?]
+        } else {
+            args.tampers.clone()
+        };
+        Fleet::create(&fleet_dir, spec)?
+    } else {
+        Fleet::load(&fleet_dir)?
+    };
+    if new_fleet {
+        register_fleet(&http, &gateway_url, &keys, &fleet).await?;
+    }
+    let link = LocalLink::serve(fleet.clone(), port(&args, args.link_port)).await?;
+
+    let rolled_back = fleet
+        .devices()
+        .iter()
+        .filter(|d| matches!(d.scenario, Some(witness_devices::Scenario::Rollback { .. })))
+        .map(|d| d.id.to_hex())
+        .collect();
+    let info = SystemInfo {
+        chain_rpc_url: rpc_url.clone(),
+        chain_id: deployment.chain_id,
+        application: application.clone(),
+        input_box: format!("{:#x}", deployment.input_box),
+        node_inspect_url: inspect_url.clone(),
+        node_rpc_url: node_rpc_url.clone(),
+        gateway_url: gateway_url.clone(),
+        local_link_url: link.url(),
+        backend_public_key: hex::encode(keys.backend.public_key().to_bytes()),
+        demo_user: "demo".into(),
+        demo_password: keys.demo_password.clone(),
+        registrar_user: "registrar".into(),
+        rolled_back_devices: rolled_back,
+        devices: fleet.devices().len(),
+    };
+    info.save(&data)?;
+
+    let (stop_fleet, fleet_stopped) = tokio::sync::oneshot::channel::<()>();
+    // Devices resume from their own saved time, so the clock can always start at the
+    // fleet's installation: a fresh fleet drives its history, a reloaded one catches up.
+    let clock = SimClock::catch_up(fleet.start_time(), args.catch_up_speed)?;
+    let fleet_bar = steps.bar.clone();
+    let fleet_task = tokio::spawn({
+        let fleet = fleet.clone();
+        let options = RunOptions::new(gateway_url.clone(), clock);
+        async move {
+            fleet
+                .run(
+                    options,
+                    async {
+                        let _ = fleet_stopped.await;
+                    },
+                    |progress| {
+                        fleet_bar.set_message(format!(
+                        "fleet at {} ({} units, {} readings accepted by the gateway, {} buffered)",
+                        format_time(progress.sim_time),
+                        progress.units,
+                        progress.totals.readings_accepted,
+                        progress.buffered
+                    ));
+                    },
+                )
+                .await
+        }
+    });
+
+    steps.say(&format!(
+        "\nThe Witness is ready.\n\n  dashboard     {gateway_url}/\n  API docs      {gateway_url}/docs\n  node inspect  {inspect_url}\n  node JSON-RPC {node_rpc_url}\n  chain         {rpc_url} (chain id {})\n  local link    {}\n  data          {}\n\n  demo login    demo / {}   (registrar / same password)\n  rolled back   {}\n\nCtrl-C stops everything.\n",
+        deployment.chain_id,
+        link.url(),
+        data.display(),
+        keys.demo_password,
+        info.rolled_back_devices.join(", "),
+    ));
+    println!("ready");
+
+    wait_for_stop(&mut anvil).await?;
+    steps.step("stopping");
+    let _ = stop_fleet.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), fleet_task).await;
+    let _ = link.shutdown().await;
+    gateway.shutdown().await;
+    node.shutdown().await;
+    drop(anvil);
+    steps.bar.finish_with_message("stopped");
+    Ok(())
+}
+
+/// Every part's tracing goes to `<data-dir>/witness.log` (filter with `RUST_LOG`).
+fn log_to(path: &Path) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
+fn default_web_dir() -> Option<PathBuf> {
+    let candidates = [
+        PathBuf::from("web/dist"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.join("index.html").exists())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn format_time(seconds: u64) -> String {
+    let days = seconds / 86_400;
+    let (year, month, day) = civil_from_days(days as i64);
+    let rest = seconds % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// When anvil's saved state could not be restored (first run, or a crash before the state was
+/// written), the chain starts empty: the node's and gateway's records of the old chain and the
+/// fleet's enrolment no longer hold, so they start over too.
+fn reset_if_chain_was_lost(data: &Path, deployment: &Deployment) -> Result<(), String> {
+    let marker = data.join("deployment-block");
+    let current = deployment.deployment_block.to_string();
+    let previous = std::fs::read_to_string(&marker).ok();
+    if previous.as_deref().is_some_and(|p| p.trim() != current) {
+        for stale in [
+            "node.sqlite",
+            "node.sqlite-wal",
+            "node.sqlite-shm",
+            "gateway.sqlite",
+            "gateway.sqlite-wal",
+            "gateway.sqlite-shm",
+            "system.json",
+        ] {
+            let _ = std::fs::remove_file(data.join(stale));
+        }
+        let _ = std::fs::remove_dir_all(data.join("fleet"));
+    }
+    std::fs::write(&marker, current).map_err(|e| format!("{}: {e}", marker.display()))
+}
+
+/// The admin authorizes the gateway account once; waits until the rollup has processed it.
+async fn authorize_gateway(
+    http: &reqwest::Client,
+    inspect_url: &str,
+    deployment: &Deployment,
+) -> CliResult {
+    let accounts = dev_accounts();
+    let gateway = accounts[GATEWAY_ACCOUNT].address;
+    let gateway_hex = format!("{gateway:#x}");
+    let authorized = |config: &Value| {
+        config["gateways"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|a| a.as_str() == Some(gateway_hex.as_str())))
+    };
+    if authorized(&wait_for_inspect(http, inspect_url).await?) {
+        return Ok(());
+    }
+    let payload = RollupInput {
+        messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
+            gateway: gateway.into_array(),
+            authorized: true,
+        })],
+    }
+    .encode()?;
+    add_input(
+        &deployment.rpc_url,
+        accounts[ADMIN_ACCOUNT].private_key,
+        deployment.input_box,
+        deployment.application,
+        payload,
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if authorized(&inspect(http, inspect_url, &json!({"type": "config"})).await?) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err("the rollup did not process the gateway authorization within 60 s".into())
+}
+
+/// Waits until the backend answers inspect (it replays stored inputs first).
+async fn wait_for_inspect(http: &reqwest::Client, inspect_url: &str) -> Result<Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match inspect(http, inspect_url, &json!({"type": "config"})).await {
+            Ok(config) => return Ok(config),
+            Err(error) if Instant::now() > deadline => return Err(error),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The registrar enrols every car through the gateway (which relays the signed messages).
+async fn register_fleet(
+    http: &reqwest::Client,
+    gateway_url: &str,
+    keys: &LocalKeys,
+    fleet: &Fleet,
+) -> CliResult {
+    let login: Value = http
+        .post(format!("{gateway_url}/v1/auth/login"))
+        .json(&json!({"username": "registrar", "password": keys.demo_password}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .ok_or("the gateway's login answer has no token")?;
+    let messages = fleet.registration_messages(&keys.registrar, keys.backend.public_key(), 1)?;
+    let encoded = messages
+        .iter()
+        .map(|m| m.encode().map(hex::encode))
+        .collect::<Result<Vec<_>, _>>()?;
+    let response = http
+        .post(format!("{gateway_url}/v1/registrar/messages"))
+        .bearer_auth(token)
+        .json(&json!({"messages": encoded}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        let status = response.status();
+        return Err(format!(
+            "registering the fleet failed: {status} {}",
+            response.text().await.unwrap_or_default()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Returns on Ctrl-C or SIGTERM; fails if anvil exits by itself.
+async fn wait_for_stop(anvil: &mut AnvilProcess) -> CliResult {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        #[cfg(unix)]
+        let terminate = term.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => return r.map_err(Into::into),
+            _ = terminate => return Ok(()),
+            _ = tick.tick() => {
+                if !anvil.is_running() {
+                    return Err("anvil exited unexpectedly (see anvil.log)".into());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! The whole system end to end: `witness up` on random ports with a small fleet that plays
+//! every tamper scenario over three simulated weeks; then checks from outside, through the
+//! same public interfaces a user has (local link, node inspect and JSON-RPC, gateway, chain).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use witness_protocol::{
+    BackendPublicKey, BackendSecretKey, DeviceId, OwnerQuery, SigningKey, open_response,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+
+struct System {
+    child: Child,
+    dir: tempfile::TempDir,
+    info: Value,
+    http: reqwest::blocking::Client,
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        // SIGINT lets `witness up` stop its children (anvil, backend) cleanly.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn backend_binary() -> PathBuf {
+    let witness = PathBuf::from(env!("CARGO_BIN_EXE_witness"));
+    let backend = witness.with_file_name("witness-backend");
+    if !backend.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "witness-backend", "--bin", "witness-backend"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building witness-backend failed");
+    }
+    backend
+}
+
+/// Cars of the test fleet and their scenarios (device index = position in the fleet).
+const ROLLBACK: usize = 1;
+const CLONE: usize = 2;
+const REPLAY: usize = 3;
+const FORGE: usize = 4;
+const SWAP: usize = 5;
+const SOLD: usize = 6;
+
+fn start() -> System {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args([
+            "up",
+            "--fresh",
+            "--random-ports",
+            "--devices",
+            "24",
+            "--seed",
+            "7",
+            "--history-days",
+            "21",
+        ])
+        .args([
+            "--catch-up-speed",
+            "60000",
+            "--block-time",
+            "0.5",
+            "--epoch-length",
+            "4",
+        ])
+        .args(["--tamper", &format!("{ROLLBACK}=rollback:50000@15")])
+        .args(["--tamper", &format!("{CLONE}=clone@10")])
+        .args(["--tamper", &format!("{REPLAY}=replay@10")])
+        .args(["--tamper", &format!("{FORGE}=forge@10")])
+        .args(["--tamper", &format!("{SWAP}=swap@10")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--backend")
+        .arg(backend_binary())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            eprintln!("witness up: {line}");
+            if line.trim() == "ready" {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("`witness up` reached ready");
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("system.json")).unwrap())
+            .unwrap();
+    System {
+        child,
+        dir,
+        info,
+        http: reqwest::blocking::Client::new(),
+    }
+}
+
+impl System {
+    fn url(&self, key: &str) -> String {
+        self.info[key].as_str().unwrap().to_owned()
+    }
+
+    fn inspect(&self, query: Value) -> Value {
+        let answer: Value = self
+            .http
+            .post(self.url("node_inspect_url"))
+            .body(query.to_string())
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let payload = answer["reports"][0]["payload"].as_str().unwrap();
+        serde_json::from_slice(&hex::decode(&payload[2..]).unwrap()).unwrap()
+    }
+
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let answer: Value = self
+            .http
+            .post(self.url("node_rpc_url"))
+            .json(&body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["result"].clone()
+    }
+
+    fn link(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url("local_link_url")))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn link_post(&self, path: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}{path}", self.url("local_link_url")))
+            .json(&body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn gateway_metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.url("gateway_url")))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.trim().parse().ok())
+            })
+            .unwrap_or(f64::NAN)
+    }
+
+    fn processed(&self) -> u64 {
+        let count = self.rpc(
+            "cartesi_getProcessedInputCount",
+            json!({"application": self.url("application")}),
+        );
+        u64::from_str_radix(
+            count["data"]
+                .as_str()
+                .unwrap_or("0x0")
+                .trim_start_matches("0x"),
+            16,
+        )
+        .unwrap()
+    }
+
+    /// Waits until the fleet has caught up with the wall clock and everything it sent is
+    /// processed by the rollup.
+    fn settle(&self) {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut stable_since: Option<(u64, Instant)> = None;
+        loop {
+            assert!(Instant::now() < deadline, "the system did not settle");
+            // The fleet drives three weeks at high speed, then follows the wall clock.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let first = &self.link("/devices")["devices"][0]["id"];
+            let fleet_time = self.link(&format!("/devices/{}", first.as_str().unwrap()))["reading"]
+                ["timestamp"]
+                .as_u64()
+                .unwrap_or(0);
+            let fleet_caught_up = fleet_time + 3 * 3600 >= now;
+            let queue = self.gateway_metric("witness_gateway_queue_depth");
+            let included = self.gateway_metric("witness_gateway_inputs_included");
+            let processed = self.processed();
+            let accepted = self.gateway_metric("witness_gateway_readings_accepted_total");
+            // Inputs: the admin's authorization, then the gateway's (at least the registrations).
+            let caught_up = fleet_caught_up
+                && accepted > 0.0
+                && queue == 0.0
+                && included >= 1.0
+                && processed as f64 >= included + 1.0;
+            match stable_since {
+                Some((count, since))
+                    if caught_up
+                        && count == processed
+                        && since.elapsed() > Duration::from_secs(6) =>
+                {
+                    return;
+                }
+                Some((count, _)) if caught_up && count == processed => {}
+                _ => stable_since = caught_up.then(|| (processed, Instant::now())),
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn reports(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.rpc(
+                "cartesi_listReports",
+                json!({"application": self.url("application"), "limit": 1000, "offset": offset}),
+            );
+            let data = page["data"].as_array().unwrap().clone();
+            if data.is_empty() {
+                return all;
+            }
+            offset += data.len();
+            all.extend(data.into_iter().map(|r| {
+                let raw = r["raw_data"].as_str().unwrap();
+                serde_json::from_slice::<Value>(&hex::decode(&raw[2..]).unwrap()).unwrap()
+            }));
+        }
+    }
+
+    fn verify(&self, device: &str) -> Value {
+        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+            .args([
+                "verify",
+                device,
+                "--json",
+                "--wait-proof",
+                "60",
+                "--data-dir",
+            ])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify {device}: {e}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+
+    fn login(&self, username: &str, password: &str, signup: bool) -> String {
+        let path = if signup { "signup" } else { "login" };
+        let answer: Value = self
+            .http
+            .post(format!("{}/v1/auth/{path}", self.url("gateway_url")))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path} {username}: {answer}"))
+            .to_owned()
+    }
+
+    /// The owner pairs with the device over its local link and claims it through the gateway.
+    fn claim(&self, token: &str, device: &str, owner: &SigningKey) {
+        let pair = self.link_post(
+            &format!("/devices/{device}/pair"),
+            json!({"owner_public_key": hex::encode(owner.public_key().to_bytes())}),
+        );
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1/devices/{device}/claim",
+                self.url("gateway_url")
+            ))
+            .bearer_auth(token)
+            .json(&json!({"statement": pair["statement"]}))
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "claim: {}",
+            response.text().unwrap()
+        );
+    }
+
+    /// The owner's signed, sealed history query, relayed by the gateway.
+    fn owner_history(&self, token: &str, device: &str, owner: &SigningKey) -> Result<Value, Value> {
+        let backend =
+            BackendPublicKey::from_bytes(&hex32(&self.info["backend_public_key"])).unwrap();
+        let response_key = BackendSecretKey::derive(&owner.to_seed()[..]);
+        let expires = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600) as u32;
+        let query = OwnerQuery::sign(
+            owner,
+            &backend,
+            DeviceId::from_hex(device).unwrap(),
+            response_key.public_key().to_bytes(),
+            expires,
+        );
+        let answer: Value = self
+            .http
+            .post(format!(
+                "{}/v1/devices/{device}/history",
+                self.url("gateway_url")
+            ))
+            .bearer_auth(token)
+            .json(&json!({"owner_query": hex::encode(query.encode()), "limit": 500}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let Some(sealed) = find_sealed(&answer) else {
+            return Err(answer);
+        };
+        let plain = open_response(
+            &response_key,
+            &query.signature.0,
+            &hex::decode(sealed).unwrap(),
+        )
+        .unwrap();
+        Ok(serde_json::from_slice(&plain).unwrap())
+    }
+}
+
+fn find_sealed(answer: &Value) -> Option<&str> {
+    answer["sealed"]
+        .as_str()
+        .or_else(|| answer["report"]["sealed"].as_str())
+        .or_else(|| answer["answer"]["sealed"].as_str())
+}
+
+fn hex32(value: &Value) -> [u8; 32] {
+    hex::decode(value.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn device_ids(system: &System) -> Vec<(String, Value)> {
+    let devices = system.link("/devices");
+    devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["unit"] == "original")
+        .map(|d| (d["id"].as_str().unwrap().to_owned(), d.clone()))
+        .collect()
+}
+
+#[test]
+fn the_whole_system_catches_every_tamper_scenario() {
+    let system = start();
+    system.settle();
+    let devices = device_ids(&system);
+    assert_eq!(devices.len(), 24);
+    let id = |index: usize| devices[index].0.clone();
+    let reports = system.reports();
+    let rejected = |device: &str| -> Vec<String> {
+        reports
+            .iter()
+            .filter(|r| r["type"] == "message_rejected" && r["device_id"] == device)
+            .map(|r| r["reason"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Honest devices verify `consistent` and their full history is attested.
+    let honest: Vec<usize> = (0..devices.len())
+        .filter(|i| ![ROLLBACK, CLONE, REPLAY, FORGE, SWAP].contains(i))
+        .collect();
+    for &index in honest.iter().take(4) {
+        let verdict = system.verify(&id(index));
+        assert_eq!(verdict["verdict"], "consistent", "{verdict}");
+        assert_eq!(verdict["device_signature_valid"], true);
+        assert_eq!(verdict["opening"]["matches"], true, "{verdict}");
+        let status = system.inspect(json!({"type": "device", "device_id": id(index)}));
+        assert!(
+            status["readings"].as_u64().unwrap() > 20,
+            "three weeks of driving: {status}"
+        );
+        assert!(
+            rejected(&id(index)).is_empty(),
+            "honest device rejected: {:?}",
+            rejected(&id(index))
+        );
+    }
+
+    // The rolled-back car: tamper notice, flagged, verifies `rollback`.
+    let rollback = id(ROLLBACK);
+    let status = system.inspect(json!({"type": "device", "device_id": rollback}));
+    assert_eq!(status["status"], "flagged", "{status}");
+    assert!(status["tamper_events"].as_u64().unwrap() >= 1);
+    assert!(
+        reports
+            .iter()
+            .any(|r| r["type"] == "tamper" && r["device_id"] == rollback.as_str())
+    );
+    let verdict = system.verify(&rollback);
+    assert_eq!(verdict["verdict"], "rollback", "{verdict}");
+    assert!(verdict["highest_attested"]["input_index"].is_u64());
+
+    // A notice attesting a verified reading is proven on L1 (checked on an honest car).
+    let proven = system.verify(&id(honest[0]));
+    assert_eq!(proven["proof_on_l1"]["proven"], true, "{proven}");
+    assert_eq!(proven["proof_on_l1"]["notice_names_reading"], true);
+
+    // The clone's and the replayed readings are refused with reasons; the originals go on.
+    let clone_refused = system.gateway_metric("witness_gateway_intake_refused_total");
+    assert!(
+        clone_refused >= 1.0,
+        "the gateway refused the clone's and replayed envelopes"
+    );
+    for index in [CLONE, REPLAY] {
+        let status = system.inspect(json!({"type": "device", "device_id": id(index)}));
+        assert!(status["readings"].as_u64().unwrap() > 0);
+        assert_eq!(status["tamper_events"], 0, "{status}");
+    }
+
+    // Forged envelopes never reach the chain: no input carries a bad signature.
+    assert!(
+        reports.iter().all(|r| r["reason"] != "bad_signature"),
+        "a forged envelope reached the rollup"
+    );
+    let forge_status = system.inspect(json!({"type": "device", "device_id": id(FORGE)}));
+    assert!(forge_status["readings"].as_u64().unwrap() > 0);
+
+    // The swapped unit's new key was never registered: its readings stop at the swap.
+    let swap_status = system.inspect(json!({"type": "device", "device_id": id(SWAP)}));
+    let swap_device = system.link(&format!("/devices/{}", id(SWAP)));
+    assert!(
+        swap_status["last_counter"].as_u64() < swap_device["counter"].as_u64(),
+        "{swap_status} {swap_device}"
+    );
+
+    // Statistics per model appear only at or above the k-anonymity threshold.
+    let stats = system.inspect(json!({"type": "stats"}));
+    let k = stats["k_anonymity"].as_u64().unwrap();
+    let mut published = 0;
+    for group in stats["models"].as_array().unwrap() {
+        let model = group["model"].as_u64().unwrap();
+        let count = devices
+            .iter()
+            .filter(|(_, d)| d["model"].as_u64() == Some(model))
+            .count() as u64;
+        assert_eq!(
+            group["published"],
+            count >= k,
+            "model {model} with {count} devices: {group}"
+        );
+        if count >= k {
+            published += 1;
+            assert!(group["total_km"].as_f64().unwrap() > 0.0);
+        } else {
+            assert!(group["total_km"].is_null());
+        }
+    }
+    assert!(
+        published >= 1,
+        "at least one model is large enough to publish"
+    );
+
+    // Without a possession proof or an owner query, nobody gets readings from the rollup.
+    let sold = id(SOLD);
+    let refused = system.inspect(json!({"type": "history"}));
+    assert_eq!(refused["error"], "no_right_to_see");
+    let public = system.inspect(json!({"type": "device", "device_id": sold}));
+    assert!(
+        public.get("reading").is_none() && public["last_attested"].get("reading").is_none(),
+        "{public}"
+    );
+
+    // A sale: the seller pairs and sees the history; the buyer pairs; the seller no longer can.
+    let password = "correct horse battery";
+    let seller_token = system.login("seller", password, true);
+    let buyer_token = system.login("buyer", password, true);
+    let seller = SigningKey::from_seed(&[1; 32]);
+    let buyer = SigningKey::from_seed(&[2; 32]);
+    system.claim(&seller_token, &sold, &seller);
+    let owner_is = |key: &SigningKey| {
+        let expected = hex::encode(key.public_key().to_bytes());
+        system.inspect(json!({"type": "device", "device_id": sold}))["owner"] == expected.as_str()
+    };
+    wait_until("the seller's pairing is processed", || owner_is(&seller));
+    let history = system
+        .owner_history(&seller_token, &sold, &seller)
+        .expect("the seller reads the history");
+    assert!(
+        history["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "reading" && e["reading"]["odometer_m"].is_u64())
+    );
+    system.claim(&buyer_token, &sold, &buyer);
+    wait_until("the buyer's pairing is processed", || owner_is(&buyer));
+    let history = system
+        .owner_history(&buyer_token, &sold, &buyer)
+        .expect("the buyer reads the history");
+    assert!(history["total"].as_u64().unwrap() > 20);
+    assert!(
+        system.owner_history(&seller_token, &sold, &seller).is_err(),
+        "the seller's access ended"
+    );
+}

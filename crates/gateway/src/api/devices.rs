@@ -1,0 +1,380 @@
+//! Device registry (registrar messages), claims, device status and relayed history queries.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use utoipa::ToSchema;
+use witness_protocol::codec::Reader;
+use witness_protocol::{DeviceId, OwnerQuery, OwnershipStatement, RegistrarMessage, kind};
+
+use super::{AppState, JsonBody};
+use crate::auth::Auth;
+use crate::error::{ErrorBody, GatewayError, Result};
+use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, SubmissionCounts};
+
+/// Most registrar messages per request.
+const MAX_REGISTRAR_MESSAGES: usize = 1024;
+
+/// Registrar-signed messages to relay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarMessages {
+    /// Hex-encoded `RegistrarMessage`s (docs/PROTOCOL.md).
+    pub messages: Vec<String>,
+}
+
+/// Receipts of queued messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipts {
+    /// One per message, in request order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// An ownership statement signed by the device.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// Hex-encoded `OwnershipStatement` binding the claimer's owner key.
+    pub statement: String,
+}
+
+/// The receipt of a claim.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimResponse {
+    /// The queued statement's receipt.
+    pub receipt: Receipt,
+}
+
+/// An owner-signed history query to relay to the node.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// Hex-encoded `OwnerQuery`; the answer is sealed to its response key.
+    pub owner_query: String,
+    /// First history entry.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Most entries.
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
+/// A device as the gateway knows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    /// 32 hex digits.
+    pub device_id: String,
+    /// Model id.
+    pub model: u32,
+    /// `active` or `revoked` (as relayed through this gateway).
+    pub status: &'static str,
+    /// The device's current Ed25519 key, hex.
+    pub public_key: String,
+    /// Owner key bound by the last claim relayed here, hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_key: Option<String>,
+    /// Whether the caller's account made the last claim.
+    pub owned_by_you: bool,
+    /// Registration time at this gateway (ms).
+    pub registered_at: i64,
+}
+
+/// A device with its submission state and the rollup's public view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceDetail {
+    /// The gateway's record.
+    pub device: DeviceView,
+    /// Where its envelopes are on their way to the rollup.
+    pub submission: SubmissionCounts,
+    /// The node's public status of the device (inspect `{"type":"device"}`), if reachable.
+    #[schema(value_type = Object)]
+    pub rollup: Option<Value>,
+    /// Why `rollup` is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollup_error: Option<String>,
+}
+
+fn view(device: &DeviceRow, account_id: i64) -> DeviceView {
+    DeviceView {
+        device_id: device.id.to_hex(),
+        model: device.model,
+        status: if device.active { "active" } else { "revoked" },
+        public_key: hex::encode(device.public_key),
+        owner_key: device.owner_key.map(hex::encode),
+        owned_by_you: device.owner_account == Some(account_id),
+        registered_at: device.created_at,
+    }
+}
+
+fn parse_device_id(text: &str) -> Result<DeviceId> {
+    DeviceId::from_hex(text).map_err(|_| {
+        GatewayError::InvalidRequest(format!("{text:?} is not a device id (32 hex digits)"))
+    })
+}
+
+fn decode_hex(text: &str, index: usize) -> Result<Vec<u8>> {
+    hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| GatewayError::Malformed {
+        index,
+        reason: "not_hex",
+    })
+}
+
+/// Whether `account` may see `device`: its owner, the registrar that registered it, admins.
+fn may_see(account: &crate::store::Account, device: &DeviceRow) -> bool {
+    match account.role {
+        Role::Admin => true,
+        Role::Registrar => {
+            device.registered_by == Some(account.id) || device.owner_account == Some(account.id)
+        }
+        Role::Owner => device.owner_account == Some(account.id),
+    }
+}
+
+async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> Result<DeviceRow> {
+    let id = parse_device_id(id)?;
+    let device = state
+        .store
+        .device(id)
+        .await?
+        .ok_or_else(|| GatewayError::NotFound(format!("device {id} is not registered here")))?;
+    if !may_see(&auth.0, &device) {
+        return Err(GatewayError::Forbidden(format!("device {id} is not yours")));
+    }
+    Ok(device)
+}
+
+/// Relays registrar-signed messages: verified against the backend key, recorded (register,
+/// revoke, rotate) and queued for the rollup. All or nothing.
+#[utoipa::path(post, path = "/v1/registrar/messages", tag = "devices",
+    request_body = RegistrarMessages, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, body = Receipts, description = "Stored durably and queued"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a registrar"),
+        (status = 409, body = ErrorBody, description = "already_registered, stale_sequence"),
+        (status = 422, body = ErrorBody, description = "bad_signature"),
+    ))]
+pub(super) async fn registrar_messages(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    JsonBody(request): JsonBody<RegistrarMessages>,
+) -> Result<(StatusCode, Json<Receipts>)> {
+    auth.require_registrar()?;
+    if request.messages.is_empty() {
+        return Err(GatewayError::InvalidRequest("no messages".into()));
+    }
+    if request.messages.len() > MAX_REGISTRAR_MESSAGES {
+        return Err(GatewayError::PayloadTooLarge(format!(
+            "at most {MAX_REGISTRAR_MESSAGES} messages per request"
+        )));
+    }
+    let backend_key = state.backend_key().await?;
+    let mut items = Vec::with_capacity(request.messages.len());
+    for (index, text) in request.messages.iter().enumerate() {
+        let bytes = decode_hex(text, index)?;
+        let mut reader = Reader::new(&bytes);
+        let message = RegistrarMessage::read(&mut reader)
+            .and_then(|m| reader.finish().map(|()| m))
+            .map_err(|e| GatewayError::Malformed {
+                index,
+                reason: e.code(),
+            })?;
+        message
+            .verify(&backend_key)
+            .map_err(|_| GatewayError::BadSignature {
+                index,
+                signer: "registrar",
+            })?;
+        let mut body = vec![kind::REGISTRAR];
+        body.extend_from_slice(&bytes);
+        items.push(RegistrarItem {
+            hash: Sha256::digest(&body).into(),
+            message,
+            body,
+        });
+    }
+    let ids: Vec<DeviceId> = items
+        .iter()
+        .filter_map(|i| i.message.action.device_id())
+        .collect();
+    let receipts = state.store.commit_registrar(auth.0.id, items).await?;
+    for id in &ids {
+        state.devices.invalidate(id);
+    }
+    state.wake_submitter.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(Receipts { receipts })))
+}
+
+/// The caller's devices: owners see what they claimed, registrars what they registered
+/// (and claimed), admins everything.
+#[utoipa::path(get, path = "/v1/devices", tag = "devices",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = ErrorBody)))]
+pub(super) async fn list_devices(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+) -> Result<Json<Vec<DeviceView>>> {
+    let account = &auth.0;
+    let mut devices = match account.role {
+        Role::Admin => state.store.devices(None, false).await?,
+        Role::Owner => state.store.devices(Some(account.id), true).await?,
+        Role::Registrar => {
+            let mut registered = state.store.devices(Some(account.id), false).await?;
+            for owned in state.store.devices(Some(account.id), true).await? {
+                if !registered.iter().any(|d| d.id == owned.id) {
+                    registered.push(owned);
+                }
+            }
+            registered
+        }
+    };
+    devices.sort_by_key(|d| (d.created_at, d.id));
+    Ok(Json(devices.iter().map(|d| view(d, account.id)).collect()))
+}
+
+/// One device: the gateway's record and submission state, and the rollup's public status.
+#[utoipa::path(get, path = "/v1/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = DeviceDetail), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(super) async fn device(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceDetail>> {
+    let device = visible_device(&state, &auth, &id).await?;
+    let submission = state.store.submission_counts(device.id).await?;
+    let query = json!({"type": "device", "device_id": device.id.to_hex()});
+    let (rollup, rollup_error) = match state.node() {
+        Ok(node) => match node.inspect(&query).await {
+            Ok(answer) => (Some(answer.report), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Ok(Json(DeviceDetail {
+        device: view(&device, auth.0.id),
+        submission,
+        rollup,
+        rollup_error,
+    }))
+}
+
+/// Claims a device with a statement the device signed binding the caller's owner key
+/// (pairing or sale). The previous owner's access through this gateway ends.
+#[utoipa::path(post, path = "/v1/devices/{id}/claim", tag = "devices",
+    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    request_body = ClaimRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, body = ClaimResponse, description = "Recorded and queued"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "bad_signature, device_revoked"),
+    ))]
+pub(super) async fn claim(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<ClaimRequest>,
+) -> Result<(StatusCode, Json<ClaimResponse>)> {
+    let id = parse_device_id(&id)?;
+    let bytes = decode_hex(&request.statement, 0)?;
+    let mut reader = Reader::new(&bytes);
+    let statement = OwnershipStatement::read(&mut reader)
+        .and_then(|s| reader.finish().map(|()| s))
+        .map_err(|e| GatewayError::Malformed {
+            index: 0,
+            reason: e.code(),
+        })?;
+    if statement.device_id != id {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the statement is for device {}, not {id}",
+            statement.device_id
+        )));
+    }
+    let backend_key = state.backend_key().await?;
+    let mut body = vec![kind::OWNERSHIP];
+    body.extend_from_slice(&bytes);
+    let item = ClaimItem {
+        hash: Sha256::digest(&body).into(),
+        statement,
+        body,
+        backend_key,
+    };
+    let receipt = state.store.commit_claim(auth.0.id, item).await?;
+    state.wake_submitter.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
+}
+
+/// Relays an owner-signed history query to the node and returns the backend's answer,
+/// sealed to the query's response key: the gateway can neither make nor read it.
+#[utoipa::path(post, path = "/v1/devices/{id}/history", tag = "devices",
+    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    request_body = HistoryRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The backend's report: {type: history, sealed, total}",
+         body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub(super) async fn history(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<HistoryRequest>,
+) -> Result<Json<Value>> {
+    let device = visible_device(&state, &auth, &id).await?;
+    if device.owner_account != Some(auth.0.id) {
+        return Err(GatewayError::Forbidden(format!(
+            "only the owner of device {} may relay its history queries",
+            device.id
+        )));
+    }
+    let bytes = decode_hex(&request.owner_query, 0)?;
+    let query = OwnerQuery::decode(&bytes).map_err(|e| GatewayError::Malformed {
+        index: 0,
+        reason: e.code(),
+    })?;
+    if query.device_id != device.id {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the query is for device {}, not {}",
+            query.device_id, device.id
+        )));
+    }
+    let backend_key = state.backend_key().await?;
+    query
+        .verify(&backend_key)
+        .map_err(|_| GatewayError::BadSignature {
+            index: 0,
+            signer: "owner",
+        })?;
+    let mut inspect = json!({"type": "history", "owner_query": hex::encode(&bytes)});
+    if let Some(offset) = request.offset {
+        inspect["offset"] = json!(offset);
+    }
+    if let Some(limit) = request.limit {
+        inspect["limit"] = json!(limit);
+    }
+    let answer = state.node()?.inspect(&inspect).await?;
+    refused_or(answer.report)
+}
+
+/// Passes a backend report through, or turns its `{"type":"error"}` into a 422.
+pub(super) fn refused_or(report: Value) -> Result<Json<Value>> {
+    if report["type"] == "error" {
+        return Err(GatewayError::BackendRefused {
+            code: report["error"].as_str().unwrap_or("refused").to_owned(),
+            detail: report["detail"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(Json(report))
+}

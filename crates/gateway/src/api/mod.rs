@@ -1,0 +1,245 @@
+//! The HTTP API: routes, shared state, OpenAPI document, operational endpoints.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tokio::sync::{Notify, OnceCell};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use witness_protocol::BackendPublicKey;
+
+use crate::auth::{LoginLimiter, Passwords};
+use crate::config::GatewayConfig;
+use crate::error::{ErrorBody, GatewayError, Result};
+use crate::intake::{Committer, DeviceCache};
+use crate::metrics::Metrics;
+use crate::node::NodeClient;
+use crate::store::{Store, now_ms};
+
+pub mod accounts;
+pub mod devices;
+pub mod readings;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub(crate) config: GatewayConfig,
+    pub(crate) store: Store,
+    pub(crate) committer: Committer,
+    pub(crate) devices: Arc<DeviceCache>,
+    pub(crate) node: Option<NodeClient>,
+    pub(crate) backend_key: OnceCell<BackendPublicKey>,
+    pub(crate) passwords: Passwords,
+    pub(crate) limiter: LoginLimiter,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Wakes the submitter when messages are acknowledged.
+    pub(crate) wake_submitter: Arc<Notify>,
+}
+
+impl AppState {
+    /// The node client, or 503.
+    pub(crate) fn node(&self) -> Result<&NodeClient> {
+        self.node.as_ref().ok_or_else(|| {
+            GatewayError::Unavailable("this gateway is not connected to a rollups node".into())
+        })
+    }
+
+    /// The backend's public key: configured, or fetched once from the node's inspect
+    /// `{"type":"config"}`.
+    pub(crate) async fn backend_key(&self) -> Result<BackendPublicKey> {
+        self.backend_key
+            .get_or_try_init(|| async {
+                if let Some(key) = &self.config.backend_public_key {
+                    return Ok(key.clone());
+                }
+                let answer = self
+                    .node()?
+                    .inspect(&serde_json::json!({"type": "config"}))
+                    .await?;
+                let text = answer.report["backend_public_key"]
+                    .as_str()
+                    .ok_or_else(|| {
+                        GatewayError::Unavailable(
+                            "the node's config has no backend_public_key".into(),
+                        )
+                    })?;
+                crate::config::parse_backend_key(text)
+                    .map_err(|e| GatewayError::Unavailable(e.to_string()))
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// A JSON body whose rejections become [`GatewayError`]s.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = GatewayError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    GatewayError::PayloadTooLarge(rejection.body_text())
+                }
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    GatewayError::UnsupportedMediaType("expected application/json".into())
+                }
+                _ => GatewayError::InvalidRequest(rejection.body_text()),
+            }),
+        }
+    }
+}
+
+/// The OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "The Witness gateway",
+        description = "Durable intake of sealed odometer readings, device registry and claims, \
+                       submission to the rollup, and relayed queries. The gateway never sees a \
+                       reading's value.",
+        version = env!("CARGO_PKG_VERSION")
+    ),
+    paths(
+        accounts::signup,
+        accounts::login,
+        accounts::logout,
+        accounts::me,
+        accounts::create_account,
+        accounts::list_accounts,
+        devices::registrar_messages,
+        devices::list_devices,
+        devices::device,
+        devices::claim,
+        devices::history,
+        readings::intake,
+        readings::receipt,
+        readings::stats,
+        readings::system,
+        healthz,
+        metrics,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "accounts", description = "Sign up, sign in, roles"),
+        (name = "devices", description = "Registry, claims, history"),
+        (name = "readings", description = "Intake and receipts"),
+        (name = "public", description = "Public statistics and operations"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            utoipa::openapi::security::SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Liveness: the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "public",
+    responses((status = 200, description = "ok"), (status = 503, body = ErrorBody)))]
+async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str> {
+    state
+        .store
+        .queue_stats()
+        .await
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+    Ok("ok")
+}
+
+/// Prometheus metrics: intake rate, queue depth, submission lag, gas spent.
+#[utoipa::path(get, path = "/metrics", tag = "public",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response> {
+    let queue = state.store.queue_stats().await?;
+    let text = state.metrics.render(&queue, now_ms());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+async fn api_not_found() -> GatewayError {
+    GatewayError::NotFound("no such endpoint".into())
+}
+
+/// The full router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/auth/signup", post(accounts::signup))
+        .route("/v1/auth/login", post(accounts::login))
+        .route("/v1/auth/logout", post(accounts::logout))
+        .route("/v1/auth/me", get(accounts::me))
+        .route(
+            "/v1/admin/accounts",
+            post(accounts::create_account).get(accounts::list_accounts),
+        )
+        .route("/v1/registrar/messages", post(devices::registrar_messages))
+        .route("/v1/devices", get(devices::list_devices))
+        .route("/v1/devices/{id}", get(devices::device))
+        .route("/v1/devices/{id}/claim", post(devices::claim))
+        .route("/v1/devices/{id}/history", post(devices::history))
+        .route("/v1/readings", post(readings::intake))
+        .route("/v1/receipts/{hash}", get(readings::receipt))
+        .route("/v1/stats", get(readings::stats))
+        .route("/v1/system", get(readings::system))
+        .route("/v1/{*rest}", any(api_not_found))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }));
+    let docs: Router<Arc<AppState>> = SwaggerUi::new("/docs")
+        .url("/docs/openapi.json", ApiDoc::openapi())
+        .into();
+    let mut app = v1.merge(docs).layer(axum::extract::DefaultBodyLimit::max(
+        state.config.max_body_bytes,
+    ));
+    app = match state.config.web_dir.clone().filter(|d| d.is_dir()) {
+        Some(dir) => app.fallback_service(static_files(dir)),
+        None => app.fallback(api_not_found),
+    };
+    app.with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn static_files(dir: PathBuf) -> ServeDir<ServeFile> {
+    // Unknown paths fall back to index.html (single-page app routing).
+    ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")))
+}

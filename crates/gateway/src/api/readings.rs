@@ -1,0 +1,250 @@
+//! Intake of sealed envelopes, receipts, public statistics and system status.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::devices::refused_or;
+use crate::auth::Auth;
+use crate::error::{ErrorBody, GatewayError, Result};
+use crate::intake::{self, parse_concatenated, parse_hex_list};
+use crate::store::{QueueStats, Receipt, ReceiptStatus, Rejection, Role};
+
+/// Envelopes as JSON.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopesJson {
+    /// Hex-encoded sealed envelopes.
+    pub envelopes: Vec<String>,
+}
+
+/// The receipt of one envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeReceipt {
+    /// SHA-256 of the envelope, hex: look it up at `/v1/receipts/{envelope_hash}`.
+    pub envelope_hash: String,
+    /// `pending` for a new envelope; a repeated envelope shows how far it got.
+    pub status: ReceiptStatus,
+}
+
+/// Receipts of an intake request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeResponse {
+    /// One per envelope, in request order.
+    pub receipts: Vec<IntakeReceipt>,
+}
+
+/// Accepts sealed envelopes from devices (authenticated by their signatures; no session).
+///
+/// Body: `application/octet-stream` with envelopes concatenated, or `application/json`
+/// `{"envelopes": ["hex", ...]}`. All or nothing: any bad envelope refuses the request with
+/// its index and nothing is stored. Accepted envelopes are committed durably before the
+/// answer. Sending an envelope again returns its receipt (200) without storing it twice.
+#[utoipa::path(post, path = "/v1/readings", tag = "readings",
+    request_body(content(
+        (EnvelopesJson = "application/json"),
+        (Vec<u8> = "application/octet-stream"),
+    )),
+    responses(
+        (status = 202, body = IntakeResponse, description = "At least one new envelope stored"),
+        (status = 200, body = IntakeResponse, description = "All envelopes were already stored"),
+        (status = 400, body = ErrorBody, description = "malformed (with index)"),
+        (status = 409, body = ErrorBody, description = "replay: counter not above the last accepted"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "unknown_device, device_revoked, bad_signature"),
+    ))]
+pub(super) async fn intake(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let result = accept(&state, &headers, body).await;
+    state
+        .metrics
+        .observe_intake(started.elapsed().as_secs_f64());
+    match &result {
+        Ok(_) => state
+            .metrics
+            .intake_requests_ok
+            .fetch_add(1, Ordering::Relaxed),
+        Err(e) if e.status().is_client_error() => state
+            .metrics
+            .intake_requests_refused
+            .fetch_add(1, Ordering::Relaxed),
+        Err(_) => 0,
+    };
+    result
+}
+
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => GatewayError::PayloadTooLarge(format!(
+            "the body exceeds {} bytes",
+            state.config.max_body_bytes
+        )),
+        _ => GatewayError::InvalidRequest(rejection.body_text()),
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let envelopes = match mime.as_str() {
+        "application/octet-stream" => parse_concatenated(&body)?,
+        "application/json" => {
+            let request: EnvelopesJson = serde_json::from_slice(&body)
+                .map_err(|e| GatewayError::InvalidRequest(format!("JSON body: {e}")))?;
+            parse_hex_list(&request.envelopes)?
+        }
+        other => return Err(GatewayError::UnsupportedMediaType(other.to_owned())),
+    };
+    let job = intake::verify(&state.store, &state.devices, &state.metrics, envelopes).await?;
+    let outcome = state.committer.commit(job).await?;
+    let metrics = &state.metrics;
+    metrics
+        .envelopes_accepted
+        .fetch_add(outcome.new_envelopes as u64, Ordering::Relaxed);
+    metrics
+        .readings_accepted
+        .fetch_add(outcome.new_readings, Ordering::Relaxed);
+    metrics.envelopes_duplicate.fetch_add(
+        (outcome.receipts.len() - outcome.new_envelopes) as u64,
+        Ordering::Relaxed,
+    );
+    let status = if outcome.new_envelopes > 0 {
+        state.wake_submitter.notify_one();
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let receipts = outcome
+        .receipts
+        .into_iter()
+        .map(|r| IntakeReceipt {
+            envelope_hash: r.envelope_hash,
+            status: r.status,
+        })
+        .collect();
+    Ok((status, Json(IntakeResponse { receipts })).into_response())
+}
+
+/// Where an acknowledged envelope (or other message) is: pending, submitted in a
+/// transaction, included in input N, attested, or rejected with the backend's reason. The
+/// hash works as a capability: anyone holding it may ask.
+#[utoipa::path(get, path = "/v1/receipts/{hash}", tag = "readings",
+    params(("hash" = String, Path, description = "SHA-256 of the envelope, 64 hex digits")),
+    responses(
+        (status = 200, body = Receipt), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub(super) async fn receipt(
+    State(state): State<Arc<AppState>>,
+    Path(hash): Path<String>,
+) -> Result<Json<Receipt>> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(hash.trim_start_matches("0x"), &mut bytes)
+        .map_err(|_| GatewayError::InvalidRequest("the hash must be 64 hex digits".into()))?;
+    state
+        .store
+        .receipt(bytes)
+        .await?
+        .map(Json)
+        .ok_or_else(|| GatewayError::NotFound(format!("no message with hash {hash}")))
+}
+
+/// Public, k-anonymous statistics from the rollup (inspect `{"type":"stats"}`).
+#[utoipa::path(get, path = "/v1/stats", tag = "public",
+    responses((status = 200, body = Object), (status = 503, body = ErrorBody)))]
+pub(super) async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>> {
+    let answer = state.node()?.inspect(&json!({"type": "stats"})).await?;
+    refused_or(answer.report)
+}
+
+/// System status for operators.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SystemStatus {
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// Whether this process submits to the chain.
+    pub submitter_enabled: bool,
+    /// The gateway account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_address: Option<String>,
+    /// Latest block number (null if the chain is unreachable).
+    pub chain_head: Option<u64>,
+    /// Inputs the node has processed (null if unreachable).
+    pub node_processed_inputs: Option<u64>,
+    /// Queue figures.
+    pub queue: QueueStats,
+    /// The most recent messages the backend refused.
+    pub recent_rejections: Vec<Rejection>,
+}
+
+/// Chain head, node progress, queue depth and recent rejections (registrars and admins).
+#[utoipa::path(get, path = "/v1/system", tag = "public",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = SystemStatus), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub(super) async fn system(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+) -> Result<Json<SystemStatus>> {
+    if auth.0.role == Role::Owner {
+        return Err(GatewayError::Forbidden(
+            "system status is for registrars and admins".into(),
+        ));
+    }
+    let limit = Duration::from_secs(3);
+    let chain_head = match &state.config.chain {
+        Some(chain) => tokio::time::timeout(limit, witness_chain::block_number(&chain.rpc_url))
+            .await
+            .ok()
+            .and_then(std::result::Result::ok),
+        None => None,
+    };
+    let node_processed_inputs = match &state.node {
+        Some(node) => tokio::time::timeout(limit, node.processed_input_count())
+            .await
+            .ok()
+            .and_then(std::result::Result::ok),
+        None => None,
+    };
+    let gateway_address = state
+        .config
+        .chain
+        .as_ref()
+        .and_then(|c| witness_chain::signer_address(c.gateway_key).ok())
+        .map(|a| format!("{a:#x}"));
+    Ok(Json(SystemStatus {
+        database: state.store.backend(),
+        submitter_enabled: state.config.submit && state.config.chain.is_some(),
+        gateway_address,
+        chain_head,
+        node_processed_inputs,
+        queue: state.store.queue_stats().await?,
+        recent_rejections: state.store.recent_rejections(20).await?,
+    }))
+}

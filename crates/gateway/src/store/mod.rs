@@ -1,0 +1,594 @@
+//! Durable state: accounts, sessions, the device registry, the outbox of acknowledged
+//! messages and the rollup inputs built from it.
+//!
+//! Two backends behind one [`Store`]: SQLite (default; a file under the data directory, WAL,
+//! `synchronous=FULL`) and PostgreSQL (by URL). Every write follows the same shape: load the
+//! rows involved inside a transaction (locked `FOR UPDATE` on PostgreSQL, serialized by the
+//! single writer connection on SQLite), decide with the pure functions of [`logic`] (shared
+//! by both backends), apply the resulting [`logic::Effect`]s, commit. An HTTP answer that
+//! acknowledges something is only sent after that commit returned.
+//!
+//! SQLite goes through `rusqlite`, PostgreSQL through `sqlx`: `sqlx-sqlite` 0.9 links an
+//! older `libsqlite3-sys` than the workspace's `rusqlite`, and Cargo allows one `sqlite3` link.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use witness_protocol::DeviceId;
+
+use crate::error::{GatewayError, Result};
+
+pub(crate) mod logic;
+mod postgres;
+mod sqlite;
+
+pub use logic::{ClaimItem, IntakeEnvelope, IntakeJob, JobOutcome, RegistrarItem};
+
+/// Message kinds in the outbox (the protocol's kind bytes).
+pub(crate) mod kind {
+    pub(crate) const ENVELOPE: i64 = witness_protocol::kind::ENVELOPE as i64;
+    pub(crate) const REGISTRAR: i64 = witness_protocol::kind::REGISTRAR as i64;
+    pub(crate) const OWNERSHIP: i64 = witness_protocol::kind::OWNERSHIP as i64;
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// u64 values (counters, block numbers, nonces) are stored bit-for-bit in signed 64-bit
+/// columns; the database never orders or compares them.
+pub(crate) fn to_db(v: u64) -> i64 {
+    v as i64
+}
+
+pub(crate) fn from_db(v: i64) -> u64 {
+    v as u64
+}
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Claims devices and reads their history (everyone who signs up).
+    Owner,
+    /// Relays registrar-signed messages.
+    Registrar,
+    /// Administers the gateway: everything a registrar may, plus accounts and system status.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Registrar => "registrar",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "owner" => Ok(Self::Owner),
+            "registrar" => Ok(Self::Registrar),
+            "admin" => Ok(Self::Admin),
+            other => Err(GatewayError::Database(format!("unknown role {other:?}"))),
+        }
+    }
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Database id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Creation time (ms).
+    pub created_at: i64,
+}
+
+/// A device as the gateway knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    /// The device.
+    pub id: DeviceId,
+    /// Model id.
+    pub model: u32,
+    /// Current Ed25519 key (as relayed by registrars).
+    pub public_key: [u8; 32],
+    /// Whether the gateway still accepts its readings.
+    pub active: bool,
+    /// The registrar account that relayed the registration.
+    pub registered_by: Option<i64>,
+    /// The account that claimed it last.
+    pub owner_account: Option<i64>,
+    /// The owner key bound by the last claim.
+    pub owner_key: Option<[u8; 32]>,
+    /// Sequence of the last ownership statement.
+    pub owner_sequence: Option<u64>,
+    /// Last counter accepted by the gateway.
+    pub last_counter: Option<u64>,
+    /// Registration time (ms).
+    pub created_at: i64,
+}
+
+/// Where an acknowledged message is on its way to the rollup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Stored durably, not yet in a transaction on chain.
+    Pending,
+    /// In a transaction that was sent, not yet seen mined.
+    Submitted,
+    /// In a mined input; the node has not reported on it yet.
+    Included,
+    /// The backend processed the input and did not refuse the message.
+    Attested,
+    /// The backend refused the message (see `reason`).
+    Rejected,
+}
+
+/// The full story of one acknowledged message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Receipt {
+    /// SHA-256 of the envelope (for other messages: of their encoding), hex.
+    pub envelope_hash: String,
+    /// Current status.
+    pub status: ReceiptStatus,
+    /// Message kind: `envelope`, `registrar` or `ownership`.
+    pub kind: &'static str,
+    /// The device concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// First counter of the envelope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u64>,
+    /// When the gateway acknowledged it (ms since the Unix epoch).
+    pub received_at: i64,
+    /// The `addInput` transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// Index of the rollup input that carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_index: Option<u64>,
+    /// Block of the `addInput` transaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_number: Option<u64>,
+    /// Position of the message in its input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_index: Option<u64>,
+    /// Why the backend refused it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A receipt row as read from the database.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceiptRow {
+    pub hash: Vec<u8>,
+    pub kind: i64,
+    pub device_id: Option<Vec<u8>>,
+    pub counter: Option<i64>,
+    pub received_at: i64,
+    pub position: Option<i64>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub input_state: Option<String>,
+    pub tx_hash: Option<Vec<u8>>,
+    pub input_index: Option<i64>,
+    pub block_number: Option<i64>,
+}
+
+impl ReceiptRow {
+    pub(crate) fn status(&self) -> ReceiptStatus {
+        match (
+            self.outcome.as_deref(),
+            self.input_state.as_deref(),
+            self.input_index,
+        ) {
+            (Some("rejected"), _, _) => ReceiptStatus::Rejected,
+            (Some("attested"), _, _) => ReceiptStatus::Attested,
+            (_, Some("included"), Some(_)) => ReceiptStatus::Included,
+            (_, Some("sent"), _) => ReceiptStatus::Submitted,
+            _ => ReceiptStatus::Pending,
+        }
+    }
+
+    pub(crate) fn into_receipt(self) -> Receipt {
+        let status = self.status();
+        let submitted = status != ReceiptStatus::Pending;
+        Receipt {
+            envelope_hash: hex::encode(&self.hash),
+            status,
+            kind: match self.kind {
+                kind::ENVELOPE => "envelope",
+                kind::REGISTRAR => "registrar",
+                _ => "ownership",
+            },
+            device_id: self.device_id.map(hex::encode),
+            counter: self.counter.map(from_db),
+            received_at: self.received_at,
+            tx_hash: self
+                .tx_hash
+                .filter(|_| submitted)
+                .map(|h| format!("0x{}", hex::encode(h))),
+            input_index: self.input_index.map(from_db),
+            block_number: self.block_number.map(from_db),
+            message_index: self.position.filter(|_| submitted).map(from_db),
+            reason: self.reason,
+        }
+    }
+}
+
+/// Submission state of one device's envelopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SubmissionCounts {
+    /// Envelopes acknowledged by the gateway.
+    pub accepted: u64,
+    /// Not yet sent.
+    pub pending: u64,
+    /// Sent, not yet seen mined.
+    pub submitted: u64,
+    /// Mined, not yet processed by the node.
+    pub included: u64,
+    /// Processed and not refused.
+    pub attested: u64,
+    /// Refused by the backend.
+    pub rejected: u64,
+    /// Last counter accepted by the gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_counter: Option<u64>,
+    /// When the last envelope was acknowledged (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_received_at: Option<i64>,
+}
+
+/// A rollup input row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRow {
+    /// Database id.
+    pub id: i64,
+    /// The exact payload given to `addInput`.
+    pub payload: Vec<u8>,
+    /// Number of messages in it.
+    pub message_count: i64,
+    /// `batched`, `sent` or `included`.
+    pub state: String,
+    /// Chain head when it was built: it cannot be on chain below this block.
+    pub scan_from_block: u64,
+    /// The nonce reserved for its transaction (persisted before the first broadcast).
+    pub nonce: Option<u64>,
+    /// The last transaction hash broadcast for it.
+    pub tx_hash: Option<[u8; 32]>,
+    /// Its index in the application's inputs once included.
+    pub input_index: Option<u64>,
+}
+
+/// Pending messages the submitter may pack next.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// `(message id, encoded message)`, in acceptance order.
+    pub messages: Vec<(i64, Vec<u8>)>,
+    /// Receipt time of the oldest one (ms).
+    pub oldest_received_at: Option<i64>,
+    /// Whether more pending messages exist beyond the batch (it is full).
+    pub full: bool,
+}
+
+/// Queue figures for `/v1/system` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QueueStats {
+    /// Messages acknowledged and not yet in a sent transaction.
+    pub pending_messages: u64,
+    /// Messages in a transaction sent but not yet mined.
+    pub submitted_messages: u64,
+    /// Messages in mined inputs.
+    pub included_messages: u64,
+    /// Messages the backend refused.
+    pub rejected_messages: u64,
+    /// Receipt time of the oldest message not yet mined (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_unincluded_at: Option<i64>,
+    /// Inputs mined.
+    pub inputs_included: u64,
+    /// Gas used by all mined inputs.
+    pub gas_used_total: u64,
+    /// Index of the last mined input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_input_index: Option<u64>,
+}
+
+/// A message the backend refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Rejection {
+    /// Message hash, hex.
+    pub hash: String,
+    /// `envelope`, `registrar` or `ownership`.
+    pub kind: &'static str,
+    /// The device, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// First counter (envelopes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<u64>,
+    /// The input that carried it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_index: Option<u64>,
+    /// The backend's reason code.
+    pub reason: String,
+}
+
+pub(crate) fn kind_name(kind: i64) -> &'static str {
+    match kind {
+        kind::ENVELOPE => "envelope",
+        kind::REGISTRAR => "registrar",
+        _ => "ownership",
+    }
+}
+
+/// The backend's verdict on the messages of one input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputOutcome {
+    /// The whole input was refused, with this reason.
+    pub input_rejected: Option<String>,
+    /// Refused messages: `(position, reason)`.
+    pub rejected: Vec<(u64, String)>,
+}
+
+/// The gateway's database.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite(sqlite::SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(postgres::PgStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`: `postgres://...` or
+    /// `postgresql://...` for PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a plain path for
+    /// SQLite.
+    pub async fn open(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(postgres::PgStore::open(url).await?))
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Ok(Self::Sqlite(sqlite::SqliteStore::open(path.into()).await?))
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    // ---- accounts ----
+
+    /// Creates an account; `username_taken` if the name exists.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<Account> {
+        dispatch!(self, s => s.create_account(username, password_hash, role).await)
+    }
+
+    /// The account and its password hash.
+    pub async fn account_by_username(&self, username: &str) -> Result<Option<(Account, String)>> {
+        dispatch!(self, s => s.account_by_username(username).await)
+    }
+
+    /// All accounts, by id.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        dispatch!(self, s => s.accounts().await)
+    }
+
+    /// Stores a session (by the SHA-256 of its token).
+    pub async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        account_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        dispatch!(self, s => s.create_session(token_hash, account_id, expires_at).await)
+    }
+
+    /// The account of a live session.
+    pub async fn session_account(&self, token_hash: [u8; 32]) -> Result<Option<Account>> {
+        dispatch!(self, s => s.session_account(token_hash, now_ms()).await)
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, token_hash: [u8; 32]) -> Result<()> {
+        dispatch!(self, s => s.delete_session(token_hash).await)
+    }
+
+    // ---- devices ----
+
+    /// One device.
+    pub async fn device(&self, id: DeviceId) -> Result<Option<DeviceRow>> {
+        dispatch!(self, s => s.device(id).await)
+    }
+
+    /// Devices owned by (`owner = true`) or registered by an account; all devices for `None`.
+    pub async fn devices(&self, account: Option<i64>, owner: bool) -> Result<Vec<DeviceRow>> {
+        dispatch!(self, s => s.devices(account, owner).await)
+    }
+
+    /// Submission state of a device's envelopes.
+    pub async fn submission_counts(&self, id: DeviceId) -> Result<SubmissionCounts> {
+        dispatch!(self, s => s.submission_counts(id).await)
+    }
+
+    // ---- writes ----
+
+    /// Records registrar messages (all or nothing) and queues them.
+    pub async fn commit_registrar(
+        &self,
+        account_id: i64,
+        items: Vec<logic::RegistrarItem>,
+    ) -> Result<Vec<Receipt>> {
+        dispatch!(self, s => s.commit_registrar(account_id, items).await)
+    }
+
+    /// Records a claim and queues the ownership statement.
+    pub async fn commit_claim(&self, account_id: i64, item: logic::ClaimItem) -> Result<Receipt> {
+        dispatch!(self, s => s.commit_claim(account_id, item).await)
+    }
+
+    /// Group commit of intake jobs: one transaction for all, each job all or nothing.
+    pub async fn commit_intake(&self, jobs: Vec<IntakeJob>) -> Result<Vec<Result<JobOutcome>>> {
+        dispatch!(self, s => s.commit_intake(jobs).await)
+    }
+
+    /// A message's receipt by hash.
+    pub async fn receipt(&self, hash: [u8; 32]) -> Result<Option<Receipt>> {
+        dispatch!(self, s => s.receipt(hash).await)
+    }
+
+    // ---- submitter ----
+
+    /// Inputs not yet known to be included, oldest first.
+    pub async fn open_inputs(&self) -> Result<Vec<InputRow>> {
+        dispatch!(self, s => s.open_inputs().await)
+    }
+
+    /// The oldest pending messages, up to `max_bytes` of encoded messages and
+    /// `max_messages` messages.
+    pub async fn next_batch(&self, max_bytes: usize, max_messages: usize) -> Result<Batch> {
+        dispatch!(self, s => s.next_batch(max_bytes, max_messages).await)
+    }
+
+    /// Persists an input built from `message_ids` (in order) before anything is sent.
+    pub async fn create_input(
+        &self,
+        message_ids: Vec<i64>,
+        payload: Vec<u8>,
+        scan_from_block: u64,
+    ) -> Result<InputRow> {
+        dispatch!(self, s => s.create_input(message_ids, payload, scan_from_block).await)
+    }
+
+    /// Reserves (or, with `None`, releases a burnt) nonce for an input.
+    pub async fn set_input_nonce(&self, id: i64, nonce: Option<u64>) -> Result<()> {
+        dispatch!(self, s => s.set_input_nonce(id, nonce).await)
+    }
+
+    /// Records a broadcast transaction.
+    pub async fn mark_sent(&self, id: i64, tx_hash: [u8; 32]) -> Result<()> {
+        dispatch!(self, s => s.mark_sent(id, tx_hash).await)
+    }
+
+    /// Records inclusion.
+    pub async fn mark_included(
+        &self,
+        id: i64,
+        tx_hash: [u8; 32],
+        input_index: u64,
+        block_number: u64,
+        gas_used: Option<u64>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.mark_included(id, tx_hash, input_index, block_number, gas_used).await)
+    }
+
+    /// Records a failed attempt.
+    pub async fn record_input_error(&self, id: i64, error: &str) -> Result<()> {
+        dispatch!(self, s => s.record_input_error(id, error).await)
+    }
+
+    /// Included inputs whose outcome was not fetched yet, with index below `below`.
+    pub async fn unchecked_inputs(&self, below: u64, limit: i64) -> Result<Vec<(i64, u64)>> {
+        dispatch!(self, s => s.unchecked_inputs(below, limit).await)
+    }
+
+    /// Records the backend's verdict on an input's messages.
+    pub async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<()> {
+        dispatch!(self, s => s.record_outcome(input_id, outcome).await)
+    }
+
+    /// Queue figures.
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        dispatch!(self, s => s.queue_stats().await)
+    }
+
+    /// The most recent refusals.
+    pub async fn recent_rejections(&self, limit: i64) -> Result<Vec<Rejection>> {
+        dispatch!(self, s => s.recent_rejections(limit).await)
+    }
+
+    /// Takes the lock that makes this process the one submitter of the database; `None`
+    /// while another process holds it. Released when dropped (or when the process dies).
+    pub async fn try_submitter_lock(&self) -> Result<Option<SubmitterLock>> {
+        match self {
+            Self::Sqlite(s) => {
+                let path = s.lock_path();
+                tokio::task::spawn_blocking(move || {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| {
+                            GatewayError::Config(format!("cannot open {}: {e}", path.display()))
+                        })?;
+                    match file.try_lock() {
+                        Ok(()) => Ok(Some(SubmitterLock::File(file))),
+                        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                        Err(std::fs::TryLockError::Error(e)) => Err(GatewayError::Internal(
+                            format!("cannot lock {}: {e}", path.display()),
+                        )),
+                    }
+                })
+                .await?
+            }
+            Self::Postgres(p) => Ok(p.try_submitter_lock().await?.map(SubmitterLock::Postgres)),
+        }
+    }
+
+    /// Payloads of all inputs ever built, with their states (tests and diagnostics).
+    pub async fn inputs(&self) -> Result<Vec<InputRow>> {
+        dispatch!(self, s => s.inputs().await)
+    }
+}
+
+/// Proof that this process is the database's one submitter (see
+/// [`Store::try_submitter_lock`]).
+#[derive(Debug)]
+pub enum SubmitterLock {
+    /// An exclusive lock on `<database>.submitter.lock`.
+    File(std::fs::File),
+    /// A session-level advisory lock held by this (pool-detached) connection.
+    Postgres(sqlx::PgConnection),
+}
+
+fn device_id_from(bytes: &[u8]) -> Result<DeviceId> {
+    Ok(DeviceId(array(bytes, "device id")?))
+}
+
+fn array<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|_| GatewayError::Database(format!("{what}: expected {N} bytes")))
+}

@@ -1,0 +1,491 @@
+//! The submitter: packs acknowledged messages into rollup inputs and puts them on chain with
+//! `InputBox.addInput`, exactly once each, through RPC outages and crashes.
+//!
+//! # State machine
+//!
+//! A message is *pending* (in the outbox, `input_id` NULL) until the submitter packs it. An
+//! input then moves through states that are each committed before the next side effect:
+//!
+//! ```text
+//!  pending ──(1) batched ──(2) nonce reserved ──(3) sent(tx hash) ──(4) included(index)
+//!                 ▲                │  ▲                   │
+//!                 └── nonce burnt ─┘  └── re-broadcast ───┘ (same nonce)
+//! ```
+//!
+//! 1. **batched**: in one transaction, the oldest pending messages (up to the size bound,
+//!    by default 60 KiB ≤ `MAX_INPUT_LEN`) are assigned to a new `inputs` row that stores the
+//!    exact payload and `scan_from_block`, the chain head at that moment (the input cannot
+//!    be on chain below it). Nothing has been sent yet.
+//! 2. **nonce reserved**: the account's next (pending) nonce is written to the row *before*
+//!    the first broadcast. Every broadcast of this payload uses this nonce, so at most one
+//!    transaction carrying it can ever be mined: a re-broadcast after a crash or an RPC error
+//!    replaces or duplicates the first one, it never adds a second input.
+//! 3. **sent**: after a broadcast, its transaction hash is recorded (informational: the
+//!    chain, not this field, decides).
+//! 4. **included**: the `InputAdded` event is seen (in the receipt, or by scanning logs);
+//!    the input index, block and gas are recorded. Receipts report the messages as included.
+//!
+//! Inputs are driven strictly one at a time, oldest first, so their order on chain is the
+//! order the gateway acknowledged the messages in (a device's registration before its
+//! readings, counters increasing).
+//!
+//! # Recovery
+//!
+//! Whenever the fate of the open input is unknown (at start, after a crash at any point,
+//! after any RPC error or a receipt timeout) the submitter *resolves* it before doing
+//! anything else:
+//!
+//! - no nonce reserved → it was never broadcast: reserve one and send;
+//! - otherwise read the account's mined nonce `n_mined`, then scan `InputAdded` logs of the
+//!   application from `scan_from_block` to the current head for an input whose sender is the
+//!   gateway and whose payload equals the stored one:
+//!   - found → included (record it; never send again);
+//!   - not found and `n_mined > nonce` → the nonce was consumed by some other transaction
+//!     (the payload is not on chain and now never can be under that nonce): release it and
+//!     reserve a new one;
+//!   - not found and `n_mined ≤ nonce` → not mined yet (maybe still in the mempool, maybe
+//!     lost): broadcast again with the same nonce and wait.
+//!
+//! The nonce is read before the scan and the scan's head after it, so a transaction that
+//! consumed the nonce is always inside the scanned range.
+//!
+//! Failures back off exponentially (200 ms to 10 s) and retry the same resolution. Only one
+//! process submits per database: an exclusive lock file beside the SQLite database, or a
+//! PostgreSQL session advisory lock for replicas sharing a database. The gateway key must
+//! not be used by anything else while the gateway runs (a foreign transaction can burn a
+//! reserved nonce, which is handled, but wastes a round).
+//!
+//! The backend itself refuses stale counters and already applied statements, so even a
+//! misconfigured second submitter with another key could not make a reading count twice.
+//!
+//! # Outcomes
+//!
+//! The [`track_outcomes`] task follows the node: for each included input the node has
+//! processed, it reads the backend's reports (`cartesi_listReports`) and marks the input's
+//! messages attested, or rejected with the backend's reason.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use tokio::sync::{Notify, watch};
+use witness_chain::abi::IInputBox::{self, InputAdded};
+use witness_protocol::{INPUT_VERSION, MAX_MESSAGES, codec::Writer};
+
+use crate::config::{BatchConfig, ChainConfig};
+use crate::error::{GatewayError, Result};
+use crate::metrics::Metrics;
+use crate::node::NodeClient;
+use crate::store::{InputOutcome, InputRow, Store, now_ms};
+
+/// Most blocks one `eth_getLogs` call covers.
+const LOG_CHUNK: u64 = 5_000;
+/// How long to wait for a broadcast transaction's receipt before resolving again.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Backoff bounds.
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// What the chain says about an open input.
+#[derive(Debug)]
+enum Fate {
+    /// On chain.
+    Included {
+        tx_hash: B256,
+        index: u64,
+        block: u64,
+    },
+    /// Not on chain, and its nonce was consumed by another transaction.
+    NonceBurnt,
+    /// Not on chain (yet); its nonce is still free.
+    NotMined,
+}
+
+/// The chain as the submitter uses it.
+#[derive(Debug, Clone)]
+struct Chain {
+    provider: DynProvider,
+    address: Address,
+    config: ChainConfig,
+}
+
+fn chain_error(what: &str, e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::Chain(format!("{what}: {e}"))
+}
+
+impl Chain {
+    fn new(config: &ChainConfig) -> Result<Self> {
+        let signer = PrivateKeySigner::from_bytes(&config.gateway_key)
+            .map_err(|e| GatewayError::Config(format!("gateway key: {e}")))?;
+        let address = signer.address();
+        let url = config
+            .rpc_url
+            .parse()
+            .map_err(|e| GatewayError::Config(format!("chain RPC URL: {e}")))?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url)
+            .erased();
+        Ok(Self {
+            provider,
+            address,
+            config: config.clone(),
+        })
+    }
+
+    async fn head(&self) -> Result<u64> {
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| chain_error("eth_blockNumber", e))
+    }
+
+    async fn nonce(&self, pending: bool) -> Result<u64> {
+        let call = self.provider.get_transaction_count(self.address);
+        let call = if pending {
+            call.pending()
+        } else {
+            call.latest()
+        };
+        call.await
+            .map_err(|e| chain_error("eth_getTransactionCount", e))
+    }
+
+    /// Scans `InputAdded` logs for `payload` sent by the gateway.
+    async fn find(&self, input: &InputRow) -> Result<Option<(B256, u64, u64)>> {
+        let head = self.head().await?;
+        let mut from = input.scan_from_block;
+        while from <= head {
+            let to = head.min(from.saturating_add(LOG_CHUNK - 1));
+            let logs = witness_chain::input_added_logs(
+                &self.config.rpc_url,
+                self.config.input_box,
+                self.config.application,
+                from,
+                to,
+            )
+            .await?;
+            for log in logs {
+                let advance = witness_chain::decode_evm_advance(&log.input)?;
+                if advance.msg_sender == self.address && advance.payload[..] == input.payload[..] {
+                    return Ok(Some((log.tx_hash, log.index, log.block_number)));
+                }
+            }
+            from = to + 1;
+        }
+        Ok(None)
+    }
+
+    /// Decides the fate of an input whose nonce was reserved.
+    async fn resolve(&self, input: &InputRow, nonce: u64) -> Result<Fate> {
+        // Nonce first, then the scan (whose head is read after it): a transaction that
+        // consumed the nonce is inside the scanned range.
+        let mined_nonce = self.nonce(false).await?;
+        if let Some((tx_hash, index, block)) = self.find(input).await? {
+            return Ok(Fate::Included {
+                tx_hash,
+                index,
+                block,
+            });
+        }
+        Ok(if mined_nonce > nonce {
+            Fate::NonceBurnt
+        } else {
+            Fate::NotMined
+        })
+    }
+
+    /// Broadcasts `addInput(app, payload)` with `nonce`; the transaction hash.
+    async fn broadcast(&self, payload: &[u8], nonce: u64) -> Result<B256> {
+        let contract = IInputBox::new(self.config.input_box, &self.provider);
+        let pending = contract
+            .addInput(self.config.application, payload.to_vec().into())
+            .nonce(nonce)
+            .send()
+            .await
+            .map_err(|e| chain_error("addInput", e))?;
+        Ok(*pending.tx_hash())
+    }
+
+    /// Waits for the receipt: `Some((index, block, gas))` once mined with the event,
+    /// `None` on timeout.
+    async fn wait_mined(&self, tx_hash: B256) -> Result<Option<(u64, u64, u64)>> {
+        let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
+        loop {
+            let receipt = self
+                .provider
+                .get_transaction_receipt(tx_hash)
+                .await
+                .map_err(|e| chain_error("eth_getTransactionReceipt", e))?;
+            if let Some(receipt) = receipt {
+                if !receipt.status() {
+                    return Err(GatewayError::Chain(format!(
+                        "transaction {tx_hash} reverted"
+                    )));
+                }
+                let event = receipt
+                    .logs()
+                    .iter()
+                    .filter(|log| log.address() == self.config.input_box)
+                    .find_map(|log| log.log_decode::<InputAdded>().ok())
+                    .ok_or_else(|| {
+                        GatewayError::Chain(format!("no InputAdded event in {tx_hash}"))
+                    })?;
+                let index = u64::try_from(event.inner.data.index)
+                    .map_err(|_| GatewayError::Chain("input index overflows u64".into()))?;
+                let block = receipt.block_number.unwrap_or_default();
+                return Ok(Some((index, block, receipt.gas_used)));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+}
+
+/// Encodes an input from encoded messages (kind byte + body each).
+pub fn build_payload(messages: &[(i64, Vec<u8>)]) -> Vec<u8> {
+    let mut w = Writer::with_capacity(messages.iter().map(|(_, m)| m.len()).sum::<usize>() + 4);
+    w.u8(INPUT_VERSION).varint(messages.len() as u64);
+    for (_, message) in messages {
+        w.bytes(message);
+    }
+    w.finish()
+}
+
+/// What one step did.
+enum Step {
+    /// Something was submitted; go on at once.
+    Worked,
+    /// Nothing to do for this long (or until notified).
+    Idle(Duration),
+}
+
+/// The submitter task.
+#[derive(Debug)]
+pub(crate) struct Submitter {
+    pub store: Store,
+    pub chain: ChainConfig,
+    pub batch: BatchConfig,
+    pub metrics: Arc<Metrics>,
+    /// Woken when messages are acknowledged.
+    pub wake: Arc<Notify>,
+    /// Woken when an input is included (for the outcome tracker).
+    pub included: Arc<Notify>,
+}
+
+async fn sleep_or_stop(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        _ = stop.changed() => true,
+    }
+}
+
+impl Submitter {
+    /// Runs until `stop` turns true.
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+        let chain = match Chain::new(&self.chain) {
+            Ok(chain) => chain,
+            Err(error) => {
+                tracing::error!(%error, "submitter disabled");
+                return;
+            }
+        };
+        // Only one submitter per database.
+        let _lock = loop {
+            match self.store.try_submitter_lock().await {
+                Ok(Some(lock)) => break lock,
+                Ok(None) => tracing::info!("another process is submitting; waiting"),
+                Err(error) => tracing::warn!(%error, "cannot take the submitter lock"),
+            }
+            if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                return;
+            }
+        };
+        tracing::info!(gateway = %chain.address, "submitter started");
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.step(&chain).await {
+                Ok(Step::Worked) => backoff = BACKOFF_MIN,
+                Ok(Step::Idle(wait)) => {
+                    backoff = BACKOFF_MIN;
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+                Err(error) => {
+                    self.metrics.submit_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%error, retry_in = ?backoff, "submission failed; retrying");
+                    if sleep_or_stop(backoff, &mut stop).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    async fn step(&self, chain: &Chain) -> Result<Step> {
+        if let Some(input) = self.store.open_inputs().await?.into_iter().next() {
+            self.drive(chain, input).await?;
+            return Ok(Step::Worked);
+        }
+        let batch = self
+            .store
+            .next_batch(self.batch.max_bytes, MAX_MESSAGES)
+            .await?;
+        let Some(oldest) = batch.oldest_received_at else {
+            return Ok(Step::Idle(Duration::from_secs(1)));
+        };
+        let age =
+            Duration::from_millis(u64::try_from(now_ms().saturating_sub(oldest)).unwrap_or(0));
+        if !batch.full && age < self.batch.max_delay {
+            return Ok(Step::Idle(self.batch.max_delay - age));
+        }
+        let head = chain.head().await?;
+        self.metrics.chain_head.store(head, Ordering::Relaxed);
+        let payload = build_payload(&batch.messages);
+        let ids = batch.messages.iter().map(|(id, _)| *id).collect();
+        let input = self.store.create_input(ids, payload, head).await?;
+        tracing::debug!(
+            input = input.id,
+            messages = input.message_count,
+            bytes = input.payload.len(),
+            "input batched"
+        );
+        self.drive(chain, input).await?;
+        Ok(Step::Worked)
+    }
+
+    /// Takes one open input to `included` (or fails, to be resolved again after a backoff).
+    async fn drive(&self, chain: &Chain, mut input: InputRow) -> Result<()> {
+        loop {
+            let Some(nonce) = input.nonce else {
+                let nonce = chain.nonce(true).await?;
+                self.store.set_input_nonce(input.id, Some(nonce)).await?;
+                input.nonce = Some(nonce);
+                continue;
+            };
+            match chain.resolve(&input, nonce).await? {
+                Fate::Included {
+                    tx_hash,
+                    index,
+                    block,
+                } => {
+                    self.store
+                        .mark_included(input.id, tx_hash.0, index, block, None)
+                        .await?;
+                    self.on_included(index, None);
+                    return Ok(());
+                }
+                Fate::NonceBurnt => {
+                    tracing::warn!(
+                        input = input.id,
+                        nonce,
+                        "nonce consumed by another transaction; reserving a new one"
+                    );
+                    self.store.set_input_nonce(input.id, None).await?;
+                    input.nonce = None;
+                }
+                Fate::NotMined => {
+                    let tx_hash = match chain.broadcast(&input.payload, nonce).await {
+                        Ok(tx_hash) => tx_hash,
+                        Err(error) => {
+                            // Maybe already in the mempool or mined meanwhile: wait, resolve.
+                            tracing::debug!(%error, "broadcast failed");
+                            return Err(error);
+                        }
+                    };
+                    self.metrics
+                        .transactions_sent
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.store.mark_sent(input.id, tx_hash.0).await?;
+                    tracing::debug!(input = input.id, %tx_hash, nonce, "input sent");
+                    if let Some((index, block, gas)) = chain.wait_mined(tx_hash).await? {
+                        self.store
+                            .mark_included(input.id, tx_hash.0, index, block, Some(gas))
+                            .await?;
+                        self.on_included(index, Some(gas));
+                        return Ok(());
+                    }
+                    // Timed out: resolve again (the loop re-reads the chain).
+                }
+            }
+        }
+    }
+
+    fn on_included(&self, index: u64, gas: Option<u64>) {
+        tracing::info!(input_index = index, gas, "input included");
+        self.metrics.inputs_included.fetch_add(1, Ordering::Relaxed);
+        if let Some(gas) = gas {
+            self.metrics.gas_used.fetch_add(gas, Ordering::Relaxed);
+        }
+        self.included.notify_one();
+    }
+}
+
+/// Reads the backend's verdict on a processed input from its reports.
+pub(crate) fn outcome_from_reports(reports: &[serde_json::Value]) -> InputOutcome {
+    let mut outcome = InputOutcome::default();
+    for report in reports {
+        let reason = report["reason"].as_str().unwrap_or("unknown").to_owned();
+        match report["type"].as_str() {
+            Some("input_rejected") => outcome.input_rejected = Some(reason),
+            Some("message_rejected") => {
+                if let Some(position) = report["message_index"].as_u64() {
+                    outcome.rejected.push((position, reason));
+                }
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+/// Follows the node and records the outcome of every included input it has processed.
+pub(crate) async fn track_outcomes(
+    store: Store,
+    node: NodeClient,
+    metrics: Arc<Metrics>,
+    included: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let idle = match track_once(&store, &node, &metrics).await {
+            Ok(0) => Duration::from_millis(500),
+            Ok(_) => Duration::ZERO,
+            Err(error) => {
+                tracing::debug!(%error, "outcome tracking paused");
+                Duration::from_secs(2)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(idle) => {}
+            () = included.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn track_once(store: &Store, node: &NodeClient, metrics: &Metrics) -> Result<usize> {
+    let processed = node.processed_input_count().await?;
+    metrics.node_processed.store(processed, Ordering::Relaxed);
+    let inputs = store.unchecked_inputs(processed, 64).await?;
+    for (id, index) in &inputs {
+        let reports = node.input_reports(*index).await?;
+        store
+            .record_outcome(*id, outcome_from_reports(&reports))
+            .await?;
+    }
+    Ok(inputs.len())
+}

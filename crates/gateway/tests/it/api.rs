@@ -1,0 +1,1084 @@
+//! In-process router tests (`tower::ServiceExt::oneshot`): every endpoint, the
+//! authorization matrix, bad inputs. Scenarios touching storage run on SQLite and, when
+//! `WITNESS_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use witness_protocol::{RegistrarAction, RegistrarMessage, SigningKey};
+
+use crate::common::*;
+
+fn hash_hex(envelope: &witness_protocol::Envelope) -> String {
+    hex::encode(envelope.hash())
+}
+
+fn receipt_hashes(answer: &Answer) -> Vec<String> {
+    answer.json["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["envelope_hash"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn accounts_sessions_cookies_and_login_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&dir.path().join("g.sqlite").display().to_string()).await;
+
+    let answer = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"username": "alice", "password": "owner-password"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(answer.json["account"]["role"], "owner");
+    let cookie = answer.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("witness_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let token = answer.json["token"].as_str().unwrap().to_owned();
+
+    // Bearer and cookie both authenticate.
+    let me = app.get("/v1/auth/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json["username"], "alice");
+    let with_cookie = app
+        .request(
+            Request::builder()
+                .uri("/v1/auth/me")
+                .header(
+                    header::COOKIE,
+                    format!("theme=dark; witness_session={token}"),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(with_cookie.status, StatusCode::OK);
+
+    // Names are unique and checked; passwords too.
+    let taken = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"username": "alice", "password": "another-password"}),
+        )
+        .await;
+    assert_eq!(
+        (taken.status, taken.json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("username_taken"))
+    );
+    let bad = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"username": "a b", "password": "owner-password"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let short = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"username": "bob", "password": "short"}),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let unknown_field = app
+        .post(
+            "/v1/auth/signup",
+            None,
+            json!({"username": "bob", "password": "owner-password", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(
+        unknown_field.status,
+        StatusCode::BAD_REQUEST,
+        "sign up cannot choose a role"
+    );
+
+    // Logout ends the session and clears the cookie.
+    let out = app
+        .call("POST", "/v1/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let me = app.get("/v1/auth/me", Some(&token)).await;
+    assert_eq!(
+        (me.status, me.json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+
+    // Wrong passwords: 401 five times, then 429 even with the right one.
+    for _ in 0..5 {
+        let wrong = app
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"username": "alice", "password": "wrong-password"}),
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.json["error"], "invalid_credentials");
+    }
+    let limited = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"username": "alice", "password": "owner-password"}),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.json["error"], "rate_limited");
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
+    // Another account is not affected; unknown users get the same 401 as wrong passwords.
+    app.signup("carol").await;
+    let unknown = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"username": "nobody", "password": "owner-password"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.json["error"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn authorization_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(&url, move |c| c.node = Some(endpoints)).await;
+    let a = app.signup("owner-a").await;
+    let b = app.signup("owner-b").await;
+    let mut d1 = Device::new(next_seed());
+    let d2 = Device::new(next_seed());
+    app.register(&[&d1, &d2]).await;
+    assert_eq!(app.claim(&a, &d1, 1).await.0.status, StatusCode::ACCEPTED);
+    let (claim_b, owner_b) = app.claim(&b, &d2, 1).await;
+    assert_eq!(claim_b.status, StatusCode::ACCEPTED);
+
+    let d1_path = format!("/v1/devices/{}", d1.id);
+    let d2_path = format!("/v1/devices/{}", d2.id);
+    let (query_b, _) = owner_query_hex(&app.keys, &owner_b, d2.id);
+    let history_d2 = format!("{d2_path}/history");
+
+    // Anonymous: only public statistics (and intake, authenticated by device signatures).
+    for (method, path) in [
+        ("GET", "/v1/devices"),
+        ("GET", d1_path.as_str()),
+        ("GET", "/v1/system"),
+        ("GET", "/v1/auth/me"),
+        ("GET", "/v1/admin/accounts"),
+    ] {
+        let answer = app.call(method, path, None, None).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(answer.json["error"], "unauthenticated");
+    }
+    let anon_history = app
+        .post(&history_d2, None, json!({"owner_query": query_b}))
+        .await;
+    assert_eq!(anon_history.status, StatusCode::UNAUTHORIZED);
+    let anon_register = app
+        .post(
+            "/v1/registrar/messages",
+            None,
+            json!({"messages": [Device::new(next_seed()).register_hex(&app.keys)]}),
+        )
+        .await;
+    assert_eq!(anon_register.status, StatusCode::UNAUTHORIZED);
+    let anon_claim = app
+        .post(
+            &format!("{d1_path}/claim"),
+            None,
+            json!({"statement": "00"}),
+        )
+        .await;
+    assert_eq!(anon_claim.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/v1/stats", None).await.status, StatusCode::OK);
+    let intake = app.post_octets(concat(&[d1.seal(&app.keys, 1)])).await;
+    assert_eq!(intake.status, StatusCode::ACCEPTED, "{}", intake.json);
+
+    // Owner A: sees and acts on D1 only.
+    let mine = app.get("/v1/devices", Some(&a)).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    let ids: Vec<&str> = mine
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["device_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![d1.id.to_hex().as_str()]);
+    assert_eq!(mine.json[0]["owned_by_you"], true);
+    assert_eq!(app.get(&d1_path, Some(&a)).await.status, StatusCode::OK);
+    let other = app.get(&d2_path, Some(&a)).await;
+    assert_eq!(
+        (other.status, other.json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let steal_history = app
+        .post(&history_d2, Some(&a), json!({"owner_query": query_b}))
+        .await;
+    assert_eq!(steal_history.status, StatusCode::FORBIDDEN);
+    // A cannot claim D2 without the device's signature: a statement for D1 does not work.
+    let statement = d1.ownership(&app.keys, &SigningKey::generate(&mut rng(5)), 9);
+    let wrong = app
+        .post(
+            &format!("{d2_path}/claim"),
+            Some(&a),
+            json!({"statement": statement_hex(&statement)}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.json);
+    // Owners cannot register devices, see system status or manage accounts.
+    let register = app
+        .post(
+            "/v1/registrar/messages",
+            Some(&a),
+            json!({"messages": [Device::new(next_seed()).register_hex(&app.keys)]}),
+        )
+        .await;
+    assert_eq!(register.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/v1/system", Some(&a)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/v1/admin/accounts", Some(&a)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let escalate = app
+        .post(
+            "/v1/admin/accounts",
+            Some(&a),
+            json!({"username": "mallory", "password": "owner-password", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(escalate.status, StatusCode::FORBIDDEN);
+
+    // Owner B: the mirror image.
+    assert_eq!(
+        app.get(&d1_path, Some(&b)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get(&d2_path, Some(&b)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(&history_d2, Some(&b), json!({"owner_query": query_b}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Registrar: registers, sees what it registered, sees system status; cannot make admins.
+    let registered = app.get("/v1/devices", Some(&app.registrar)).await;
+    assert_eq!(registered.json.as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get(&d1_path, Some(&app.registrar)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/system", Some(&app.registrar)).await.status,
+        StatusCode::OK
+    );
+    let as_registrar = app
+        .post(
+            "/v1/admin/accounts",
+            Some(&app.registrar),
+            json!({"username": "x-admin", "password": "owner-password", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(as_registrar.status, StatusCode::FORBIDDEN);
+    // ... and cannot relay an owner's history query.
+    let relay = app
+        .post(
+            &history_d2,
+            Some(&app.registrar),
+            json!({"owner_query": query_b}),
+        )
+        .await;
+    assert_eq!(relay.status, StatusCode::FORBIDDEN);
+
+    // Admin: everything.
+    let all = app.get("/v1/devices", Some(&app.admin)).await;
+    assert_eq!(all.json.as_array().unwrap().len(), 2);
+    let created = app
+        .post("/v1/admin/accounts", Some(&app.admin), json!({"username": "registrar-2", "password": "registrar-password", "role": "registrar"}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    assert_eq!(created.json["role"], "registrar");
+    let accounts = app.get("/v1/admin/accounts", Some(&app.admin)).await;
+    assert!(accounts.json.as_array().unwrap().len() >= 5);
+    let system = app.get("/v1/system", Some(&app.admin)).await;
+    assert_eq!(system.status, StatusCode::OK);
+    assert_eq!(system.json["database"], "sqlite");
+    assert_eq!(system.json["node_processed_inputs"], 7);
+    assert_eq!(
+        system.json["queue"]["pending_messages"], 5,
+        "{}",
+        system.json
+    );
+}
+
+#[tokio::test]
+async fn intake_is_durable_idempotent_and_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        intake_scenario(&url).await;
+    }
+}
+
+async fn intake_scenario(url: &str) {
+    let app = App::new(url).await;
+    let mut a = Device::new(next_seed());
+    let mut b = Device::new(next_seed());
+    app.register(&[&a, &b]).await;
+    let base = app.queue_depth().await;
+
+    // Octet stream of concatenated envelopes from two devices, one with 3 readings.
+    let batch = vec![
+        a.seal(&app.keys, 1),
+        b.seal(&app.keys, 3),
+        a.seal(&app.keys, 2),
+    ];
+    let answer = app.post_octets(concat(&batch)).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::ACCEPTED,
+        "{url}: {}",
+        answer.json
+    );
+    let expected: Vec<String> = batch.iter().map(hash_hex).collect();
+    assert_eq!(receipt_hashes(&answer), expected);
+    assert!(
+        answer.json["receipts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "pending")
+    );
+    assert_eq!(app.queue_depth().await, base + 3);
+
+    // The same envelopes again: the same receipts, 200, nothing new stored.
+    let again = app.post_octets(concat(&batch)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(receipt_hashes(&again), expected);
+    assert_eq!(app.queue_depth().await, base + 3);
+    // Mixed: one repeat and one new envelope → 202; the repeat keeps its receipt.
+    let next = a.seal(&app.keys, 1);
+    let mixed = app
+        .post_envelopes_json(&[batch[0].clone(), next.clone()])
+        .await;
+    assert_eq!(mixed.status, StatusCode::ACCEPTED, "{}", mixed.json);
+    assert_eq!(
+        receipt_hashes(&mixed),
+        vec![expected[0].clone(), hash_hex(&next)]
+    );
+    assert_eq!(app.queue_depth().await, base + 4);
+    // The same envelope twice in one request is stored once.
+    let twice_env = b.seal(&app.keys, 1);
+    let twice = app
+        .post_octets(concat(&[twice_env.clone(), twice_env.clone()]))
+        .await;
+    assert_eq!(twice.status, StatusCode::ACCEPTED, "{}", twice.json);
+    assert_eq!(app.queue_depth().await, base + 5);
+
+    // Receipts are public by hash.
+    let receipt = app
+        .get(&format!("/v1/receipts/{}", expected[1]), None)
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert_eq!(receipt.json["status"], "pending");
+    assert_eq!(receipt.json["kind"], "envelope");
+    assert_eq!(receipt.json["device_id"], b.id.to_hex());
+    assert_eq!(receipt.json["counter"], 0);
+    assert_eq!(
+        app.get(&format!("/v1/receipts/{}", "00".repeat(32)), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/v1/receipts/xyz", None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Bad inputs: 4xx with reason and index; nothing of the request is stored.
+    let good = a.seal(&app.keys, 1);
+    let good_hash = hash_hex(&good);
+    let depth = app.queue_depth().await;
+    let mut truncated = concat(&[good.clone(), a.seal(&app.keys, 1)]);
+    truncated.truncate(truncated.len() - 10);
+    let mut trailing = concat(std::slice::from_ref(&good));
+    trailing.extend_from_slice(&[1, 2, 3]);
+    let stranger = Device::new(next_seed()).seal(&app.keys, 1);
+    let mut forged = a.seal(&app.keys, 1).as_bytes().to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    // A replay: a re-sealed envelope at a counter already accepted.
+    let mut clone = Device::new(0);
+    clone.id = a.id;
+    clone.key = SigningKey::from_seed(&a.key.to_seed());
+    clone.counter = 1;
+    let replayed = clone.seal(&app.keys, 1);
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        ("truncated", truncated, StatusCode::BAD_REQUEST, "malformed"),
+        ("trailing", trailing, StatusCode::BAD_REQUEST, "malformed"),
+        ("garbage", vec![9; 40], StatusCode::BAD_REQUEST, "malformed"),
+        (
+            "unknown device",
+            concat(&[good.clone(), stranger.clone()]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_device",
+        ),
+        (
+            "bad signature before an unknown device",
+            [&forged[..], stranger.as_bytes(), good.as_bytes()].concat(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_signature",
+        ),
+        (
+            "bad signature",
+            [good.as_bytes(), &forged].concat(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_signature",
+        ),
+        (
+            "replay",
+            concat(&[good.clone(), replayed]),
+            StatusCode::CONFLICT,
+            "replay",
+        ),
+        (
+            "empty",
+            Vec::new(),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (name, body, status, code) in cases {
+        let answer = app.post_octets(body).await;
+        assert_eq!(answer.status, status, "{url} {name}: {}", answer.json);
+        assert_eq!(answer.json["error"], code, "{name}");
+        assert!(!answer.json["message"].as_str().unwrap().is_empty());
+        match name {
+            "garbage" | "empty" | "trailing" => {}
+            "bad signature before an unknown device" => {
+                assert_eq!(answer.json["index"], 0, "{name}: {}", answer.json);
+            }
+            _ => assert_eq!(answer.json["index"], 1, "{name}: {}", answer.json),
+        }
+        assert_eq!(app.queue_depth().await, depth, "{name} stored something");
+        let receipt = app.get(&format!("/v1/receipts/{good_hash}"), None).await;
+        assert_eq!(
+            receipt.status,
+            StatusCode::NOT_FOUND,
+            "{name} stored the good envelope"
+        );
+    }
+    let replay = app.post_octets(concat(&[clone.seal(&app.keys, 1)])).await;
+    assert_eq!(replay.status, StatusCode::CONFLICT);
+    assert!(
+        replay.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("not above the last accepted counter"),
+        "{}",
+        replay.json
+    );
+    // Non-increasing counters inside one request are a replay too.
+    let first = a.seal(&app.keys, 1);
+    let mut reorder = Device::new(0);
+    reorder.id = a.id;
+    reorder.key = SigningKey::from_seed(&a.key.to_seed());
+    reorder.counter = first.header().counter;
+    let same_counter = reorder.seal(&app.keys, 1);
+    let answer = app
+        .post_octets(concat(&[first.clone(), same_counter]))
+        .await;
+    assert_eq!(
+        (answer.status, answer.json["index"].as_u64()),
+        (StatusCode::CONFLICT, Some(1))
+    );
+    // JSON errors: bad hex, wrong shape, wrong content type, oversize.
+    let bad_hex = app
+        .post(
+            "/v1/readings",
+            None,
+            json!({"envelopes": [hex::encode(first.as_bytes()), "zz"]}),
+        )
+        .await;
+    assert_eq!(
+        (bad_hex.status, bad_hex.json["index"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(1))
+    );
+    let shape = app
+        .post("/v1/readings", None, json!({"readings": []}))
+        .await;
+    assert_eq!(shape.status, StatusCode::BAD_REQUEST);
+    let text = app
+        .request(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/readings")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("hello"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (text.status, text.json["error"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    assert_eq!(app.queue_depth().await, depth);
+    // The good envelope still goes in afterwards (no state leaked from refusals).
+    let ok = app.post_octets(concat(&[good, first])).await;
+    assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.json);
+    assert_eq!(app.queue_depth().await, depth + 2);
+
+    // Revocation and rotation relayed by the registrar take effect at once.
+    let revoke = app.keys.registrar_message(RegistrarAction::RevokeDevice {
+        device_id: b.id,
+        reason: "stolen".into(),
+    });
+    let answer = app
+        .post(
+            "/v1/registrar/messages",
+            Some(&app.registrar),
+            json!({"messages": [revoke]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    let revoked = app.post_octets(concat(&[b.seal(&app.keys, 1)])).await;
+    assert_eq!(
+        (revoked.status, revoked.json["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("device_revoked"))
+    );
+    let new_key = SigningKey::generate(&mut rng(next_seed()));
+    let rotate = app.keys.registrar_message(RegistrarAction::RotateKey {
+        device_id: a.id,
+        new_key: new_key.public_key(),
+    });
+    let answer = app
+        .post(
+            "/v1/registrar/messages",
+            Some(&app.registrar),
+            json!({"messages": [rotate]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    let old_key = app.post_octets(concat(&[a.seal(&app.keys, 1)])).await;
+    assert_eq!(
+        (old_key.status, old_key.json["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"))
+    );
+    a.key = new_key;
+    assert_eq!(
+        app.post_octets(concat(&[a.seal(&app.keys, 1)]))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let app = App::with(&url, |c| c.max_body_bytes = 4096).await;
+    let mut device = Device::new(next_seed());
+    app.register(&[&device]).await;
+    let envelopes: Vec<_> = (0..40).map(|_| device.seal(&app.keys, 1)).collect();
+    let answer = app.post_octets(concat(&envelopes)).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.json
+    );
+    assert_eq!(answer.json["error"], "payload_too_large");
+    let json_answer = app.post_envelopes_json(&envelopes).await;
+    assert_eq!(json_answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        app.queue_depth().await,
+        1,
+        "only the registration is queued"
+    );
+}
+
+#[tokio::test]
+async fn registrar_messages_are_verified_recorded_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        let app = App::new(&url).await;
+        let d1 = Device::new(next_seed());
+        let d2 = Device::new(next_seed());
+        let depth = app.queue_depth().await;
+        // One good message and one signed for another deployment: nothing is recorded.
+        let other = Keys::new(next_seed());
+        let foreign = RegistrarMessage::sign(
+            &app.keys.registrar,
+            other.backend.public_key(),
+            1_000,
+            RegistrarAction::RegisterDevice {
+                device_id: d2.id,
+                model: witness_protocol::ModelId(1),
+                public_key: d2.key.public_key(),
+            },
+        )
+        .unwrap();
+        let good = d1.register_hex(&app.keys);
+        let answer = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": [good, hex::encode(foreign.encode().unwrap())]}),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.json
+        );
+        assert_eq!(
+            (answer.json["error"].as_str(), answer.json["index"].as_u64()),
+            (Some("bad_signature"), Some(1))
+        );
+        assert_eq!(app.queue_depth().await, depth);
+        let malformed = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": ["0102"]}),
+            )
+            .await;
+        assert_eq!(
+            (malformed.status, malformed.json["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed"))
+        );
+
+        // The good one alone goes through; again → the same receipt, stored once.
+        let first = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": [good]}),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.json);
+        let again = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": [good]}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::ACCEPTED);
+        assert_eq!(
+            first.json["receipts"][0]["envelope_hash"],
+            again.json["receipts"][0]["envelope_hash"]
+        );
+        assert_eq!(first.json["receipts"][0]["kind"], "registrar");
+        assert_eq!(app.queue_depth().await, depth + 1);
+        // Registering the same device again (a new message) conflicts; so does an old sequence.
+        let twice = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": [d1.register_hex(&app.keys)]}),
+            )
+            .await;
+        assert_eq!(
+            (twice.status, twice.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("already_registered"))
+        );
+        let stale = RegistrarMessage::sign(
+            &app.keys.registrar,
+            app.keys.backend.public_key(),
+            0,
+            RegistrarAction::AddRegistrar {
+                key: SigningKey::generate(&mut rng(3)).public_key(),
+            },
+        )
+        .unwrap();
+        let stale = app
+            .post(
+                "/v1/registrar/messages",
+                Some(&app.registrar),
+                json!({"messages": [hex::encode(stale.encode().unwrap())]}),
+            )
+            .await;
+        assert_eq!(
+            (stale.status, stale.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("stale_sequence"))
+        );
+        assert_eq!(app.queue_depth().await, depth + 1);
+        let listed = app.get("/v1/devices", Some(&app.registrar)).await;
+        assert_eq!(listed.json[0]["device_id"], d1.id.to_hex());
+        assert_eq!(
+            listed.json[0]["public_key"],
+            hex::encode(d1.key.public_key().to_bytes())
+        );
+        assert_eq!(listed.json[0]["model"], 1);
+    }
+}
+
+#[tokio::test]
+async fn claims_transfer_ownership_on_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        let app = App::new(&url).await;
+        let seller = app.signup("seller").await;
+        let buyer = app.signup("buyer").await;
+        let device = Device::new(next_seed());
+        app.register(&[&device]).await;
+        let path = format!("/v1/devices/{}", device.id);
+
+        let (first, seller_key) = app.claim(&seller, &device, 1).await;
+        assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.json);
+        assert_eq!(first.json["receipt"]["kind"], "ownership");
+        assert_eq!(app.get(&path, Some(&seller)).await.status, StatusCode::OK);
+        // The same sequence again (another statement) is stale.
+        let (stale, _) = app.claim(&buyer, &device, 1).await;
+        assert_eq!(
+            (stale.status, stale.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("stale_sequence"))
+        );
+        // Not signed by the device.
+        let impostor = Device::new(next_seed());
+        let mut forged = impostor.ownership(&app.keys, &SigningKey::generate(&mut rng(9)), 5);
+        forged.device_id = device.id;
+        let answer = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&forged)}),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.json["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"))
+        );
+        // A bad countersignature by the "previous owner" is refused.
+        let buyer_key = SigningKey::generate(&mut rng(next_seed()));
+        let mut countersigned = device.ownership(&app.keys, &buyer_key, 2);
+        countersigned.countersign(&buyer_key, app.keys.backend.public_key());
+        let answer = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&countersigned)}),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.json
+        );
+        // The sale: the buyer's statement, countersigned by the seller's owner key.
+        countersigned.countersign(&seller_key, app.keys.backend.public_key());
+        let sale = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&countersigned)}),
+            )
+            .await;
+        assert_eq!(sale.status, StatusCode::ACCEPTED, "{}", sale.json);
+        // Idempotent for the buyer; refused for someone else replaying it.
+        let again = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&countersigned)}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::ACCEPTED);
+        assert_eq!(
+            again.json["receipt"]["envelope_hash"],
+            sale.json["receipt"]["envelope_hash"]
+        );
+        let replayed = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&seller),
+                json!({"statement": statement_hex(&countersigned)}),
+            )
+            .await;
+        assert_eq!(replayed.status, StatusCode::CONFLICT);
+
+        // The seller's access ends; the buyer's begins.
+        assert_eq!(
+            app.get(&path, Some(&seller)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(app.get("/v1/devices", Some(&seller)).await.json, json!([]));
+        let detail = app.get(&path, Some(&buyer)).await;
+        assert_eq!(detail.status, StatusCode::OK);
+        assert_eq!(detail.json["device"]["owned_by_you"], true);
+        assert_eq!(
+            detail.json["device"]["owner_key"],
+            hex::encode(buyer_key.public_key().to_bytes())
+        );
+        assert!(detail.json["rollup"].is_null());
+        assert!(
+            detail.json["rollup_error"]
+                .as_str()
+                .unwrap()
+                .contains("not connected")
+        );
+        // Unknown devices and bad ids.
+        let unknown = Device::new(next_seed());
+        let (answer, _) = app.claim(&buyer, &unknown, 1).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get("/v1/devices/xyz", Some(&buyer)).await.status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            app.queue_depth().await,
+            3,
+            "registration and two statements"
+        );
+    }
+}
+
+#[tokio::test]
+async fn node_backed_reads_history_stats_and_device_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let seed = next_seed();
+    let keys_for_node = Keys::new(seed);
+    let node = FakeNode::start(keys_for_node.backend_hex()).await;
+    let endpoints = node.endpoints.clone();
+    // No configured backend key: it is fetched from the node's inspect config.
+    let app = App::with(&url, move |c| {
+        c.node = Some(endpoints);
+        c.backend_public_key = None;
+    })
+    .await;
+    let keys = keys_for_node;
+    let owner = app.signup("owner").await;
+    let mut device = Device::new(next_seed());
+    let register = device.register_hex(&keys);
+    let answer = app
+        .post(
+            "/v1/registrar/messages",
+            Some(&app.registrar),
+            json!({"messages": [register]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    let owner_key = SigningKey::generate(&mut rng(next_seed()));
+    let statement = device.ownership(&keys, &owner_key, 1);
+    let claim = app
+        .post(
+            &format!("/v1/devices/{}/claim", device.id),
+            Some(&owner),
+            json!({"statement": statement_hex(&statement)}),
+        )
+        .await;
+    assert_eq!(claim.status, StatusCode::ACCEPTED, "{}", claim.json);
+    assert_eq!(
+        app.post_octets(concat(&[device.seal(&keys, 2)]))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+
+    let stats = app.get("/v1/stats", None).await;
+    assert_eq!(
+        (stats.status, stats.json["type"].as_str()),
+        (StatusCode::OK, Some("stats"))
+    );
+    let detail = app
+        .get(&format!("/v1/devices/{}", device.id), Some(&owner))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(detail.json["rollup"]["exists"], true);
+    assert_eq!(detail.json["submission"]["accepted"], 1);
+    assert_eq!(detail.json["submission"]["pending"], 1);
+    assert_eq!(detail.json["submission"]["last_counter"], 1);
+
+    let history = format!("/v1/devices/{}/history", device.id);
+    let (query, _) = owner_query_hex(&keys, &owner_key, device.id);
+    let answer = app
+        .post(
+            &history,
+            Some(&owner),
+            json!({"owner_query": query, "offset": 2}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    assert_eq!(answer.json["sealed"], "00ff");
+    assert_eq!(answer.json["echo_offset"], 2);
+    // A query for another device, a forged query and garbage are refused before the node.
+    let (other, _) = owner_query_hex(&keys, &owner_key, Device::new(next_seed()).id);
+    assert_eq!(
+        app.post(&history, Some(&owner), json!({"owner_query": other}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let (forged, _) = owner_query_hex(&Keys::new(next_seed()), &owner_key, device.id);
+    let forged = app
+        .post(&history, Some(&owner), json!({"owner_query": forged}))
+        .await;
+    assert_eq!(
+        (forged.status, forged.json["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"))
+    );
+    assert_eq!(
+        app.post(&history, Some(&owner), json!({"owner_query": "abc"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn openapi_docs_health_metrics_request_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&dir.path().join("g.sqlite").display().to_string()).await;
+    let doc = app.get("/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    for path in [
+        "/v1/readings",
+        "/v1/receipts/{hash}",
+        "/v1/devices/{id}/claim",
+        "/v1/devices/{id}/history",
+        "/v1/registrar/messages",
+        "/v1/auth/login",
+        "/v1/system",
+        "/v1/stats",
+    ] {
+        assert!(
+            doc.json["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc.json["components"]["schemas"].get("ErrorBody").is_some());
+    let docs = app.get("/docs/", None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    assert!(
+        docs.json.as_str().unwrap().contains("swagger"),
+        "not the Swagger UI"
+    );
+    let health = app.get("/healthz", None).await;
+    assert_eq!(
+        (health.status, health.json.as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    assert!(health.headers.contains_key("x-request-id"));
+    let metrics = app.get("/metrics", None).await;
+    let text = metrics.json.as_str().unwrap();
+    for name in [
+        "witness_gateway_envelopes_accepted_total",
+        "witness_gateway_queue_depth",
+        "witness_gateway_submission_lag_seconds",
+        "witness_gateway_gas_used_total",
+        "witness_gateway_intake_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(name), "{name} missing");
+    }
+    let missing = app.get("/v1/nothing-here", None).await;
+    assert_eq!(
+        (missing.status, missing.json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    // Without a node, node-backed reads say so.
+    let stats = app.get("/v1/stats", None).await;
+    assert_eq!(
+        (stats.status, stats.json["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+    // A request id sent by the client is propagated.
+    let answer = app
+        .request(
+            Request::builder()
+                .uri("/healthz")
+                .header("x-request-id", "abc-123")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.headers["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn serves_the_web_dashboard_with_spa_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web");
+    std::fs::create_dir_all(web.join("assets")).unwrap();
+    std::fs::write(web.join("index.html"), "<html>dashboard</html>").unwrap();
+    std::fs::write(web.join("assets/app.js"), "console.log(1)").unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let web_dir = web.clone();
+    let app = App::with(&url, move |c| c.web_dir = Some(web_dir)).await;
+    let index = app.get("/", None).await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert_eq!(index.json, Value::String("<html>dashboard</html>".into()));
+    let js = app.get("/assets/app.js", None).await;
+    assert_eq!(js.json, Value::String("console.log(1)".into()));
+    let route = app.get("/devices/abc", None).await;
+    assert_eq!(
+        (route.status, route.json.as_str()),
+        (StatusCode::OK, Some("<html>dashboard</html>"))
+    );
+    let api = app.get("/v1/unknown", None).await;
+    assert_eq!(
+        (api.status, api.json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_group_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        std::sync::Arc::new(App::new(&dir.path().join("g.sqlite").display().to_string()).await);
+    let mut devices: Vec<Device> = (0..64).map(|_| Device::new(next_seed())).collect();
+    app.register(&devices.iter().collect::<Vec<_>>()).await;
+    let bodies: Vec<Vec<u8>> = devices
+        .iter_mut()
+        .map(|d| concat(&[d.seal(&app.keys, 1), d.seal(&app.keys, 1)]))
+        .collect();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_octets(body).await.status })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::ACCEPTED);
+    }
+    assert_eq!(app.queue_depth().await, 64 + 128);
+    let metrics = app.get("/metrics", None).await;
+    let text = metrics.json.as_str().unwrap().to_owned();
+    assert!(
+        text.contains("witness_gateway_envelopes_accepted_total 128"),
+        "{text}"
+    );
+}

@@ -1,0 +1,603 @@
+//! Shared fixtures: keys, devices, an in-process gateway, request helpers, a fake node.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+use witness_gateway::{Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_protocol::{
+    BackendSecretKey, DeviceId, Envelope, ModelId, OwnerQuery, OwnershipStatement, Reading,
+    RegistrarAction, RegistrarMessage, SigningKey,
+};
+
+pub const ADMIN: (&str, &str) = ("admin", "admin-password");
+pub const REGISTRAR: (&str, &str) = ("registrar", "registrar-password");
+
+pub fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+static SEED: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh seed per call (deterministic within a run).
+pub fn next_seed() -> u64 {
+    SEED.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn now_s() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap()
+}
+
+/// The deployment's keys: the backend's (the tests play the backend's author) and a root
+/// registrar's.
+pub struct Keys {
+    pub backend: BackendSecretKey,
+    pub registrar: SigningKey,
+    registrar_sequence: AtomicU64,
+}
+
+impl Keys {
+    pub fn new(seed: u64) -> Self {
+        let mut rng = rng(seed);
+        Self {
+            backend: BackendSecretKey::generate(&mut rng),
+            registrar: SigningKey::generate(&mut rng),
+            registrar_sequence: AtomicU64::new(1),
+        }
+    }
+
+    pub fn backend_hex(&self) -> String {
+        hex::encode(self.backend.public_key().to_bytes())
+    }
+
+    /// A registrar message with the next sequence number, hex.
+    pub fn registrar_message(&self, action: RegistrarAction) -> String {
+        let sequence = self.registrar_sequence.fetch_add(1, Ordering::Relaxed);
+        let message =
+            RegistrarMessage::sign(&self.registrar, self.backend.public_key(), sequence, action)
+                .unwrap();
+        hex::encode(message.encode().unwrap())
+    }
+}
+
+/// A simulated device.
+pub struct Device {
+    pub id: DeviceId,
+    pub key: SigningKey,
+    pub counter: u64,
+    pub odometer_m: u64,
+    rng: ChaCha20Rng,
+}
+
+impl Device {
+    pub fn new(seed: u64) -> Self {
+        let mut rng = rng(seed.wrapping_mul(7919).wrapping_add(17));
+        Self {
+            id: DeviceId::random(&mut rng),
+            key: SigningKey::generate(&mut rng),
+            counter: 0,
+            odometer_m: 10_000_000,
+            rng,
+        }
+    }
+
+    pub fn register_hex(&self, keys: &Keys) -> String {
+        keys.registrar_message(RegistrarAction::RegisterDevice {
+            device_id: self.id,
+            model: ModelId(1),
+            public_key: self.key.public_key(),
+        })
+    }
+
+    /// Seals the next `count` readings.
+    pub fn seal(&mut self, keys: &Keys, count: usize) -> Envelope {
+        let now = now_s();
+        let readings: Vec<Reading> = (0..count)
+            .map(|i| {
+                self.odometer_m += 1_000;
+                Reading {
+                    timestamp: now - (count - i) as u32,
+                    odometer_m: self.odometer_m,
+                    fuel_ml: 80,
+                    engine_s: 3_600 + self.counter as u32,
+                    faults: Vec::new(),
+                }
+            })
+            .collect();
+        let sealed = Envelope::seal(
+            &self.key,
+            keys.backend.public_key(),
+            self.id,
+            self.counter,
+            &readings,
+            &mut self.rng,
+        )
+        .unwrap();
+        self.counter += count as u64;
+        sealed.envelope
+    }
+
+    /// An ownership statement binding `owner`.
+    pub fn ownership(&self, keys: &Keys, owner: &SigningKey, sequence: u64) -> OwnershipStatement {
+        OwnershipStatement::sign(
+            &self.key,
+            keys.backend.public_key(),
+            self.id,
+            owner.public_key(),
+            sequence,
+        )
+    }
+}
+
+pub fn statement_hex(statement: &OwnershipStatement) -> String {
+    let mut w = witness_protocol::codec::Writer::default();
+    statement.encode(&mut w);
+    hex::encode(w.finish())
+}
+
+pub fn owner_query_hex(
+    keys: &Keys,
+    owner: &SigningKey,
+    device: DeviceId,
+) -> (String, BackendSecretKey) {
+    let response = BackendSecretKey::generate(&mut rng(next_seed() + 1_000_000));
+    let query = OwnerQuery::sign(
+        owner,
+        keys.backend.public_key(),
+        device,
+        response.public_key().to_bytes(),
+        now_s() + 3600,
+    );
+    (hex::encode(query.encode()), response)
+}
+
+pub fn concat(envelopes: &[Envelope]) -> Vec<u8> {
+    envelopes
+        .iter()
+        .flat_map(|e| e.as_bytes().to_vec())
+        .collect()
+}
+
+/// Database URLs to run a scenario against: SQLite always, PostgreSQL when
+/// `WITNESS_TEST_POSTGRES_URL` is set (each call gets a fresh schema).
+pub async fn database_urls(dir: &std::path::Path) -> Vec<String> {
+    let mut urls = vec![dir.join("gateway.sqlite").display().to_string()];
+    if let Some(url) = postgres_url().await {
+        urls.push(url);
+    }
+    urls
+}
+
+/// A fresh PostgreSQL schema, as a URL, when `WITNESS_TEST_POSTGRES_URL` is set.
+pub async fn postgres_url() -> Option<String> {
+    let base = std::env::var("WITNESS_TEST_POSTGRES_URL").ok()?;
+    let schema = format!(
+        "witness_test_{}_{}",
+        std::process::id(),
+        SEED.fetch_add(1, Ordering::Relaxed)
+    );
+    let pool = sqlx::PgPool::connect(&base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+/// A gateway config for tests: fast password hashing, the test accounts, the backend key.
+pub fn config(url: &str, keys: &Keys) -> GatewayConfig {
+    let mut config = GatewayConfig::new(url);
+    config.argon2_memory_kib = 64;
+    config.bootstrap_accounts = vec![
+        (ADMIN.0.into(), ADMIN.1.into(), Role::Admin),
+        (REGISTRAR.0.into(), REGISTRAR.1.into(), Role::Registrar),
+    ];
+    config.backend_public_key = Some(keys.backend.public_key().clone());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// An in-process gateway driven through its router.
+pub struct App {
+    pub gateway: Gateway,
+    pub router: axum::Router,
+    pub keys: Keys,
+    pub admin: String,
+    pub registrar: String,
+}
+
+/// An answer: status, JSON (or the text as a JSON string), headers.
+pub struct Answer {
+    pub status: StatusCode,
+    pub json: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl App {
+    pub async fn new(url: &str) -> Self {
+        Self::with(url, |_| {}).await
+    }
+
+    pub async fn with(url: &str, tweak: impl FnOnce(&mut GatewayConfig)) -> Self {
+        let keys = Keys::new(next_seed());
+        let mut config = config(url, &keys);
+        tweak(&mut config);
+        let gateway = Gateway::new(config).await.unwrap();
+        let router = gateway.router();
+        let mut app = Self {
+            gateway,
+            router,
+            keys,
+            admin: String::new(),
+            registrar: String::new(),
+        };
+        app.admin = app.login(ADMIN.0, ADMIN.1).await;
+        app.registrar = app.login(REGISTRAR.0, REGISTRAR.1).await;
+        app
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer {
+            status,
+            json,
+            headers,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .unwrap();
+        self.request(request).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call("GET", path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let answer = self
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+        answer.json["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn signup(&self, username: &str) -> String {
+        let answer = self
+            .post(
+                "/v1/auth/signup",
+                None,
+                json!({"username": username, "password": "owner-password"}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+        answer.json["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers devices through the registrar endpoint.
+    pub async fn register(&self, devices: &[&Device]) {
+        let messages: Vec<String> = devices.iter().map(|d| d.register_hex(&self.keys)).collect();
+        let answer = self
+            .post(
+                "/v1/registrar/messages",
+                Some(&self.registrar),
+                json!({ "messages": messages }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    }
+
+    pub async fn post_octets(&self, body: Vec<u8>) -> Answer {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/v1/readings")
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(body))
+            .unwrap();
+        self.request(request).await
+    }
+
+    pub async fn post_envelopes_json(&self, envelopes: &[Envelope]) -> Answer {
+        let hexes: Vec<String> = envelopes
+            .iter()
+            .map(|e| hex::encode(e.as_bytes()))
+            .collect();
+        self.post("/v1/readings", None, json!({ "envelopes": hexes }))
+            .await
+    }
+
+    /// Claims `device` for the account of `token` with a fresh owner key.
+    pub async fn claim(&self, token: &str, device: &Device, sequence: u64) -> (Answer, SigningKey) {
+        let owner = SigningKey::generate(&mut rng(next_seed() + 5_000_000));
+        let statement = device.ownership(&self.keys, &owner, sequence);
+        let answer = self
+            .post(
+                &format!("/v1/devices/{}/claim", device.id),
+                Some(token),
+                json!({"statement": statement_hex(&statement)}),
+            )
+            .await;
+        (answer, owner)
+    }
+
+    pub async fn queue_depth(&self) -> u64 {
+        self.gateway
+            .store()
+            .queue_stats()
+            .await
+            .unwrap()
+            .pending_messages
+    }
+}
+
+/// A stand-in for the node's client APIs, answering canned reports.
+pub struct FakeNode {
+    pub endpoints: NodeEndpoints,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeNode {
+    pub async fn start(backend_key_hex: String) -> Self {
+        use axum::routing::post;
+        let report = |value: Value| {
+            json!({
+                "status": "Accepted",
+                "exception_payload": null,
+                "reports": [{"payload": format!("0x{}", hex::encode(value.to_string()))}],
+                "processed_input_count": 7,
+            })
+        };
+        let router = axum::Router::new()
+            .route(
+                "/inspect/{app}",
+                post(move |body: axum::body::Bytes| {
+                    let key = backend_key_hex.clone();
+                    async move {
+                        let query: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        let answer = match query["type"].as_str() {
+                            Some("config") => json!({"type": "config", "backend_public_key": key}),
+                            Some("stats") => json!({"type": "stats", "k_anonymity": 5, "models": [], "fleet": null}),
+                            Some("device") => json!({"type": "device", "device_id": query["device_id"], "exists": true, "status": "active"}),
+                            Some("history") if query["owner_query"].as_str().is_some_and(|q| q.len() > 10) => {
+                                json!({"type": "history", "sealed": "00ff", "total": 3, "echo_offset": query["offset"]})
+                            }
+                            _ => json!({"type": "error", "error": "bad_query", "detail": "unknown"}),
+                        };
+                        axum::Json(report(answer))
+                    }
+                }),
+            )
+            .route(
+                "/rpc",
+                post(|body: axum::Json<Value>| async move {
+                    let result = match body["method"].as_str() {
+                        Some("cartesi_getProcessedInputCount") => json!({"data": "0x7"}),
+                        _ => json!({"data": [], "pagination": {"total_count": 0, "limit": 50, "offset": 0}}),
+                    };
+                    axum::Json(json!({"jsonrpc": "2.0", "id": body["id"], "result": result}))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            endpoints: NodeEndpoints::new(
+                &format!("http://{addr}"),
+                &format!("http://{addr}"),
+                "witness",
+            ),
+            task,
+        }
+    }
+}
+
+impl Drop for FakeNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+// ---- chain ----
+
+use alloy::primitives::{Address, B256};
+use witness_chain::{
+    ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, deploy_application, deploy_core,
+    dev_accounts,
+};
+use witness_gateway::ChainConfig;
+use witness_protocol::{Message, RollupInput};
+
+pub fn admin_key() -> B256 {
+    dev_accounts()[ADMIN_ACCOUNT].private_key
+}
+
+pub fn gateway_key() -> B256 {
+    dev_accounts()[GATEWAY_ACCOUNT].private_key
+}
+
+pub fn gateway_address() -> Address {
+    dev_accounts()[GATEWAY_ACCOUNT].address
+}
+
+/// Deploys the core contracts and one application on a running anvil.
+pub async fn deploy(rpc_url: &str) -> Deployment {
+    deploy_core(rpc_url, admin_key()).await.unwrap();
+    deploy_application(
+        rpc_url,
+        admin_key(),
+        10,
+        B256::repeat_byte(0x11),
+        B256::ZERO,
+    )
+    .await
+    .unwrap()
+}
+
+/// anvil (`block_time` None: a block per transaction) with a deployed application.
+pub async fn deployed(block_time: Option<f64>) -> (AnvilProcess, Deployment) {
+    let anvil = AnvilProcess::start(0, block_time).await.unwrap();
+    let deployment = deploy(anvil.rpc_url()).await;
+    (anvil, deployment)
+}
+
+pub fn chain_config(deployment: &Deployment, rpc_url: &str) -> ChainConfig {
+    ChainConfig {
+        rpc_url: rpc_url.to_owned(),
+        input_box: deployment.input_box,
+        application: deployment.application,
+        gateway_key: gateway_key(),
+        poll_interval: std::time::Duration::from_millis(50),
+    }
+}
+
+/// Every input on chain for the application: `(index, sender, payload)`.
+pub async fn chain_inputs(rpc_url: &str, deployment: &Deployment) -> Vec<(u64, Address, Vec<u8>)> {
+    let head = witness_chain::block_number(rpc_url).await.unwrap();
+    witness_chain::input_added_logs(
+        rpc_url,
+        deployment.input_box,
+        deployment.application,
+        0,
+        head,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|log| {
+        let advance = witness_chain::decode_evm_advance(&log.input).unwrap();
+        assert_eq!(advance.index, log.index);
+        (log.index, advance.msg_sender, advance.payload.to_vec())
+    })
+    .collect()
+}
+
+/// Envelope hashes (and other message hashes) carried by the gateway's inputs on chain, in
+/// chain order, with how often each appears.
+pub async fn submitted_messages(rpc_url: &str, deployment: &Deployment) -> Vec<Message> {
+    let mut messages = Vec::new();
+    for (_, sender, payload) in chain_inputs(rpc_url, deployment).await {
+        if sender != gateway_address() {
+            continue;
+        }
+        assert!(payload.len() <= witness_protocol::MAX_INPUT_LEN);
+        messages.extend(RollupInput::decode(&payload).unwrap().messages);
+    }
+    messages
+}
+
+pub fn envelope_hashes(messages: &[Message]) -> Vec<[u8; 32]> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Envelope(e) => Some(e.hash()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Polls `check` every 100 ms until it holds; panics after `seconds`.
+pub async fn wait_until<F, Fut>(what: &str, seconds: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP forwarder to `target` that can be cut (dropping every connection) and restored:
+/// an RPC outage on demand.
+pub struct Proxy {
+    pub url: String,
+    cut: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut watch = watch.clone();
+                if *watch.borrow() {
+                    continue; // dropped: connection refused-ish
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self { url, cut, task }
+    }
+
+    pub fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

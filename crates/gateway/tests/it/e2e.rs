@@ -1,0 +1,273 @@
+//! The whole pipeline: anvil + the host-mode node (witness-node) running the real backend
+//! (witness-backend) + the gateway. Envelopes posted to the gateway become attested on the
+//! rollup and queryable; the owner reads the sealed history the gateway relayed.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use witness_gateway::{BatchConfig, NodeEndpoints};
+use witness_node::{Node, NodeConfig};
+use witness_protocol::{GatewayAuthorization, Message, RollupInput, SigningKey, open_response};
+
+use crate::common::*;
+
+/// The backend binary, built on first use into this test's target directory.
+fn backend_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // <target>/<profile>/deps/it-<hash>
+            let exe = std::env::current_exe().unwrap();
+            let target = exe
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_owned();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args([
+                    "build",
+                    "-p",
+                    "witness-backend",
+                    "--bin",
+                    "witness-backend",
+                    "--target-dir",
+                ])
+                .arg(&target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "building witness-backend failed");
+            target.join("debug").join("witness-backend")
+        })
+        .clone()
+}
+
+async fn receipt_status(app: &App, hash: &[u8; 32]) -> Value {
+    app.get(&format!("/v1/receipts/{}", hex::encode(hash)), None)
+        .await
+        .json
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_become_attested_and_queryable() {
+    let (anvil, deployment) = deployed(None).await;
+    let rpc = anvil.rpc_url().to_owned();
+    let keys = Keys::new(next_seed());
+
+    // The admin authorizes the gateway's account on the application.
+    let authorization = RollupInput {
+        messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
+            gateway: gateway_address().into_array(),
+            authorized: true,
+        })],
+    };
+    witness_chain::add_input(
+        &rpc,
+        admin_key(),
+        deployment.input_box,
+        deployment.application,
+        authorization.encode().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    // The node runs the real backend with the deployment's configuration.
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_config = NodeConfig::from_deployment(
+        &deployment,
+        vec![backend_binary().display().to_string()],
+        dir.path().join("node.sqlite"),
+    )
+    .with_ephemeral_ports();
+    node_config.poll_interval = Duration::from_millis(50);
+    node_config.finish_timeout = Duration::from_secs(1);
+    node_config.claimer_key = None;
+    node_config.app_env = vec![
+        (
+            "WITNESS_ADMIN_ADDRESS".into(),
+            format!("{:#x}", deployment.application_owner),
+        ),
+        (
+            "WITNESS_ROOT_REGISTRARS".into(),
+            hex::encode(keys.registrar.public_key().to_bytes()),
+        ),
+        (
+            "WITNESS_BACKEND_SECRET_KEY".into(),
+            hex::encode(keys.backend.to_bytes().as_ref()),
+        ),
+    ];
+    let node = Node::start(node_config).await.unwrap();
+    let endpoints = NodeEndpoints::new(
+        &format!("http://{}", node.inspect_addr),
+        &format!("http://{}", node.rpc_addr),
+        &format!("{:#x}", deployment.application),
+    );
+
+    // The gateway learns the backend key from the node (none configured).
+    let url = dir.path().join("gateway.sqlite").display().to_string();
+    let chain = chain_config(&deployment, &rpc);
+    let mut app = App::with(&url, move |c| {
+        c.chain = Some(chain);
+        c.node = Some(endpoints);
+        c.backend_public_key = None;
+        c.batch = BatchConfig {
+            max_bytes: 60 * 1024,
+            max_delay: Duration::from_millis(100),
+        };
+    })
+    .await;
+    // The test's keys must be the deployment's (App made its own).
+    app.keys = keys;
+    let handle = app.gateway.clone().serve().await.unwrap();
+
+    let owner = app.signup("driver").await;
+    let mut device = Device::new(next_seed());
+    app.register(&[&device]).await;
+    let owner_key = SigningKey::generate(&mut rng(next_seed()));
+    let statement = device.ownership(&app.keys, &owner_key, 1);
+    let claim = app
+        .post(
+            &format!("/v1/devices/{}/claim", device.id),
+            Some(&owner),
+            json!({"statement": statement_hex(&statement)}),
+        )
+        .await;
+    assert_eq!(claim.status, StatusCode::ACCEPTED, "{}", claim.json);
+
+    let envelopes = vec![
+        device.seal(&app.keys, 2),
+        device.seal(&app.keys, 1),
+        device.seal(&app.keys, 3),
+    ];
+    let answer = app.post_octets(concat(&envelopes)).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    // A reading the backend will refuse (older than its buffering window): the gateway cannot
+    // see the timestamp (it is encrypted), so it acknowledges, and the receipt says rejected.
+    let mut stale = Device::new(0);
+    stale.id = device.id;
+    stale.key = SigningKey::from_seed(&device.key.to_seed());
+    stale.counter = device.counter;
+    let old = {
+        let readings = vec![witness_protocol::Reading {
+            timestamp: now_s() - 60 * 24 * 3600,
+            odometer_m: stale.odometer_m + 50_000_000,
+            ..Default::default()
+        }];
+        witness_protocol::Envelope::seal(
+            &stale.key,
+            app.keys.backend.public_key(),
+            stale.id,
+            stale.counter,
+            &readings,
+            &mut rng(next_seed()),
+        )
+        .unwrap()
+        .envelope
+    };
+    device.counter += 1;
+    assert_eq!(
+        app.post_octets(concat(std::slice::from_ref(&old)))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+
+    for envelope in &envelopes {
+        let hash = envelope.hash();
+        wait_until("the envelope to be attested", 90, || async {
+            receipt_status(&app, &hash).await["status"] == "attested"
+        })
+        .await;
+    }
+    let rejected_hash = old.hash();
+    wait_until("the stale envelope's outcome", 60, || async {
+        receipt_status(&app, &rejected_hash).await["status"] == "rejected"
+    })
+    .await;
+    let rejected = receipt_status(&app, &rejected_hash).await;
+    assert_eq!(rejected["reason"], "timestamp_too_old", "{rejected}");
+    let attested = receipt_status(&app, &envelopes[0].hash()).await;
+    assert!(attested["input_index"].as_u64().unwrap() >= 1, "{attested}");
+    assert!(attested["tx_hash"].as_str().unwrap().starts_with("0x"));
+
+    // Device status: the rollup's public view plus the gateway's submission state.
+    let detail = app
+        .get(&format!("/v1/devices/{}", device.id), Some(&owner))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.json);
+    let rollup = &detail.json["rollup"];
+    assert_eq!(rollup["exists"], true, "{rollup}");
+    assert_eq!(rollup["last_counter"], 5, "{rollup}");
+    assert_eq!(rollup["readings"], 6);
+    assert_eq!(
+        rollup["owner"],
+        hex::encode(owner_key.public_key().to_bytes())
+    );
+    assert_eq!(detail.json["submission"]["attested"], 3);
+    assert_eq!(detail.json["submission"]["rejected"], 1);
+
+    // The owner's history query, relayed: sealed to the owner's response key.
+    let (query, response_key) = owner_query_hex(&app.keys, &owner_key, device.id);
+    let history = app
+        .post(
+            &format!("/v1/devices/{}/history", device.id),
+            Some(&owner),
+            json!({"owner_query": query}),
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.json);
+    let sealed = hex::decode(history.json["sealed"].as_str().unwrap()).unwrap();
+    let query_bytes = hex::decode(&query).unwrap();
+    let signature = &query_bytes[query_bytes.len() - 64..];
+    let plain = open_response(&response_key, signature, &sealed).unwrap();
+    let opened: Value = serde_json::from_slice(&plain).unwrap();
+    let readings: Vec<u64> = opened["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "reading")
+        .map(|e| e["reading"]["odometer_m"].as_u64().unwrap())
+        .collect();
+    assert_eq!(readings.len(), 6, "{opened}");
+    assert!(readings.windows(2).all(|w| w[0] < w[1]));
+    // Someone else's key cannot use the owner's device history.
+    let stranger = SigningKey::generate(&mut rng(next_seed()));
+    let (foreign, _) = owner_query_hex(&app.keys, &stranger, device.id);
+    let refused = app
+        .post(
+            &format!("/v1/devices/{}/history", device.id),
+            Some(&owner),
+            json!({"owner_query": foreign}),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.json["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_owner"))
+    );
+
+    // Public statistics and the operator's view.
+    let stats = app.get("/v1/stats", None).await;
+    assert_eq!(
+        (stats.status, stats.json["type"].as_str()),
+        (StatusCode::OK, Some("stats"))
+    );
+    let system = app.get("/v1/system", Some(&app.admin)).await;
+    assert!(
+        system.json["node_processed_inputs"].as_u64().unwrap() >= 2,
+        "{}",
+        system.json
+    );
+    assert_eq!(
+        system.json["recent_rejections"][0]["reason"],
+        "timestamp_too_old"
+    );
+
+    handle.shutdown().await;
+    node.shutdown().await;
+}
