@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user-static file postgresql)
+apt_packages=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user-static file postgresql chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -23,6 +23,9 @@ done
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-if [ -f package-lock.json ] && [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]; then
+if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]; then
   npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ ! -d web/node_modules ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

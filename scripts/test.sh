@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of The Witness on a fresh machine: installs what it needs, then checks
 # formatting and lints, builds the protocol for a bare-metal target (no_std), runs the
-# workspace tests (against SQLite and a throw-away PostgreSQL), the riscv64 backend under
-# qemu, and the independent Python cross-check of the protocol vectors.
+# workspace tests (against SQLite and a throw-away PostgreSQL, the whole system end to end),
+# the riscv64 backend under qemu, the independent Python cross-check of the protocol vectors,
+# and the web dashboard (unit tests, then Chromium driving it against a running system).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -31,3 +32,10 @@ scripts/riscv64-smoke.sh
 
 step "independent protocol cross-check (Python)"
 tools/crosscheck/run.sh
+
+step "web dashboard: type check, unit tests, build"
+(cd web && npm run typecheck && npm test && npm run build)
+
+step "web dashboard in Chromium against a running system (screenshots in web/artifacts/)"
+cargo build -p witness-cli -p witness-backend
+(cd web && WITNESS_BIN="$PWD/../target/debug/witness" node tests/e2e/run.mjs)

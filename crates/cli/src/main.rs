@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod chain;
+mod device;
+mod fleet;
 mod keys;
 mod system;
 mod up;
@@ -29,6 +31,10 @@ enum Command {
     Up(up::UpArgs),
     /// Read a device over its local link and check it against its attested history.
     Verify(verify::VerifyArgs),
+    /// One hand-driven device: keys, registration, readings.
+    Device(device::DeviceArgs),
+    /// A simulated fleet against any gateway.
+    Fleet(fleet::FleetArgs),
 }
 
 #[tokio::main]
@@ -38,6 +44,8 @@ async fn main() -> ExitCode {
         Command::Chain(args) => chain::run(args).await,
         Command::Up(args) => up::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Device(args) => device::run(args).await,
+        Command::Fleet(args) => fleet::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -382,7 +382,7 @@ fn default_web_dir() -> Option<PathBuf> {
         .find(|p| p.join("index.html").exists())
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod chain_up;
+mod commands;
 mod system;

@@ -551,4 +551,44 @@ fn the_whole_system_catches_every_tamper_scenario() {
         system.owner_history(&seller_token, &sold, &seller).is_err(),
         "the seller's access ended"
     );
+
+    // A hand-driven device through the CLI: keys, registration by the registrar, one reading.
+    let car = system.dir.path().join("hand-driven");
+    let witness = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(system.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "witness {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let created = Command::new(env!("CARGO_BIN_EXE_witness"))
+        .args(["device", "keys", "--dir"])
+        .arg(&car)
+        .output()
+        .unwrap();
+    let created = String::from_utf8(created.stdout).unwrap();
+    let device = created
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    let car = car.to_str().unwrap();
+    witness(&["device", "register", "--sequence", "1000", "--dir", car]);
+    wait_until("the hand-driven device is registered", || {
+        system.inspect(json!({"type": "device", "device_id": device}))["exists"] == true
+    });
+    witness(&["device", "send", "--odometer-km", "12345.6", "--dir", car]);
+    wait_until("its reading is attested", || {
+        system.inspect(json!({"type": "device", "device_id": device}))["readings"] == 1
+    });
 }

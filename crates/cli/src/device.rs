@@ -1,0 +1,270 @@
+//! `witness device …`: one hand-driven device against any gateway: make its keys, have the
+//! registrar enrol it, seal and send readings. State lives in a directory: `key` (the
+//! Ed25519 seed, mode 0600) and `device.json` (id, model, next counter, reserved before use).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use witness_protocol::{
+    BackendPublicKey, DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction,
+    RegistrarMessage, SigningKey,
+};
+
+use crate::CliResult;
+use crate::keys::LocalKeys;
+use crate::system::SystemInfo;
+
+#[derive(Debug, Args)]
+pub(crate) struct DeviceArgs {
+    #[command(subcommand)]
+    command: DeviceCommand,
+}
+
+#[derive(Debug, Args)]
+struct Target {
+    /// The device's directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The data directory of `witness up` (gateway URL, backend key, registrar key).
+    #[arg(long, default_value = ".witness")]
+    data_dir: PathBuf,
+    /// Gateway URL (default: the one in the data directory).
+    #[arg(long)]
+    gateway: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Create a device: a new key and id.
+    Keys {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Model id (see the backend's catalogue).
+        #[arg(long, default_value_t = 1)]
+        model: u32,
+    },
+    /// The registrar signs the device's enrolment; the gateway relays it to the rollup.
+    Register {
+        #[command(flatten)]
+        target: Target,
+        /// Registrar account on the gateway.
+        #[arg(long, default_value = "registrar")]
+        user: String,
+        /// Its password (default: the demo password of `witness up`).
+        #[arg(long)]
+        password: Option<String>,
+        /// Registrar sequence number (must grow with every registrar message).
+        #[arg(long)]
+        sequence: u64,
+    },
+    /// Seal one reading and send it to the gateway.
+    Send {
+        #[command(flatten)]
+        target: Target,
+        /// Odometer in km.
+        #[arg(long)]
+        odometer_km: f64,
+        /// Fuel used since the last reading, in litres.
+        #[arg(long, default_value_t = 0.0)]
+        fuel_l: f64,
+        /// Engine running time in hours.
+        #[arg(long, default_value_t = 0.0)]
+        engine_h: f64,
+        /// Active fault codes, e.g. --fault P0301.
+        #[arg(long = "fault")]
+        faults: Vec<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceFile {
+    id: String,
+    model: u32,
+    public_key: String,
+    next_counter: u64,
+}
+
+fn load(dir: &Path) -> Result<(DeviceFile, SigningKey), String> {
+    let text = std::fs::read_to_string(dir.join("device.json"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file: DeviceFile = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let seed = std::fs::read_to_string(dir.join("key")).map_err(|e| e.to_string())?;
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| "key: not 32 bytes of hex")?;
+    Ok((file, SigningKey::from_seed(&bytes)))
+}
+
+fn save(dir: &Path, file: &DeviceFile) -> Result<(), String> {
+    let temporary = dir.join("device.json.tmp");
+    let text = serde_json::to_string_pretty(file).map_err(|e| e.to_string())?;
+    std::fs::write(&temporary, text).map_err(|e| e.to_string())?;
+    std::fs::File::open(&temporary)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    std::fs::rename(&temporary, dir.join("device.json")).map_err(|e| e.to_string())
+}
+
+fn gateway_url(target: &Target, system: Option<&SystemInfo>) -> Result<String, String> {
+    target
+        .gateway
+        .clone()
+        .or_else(|| system.map(|s| s.gateway_url.clone()))
+        .ok_or_else(|| "no --gateway and no system.json in the data directory".into())
+}
+
+pub(crate) async fn run(args: DeviceArgs) -> CliResult {
+    match args.command {
+        DeviceCommand::Keys { dir, model } => keys(&dir, model),
+        DeviceCommand::Register {
+            target,
+            user,
+            password,
+            sequence,
+        } => register(&target, &user, password, sequence).await,
+        DeviceCommand::Send {
+            target,
+            odometer_km,
+            fuel_l,
+            engine_h,
+            faults,
+        } => send(&target, odometer_km, fuel_l, engine_h, &faults).await,
+    }
+}
+
+fn keys(dir: &Path, model: u32) -> CliResult {
+    if dir.join("device.json").exists() {
+        return Err(format!("{} already holds a device", dir.display()).into());
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut seed = [0u8; 32];
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut seed)
+        .and_then(|()| getrandom::fill(&mut id))
+        .map_err(|e| e.to_string())?;
+    let key = SigningKey::from_seed(&seed);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(
+        &mut options.open(dir.join("key"))?,
+        hex::encode(seed).as_bytes(),
+    )?;
+    let file = DeviceFile {
+        id: hex::encode(id),
+        model,
+        public_key: hex::encode(key.public_key().to_bytes()),
+        next_counter: 1,
+    };
+    save(dir, &file)?;
+    println!(
+        "device      {}\nmodel       {model}\npublic key  {}",
+        file.id, file.public_key
+    );
+    Ok(())
+}
+
+async fn register(
+    target: &Target,
+    user: &str,
+    password: Option<String>,
+    sequence: u64,
+) -> CliResult {
+    let (file, _) = load(&target.dir)?;
+    let local = LocalKeys::load_or_create(&target.data_dir)?;
+    let system = SystemInfo::load(&target.data_dir).ok();
+    let gateway = gateway_url(target, system.as_ref())?;
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(&file.public_key, &mut key)?;
+    let message = RegistrarMessage::sign(
+        &local.registrar,
+        local.backend.public_key(),
+        sequence,
+        RegistrarAction::RegisterDevice {
+            device_id: DeviceId::from_hex(&file.id)?,
+            model: ModelId(file.model),
+            public_key: witness_protocol::PublicKey::from_bytes(&key)?,
+        },
+    )?;
+    let http = reqwest::Client::new();
+    let password = password.unwrap_or(local.demo_password);
+    let login: Value = http
+        .post(format!("{gateway}/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| format!("login failed: {login}"))?;
+    let answer: Value = http
+        .post(format!("{gateway}/v1/registrar/messages"))
+        .bearer_auth(token)
+        .json(&json!({"messages": [hex::encode(message.encode()?)]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
+
+async fn send(
+    target: &Target,
+    odometer_km: f64,
+    fuel_l: f64,
+    engine_h: f64,
+    faults: &[String],
+) -> CliResult {
+    let (mut file, key) = load(&target.dir)?;
+    let system = SystemInfo::load(&target.data_dir)?;
+    let gateway = gateway_url(target, Some(&system))?;
+    let mut backend = [0u8; 32];
+    hex::decode_to_slice(&system.backend_public_key, &mut backend)?;
+    let backend = BackendPublicKey::from_bytes(&backend)?;
+    let reading = Reading {
+        timestamp: u32::try_from(crate::up::unix_now()).unwrap_or(u32::MAX),
+        odometer_m: (odometer_km * 1000.0).round() as u64,
+        fuel_ml: (fuel_l * 1000.0).round() as u32,
+        engine_s: (engine_h * 3600.0).round() as u32,
+        faults: faults
+            .iter()
+            .map(|f| FaultCode::parse(f))
+            .collect::<Result<_, _>>()?,
+    };
+    // The counter is reserved on disk before it is used, so it is never reused.
+    let counter = file.next_counter;
+    file.next_counter += 1;
+    save(&target.dir, &file)?;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed);
+    let sealed = Envelope::seal(
+        &key,
+        &backend,
+        DeviceId::from_hex(&file.id)?,
+        counter,
+        &[reading],
+        &mut rng,
+    )?;
+    let response = reqwest::Client::new()
+        .post(format!("{gateway}/v1/readings"))
+        .header("content-type", "application/octet-stream")
+        .body(sealed.envelope.as_bytes().to_vec())
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    println!(
+        "counter {counter}: {status}\n{}",
+        serde_json::to_string_pretty(&answer)?
+    );
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("the gateway refused the reading ({status})").into())
+    }
+}

@@ -1,0 +1,123 @@
+//! `witness fleet …`: a simulated fleet against any gateway.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use witness_devices::{Fleet, FleetSpec, RunOptions, SimClock, TamperAssignment};
+use witness_protocol::BackendPublicKey;
+
+use crate::CliResult;
+
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    #[command(subcommand)]
+    command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Create a fleet (or load it if the directory holds one) and run it against a gateway.
+    Run {
+        /// The fleet's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Gateway URL.
+        #[arg(long)]
+        gateway: String,
+        /// The backend's public key (hex), for a new fleet.
+        #[arg(long)]
+        backend_key: Option<String>,
+        /// Cars, for a new fleet.
+        #[arg(long, default_value_t = 10)]
+        devices: usize,
+        /// Tamper scenarios, for a new fleet (`INDEX=SCENARIO[@AFTER_READINGS]`).
+        #[arg(long = "tamper")]
+        tampers: Vec<TamperAssignment>,
+        /// Seed, for a new fleet.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated seconds per real second (1 = real time).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Stop after this many simulated hours (default: run until Ctrl-C).
+        #[arg(long)]
+        hours: Option<u64>,
+    },
+    /// List a fleet's devices.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+pub(crate) async fn run(args: FleetArgs) -> CliResult {
+    match args.command {
+        FleetCommand::List { dir } => {
+            for device in Fleet::load(&dir)?.devices() {
+                let scenario = device
+                    .scenario
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {:<26} {:?} {scenario}",
+                    device.handle, device.model_name, device.profile
+                );
+            }
+            Ok(())
+        }
+        FleetCommand::Run {
+            dir,
+            gateway,
+            backend_key,
+            devices,
+            tampers,
+            seed,
+            speed,
+            hours,
+        } => {
+            let fleet = if dir.join("fleet.json").exists() {
+                Fleet::load(&dir)?
+            } else {
+                let key = backend_key.ok_or("--backend-key is needed to create a fleet")?;
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(key.trim_start_matches("0x"), &mut bytes)?;
+                let mut spec = FleetSpec::new(devices, BackendPublicKey::from_bytes(&bytes)?);
+                spec.seed = seed;
+                spec.tampers = tampers;
+                Fleet::create(&dir, spec)?
+            };
+            let clock = SimClock::new(crate::up::unix_now(), speed)?;
+            let mut options = RunOptions::new(gateway, clock);
+            if let Some(hours) = hours {
+                options = options.run_for(Duration::from_secs(hours * 3600));
+            }
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            let progress = fleet
+                .run(
+                    options,
+                    async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    },
+                    |p| {
+                        bar.set_message(format!(
+                            "{} units, {} readings accepted, {} buffered, {} replays dropped",
+                            p.units, p.totals.readings_accepted, p.buffered, p.totals.replay_drops
+                        ));
+                    },
+                )
+                .await?;
+            bar.finish_with_message(format!(
+                "done: {} readings accepted",
+                progress.totals.readings_accepted
+            ));
+            Ok(())
+        }
+    }
+}
