@@ -15,7 +15,7 @@ use witness_chain::{
     deploy_application, deploy_core, dev_accounts,
 };
 use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock, TamperAssignment};
-use witness_gateway::{ChainConfig, Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_gateway::{ChainConfig, ClientConfig, Gateway, GatewayConfig, NodeEndpoints, Role};
 use witness_node::{Node, NodeConfig};
 use witness_protocol::{GatewayAuthorization, Message, RollupInput};
 
@@ -227,6 +227,24 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     let http = reqwest::Client::new();
     authorize_gateway(&http, &inspect_url, &deployment).await?;
 
+    steps.step("preparing the fleet");
+    let fleet_dir = data.join("fleet");
+    let new_fleet = !fleet_dir.join("fleet.json").exists();
+    let fleet = if new_fleet {
+        let mut spec = FleetSpec::new(args.devices, keys.backend.public_key().clone());
+        spec.seed = args.seed;
+        spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
+        spec.tampers = if args.tampers.is_empty() && args.devices > 7 {
+            vec!["7=rollback:60000@20".parse()?]
+        } else {
+            args.tampers.clone()
+        };
+        Fleet::create(&fleet_dir, spec)?
+    } else {
+        Fleet::load(&fleet_dir)?
+    };
+    let link = LocalLink::serve(fleet.clone(), port(&args, args.link_port)).await?;
+
     steps.step("starting the gateway");
     let mut gateway_config = GatewayConfig::new(format!(
         "sqlite://{}",
@@ -247,6 +265,14 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     ));
     gateway_config.backend_public_key = Some(keys.backend.public_key().clone());
     gateway_config.web_dir = args.web_dir.clone().or_else(default_web_dir);
+    gateway_config.client = ClientConfig {
+        node_inspect_url: Some(inspect_url.clone()),
+        node_rpc_url: Some(node_rpc_url.clone()),
+        chain_rpc_url: Some(rpc_url.clone()),
+        application: Some(application.clone()),
+        chain_id: Some(deployment.chain_id),
+        local_link_url: Some(link.url()),
+    };
     gateway_config.bootstrap_accounts = vec![
         ("demo".into(), keys.demo_password.clone(), Role::Owner),
         (
@@ -259,26 +285,9 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     let gateway = Gateway::start(gateway_config).await?;
     let gateway_url = format!("http://{}", gateway.addr);
 
-    steps.step("preparing the fleet");
-    let fleet_dir = data.join("fleet");
-    let new_fleet = !fleet_dir.join("fleet.json").exists();
-    let fleet = if new_fleet {
-        let mut spec = FleetSpec::new(args.devices, keys.backend.public_key().clone());
-        spec.seed = args.seed;
-        spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
-        spec.tampers = if args.tampers.is_empty() && args.devices > 7 {
-            vec!["7=rollback:60000@20".parse()?]
-        } else {
-            args.tampers.clone()
-        };
-        Fleet::create(&fleet_dir, spec)?
-    } else {
-        Fleet::load(&fleet_dir)?
-    };
     if new_fleet {
         register_fleet(&http, &gateway_url, &keys, &fleet).await?;
     }
-    let link = LocalLink::serve(fleet.clone(), port(&args, args.link_port)).await?;
 
     let rolled_back = fleet
         .devices()

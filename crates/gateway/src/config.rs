@@ -132,6 +132,24 @@ impl Default for BatchConfig {
     }
 }
 
+/// Where the dashboard finds the other parts (`GET /v1/config`). A verifier's browser asks the
+/// node and the chain directly, so these are hints it may override, not trusted answers.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ClientConfig {
+    /// The node's inspect URL (`.../inspect/<app>`).
+    pub node_inspect_url: Option<String>,
+    /// The node's JSON-RPC URL (`.../rpc`).
+    pub node_rpc_url: Option<String>,
+    /// The chain's JSON-RPC URL.
+    pub chain_rpc_url: Option<String>,
+    /// The application contract.
+    pub application: Option<String>,
+    /// The chain id.
+    pub chain_id: Option<u64>,
+    /// The devices' local link (the simulator's stand-in for Bluetooth).
+    pub local_link_url: Option<String>,
+}
+
 /// Everything [`crate::Gateway`] runs with.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -147,6 +165,8 @@ pub struct GatewayConfig {
     pub backend_public_key: Option<BackendPublicKey>,
     /// Web dashboard directory.
     pub web_dir: Option<PathBuf>,
+    /// What `GET /v1/config` tells the dashboard.
+    pub client: ClientConfig,
     /// Batching bounds.
     pub batch: BatchConfig,
     /// Accounts created at start if missing: `(username, password, role)`.
@@ -175,6 +195,7 @@ impl GatewayConfig {
             node: None,
             backend_public_key: None,
             web_dir: None,
+            client: ClientConfig::default(),
             batch: BatchConfig::default(),
             bootstrap_accounts: Vec::new(),
             session_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
 use witness_protocol::codec::Reader;
-use witness_protocol::{DeviceId, Envelope, PublicKey, verify_envelopes_batch};
+use witness_protocol::{DeviceId, Envelope, PublicKey, verify_envelopes};
 
 use crate::error::{GatewayError, Result};
 use crate::metrics::Metrics;
@@ -209,7 +209,7 @@ fn check_signatures(
     let batch_ok = match items.as_slice() {
         [] => true,
         [(envelope, key)] => envelope.verify_signature(key).is_ok(),
-        _ => verify_envelopes_batch(&items).is_ok(),
+        _ => verify_envelopes(&items).is_ok(),
     };
     if !batch_ok {
         for (index, (envelope, key)) in items.iter().enumerate() {

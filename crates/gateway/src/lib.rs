@@ -30,7 +30,9 @@ pub mod node;
 pub mod store;
 pub mod submitter;
 
-pub use config::{BatchConfig, ChainConfig, GatewayArgs, GatewayConfig, NodeEndpoints};
+pub use config::{
+    BatchConfig, ChainConfig, ClientConfig, GatewayArgs, GatewayConfig, NodeEndpoints,
+};
 pub use error::{GatewayError, Result};
 pub use store::{Role, Store};
 

@@ -262,9 +262,16 @@ pub fn build_payload(messages: &[(i64, Vec<u8>)]) -> Vec<u8> {
 enum Step {
     /// Something was submitted; go on at once.
     Worked,
-    /// Nothing to do for this long (or until notified).
-    Idle(Duration),
+    /// Nothing pending: wait this long, or until a message is acknowledged.
+    Empty(Duration),
+    /// A partial batch is waiting for its latency bound: look again after this long
+    /// (acknowledgements do not wake the submitter then, so that heavy intake does not make
+    /// it re-read the queue on every request).
+    Filling(Duration),
 }
+
+/// How often a partial batch is re-checked for having become full.
+const FILL_CHECK: Duration = Duration::from_millis(50);
 
 /// The submitter task.
 #[derive(Debug)]
@@ -315,12 +322,18 @@ impl Submitter {
             }
             match self.step(&chain).await {
                 Ok(Step::Worked) => backoff = BACKOFF_MIN,
-                Ok(Step::Idle(wait)) => {
+                Ok(Step::Empty(wait)) => {
                     backoff = BACKOFF_MIN;
                     tokio::select! {
                         () = self.wake.notified() => {}
                         () = tokio::time::sleep(wait) => {}
                         _ = stop.changed() => return,
+                    }
+                }
+                Ok(Step::Filling(wait)) => {
+                    backoff = BACKOFF_MIN;
+                    if sleep_or_stop(wait, &mut stop).await {
+                        return;
                     }
                 }
                 Err(error) => {
@@ -345,12 +358,12 @@ impl Submitter {
             .next_batch(self.batch.max_bytes, MAX_MESSAGES)
             .await?;
         let Some(oldest) = batch.oldest_received_at else {
-            return Ok(Step::Idle(Duration::from_secs(1)));
+            return Ok(Step::Empty(Duration::from_secs(1)));
         };
         let age =
             Duration::from_millis(u64::try_from(now_ms().saturating_sub(oldest)).unwrap_or(0));
         if !batch.full && age < self.batch.max_delay {
-            return Ok(Step::Idle(self.batch.max_delay - age));
+            return Ok(Step::Filling((self.batch.max_delay - age).min(FILL_CHECK)));
         }
         let head = chain.head().await?;
         self.metrics.chain_head.store(head, Ordering::Relaxed);

@@ -53,7 +53,7 @@ pub use response::{RESPONSE_HPKE_INFO, open_response, seal_response};
 /// reports the first failure by position. Ed25519 batch verification is deliberately not
 /// used: its cofactored equation accepts signatures (torsion components in R) that strict
 /// verification rejects, so a gateway using it would relay envelopes the backend refuses.
-pub fn verify_envelopes_batch(
+pub fn verify_envelopes(
     items: &[(&Envelope, &PublicKey)],
 ) -> core::result::Result<(), (usize, Error)> {
     for (index, (envelope, key)) in items.iter().enumerate() {

@@ -130,6 +130,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         readings::stats,
         readings::system,
         healthz,
+        client_config,
         metrics,
     ),
     components(schemas(ErrorBody)),
@@ -163,6 +164,23 @@ impl utoipa::Modify for SecurityAddon {
             ))),
         );
     }
+}
+
+/// Where the dashboard finds the node, the chain and the devices' local link, and the
+/// backend's public key.
+#[utoipa::path(get, path = "/v1/config", tag = "public",
+    responses((status = 200, description = "endpoints of the other parts", body = crate::config::ClientConfig)))]
+async fn client_config(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let mut config = serde_json::to_value(&state.config.client).unwrap_or_default();
+    let key = state
+        .backend_key()
+        .await
+        .ok()
+        .map(|k| hex::encode(k.to_bytes()));
+    if let Some(map) = config.as_object_mut() {
+        map.insert("backend_public_key".into(), key.into());
+    }
+    Json(config)
 }
 
 /// Liveness: the database answers.
@@ -209,6 +227,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/readings", post(readings::intake))
         .route("/v1/receipts/{hash}", get(readings::receipt))
         .route("/v1/stats", get(readings::stats))
+        .route("/v1/config", get(client_config))
         .route("/v1/system", get(readings::system))
         .route("/v1/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))

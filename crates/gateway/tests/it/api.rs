@@ -979,6 +979,12 @@ async fn openapi_docs_health_metrics_request_ids() {
         );
     }
     assert!(doc.json["components"]["schemas"].get("ErrorBody").is_some());
+    let bare = app.get("/docs", None).await;
+    assert!(
+        bare.status.is_success() || bare.status.is_redirection(),
+        "{}",
+        bare.status
+    );
     let docs = app.get("/docs/", None).await;
     assert_eq!(docs.status, StatusCode::OK);
     assert!(
@@ -1081,4 +1087,32 @@ async fn concurrent_requests_share_group_commits() {
         text.contains("witness_gateway_envelopes_accepted_total 128"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn config_tells_the_dashboard_where_the_other_parts_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let app = App::with(&url, |config| {
+        config.client = witness_gateway::ClientConfig {
+            node_inspect_url: Some("http://127.0.0.1:10012/inspect/0xabc".into()),
+            local_link_url: Some("http://127.0.0.1:9700".into()),
+            chain_id: Some(31337),
+            ..Default::default()
+        };
+    })
+    .await;
+    let answer = app.get("/v1/config", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.json["node_inspect_url"],
+        "http://127.0.0.1:10012/inspect/0xabc"
+    );
+    assert_eq!(answer.json["local_link_url"], "http://127.0.0.1:9700");
+    assert_eq!(answer.json["chain_id"], 31337);
+    assert!(answer.json["node_rpc_url"].is_null());
+    let key = answer.json["backend_public_key"].as_str().unwrap();
+    assert_eq!(key.len(), 64);
+    let doc = app.get("/openapi.json", None).await;
+    assert!(doc.json["paths"].get("/v1/config").is_some());
 }

@@ -113,10 +113,18 @@ async fn poster(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_intake_and_submission_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, url) in database_urls(dir.path()).await.into_iter().enumerate() {
+        let run = dir.path().join(format!("run-{i}"));
+        std::fs::create_dir_all(&run).unwrap();
+        kill_and_restart(&run, &url).await;
+    }
+}
+
+async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     // Half-second blocks: kills land between broadcast and inclusion too.
     let (anvil, deployment) = deployed(Some(0.5)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let deployment_path = dir.path().join("deployment.json");
+    let deployment_path = dir.join("deployment.json");
     deployment.save(&deployment_path).unwrap();
     let keys = Arc::new(Keys::new(next_seed()));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -129,7 +137,9 @@ async fn sigkill_during_intake_and_submission_loses_and_duplicates_nothing() {
         "--listen",
         &format!("127.0.0.1:{port}"),
         "--data-dir",
-        &dir.path().display().to_string(),
+        &dir.display().to_string(),
+        "--database-url",
+        database_url,
         "--deployment",
         &deployment_path.display().to_string(),
         "--backend-public-key",
@@ -148,7 +158,7 @@ async fn sigkill_during_intake_and_submission_loses_and_duplicates_nothing() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let log = dir.path().join("gateway.log");
+    let log = dir.join("gateway.log");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -248,7 +258,7 @@ async fn sigkill_during_intake_and_submission_loses_and_duplicates_nothing() {
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     let count = |needle: &str| log_text.lines().filter(|l| l.contains(needle)).count();
     eprintln!(
-        "gateway log: {} inputs included, {} started submitters, {} retried failures",
+        "{database_url}: gateway log: {} inputs included, {} started submitters, {} retried failures",
         count("input included"),
         count("submitter started"),
         count("retrying"),
