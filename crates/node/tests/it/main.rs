@@ -6,4 +6,5 @@ mod common;
 mod processing;
 mod proofs;
 mod qemu;
+mod real_backend;
 mod restart;
