@@ -123,7 +123,7 @@ async fn up(args: UpArgs) -> CliResult {
 }
 
 /// Returns on Ctrl-C or SIGTERM; fails if anvil exits by itself.
-async fn wait_for_stop(anvil: &mut AnvilProcess) -> CliResult {
+pub(crate) async fn wait_for_stop(anvil: &mut AnvilProcess) -> CliResult {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));

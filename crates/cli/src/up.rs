@@ -20,6 +20,7 @@ use witness_node::{Node, NodeConfig};
 use witness_protocol::{GatewayAuthorization, Message, RollupInput};
 
 use crate::CliResult;
+use crate::chain::wait_for_stop;
 use crate::keys::LocalKeys;
 use crate::system::SystemInfo;
 
@@ -537,26 +538,4 @@ async fn register_fleet(
         .into());
     }
     Ok(())
-}
-
-/// Returns on Ctrl-C or SIGTERM; fails if anvil exits by itself.
-async fn wait_for_stop(anvil: &mut AnvilProcess) -> CliResult {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        #[cfg(unix)]
-        let terminate = term.recv();
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<Option<()>>();
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => return r.map_err(Into::into),
-            _ = terminate => return Ok(()),
-            _ = tick.tick() => {
-                if !anvil.is_running() {
-                    return Err("anvil exited unexpectedly (see anvil.log)".into());
-                }
-            }
-        }
-    }
 }
