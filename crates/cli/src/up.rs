@@ -35,7 +35,7 @@ pub(crate) struct UpArgs {
     /// Cars in the simulated fleet.
     #[arg(long, default_value_t = 50)]
     pub(crate) devices: usize,
-    /// Tamper scenarios, `INDEX=SCENARIO[@AFTER_READINGS]` (e.g. `7=rollback:60000@20`,
+    /// Tamper scenarios, `INDEX=SCENARIO[@AFTER_READINGS]` (e.g. `7=rollback:60000@4`,
     /// `3=clone`, `5=replay`, `9=forge`, `11=swap`). Default: car 7 is rolled back.
     #[arg(long = "tamper")]
     pub(crate) tampers: Vec<TamperAssignment>,
@@ -236,7 +236,7 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         spec.seed = args.seed;
         spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
         spec.tampers = if args.tampers.is_empty() && args.devices > 7 {
-            vec!["7=rollback:60000@20".parse()?]
+            vec!["7=rollback:60000@4".parse()?]
         } else {
             args.tampers.clone()
         };
