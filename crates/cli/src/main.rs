@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod chain;
 mod device;
 mod fleet;
@@ -35,6 +36,8 @@ enum Command {
     Device(device::DeviceArgs),
     /// A simulated fleet against any gateway.
     Fleet(fleet::FleetArgs),
+    /// Measurements: gas per reading, latency, replay (see docs/BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -46,6 +49,7 @@ async fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args).await,
         Command::Device(args) => device::run(args).await,
         Command::Fleet(args) => fleet::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
