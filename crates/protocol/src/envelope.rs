@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
+use hpke::{OpModeS, Serializable as _};
 use rand_core::CryptoRng;
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, CommitmentKey};
 use crate::error::{Error, Result};
+use crate::hpke_receiver::Receiver;
 use crate::keys::{
     BackendPublicKey, BackendSecretKey, DeviceId, Kem, PublicKey, Signature, SigningKey,
 };
@@ -271,19 +272,17 @@ impl Envelope {
 
     /// Decrypts with the backend key, without checking the signature (see [`Self::open`]).
     pub fn decrypt(&self, backend_key: &BackendSecretKey) -> Result<Opened> {
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(self.enc())
-            .map_err(|_| Error::DecryptionFailed)?;
-        let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(
-            &OpModeR::Base,
-            backend_key.inner(),
-            &enc,
+        let enc: &[u8; ENC_LEN] = self.enc().try_into().map_err(|_| Error::DecryptionFailed)?;
+        let ctx = Receiver::setup_base(
+            backend_key.scalar(),
+            &backend_key.public_key().to_bytes(),
+            enc,
             HPKE_INFO,
         )
         .map_err(|_| Error::DecryptionFailed)?;
-        let plaintext = Zeroizing::new(
-            ctx.open(self.ciphertext(), &self.header.to_bytes())
-                .map_err(|_| Error::DecryptionFailed)?,
-        );
+        let plaintext = ctx
+            .open_first(&self.header.to_bytes(), self.ciphertext())
+            .map_err(|_| Error::DecryptionFailed)?;
         let readings = unpack_readings(
             &plaintext,
             usize::from(self.header.reading_count),

@@ -208,6 +208,9 @@ impl fmt::Debug for BackendPublicKey {
 /// The rollup backend's X25519 secret key. Whoever holds it can read every reading.
 pub struct BackendSecretKey {
     secret: <Kem as hpke::Kem>::PrivateKey,
+    /// The clamped scalar and the public key as bytes, for the envelope receiver, which needs
+    /// both on every envelope.
+    scalar: Zeroizing<[u8; 32]>,
     public: BackendPublicKey,
 }
 
@@ -222,10 +225,7 @@ impl BackendSecretKey {
     /// Derives a key pair from input keying material (RFC 9180 DeriveKeyPair).
     pub fn derive(ikm: &[u8]) -> Self {
         let (secret, public) = Kem::derive_keypair(ikm);
-        Self {
-            secret,
-            public: BackendPublicKey(public),
-        }
+        Self::from_parts(secret, BackendPublicKey(public))
     }
 
     /// Parses a 32-byte X25519 secret scalar.
@@ -233,14 +233,22 @@ impl BackendSecretKey {
         let secret =
             <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).map_err(|_| Error::InvalidField)?;
         let public = BackendPublicKey(Kem::sk_to_pk(&secret));
-        Ok(Self { secret, public })
+        Ok(Self::from_parts(secret, public))
+    }
+
+    fn from_parts(secret: <Kem as hpke::Kem>::PrivateKey, public: BackendPublicKey) -> Self {
+        let mut scalar = Zeroizing::new([0u8; 32]);
+        scalar.copy_from_slice(&secret.to_bytes());
+        Self {
+            secret,
+            scalar,
+            public,
+        }
     }
 
     /// The 32 secret bytes. Handle with care.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&self.secret.to_bytes());
-        out
+        self.scalar.clone()
     }
 
     /// The matching public key.
@@ -250,6 +258,10 @@ impl BackendSecretKey {
 
     pub(crate) fn inner(&self) -> &<Kem as hpke::Kem>::PrivateKey {
         &self.secret
+    }
+
+    pub(crate) fn scalar(&self) -> &[u8; 32] {
+        &self.scalar
     }
 }
 

@@ -19,6 +19,7 @@ pub mod codec;
 mod commitment;
 mod envelope;
 mod error;
+mod hpke_receiver;
 mod input;
 mod keys;
 mod messages;
