@@ -116,6 +116,9 @@ struct FleetArgs {
     /// Seed of the fleet (default: random, as in `witness up`).
     #[arg(long)]
     seed: Option<u64>,
+    /// More `witness up` options, e.g. `--up-arg=--prompt` (repeatable).
+    #[arg(long = "up-arg", allow_hyphen_values = true)]
+    up_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -1192,13 +1195,20 @@ impl ShapeTotals {
 
 async fn fleet(args: FleetArgs, dir: &Path) -> CliResult<Value> {
     println!(
-        "fleet: `witness up` with its defaults ({} cars, 21 days of history at 20,000×, 1 s blocks) for {} s",
-        args.devices, args.seconds
+        "fleet: `witness up` with its defaults ({} cars, 21 days of history at 20,000×, 1 s blocks) {}for {} s",
+        args.devices,
+        if args.up_args.is_empty() {
+            String::new()
+        } else {
+            format!("and {} ", args.up_args.join(" "))
+        },
+        args.seconds
     );
     let mut extra = vec!["--devices".to_owned(), args.devices.to_string()];
     if let Some(seed) = args.seed {
         extra.extend(["--seed".to_owned(), seed.to_string()]);
     }
+    extra.extend(args.up_args.iter().cloned());
     let up = UpProcess::start(dir, &args.common, &extra).await?;
     let http = reqwest::Client::new();
     let metrics_url = format!("{}/metrics", up.system.gateway_url);
@@ -1372,6 +1382,8 @@ async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
             "0".into(),
             "--block-time".into(),
             args.block_time.to_string(),
+            // The pipeline's latency: nothing held for cost.
+            "--prompt".into(),
         ],
     )
     .await?;

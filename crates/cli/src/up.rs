@@ -15,7 +15,9 @@ use witness_chain::{
     deploy_application, deploy_core, dev_accounts,
 };
 use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock, TamperAssignment};
-use witness_gateway::{ChainConfig, ClientConfig, Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_gateway::{
+    BatchConfig, ChainConfig, ClientConfig, Gateway, GatewayConfig, NodeEndpoints, Role,
+};
 use witness_node::{Node, NodeConfig};
 use witness_protocol::{GatewayAuthorization, Message, RollupInput};
 
@@ -45,6 +47,21 @@ pub(crate) struct UpArgs {
     /// How many times faster than real time the fleet drives while catching up.
     #[arg(long, default_value_t = 20_000.0)]
     pub(crate) catch_up_speed: f64,
+    /// Longest a car keeps readings unsealed while its 16-reading envelope fills, in hours
+    /// (new fleets). Full envelopes are what make a reading cheap on chain.
+    #[arg(long, default_value_t = 72.0)]
+    pub(crate) seal_hold_hours: f64,
+    /// The gateway sends a partial batch once it costs at most this much gas per reading
+    /// (0: off, only the size and delay bounds decide).
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) batch_gas_target: u64,
+    /// Longest a reading waits in the gateway for its batch, in seconds.
+    #[arg(long, default_value_t = 86_400.0)]
+    pub(crate) batch_max_delay: f64,
+    /// Attest every reading within seconds instead: no hold, no gas target, 1 s batches. For a
+    /// small fleet this costs tens of thousands of gas per reading (docs/BENCHMARKS.md).
+    #[arg(long)]
+    pub(crate) prompt: bool,
     /// Seconds between blocks.
     #[arg(long, default_value_t = 1.0)]
     pub(crate) block_time: f64,
@@ -238,6 +255,11 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         let mut spec = FleetSpec::new(args.devices, keys.backend.public_key().clone());
         spec.seed = args.seed;
         spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
+        spec.buffer.max_hold_secs = if args.prompt {
+            0
+        } else {
+            (args.seal_hold_hours.max(0.0) * 3600.0) as u64
+        };
         spec.tampers = if args.tampers.is_empty() && args.devices > 7 {
             vec!["7=rollback:60000@4".parse()?]
         } else {
@@ -267,6 +289,16 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         &format!("http://{}", node.rpc_addr),
         &application,
     ));
+    gateway_config.batch = if args.prompt {
+        BatchConfig::default()
+    } else {
+        BatchConfig {
+            max_delay: Duration::try_from_secs_f64(args.batch_max_delay)
+                .map_err(|e| format!("--batch-max-delay: {e}"))?,
+            gas_target: (args.batch_gas_target > 0).then_some(args.batch_gas_target),
+            ..BatchConfig::default()
+        }
+    };
     gateway_config.backend_public_key = Some(keys.backend.public_key().clone());
     gateway_config.web_dir = args.web_dir.clone().or_else(default_web_dir);
     gateway_config.client = ClientConfig {
@@ -346,8 +378,18 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         }
     });
 
+    let attestation = if args.prompt {
+        "every reading within seconds (--prompt)".to_owned()
+    } else {
+        format!(
+            "cars seal 16 readings, or after {} h; the gateway sends at ≤ {} gas/reading, or after {} h\n                (--prompt: every reading within seconds, at a much higher gas cost)",
+            args.seal_hold_hours,
+            args.batch_gas_target,
+            args.batch_max_delay / 3600.0
+        )
+    };
     steps.say(&format!(
-        "\nThe Witness is ready.\n\n  dashboard     {gateway_url}/\n  API docs      {gateway_url}/docs\n  node inspect  {inspect_url}\n  node JSON-RPC {node_rpc_url}\n  chain         {rpc_url} (chain id {})\n  local link    {}\n  data          {}\n\n  demo login    demo / {}   (registrar / same password)\n  rolled back   {}\n\nCtrl-C stops everything.\n",
+        "\nThe Witness is ready.\n\n  dashboard     {gateway_url}/\n  API docs      {gateway_url}/docs\n  node inspect  {inspect_url}\n  node JSON-RPC {node_rpc_url}\n  chain         {rpc_url} (chain id {})\n  local link    {}\n  data          {}\n\n  demo login    demo / {}   (registrar / same password)\n  rolled back   {}\n  attestation   {attestation}\n\nCtrl-C stops everything.\n",
         deployment.chain_id,
         link.url(),
         data.display(),

@@ -55,6 +55,11 @@ pub struct BufferSettings {
     pub cap: usize,
     /// Most readings sealed into one envelope.
     pub max_readings_per_envelope: usize,
+    /// Longest a reading waits unsealed (simulated seconds) for the envelope to fill up; 0
+    /// seals every reading at the next step. Envelope overhead is 145 bytes, so waiting for
+    /// full envelopes is what makes a reading cheap on chain (docs/BENCHMARKS.md).
+    #[serde(default)]
+    pub max_hold_secs: u64,
 }
 
 impl Default for BufferSettings {
@@ -62,6 +67,7 @@ impl Default for BufferSettings {
         Self {
             cap: 500,
             max_readings_per_envelope: 16,
+            max_hold_secs: 0,
         }
     }
 }
@@ -628,20 +634,25 @@ impl Device {
     }
 
     /// Seals buffered readings into at most `max_envelopes` envelopes (each up to the fleet's
-    /// readings-per-envelope limit) and puts them in the outbox. The counters are reserved
-    /// durably first, then the opening material is logged durably, then the outbox saved:
-    /// only then can an envelope be sent.
+    /// readings-per-envelope limit) and puts them in the outbox: full envelopes, and the
+    /// remainder too once its oldest reading has waited the fleet's hold. The counters are
+    /// reserved durably first, then the opening material is logged durably, then the outbox
+    /// saved: only then can an envelope be sent.
     pub(crate) fn seal_pending(&mut self, max_envelopes: usize, now: u64) -> Result<usize> {
-        let per_envelope = self
-            .file
-            .buffer
+        let buffer = self.file.buffer;
+        let per_envelope = buffer
             .max_readings_per_envelope
             .clamp(1, witness_protocol::MAX_READINGS_PER_ENVELOPE);
-        let total = self
-            .state
-            .unsealed
-            .len()
-            .min(per_envelope.saturating_mul(max_envelopes));
+        let buffered = self.state.unsealed.len();
+        let held_long_enough = self.state.unsealed.first().is_some_and(|oldest| {
+            now.saturating_sub(u64::from(oldest.timestamp)) >= buffer.max_hold_secs
+        });
+        let ready = if held_long_enough {
+            buffered
+        } else {
+            buffered - buffered % per_envelope
+        };
+        let total = ready.min(per_envelope.saturating_mul(max_envelopes));
         if total == 0 {
             return Ok(0);
         }

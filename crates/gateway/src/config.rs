@@ -70,6 +70,11 @@ pub struct GatewayArgs {
     /// Latency bound: the oldest pending message waits at most this long, in milliseconds.
     #[arg(long, env = "WITNESS_BATCH_MAX_DELAY_MS", default_value_t = 1000)]
     pub batch_max_delay_ms: u64,
+    /// Send a partial batch before its delay bound once it would cost at most this much gas
+    /// per reading (`eth_estimateGas` of the real input); batches carrying anything but
+    /// readings then go at once. Pair it with a long delay bound for a small fleet.
+    #[arg(long, env = "WITNESS_BATCH_GAS_TARGET")]
+    pub batch_gas_target: Option<u64>,
     /// First admin account, `username:password` (created if missing).
     #[arg(long, env = "WITNESS_GATEWAY_ADMIN", hide_env_values = true)]
     pub admin: Option<String>,
@@ -121,6 +126,9 @@ pub struct BatchConfig {
     pub max_bytes: usize,
     /// Longest wait of a pending message.
     pub max_delay: Duration,
+    /// Gas per reading at which a partial batch is worth sending before `max_delay`; `None`:
+    /// only size and delay decide.
+    pub gas_target: Option<u64>,
 }
 
 impl Default for BatchConfig {
@@ -128,6 +136,7 @@ impl Default for BatchConfig {
         Self {
             max_bytes: DEFAULT_BATCH_MAX_BYTES,
             max_delay: DEFAULT_BATCH_MAX_DELAY,
+            gas_target: None,
         }
     }
 }
@@ -264,6 +273,7 @@ impl GatewayConfig {
         config.batch = BatchConfig {
             max_bytes: args.batch_max_bytes,
             max_delay: Duration::from_millis(args.batch_max_delay_ms),
+            gas_target: args.batch_gas_target,
         };
         for (flag, role) in [
             (&args.admin, Role::Admin),
@@ -296,6 +306,11 @@ impl GatewayConfig {
         if self.batch.max_delay.is_zero() {
             return Err(GatewayError::Config(
                 "batch max delay must be positive".into(),
+            ));
+        }
+        if self.batch.gas_target == Some(0) {
+            return Err(GatewayError::Config(
+                "batch gas target must be positive".into(),
             ));
         }
         if self.max_body_bytes < 1024 {

@@ -74,13 +74,14 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::{Notify, watch};
 use witness_chain::abi::IInputBox::{self, InputAdded};
-use witness_protocol::{INPUT_VERSION, MAX_MESSAGES, codec::Writer};
+use witness_protocol::codec::{Reader, Writer};
+use witness_protocol::{INPUT_VERSION, MAX_MESSAGES, Message};
 
 use crate::config::{BatchConfig, ChainConfig};
 use crate::error::{GatewayError, Result};
 use crate::metrics::Metrics;
 use crate::node::NodeClient;
-use crate::store::{InputOutcome, InputRow, Store, now_ms};
+use crate::store::{Batch, InputOutcome, InputRow, Store, now_ms};
 
 /// Most blocks one `eth_getLogs` call covers.
 const LOG_CHUNK: u64 = 5_000;
@@ -211,6 +212,16 @@ impl Chain {
         Ok(*pending.tx_hash())
     }
 
+    /// `eth_estimateGas` of sending `payload` as an input.
+    async fn estimate(&self, payload: &[u8]) -> Result<u64> {
+        IInputBox::new(self.config.input_box, &self.provider)
+            .addInput(self.config.application, payload.to_vec().into())
+            .from(self.address)
+            .estimate_gas()
+            .await
+            .map_err(|e| chain_error("eth_estimateGas", e))
+    }
+
     /// Waits for the receipt: `Some((index, block, gas))` once mined with the event,
     /// `None` on timeout.
     async fn wait_mined(&self, tx_hash: B256) -> Result<Option<(u64, u64, u64)>> {
@@ -270,6 +281,13 @@ enum Step {
     Filling(Duration),
 }
 
+/// The gas-target decision on a partial batch, by (first message id, message count).
+#[derive(Debug)]
+struct BatchVerdict {
+    key: (Option<i64>, usize),
+    send: bool,
+}
+
 /// How often a partial batch is re-checked for having become full.
 const FILL_CHECK: Duration = Duration::from_millis(50);
 
@@ -316,11 +334,12 @@ impl Submitter {
         };
         tracing::info!(gateway = %chain.address, "submitter started");
         let mut backoff = BACKOFF_MIN;
+        let mut verdict = None;
         loop {
             if *stop.borrow() {
                 return;
             }
-            match self.step(&chain).await {
+            match self.step(&chain, &mut verdict).await {
                 Ok(Step::Worked) => backoff = BACKOFF_MIN,
                 Ok(Step::Empty(wait)) => {
                     backoff = BACKOFF_MIN;
@@ -348,7 +367,7 @@ impl Submitter {
         }
     }
 
-    async fn step(&self, chain: &Chain) -> Result<Step> {
+    async fn step(&self, chain: &Chain, verdict: &mut Option<BatchVerdict>) -> Result<Step> {
         if let Some(input) = self.store.open_inputs().await?.into_iter().next() {
             self.drive(chain, input).await?;
             return Ok(Step::Worked);
@@ -362,7 +381,10 @@ impl Submitter {
         };
         let age =
             Duration::from_millis(u64::try_from(now_ms().saturating_sub(oldest)).unwrap_or(0));
-        if !batch.full && age < self.batch.max_delay {
+        if !batch.full
+            && age < self.batch.max_delay
+            && !self.worth_sending_now(chain, &batch, verdict).await?
+        {
             return Ok(Step::Filling((self.batch.max_delay - age).min(FILL_CHECK)));
         }
         let head = chain.head().await?;
@@ -378,6 +400,42 @@ impl Submitter {
         );
         self.drive(chain, input).await?;
         Ok(Step::Worked)
+    }
+
+    /// Whether a partial batch goes before its delay bound (only with a gas target): at once
+    /// if it carries anything but readings (registrations, ownership, authorizations: someone
+    /// is waiting for them), else once its estimated gas per reading is within the target.
+    /// The estimate is asked again only when the batch has changed.
+    async fn worth_sending_now(
+        &self,
+        chain: &Chain,
+        batch: &Batch,
+        verdict: &mut Option<BatchVerdict>,
+    ) -> Result<bool> {
+        let Some(target) = self.batch.gas_target else {
+            return Ok(false);
+        };
+        let mut readings = 0u64;
+        for (_, bytes) in &batch.messages {
+            match Message::read(&mut Reader::new(bytes)) {
+                Ok(Message::Envelope(envelope)) => {
+                    readings += u64::from(envelope.header().reading_count);
+                }
+                _ => return Ok(true),
+            }
+        }
+        let key = (
+            batch.messages.first().map(|(id, _)| *id),
+            batch.messages.len(),
+        );
+        if let Some(known) = verdict.as_ref().filter(|v| v.key == key) {
+            return Ok(known.send);
+        }
+        let gas = chain.estimate(&build_payload(&batch.messages)).await?;
+        let send = gas <= target.saturating_mul(readings);
+        tracing::debug!(gas, readings, send, "partial batch estimated");
+        *verdict = Some(BatchVerdict { key, send });
+        Ok(send)
     }
 
     /// Takes one open input to `included` (or fails, to be resolved again after a backoff).

@@ -81,6 +81,10 @@ fn start() -> System {
             "0.5",
             "--epoch-length",
             "4",
+            // Every scenario's envelopes, and the hand-driven device's lone reading, must reach
+            // the rollup within the test; the default economy hold is tested by the gateway and
+            // devices crates and runs in the browser tests.
+            "--prompt",
         ])
         .args(["--tamper", &format!("{ROLLBACK}=rollback:50000@15")])
         .args(["--tamper", &format!("{CLONE}=clone@10")])

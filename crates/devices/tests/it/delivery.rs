@@ -178,3 +178,40 @@ async fn run_follows_a_fast_clock_until_the_end_or_until_stopped() {
     assert!(last.sim_time <= witness_devices::unix_now());
     assert!(last.sim_time > START + 3 * DAY);
 }
+
+#[tokio::test]
+async fn a_hold_seals_only_full_envelopes_until_the_oldest_reading_has_waited_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start().await;
+    let mut s = spec(1, 24);
+    s.profiles = vec![Profile::Taxi];
+    s.buffer.max_hold_secs = 3 * DAY;
+    let fleet = Fleet::create(dir.path(), s).unwrap();
+    stub.register(&fleet);
+    let id = fleet.device_ids()[0].to_hex();
+
+    // Day by day: only full 16-reading envelopes leave; the rest waits.
+    for day in 1..=2 {
+        fleet.step(&stub.client(), START + day * DAY).await.unwrap();
+        let (produced, buffered) = fleet
+            .with_device(&id, |d| (d.stats().readings_produced, d.buffered()))
+            .unwrap();
+        assert_eq!(buffered as u64, produced % 16, "day {day}");
+    }
+    let sent = stub.accepted_for(fleet.device_ids()[0]);
+    assert!(!sent.is_empty(), "a taxi fills an envelope within two days");
+    assert!(sent.iter().all(|e| e.header().reading_count == 16));
+
+    // Once the oldest buffered reading has waited three days, the remainder is sealed too.
+    fleet.step(&stub.client(), START + 6 * DAY).await.unwrap();
+    let (stats, buffered) = fleet
+        .with_device(&id, |d| (d.stats().clone(), d.buffered()))
+        .unwrap();
+    assert!(buffered < 16, "at most one day's partial envelope waits");
+    let sent = stub.accepted_for(fleet.device_ids()[0]);
+    assert!(sent.iter().any(|e| e.header().reading_count < 16));
+    assert_eq!(
+        stats.readings_accepted + buffered as u64,
+        stats.readings_produced
+    );
+}

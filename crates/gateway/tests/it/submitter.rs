@@ -15,6 +15,7 @@ fn small_batches(max_delay_ms: u64) -> BatchConfig {
     BatchConfig {
         max_bytes: 17 * 1024,
         max_delay: Duration::from_millis(max_delay_ms),
+        gas_target: None,
     }
 }
 
@@ -377,4 +378,62 @@ async fn recovery_scenario(url: &str) {
     let indexes: Vec<Option<u64>> = stored.iter().map(|i| i.input_index).collect();
     assert!(indexes.iter().all(Option::is_some), "{indexes:?}");
     assert_eq!(store.queue_stats().await.unwrap().submitted_messages, 0);
+}
+
+/// With a gas target and a long delay bound, a partial batch of readings waits until an input
+/// of it would cost at most the target per reading (`eth_estimateGas` on anvil), while a
+/// registration goes at once.
+#[tokio::test]
+async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("gateway.sqlite").display().to_string();
+    let (anvil, deployment) = deployed(None).await;
+    let chain = chain_config(&deployment, anvil.rpc_url());
+    let app = App::with(&url, move |c| {
+        c.chain = Some(chain);
+        c.batch = BatchConfig {
+            max_bytes: 60 * 1024,
+            max_delay: Duration::from_secs(600),
+            gas_target: Some(1_000),
+        };
+    })
+    .await;
+    let handle = app.gateway.clone().serve().await.unwrap();
+    let mut device = Device::new(next_seed());
+    app.register(&[&device]).await;
+    wait_until("the registration to go at once", 30, || drained(&app)).await;
+    let inputs = || async { chain_inputs(anvil.rpc_url(), &deployment).await.len() };
+    let registered = inputs().await;
+    let gas_before = metric(&app, "witness_gateway_gas_used_total").await;
+
+    // Three 16-reading envelopes alone would cost about 1,600 gas per reading: they wait.
+    let mut acknowledged = Vec::new();
+    for _ in 0..3 {
+        let envelope = device.seal(&app.keys, 16);
+        acknowledged.push(envelope.hash());
+        let answer = app.post_octets(concat(&[envelope])).await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        inputs().await,
+        registered,
+        "a costly partial batch was sent"
+    );
+    let stats = app.gateway.store().queue_stats().await.unwrap();
+    assert_eq!(stats.pending_messages, 3);
+
+    // Twelve of them fit the target: sent long before the ten-minute bound.
+    for _ in 0..9 {
+        let envelope = device.seal(&app.keys, 16);
+        acknowledged.push(envelope.hash());
+        app.post_octets(concat(&[envelope])).await;
+    }
+    wait_until("the batch to be sent", 30, || drained(&app)).await;
+    assert_eq!(inputs().await, registered + 1, "one input for the batch");
+    let messages = submitted_messages(anvil.rpc_url(), &deployment).await;
+    assert_exactly_once(&acknowledged, &messages);
+    let gas = metric(&app, "witness_gateway_gas_used_total").await - gas_before;
+    assert!(gas <= 1_000 * 12 * 16, "{gas} gas for 192 readings");
+    handle.shutdown().await;
 }
