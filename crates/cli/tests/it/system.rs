@@ -3,7 +3,6 @@
 //! same public interfaces a user has (local link, node inspect and JSON-RPC, gateway, chain).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,7 @@ use serde_json::{Value, json};
 use witness_protocol::{
     BackendPublicKey, BackendSecretKey, DeviceId, OwnerQuery, SigningKey, open_response,
 };
+use witness_test_support::backend_binary;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -37,19 +37,6 @@ impl Drop for System {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn backend_binary() -> PathBuf {
-    let witness = PathBuf::from(env!("CARGO_BIN_EXE_witness"));
-    let backend = witness.with_file_name("witness-backend");
-    if !backend.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "witness-backend", "--bin", "witness-backend"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building witness-backend failed");
-    }
-    backend
 }
 
 /// Cars of the test fleet and their scenarios (device index = position in the fleet).

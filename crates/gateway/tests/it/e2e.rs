@@ -2,8 +2,6 @@
 //! (witness-backend) + the gateway. Envelopes posted to the gateway become attested on the
 //! rollup and queryable; the owner reads the sealed history the gateway relayed.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -11,42 +9,9 @@ use serde_json::{Value, json};
 use witness_gateway::{BatchConfig, NodeEndpoints};
 use witness_node::{Node, NodeConfig};
 use witness_protocol::{GatewayAuthorization, Message, RollupInput, SigningKey, open_response};
+use witness_test_support::backend_binary;
 
 use crate::common::*;
-
-/// The backend binary, built on first use into this test's target directory.
-fn backend_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // <target>/<profile>/deps/it-<hash>
-            let exe = std::env::current_exe().unwrap();
-            let target = exe
-                .parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .to_owned();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args([
-                    "build",
-                    "-p",
-                    "witness-backend",
-                    "--bin",
-                    "witness-backend",
-                    "--target-dir",
-                ])
-                .arg(&target)
-                .status()
-                .unwrap();
-            assert!(status.success(), "building witness-backend failed");
-            target.join("debug").join("witness-backend")
-        })
-        .clone()
-}
 
 async fn receipt_status(app: &App, hash: &[u8; 32]) -> Value {
     app.get(&format!("/v1/receipts/{}", hex::encode(hash)), None)

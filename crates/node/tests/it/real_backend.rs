@@ -13,31 +13,9 @@ use witness_protocol::{
     BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Reading,
     RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
 };
+use witness_test_support::backend_binary;
 
 use crate::common::{Client, SENDER, address, config, deployed, key, wait_for};
-
-fn backend_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let path = profile_dir.join("witness-backend");
-    if !path.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "witness-backend",
-                "--bin",
-                "witness-backend",
-                "--target-dir",
-            ])
-            .arg(profile_dir.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success(), "building witness-backend failed");
-    }
-    path
-}
 
 struct Keys {
     backend: BackendSecretKey,
