@@ -269,6 +269,21 @@ pub fn build_payload(messages: &[(i64, Vec<u8>)]) -> Vec<u8> {
     w.finish()
 }
 
+/// The readings in a batch of envelopes only; `None` if it holds any other message.
+fn readings_only(batch: &Batch) -> Option<u64> {
+    batch
+        .messages
+        .iter()
+        .try_fold(0u64, |readings, (_, bytes)| {
+            match Message::read(&mut Reader::new(bytes)) {
+                Ok(Message::Envelope(envelope)) => {
+                    Some(readings + u64::from(envelope.header().reading_count))
+                }
+                _ => None,
+            }
+        })
+}
+
 /// What one step did.
 enum Step {
     /// Something was submitted; go on at once.
@@ -405,7 +420,7 @@ impl Submitter {
     /// Whether a partial batch goes before its delay bound (only with a gas target): at once
     /// if it carries anything but readings (registrations, ownership, authorizations: someone
     /// is waiting for them), else once its estimated gas per reading is within the target.
-    /// The estimate is asked again only when the batch has changed.
+    /// Decided again only when the batch has changed.
     async fn worth_sending_now(
         &self,
         chain: &Chain,
@@ -415,15 +430,6 @@ impl Submitter {
         let Some(target) = self.batch.gas_target else {
             return Ok(false);
         };
-        let mut readings = 0u64;
-        for (_, bytes) in &batch.messages {
-            match Message::read(&mut Reader::new(bytes)) {
-                Ok(Message::Envelope(envelope)) => {
-                    readings += u64::from(envelope.header().reading_count);
-                }
-                _ => return Ok(true),
-            }
-        }
         let key = (
             batch.messages.first().map(|(id, _)| *id),
             batch.messages.len(),
@@ -431,9 +437,14 @@ impl Submitter {
         if let Some(known) = verdict.as_ref().filter(|v| v.key == key) {
             return Ok(known.send);
         }
-        let gas = chain.estimate(&build_payload(&batch.messages)).await?;
-        let send = gas <= target.saturating_mul(readings);
-        tracing::debug!(gas, readings, send, "partial batch estimated");
+        let send = match readings_only(batch) {
+            None => true,
+            Some(readings) => {
+                let gas = chain.estimate(&build_payload(&batch.messages)).await?;
+                tracing::debug!(gas, readings, "partial batch estimated");
+                gas <= target.saturating_mul(readings)
+            }
+        };
         *verdict = Some(BatchVerdict { key, send });
         Ok(send)
     }
