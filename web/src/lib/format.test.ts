@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAgo, formatDate, formatDay, formatInt, formatKm, formatLitres, formatMs, formatNumber, shortHex } from './format';
+import { formatAgo, formatBatching, formatDate, formatDay, formatDuration, formatInt, formatKm, formatLitres, formatMs, formatNumber, shortHex } from './format';
 
 describe('formatting', () => {
   it('km from metres', () => {
@@ -46,5 +46,19 @@ import { bucketLabels } from '../pages/StatsPage';
 describe('statistics buckets', () => {
   it('labels the km/year buckets', () => {
     expect(bucketLabels([5000, 10000, 15000, 20000, 30000, 50000])).toEqual(['<5k', '5–10k', '10–15k', '15–20k', '20–30k', '30–50k', '≥50k']);
+  });
+
+  it('durations and the batching policy', () => {
+    expect(formatDuration(86_400_000)).toBe('24 h');
+    expect(formatDuration(5_400_000)).toBe('90 min');
+    expect(formatDuration(1000)).toBe('1 s');
+    expect(formatDuration(4320)).toBe('4.3 s');
+    expect(formatDuration(250)).toBe('250 ms');
+    expect(formatDuration(-1)).toBe('—');
+    expect(formatBatching({ max_bytes: 61_440, max_delay_ms: 86_400_000, gas_target: 1000 })).toBe(
+      'sends at ≤ 1,000 gas per reading, or after 24 h, or at 60 KiB',
+    );
+    expect(formatBatching({ max_bytes: 61_440, max_delay_ms: 1000, gas_target: null })).toBe('sends after 1 s, or at 60 KiB');
+    expect(formatBatching({})).toBe('—');
   });
 });

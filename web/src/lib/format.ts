@@ -68,3 +68,21 @@ export function formatLitres(ml: number): string {
 export function formatHours(seconds: number): string {
   return `${formatInt(seconds / 3600)} h`;
 }
+
+/** Milliseconds → the largest whole unit that fits: `24 h`, `90 min`, `1 s`, `250 ms`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${formatInt(ms / size)} ${unit}`;
+  }
+  return ms >= 1000 ? `${formatNumber(ms / 1000, 1)} s` : `${formatInt(ms)} ms`;
+}
+
+/** The gateway's batching policy (`/v1/system` `batching`) in words. */
+export function formatBatching(policy: { max_bytes?: unknown; max_delay_ms?: unknown; gas_target?: unknown }): string {
+  const parts: string[] = [];
+  if (typeof policy.gas_target === 'number') parts.push(`at ≤ ${formatInt(policy.gas_target)} gas per reading`);
+  if (typeof policy.max_delay_ms === 'number') parts.push(`after ${formatDuration(policy.max_delay_ms)}`);
+  if (typeof policy.max_bytes === 'number') parts.push(`at ${formatInt(policy.max_bytes / 1024)} KiB`);
+  return parts.length ? `sends ${parts.join(', or ')}` : '—';
+}

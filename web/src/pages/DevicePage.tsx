@@ -246,7 +246,8 @@ function HistoryView({ deviceId, entries, total, receipts }: { deviceId: string;
     <>
       <OdometerChart points={points(entries)} title="Odometer over time" />
       <p className="muted small">
-        {readings.length} reading(s) decrypted in this browser{total > entries.length ? ` (the latest ${entries.length} of ${total} history entries)` : ''}.
+        {readings.length} reading(s) decrypted in this browser{total > entries.length ? ` (the latest ${entries.length} of ${total} history entries)` : ''}. The newest
+        readings may still be on their way: to keep their cost on chain low, devices and the gateway send readings in batches, which can take a few days.
       </p>
       <div className="table-wrap">
         <table className="table" data-testid="history-table">

@@ -3,7 +3,7 @@ import { gatewaySystem } from '../lib/gateway';
 import { decodeJsonHex, getApplication, recentReports } from '../lib/node';
 import { rejectionText } from '../lib/verify';
 import { parseQuantity } from '../lib/hex';
-import { formatAgo, formatDate, formatInt, formatMs } from '../lib/format';
+import { formatAgo, formatBatching, formatDate, formatInt, formatMs } from '../lib/format';
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle } from '../components/ui';
 import { EndpointsPanel } from '../components/EndpointsPanel';
 import type { ReactNode } from 'react';
@@ -149,6 +149,7 @@ export function SystemPage() {
                 ['Chain head (its view)', g.chain_head != null ? formatInt(n(g.chain_head)) : 'unreachable'],
                 ['Node processed (its view)', g.node_processed_inputs != null ? formatInt(n(g.node_processed_inputs)) : 'unreachable'],
                 ['Submitter', g.submitter_enabled === false ? 'off' : 'on'],
+                ...(obj(g.batching) ? ([['Batching', formatBatching(obj(g.batching) ?? {})]] as [ReactNode, ReactNode][]) : []),
                 ['Account', <Hex key="g" keep={4} value={typeof g.gateway_address === 'string' ? g.gateway_address : undefined} />],
                 ['Database', String(g.database ?? '—')],
                 ...(gwChain ? Object.entries(gwChain).filter(([, v]) => typeof v !== 'object').map(([k, v]) => [`Chain: ${k.replace(/_/g, ' ')}`, String(v)] as [ReactNode, ReactNode]) : []),

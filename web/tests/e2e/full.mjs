@@ -247,6 +247,8 @@ export async function runScenario(browser, base, checks, { prefix = '', endpoint
       await page.getByTestId('signed-in-as').waitFor({ timeout: 20000 });
       await page.goto(`${base}/#/system`);
       await page.getByText('Waiting to be sent').waitFor({ timeout: 30000 });
+      // `witness up`'s default cost policy, as the gateway reports it.
+      await page.getByText('sends at ≤ 1,000 gas per reading, or after 24 h, or at 60 KiB').waitFor({ timeout: 10000 });
       await page.waitForTimeout(1000);
       await shot(page, 'system-registrar');
     });

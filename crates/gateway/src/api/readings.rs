@@ -197,8 +197,23 @@ pub struct SystemStatus {
     pub node_processed_inputs: Option<u64>,
     /// Queue figures.
     pub queue: QueueStats,
+    /// When the submitter sends a batch.
+    pub batching: BatchingPolicy,
     /// The most recent messages the backend refused.
     pub recent_rejections: Vec<Rejection>,
+}
+
+/// When a batch of pending messages becomes an input: when full, when its oldest message has
+/// waited `max_delay_ms`, or (with a gas target) once it costs at most `gas_target` gas per
+/// reading or carries anything but readings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchingPolicy {
+    /// Largest input payload, in bytes.
+    pub max_bytes: usize,
+    /// Longest wait of a pending message, in milliseconds.
+    pub max_delay_ms: u64,
+    /// Gas per reading at which a partial batch goes early (null: none).
+    pub gas_target: Option<u64>,
 }
 
 /// Chain head, node progress, queue depth and recent rejections (registrars and admins).
@@ -245,6 +260,12 @@ pub(super) async fn system(
         chain_head,
         node_processed_inputs,
         queue: state.store.queue_stats().await?,
+        batching: BatchingPolicy {
+            max_bytes: state.config.batch.max_bytes,
+            max_delay_ms: u64::try_from(state.config.batch.max_delay.as_millis())
+                .unwrap_or(u64::MAX),
+            gas_target: state.config.batch.gas_target,
+        },
         recent_rejections: state.store.recent_rejections(20).await?,
     }))
 }

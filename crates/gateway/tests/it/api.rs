@@ -334,6 +334,10 @@ async fn authorization_matrix() {
         "{}",
         system.json
     );
+    // The default batching: 60 KiB or 1 s, no gas target.
+    assert_eq!(system.json["batching"]["max_bytes"], 60 * 1024);
+    assert_eq!(system.json["batching"]["max_delay_ms"], 1000);
+    assert!(system.json["batching"]["gas_target"].is_null());
 }
 
 #[tokio::test]
