@@ -58,8 +58,9 @@ pub(crate) struct UpArgs {
     /// Longest a reading waits in the gateway for its batch, in seconds.
     #[arg(long, default_value_t = 86_400.0)]
     pub(crate) batch_max_delay: f64,
-    /// Attest every reading within seconds instead: no hold, no gas target, 1 s batches. For a
-    /// small fleet this costs tens of thousands of gas per reading (docs/BENCHMARKS.md).
+    /// Attest every reading within seconds instead: no hold (new fleets; with `--fresh` for an
+    /// existing one), no gas target, 1 s batches. For a small fleet this costs tens of
+    /// thousands of gas per reading (docs/BENCHMARKS.md).
     #[arg(long)]
     pub(crate) prompt: bool,
     /// Seconds between blocks.
