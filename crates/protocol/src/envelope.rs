@@ -11,7 +11,6 @@ use zeroize::Zeroizing;
 use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, CommitmentKey};
 use crate::error::{Error, Result};
-use crate::hpke_receiver::Receiver;
 use crate::keys::{
     BackendPublicKey, BackendSecretKey, DeviceId, Kem, PublicKey, Signature, SigningKey,
 };
@@ -272,14 +271,7 @@ impl Envelope {
 
     /// Decrypts with the backend key, without checking the signature (see [`Self::open`]).
     pub fn decrypt(&self, backend_key: &BackendSecretKey) -> Result<Opened> {
-        let enc: &[u8; ENC_LEN] = self.enc().try_into().map_err(|_| Error::DecryptionFailed)?;
-        let ctx = Receiver::setup_base(
-            backend_key.scalar(),
-            &backend_key.public_key().to_bytes(),
-            enc,
-            HPKE_INFO,
-        )
-        .map_err(|_| Error::DecryptionFailed)?;
+        let ctx = backend_key.receiver(self.enc(), HPKE_INFO)?;
         let plaintext = ctx
             .open_first(&self.header.to_bytes(), self.ciphertext())
             .map_err(|_| Error::DecryptionFailed)?;

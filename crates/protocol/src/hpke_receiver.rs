@@ -3,9 +3,10 @@
 //!
 //! Why not `hpke::setup_receiver`: it derives the recipient's public key from the secret on
 //! every call, an X25519 base-point multiplication that was 16 % of the backend's instructions
-//! per reading, and cannot be handed the key the backend already holds. Sealing, and owner
-//! responses, still use the `hpke` crate; the tests check this receiver against the RFC 9180
-//! test vector (A.2.1) and against `hpke` on random keys and messages.
+//! per reading, and cannot be handed the key the backend already holds. Opening envelopes and
+//! owner answers ([`crate::open_response`]) uses this receiver; sealing both still uses the
+//! `hpke` crate. The tests check this receiver against the RFC 9180 test vector (A.2.1) and
+//! against `hpke` on random keys and messages.
 
 use alloc::vec::Vec;
 

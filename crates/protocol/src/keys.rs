@@ -8,6 +8,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::hpke_receiver::Receiver;
 
 /// The HPKE KEM of suite 1: DHKEM(X25519, HKDF-SHA256).
 pub(crate) type Kem = hpke::kem::X25519HkdfSha256;
@@ -207,9 +208,7 @@ impl fmt::Debug for BackendPublicKey {
 
 /// The rollup backend's X25519 secret key. Whoever holds it can read every reading.
 pub struct BackendSecretKey {
-    secret: <Kem as hpke::Kem>::PrivateKey,
-    /// The clamped scalar and the public key as bytes, for the envelope receiver, which needs
-    /// both on every envelope.
+    /// The clamped X25519 scalar (RFC 9180 `SerializePrivateKey`).
     scalar: Zeroizing<[u8; 32]>,
     public: BackendPublicKey,
 }
@@ -239,11 +238,7 @@ impl BackendSecretKey {
     fn from_parts(secret: <Kem as hpke::Kem>::PrivateKey, public: BackendPublicKey) -> Self {
         let mut scalar = Zeroizing::new([0u8; 32]);
         scalar.copy_from_slice(&secret.to_bytes());
-        Self {
-            secret,
-            scalar,
-            public,
-        }
+        Self { scalar, public }
     }
 
     /// The 32 secret bytes. Handle with care.
@@ -256,12 +251,11 @@ impl BackendSecretKey {
         &self.public
     }
 
-    pub(crate) fn inner(&self) -> &<Kem as hpke::Kem>::PrivateKey {
-        &self.secret
-    }
-
-    pub(crate) fn scalar(&self) -> &[u8; 32] {
-        &self.scalar
+    /// HPKE `SetupBaseR` for `enc` and `info`, with this key pair (see [`Receiver`]).
+    pub(crate) fn receiver(&self, enc: &[u8], info: &[u8]) -> Result<Receiver> {
+        let enc: &[u8; 32] = enc.try_into().map_err(|_| Error::DecryptionFailed)?;
+        Receiver::setup_base(&self.scalar, &self.public.to_bytes(), enc, info)
+            .map_err(|_| Error::DecryptionFailed)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use hpke::{Deserializable as _, OpModeR, OpModeS, Serializable as _};
+use hpke::{OpModeS, Serializable as _};
 use rand_core::CryptoRng;
 
 use crate::envelope::ENC_LEN;
@@ -44,15 +44,9 @@ pub fn open_response(recipient: &BackendSecretKey, aad: &[u8], sealed: &[u8]) ->
         return Err(Error::Truncated);
     }
     let (enc, ciphertext) = sealed.split_at(ENC_LEN);
-    let enc =
-        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| Error::DecryptionFailed)?;
-    let mut ctx = hpke::setup_receiver::<Aead, Kdf, Kem>(
-        &OpModeR::Base,
-        recipient.inner(),
-        &enc,
-        RESPONSE_HPKE_INFO,
-    )
-    .map_err(|_| Error::DecryptionFailed)?;
-    ctx.open(ciphertext, aad)
-        .map_err(|_| Error::DecryptionFailed)
+    let mut plaintext = recipient
+        .receiver(enc, RESPONSE_HPKE_INFO)?
+        .open_first(aad, ciphertext)
+        .map_err(|_| Error::DecryptionFailed)?;
+    Ok(core::mem::take(&mut *plaintext))
 }
