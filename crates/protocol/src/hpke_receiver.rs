@@ -51,25 +51,19 @@ fn labeled_extract(
     (prk.into(), expander)
 }
 
-/// `LabeledExpand(prk, label, info, L)`; `info` is given in pieces to avoid concatenating.
+/// `LabeledExpand(prk, label, info, L)`.
 fn labeled_expand(
     prk: &Hkdf<Sha256>,
     suite_id: &[u8],
     label: &[u8],
-    info: &[&[u8]],
+    info: &[u8],
     out: &mut [u8],
 ) -> Result<(), OpenError> {
     let length = u16::try_from(out.len())
         .map_err(|_| OpenError)?
         .to_be_bytes();
-    let mut parts: [&[u8]; 6] = [&length, b"HPKE-v1", suite_id, label, &[], &[]];
-    match info {
-        [] => {}
-        [a] => parts[4] = a,
-        [a, b] => (parts[4], parts[5]) = (a, b),
-        _ => return Err(OpenError),
-    }
-    prk.expand_multi_info(&parts, out).map_err(|_| OpenError)
+    prk.expand_multi_info(&[&length, b"HPKE-v1", suite_id, label, info], out)
+        .map_err(|_| OpenError)
 }
 
 impl Receiver {
@@ -87,36 +81,42 @@ impl Receiver {
             return Err(OpenError);
         }
         let (_, eae_prk) = labeled_extract(KEM_SUITE_ID, b"", b"eae_prk", dh.as_ref());
+        let mut kem_context = [0u8; 64];
+        kem_context[..32].copy_from_slice(enc);
+        kem_context[32..].copy_from_slice(pk_r);
         let mut shared_secret = Zeroizing::new([0u8; 32]);
         labeled_expand(
             &eae_prk,
             KEM_SUITE_ID,
             b"shared_secret",
-            &[enc, pk_r],
+            &kem_context,
             shared_secret.as_mut(),
         )?;
 
         // KeySchedule(mode_base, shared_secret, info, psk = "", psk_id = "").
         let (psk_id_hash, _) = labeled_extract(HPKE_SUITE_ID, b"", b"psk_id_hash", b"");
         let (info_hash, _) = labeled_extract(HPKE_SUITE_ID, b"", b"info_hash", info);
-        let context = [&[MODE_BASE][..], &psk_id_hash, &info_hash].concat();
+        let mut context = [0u8; 65];
+        context[0] = MODE_BASE;
+        context[1..33].copy_from_slice(&psk_id_hash);
+        context[33..].copy_from_slice(&info_hash);
         let (_, secret) = labeled_extract(HPKE_SUITE_ID, shared_secret.as_ref(), b"secret", b"");
         let mut key = Zeroizing::new([0u8; 32]);
         let mut base_nonce = [0u8; 12];
         let mut exporter_secret = Zeroizing::new([0u8; 32]);
-        labeled_expand(&secret, HPKE_SUITE_ID, b"key", &[&context], key.as_mut())?;
+        labeled_expand(&secret, HPKE_SUITE_ID, b"key", &context, key.as_mut())?;
         labeled_expand(
             &secret,
             HPKE_SUITE_ID,
             b"base_nonce",
-            &[&context],
+            &context,
             &mut base_nonce,
         )?;
         labeled_expand(
             &secret,
             HPKE_SUITE_ID,
             b"exp",
-            &[&context],
+            &context,
             exporter_secret.as_mut(),
         )?;
         Ok(Self {
@@ -150,7 +150,7 @@ impl Receiver {
     /// `Export(exporter_context, L)`.
     pub(crate) fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<(), OpenError> {
         let prk = Hkdf::<Sha256>::from_prk(self.exporter_secret.as_ref()).map_err(|_| OpenError)?;
-        labeled_expand(&prk, HPKE_SUITE_ID, b"sec", &[exporter_context], out)
+        labeled_expand(&prk, HPKE_SUITE_ID, b"sec", exporter_context, out)
     }
 }
 
