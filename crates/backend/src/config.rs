@@ -16,6 +16,11 @@ pub const DEFAULT_K_ANONYMITY: usize = 5;
 /// How old a possession proof's reading may be, against the latest block time, to open a
 /// device's history.
 pub const DEFAULT_PROOF_FRESHNESS_S: u64 = 600;
+/// How many blocks back the map keeps a version per input, so a device's leaf and path can
+/// be proven as of the input a claim covers (docs/PROTOCOL.md 16.6). It must cover the
+/// claim delay plus two epochs; 7,200 blocks is a day at 12 s, and the map also always keeps
+/// the last `map::MIN_VERSIONS` inputs.
+pub const DEFAULT_PROOF_RETENTION_BLOCKS: u64 = 7_200;
 
 /// Fuel of a model, for consumption and CO2 figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -28,6 +33,14 @@ pub enum Fuel {
 }
 
 impl Fuel {
+    /// The serialized name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Petrol => "petrol",
+            Self::Diesel => "diesel",
+        }
+    }
+
     /// Tank-to-wheel emission factor in grams of CO2 per litre (EU JRC / EEA figures used
     /// for WLTP CO2 accounting).
     pub fn co2_g_per_l(self) -> f64 {
@@ -89,6 +102,8 @@ pub struct Config {
     pub k_anonymity: usize,
     /// Model catalogue.
     pub models: BTreeMap<ModelId, ModelInfo>,
+    /// See [`DEFAULT_PROOF_RETENTION_BLOCKS`].
+    pub proof_retention_blocks: u64,
 }
 
 impl Config {
@@ -107,12 +122,14 @@ impl Config {
             proof_freshness_s: DEFAULT_PROOF_FRESHNESS_S,
             k_anonymity: DEFAULT_K_ANONYMITY,
             models: default_models(),
+            proof_retention_blocks: DEFAULT_PROOF_RETENTION_BLOCKS,
         }
     }
 
     /// Reads `WITNESS_ADMIN_ADDRESS` (0x-hex), `WITNESS_ROOT_REGISTRARS` (comma-separated hex
     /// Ed25519 keys) and `WITNESS_BACKEND_SECRET_KEY` (hex X25519 secret), plus the optional
-    /// `WITNESS_MAX_FUTURE_SKEW_S`, `WITNESS_MAX_AGE_S`, `WITNESS_K_ANONYMITY`.
+    /// `WITNESS_MAX_FUTURE_SKEW_S`, `WITNESS_MAX_AGE_S`, `WITNESS_K_ANONYMITY`,
+    /// `WITNESS_PROOF_RETENTION_BLOCKS`.
     pub fn from_env() -> Result<Self, BackendError> {
         let var = |name: &str| {
             std::env::var(name).map_err(|_| BackendError::Config(format!("{name} is not set")))
@@ -141,6 +158,10 @@ impl Config {
         config.max_future_skew_s = number("WITNESS_MAX_FUTURE_SKEW_S", config.max_future_skew_s)?;
         config.max_age_s = number("WITNESS_MAX_AGE_S", config.max_age_s)?;
         config.k_anonymity = number("WITNESS_K_ANONYMITY", config.k_anonymity as u64)? as usize;
+        config.proof_retention_blocks = number(
+            "WITNESS_PROOF_RETENTION_BLOCKS",
+            config.proof_retention_blocks,
+        )?;
         Ok(config)
     }
 }

@@ -1,437 +1,301 @@
-//! Inspect queries: a UTF-8 JSON object with a `type`, answered by one JSON report.
-//! Readings are revealed only to a valid possession proof or a valid owner query.
+//! Inspect queries ([`InspectQuery`]), each answered by one JSON report ([`InspectAnswer`]).
+//! Nothing here reveals a reading's value: values live sealed in history notices, and the
+//! keys that open them go only to the current owner or a fresh possession proof, sealed.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+use witness_protocol::api::{
+    AccumulatorView, AttestedView, ConfigAnswer, CorrectionView, DeviceAnswer, DeviceProofAnswer,
+    EraKey, ErrorAnswer, HistoryKeys, HistoryKeysAnswer, InspectAnswer, InspectQuery, LeafView,
+    ModelView, StateAnswer, StatsAnswer, TamperView,
+};
+use witness_protocol::notice::{DETAIL_KEY_TAG, ODOMETER_KEY_TAG, NOTICE_VERSION, history_key};
+use witness_protocol::state::DeviceLeaf;
 use witness_protocol::{
-    BackendPublicKey, DeviceId, OwnerQuery, PossessionProof, Reading, seal_response,
+    BackendPublicKey, DeviceId, OwnerQuery, PossessionProof, PublicKey, seal_response,
 };
 
-use crate::state::{Device, DeviceStatus, HistoryEntry, HistoryEvent, State};
+use crate::map::NotKept;
+use crate::state::State;
 
-/// Most history entries one answer carries.
-pub const MAX_PAGE: usize = 500;
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Query {
-    Config,
-    Device {
-        device_id: String,
-    },
-    History {
-        #[serde(default)]
-        owner_query: Option<String>,
-        #[serde(default)]
-        proof: Option<String>,
-        #[serde(default)]
-        offset: usize,
-        #[serde(default)]
-        limit: Option<usize>,
-    },
-    Verify {
-        proof: String,
-    },
-    Stats,
-    StateRoot,
+/// The answer to one inspect payload: `(accepted, answer)`.
+pub fn inspect(state: &State, payload: &[u8]) -> (bool, InspectAnswer) {
+    match answer(state, payload) {
+        Ok(answer) => (true, answer),
+        Err(error) => (false, InspectAnswer::Error(error)),
+    }
 }
 
-/// The answer to one inspect payload: `(accepted, report JSON)`.
-pub fn inspect(state: &State, payload: &[u8]) -> (bool, Value) {
-    let query: Query = match serde_json::from_slice(payload) {
-        Ok(query) => query,
-        Err(error) => return (false, error_json("bad_query", &error.to_string())),
-    };
+type Answer = Result<InspectAnswer, ErrorAnswer>;
+
+fn error(code: &str, detail: impl Into<String>) -> ErrorAnswer {
+    ErrorAnswer {
+        error: code.into(),
+        detail: detail.into(),
+    }
+}
+
+fn answer(state: &State, payload: &[u8]) -> Answer {
+    let query: InspectQuery =
+        serde_json::from_slice(payload).map_err(|e| error("bad_query", e.to_string()))?;
     match query {
-        Query::Config => (true, config(state)),
-        Query::Device { device_id } => match DeviceId::from_hex(&device_id) {
-            Ok(id) => (true, device_status(state, id)),
-            Err(_) => (
-                false,
-                error_json("bad_device_id", "device_id must be 32 hex digits"),
-            ),
-        },
-        Query::History {
+        InspectQuery::Config => Ok(InspectAnswer::Config(config(state))),
+        InspectQuery::Device { device_id } => {
+            let id = device_id_of(&device_id)?;
+            let leaf = state.device(&id).map(|d| leaf_view(&d.leaf));
+            Ok(InspectAnswer::Device(DeviceAnswer {
+                device_id: id.to_hex(),
+                exists: leaf.is_some(),
+                input_index: state.last_state().map(|s| s.input_index),
+                leaf,
+            }))
+        }
+        InspectQuery::DeviceProof {
+            device_id,
+            input_index,
+        } => device_proof(state, &device_id_of(&device_id)?, input_index),
+        InspectQuery::HistoryKeys {
             owner_query,
             proof,
-            offset,
-            limit,
-        } => history(
-            state,
-            owner_query,
-            proof,
-            offset,
-            limit.unwrap_or(100).min(MAX_PAGE),
-        ),
-        Query::Verify { proof } => verify(state, &proof),
-        Query::Stats => (true, stats(state)),
-        Query::StateRoot => (
-            true,
-            json!({
-                "type": "state_root",
-                "state_root": hex::encode(crate::root::state_root(state)),
-                "processed_inputs": state.processed_inputs,
-            }),
-        ),
+            response_key,
+        } => history_keys(state, owner_query, proof, response_key),
+        InspectQuery::Stats => Ok(InspectAnswer::Stats(stats(state))),
+        InspectQuery::State => {
+            let last = state.last_state();
+            Ok(InspectAnswer::State(StateAnswer {
+                processed_inputs: state.processed_inputs,
+                input_index: last.map(|s| s.input_index),
+                block_number: last.map(|s| s.block_number),
+                devices: state.devices().len(),
+                map_root: hex::encode(last.map_or([0; 32], |s| s.map_root)),
+                globals: hex::encode(last.map_or([0; 32], |s| s.globals)),
+                kept_from: state.devices().kept().map(|(oldest, _)| oldest),
+            }))
+        }
     }
 }
 
-fn error_json(code: &str, detail: &str) -> Value {
-    json!({ "type": "error", "error": code, "detail": detail })
+fn device_id_of(text: &str) -> Result<DeviceId, ErrorAnswer> {
+    DeviceId::from_hex(text).map_err(|_| error("bad_device_id", "device_id must be 32 hex digits"))
 }
 
-fn config(state: &State) -> Value {
+fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, ErrorAnswer> {
+    witness_protocol::codec::parse_hex(text)
+        .ok_or_else(|| error(&format!("bad_{what}"), format!("{what} must be hex")))
+}
+
+fn config(state: &State) -> ConfigAnswer {
     let c = &state.config;
-    json!({
-        "type": "config",
-        "protocol_version": 1,
-        "backend_public_key": hex::encode(c.backend_key.public_key().to_bytes()),
-        "admin": format!("0x{}", hex::encode(c.admin)),
-        "root_registrars": c.root_registrars.iter().map(|k| hex::encode(k.to_bytes())).collect::<Vec<_>>(),
-        "registrars": state.registrars.keys().map(|k| hex::encode(k.to_bytes())).collect::<Vec<_>>(),
-        "gateways": state.gateways.iter().map(|g| format!("0x{}", hex::encode(g))).collect::<Vec<_>>(),
-        "max_future_skew_s": c.max_future_skew_s,
-        "max_age_s": c.max_age_s,
-        "proof_freshness_s": c.proof_freshness_s,
-        "k_anonymity": c.k_anonymity,
-        "models": c.models.iter().map(|(id, m)| json!({"model": id.0, "name": m.name, "fuel": m.fuel})).collect::<Vec<_>>(),
-    })
-}
-
-fn status_name(device: &Device) -> &'static str {
-    match device.status {
-        DeviceStatus::Revoked { .. } => "revoked",
-        DeviceStatus::Active if device.flagged => "flagged",
-        DeviceStatus::Active => "active",
+    ConfigAnswer {
+        protocol_version: NOTICE_VERSION,
+        backend_public_key: hex::encode(c.backend_key.public_key().to_bytes()),
+        admin: format!("0x{}", hex::encode(c.admin)),
+        root_registrars: c.root_registrars.iter().map(|k| hex::encode(k.to_bytes())).collect(),
+        registrars: state.registrars.keys().map(|k| hex::encode(k.to_bytes())).collect(),
+        gateways: state.gateways.iter().map(|g| format!("0x{}", hex::encode(g))).collect(),
+        max_future_skew_s: c.max_future_skew_s,
+        max_age_s: c.max_age_s,
+        proof_freshness_s: c.proof_freshness_s,
+        k_anonymity: c.k_anonymity as u64,
+        proof_retention_blocks: c.proof_retention_blocks,
+        models: c
+            .models
+            .iter()
+            .map(|(id, m)| ModelView {
+                model: id.0,
+                name: m.name.clone(),
+                fuel: m.fuel.name().into(),
+            })
+            .collect(),
     }
 }
 
-/// Public facts: existence, counter, flags. Never a reading's value.
-fn device_status(state: &State, id: DeviceId) -> Value {
-    let Some(device) = state.device(&id) else {
-        return json!({ "type": "device", "device_id": id.to_hex(), "exists": false });
+/// The JSON view of a leaf.
+pub fn leaf_view(leaf: &DeviceLeaf) -> LeafView {
+    LeafView {
+        device_id: leaf.device_id.to_hex(),
+        model: leaf.model.0,
+        public_key: hex::encode(leaf.key),
+        status: match (leaf.revoked, leaf.flagged) {
+            (true, _) => "revoked",
+            (false, true) => "flagged",
+            (false, false) => "active",
+        }
+        .into(),
+        revoked: leaf.revoked,
+        flagged: leaf.flagged,
+        last_counter: leaf.last_counter,
+        owner: leaf.owner.map(hex::encode),
+        ownership_sequence: leaf.ownership_sequence,
+        era: leaf.era,
+        attested: leaf.attested,
+        highest: leaf.highest.map(|h| AttestedView {
+            counter: h.counter,
+            commitment: hex::encode(h.commitment.0),
+            input_index: h.input_index,
+        }),
+        tamper_events: leaf.tamper_events,
+        latest_tamper: leaf.latest_tamper.map(|t| TamperView {
+            counter: t.counter,
+            reference_counter: t.reference_counter,
+            input_index: t.input_index,
+        }),
+        corrections: leaf.corrections,
+        latest_correction: leaf.latest_correction.map(|c| CorrectionView {
+            counter: c.counter,
+            input_index: c.input_index,
+        }),
+        history: AccumulatorView {
+            count: leaf.history.count,
+            root: hex::encode(leaf.history.root),
+            last_input: leaf.history.last_input,
+        },
+    }
+}
+
+fn device_proof(state: &State, id: &DeviceId, input_index: Option<u64>) -> Answer {
+    let Some(input_index) = input_index.or(state.last_state().map(|s| s.input_index)) else {
+        return Err(error("not_processed", "no input has been processed yet"));
     };
-    let last = device.attested().last();
-    json!({
-        "type": "device",
-        "device_id": id.to_hex(),
-        "exists": true,
-        "model": device.model.0,
-        "status": status_name(device),
-        "flagged": device.flagged,
-        "revocation_reason": match &device.status { DeviceStatus::Revoked { reason } => Some(reason.clone()), DeviceStatus::Active => None },
-        "public_key": hex::encode(device.key.to_bytes()),
-        "owner": device.owner.map(|k| hex::encode(k.to_bytes())),
-        "last_counter": device.last_counter,
-        "readings": device.readings().count(),
-        "tamper_events": device.tamper_events(),
-        "last_attested": last.map(|(entry, record)| json!({
-            "counter": record.counter,
-            "input_index": entry.input_index,
-            "block_timestamp": entry.block_timestamp,
-            "notice_index": entry.notice_index,
-            "commitment": hex::encode(record.commitment.0),
+    match state.devices().prove(id, input_index) {
+        Ok((proof, root, _)) => Ok(InspectAnswer::DeviceProof(DeviceProofAnswer {
+            device_id: id.to_hex(),
+            input_index,
+            map_root: hex::encode(root),
+            proof: hex::encode(proof.encode()),
         })),
-    })
-}
-
-fn reading_json(reading: &Reading) -> Value {
-    json!({
-        "timestamp": reading.timestamp,
-        "odometer_m": reading.odometer_m,
-        "fuel_ml": reading.fuel_ml,
-        "engine_s": reading.engine_s,
-        "faults": reading.faults.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
-}
-
-fn entry_json(entry: &HistoryEntry) -> Value {
-    let common = json!({
-        "input_index": entry.input_index,
-        "block_timestamp": entry.block_timestamp,
-        "notice_index": entry.notice_index,
-    });
-    let event = match &entry.event {
-        HistoryEvent::Registered { model, registrar } => {
-            json!({"event": "registered", "model": model.0, "registrar": hex::encode(registrar)})
-        }
-        HistoryEvent::Reading(record) => json!({
-            "event": if record.rollback { "rollback" } else { "reading" },
-            "counter": record.counter,
-            "reading": reading_json(&record.reading),
-            "commitment": hex::encode(record.commitment.0),
-            "envelope_hash": hex::encode(record.envelope_hash),
-            "reference_counter": record.reference_counter,
-        }),
-        HistoryEvent::Corrected {
-            counter,
-            odometer_m,
-            reason,
-            registrar,
-        } => json!({
-            "event": "corrected", "counter": counter, "odometer_m": odometer_m, "reason": reason,
-            "registrar": hex::encode(registrar),
-        }),
-        HistoryEvent::KeyRotated { new_key } => {
-            json!({"event": "key_rotated", "new_key": hex::encode(new_key)})
-        }
-        HistoryEvent::Revoked { reason } => json!({"event": "revoked", "reason": reason}),
-        HistoryEvent::OwnerChanged {
-            sequence,
-            consented_by_previous_owner,
-        } => json!({
-            "event": "owner_changed", "sequence": sequence, "consented_by_previous_owner": consented_by_previous_owner,
-        }),
-    };
-    merge(common, event)
-}
-
-fn merge(mut a: Value, b: Value) -> Value {
-    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
-        a.extend(b);
+        Err(NotKept::NotProcessed) => Err(error(
+            "not_processed",
+            format!("input {input_index} is not processed yet"),
+        )),
+        Err(NotKept::Dropped { oldest }) => Err(error(
+            "not_kept",
+            format!(
+                "the map as of input {input_index} is no longer kept (oldest kept: {})",
+                oldest.map_or_else(|| "none".into(), |o| o.to_string())
+            ),
+        )),
     }
-    a
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    hex::decode(text.trim_start_matches("0x")).ok()
-}
-
-/// Checks a possession proof: decodes, the device exists, the signature verifies under its
-/// current key.
-fn check_proof<'s>(
-    state: &'s State,
-    proof_hex: &str,
-) -> Result<(PossessionProof, &'s Device), Value> {
-    let bytes =
-        decode_hex(proof_hex).ok_or_else(|| error_json("bad_proof", "proof must be hex"))?;
-    let proof = PossessionProof::decode(&bytes).map_err(|e| error_json("bad_proof", e.code()))?;
-    let device = state.device(&proof.device_id).ok_or_else(|| {
-        json!({"type": "verify", "verdict": "unknown_device", "device_id": proof.device_id.to_hex(),
-               "reasons": ["no device with this id is registered"]})
-    })?;
-    proof
-        .verify(&device.key, state.config.backend_key.public_key())
-        .map_err(|_| {
-            error_json(
-                "invalid_proof",
-                "the proof's signature does not verify under the device's current key",
-            )
-        })?;
-    Ok((proof, device))
-}
-
-fn history(
+fn history_keys(
     state: &State,
     owner_query: Option<String>,
     proof: Option<String>,
-    offset: usize,
-    limit: usize,
-) -> (bool, Value) {
-    let page = |device: &Device| -> Vec<Value> {
-        device
-            .history
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(entry_json)
-            .collect()
-    };
-    match (owner_query, proof) {
-        (Some(query_hex), None) => {
-            let Some(bytes) = decode_hex(&query_hex) else {
-                return (
-                    false,
-                    error_json("bad_owner_query", "owner_query must be hex"),
-                );
-            };
-            let query = match OwnerQuery::decode(&bytes) {
-                Ok(query) => query,
-                Err(e) => return (false, error_json("bad_owner_query", e.code())),
-            };
-            let Some(device) = state.device(&query.device_id) else {
-                return (
-                    false,
-                    error_json("unknown_device", "no device with this id"),
-                );
-            };
-            if query.verify(state.config.backend_key.public_key()).is_err() {
-                return (
-                    false,
-                    error_json("invalid_owner_query", "signature does not verify"),
-                );
-            }
-            if device.owner != Some(query.owner) {
-                return (
-                    false,
-                    error_json("not_owner", "the key is not the device's current owner"),
-                );
+    response_key: Option<String>,
+) -> Answer {
+    let backend = state.config.backend_key.public_key();
+    let (device_id, recipient, aad, detail) = match (owner_query, proof, response_key) {
+        (Some(query), None, None) => {
+            let query = OwnerQuery::decode(&decode_hex(&query, "owner_query")?)
+                .map_err(|e| error("bad_owner_query", e.code()))?;
+            let device = state
+                .device(&query.device_id)
+                .ok_or_else(|| error("unknown_device", "no device with this id"))?;
+            query
+                .verify(backend)
+                .map_err(|_| error("invalid_owner_query", "signature does not verify"))?;
+            if device.leaf.owner != Some(query.owner.to_bytes()) {
+                return Err(error(
+                    "not_owner",
+                    "the key is not the device's current owner",
+                ));
             }
             if u64::from(query.expires_at) < state.last_block_timestamp {
-                return (
-                    false,
-                    error_json(
-                        "expired_owner_query",
-                        "the query expired before the latest block",
-                    ),
-                );
+                return Err(error(
+                    "expired_owner_query",
+                    "the query expired before the latest block",
+                ));
             }
-            let body = json!({
-                "device_id": query.device_id.to_hex(),
-                "total": device.history.len(),
-                "offset": offset,
-                "entries": page(device),
-            });
-            let plaintext = body.to_string().into_bytes();
-            match seal_for(state, &query, &plaintext) {
-                Ok(sealed) => (
-                    true,
-                    json!({"type": "history", "sealed": hex::encode(sealed), "total": device.history.len()}),
-                ),
-                Err(e) => (false, error_json("bad_response_key", e.code())),
-            }
+            (query.device_id, query.response_key, query.signature.0, true)
         }
-        (None, Some(proof_hex)) => {
-            let (proof, device) = match check_proof(state, &proof_hex) {
-                Ok(ok) => ok,
-                Err(answer) => return (false, answer),
-            };
+        (None, Some(proof), Some(response_key)) => {
+            let proof = PossessionProof::decode(&decode_hex(&proof, "proof")?)
+                .map_err(|e| error("bad_proof", e.code()))?;
+            let device = state
+                .device(&proof.device_id)
+                .ok_or_else(|| error("unknown_device", "no device with this id"))?;
+            let key = PublicKey::from_bytes(&device.leaf.key)
+                .map_err(|_| error("invalid_proof", "the device key does not parse"))?;
+            proof.verify(&key, backend).map_err(|_| {
+                error(
+                    "invalid_proof",
+                    "the proof's signature does not verify under the device's current key",
+                )
+            })?;
             let fresh_after = state
                 .last_block_timestamp
                 .saturating_sub(state.config.proof_freshness_s);
             if u64::from(proof.reading.timestamp) < fresh_after {
-                return (
-                    false,
-                    error_json(
-                        "stale_proof",
-                        "the proof's reading is older than the freshness window",
-                    ),
-                );
+                return Err(error(
+                    "stale_proof",
+                    "the proof's reading is older than the freshness window",
+                ));
             }
-            (
-                true,
-                json!({
-                    "type": "history",
-                    "device_id": proof.device_id.to_hex(),
-                    "total": device.history.len(),
-                    "offset": offset,
-                    "entries": page(device),
-                }),
+            let mut key = [0u8; 32];
+            hex::decode_to_slice(
+                witness_protocol::codec::strip_hex_prefix(&response_key),
+                &mut key,
             )
+            .map_err(|_| error("bad_response_key", "response_key must be 32 bytes of hex"))?;
+            (proof.device_id, key, proof.signature.0, false)
         }
-        _ => (
-            false,
-            error_json(
+        _ => {
+            return Err(error(
                 "no_right_to_see",
-                "history needs exactly one of owner_query or proof",
-            ),
-        ),
-    }
-}
-
-/// Seals an answer to the query's response key. The HPKE randomness is derived from the
-/// backend secret, the query and the answer, so the answer is reproducible (no OS
-/// randomness) and a different answer never reuses a key.
-fn seal_for(
-    state: &State,
-    query: &OwnerQuery,
-    plaintext: &[u8],
-) -> witness_protocol::Result<Vec<u8>> {
-    let recipient = BackendPublicKey::from_bytes(&query.response_key)?;
+                "history keys need an owner_query, or a proof with a response_key",
+            ));
+        }
+    };
+    let Some(device) = state.device(&device_id) else {
+        return Err(error("unknown_device", "no device with this id"));
+    };
+    let era = device.leaf.era;
+    let secret = state.config.backend_key.to_bytes();
+    let key = |tag: &[u8], era: u32| EraKey {
+        era,
+        key: hex::encode(*history_key(tag, &secret, &device_id, era)),
+    };
+    // Dated odometer values of every era (what a buyer needs); whole readings only of the
+    // current owner's own era (docs/THREAT_MODEL.md, "after a sale").
+    let keys = HistoryKeys {
+        device_id: device_id.to_hex(),
+        odometer: (0..=era).map(|e| key(ODOMETER_KEY_TAG, e)).collect(),
+        detail: if detail { vec![key(DETAIL_KEY_TAG, era)] } else { Vec::new() },
+    };
+    let plaintext = serde_json::to_vec(&keys).unwrap_or_default();
+    let recipient = BackendPublicKey::from_bytes(&recipient)
+        .map_err(|e| error("bad_response_key", e.code()))?;
+    // The HPKE randomness is derived from the backend secret, the request and the answer:
+    // reproducible (no OS randomness), and a different answer never reuses a key.
     let mut seed = Sha256::new();
-    seed.update(b"witness/v1/response-seed");
-    seed.update(state.config.backend_key.to_bytes().as_ref());
-    seed.update(query.signature.0);
-    seed.update(Sha256::digest(plaintext));
+    seed.update(b"witness/v2/response-seed");
+    seed.update(secret.as_ref());
+    seed.update(aad);
+    seed.update(Sha256::digest(&plaintext));
     let mut rng = ChaCha20Rng::from_seed(seed.finalize().into());
-    seal_response(&recipient, &query.signature.0, plaintext, &mut rng)
+    let sealed = seal_response(&recipient, &aad, &plaintext, &mut rng)
+        .map_err(|e| error("bad_response_key", e.code()))?;
+    Ok(InspectAnswer::HistoryKeys(HistoryKeysAnswer {
+        device_id: device_id.to_hex(),
+        era,
+        sealed: hex::encode(sealed),
+    }))
 }
 
-/// The verdict on a device read now (possession proof) against its attested history.
-fn verify(state: &State, proof_hex: &str) -> (bool, Value) {
-    let (proof, device) = match check_proof(state, proof_hex) {
-        Ok(ok) => ok,
-        Err(answer) => return (!answer["verdict"].is_null(), answer),
-    };
-    let best = device
-        .attested()
-        .max_by_key(|(_, r)| (r.reading.odometer_m, r.counter));
-    let latest = device.attested().last();
-    let mut reasons = Vec::new();
-    let verdict = if let DeviceStatus::Revoked { reason } = &device.status {
-        reasons.push(format!("the device was revoked: {reason}"));
-        "revoked"
-    } else if let Some((_, record)) =
-        best.filter(|(_, r)| proof.reading.odometer_m < r.reading.odometer_m)
-    {
-        reasons.push(format!(
-            "the device shows {} m, below the {} m attested at counter {}",
-            proof.reading.odometer_m, record.reading.odometer_m, record.counter
-        ));
-        "rollback"
-    } else if device.flagged {
-        reasons.push(format!(
-            "{} rollback(s) on record without a correction",
-            device.tamper_events()
-        ));
-        "flagged"
-    } else if device.last_counter.is_some_and(|last| proof.counter < last) {
-        reasons.push(format!(
-            "the device's counter {} is below the last attested counter {}: a clone or a reset",
-            proof.counter,
-            device.last_counter.unwrap_or_default()
-        ));
-        "flagged"
-    } else {
-        reasons.push(match latest {
-            Some((_, r)) => format!(
-                "the device shows {} m, at or above the attested {} m",
-                proof.reading.odometer_m, r.reading.odometer_m
-            ),
-            None => "no readings attested yet; nothing contradicts the device".to_string(),
-        });
-        "consistent"
-    };
-    let attested = |found: Option<(&HistoryEntry, &crate::state::ReadingRecord)>| {
-        found.map(|(entry, record)| {
-            json!({
-                "counter": record.counter,
-                "reading": reading_json(&record.reading),
-                "commitment": hex::encode(record.commitment.0),
-                "input_index": entry.input_index,
-                "block_timestamp": entry.block_timestamp,
-                "notice_index": entry.notice_index,
-            })
-        })
-    };
-    (
-        true,
-        json!({
-            "type": "verify",
-            "verdict": verdict,
-            "reasons": reasons,
-            "device_id": proof.device_id.to_hex(),
-            "nonce": hex::encode(proof.nonce),
-            "device_reading": reading_json(&proof.reading),
-            "device_counter": proof.counter,
-            "last_attested": attested(latest),
-            "highest_attested": attested(best),
-            "tamper_events": device.tamper_events(),
-        }),
-    )
-}
-
-fn stats(state: &State) -> Value {
-    let (models, fleet) =
-        crate::stats::publish(&state.stats, &state.config.models, state.config.k_anonymity);
-    json!({
-        "type": "stats",
-        "k_anonymity": state.config.k_anonymity,
-        "km_per_year_buckets": crate::stats::KM_PER_YEAR_BUCKETS,
-        "models": models,
-        "fleet": fleet,
-    })
+fn stats(state: &State) -> StatsAnswer {
+    let devices = state.devices().iter().map(|d| (d.leaf.model, &d.summary));
+    let (models, fleet) = crate::stats::publish(
+        &state.stats,
+        devices,
+        &state.config.models,
+        state.config.k_anonymity,
+    );
+    StatsAnswer {
+        k_anonymity: state.config.k_anonymity as u64,
+        km_per_year_buckets: crate::stats::KM_PER_YEAR_BUCKETS.to_vec(),
+        models,
+        fleet,
+    }
 }

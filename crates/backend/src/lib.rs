@@ -8,9 +8,9 @@ pub mod config;
 mod error;
 pub mod fixture;
 pub mod inspect;
+pub mod map;
 pub mod outputs;
 pub mod rollup;
-pub mod root;
 pub mod state;
 pub mod stats;
 

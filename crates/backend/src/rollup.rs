@@ -116,14 +116,14 @@ fn handle_advance(
     let data: AdvanceData = match serde_json::from_value(data) {
         Ok(data) => data,
         Err(error) => {
-            client.output("/report", json!({"type": "input_rejected", "reason": "bad_request", "detail": error.to_string()}).to_string().as_bytes())?;
+            client.output("/report", json!({"type": "input_refused", "reason": "bad_request", "detail": error.to_string()}).to_string().as_bytes())?;
             return Ok("reject");
         }
     };
     let Some(payload) = decode_payload(&data.payload) else {
         client.output(
             "/report",
-            br#"{"type":"input_rejected","reason":"bad_request","detail":"payload is not hex"}"#,
+            br#"{"type":"input_refused","reason":"bad_request","detail":"payload is not hex"}"#,
         )?;
         return Ok("reject");
     };
@@ -134,7 +134,7 @@ fn handle_advance(
     for report in &outcome.reports {
         client.output("/report", report)?;
     }
-    Ok(if outcome.accept { "accept" } else { "reject" })
+    Ok("accept")
 }
 
 fn handle_inspect(
@@ -147,6 +147,6 @@ fn handle_inspect(
         .and_then(|d| decode_payload(&d.payload))
         .unwrap_or_default();
     let (accepted, answer) = inspect(state, &payload);
-    client.output("/report", answer.to_string().as_bytes())?;
+    client.output("/report", &serde_json::to_vec(&answer).unwrap_or_default())?;
     Ok(if accepted { "accept" } else { "reject" })
 }

@@ -1,17 +1,30 @@
 //! The deterministic state machine: every advance input changes state only through here.
 //! Time comes from the input metadata; all maps are ordered; nothing here can panic on
 //! input (arithmetic is checked or saturating, indexing is guarded).
+//!
+//! The machine keeps what it needs to decide, O(devices): one [`Device`] per device in the
+//! provable [`DeviceMap`]. History leaves as outputs: each device's entries of an input go
+//! out in a history notice (values sealed per ownership era) folded into the device's
+//! accumulator, and every input ends with a state notice carrying the map root
+//! (docs/PROTOCOL.md section 16).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sha2::{Digest as _, Sha256};
+use witness_protocol::notice::{
+    DETAIL_KEY_TAG, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG, SealedValues,
+    StateNotice, history_key,
+};
+use witness_protocol::state::{AttestedRef, CorrectionRef, DeviceLeaf, TamperRef};
 use witness_protocol::{
-    Commitment, DeviceId, Envelope, Error as ProtocolError, GatewayAuthorization, Message, ModelId,
-    OwnershipStatement, PublicKey, Reading, RegistrarAction, RegistrarMessage, RollupInput,
+    DeviceId, Envelope, Error as ProtocolError, GatewayAuthorization, Message, OwnershipStatement,
+    PublicKey, Reading, RegistrarAction, RegistrarMessage, RollupInput,
 };
 
 use crate::config::Config;
-use crate::outputs::{self, AttestedEntry, Report};
-use crate::stats::ModelStats;
+use crate::map::DeviceMap;
+use crate::outputs::{Report, report_bytes};
+use crate::stats::{DeviceSummary, ModelStats};
 
 /// The input metadata the node passes with every advance.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -30,126 +43,26 @@ pub struct Metadata {
     pub input_index: u64,
 }
 
-/// What an advance produced.
+/// What an advance produced. Every input is accepted: one the backend refuses as a whole
+/// changes nothing and still ends with its state notice (docs/PROTOCOL.md 16.1).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AdvanceOutcome {
-    /// `true` to accept the input, `false` to reject it (state is unchanged then).
-    pub accept: bool,
-    /// Notice payloads, in order.
+    /// Notice payloads, in order; the state notice is the last.
     pub notices: Vec<Vec<u8>>,
     /// Report payloads, in order.
     pub reports: Vec<Vec<u8>>,
 }
 
-/// Whether a device may still report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceStatus {
-    /// Readings are accepted.
-    Active,
-    /// Retired by a registrar.
-    Revoked { reason: String },
-}
-
-/// One line of a device's append-only history. Keys are kept as their 32 bytes: a parsed
-/// `PublicKey` holds a decompressed point and would make every entry several times larger.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HistoryEvent {
-    /// The device was registered.
-    Registered { model: ModelId, registrar: [u8; 32] },
-    /// A reading, attested or flagged as a rollback.
-    Reading(Box<ReadingRecord>),
-    /// A registrar corrected the reading at `counter`.
-    Corrected {
-        counter: u64,
-        odometer_m: u64,
-        reason: String,
-        registrar: [u8; 32],
-    },
-    /// The device key changed; history continues under the new key.
-    KeyRotated { new_key: [u8; 32] },
-    /// The device was revoked.
-    Revoked { reason: String },
-    /// A new owner key was bound.
-    OwnerChanged {
-        sequence: u64,
-        consented_by_previous_owner: bool,
-    },
-}
-
-/// A reading as the backend keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadingRecord {
-    /// Counter.
-    pub counter: u64,
-    /// The decrypted reading (never published).
-    pub reading: Reading,
-    /// Hiding commitment (published).
-    pub commitment: Commitment,
-    /// SHA-256 of the carrying envelope (published).
-    pub envelope_hash: [u8; 32],
-    /// `true` when the odometer read lower than an earlier accepted reading.
-    pub rollback: bool,
-    /// Counter of the reading it fell below, for a rollback.
-    pub reference_counter: Option<u64>,
-}
-
-/// A history entry with where it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
-    /// Input that caused it.
-    pub input_index: u64,
-    /// Block time of that input.
-    pub block_timestamp: u64,
-    /// Global index of the notice that made it public, if any.
-    pub notice_index: Option<u64>,
-    /// What happened.
-    pub event: HistoryEvent,
-}
-
-/// Everything the backend knows about one device.
+/// Everything the backend keeps about one device: its public leaf and the two private
+/// facts a decision needs (the baseline's value and the statistics' running summary).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
-    /// Model.
-    pub model: ModelId,
-    /// Current public key.
-    pub key: PublicKey,
-    /// Active or revoked.
-    pub status: DeviceStatus,
-    /// Highest counter consumed.
-    pub last_counter: Option<u64>,
-    /// The accepted reading with the highest odometer: (counter, odometer), the baseline a
-    /// later reading must not fall below.
-    pub baseline: Option<(u64, u64)>,
-    /// Set by a rollback, cleared by a registrar's correction.
-    pub flagged: bool,
-    /// Current owner key.
-    pub owner: Option<PublicKey>,
-    /// Highest ownership statement sequence applied.
-    pub ownership_sequence: Option<u64>,
-    /// Append-only history.
-    pub history: Vec<HistoryEntry>,
-}
-
-impl Device {
-    /// Attested (non-rollback) readings, in counter order.
-    pub fn attested(&self) -> impl Iterator<Item = (&HistoryEntry, &ReadingRecord)> {
-        self.readings().filter(|(_, record)| !record.rollback)
-    }
-
-    /// All readings, in counter order.
-    pub fn readings(&self) -> impl Iterator<Item = (&HistoryEntry, &ReadingRecord)> {
-        self.history.iter().filter_map(|entry| match &entry.event {
-            HistoryEvent::Reading(record) => Some((entry, record.as_ref())),
-            _ => None,
-        })
-    }
-
-    /// Number of rollbacks on record.
-    pub fn tamper_events(&self) -> usize {
-        self.readings()
-            .filter(|(_, record)| record.rollback)
-            .count()
-    }
+    /// What is proven about the device (no plaintext value).
+    pub leaf: DeviceLeaf,
+    /// Odometer of `leaf.highest`: later readings must not fall below it. Never published.
+    pub baseline_odometer_m: u64,
+    /// Running figures for the statistics.
+    pub(crate) summary: DeviceSummary,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,14 +77,16 @@ pub struct State {
     pub(crate) config: Config,
     pub(crate) gateways: BTreeSet<[u8; 20]>,
     pub(crate) registrars: BTreeMap<PublicKey, Registrar>,
-    pub(crate) devices: BTreeMap<DeviceId, Device>,
-    pub(crate) stats: BTreeMap<ModelId, ModelStats>,
+    pub(crate) devices: DeviceMap,
+    pub(crate) stats: BTreeMap<witness_protocol::ModelId, ModelStats>,
     /// Latest block time seen: the clock for inspect-time checks.
     pub(crate) last_block_timestamp: u64,
-    /// Inputs processed (accepted or rejected).
+    /// Inputs processed.
     pub(crate) processed_inputs: u64,
-    /// Outputs emitted by accepted inputs: the global index of the next notice.
-    pub(crate) next_output_index: u64,
+    /// The latest state notice.
+    pub(crate) last_state: Option<StateNotice>,
+    /// Hash of gateways and registrars, recomputed when they change.
+    globals: [u8; 32],
 }
 
 /// Why one message was refused (its `code` goes into reports).
@@ -197,7 +112,7 @@ pub enum Rejection {
     NotRootRegistrar,
     /// Registrar sequence not above the last one.
     StaleSequence,
-    /// No reading with that counter.
+    /// No reading with that counter was consumed.
     UnknownCounter,
     /// The previous owner's countersignature does not verify.
     BadRelease,
@@ -232,20 +147,51 @@ impl From<ProtocolError> for Rejection {
     }
 }
 
-/// Where a history entry sits: (device, position in its history).
-type HistorySlot = (DeviceId, usize);
+/// One device's history notice of this input, before it is sealed.
+#[derive(Debug)]
+struct PendingNotice {
+    device_id: DeviceId,
+    era: u32,
+    entries: Vec<HistoryEntry>,
+    /// `(blinding, reading)` of each reading entry, in order.
+    values: Vec<([u8; 32], Reading)>,
+}
 
 /// Collects what one input produces.
 struct Batch<'m> {
     meta: &'m Metadata,
-    attested: Vec<AttestedEntry>,
-    /// Pending history entries whose notice index is the attestation notice's.
-    attested_slots: Vec<HistorySlot>,
-    extra_notices: Vec<(Vec<u8>, HistorySlot)>,
+    notices: Vec<PendingNotice>,
+    /// Each device's open notice in `notices`.
+    open: BTreeMap<DeviceId, usize>,
     reports: Vec<Report>,
+    attested: usize,
     tamper_events: usize,
     rejected: usize,
     acts: usize,
+}
+
+impl Batch<'_> {
+    fn notice(&mut self, device_id: DeviceId, era: u32) -> &mut PendingNotice {
+        let index = *self.open.entry(device_id).or_insert_with(|| {
+            self.notices.push(PendingNotice {
+                device_id,
+                era,
+                entries: Vec::new(),
+                values: Vec::new(),
+            });
+            self.notices.len() - 1
+        });
+        &mut self.notices[index]
+    }
+
+    fn record(&mut self, device_id: DeviceId, era: u32, entry: HistoryEntry) {
+        self.notice(device_id, era).entries.push(entry);
+    }
+
+    /// An ownership change ends the device's notice: what follows is in the next era.
+    fn close(&mut self, device_id: &DeviceId) {
+        self.open.remove(device_id);
+    }
 }
 
 impl State {
@@ -264,16 +210,19 @@ impl State {
                 )
             })
             .collect();
-        Self {
+        let mut state = Self {
             config,
             gateways: BTreeSet::new(),
             registrars,
-            devices: BTreeMap::new(),
+            devices: DeviceMap::default(),
             stats: BTreeMap::new(),
             last_block_timestamp: 0,
             processed_inputs: 0,
-            next_output_index: 0,
-        }
+            last_state: None,
+            globals: [0; 32],
+        };
+        state.globals = state.globals_hash();
+        state
     }
 
     /// The configuration.
@@ -286,71 +235,110 @@ impl State {
         self.devices.get(id)
     }
 
+    /// The device map.
+    pub fn devices(&self) -> &DeviceMap {
+        &self.devices
+    }
+
+    /// The latest state notice.
+    pub fn last_state(&self) -> Option<&StateNotice> {
+        self.last_state.as_ref()
+    }
+
     /// Whether `address` may submit readings.
     pub fn is_gateway(&self, address: &[u8; 20]) -> bool {
         self.gateways.contains(address)
     }
 
-    /// Processes one advance input. Rejecting (`accept == false`) happens only before any
-    /// change, so the state after a reject equals the state before, as in the Cartesi
-    /// machine, which reverts a rejected input.
+    /// `SHA-256(GLOBALS_TAG ‖ admin 20 ‖ backend key 32 ‖ u32 n ‖ gateways (20 each, in
+    /// order) ‖ u32 m ‖ registrars (key 32 ‖ root u8 ‖ present u8 ‖ last sequence u64),
+    /// in key order)`.
+    fn globals_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(GLOBALS_TAG);
+        h.update(self.config.admin);
+        h.update(self.config.backend_key.public_key().to_bytes());
+        h.update((self.gateways.len() as u32).to_be_bytes());
+        for gateway in &self.gateways {
+            h.update(gateway);
+        }
+        h.update((self.registrars.len() as u32).to_be_bytes());
+        for (key, registrar) in &self.registrars {
+            h.update(key.to_bytes());
+            h.update([u8::from(registrar.root), u8::from(registrar.last_sequence.is_some())]);
+            h.update(registrar.last_sequence.unwrap_or(0).to_be_bytes());
+        }
+        h.finalize().into()
+    }
+
+    /// Processes one advance input. Always accepted: a refusal of the whole input changes
+    /// nothing but the input count and says why in a report.
     pub fn advance(&mut self, meta: &Metadata, payload: &[u8]) -> AdvanceOutcome {
         self.processed_inputs = self.processed_inputs.saturating_add(1);
-        let input = match RollupInput::decode(payload) {
-            Ok(input) => input,
-            Err(error) => return self.reject(meta, error.code(), error.to_string()),
-        };
-        let sender = match crate::config::parse_address(&meta.msg_sender) {
-            Ok(sender) => sender,
-            Err(_) => {
-                return self.reject(meta, "bad_metadata", "msg_sender is not an address".into());
-            }
-        };
-        let has_readings = input
-            .messages
-            .iter()
-            .any(|m| matches!(m, Message::Envelope(_)));
-        if has_readings && !self.gateways.contains(&sender) {
-            return self.reject(
-                meta,
-                "unauthorized_sender",
-                format!("{} is not an authorized gateway", meta.msg_sender),
-            );
-        }
-        let has_authorizations = input
-            .messages
-            .iter()
-            .any(|m| matches!(m, Message::GatewayAuthorization(_)));
-        if has_authorizations && sender != self.config.admin {
-            return self.reject(
-                meta,
-                "not_admin",
-                format!("{} is not the application admin", meta.msg_sender),
-            );
-        }
-
-        // From here on the input is accepted.
-        self.last_block_timestamp = self.last_block_timestamp.max(meta.block_timestamp);
         let mut batch = Batch {
             meta,
-            attested: Vec::new(),
-            attested_slots: Vec::new(),
-            extra_notices: Vec::new(),
+            notices: Vec::new(),
+            open: BTreeMap::new(),
             reports: Vec::new(),
+            attested: 0,
             tamper_events: 0,
             rejected: 0,
             acts: 0,
         };
+        match self.admit(meta, payload) {
+            Ok(input) => self.apply(&mut batch, &input),
+            Err((reason, detail)) => batch.reports.push(Report::InputRefused {
+                input_index: meta.input_index,
+                reason: reason.into(),
+                detail,
+            }),
+        }
+        self.finish(batch)
+    }
+
+    /// The whole-input checks I1-I4: the decoded input, or why nothing of it applies.
+    fn admit(
+        &self,
+        meta: &Metadata,
+        payload: &[u8],
+    ) -> Result<RollupInput, (&'static str, String)> {
+        let input = RollupInput::decode(payload).map_err(|e| (e.code(), e.to_string()))?;
+        let sender = crate::config::parse_address(&meta.msg_sender)
+            .map_err(|_| ("bad_metadata", "msg_sender is not an address".to_string()))?;
+        let has = |f: fn(&Message) -> bool| input.messages.iter().any(f);
+        if has(|m| matches!(m, Message::Envelope(_))) && !self.gateways.contains(&sender) {
+            return Err((
+                "unauthorized_sender",
+                format!("{} is not an authorized gateway", meta.msg_sender),
+            ));
+        }
+        if has(|m| matches!(m, Message::GatewayAuthorization(_))) && sender != self.config.admin {
+            return Err((
+                "not_admin",
+                format!("{} is not the application admin", meta.msg_sender),
+            ));
+        }
+        Ok(input)
+    }
+
+    fn apply(&mut self, batch: &mut Batch<'_>, input: &RollupInput) {
+        let meta = batch.meta;
+        self.last_block_timestamp = self.last_block_timestamp.max(meta.block_timestamp);
+        let mut globals_changed = false;
         for (index, message) in input.messages.iter().enumerate() {
             let (device_id, counter) = message_subject(message);
             let result = match message {
-                Message::Envelope(envelope) => self.apply_envelope(&mut batch, envelope),
-                Message::Registrar(message) => self.apply_registrar(&mut batch, message),
+                Message::Envelope(envelope) => self.apply_envelope(batch, envelope),
+                Message::Registrar(message) => {
+                    globals_changed = true;
+                    self.apply_registrar(batch, message)
+                }
                 Message::GatewayAuthorization(authorization) => {
+                    globals_changed = true;
                     self.apply_authorization(authorization);
                     Ok(())
                 }
-                Message::Ownership(statement) => self.apply_ownership(&mut batch, statement),
+                Message::Ownership(statement) => self.apply_ownership(batch, statement),
             };
             match result {
                 Ok(()) => {
@@ -362,75 +350,74 @@ impl State {
                     batch.rejected += 1;
                     batch.reports.push(Report::MessageRejected {
                         input_index: meta.input_index,
-                        message_index: index,
-                        reason: rejection.code(),
+                        message_index: index as u64,
+                        reason: rejection.code().into(),
                         device_id: device_id.map(|id| id.to_hex()),
                         counter,
                     });
                 }
             }
         }
-        self.finish(batch)
-    }
-
-    fn reject(&mut self, meta: &Metadata, reason: &'static str, detail: String) -> AdvanceOutcome {
-        let report = Report::InputRejected {
-            input_index: meta.input_index,
-            reason,
-            detail,
-        };
-        AdvanceOutcome {
-            accept: false,
-            notices: Vec::new(),
-            reports: vec![report.to_bytes()],
+        if globals_changed {
+            self.globals = self.globals_hash();
         }
     }
 
     fn finish(&mut self, batch: Batch<'_>) -> AdvanceOutcome {
-        let mut notices = Vec::new();
-        if !batch.attested.is_empty() {
-            let index = self.next_output_index;
-            notices.push(outputs::attestation_notice(
-                batch.meta.input_index,
-                batch.meta.block_timestamp,
-                &batch.attested,
-            ));
-            self.set_notice_index(&batch.attested_slots, index);
-            self.next_output_index = self.next_output_index.saturating_add(1);
-        }
-        for (notice, slot) in batch.extra_notices {
-            self.set_notice_index(&[slot], self.next_output_index);
-            notices.push(notice);
-            self.next_output_index = self.next_output_index.saturating_add(1);
-        }
-        let mut reports: Vec<Vec<u8>> = batch.reports.iter().map(Report::to_bytes).collect();
-        reports.push(
-            Report::InputAccepted {
-                input_index: batch.meta.input_index,
-                readings_attested: batch.attested.len(),
-                tamper_events: batch.tamper_events,
-                messages_rejected: batch.rejected,
-                acts_applied: batch.acts,
+        let meta = batch.meta;
+        let secret = self.config.backend_key.to_bytes();
+        let mut notices = Vec::with_capacity(batch.notices.len() + 1);
+        for pending in batch.notices {
+            let Some(device) = self.devices.get_mut(&pending.device_id) else {
+                continue;
+            };
+            let mut notice = HistoryNotice {
+                device_id: pending.device_id,
+                input_index: meta.input_index,
+                block_timestamp: meta.block_timestamp,
+                era: pending.era,
+                position: device.leaf.history.count,
+                previous_input: device.leaf.history.last_input,
+                entries: pending.entries,
+                sealed: SealedValues::default(),
+            };
+            if !pending.values.is_empty() {
+                let odometer_key =
+                    history_key(ODOMETER_KEY_TAG, &secret, &pending.device_id, pending.era);
+                let detail_key =
+                    history_key(DETAIL_KEY_TAG, &secret, &pending.device_id, pending.era);
+                let values: Vec<([u8; 32], &Reading)> =
+                    pending.values.iter().map(|(b, r)| (*b, r)).collect();
+                // Sealing fails only on readings that do not encode, and every reading here
+                // was decoded from an envelope; the entries still go out if it ever did.
+                let _ = notice.seal_values(&odometer_key, &detail_key, &values);
             }
-            .to_bytes(),
-        );
-        AdvanceOutcome {
-            accept: true,
-            notices,
-            reports,
+            let bytes = notice.encode();
+            device.leaf.history.fold(&bytes, meta.input_index);
+            notices.push(bytes);
         }
-    }
-
-    fn set_notice_index(&mut self, slots: &[HistorySlot], index: u64) {
-        for (device_id, position) in slots {
-            if let Some(entry) = self
-                .devices
-                .get_mut(device_id)
-                .and_then(|d| d.history.get_mut(*position))
-            {
-                entry.notice_index = Some(index);
-            }
-        }
+        let map_root =
+            self.devices
+                .commit(meta.input_index, meta.block_number, self.config.proof_retention_blocks);
+        let state = StateNotice {
+            input_index: meta.input_index,
+            block_number: meta.block_number,
+            block_timestamp: meta.block_timestamp,
+            devices: self.devices.len(),
+            map_root,
+            globals: self.globals,
+        };
+        notices.push(state.encode());
+        self.last_state = Some(state);
+        let mut reports: Vec<Vec<u8>> = batch.reports.iter().map(report_bytes).collect();
+        reports.push(report_bytes(&Report::InputAccepted {
+            input_index: meta.input_index,
+            readings_attested: batch.attested as u64,
+            tamper_events: batch.tamper_events as u64,
+            messages_rejected: batch.rejected as u64,
+            acts_applied: batch.acts as u64,
+        }));
+        AdvanceOutcome { notices, reports }
     }
 
     fn apply_authorization(&mut self, authorization: &GatewayAuthorization) {
@@ -452,11 +439,13 @@ impl State {
             .devices
             .get(&header.device_id)
             .ok_or(Rejection::UnknownDevice)?;
-        if device.status != DeviceStatus::Active {
+        if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        envelope.verify_signature(&device.key)?;
+        let key = PublicKey::from_bytes(&device.leaf.key)?;
+        envelope.verify_signature(&key)?;
         if device
+            .leaf
             .last_counter
             .is_some_and(|last| header.counter <= last)
         {
@@ -475,79 +464,65 @@ impl State {
         }
 
         let envelope_hash = envelope.hash();
+        let input_index = batch.meta.input_index;
         let Some(device) = self.devices.get_mut(&header.device_id) else {
             return Err(Rejection::UnknownDevice);
         };
-        let model = device.model;
-        for (offset, (reading, commitment)) in opened
+        let model = device.leaf.model;
+        let era = device.leaf.era;
+        let stats = self.stats.entry(model).or_default();
+        for (offset, ((reading, commitment), blinding)) in opened
             .readings
             .into_iter()
             .zip(opened.commitments)
+            .zip(opened.blindings)
             .enumerate()
         {
             let counter = header.counter.saturating_add(offset as u64);
-            let previous_best = device.baseline;
-            let reference_counter = match previous_best {
-                Some((best_counter, best_odometer)) if reading.odometer_m < best_odometer => {
-                    Some(best_counter)
-                }
-                _ => None,
-            };
-            let rollback = reference_counter.is_some();
-            if !rollback {
-                self.stats
-                    .entry(model)
-                    .or_default()
-                    .record(header.device_id, &reading);
-                device.baseline = Some((counter, reading.odometer_m));
-            }
-            device.history.push(HistoryEntry {
-                input_index: batch.meta.input_index,
-                block_timestamp: batch.meta.block_timestamp,
-                notice_index: None,
-                event: HistoryEvent::Reading(Box::new(ReadingRecord {
-                    counter,
-                    reading,
-                    commitment,
-                    envelope_hash,
-                    rollback,
-                    reference_counter,
-                })),
-            });
-            let position = device.history.len() - 1;
-            match reference_counter {
-                Some(reference) => {
-                    device.flagged = true;
+            let reference = device
+                .leaf
+                .highest
+                .filter(|_| reading.odometer_m < device.baseline_odometer_m)
+                .map(|highest| highest.counter);
+            match reference {
+                Some(reference_counter) => {
+                    device.leaf.flagged = true;
+                    device.leaf.tamper_events = device.leaf.tamper_events.saturating_add(1);
+                    device.leaf.latest_tamper = Some(TamperRef {
+                        counter,
+                        reference_counter,
+                        input_index,
+                    });
                     batch.tamper_events += 1;
-                    batch.extra_notices.push((
-                        outputs::tamper_notice(
-                            header.device_id,
-                            counter,
-                            reference,
-                            batch.meta.input_index,
-                            commitment,
-                        ),
-                        (header.device_id, position),
-                    ));
                     batch.reports.push(Report::Tamper {
-                        input_index: batch.meta.input_index,
+                        input_index,
                         device_id: header.device_id.to_hex(),
                         counter,
-                        reference_counter: reference,
+                        reference_counter,
                     });
                 }
                 None => {
-                    batch.attested.push(AttestedEntry {
-                        device_id: header.device_id,
+                    stats.record(&mut device.summary, &reading);
+                    device.baseline_odometer_m = reading.odometer_m;
+                    device.leaf.highest = Some(AttestedRef {
                         counter,
                         commitment,
-                        envelope_hash,
+                        input_index,
                     });
-                    batch.attested_slots.push((header.device_id, position));
+                    device.leaf.attested = device.leaf.attested.saturating_add(1);
+                    batch.attested += 1;
                 }
             }
+            let notice = batch.notice(header.device_id, era);
+            notice.entries.push(HistoryEntry::Reading {
+                counter,
+                commitment,
+                envelope_hash,
+                rollback_of: reference,
+            });
+            notice.values.push((blinding, reading));
         }
-        device.last_counter = header.last_counter();
+        device.leaf.last_counter = header.last_counter();
         Ok(())
     }
 
@@ -568,11 +543,13 @@ impl State {
             return Err(Rejection::StaleSequence);
         }
         let is_root = registrar.root;
-        let entry = |event| HistoryEntry {
-            input_index: batch.meta.input_index,
-            block_timestamp: batch.meta.block_timestamp,
-            notice_index: None,
-            event,
+        let input_index = batch.meta.input_index;
+        let active = |devices: &mut DeviceMap, id: &DeviceId| -> Result<(), Rejection> {
+            let device = devices.get(id).ok_or(Rejection::UnknownDevice)?;
+            if device.leaf.revoked {
+                return Err(Rejection::RevokedDevice);
+            }
+            Ok(())
         };
         match &message.action {
             RegistrarAction::RegisterDevice {
@@ -580,58 +557,56 @@ impl State {
                 model,
                 public_key,
             } => {
-                if self.devices.contains_key(device_id) {
+                if self.devices.get(device_id).is_some() {
                     return Err(Rejection::AlreadyRegistered);
                 }
-                self.devices.insert(
+                self.devices.insert(Device {
+                    leaf: DeviceLeaf::new(*device_id, *model, public_key.to_bytes()),
+                    baseline_odometer_m: 0,
+                    summary: DeviceSummary::default(),
+                });
+                self.stats.entry(*model).or_default().register();
+                batch.record(
                     *device_id,
-                    Device {
+                    0,
+                    HistoryEntry::Registered {
                         model: *model,
-                        key: *public_key,
-                        status: DeviceStatus::Active,
-                        last_counter: None,
-                        baseline: None,
-                        flagged: false,
-                        owner: None,
-                        ownership_sequence: None,
-                        history: vec![entry(HistoryEvent::Registered {
-                            model: *model,
-                            registrar: message.registrar.to_bytes(),
-                        })],
+                        registrar: message.registrar.to_bytes(),
                     },
                 );
-                self.stats.entry(*model).or_default().register(*device_id);
             }
             RegistrarAction::RevokeDevice { device_id, reason } => {
-                let device = self
-                    .devices
-                    .get_mut(device_id)
-                    .ok_or(Rejection::UnknownDevice)?;
-                if device.status != DeviceStatus::Active {
-                    return Err(Rejection::RevokedDevice);
+                active(&mut self.devices, device_id)?;
+                if let Some(device) = self.devices.get_mut(device_id) {
+                    device.leaf.revoked = true;
+                    batch.record(
+                        *device_id,
+                        device.leaf.era,
+                        HistoryEntry::Revoked {
+                            reason: reason.clone(),
+                        },
+                    );
                 }
-                device.status = DeviceStatus::Revoked {
-                    reason: reason.clone(),
-                };
-                device.history.push(entry(HistoryEvent::Revoked {
-                    reason: reason.clone(),
-                }));
             }
             RegistrarAction::RotateKey { device_id, new_key } => {
-                let device = self
+                active(&mut self.devices, device_id)?;
+                if self
                     .devices
-                    .get_mut(device_id)
-                    .ok_or(Rejection::UnknownDevice)?;
-                if device.status != DeviceStatus::Active {
-                    return Err(Rejection::RevokedDevice);
-                }
-                if device.key == *new_key {
+                    .get(device_id)
+                    .is_some_and(|d| d.leaf.key == new_key.to_bytes())
+                {
                     return Err(Rejection::SameKey);
                 }
-                device.key = *new_key;
-                device.history.push(entry(HistoryEvent::KeyRotated {
-                    new_key: new_key.to_bytes(),
-                }));
+                if let Some(device) = self.devices.get_mut(device_id) {
+                    device.leaf.key = new_key.to_bytes();
+                    batch.record(
+                        *device_id,
+                        device.leaf.era,
+                        HistoryEntry::KeyRotated {
+                            new_key: new_key.to_bytes(),
+                        },
+                    );
+                }
             }
             RegistrarAction::CorrectReading {
                 device_id,
@@ -641,34 +616,35 @@ impl State {
             } => {
                 let device = self
                     .devices
-                    .get_mut(device_id)
+                    .get(device_id)
                     .ok_or(Rejection::UnknownDevice)?;
-                if !device.readings().any(|(_, r)| r.counter == *counter) {
+                // Counters are consumed in order, so any consumed one was a reading.
+                if device.leaf.last_counter.is_none_or(|last| *counter > last) {
                     return Err(Rejection::UnknownCounter);
                 }
-                device.history.push(entry(HistoryEvent::Corrected {
-                    counter: *counter,
-                    odometer_m: *odometer_m,
-                    reason: reason.clone(),
-                    registrar: message.registrar.to_bytes(),
-                }));
-                // The corrected value of the latest reading becomes the new baseline (a
-                // replaced instrument cluster, a mistyped value); the flag is cleared.
-                let latest = device.readings().map(|(_, r)| r.counter).max();
-                if latest == Some(*counter) {
-                    device.baseline = Some((*counter, *odometer_m));
-                }
-                device.flagged = false;
-                let position = device.history.len() - 1;
-                batch.extra_notices.push((
-                    outputs::correction_notice(
+                if let Some(device) = self.devices.get_mut(device_id) {
+                    // The corrected value of the latest reading becomes the new baseline (a
+                    // replaced instrument cluster, a mistyped value); the flag is cleared.
+                    if device.leaf.last_counter == Some(*counter) {
+                        device.baseline_odometer_m = *odometer_m;
+                    }
+                    device.leaf.flagged = false;
+                    device.leaf.corrections = device.leaf.corrections.saturating_add(1);
+                    device.leaf.latest_correction = Some(CorrectionRef {
+                        counter: *counter,
+                        input_index,
+                    });
+                    batch.record(
                         *device_id,
-                        *counter,
-                        message.registrar.to_bytes(),
-                        batch.meta.input_index,
-                    ),
-                    (*device_id, position),
-                ));
+                        device.leaf.era,
+                        HistoryEntry::Corrected {
+                            counter: *counter,
+                            odometer_m: *odometer_m,
+                            registrar: message.registrar.to_bytes(),
+                            reason: reason.clone(),
+                        },
+                    );
+                }
             }
             RegistrarAction::AddRegistrar { key } => {
                 if !is_root {
@@ -702,39 +678,50 @@ impl State {
         let backend_key = self.config.backend_key.public_key().clone();
         let device = self
             .devices
-            .get_mut(&statement.device_id)
+            .get(&statement.device_id)
             .ok_or(Rejection::UnknownDevice)?;
-        if device.status != DeviceStatus::Active {
+        if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        statement.verify_device(&device.key, &backend_key)?;
+        statement.verify_device(&PublicKey::from_bytes(&device.leaf.key)?, &backend_key)?;
         if device
+            .leaf
             .ownership_sequence
             .is_some_and(|last| statement.sequence <= last)
         {
             return Err(Rejection::StaleSequence);
         }
-        let consented = match (&statement.release, &device.owner) {
+        let consented = match (&statement.release, &device.leaf.owner) {
             (Some(_), Some(previous)) => {
+                let previous = PublicKey::from_bytes(previous).map_err(|_| Rejection::BadRelease)?;
                 statement
-                    .verify_release(previous, &backend_key)
+                    .verify_release(&previous, &backend_key)
                     .map_err(|_| Rejection::BadRelease)?;
                 true
             }
             (Some(_), None) => return Err(Rejection::BadRelease),
             (None, _) => false,
         };
-        device.owner = Some(statement.owner);
-        device.ownership_sequence = Some(statement.sequence);
-        device.history.push(HistoryEntry {
-            input_index: batch.meta.input_index,
-            block_timestamp: batch.meta.block_timestamp,
-            notice_index: None,
-            event: HistoryEvent::OwnerChanged {
+        let Some(device) = self.devices.get_mut(&statement.device_id) else {
+            return Err(Rejection::UnknownDevice);
+        };
+        let owner = statement.owner.to_bytes();
+        let era = device.leaf.era;
+        batch.record(
+            statement.device_id,
+            era,
+            HistoryEntry::OwnerChanged {
                 sequence: statement.sequence,
-                consented_by_previous_owner: consented,
+                consented,
+                owner,
             },
-        });
+        );
+        if device.leaf.owner != Some(owner) {
+            device.leaf.era = era.saturating_add(1);
+            batch.close(&statement.device_id);
+        }
+        device.leaf.owner = Some(owner);
+        device.leaf.ownership_sequence = Some(statement.sequence);
         Ok(())
     }
 }

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use witness_protocol::{DeviceId, FaultCode, ModelId, Reading};
+use witness_protocol::{FaultCode, ModelId, Reading};
 
 use crate::config::ModelInfo;
 
@@ -14,18 +13,32 @@ pub const KM_PER_YEAR_BUCKETS: [u32; 6] = [5_000, 10_000, 15_000, 20_000, 30_000
 /// A device needs this much history (seconds) to count in the km/year distribution.
 const MIN_SPAN_FOR_RATE_S: u32 = 86_400;
 
+/// One device's running figures, kept with the device (crate::state::Device).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct DeviceSummary {
+pub struct DeviceSummary {
     first: Option<(u32, u64)>,
     last_time: u32,
     last_odometer_m: u64,
-    last_faults: Vec<FaultCode>,
+    /// Boxed slice: no allocation while no fault is active, 16 bytes per device.
+    last_faults: Box<[FaultCode]>,
+}
+
+impl DeviceSummary {
+    /// km/year over the device's attested span, once it covers at least a day.
+    fn km_per_year(&self) -> Option<f64> {
+        let (first_time, first_odometer) = self.first?;
+        let span = self.last_time.checked_sub(first_time)?;
+        (span >= MIN_SPAN_FOR_RATE_S).then(|| {
+            let km = self.last_odometer_m.saturating_sub(first_odometer) as f64 / 1000.0;
+            km * SECONDS_PER_YEAR / f64::from(span)
+        })
+    }
 }
 
 /// Running totals of one model.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelStats {
-    devices: BTreeMap<DeviceId, DeviceSummary>,
+    devices: usize,
     distance_m: u64,
     /// Fuel used over `distance_m` (the first reading of a device has no distance to it).
     fuel_ml: u64,
@@ -35,13 +48,12 @@ pub struct ModelStats {
 
 impl ModelStats {
     /// Counts a newly registered device.
-    pub fn register(&mut self, device: DeviceId) {
-        self.devices.entry(device).or_default();
+    pub fn register(&mut self) {
+        self.devices += 1;
     }
 
-    /// Adds an attested (non-rollback) reading.
-    pub fn record(&mut self, device: DeviceId, reading: &Reading) {
-        let summary = self.devices.entry(device).or_default();
+    /// Adds an attested (non-rollback) reading of the device whose summary is `summary`.
+    pub fn record(&mut self, summary: &mut DeviceSummary, reading: &Reading) {
         self.readings = self.readings.saturating_add(1);
         match summary.first {
             None => summary.first = Some((reading.timestamp, reading.odometer_m)),
@@ -61,58 +73,21 @@ impl ModelStats {
         self.fault_occurrences = self.fault_occurrences.saturating_add(new_faults as u64);
         summary.last_time = reading.timestamp;
         summary.last_odometer_m = reading.odometer_m;
-        summary.last_faults.clone_from(&reading.faults);
-    }
-
-    fn km_per_year(&self) -> Vec<f64> {
-        self.devices
-            .values()
-            .filter_map(|d| {
-                let (first_time, first_odometer) = d.first?;
-                let span = d.last_time.checked_sub(first_time)?;
-                (span >= MIN_SPAN_FOR_RATE_S).then(|| {
-                    let km = d.last_odometer_m.saturating_sub(first_odometer) as f64 / 1000.0;
-                    km * SECONDS_PER_YEAR / f64::from(span)
-                })
-            })
-            .collect()
+        if *summary.last_faults != *reading.faults {
+            summary.last_faults = reading.faults.clone().into_boxed_slice();
+        }
     }
 }
 
-/// One published group.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct GroupStats {
-    /// Model id, or `null` for the whole fleet.
-    pub model: Option<u32>,
-    /// Model name.
-    pub name: String,
-    /// `false` when the group has fewer than k devices; all figures are then `null`.
-    pub published: bool,
-    /// Devices in the group (only when published).
-    pub devices: Option<usize>,
-    /// Attested readings.
-    pub readings: Option<u64>,
-    /// Total attested distance, km.
-    pub total_km: Option<f64>,
-    /// Devices per km/year bucket: counts for `< 5k, < 10k, < 15k, < 20k, < 30k, < 50k, ≥ 50k`.
-    pub km_per_year_histogram: Option<Vec<usize>>,
-    /// Median km/year over devices with at least a day of history.
-    pub km_per_year_median: Option<f64>,
-    /// New fault codes per 10,000 km.
-    pub faults_per_10000_km: Option<f64>,
-    /// Average consumption, litres per 100 km.
-    pub consumption_l_per_100km: Option<f64>,
-    /// Tank-to-wheel CO2, grams per km (from consumption and the fuel's factor).
-    pub co2_g_per_km: Option<f64>,
-}
+pub use witness_protocol::api::GroupStats;
 
 fn group(
     model: Option<u32>,
     name: String,
-    parts: &[(&ModelStats, Option<&ModelInfo>)],
+    parts: &[(&ModelStats, Option<&ModelInfo>, &[f64])],
     k: usize,
 ) -> GroupStats {
-    let devices: usize = parts.iter().map(|(s, _)| s.devices.len()).sum();
+    let devices: usize = parts.iter().map(|(s, _, _)| s.devices).sum();
     let mut out = GroupStats {
         model,
         name,
@@ -130,15 +105,15 @@ fn group(
     if !out.published {
         return out;
     }
-    let distance_m: u64 = parts.iter().map(|(s, _)| s.distance_m).sum();
-    let fuel_ml: u64 = parts.iter().map(|(s, _)| s.fuel_ml).sum();
+    let distance_m: u64 = parts.iter().map(|(s, _, _)| s.distance_m).sum();
+    let fuel_ml: u64 = parts.iter().map(|(s, _, _)| s.fuel_ml).sum();
     let co2_g: f64 = parts
         .iter()
-        .map(|(s, info)| s.fuel_ml as f64 / 1000.0 * info.map_or(2_392.0, |i| i.fuel.co2_g_per_l()))
+        .map(|(s, info, _)| s.fuel_ml as f64 / 1000.0 * info.map_or(2_392.0, |i| i.fuel.co2_g_per_l()))
         .sum();
-    let mut rates: Vec<f64> = parts.iter().flat_map(|(s, _)| s.km_per_year()).collect();
+    let mut rates: Vec<f64> = parts.iter().flat_map(|(_, _, r)| r.iter().copied()).collect();
     rates.sort_by(f64::total_cmp);
-    let mut histogram = vec![0usize; KM_PER_YEAR_BUCKETS.len() + 1];
+    let mut histogram = vec![0u64; KM_PER_YEAR_BUCKETS.len() + 1];
     for rate in &rates {
         let bucket = KM_PER_YEAR_BUCKETS
             .iter()
@@ -149,13 +124,13 @@ fn group(
         }
     }
     let km = distance_m as f64 / 1000.0;
-    out.devices = Some(devices);
-    out.readings = Some(parts.iter().map(|(s, _)| s.readings).sum());
+    out.devices = Some(devices as u64);
+    out.readings = Some(parts.iter().map(|(s, _, _)| s.readings).sum());
     out.total_km = Some(round(km, 1));
     out.km_per_year_median = rates.get(rates.len() / 2).map(|r| round(*r, 0));
     out.km_per_year_histogram = Some(histogram);
     if km > 0.0 {
-        let faults: u64 = parts.iter().map(|(s, _)| s.fault_occurrences).sum();
+        let faults: u64 = parts.iter().map(|(s, _, _)| s.fault_occurrences).sum();
         out.faults_per_10000_km = Some(round(faults as f64 * 10_000.0 / km, 2));
         out.consumption_l_per_100km = Some(round(fuel_ml as f64 / 1000.0 * 100.0 / km, 2));
         out.co2_g_per_km = Some(round(co2_g / km, 1));
@@ -169,25 +144,33 @@ fn round(value: f64, digits: i32) -> f64 {
 }
 
 /// Statistics per model and for the whole fleet, k-anonymous.
-pub fn publish(
+pub fn publish<'d>(
     stats: &BTreeMap<ModelId, ModelStats>,
+    devices: impl Iterator<Item = (ModelId, &'d DeviceSummary)>,
     models: &BTreeMap<ModelId, ModelInfo>,
     k: usize,
 ) -> (Vec<GroupStats>, GroupStats) {
+    let mut rates: BTreeMap<ModelId, Vec<f64>> = BTreeMap::new();
+    for (model, summary) in devices {
+        if let Some(rate) = summary.km_per_year() {
+            rates.entry(model).or_default().push(rate);
+        }
+    }
+    let rates_of = |id: &ModelId| rates.get(id).map_or(&[][..], Vec::as_slice);
     let per_model = stats
         .iter()
         .map(|(id, s)| {
             let info = models.get(id);
             let name = info.map_or_else(|| format!("model {}", id.0), |i| i.name.clone());
-            group(Some(id.0), name, &[(s, info)], k)
+            group(Some(id.0), name, &[(s, info, rates_of(id))], k)
         })
         .collect();
     // The fleet total covers published models only: including a hidden group would let
     // anyone recover its figures by subtracting the published ones.
     let all: Vec<_> = stats
         .iter()
-        .filter(|(_, s)| s.devices.len() >= k.max(1))
-        .map(|(id, s)| (s, models.get(id)))
+        .filter(|(_, s)| s.devices >= k.max(1))
+        .map(|(id, s)| (s, models.get(id), rates_of(id)))
         .collect();
     (per_model, group(None, "All models".into(), &all, k))
 }

@@ -223,6 +223,18 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `text` without one leading `0x` or `0X` (a second prefix stays, and fails to parse).
+pub fn strip_hex_prefix(text: &str) -> &str {
+    text.strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text)
+}
+
+/// Hex with or without one `0x` prefix.
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    hex::decode(strip_hex_prefix(text)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,8 +68,7 @@ impl CommitmentKey {
         counter: u64,
         reading: &Reading,
     ) -> Result<Commitment> {
-        self.opening(device_id, counter, reading.clone())
-            .commitment()
+        commitment_of(device_id, counter, &self.blinding(counter), reading)
     }
 
     /// The opening a device hands a verifier for one reading.
@@ -89,6 +88,22 @@ impl fmt::Debug for CommitmentKey {
     }
 }
 
+/// `SHA-256(COMMITMENT_TAG ‖ device_id ‖ counter u64 BE ‖ blinding ‖ standalone reading)`.
+pub fn commitment_of(
+    device_id: DeviceId,
+    counter: u64,
+    blinding: &[u8; 32],
+    reading: &Reading,
+) -> Result<Commitment> {
+    let mut h = Sha256::new();
+    h.update(COMMITMENT_TAG);
+    h.update(device_id.0);
+    h.update(counter.to_be_bytes());
+    h.update(blinding);
+    h.update(reading.to_standalone_bytes()?);
+    Ok(Commitment(h.finalize().into()))
+}
+
 /// Everything a verifier needs to check one reading against its published commitment.
 /// Revealing one opening reveals nothing about other readings: each has its own blinding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,13 +121,7 @@ pub struct Opening {
 impl Opening {
     /// `SHA-256(COMMITMENT_TAG ‖ device_id ‖ counter u64 BE ‖ blinding ‖ standalone reading)`.
     pub fn commitment(&self) -> Result<Commitment> {
-        let mut h = Sha256::new();
-        h.update(COMMITMENT_TAG);
-        h.update(self.device_id.0);
-        h.update(self.counter.to_be_bytes());
-        h.update(self.blinding);
-        h.update(self.reading.to_standalone_bytes()?);
-        Ok(Commitment(h.finalize().into()))
+        commitment_of(self.device_id, self.counter, &self.blinding, &self.reading)
     }
 
     /// Succeeds when this opening matches `commitment`.

@@ -15,6 +15,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod codec;
 mod commitment;
 mod envelope;
@@ -23,13 +25,17 @@ mod hpke_receiver;
 mod input;
 mod keys;
 mod messages;
+pub mod notice;
 mod reading;
 mod response;
+pub mod state;
+pub mod verdict;
 #[cfg(feature = "vectors")]
 pub mod vectors;
 
 pub use commitment::{
     BLINDING_TAG, COMMITMENT_EXPORTER_CONTEXT, COMMITMENT_TAG, Commitment, CommitmentKey, Opening,
+    commitment_of,
 };
 pub use envelope::{
     AEAD_TAG_LEN, ENC_LEN, ENVELOPE_SIGNING_TAG, ENVELOPE_VERSION, Envelope, HPKE_INFO, Header,

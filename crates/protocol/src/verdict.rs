@@ -1,0 +1,204 @@
+//! The verdict rules of docs/PROTOCOL.md section 17.5: what a verifier concludes from a
+//! device leaf it proved against L1, the device's live possession proof and the device's
+//! opening of its highest attested reading. Pure: the caller does the proving and the I/O.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::commitment::Opening;
+use crate::keys::{BackendPublicKey, DeviceId, PublicKey};
+use crate::messages::PossessionProof;
+use crate::state::DeviceLeaf;
+
+/// What a verifier concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The device's reading agrees with its proven history.
+    Consistent,
+    /// The device shows less than its highest attested reading.
+    Rollback,
+    /// A rollback is on record without a correction, or the device's counter is behind.
+    Flagged,
+    /// A registrar retired the device.
+    Revoked,
+    /// The proven state has no device with this id.
+    UnknownDevice,
+    /// Registered, but nothing attested yet: nothing to compare with (a warning).
+    NoHistory,
+    /// Something needed for a verdict failed; the findings say what.
+    CannotConfirm,
+}
+
+impl Verdict {
+    /// Stable name.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Consistent => "consistent",
+            Self::Rollback => "rollback",
+            Self::Flagged => "flagged",
+            Self::Revoked => "revoked",
+            Self::UnknownDevice => "unknown_device",
+            Self::NoHistory => "no_history",
+            Self::CannotConfirm => "cannot_confirm",
+        }
+    }
+}
+
+/// One reason behind a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code.
+    pub code: &'static str,
+    /// Plain-language explanation.
+    pub detail: String,
+}
+
+fn finding(code: &'static str, detail: String) -> Finding {
+    Finding { code, detail }
+}
+
+/// A verdict and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The reasons, most important first.
+    pub findings: Vec<Finding>,
+}
+
+/// What the verifier checked itself before deciding.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    /// The device asked about.
+    pub device_id: DeviceId,
+    /// Its leaf as proven against the state notice (`None`: proven absent).
+    pub leaf: Option<&'a DeviceLeaf>,
+    /// The device's answer to the fresh nonce.
+    pub proof: &'a PossessionProof,
+    /// The nonce the verifier sent.
+    pub nonce: &'a [u8; 32],
+    /// The backend's public key (possession proofs are bound to it).
+    pub backend_key: &'a BackendPublicKey,
+    /// The device's opening of the leaf's highest attested reading, if it gave one.
+    pub opening: Option<&'a Opening>,
+}
+
+/// Applies the rules in order (section 17.5).
+pub fn decide(evidence: &Evidence<'_>) -> Decision {
+    let decision = |verdict, findings| Decision { verdict, findings };
+    let Some(leaf) = evidence.leaf else {
+        return decision(
+            Verdict::UnknownDevice,
+            alloc::vec![finding(
+                "unknown_device",
+                "the proven state has no device with this id".into(),
+            )],
+        );
+    };
+    if leaf.revoked {
+        return decision(
+            Verdict::Revoked,
+            alloc::vec![finding("revoked", "a registrar revoked the device".into())],
+        );
+    }
+    let proof = evidence.proof;
+    if proof.device_id != evidence.device_id || proof.nonce != *evidence.nonce {
+        return decision(
+            Verdict::CannotConfirm,
+            alloc::vec![finding(
+                "proof_not_fresh",
+                "the device's answer is for another device or another nonce: a replayed answer"
+                    .into(),
+            )],
+        );
+    }
+    let signed = PublicKey::from_bytes(&leaf.key)
+        .and_then(|key| proof.verify(&key, evidence.backend_key))
+        .is_ok();
+    if !signed {
+        return decision(
+            Verdict::CannotConfirm,
+            alloc::vec![finding(
+                "device_signature",
+                "the device's answer does not verify under the key in its proven leaf: another unit, or a forged answer"
+                    .into(),
+            )],
+        );
+    }
+    let mut findings = Vec::new();
+    if leaf.flagged {
+        findings.push(finding(
+            "tamper_on_record",
+            format!(
+                "{} rollback(s) on record, the latest at counter {}, without a correction since",
+                leaf.tamper_events,
+                leaf.latest_tamper.map_or(0, |t| t.counter)
+            ),
+        ));
+    }
+    let Some(highest) = leaf.highest else {
+        if leaf.flagged {
+            return decision(Verdict::Flagged, findings);
+        }
+        return decision(
+            Verdict::NoHistory,
+            alloc::vec![finding(
+                "no_history",
+                "no reading attested yet: nothing to compare the device with".into(),
+            )],
+        );
+    };
+    let opened = evidence.opening.filter(|o| {
+        o.device_id == evidence.device_id
+            && o.counter == highest.counter
+            && o.verify(&highest.commitment).is_ok()
+    });
+    match opened {
+        Some(opening) if proof.reading.odometer_m < opening.reading.odometer_m => {
+            findings.insert(
+                0,
+                finding(
+                    "rollback",
+                    format!(
+                        "the device shows {} m, below the {} m attested at counter {}",
+                        proof.reading.odometer_m, opening.reading.odometer_m, highest.counter
+                    ),
+                ),
+            );
+            decision(Verdict::Rollback, findings)
+        }
+        _ if leaf.flagged => decision(Verdict::Flagged, findings),
+        None => decision(
+            Verdict::CannotConfirm,
+            alloc::vec![finding(
+                "opening",
+                format!(
+                    "the device did not open its highest attested reading (counter {}) to the proven commitment",
+                    highest.counter
+                ),
+            )],
+        ),
+        Some(_) if leaf.last_counter.is_some_and(|last| proof.counter < last) => decision(
+            Verdict::Flagged,
+            alloc::vec![finding(
+                "counter_behind",
+                format!(
+                    "the device's counter {} is below the last consumed counter {}: a clone or a reset",
+                    proof.counter,
+                    leaf.last_counter.unwrap_or_default()
+                ),
+            )],
+        ),
+        Some(opening) => decision(
+            Verdict::Consistent,
+            alloc::vec![finding(
+                "consistent",
+                format!(
+                    "the device shows {} m, at or above the {} m attested at counter {}",
+                    proof.reading.odometer_m, opening.reading.odometer_m, highest.counter
+                ),
+            )],
+        ),
+    }
+}
