@@ -54,6 +54,7 @@ sol! {
     #[derive(Debug, PartialEq, Eq)]
     interface DataAvailability {
         function InputBox(address inputBox) external;
+        function InputBoxAndEspresso(address inputBox, uint256 fromBlock, uint32 namespaceId) external;
     }
 }
 
@@ -79,6 +80,8 @@ sol! {
         function owner() external view returns (address);
 
         event OutputExecuted(uint64 outputIndex, bytes output);
+        /// The owner moved the application to another consensus (`migrateToOutputsMerkleRootValidator`).
+        event OutputsMerkleRootValidatorChanged(address newOutputsMerkleRootValidator);
 
         error InvalidOutputHashesSiblingsArrayLength();
         error InvalidOutputsMerkleRoot(bytes32 outputsMerkleRoot);
@@ -109,6 +112,29 @@ sol! {
         error NotPastBlock(uint256 lastProcessedBlockNumber, uint256 currentBlockNumber);
         error OwnableUnauthorizedAccount(address account);
         error OwnableInvalidOwner(address owner);
+    }
+}
+
+sol! {
+    /// `IConsensus`: what every v2.2 consensus (Authority, Quorum) implements. Both emit
+    /// `ClaimAccepted` when a claim is accepted (the Authority in the same call as `submitClaim`,
+    /// a Quorum once a majority agreed).
+    #[sol(rpc)]
+    #[derive(Debug)]
+    interface IConsensus {
+        function submitClaim(address appContract, uint256 lastProcessedBlockNumber, bytes32 outputsMerkleRoot) external;
+        function getEpochLength() external view returns (uint256);
+        function isOutputsMerkleRootValid(address appContract, bytes32 outputsMerkleRoot) external view returns (bool);
+        function getNumberOfAcceptedClaims() external view returns (uint256);
+        function getNumberOfSubmittedClaims() external view returns (uint256);
+        function supportsInterface(bytes4 interfaceId) external view returns (bool);
+
+        event ClaimSubmitted(address indexed submitter, address indexed appContract, uint256 lastProcessedBlockNumber, bytes32 outputsMerkleRoot);
+        event ClaimAccepted(address indexed appContract, uint256 lastProcessedBlockNumber, bytes32 outputsMerkleRoot);
+
+        error NotEpochFinalBlock(uint256 lastProcessedBlockNumber, uint256 epochLength);
+        error NotFirstClaim(address appContract, uint256 lastProcessedBlockNumber);
+        error NotPastBlock(uint256 lastProcessedBlockNumber, uint256 currentBlockNumber);
     }
 }
 

@@ -109,9 +109,47 @@ pub enum ChainError {
         /// Transaction.
         tx_hash: TxHash,
     },
+    /// An address the caller named has no contract code (at the given block, or at the latest).
+    #[error("no contract code at {address} ({})", at_block(*.block))]
+    NoCode {
+        /// The address.
+        address: Address,
+        /// The block the call was evaluated at (`None`: latest).
+        block: Option<u64>,
+    },
+    /// The node does not know the block.
+    #[error("block {0} not found")]
+    BlockNotFound(u64),
+    /// `eth_chainId` is not the pinned chain id.
+    #[error("the RPC serves chain {actual}, the pinned chain id is {expected}")]
+    ChainIdMismatch {
+        /// Pinned chain id.
+        expected: u64,
+        /// What the RPC answered.
+        actual: u64,
+    },
+    /// The application's consensus (`getOutputsMerkleRootValidator()`) is not the pinned one.
+    #[error(
+        "application {application} is validated by {actual}, the pinned consensus is {expected}"
+    )]
+    ConsensusMismatch {
+        /// The application.
+        application: Address,
+        /// Pinned consensus.
+        expected: Address,
+        /// What the application answered.
+        actual: Address,
+    },
     /// Data from the chain does not decode as expected.
     #[error("decode: {0}")]
     Decode(String),
+}
+
+fn at_block(block: Option<u64>) -> String {
+    match block {
+        Some(b) => format!("at block {b}"),
+        None => "at the latest block".to_owned(),
+    }
 }
 
 /// `Result` with [`ChainError`].

@@ -7,7 +7,9 @@
 //!   application with its own Authority ([`deploy_application`]), described by a [`Deployment`]
 //!   (`deployment.json`);
 //! - the calls the rest of the system makes: [`add_input`], [`input_added_logs`],
-//!   [`decode_evm_advance`], [`submit_claim`], [`validate_output`], [`block_number`].
+//!   [`decode_evm_advance`], [`submit_claim`], [`validate_output`], [`block_number`];
+//! - what a verifier that trusts only L1 reads ([`L1`]): chain id, the application's consensus,
+//!   the latest [`AcceptedClaim`], the number of inputs a claim covers, output validity.
 //!
 //! Keys are raw secp256k1 secret keys ([`B256`]); RPC URLs are plain strings.
 
@@ -28,6 +30,7 @@ mod anvil;
 mod artifacts;
 mod deploy;
 mod error;
+mod l1;
 
 pub use alloy::primitives;
 pub use anvil::{AnvilOptions, AnvilProcess, DEV_CHAIN_ID};
@@ -42,11 +45,13 @@ pub use deploy::{
     deploy_core, dev_accounts, input_box_data_availability,
 };
 pub use error::{ChainError, Result};
+pub use l1::{
+    AcceptedClaim, DEFAULT_LOG_RANGE, L1, OUTPUTS_TREE_HEIGHT, OutputValidity, outputs_merkle_root,
+};
 
-use abi::IApplication::{IApplicationErrors, OutputValidityProof};
 use abi::IAuthority::IAuthorityErrors;
 use abi::IInputBox::{IInputBoxErrors, InputAdded};
-use abi::{IApplication, IAuthority, IInputBox, Inputs};
+use abi::{IAuthority, IInputBox, Inputs};
 
 /// Largest encoded input (`EvmAdvance` call data) the v2.2 InputBox accepts, in bytes.
 pub const MAX_INPUT_LENGTH: usize = 1 << 16;
@@ -334,7 +339,8 @@ pub async fn submit_claim(
 /// `Application.validateOutput(output, OutputValidityProof{outputIndex, outputHashesSiblings})`.
 /// `Ok(true)`: proven. `Ok(false)`: the proof does not lead to an accepted outputs Merkle root
 /// (`InvalidOutputsMerkleRoot`) or has the wrong number of siblings
-/// (`InvalidOutputHashesSiblingsArrayLength`). Other failures are errors.
+/// (`InvalidOutputHashesSiblingsArrayLength`), or an index of `2^63` or more. Other failures are
+/// errors. Same as [`L1::validate_output`].
 pub async fn validate_output(
     rpc_url: &str,
     app: Address,
@@ -342,23 +348,7 @@ pub async fn validate_output(
     output_index: u64,
     siblings: Vec<B256>,
 ) -> Result<bool> {
-    let provider = read_provider(rpc_url)?;
-    let proof = OutputValidityProof {
-        outputIndex: output_index,
-        outputHashesSiblings: siblings,
-    };
-    let result = IApplication::new(app, &provider)
-        .validateOutput(output, proof)
-        .call()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) => match err.as_decoded_interface_error::<IApplicationErrors>() {
-            Some(
-                IApplicationErrors::InvalidOutputsMerkleRoot(_)
-                | IApplicationErrors::InvalidOutputHashesSiblingsArrayLength(_),
-            ) => Ok(false),
-            _ => Err(decode_revert::<IApplicationErrors>("Application")(err)),
-        },
-    }
+    L1::connect(rpc_url)?
+        .validate_output(app, output, output_index, siblings)
+        .await
 }

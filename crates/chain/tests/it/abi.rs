@@ -9,6 +9,7 @@ use witness_chain::abi::{
     IApplicationFactory::{IApplicationFactoryCalls, IApplicationFactoryEvents},
     IAuthority::{IAuthorityCalls, IAuthorityErrors, IAuthorityEvents},
     IAuthorityFactory::{IAuthorityFactoryCalls, IAuthorityFactoryEvents},
+    IConsensus::{IConsensusCalls, IConsensusErrors, IConsensusEvents},
     IEtherPortal::IEtherPortalCalls,
     IInputBox::{IInputBoxCalls, IInputBoxErrors, IInputBoxEvents},
     ISelfHostedApplicationFactory::ISelfHostedApplicationFactoryCalls,
@@ -108,6 +109,19 @@ fn declarations_match_artifacts() {
         IAuthorityEvents::SIGNATURES,
     );
     check(
+        "IConsensus",
+        IConsensusCalls::SIGNATURES,
+        IConsensusErrors::SIGNATURES,
+        IConsensusEvents::SIGNATURES,
+    );
+    // A Quorum emits the same events as an Authority and implements IConsensus too.
+    check(
+        "Quorum",
+        IConsensusCalls::SIGNATURES,
+        IConsensusErrors::SIGNATURES,
+        IConsensusEvents::SIGNATURES,
+    );
+    check(
         "SelfHostedApplicationFactory",
         ISelfHostedApplicationFactoryCalls::SIGNATURES,
         &[],
@@ -144,5 +158,37 @@ fn well_known_selectors_and_topics() {
         alloy::primitives::b256!(
             "c05d337121a6e8605c6ec0b72aa29c4210ffe6e5b9cefdd6a7058188a8f66f98"
         )
+    );
+}
+
+/// The selectors and topics `web/src/lib/l1.ts` hard-codes (its unit tests check them again with
+/// keccak and against the same artifacts).
+#[test]
+fn l1_selectors_and_topics() {
+    use alloy::primitives::b256;
+    use alloy::sol_types::{SolCall, SolEvent};
+    use witness_chain::abi::{IApplication, IAuthority, IConsensus, IInputBox};
+    assert_eq!(
+        IApplication::getOutputsMerkleRootValidatorCall::SELECTOR,
+        [0xa9, 0x4d, 0xfc, 0x5a]
+    );
+    assert_eq!(
+        IApplication::getDeploymentBlockNumberCall::SELECTOR,
+        [0xb3, 0xa1, 0xac, 0xd8]
+    );
+    assert_eq!(
+        IInputBox::getNumberOfInputsCall::SELECTOR,
+        [0x61, 0xa9, 0x3c, 0x87]
+    );
+    assert_eq!(
+        IApplication::validateOutputCall::SELECTOR,
+        [0xe8, 0x8d, 0x39, 0xc0]
+    );
+    let claim_accepted = b256!("0f2cd00a405c0d1a66050307b6722c4788db6ed57aa3589a5c38da535cc3ce63");
+    assert_eq!(IConsensus::ClaimAccepted::SIGNATURE_HASH, claim_accepted);
+    assert_eq!(IAuthority::ClaimAccepted::SIGNATURE_HASH, claim_accepted);
+    assert_eq!(
+        IConsensus::ClaimAccepted::SIGNATURE,
+        "ClaimAccepted(address,uint256,bytes32)"
     );
 }

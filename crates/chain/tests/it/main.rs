@@ -6,4 +6,5 @@ mod anvil;
 mod common;
 mod deploy;
 mod inputs;
+mod l1;
 mod outputs;

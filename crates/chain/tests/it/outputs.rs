@@ -7,9 +7,9 @@ use witness_chain::{ChainError, anvil_mine, block_number, submit_claim, validate
 use crate::common::{admin_key, deployed, gateway_key};
 
 /// Height of the outputs Merkle tree in Cartesi Rollups v2.
-const HEIGHT: usize = 63;
+pub const HEIGHT: usize = 63;
 
-fn notice(payload: &[u8]) -> Bytes {
+pub fn notice(payload: &[u8]) -> Bytes {
     Outputs::NoticeCall {
         payload: Bytes::copy_from_slice(payload),
     }
@@ -26,7 +26,7 @@ fn parent(l: &B256, r: &B256) -> B256 {
 
 /// Root of the height-63 tree whose first leaves are `keccak256(output)` (the rest empty), and
 /// the siblings of leaf `index`.
-fn root_and_siblings(outputs: &[Bytes], index: usize) -> (B256, Vec<B256>) {
+pub fn root_and_siblings(outputs: &[Bytes], index: usize) -> (B256, Vec<B256>) {
     let mut zero = B256::ZERO;
     let mut level: Vec<B256> = outputs.iter().map(keccak256).collect();
     let mut idx = index;
@@ -48,7 +48,7 @@ fn root_and_siblings(outputs: &[Bytes], index: usize) -> (B256, Vec<B256>) {
 }
 
 /// Mines until `block` is in the past.
-async fn mine_past(url: &str, block: u64) {
+pub async fn mine_past(url: &str, block: u64) {
     let now = block_number(url).await.unwrap();
     if now <= block {
         anvil_mine(url, block + 1 - now).await.unwrap();

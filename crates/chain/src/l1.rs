@@ -1,0 +1,459 @@
+//! What a verifier that trusts only L1 reads from the chain, given an RPC URL and its trust
+//! anchors (chain id, application address, consensus address): [`L1`].
+//!
+//! - [`L1::check_anchors`]: `eth_chainId` is the pinned chain id and the application's consensus
+//!   (`Application.getOutputsMerkleRootValidator()`) is the pinned consensus;
+//! - [`L1::latest_accepted_claim`] / [`L1::accepted_claims_after`]: the consensus's
+//!   `ClaimAccepted(address indexed appContract, uint256 lastProcessedBlockNumber,
+//!   bytes32 outputsMerkleRoot)` events for the application (Authority and Quorum emit the same
+//!   event);
+//! - [`L1::input_count_at`]: `InputBox.getNumberOfInputs(app)` at a block, e.g. at a claim's
+//!   `lastProcessedBlockNumber`: the number of inputs the claim covers. Historical state needs an
+//!   archive node (anvil keeps every state);
+//! - [`L1::validate_output`] / [`L1::validate_output_in_claim`]: `Application.validateOutput`.
+//!
+//! Log scans go in windows of at most [`L1::log_range`] blocks (public RPCs cap `eth_getLogs`
+//! ranges), from the application's deployment block (`Application.getDeploymentBlockNumber()`) at
+//! the earliest, so every call makes a bounded number of requests.
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::{SolCall, SolEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::abi::IApplication::{IApplicationErrors, OutputValidityProof};
+use crate::abi::IConsensus::ClaimAccepted;
+use crate::abi::{DataAvailability, IApplication, IInputBox};
+use crate::deploy::INPUT_BOX;
+use crate::error::{ChainError, Result};
+use crate::{decode_revert, parse_rpc_url, to_u64};
+
+/// Largest block range of one `eth_getLogs` request unless [`L1::with_log_range`] says otherwise.
+pub const DEFAULT_LOG_RANGE: u64 = 10_000;
+
+/// Height of the outputs Merkle tree (`CanonicalMachine.LOG2_MAX_OUTPUTS`): a proof has this many
+/// sibling hashes, and output indexes are below `2^63`.
+pub const OUTPUTS_TREE_HEIGHT: usize = 63;
+
+/// A `ClaimAccepted` event of a consensus for one application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedClaim {
+    /// `lastProcessedBlockNumber`: the claim covers the inputs added up to this block.
+    pub last_processed_block: u64,
+    /// `outputsMerkleRoot`: root of the outputs of every input up to that block.
+    pub outputs_root: B256,
+    /// Block of the event (when the claim was accepted).
+    pub block_number: u64,
+    /// Timestamp (seconds) of that block.
+    pub block_timestamp: u64,
+    /// Transaction that emitted the event.
+    pub tx_hash: B256,
+}
+
+/// What [`L1::validate_output_in_claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputValidity {
+    /// `Application.validateOutput` did not revert: the root is one the consensus accepted
+    /// (any accepted claim, not necessarily the given one).
+    pub valid: bool,
+    /// The outputs Merkle root the proof leads to, computed here as the contract does
+    /// (`None`: not [`OUTPUTS_TREE_HEIGHT`] siblings, or an index of `2^63` or more).
+    pub root: Option<B256>,
+    /// `root` is the given claim's `outputs_root`.
+    pub is_claim_root: bool,
+}
+
+/// One chain client: a provider built once, the InputBox to count inputs in and the log window.
+#[derive(Debug, Clone)]
+pub struct L1 {
+    provider: DynProvider,
+    input_box: Address,
+    log_range: u64,
+}
+
+impl L1 {
+    /// A client for the node at `rpc_url` (no request is made), counting inputs in the canonical
+    /// v2.2 InputBox ([`INPUT_BOX`]).
+    pub fn connect(rpc_url: &str) -> Result<Self> {
+        let provider = ProviderBuilder::new()
+            .connect_http(parse_rpc_url(rpc_url)?)
+            .erased();
+        Ok(Self {
+            provider,
+            input_box: INPUT_BOX,
+            log_range: DEFAULT_LOG_RANGE,
+        })
+    }
+
+    /// Counts inputs in another InputBox (see [`L1::application_input_box`]).
+    #[must_use]
+    pub fn with_input_box(mut self, input_box: Address) -> Self {
+        self.input_box = input_box;
+        self
+    }
+
+    /// At most `blocks` (at least 1) blocks per `eth_getLogs` request.
+    #[must_use]
+    pub fn with_log_range(mut self, blocks: u64) -> Self {
+        self.log_range = blocks.max(1);
+        self
+    }
+
+    /// The InputBox inputs are counted in.
+    pub fn input_box(&self) -> Address {
+        self.input_box
+    }
+
+    /// Largest block range of one `eth_getLogs` request.
+    pub fn log_range(&self) -> u64 {
+        self.log_range
+    }
+
+    /// The underlying provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// `eth_chainId`.
+    pub async fn chain_id(&self) -> Result<u64> {
+        Ok(self.provider.get_chain_id().await?)
+    }
+
+    /// The latest block number.
+    pub async fn block_number(&self) -> Result<u64> {
+        Ok(self.provider.get_block_number().await?)
+    }
+
+    /// Timestamp (seconds) of `block`; [`ChainError::BlockNotFound`] if the node does not have it.
+    pub async fn block_timestamp(&self, block: u64) -> Result<u64> {
+        let header = self
+            .provider
+            .get_block_by_number(block.into())
+            .await?
+            .ok_or(ChainError::BlockNotFound(block))?;
+        Ok(header.header.timestamp)
+    }
+
+    /// The application's consensus: `Application.getOutputsMerkleRootValidator()` (v2.2's name
+    /// for what older releases called `getConsensus()`). [`ChainError::NoCode`] if `app` is not
+    /// a contract.
+    pub async fn application_consensus(&self, app: Address) -> Result<Address> {
+        let result = IApplication::new(app, &self.provider)
+            .getOutputsMerkleRootValidator()
+            .call()
+            .await;
+        match result {
+            Ok(consensus) => Ok(consensus),
+            Err(err) => Err(self.view_error(err, app, None).await),
+        }
+    }
+
+    /// `Application.getDeploymentBlockNumber()`.
+    pub async fn application_deployment_block(&self, app: Address) -> Result<u64> {
+        let result = IApplication::new(app, &self.provider)
+            .getDeploymentBlockNumber()
+            .call()
+            .await;
+        match result {
+            Ok(block) => to_u64(block, "application deployment block"),
+            Err(err) => Err(self.view_error(err, app, None).await),
+        }
+    }
+
+    /// The InputBox named by the application's data availability
+    /// (`Application.getDataAvailability()`: `InputBox(address)` or
+    /// `InputBoxAndEspresso(address,uint256,uint32)`).
+    pub async fn application_input_box(&self, app: Address) -> Result<Address> {
+        let result = IApplication::new(app, &self.provider)
+            .getDataAvailability()
+            .call()
+            .await;
+        let da = match result {
+            Ok(da) => da,
+            Err(err) => return Err(self.view_error(err, app, None).await),
+        };
+        if let Ok(call) = DataAvailability::InputBoxCall::abi_decode(&da) {
+            Ok(call.inputBox)
+        } else if let Ok(call) = DataAvailability::InputBoxAndEspressoCall::abi_decode(&da) {
+            Ok(call.inputBox)
+        } else {
+            Err(ChainError::Decode(format!(
+                "unknown data availability {da} of application {app}"
+            )))
+        }
+    }
+
+    /// Checks the trust anchors: `eth_chainId` is `chain_id` ([`ChainError::ChainIdMismatch`])
+    /// and the application's consensus is `consensus` ([`ChainError::ConsensusMismatch`]).
+    pub async fn check_anchors(
+        &self,
+        chain_id: u64,
+        app: Address,
+        consensus: Address,
+    ) -> Result<()> {
+        let actual = self.chain_id().await?;
+        if actual != chain_id {
+            return Err(ChainError::ChainIdMismatch {
+                expected: chain_id,
+                actual,
+            });
+        }
+        let actual = self.application_consensus(app).await?;
+        if actual != consensus {
+            return Err(ChainError::ConsensusMismatch {
+                application: app,
+                expected: consensus,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// `InputBox.getNumberOfInputs(app)` at the end of `block` (`None`: latest). At a claim's
+    /// `last_processed_block` this is the number of inputs the claim covers. A block before the
+    /// InputBox existed gives [`ChainError::NoCode`]; a node that pruned the block's state
+    /// answers with an RPC error.
+    pub async fn input_count_at(&self, app: Address, block: Option<u64>) -> Result<u64> {
+        let result = IInputBox::new(self.input_box, &self.provider)
+            .getNumberOfInputs(app)
+            .block(block_id(block))
+            .call()
+            .await;
+        match result {
+            Ok(n) => to_u64(n, "number of inputs"),
+            Err(err) => Err(self.view_error(err, self.input_box, block).await),
+        }
+    }
+
+    /// The newest `ClaimAccepted` of `consensus` for `app` (by block, then log index), with its
+    /// block's timestamp; `None` if there is none since the application was deployed. Scans
+    /// backwards from the latest block. [`ChainError::NoCode`] if `app` is not a contract.
+    pub async fn latest_accepted_claim(
+        &self,
+        consensus: Address,
+        app: Address,
+    ) -> Result<Option<AcceptedClaim>> {
+        let lowest = self.application_deployment_block(app).await?;
+        let mut to = self.block_number().await?;
+        if to < lowest {
+            return Ok(None);
+        }
+        loop {
+            let from = to.saturating_sub(self.log_range - 1).max(lowest);
+            let logs = self.claim_logs(consensus, app, from, to).await?;
+            let mut newest: Option<ClaimLog> = None;
+            for log in &logs {
+                let claim = ClaimLog::decode(log)?;
+                if newest.is_none_or(|n| (claim.block_number, claim.log_index) > n.key()) {
+                    newest = Some(claim);
+                }
+            }
+            if let Some(claim) = newest {
+                // Nodes that put `blockTimestamp` in logs (anvil, recent geth) save a request.
+                let block_timestamp = match claim.block_timestamp {
+                    Some(t) => t,
+                    None => self.block_timestamp(claim.block_number).await?,
+                };
+                return Ok(Some(AcceptedClaim {
+                    last_processed_block: claim.last_processed_block,
+                    outputs_root: claim.outputs_root,
+                    block_number: claim.block_number,
+                    block_timestamp,
+                    tx_hash: claim.tx_hash,
+                }));
+            }
+            if from == lowest {
+                return Ok(None);
+            }
+            to = from - 1;
+        }
+    }
+
+    /// How many `ClaimAccepted` events `consensus` emitted for `app` in the blocks after `block`
+    /// up to the latest (e.g. "N claims accepted since" a claim's `block_number`).
+    pub async fn accepted_claims_after(
+        &self,
+        consensus: Address,
+        app: Address,
+        block: u64,
+    ) -> Result<u64> {
+        let head = self.block_number().await?;
+        let mut count = 0u64;
+        let mut from = block.saturating_add(1);
+        while from <= head {
+            let to = from.saturating_add(self.log_range - 1).min(head);
+            for log in self.claim_logs(consensus, app, from, to).await? {
+                ClaimLog::decode(&log)?;
+                count += 1;
+            }
+            from = to + 1;
+        }
+        Ok(count)
+    }
+
+    /// `Application.validateOutput(output, OutputValidityProof{outputIndex, outputHashesSiblings})`.
+    /// `Ok(true)`: proven (the root is one the consensus accepted). `Ok(false)`: the proof leads
+    /// to a root that was not accepted (`InvalidOutputsMerkleRoot`) or has the wrong number of
+    /// siblings (`InvalidOutputHashesSiblingsArrayLength`), or an index of `2^63` or more
+    /// (LibMerkle32 reverts with "index out of bounds"; answered without a request). Other
+    /// failures are errors.
+    pub async fn validate_output(
+        &self,
+        app: Address,
+        output: Bytes,
+        output_index: u64,
+        siblings: Vec<B256>,
+    ) -> Result<bool> {
+        if output_index >> OUTPUTS_TREE_HEIGHT != 0 {
+            return Ok(false);
+        }
+        let proof = OutputValidityProof {
+            outputIndex: output_index,
+            outputHashesSiblings: siblings,
+        };
+        let result = IApplication::new(app, &self.provider)
+            .validateOutput(output, proof)
+            .call()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_decoded_interface_error::<IApplicationErrors>() {
+                Some(
+                    IApplicationErrors::InvalidOutputsMerkleRoot(_)
+                    | IApplicationErrors::InvalidOutputHashesSiblingsArrayLength(_),
+                ) => Ok(false),
+                _ => Err(decode_revert::<IApplicationErrors>("Application")(err)),
+            },
+        }
+    }
+
+    /// [`L1::validate_output`], plus the root the proof leads to (computed here with
+    /// [`outputs_merkle_root`], no extra request) and whether it is `claim`'s root.
+    pub async fn validate_output_in_claim(
+        &self,
+        app: Address,
+        claim: &AcceptedClaim,
+        output: Bytes,
+        output_index: u64,
+        siblings: Vec<B256>,
+    ) -> Result<OutputValidity> {
+        let root = outputs_merkle_root(&output, output_index, &siblings);
+        let valid = self
+            .validate_output(app, output, output_index, siblings)
+            .await?;
+        Ok(OutputValidity {
+            valid,
+            root,
+            is_claim_root: root == Some(claim.outputs_root),
+        })
+    }
+
+    async fn claim_logs(
+        &self,
+        consensus: Address,
+        app: Address,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Log>> {
+        let filter = Filter::new()
+            .address(consensus)
+            .event_signature(ClaimAccepted::SIGNATURE_HASH)
+            .topic1(app.into_word())
+            .from_block(from)
+            .to_block(to);
+        let logs = self.provider.get_logs(&filter).await?;
+        Ok(logs
+            .into_iter()
+            .filter(|log| !log.removed && log.address() == consensus)
+            .collect())
+    }
+
+    /// A failed view call: [`ChainError::NoCode`] if `address` has no code at `block`, else the
+    /// call's own error.
+    async fn view_error(
+        &self,
+        err: alloy::contract::Error,
+        address: Address,
+        block: Option<u64>,
+    ) -> ChainError {
+        if let alloy::contract::Error::TransportError(e) = err {
+            return e.into();
+        }
+        match self
+            .provider
+            .get_code_at(address)
+            .block_id(block_id(block))
+            .await
+        {
+            Ok(code) if code.is_empty() => ChainError::NoCode { address, block },
+            _ => err.into(),
+        }
+    }
+}
+
+fn block_id(block: Option<u64>) -> BlockId {
+    block.map_or(BlockId::latest(), BlockId::number)
+}
+
+/// A decoded `ClaimAccepted` log.
+#[derive(Debug, Clone, Copy)]
+struct ClaimLog {
+    last_processed_block: u64,
+    outputs_root: B256,
+    block_number: u64,
+    block_timestamp: Option<u64>,
+    log_index: u64,
+    tx_hash: B256,
+}
+
+impl ClaimLog {
+    fn decode(log: &Log) -> Result<Self> {
+        let decoded = log
+            .log_decode::<ClaimAccepted>()
+            .map_err(|e| ChainError::Decode(format!("ClaimAccepted: {e}")))?;
+        let missing = |what: &str| ChainError::Decode(format!("ClaimAccepted log without {what}"));
+        Ok(Self {
+            last_processed_block: to_u64(
+                decoded.inner.data.lastProcessedBlockNumber,
+                "lastProcessedBlockNumber",
+            )?,
+            outputs_root: decoded.inner.data.outputsMerkleRoot,
+            block_number: log.block_number.ok_or_else(|| missing("block number"))?,
+            block_timestamp: log.block_timestamp,
+            log_index: log.log_index.ok_or_else(|| missing("log index"))?,
+            tx_hash: log
+                .transaction_hash
+                .ok_or_else(|| missing("transaction hash"))?,
+        })
+    }
+
+    fn key(&self) -> (u64, u64) {
+        (self.block_number, self.log_index)
+    }
+}
+
+/// The outputs Merkle root a proof leads to, as `Application.validateOutput` computes it:
+/// `keccak256(output)` folded with the siblings bottom-up, bit `i` of `output_index` saying
+/// whether the node is a right child at level `i`. `None` unless there are
+/// [`OUTPUTS_TREE_HEIGHT`] siblings (the contract's `InvalidOutputHashesSiblingsArrayLength`) and
+/// the index is below `2^63` (the contract reverts with "LibMerkle32: index out of bounds").
+pub fn outputs_merkle_root(output: &[u8], output_index: u64, siblings: &[B256]) -> Option<B256> {
+    if siblings.len() != OUTPUTS_TREE_HEIGHT || output_index >> OUTPUTS_TREE_HEIGHT != 0 {
+        return None;
+    }
+    let mut node = keccak256(output);
+    let mut buf = [0u8; 64];
+    for (level, sibling) in siblings.iter().enumerate() {
+        let (left, right) = if (output_index >> level) & 1 == 0 {
+            (&node, sibling)
+        } else {
+            (sibling, &node)
+        };
+        buf[..32].copy_from_slice(left.as_slice());
+        buf[32..].copy_from_slice(right.as_slice());
+        node = keccak256(buf);
+    }
+    Some(node)
+}
