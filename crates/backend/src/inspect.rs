@@ -6,12 +6,10 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sha2::{Digest as _, Sha256};
 use witness_protocol::api::{
-    AccumulatorView, AttestedView, ConfigAnswer, CorrectionView, DeviceAnswer, DeviceProofAnswer,
-    EraKey, ErrorAnswer, HistoryKeys, HistoryKeysAnswer, InspectAnswer, InspectQuery, LeafView,
-    ModelView, StateAnswer, StatsAnswer, TamperView,
+    ConfigAnswer, DeviceAnswer, DeviceProofAnswer, EraKey, ErrorAnswer, HistoryKeys,
+    HistoryKeysAnswer, InspectAnswer, InspectQuery, LeafView, ModelView, StateAnswer, StatsAnswer,
 };
 use witness_protocol::notice::{DETAIL_KEY_TAG, ODOMETER_KEY_TAG, NOTICE_VERSION, history_key};
-use witness_protocol::state::DeviceLeaf;
 use witness_protocol::{
     BackendPublicKey, DeviceId, OwnerQuery, PossessionProof, PublicKey, seal_response,
 };
@@ -43,7 +41,7 @@ fn answer(state: &State, payload: &[u8]) -> Answer {
         InspectQuery::Config => Ok(InspectAnswer::Config(config(state))),
         InspectQuery::Device { device_id } => {
             let id = device_id_of(&device_id)?;
-            let leaf = state.device(&id).map(|d| leaf_view(&d.leaf));
+            let leaf = state.device(&id).map(|d| LeafView::from(&d.leaf));
             Ok(InspectAnswer::Device(DeviceAnswer {
                 device_id: id.to_hex(),
                 exists: leaf.is_some(),
@@ -108,49 +106,6 @@ fn config(state: &State) -> ConfigAnswer {
                 fuel: m.fuel.name().into(),
             })
             .collect(),
-    }
-}
-
-/// The JSON view of a leaf.
-pub fn leaf_view(leaf: &DeviceLeaf) -> LeafView {
-    LeafView {
-        device_id: leaf.device_id.to_hex(),
-        model: leaf.model.0,
-        public_key: hex::encode(leaf.key),
-        status: match (leaf.revoked, leaf.flagged) {
-            (true, _) => "revoked",
-            (false, true) => "flagged",
-            (false, false) => "active",
-        }
-        .into(),
-        revoked: leaf.revoked,
-        flagged: leaf.flagged,
-        last_counter: leaf.last_counter,
-        owner: leaf.owner.map(hex::encode),
-        ownership_sequence: leaf.ownership_sequence,
-        era: leaf.era,
-        attested: leaf.attested,
-        highest: leaf.highest.map(|h| AttestedView {
-            counter: h.counter,
-            commitment: hex::encode(h.commitment.0),
-            input_index: h.input_index,
-        }),
-        tamper_events: leaf.tamper_events,
-        latest_tamper: leaf.latest_tamper.map(|t| TamperView {
-            counter: t.counter,
-            reference_counter: t.reference_counter,
-            input_index: t.input_index,
-        }),
-        corrections: leaf.corrections,
-        latest_correction: leaf.latest_correction.map(|c| CorrectionView {
-            counter: c.counter,
-            input_index: c.input_index,
-        }),
-        history: AccumulatorView {
-            count: leaf.history.count,
-            root: hex::encode(leaf.history.root),
-            last_input: leaf.history.last_input,
-        },
     }
 }
 

@@ -24,7 +24,7 @@ use witness_protocol::{GatewayAuthorization, Message, RollupInput};
 use crate::CliResult;
 use crate::chain::wait_for_stop;
 use crate::keys::LocalKeys;
-use crate::system::SystemInfo;
+use crate::system::{Anchors, SystemInfo};
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct UpArgs {
@@ -349,6 +349,19 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         devices: fleet.devices().len(),
     };
     info.save(&data)?;
+    // The pinned configuration a verifier trusts (PROTOCOL.md 17.1): written here, by whoever
+    // deployed, never served by the gateway.
+    let anchors = Anchors {
+        chain_id: deployment.chain_id,
+        application: application.clone(),
+        consensus: format!("{:#x}", deployment.authority),
+        backend_public_key: Some(info.backend_public_key.clone()),
+        chain_rpc_url: Some(rpc_url.clone()),
+        node_rpc_url: Some(node_rpc_url.clone()),
+        node_inspect_url: Some(inspect_url.clone()),
+    };
+    anchors.save(&data)?;
+    let pin_link = format!("{gateway_url}/#pin={}", anchors.to_link_fragment());
 
     let (stop_fleet, fleet_stopped) = tokio::sync::oneshot::channel::<()>();
     // Devices resume from their own saved time, so the clock can always start at the
@@ -390,7 +403,8 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         )
     };
     steps.say(&format!(
-        "\nThe Witness is ready.\n\n  dashboard     {gateway_url}/\n  API docs      {gateway_url}/docs\n  node inspect  {inspect_url}\n  node JSON-RPC {node_rpc_url}\n  chain         {rpc_url} (chain id {})\n  local link    {}\n  data          {}\n\n  demo login    demo / {}   (registrar / same password)\n  rolled back   {}\n  attestation   {attestation}\n\nCtrl-C stops everything.\n",
+        "\nThe Witness is ready.\n\n  dashboard     {gateway_url}/\n  verify link   {pin_link}\n                (pins chain id, application and consensus; also in {}/anchors.json)\n  API docs      {gateway_url}/docs\n  node inspect  {inspect_url}\n  node JSON-RPC {node_rpc_url}\n  chain         {rpc_url} (chain id {})\n  local link    {}\n  data          {}\n\n  demo login    demo / {}   (registrar / same password)\n  rolled back   {}\n  attestation   {attestation}\n\nCtrl-C stops everything.\n",
+        data.display(),
         deployment.chain_id,
         link.url(),
         data.display(),

@@ -1,33 +1,472 @@
-//! `witness verify <device>`: read the device over its local link with a fresh nonce, check
-//! its signature here, ask the rollup (the node's inspect, not the gateway) for the verdict,
-//! check that the device's own log opens the attested commitment, and prove the attesting
-//! notice on L1 with `Application.validateOutput`.
+//! `witness verify <device>`: the verification of docs/PROTOCOL.md section 17, trusting only
+//! L1. The trust anchors (chain id, application, consensus) come from the user: flags, an
+//! anchors file, or the `anchors.json` that `witness up` pinned; never from a gateway. A node
+//! is asked for data and every datum is checked: the state notice of the last input the latest
+//! accepted claim covers is proven with `Application.validateOutput`, the device's leaf and
+//! path against that notice's root; the verdict is decided here (`verdict::decide`).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use serde::Serialize;
 use serde_json::{Value, json};
+use witness_chain::L1;
 use witness_chain::primitives::{Address, B256, Bytes};
-use witness_protocol::{BackendPublicKey, Commitment, Opening, PossessionProof, PublicKey};
+use witness_node_client::{NodeClient, NodeEndpoints};
+use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
+use witness_protocol::codec::parse_hex;
+use witness_protocol::notice::StateNotice;
+use witness_protocol::state::MapProof;
+use witness_protocol::verdict::{Evidence, Finding, Verdict, decide};
+use witness_protocol::{BackendPublicKey, DeviceId, Opening, PossessionProof};
 
 use crate::CliResult;
-use crate::system::SystemInfo;
-use crate::up::inspect;
+use crate::system::{Anchors, SystemInfo};
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Device id (32 hex digits), as listed by the local link.
     device: String,
-    /// The data directory of a running `witness up` (its system.json names every endpoint).
+    /// The data directory of `witness up`: its anchors.json is the default pinned
+    /// configuration, its system.json names the default endpoints.
     #[arg(long, default_value = ".witness")]
     data_dir: PathBuf,
-    /// Wait up to this many seconds for the attesting notice's epoch to be claimed on L1.
+    /// A pinned anchors file (JSON: chain_id, application, consensus; optional endpoints).
+    #[arg(long)]
+    anchors: Option<PathBuf>,
+    /// Pinned chain id (with --application and --consensus, overrides the anchors file).
+    #[arg(long, requires_all = ["application", "consensus"])]
+    chain_id: Option<u64>,
+    /// Pinned application address.
+    #[arg(long)]
+    application: Option<String>,
+    /// Pinned consensus contract address.
+    #[arg(long)]
+    consensus: Option<String>,
+    /// Chain JSON-RPC URL.
+    #[arg(long)]
+    rpc: Option<String>,
+    /// Any node's JSON-RPC URL (`…/rpc`).
+    #[arg(long)]
+    node_rpc: Option<String>,
+    /// The same node's inspect URL (`…/inspect/<app>`).
+    #[arg(long)]
+    node_inspect: Option<String>,
+    /// The device's local link (`…` in front of `/devices/<id>`).
+    #[arg(long)]
+    link: Option<String>,
+    /// A gateway to take endpoint defaults from; the anchors it advertises must equal the
+    /// pinned ones, or nothing is concluded.
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Wait up to this many seconds for a claim that covers every input present now.
     #[arg(long, default_value_t = 0)]
-    wait_proof: u64,
+    wait_claim: u64,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Where the verifier looks, and what it trusts.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    pub(crate) anchors: Anchors,
+    /// Where the anchors came from.
+    pub(crate) source: String,
+    pub(crate) chain_rpc_url: String,
+    pub(crate) node: NodeEndpoints,
+    pub(crate) local_link_url: String,
+    pub(crate) gateway_url: Option<String>,
+}
+
+/// The claim the result is as of.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClaimFacts {
+    last_processed_block: u64,
+    epoch: Option<u64>,
+    accepted_in_block: u64,
+    age_s: Option<u64>,
+    inputs_covered: u64,
+    inputs_not_claimed: Option<u64>,
+    outputs_root: String,
+}
+
+/// The proven state notice.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StateFacts {
+    input_index: u64,
+    output_index: u64,
+    block_number: u64,
+    map_root: String,
+}
+
+/// What the device said.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct DeviceFacts {
+    odometer_m: u64,
+    counter: u64,
+    opened_highest_odometer_m: Option<u64>,
+}
+
+/// The whole result of one verification.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct VerifyReport {
+    pub(crate) device_id: String,
+    pub(crate) verdict: &'static str,
+    pub(crate) findings: Vec<FindingJson>,
+    anchors: Anchors,
+    anchors_source: String,
+    node_rpc_url: String,
+    claim: Option<ClaimFacts>,
+    state: Option<StateFacts>,
+    leaf: Option<LeafView>,
+    device: Option<DeviceFacts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FindingJson {
+    pub(crate) code: &'static str,
+    pub(crate) detail: String,
+}
+
+impl From<Finding> for FindingJson {
+    fn from(f: Finding) -> Self {
+        Self {
+            code: f.code,
+            detail: f.detail,
+        }
+    }
+}
+
+/// A failed step: `cannot_confirm` with this code.
+struct Failed(&'static str, String);
+
+fn failed(code: &'static str, detail: impl std::fmt::Display) -> Failed {
+    Failed(code, detail.to_string())
+}
+
+pub(crate) async fn run(args: VerifyArgs) -> CliResult {
+    let setup = setup(&args).await?;
+    let report = verify(&setup, &args.device, Duration::from_secs(args.wait_claim)).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    match report.verdict {
+        "consistent" => Ok(()),
+        other => Err(format!("verdict: {other}").into()),
+    }
+}
+
+fn parse_address(text: &str, what: &str) -> Result<Address, String> {
+    text.parse()
+        .map_err(|_| format!("{what}: not an address: {text}"))
+}
+
+/// Resolves anchors (flags, then --anchors, then `<data-dir>/anchors.json`) and endpoints
+/// (flags, then the anchors file, then `<data-dir>/system.json`, then the gateway).
+async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
+    let file = |path: &Path| -> Result<(Anchors, String), String> {
+        Ok((Anchors::load(path)?, format!("file {}", path.display())))
+    };
+    let (anchors, source) = match (&args.chain_id, &args.application, &args.consensus) {
+        (Some(chain_id), Some(application), Some(consensus)) => (
+            Anchors {
+                chain_id: *chain_id,
+                application: application.clone(),
+                consensus: consensus.clone(),
+                ..Anchors::default()
+            },
+            "command line".to_string(),
+        ),
+        _ => match &args.anchors {
+            Some(path) => file(path)?,
+            None => file(&Anchors::path(&args.data_dir)).map_err(|e| {
+                format!("no trust anchors: pass --anchors FILE or --chain-id/--application/--consensus ({e})")
+            })?,
+        },
+    };
+    let system = SystemInfo::load(&args.data_dir).ok();
+    let gateway_url = args
+        .gateway
+        .clone()
+        .or_else(|| system.as_ref().map(|s| s.gateway_url.clone()));
+    let advertised = match &args.gateway {
+        Some(url) => Some(gateway_config(url).await?),
+        None => None,
+    };
+    let pick = |flag: &Option<String>, pinned: &Option<String>, from_system: Option<String>, key: &str| {
+        flag.clone()
+            .or_else(|| pinned.clone())
+            .or(from_system)
+            .or_else(|| advertised.as_ref().and_then(|c| c[key].as_str().map(String::from)))
+    };
+    let need = |value: Option<String>, what: &str| {
+        value.ok_or_else(|| format!("no {what}: pass --{what} (or run `witness up`)"))
+    };
+    let setup = Setup {
+        chain_rpc_url: need(
+            pick(&args.rpc, &anchors.chain_rpc_url, system.as_ref().map(|s| s.chain_rpc_url.clone()), "chain_rpc_url"),
+            "rpc",
+        )?,
+        node: NodeEndpoints {
+            rpc_url: need(
+                pick(&args.node_rpc, &anchors.node_rpc_url, system.as_ref().map(|s| s.node_rpc_url.clone()), "node_rpc_url"),
+                "node-rpc",
+            )?,
+            inspect_url: need(
+                pick(&args.node_inspect, &anchors.node_inspect_url, system.as_ref().map(|s| s.node_inspect_url.clone()), "node_inspect_url"),
+                "node-inspect",
+            )?,
+        },
+        local_link_url: need(
+            pick(&args.link, &None, system.as_ref().map(|s| s.local_link_url.clone()), "local_link_url"),
+            "link",
+        )?,
+        anchors,
+        source,
+        gateway_url: if args.gateway.is_some() { gateway_url } else { None },
+    };
+    Ok(setup)
+}
+
+async fn gateway_config(url: &str) -> Result<Value, String> {
+    let url = format!("{}/v1/config", url.trim_end_matches('/'));
+    reqwest::get(&url)
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("{url}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// The anchors a gateway advertises must be the pinned ones.
+async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
+    let Some(url) = &setup.gateway_url else {
+        return Ok(());
+    };
+    let config = gateway_config(url)
+        .await
+        .map_err(|e| failed("gateway_unreachable", e))?;
+    let pinned_app = setup.anchors.application.to_lowercase();
+    if let Some(app) = config["application"].as_str()
+        && app.to_lowercase() != pinned_app
+    {
+        return Err(failed(
+            "gateway_mismatch",
+            format!("the gateway advertises application {app}, but you pinned {pinned_app}; nothing from the gateway is used"),
+        ));
+    }
+    if let Some(chain) = config["chain_id"].as_u64()
+        && chain != setup.anchors.chain_id
+    {
+        return Err(failed(
+            "gateway_mismatch",
+            format!("the gateway advertises chain id {chain}, but you pinned {}; nothing from the gateway is used", setup.anchors.chain_id),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the whole check; every failure ends in `cannot_confirm` with its reason.
+pub(crate) async fn verify(setup: &Setup, device: &str, wait: Duration) -> VerifyReport {
+    let mut report = VerifyReport {
+        device_id: device.to_owned(),
+        verdict: Verdict::CannotConfirm.code(),
+        findings: Vec::new(),
+        anchors: setup.anchors.clone(),
+        anchors_source: setup.source.clone(),
+        node_rpc_url: setup.node.rpc_url.clone(),
+        claim: None,
+        state: None,
+        leaf: None,
+        device: None,
+    };
+    if let Err(Failed(code, detail)) = steps(setup, device, wait, &mut report).await {
+        report.verdict = Verdict::CannotConfirm.code();
+        report.findings.insert(0, FindingJson { code, detail });
+    }
+    report
+}
+
+async fn steps(
+    setup: &Setup,
+    device: &str,
+    wait: Duration,
+    report: &mut VerifyReport,
+) -> Result<(), Failed> {
+    let device_id = DeviceId::from_hex(device).map_err(|_| failed("bad_device_id", "the device id must be 32 hex digits"))?;
+    check_gateway(setup).await?;
+    let anchors = &setup.anchors;
+    let app = parse_address(&anchors.application, "application").map_err(|e| failed("bad_anchors", e))?;
+    let consensus = parse_address(&anchors.consensus, "consensus").map_err(|e| failed("bad_anchors", e))?;
+    let l1 = L1::connect(&setup.chain_rpc_url).map_err(|e| failed("chain_unreachable", e))?;
+
+    // V1, V2: the chain and the application are the pinned ones.
+    l1.check_anchors(anchors.chain_id, app, consensus)
+        .await
+        .map_err(|e| match e {
+            witness_chain::ChainError::ChainIdMismatch { .. } => failed("chain_mismatch", e),
+            witness_chain::ChainError::ConsensusMismatch { .. } | witness_chain::ChainError::NoCode { .. } => {
+                failed("application_mismatch", e)
+            }
+            other => failed("chain_unreachable", other),
+        })?;
+
+    // V3, V4: the latest accepted claim and the inputs it covers, from L1 alone.
+    let inputs_now = l1.input_count_at(app, None).await.map_err(|e| failed("chain_unreachable", e))?;
+    let deadline = Instant::now() + wait;
+    let (claim, covered) = loop {
+        let claim = l1
+            .latest_accepted_claim(consensus, app)
+            .await
+            .map_err(|e| failed("chain_unreachable", e))?;
+        let covered = match &claim {
+            Some(c) => l1
+                .input_count_at(app, Some(c.last_processed_block))
+                .await
+                .map_err(|e| failed("chain_unreachable", e))?,
+            None => 0,
+        };
+        if covered >= inputs_now || Instant::now() >= deadline {
+            break (claim, covered);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let claim = claim.ok_or_else(|| failed("no_accepted_claim", "no claim of this application has been accepted on L1 yet"))?;
+    if covered == 0 {
+        return Err(failed("no_input_claimed", "the latest accepted claim covers no input yet"));
+    }
+    let last_input = covered - 1;
+    let epoch_length = witness_chain::abi::IConsensus::new(consensus, l1.provider())
+        .getEpochLength()
+        .call()
+        .await
+        .ok()
+        .and_then(|l| u64::try_from(l).ok());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    report.claim = Some(ClaimFacts {
+        last_processed_block: claim.last_processed_block,
+        epoch: epoch_length.filter(|l| *l > 0).map(|l| claim.last_processed_block / l),
+        accepted_in_block: claim.block_number,
+        age_s: now.checked_sub(claim.block_timestamp),
+        inputs_covered: covered,
+        inputs_not_claimed: l1.input_count_at(app, None).await.ok().map(|n| n.saturating_sub(covered)),
+        outputs_root: claim.outputs_root.to_string(),
+    });
+
+    // V5, V6: the claim's last input's state notice, proven on L1.
+    let node = NodeClient::new(setup.node.clone());
+    let outputs = node
+        .outputs_of_input(last_input)
+        .await
+        .map_err(|e| failed("state_notice_missing", format!("the node did not list the outputs of input {last_input}: {e}")))?;
+    let output = outputs.last().ok_or_else(|| {
+        failed("state_notice_missing", format!("the node has no outputs for input {last_input}: it is behind the claim or withholds them"))
+    })?;
+    let notice = output
+        .notice_payload()
+        .and_then(|payload| StateNotice::decode(&payload).ok())
+        .ok_or_else(|| failed("state_notice_missing", format!("the last output of input {last_input} is not a state notice: the node withholds it")))?;
+    if notice.input_index != last_input || notice.block_number > claim.last_processed_block {
+        return Err(failed(
+            "state_notice_missing",
+            format!(
+                "the node answered the state after input {} (block {}), not after input {last_input}, the last one the claim covers",
+                notice.input_index, notice.block_number
+            ),
+        ));
+    }
+    let siblings: Vec<B256> = output
+        .siblings
+        .clone()
+        .ok_or_else(|| failed("proof_refused", "the node gives no proof for the state notice"))?
+        .into_iter()
+        .map(B256::from)
+        .collect();
+    let proven = l1
+        .validate_output(app, Bytes::from(output.raw.clone()), output.index, siblings)
+        .await
+        .map_err(|e| failed("chain_unreachable", e))?;
+    if !proven {
+        return Err(failed("proof_refused", "Application.validateOutput refused the state notice's proof"));
+    }
+    report.state = Some(StateFacts {
+        input_index: notice.input_index,
+        output_index: output.index,
+        block_number: notice.block_number,
+        map_root: hex::encode(notice.map_root),
+    });
+
+    // V7: the device's leaf and path as of that input.
+    let answer = node
+        .inspect(&InspectQuery::DeviceProof {
+            device_id: device_id.to_hex(),
+            input_index: Some(last_input),
+        })
+        .await
+        .map_err(|e| failed("path_invalid", format!("the node gave no path: {e}")))?;
+    let proof_hex = match answer.answer {
+        InspectAnswer::DeviceProof(p) => p.proof,
+        InspectAnswer::Error(e) => return Err(failed("path_invalid", format!("the node refused the path: {} ({})", e.error, e.detail))),
+        other => return Err(failed("path_invalid", format!("the node answered {other:?}"))),
+    };
+    let map_proof = parse_hex(&proof_hex)
+        .and_then(|b| MapProof::decode(&b).ok())
+        .ok_or_else(|| failed("path_invalid", "the node's path does not decode"))?;
+    let leaf = map_proof
+        .verify(&device_id, &notice.map_root)
+        .map_err(|e| failed("path_invalid", format!("the node's path does not lead to the proven root ({})", e.code())))?
+        .cloned();
+    report.leaf = leaf.as_ref().map(LeafView::from);
+
+    // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
+    let backend_key = backend_key(setup, &node).await?;
+    let nonce = random_nonce().map_err(|e| failed("no_randomness", e))?;
+    let link = format!("{}/devices/{}", setup.local_link_url.trim_end_matches('/'), device_id.to_hex());
+    let http = reqwest::Client::new();
+    let proof = device_proof(&http, &link, &nonce).await.map_err(|e| failed("device_unreachable", e))?;
+    let opening = match leaf.as_ref().and_then(|l| l.highest) {
+        Some(highest) => device_opening(&http, &link, highest.counter).await,
+        None => None,
+    };
+    report.device = Some(DeviceFacts {
+        odometer_m: proof.reading.odometer_m,
+        counter: proof.counter,
+        opened_highest_odometer_m: opening.as_ref().map(|o| o.reading.odometer_m),
+    });
+
+    // V9: decide.
+    let decision = decide(&Evidence {
+        device_id,
+        leaf: leaf.as_ref(),
+        proof: &proof,
+        nonce: &nonce,
+        backend_key: &backend_key,
+        opening: opening.as_ref(),
+    });
+    report.verdict = decision.verdict.code();
+    report.findings = decision.findings.into_iter().map(FindingJson::from).collect();
+    Ok(())
+}
+
+/// The backend key possession proofs are bound to: pinned, or the node's word (a wrong key
+/// only makes the device's signature fail, never a verdict pass).
+async fn backend_key(setup: &Setup, node: &NodeClient) -> Result<BackendPublicKey, Failed> {
+    let text = match &setup.anchors.backend_public_key {
+        Some(key) => key.clone(),
+        None => match node.inspect(&InspectQuery::Config).await {
+            Ok(witness_node_client::Inspected { answer: InspectAnswer::Config(c), .. }) => c.backend_public_key,
+            _ => return Err(failed("node_unreachable", "no backend key pinned and the node gave none")),
+        },
+    };
+    parse_hex(&text)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| BackendPublicKey::from_bytes(&b).ok())
+        .ok_or_else(|| failed("bad_anchors", "the backend key is not an X25519 key"))
 }
 
 fn random_nonce() -> Result<[u8; 32], String> {
@@ -36,288 +475,98 @@ fn random_nonce() -> Result<[u8; 32], String> {
     Ok(nonce)
 }
 
-fn hex32(value: &Value) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(value.as_str()?.trim_start_matches("0x"), &mut out).ok()?;
-    Some(out)
-}
-
 async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    let response = http
-        .post(url)
+    http.post(url)
         .json(body)
         .send()
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status();
-    let value: Value = response.json().await.map_err(|e| format!("{url}: {e}"))?;
-    if status.is_success() {
-        Ok(value)
-    } else {
-        Err(format!("{url}: {status} {value}"))
-    }
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("{url}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {e}"))
 }
 
-pub(crate) async fn run(args: VerifyArgs) -> CliResult {
-    let system = SystemInfo::load(&args.data_dir)?;
-    let result = verify(&system, &args.device, Duration::from_secs(args.wait_proof)).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        print_human(&result);
-    }
-    match result["verdict"].as_str() {
-        Some("consistent") => Ok(()),
-        other => Err(format!("verdict: {}", other.unwrap_or("none")).into()),
-    }
-}
-
-/// The whole check; the answer carries every finding.
-pub(crate) async fn verify(
-    system: &SystemInfo,
-    device: &str,
-    wait_proof: Duration,
-) -> Result<Value, String> {
-    let http = reqwest::Client::new();
-    let backend_key = BackendPublicKey::from_bytes(
-        &hex32(&json!(system.backend_public_key)).ok_or("system.json: bad backend key")?,
-    )
-    .map_err(|e| e.to_string())?;
-
-    // 1. The device, read now over its local link, answering our fresh nonce.
-    let nonce = random_nonce()?;
-    let link = format!("{}/devices/{device}", system.local_link_url);
-    let answer = post_json(
-        &http,
-        &format!("{link}/proof"),
-        &json!({"nonce": hex::encode(nonce)}),
-    )
-    .await?;
-    let proof_hex = answer["proof"]
+async fn device_proof(http: &reqwest::Client, link: &str, nonce: &[u8; 32]) -> Result<PossessionProof, String> {
+    let answer = post_json(http, &format!("{link}/proof"), &json!({"nonce": hex::encode(nonce)})).await?;
+    let bytes = answer["proof"]
         .as_str()
-        .ok_or("the device sent no proof")?
-        .to_owned();
-    let proof = PossessionProof::decode(&hex::decode(&proof_hex).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("the device's proof does not decode: {e}"))?;
-    if proof.nonce != nonce {
-        return Err("the device answered another nonce: a replayed answer".into());
-    }
-
-    // 2. Its signature, against the key the rollup has registered (not the gateway's word).
-    let status = inspect(
-        &http,
-        &system.node_inspect_url,
-        &json!({"type": "device", "device_id": proof.device_id.to_hex()}),
-    )
-    .await?;
-    let signature_ok =
-        match hex32(&status["public_key"]).and_then(|k| PublicKey::from_bytes(&k).ok()) {
-            Some(key) => proof.verify(&key, &backend_key).is_ok(),
-            None => false,
-        };
-
-    // 3. The rollup's verdict.
-    let verdict = inspect(
-        &http,
-        &system.node_inspect_url,
-        &json!({"type": "verify", "proof": proof_hex}),
-    )
-    .await?;
-
-    // 4. The device's own log opens the attested commitment to the attested value.
-    let attested = &verdict["last_attested"];
-    let opening = match (attested["counter"].as_u64(), hex32(&attested["commitment"])) {
-        (Some(counter), Some(commitment)) => {
-            check_opening(&http, &link, counter, &Commitment(commitment)).await
-        }
-        _ => json!({"checked": false, "why": "no attested reading"}),
-    };
-
-    // 5. The attesting notice, proven on L1.
-    let l1 = match attested["notice_index"].as_u64() {
-        Some(index) => {
-            prove_notice(
-                &http,
-                system,
-                index,
-                &proof.device_id.0,
-                attested,
-                wait_proof,
-            )
-            .await
-        }
-        None => json!({"proven": false, "why": "no attesting notice"}),
-    };
-
-    Ok(json!({
-        "device_id": proof.device_id.to_hex(),
-        "verdict": verdict["verdict"],
-        "reasons": verdict["reasons"],
-        "device_signature_valid": signature_ok,
-        "device_reading": verdict["device_reading"],
-        "last_attested": verdict["last_attested"],
-        "highest_attested": verdict["highest_attested"],
-        "tamper_events": verdict["tamper_events"],
-        "opening": opening,
-        "proof_on_l1": l1,
-    }))
+        .and_then(parse_hex)
+        .ok_or("the device sent no proof")?;
+    PossessionProof::decode(&bytes).map_err(|e| format!("the device's proof does not decode: {e}"))
 }
 
-async fn check_opening(
-    http: &reqwest::Client,
-    link: &str,
-    counter: u64,
-    commitment: &Commitment,
-) -> Value {
-    let url = format!("{link}/history/{counter}");
-    let answer = match http.get(&url).send().await {
-        Ok(response) => response.json::<Value>().await.unwrap_or(Value::Null),
-        Err(e) => return json!({"checked": false, "why": e.to_string()}),
-    };
-    let opened = answer["opening"]
-        .as_str()
-        .and_then(|h| hex::decode(h).ok())
-        .and_then(|bytes| Opening::decode(&bytes).ok());
-    match opened {
-        Some(opening) => json!({
-            "checked": true,
-            "matches": opening.verify(commitment).is_ok(),
-            "odometer_m": opening.reading.odometer_m,
-        }),
-        None => {
-            json!({"checked": false, "why": format!("the device did not open counter {counter}")})
-        }
+async fn device_opening(http: &reqwest::Client, link: &str, counter: u64) -> Option<Opening> {
+    let answer: Value = http
+        .get(format!("{link}/history/{counter}"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Opening::decode(&parse_hex(answer["opening"].as_str()?)?).ok()
+}
+
+fn km(m: u64) -> String {
+    format!("{:.1} km", m as f64 / 1000.0)
+}
+
+fn ago(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s ago"),
+        s if s < 7200 => format!("{} min ago", s / 60),
+        s => format!("{} h ago", s / 3600),
     }
 }
 
-/// Fetches the notice with its proof from the node and checks it with the view
-/// `Application.validateOutput` on the chain; also checks the notice names this reading.
-async fn prove_notice(
-    http: &reqwest::Client,
-    system: &SystemInfo,
-    index: u64,
-    device_id: &[u8; 16],
-    attested: &Value,
-    wait: Duration,
-) -> Value {
-    let deadline = Instant::now() + wait;
-    loop {
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": "cartesi_getOutput",
-            "params": {"application": system.application, "output_index": format!("{index:#x}")}});
-        let output = match post_json(http, &system.node_rpc_url, &request).await {
-            Ok(answer) => answer["result"]["data"].clone(),
-            Err(e) => return json!({"proven": false, "why": e}),
-        };
-        let siblings: Option<Vec<B256>> = output["output_hashes_siblings"]
-            .as_array()
-            .map(|list| list.iter().filter_map(hex32).map(B256::from).collect());
-        match siblings {
-            Some(siblings) if siblings.len() == 63 => {
-                let raw = output["raw_data"]
-                    .as_str()
-                    .and_then(|h| hex::decode(h.trim_start_matches("0x")).ok())
-                    .unwrap_or_default();
-                let names_reading = notice_names(&raw, device_id, attested);
-                let app: Address = match system.application.parse() {
-                    Ok(app) => app,
-                    Err(_) => return json!({"proven": false, "why": "bad application address"}),
-                };
-                return match witness_chain::validate_output(
-                    &system.chain_rpc_url,
-                    app,
-                    Bytes::from(raw),
-                    index,
-                    siblings,
-                )
-                .await
-                {
-                    Ok(valid) => {
-                        json!({"proven": valid && names_reading, "validate_output": valid, "notice_names_reading": names_reading, "output_index": index})
-                    }
-                    Err(e) => json!({"proven": false, "why": e.to_string()}),
-                };
-            }
-            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
-            _ => {
-                return json!({"proven": false, "why": "the notice's epoch is not claimed on L1 yet", "output_index": index});
-            }
-        }
-    }
-}
-
-/// Whether the ABI-encoded `Notice(bytes)` output is an attestation listing this device's
-/// counter and commitment.
-fn notice_names(raw: &[u8], device_id: &[u8; 16], attested: &Value) -> bool {
-    let (Some(counter), Some(commitment)) =
-        (attested["counter"].as_u64(), hex32(&attested["commitment"]))
-    else {
-        return false;
-    };
-    let mut entry = device_id.to_vec();
-    entry.extend_from_slice(&counter.to_be_bytes());
-    entry.extend_from_slice(&commitment);
-    raw.windows(entry.len()).any(|w| w == entry.as_slice())
-}
-
-fn km(value: &Value) -> String {
-    value
-        .as_u64()
-        .map_or_else(|| "?".into(), |m| format!("{:.1} km", m as f64 / 1000.0))
-}
-
-fn print_human(result: &Value) {
-    println!(
-        "device      {}",
-        result["device_id"].as_str().unwrap_or("?")
-    );
-    println!(
-        "verdict     {}",
-        result["verdict"].as_str().unwrap_or("?").to_uppercase()
-    );
-    for reason in result["reasons"].as_array().into_iter().flatten() {
-        println!("            {}", reason.as_str().unwrap_or(""));
+fn print_human(report: &VerifyReport) {
+    println!("device      {}", report.device_id);
+    println!("verdict     {}", report.verdict.to_uppercase());
+    for finding in &report.findings {
+        println!("            {} ({})", finding.detail, finding.code);
     }
     println!(
-        "signature   {}",
-        if result["device_signature_valid"] == true {
-            "valid (registered key)"
-        } else {
-            "INVALID"
+        "anchors     chain {}, application {}, consensus {} (from {})",
+        report.anchors.chain_id, report.anchors.application, report.anchors.consensus, report.anchors_source
+    );
+    match &report.claim {
+        Some(claim) => {
+            let epoch = claim.epoch.map(|e| format!(", epoch {e}")).unwrap_or_default();
+            let age = claim.age_s.map(|a| format!(", accepted {}", ago(a))).unwrap_or_default();
+            println!(
+                "as of       block {}{epoch}{age}: {} inputs claimed{}",
+                claim.last_processed_block,
+                claim.inputs_covered,
+                claim
+                    .inputs_not_claimed
+                    .map(|n| format!(", {n} newer not yet claimed"))
+                    .unwrap_or_default()
+            );
         }
-    );
-    println!(
-        "device now  {}",
-        km(&result["device_reading"]["odometer_m"])
-    );
-    let attested = &result["last_attested"];
-    if !attested.is_null() {
+        None => println!("as of       no accepted claim found"),
+    }
+    if let Some(state) = &report.state {
         println!(
-            "attested    {} at counter {} (input {}, notice {})",
-            km(&attested["reading"]["odometer_m"]),
-            attested["counter"],
-            attested["input_index"],
-            attested["notice_index"]
+            "state       notice of input {} (output {}) proven on L1 (Application.validateOutput)",
+            state.input_index, state.output_index
         );
     }
-    let opening = &result["opening"];
-    println!(
-        "opening     {}",
-        if opening["matches"] == true {
-            "the device's log opens the attested commitment".to_string()
-        } else {
-            format!("not checked: {}", opening["why"])
-        }
-    );
-    let l1 = &result["proof_on_l1"];
-    println!(
-        "on L1       {}",
-        if l1["proven"] == true {
-            "proven on chain (Application.validateOutput)".to_string()
-        } else {
-            format!(
-                "not proven: {}",
-                l1["why"].as_str().unwrap_or("validateOutput failed")
-            )
-        }
-    );
+    if let Some(leaf) = &report.leaf {
+        println!(
+            "leaf        {} attested, {} rollback(s), {} correction(s), status {} (path checked against the proven root)",
+            leaf.attested, leaf.tamper_events, leaf.corrections, leaf.status
+        );
+    }
+    if let Some(device) = &report.device {
+        println!(
+            "device now  {} at counter {}{}",
+            km(device.odometer_m),
+            device.counter,
+            device
+                .opened_highest_odometer_m
+                .map(|m| format!("; highest attested {} (opened by the device)", km(m)))
+                .unwrap_or_default()
+        );
+    }
 }

@@ -457,3 +457,50 @@ impl MapProof {
         }
     }
 }
+
+#[cfg(feature = "api")]
+impl From<&DeviceLeaf> for crate::api::LeafView {
+    fn from(leaf: &DeviceLeaf) -> Self {
+        use crate::api::{AccumulatorView, AttestedView, CorrectionView, TamperView};
+        use alloc::string::ToString as _;
+        Self {
+            device_id: leaf.device_id.to_hex(),
+            model: leaf.model.0,
+            public_key: hex::encode(leaf.key),
+            status: match (leaf.revoked, leaf.flagged) {
+                (true, _) => "revoked",
+                (false, true) => "flagged",
+                (false, false) => "active",
+            }
+            .to_string(),
+            revoked: leaf.revoked,
+            flagged: leaf.flagged,
+            last_counter: leaf.last_counter,
+            owner: leaf.owner.map(hex::encode),
+            ownership_sequence: leaf.ownership_sequence,
+            era: leaf.era,
+            attested: leaf.attested,
+            highest: leaf.highest.map(|h| AttestedView {
+                counter: h.counter,
+                commitment: hex::encode(h.commitment.0),
+                input_index: h.input_index,
+            }),
+            tamper_events: leaf.tamper_events,
+            latest_tamper: leaf.latest_tamper.map(|t| TamperView {
+                counter: t.counter,
+                reference_counter: t.reference_counter,
+                input_index: t.input_index,
+            }),
+            corrections: leaf.corrections,
+            latest_correction: leaf.latest_correction.map(|c| CorrectionView {
+                counter: c.counter,
+                input_index: c.input_index,
+            }),
+            history: AccumulatorView {
+                count: leaf.history.count,
+                root: hex::encode(leaf.history.root),
+                last_input: leaf.history.last_input,
+            },
+        }
+    }
+}
