@@ -716,7 +716,9 @@ impl State {
                 owner,
             },
         );
-        if device.leaf.owner != Some(owner) {
+        // A new era starts when the device passes from one owner to another; the first
+        // owner's era (0) also holds what was recorded before anyone owned the device.
+        if device.leaf.owner.is_some_and(|previous| previous != owner) {
             device.leaf.era = era.saturating_add(1);
             batch.close(&statement.device_id);
         }

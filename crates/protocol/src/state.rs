@@ -127,8 +127,9 @@ pub struct DeviceLeaf {
     pub owner: Option<[u8; 32]>,
     /// Highest ownership statement sequence applied.
     pub ownership_sequence: Option<u64>,
-    /// Ownership era: 0 until the first owner, +1 at every change of owner key. History
-    /// values are sealed per era (docs/THREAT_MODEL.md, "after a sale").
+    /// Ownership era: 0 for the first owner (and for what was recorded before it), +1 each
+    /// time the device passes to another owner key. History values are sealed per era
+    /// (docs/THREAT_MODEL.md, "after a sale").
     pub era: u32,
     /// Attested (non-rollback) readings.
     pub attested: u64,

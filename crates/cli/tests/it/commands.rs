@@ -45,7 +45,7 @@ fn device_keys_are_private_and_never_overwritten() {
 }
 
 #[test]
-fn verify_without_a_running_system_says_what_is_missing() {
+fn verify_without_pinned_anchors_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let output = witness()
         .args(["verify", "00112233445566778899aabbccddeeff", "--data-dir"])
@@ -55,9 +55,35 @@ fn verify_without_a_running_system_says_what_is_missing() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("system.json") && stderr.contains("witness up"),
+        stderr.contains("no trust anchors") && stderr.contains("anchors.json"),
         "{stderr}"
     );
+}
+
+#[test]
+fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = dir.path().join("pinned.json");
+    std::fs::write(
+        &anchors,
+        r#"{"chain_id": 31337, "application": "0x00000000000000000000000000000000000000aa",
+            "consensus": "0x00000000000000000000000000000000000000bb"}"#,
+    )
+    .unwrap();
+    let output = witness()
+        .args(["verify", "00112233445566778899aabbccddeeff", "--json", "--anchors"])
+        .arg(&anchors)
+        .args(["--rpc", "http://127.0.0.1:9", "--node-rpc", "http://127.0.0.1:9/rpc"])
+        .args(["--node-inspect", "http://127.0.0.1:9/inspect/app", "--link", "http://127.0.0.1:9"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["verdict"], "cannot_confirm", "{report}");
+    assert_eq!(report["findings"][0]["code"], "chain_unreachable", "{report}");
+    assert_eq!(report["anchors_source"], format!("file {}", anchors.display()));
 }
 
 #[test]

@@ -7,6 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use witness_protocol::api::HistoryKeys;
+use witness_protocol::codec::parse_hex;
+use witness_protocol::notice::HistoryNotice;
+use witness_protocol::state::HistoryAccumulator;
 use witness_protocol::{
     BackendPublicKey, BackendSecretKey, DeviceId, OwnerQuery, SigningKey, open_response,
 };
@@ -255,15 +259,15 @@ impl System {
     }
 
     fn verify(&self, device: &str) -> Value {
+        self.verify_with(device, &[])
+    }
+
+    /// `witness verify` with the anchors `witness up` pinned, and `extra` arguments.
+    fn verify_with(&self, device: &str, extra: &[&str]) -> Value {
         let output = Command::new(env!("CARGO_BIN_EXE_witness"))
-            .args([
-                "verify",
-                device,
-                "--json",
-                "--wait-proof",
-                "60",
-                "--data-dir",
-            ])
+            .args(["verify", device, "--json", "--wait-claim", "60"])
+            .args(extra)
+            .arg("--data-dir")
             .arg(self.dir.path())
             .output()
             .unwrap();
@@ -273,6 +277,34 @@ impl System {
                 String::from_utf8_lossy(&output.stderr)
             )
         })
+    }
+
+    /// A lying node (or gateway) in front of the real one.
+    fn adversary(&self, args: &[&str]) -> Adversary {
+        let mut child = Command::new(adversary_binary())
+            .args([
+                "--upstream-rpc",
+                &self.url("node_rpc_url"),
+                "--upstream-inspect",
+                &self.url("node_inspect_url"),
+                "--upstream-gateway",
+                &self.url("gateway_url"),
+            ])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = format!("http://{}", line.trim());
+        Adversary { child, url }
+    }
+
+    /// The device's current leaf (unproven; for the test's own checks).
+    fn leaf(&self, device: &str) -> Value {
+        self.inspect(json!({"type": "device", "device_id": device}))["leaf"].clone()
     }
 
     fn login(&self, username: &str, password: &str, signup: bool) -> String {
@@ -314,8 +346,15 @@ impl System {
         );
     }
 
-    /// The owner's signed, sealed history query, relayed by the gateway.
-    fn owner_history(&self, token: &str, device: &str, owner: &SigningKey) -> Result<Value, Value> {
+    /// The owner's history: keys through the gateway (sealed to the owner), the device's
+    /// history notices through the gateway, each opened here and refolded against the leaf.
+    /// Returns `(readings with whole values, readings with dated odometer values only)`.
+    fn owner_history(
+        &self,
+        token: &str,
+        device: &str,
+        owner: &SigningKey,
+    ) -> Result<(usize, usize), Value> {
         let backend =
             BackendPublicKey::from_bytes(&hex32(&self.info["backend_public_key"])).unwrap();
         let response_key = BackendSecretKey::derive(&owner.to_seed()[..]);
@@ -331,36 +370,102 @@ impl System {
             response_key.public_key().to_bytes(),
             expires,
         );
+        let gateway = self.url("gateway_url");
         let answer: Value = self
             .http
-            .post(format!(
-                "{}/v1/devices/{device}/history",
-                self.url("gateway_url")
-            ))
+            .post(format!("{gateway}/v1/devices/{device}/history-keys"))
             .bearer_auth(token)
-            .json(&json!({"owner_query": hex::encode(query.encode()), "limit": 500}))
+            .json(&json!({"owner_query": hex::encode(query.encode())}))
             .send()
             .unwrap()
             .json()
             .unwrap();
-        let Some(sealed) = find_sealed(&answer) else {
+        let Some(sealed) = answer["sealed"].as_str() else {
             return Err(answer);
         };
-        let plain = open_response(
-            &response_key,
-            &query.signature.0,
-            &hex::decode(sealed).unwrap(),
-        )
-        .unwrap();
-        Ok(serde_json::from_slice(&plain).unwrap())
+        let plain = open_response(&response_key, &query.signature.0, &parse_hex(sealed).unwrap())
+            .unwrap();
+        let keys: HistoryKeys = serde_json::from_slice(&plain).unwrap();
+        let key_of = |list: &[witness_protocol::api::EraKey], era: u32| -> Option<[u8; 32]> {
+            list.iter()
+                .find(|k| k.era == era)
+                .map(|k| parse_hex(&k.key).unwrap().try_into().unwrap())
+        };
+        let mut notices = Vec::new();
+        let mut before: Option<u64> = None;
+        loop {
+            let url = match before {
+                Some(b) => format!("{gateway}/v1/devices/{device}/notices?limit=200&before={b}"),
+                None => format!("{gateway}/v1/devices/{device}/notices?limit=200"),
+            };
+            let page: Value = self.http.get(url).send().unwrap().json().unwrap();
+            for notice in page["notices"].as_array().unwrap() {
+                let payload = parse_hex(notice["payload"].as_str().unwrap()).unwrap();
+                notices.push(payload);
+            }
+            match page["next_before"].as_u64() {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        // Oldest first, refolded: the chain must end in the leaf's accumulator.
+        notices.reverse();
+        let mut accumulator = HistoryAccumulator::default();
+        let (mut whole, mut dated) = (0, 0);
+        for payload in &notices {
+            let notice = HistoryNotice::decode(payload).unwrap();
+            assert_eq!(notice.position, accumulator.count, "notices in order");
+            assert_eq!(notice.previous_input, accumulator.last_input);
+            accumulator.fold(payload, notice.input_index);
+            if notice.reading_counters().next().is_none() {
+                continue;
+            }
+            let odometer = key_of(&keys.odometer, notice.era).expect("an odometer key per era");
+            let detail = key_of(&keys.detail, notice.era);
+            let values = notice.open_values(&odometer, detail.as_ref()).unwrap();
+            for value in values {
+                match value.detail {
+                    Some(_) => whole += 1,
+                    None => dated += 1,
+                }
+            }
+        }
+        let leaf = self.leaf(device);
+        assert_eq!(leaf["history"]["count"], accumulator.count, "{leaf}");
+        assert_eq!(leaf["history"]["root"], hex::encode(accumulator.root));
+        Ok((whole, dated))
     }
 }
 
-fn find_sealed(answer: &Value) -> Option<&str> {
-    answer["sealed"]
-        .as_str()
-        .or_else(|| answer["report"]["sealed"].as_str())
-        .or_else(|| answer["answer"]["sealed"].as_str())
+struct Adversary {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Adversary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `witness-adversary` binary of this test's target directory, built once.
+fn adversary_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let backend = backend_binary();
+            let profile_dir = backend.parent().unwrap().to_path_buf();
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "-p", "witness-adversary"])
+                .arg("--target-dir")
+                .arg(profile_dir.parent().unwrap())
+                .status()
+                .unwrap();
+            assert!(status.success(), "building witness-adversary failed");
+            profile_dir.join("witness-adversary")
+        })
+        .clone()
 }
 
 fn hex32(value: &Value) -> [u8; 32] {
@@ -405,19 +510,20 @@ fn the_whole_system_catches_every_tamper_scenario() {
             .collect()
     };
 
-    // Honest devices verify `consistent` and their full history is attested.
+    // Honest devices verify `consistent`, as of a claim, from L1 alone.
     let honest: Vec<usize> = (0..devices.len())
         .filter(|i| ![ROLLBACK, CLONE, REPLAY, FORGE, SWAP].contains(i))
         .collect();
     for &index in honest.iter().take(4) {
         let verdict = system.verify(&id(index));
         assert_eq!(verdict["verdict"], "consistent", "{verdict}");
-        assert_eq!(verdict["device_signature_valid"], true);
-        assert_eq!(verdict["opening"]["matches"], true, "{verdict}");
-        let status = system.inspect(json!({"type": "device", "device_id": id(index)}));
+        assert!(verdict["state"]["output_index"].is_u64(), "the state notice is proven: {verdict}");
+        assert!(verdict["claim"]["inputs_covered"].as_u64().unwrap() > 0);
+        assert!(verdict["device"]["opened_highest_odometer_m"].is_u64(), "{verdict}");
+        let leaf = system.leaf(&id(index));
         assert!(
-            status["readings"].as_u64().unwrap() > 20,
-            "three weeks of driving: {status}"
+            leaf["attested"].as_u64().unwrap() > 20,
+            "three weeks of driving: {leaf}"
         );
         assert!(
             rejected(&id(index)).is_empty(),
@@ -426,24 +532,61 @@ fn the_whole_system_catches_every_tamper_scenario() {
         );
     }
 
-    // The rolled-back car: tamper notice, flagged, verifies `rollback`.
+    // The rolled-back car: a rollback on record in its proven leaf; verifies `rollback`.
     let rollback = id(ROLLBACK);
-    let status = system.inspect(json!({"type": "device", "device_id": rollback}));
-    assert_eq!(status["status"], "flagged", "{status}");
-    assert!(status["tamper_events"].as_u64().unwrap() >= 1);
-    assert!(
-        reports
-            .iter()
-            .any(|r| r["type"] == "tamper" && r["device_id"] == rollback.as_str())
-    );
+    let leaf = system.leaf(&rollback);
+    assert_eq!(leaf["status"], "flagged", "{leaf}");
+    assert!(leaf["tamper_events"].as_u64().unwrap() >= 1);
+    let tamper_input = reports
+        .iter()
+        .find(|r| r["type"] == "tamper" && r["device_id"] == rollback.as_str())
+        .and_then(|r| r["input_index"].as_u64())
+        .expect("a tamper report for the rolled-back car");
     let verdict = system.verify(&rollback);
     assert_eq!(verdict["verdict"], "rollback", "{verdict}");
-    assert!(verdict["highest_attested"]["input_index"].is_u64());
+    assert!(verdict["leaf"]["latest_tamper"]["input_index"].is_u64());
 
-    // A notice attesting a verified reading is proven on L1 (checked on an honest car).
-    let proven = system.verify(&id(honest[0]));
-    assert_eq!(proven["proof_on_l1"]["proven"], true, "{proven}");
-    assert_eq!(proven["proof_on_l1"]["notice_names_reading"], true);
+    // Nodes that lie: none makes the verifier say `consistent`, and it says why. A node that
+    // stopped following before the rollback, one that answers from an older input's state,
+    // one that forges the leaf or the path, one that withholds the state notice.
+    let inspect_path = format!("/inspect/{}", system.url("application"));
+    let stale_inputs = tamper_input.to_string();
+    let control = system.adversary(&["--mode", "honest"]);
+    let through = |adversary: &Adversary, device: &str| {
+        system.verify_with(
+            device,
+            &[
+                "--node-rpc",
+                &format!("{}/rpc", adversary.url),
+                "--node-inspect",
+                &format!("{}{inspect_path}", adversary.url),
+            ],
+        )
+    };
+    let honest_car = id(honest[0]);
+    assert_eq!(through(&control, &honest_car)["verdict"], "consistent", "the proxy itself is transparent");
+    drop(control);
+    for (args, code) in [
+        (vec!["--mode", "stale", "--stale-inputs", stale_inputs.as_str()], "state_notice_missing"),
+        (vec!["--mode", "older", "--older-by", "3"], "state_notice_missing"),
+        (vec!["--mode", "forge-leaf"], "path_invalid"),
+        (vec!["--mode", "forge-path"], "path_invalid"),
+        (vec!["--mode", "withhold"], "state_notice_missing"),
+    ] {
+        let adversary = system.adversary(&args);
+        for device in [&rollback, &honest_car] {
+            let verdict = through(&adversary, device);
+            assert_eq!(verdict["verdict"], "cannot_confirm", "{args:?} {device}: {verdict}");
+            assert_eq!(verdict["findings"][0]["code"], code, "{args:?}: {verdict}");
+            assert!(!verdict["findings"][0]["detail"].as_str().unwrap().is_empty());
+        }
+    }
+    // A gateway that advertises another application and chain id is refused.
+    let liar = system.adversary(&["--mode", "lie-config"]);
+    let verdict = system.verify_with(&honest_car, &["--gateway", &liar.url]);
+    assert_eq!(verdict["verdict"], "cannot_confirm", "{verdict}");
+    assert_eq!(verdict["findings"][0]["code"], "gateway_mismatch", "{verdict}");
+    drop(liar);
 
     // The clone's and the replayed readings are refused with reasons; the originals go on.
     let clone_refused = system.gateway_metric("witness_gateway_intake_refused_total");
@@ -452,9 +595,9 @@ fn the_whole_system_catches_every_tamper_scenario() {
         "the gateway refused the clone's and replayed envelopes"
     );
     for index in [CLONE, REPLAY] {
-        let status = system.inspect(json!({"type": "device", "device_id": id(index)}));
-        assert!(status["readings"].as_u64().unwrap() > 0);
-        assert_eq!(status["tamper_events"], 0, "{status}");
+        let leaf = system.leaf(&id(index));
+        assert!(leaf["attested"].as_u64().unwrap() > 0);
+        assert_eq!(leaf["tamper_events"], 0, "{leaf}");
     }
 
     // Forged envelopes never reach the chain: no input carries a bad signature.
@@ -462,11 +605,10 @@ fn the_whole_system_catches_every_tamper_scenario() {
         reports.iter().all(|r| r["reason"] != "bad_signature"),
         "a forged envelope reached the rollup"
     );
-    let forge_status = system.inspect(json!({"type": "device", "device_id": id(FORGE)}));
-    assert!(forge_status["readings"].as_u64().unwrap() > 0);
+    assert!(system.leaf(&id(FORGE))["attested"].as_u64().unwrap() > 0);
 
     // The swapped unit's new key was never registered: its readings stop at the swap.
-    let swap_status = system.inspect(json!({"type": "device", "device_id": id(SWAP)}));
+    let swap_status = system.leaf(&id(SWAP));
     let swap_device = system.link(&format!("/devices/{}", id(SWAP)));
     assert!(
         swap_status["last_counter"].as_u64() < swap_device["counter"].as_u64(),
@@ -500,15 +642,12 @@ fn the_whole_system_catches_every_tamper_scenario() {
         "at least one model is large enough to publish"
     );
 
-    // Without a possession proof or an owner query, nobody gets readings from the rollup.
+    // Without a possession proof or an owner query, nobody gets the keys to the history.
     let sold = id(SOLD);
-    let refused = system.inspect(json!({"type": "history"}));
+    let refused = system.inspect(json!({"type": "history_keys"}));
     assert_eq!(refused["error"], "no_right_to_see");
-    let public = system.inspect(json!({"type": "device", "device_id": sold}));
-    assert!(
-        public.get("reading").is_none() && public["last_attested"].get("reading").is_none(),
-        "{public}"
-    );
+    let public = system.leaf(&sold);
+    assert!(public.get("reading").is_none() && public["highest"].get("odometer_m").is_none(), "{public}");
 
     // A sale: the seller pairs and sees the history; the buyer pairs; the seller no longer can.
     let password = "correct horse battery";
@@ -519,25 +658,21 @@ fn the_whole_system_catches_every_tamper_scenario() {
     system.claim(&seller_token, &sold, &seller);
     let owner_is = |key: &SigningKey| {
         let expected = hex::encode(key.public_key().to_bytes());
-        system.inspect(json!({"type": "device", "device_id": sold}))["owner"] == expected.as_str()
+        system.leaf(&sold)["owner"] == expected.as_str()
     };
     wait_until("the seller's pairing is processed", || owner_is(&seller));
-    let history = system
+    // The first owner reads every reading whole, each checked against its commitment.
+    let (whole, dated) = system
         .owner_history(&seller_token, &sold, &seller)
         .expect("the seller reads the history");
-    assert!(
-        history["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["event"] == "reading" && e["reading"]["odometer_m"].is_u64())
-    );
+    assert!(whole > 20 && dated == 0, "{whole} whole, {dated} dated");
     system.claim(&buyer_token, &sold, &buyer);
     wait_until("the buyer's pairing is processed", || owner_is(&buyer));
-    let history = system
+    // After the sale the buyer gets the seller's era as dated odometer values only.
+    let (_, dated) = system
         .owner_history(&buyer_token, &sold, &buyer)
         .expect("the buyer reads the history");
-    assert!(history["total"].as_u64().unwrap() > 20);
+    assert!(dated > 20, "{dated} dated odometer readings of the seller's era");
     assert!(
         system.owner_history(&seller_token, &sold, &seller).is_err(),
         "the seller's access ended"
@@ -580,6 +715,6 @@ fn the_whole_system_catches_every_tamper_scenario() {
     });
     witness(&["device", "send", "--odometer-km", "12345.6", "--dir", car]);
     wait_until("its reading is attested", || {
-        system.inspect(json!({"type": "device", "device_id": device}))["readings"] == 1
+        system.leaf(&device)["attested"] == 1
     });
 }
