@@ -1,17 +1,22 @@
 //! The backend's JSON contracts, defined once: inspect queries and answers and reports
 //! (docs/PROTOCOL.md 16.7-16.8). The backend writes them, the CLI, gateway and node read them,
-//! and `web/src/lib/api.ts` is generated from them (`cargo test -p witness-protocol
-//! --features api` fails when it is out of date).
+//! and `web/src/lib/api.ts` is generated from them (feature `ts`; `cargo test -p
+//! witness-protocol` fails when the committed file is out of date, and
+//! `WITNESS_WRITE_API_TS=1 cargo test -p witness-protocol --lib api::ts` rewrites it).
 //!
 //! Binary values travel as lowercase hex without a prefix, except EVM addresses (`0x…`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
+// The `TS` derive expands to code that expects std's prelude.
+#[cfg(feature = "ts")]
+use alloc::{format, string::ToString as _};
 
 use serde::{Deserialize, Serialize};
 
 /// An inspect payload: a UTF-8 JSON object with a `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum InspectQuery {
     /// The backend's configuration.
@@ -28,6 +33,7 @@ pub enum InspectQuery {
         device_id: String,
         /// The input whose state notice the path is for.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         input_index: Option<u64>,
     },
     /// The keys that open a device's history notices, sealed to the requester: with an owner
@@ -35,12 +41,15 @@ pub enum InspectQuery {
     HistoryKeys {
         /// An owner query (section 8.6), hex.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         owner_query: Option<String>,
         /// A possession proof (section 8.5), hex.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         proof: Option<String>,
         /// With `proof`: the X25519 key to seal the answer to, hex.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         response_key: Option<String>,
     },
     /// Fleet statistics.
@@ -51,6 +60,7 @@ pub enum InspectQuery {
 
 /// One inspect answer (the single report of an inspect).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InspectAnswer {
     /// See [`InspectQuery::Config`].
@@ -71,6 +81,7 @@ pub enum InspectAnswer {
 
 /// A model of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelView {
     /// Model id.
     pub model: u32,
@@ -82,6 +93,7 @@ pub struct ModelView {
 
 /// The backend's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConfigAnswer {
     /// Protocol version of notices (2).
     pub protocol_version: u8,
@@ -111,6 +123,7 @@ pub struct ConfigAnswer {
 
 /// A reading the leaf points to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttestedView {
     /// Counter.
     pub counter: u64,
@@ -122,6 +135,7 @@ pub struct AttestedView {
 
 /// The latest rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TamperView {
     /// Counter of the reading that fell.
     pub counter: u64,
@@ -133,6 +147,7 @@ pub struct TamperView {
 
 /// The latest correction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CorrectionView {
     /// Corrected counter.
     pub counter: u64,
@@ -142,6 +157,7 @@ pub struct CorrectionView {
 
 /// The history accumulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccumulatorView {
     /// Notices folded in.
     pub count: u64,
@@ -153,6 +169,7 @@ pub struct AccumulatorView {
 
 /// A device leaf in JSON (section 16.2 has the bytes that are proven).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeafView {
     /// Device id.
     pub device_id: String,
@@ -192,6 +209,7 @@ pub struct LeafView {
 
 /// A device's current leaf, unproven.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceAnswer {
     /// Device id.
     pub device_id: String,
@@ -205,6 +223,7 @@ pub struct DeviceAnswer {
 
 /// A device's leaf and path as of an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceProofAnswer {
     /// Device id.
     pub device_id: String,
@@ -219,6 +238,7 @@ pub struct DeviceProofAnswer {
 
 /// History keys, sealed (section 8.7) to the requester's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryKeysAnswer {
     /// Device id.
     pub device_id: String,
@@ -230,6 +250,7 @@ pub struct HistoryKeysAnswer {
 
 /// One era's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EraKey {
     /// Era.
     pub era: u32,
@@ -239,6 +260,7 @@ pub struct EraKey {
 
 /// What a [`HistoryKeysAnswer`] opens to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryKeys {
     /// Device id.
     pub device_id: String,
@@ -250,6 +272,7 @@ pub struct HistoryKeys {
 
 /// One published statistics group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupStats {
     /// Model id, or `null` for the whole fleet.
     pub model: Option<u32>,
@@ -277,6 +300,7 @@ pub struct GroupStats {
 
 /// Fleet statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatsAnswer {
     /// Smallest published group.
     pub k_anonymity: u64,
@@ -290,6 +314,7 @@ pub struct StatsAnswer {
 
 /// The latest state notice, decoded, and what is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StateAnswer {
     /// Inputs processed.
     pub processed_inputs: u64,
@@ -309,6 +334,7 @@ pub struct StateAnswer {
 
 /// A refused query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorAnswer {
     /// Stable code.
     pub error: String,
@@ -318,6 +344,7 @@ pub struct ErrorAnswer {
 
 /// A JSON report of an advance. Public: it names what happened, never a reading's value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Report {
     /// Nothing of the input applied (it is still accepted and has its state notice).
@@ -339,9 +366,11 @@ pub enum Report {
         reason: String,
         /// The device, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
         device_id: Option<String>,
         /// Envelope counter or ownership sequence.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
         counter: Option<u64>,
     },
     /// A rollback was recorded.
@@ -368,4 +397,77 @@ pub enum Report {
         /// Registrar, authorization and ownership acts applied.
         acts_applied: u64,
     },
+}
+
+/// `web/src/lib/api.ts`: the TypeScript declarations of every type above, generated by
+/// ts-rs. The test fails when the committed file differs; `WITNESS_WRITE_API_TS=1` rewrites
+/// it instead.
+#[cfg(all(test, feature = "ts"))]
+mod ts {
+    use alloc::format;
+    use alloc::string::String;
+    use std::path::PathBuf;
+
+    use ts_rs::{Config, TS};
+
+    use super::*;
+
+    const HEADER: &str = "\
+// Generated from crates/protocol/src/api.rs by ts-rs: do not edit. Regenerate with
+//   WITNESS_WRITE_API_TS=1 cargo test -p witness-protocol --lib api::ts
+// (`cargo test -p witness-protocol` fails while this file is out of date.)
+// Integers are JSON numbers; binary values are lowercase hex without a prefix, EVM addresses `0x…`.
+";
+
+    fn declaration<T: TS + 'static>(cfg: &Config) -> String {
+        format!("{}export {}\n", T::docs().unwrap_or_default(), T::decl(cfg))
+    }
+
+    fn generated() -> String {
+        // Counters, indices and block numbers stay far below 2^53; JSON.parse gives numbers.
+        let cfg = Config::new().with_large_int("number");
+        let parts = [
+            declaration::<InspectQuery>(&cfg),
+            declaration::<InspectAnswer>(&cfg),
+            declaration::<ModelView>(&cfg),
+            declaration::<ConfigAnswer>(&cfg),
+            declaration::<AttestedView>(&cfg),
+            declaration::<TamperView>(&cfg),
+            declaration::<CorrectionView>(&cfg),
+            declaration::<AccumulatorView>(&cfg),
+            declaration::<LeafView>(&cfg),
+            declaration::<DeviceAnswer>(&cfg),
+            declaration::<DeviceProofAnswer>(&cfg),
+            declaration::<HistoryKeysAnswer>(&cfg),
+            declaration::<EraKey>(&cfg),
+            declaration::<HistoryKeys>(&cfg),
+            declaration::<GroupStats>(&cfg),
+            declaration::<StatsAnswer>(&cfg),
+            declaration::<StateAnswer>(&cfg),
+            declaration::<ErrorAnswer>(&cfg),
+            declaration::<Report>(&cfg),
+        ];
+        let mut out = String::from(HEADER);
+        for part in parts {
+            out.push('\n');
+            out.push_str(&part);
+        }
+        out
+    }
+
+    #[test]
+    fn web_api_ts_is_up_to_date() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/src/lib/api.ts");
+        let want = generated();
+        if std::env::var_os("WITNESS_WRITE_API_TS").is_some() {
+            std::fs::write(&path, &want).expect("write web/src/lib/api.ts");
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "web/src/lib/api.ts is out of date with crates/protocol/src/api.rs; regenerate it with \
+             WITNESS_WRITE_API_TS=1 cargo test -p witness-protocol --lib api::ts"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { inspectUrlFor, loadConfig, type Endpoints, type LoadedConfig } from './config';
 import { currentUser, type User } from './gateway';
-import { inspect, getApplication } from './node';
+import { expectAnswer, inspect, getApplication } from './node';
+import { decodePin, pinFromHash, saveAnchors } from './anchors';
+import { saveOverrides, loadOverrides } from './config';
 import { fromHex } from './hex';
 
 export interface BackendConfig {
@@ -28,12 +30,51 @@ interface AppState {
 
 const Ctx = createContext<AppState | null>(null);
 
+/** The outcome of the last pin link this page opened (shown on the verify page). */
+export const pinLinkOutcome: { error?: string; at?: number } = {};
+
+/**
+ * A link `…/#pin=<base64url JSON>` pins the trust anchors it carries (the person chose to
+ * follow it); the endpoints it names become this browser's settings. The hash is then
+ * replaced by the verify page's route, so a reload does not pin again.
+ */
+export function acceptPinLink(): boolean {
+  const hash = globalThis.location?.hash ?? '';
+  const value = pinFromHash(hash);
+  if (!value) return false;
+  try {
+    const { anchors, endpoints } = decodePin(value);
+    saveAnchors(anchors, 'link');
+    const overrides = { ...loadOverrides() };
+    if (endpoints.chainRpcUrl) overrides.chainRpcUrl = endpoints.chainRpcUrl;
+    if (endpoints.nodeRpcUrl) overrides.nodeRpcUrl = endpoints.nodeRpcUrl;
+    if (endpoints.nodeInspectUrl) overrides.nodeInspectUrl = endpoints.nodeInspectUrl;
+    saveOverrides(overrides);
+    pinLinkOutcome.error = undefined;
+  } catch (e) {
+    pinLinkOutcome.error = `The pin link could not be used: ${(e as Error).message}.`;
+  }
+  pinLinkOutcome.at = Date.now();
+  globalThis.history?.replaceState(null, '', `${globalThis.location.pathname}${globalThis.location.search}#/verify`);
+  globalThis.dispatchEvent?.(new HashChangeEvent('hashchange'));
+  return true;
+}
+
 export function AppProvider({ children }: { children: ReactNode }) {
   const [config, setConfig] = useState<LoadedConfig>();
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [userError, setUserError] = useState<string>();
   const [configNonce, setConfigNonce] = useState(0);
   const [userNonce, setUserNonce] = useState(0);
+
+  // A pin link opened while the dashboard is open.
+  useEffect(() => {
+    const on = () => {
+      if (acceptPinLink()) setConfigNonce((n) => n + 1);
+    };
+    globalThis.addEventListener('hashchange', on);
+    return () => globalThis.removeEventListener('hashchange', on);
+  }, []);
 
   useEffect(() => {
     let live = true;
@@ -83,16 +124,17 @@ export function AppProvider({ children }: { children: ReactNode }) {
 
   const backend = useCallback(async (): Promise<BackendConfig> => {
     cache.backend ??= (async () => {
-      const { report } = await inspect(await inspectUrl(), { type: 'config' });
-      const key = report.backend_public_key;
-      if (typeof key !== 'string' || key.length !== 64) throw new Error('The rollup did not state its backend public key.');
+      const { answer } = await inspect(await inspectUrl(), { type: 'config' });
+      const c = expectAnswer(answer, 'config');
+      const key = c.backend_public_key;
+      if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) throw new Error('The rollup did not state its backend public key.');
       const models = new Map<number, string>();
-      if (Array.isArray(report.models)) for (const m of report.models as { model: number; name: string }[]) models.set(m.model, m.name);
+      for (const m of c.models ?? []) models.set(m.model, m.name);
       return {
         backendPublicKey: fromHex(key),
         backendPublicKeyHex: key,
-        kAnonymity: typeof report.k_anonymity === 'number' ? report.k_anonymity : undefined,
-        proofFreshnessS: typeof report.proof_freshness_s === 'number' ? report.proof_freshness_s : undefined,
+        kAnonymity: c.k_anonymity,
+        proofFreshnessS: c.proof_freshness_s,
         models,
       };
     })();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { endpointsFromGatewayConfig, inspectUrlFor } from './config';
-import { badgeFor, type PublicDevice } from './devices';
+import { combineConfig, endpointsFromGatewayConfig, inspectUrlFor } from './config';
+import { badgeFor } from './devices';
+import type { DeviceAnswer, LeafView } from './api';
 
 describe('endpoints', () => {
   it('maps GET /v1/config', () => {
@@ -30,19 +31,59 @@ describe('endpoints', () => {
     expect(inspectUrlFor('http://n:1/inspect/', '0xabc')).toBe('http://n:1/inspect/0xabc');
     expect(inspectUrlFor('http://n:1', '0xabc')).toBe('http://n:1/inspect/0xabc');
     expect(() => inspectUrlFor('http://n:1', '')).toThrow(/application/);
+    expect(inspectUrlFor('http://n:1/inspect/0xabc', '0xdef', true)).toBe('http://n:1/inspect/0xdef');
+  });
+});
+
+describe('with pinned anchors', () => {
+  const pinned = { anchors: { chainId: 31337, application: '0x' + '11'.repeat(20), consensus: '0x' + '22'.repeat(20) }, source: 'link' as const, pinnedAt: 1 };
+  it("the gateway's application and chain id are not used, and a difference is named", () => {
+    const fromGateway = endpointsFromGatewayConfig({ node_inspect_url: 'http://n:1/inspect/0xdead', application: '0xdead', chain_id: 31338, chain_rpc_url: 'http://c:1' });
+    const c = combineConfig(fromGateway, {}, pinned);
+    expect(c.endpoints).toMatchObject({ application: pinned.anchors.application, chainId: 31337, nodeInspectUrl: `http://n:1/inspect/${pinned.anchors.application}`, chainRpcUrl: 'http://c:1' });
+    expect(c.advertised).toEqual({ chainId: 31338, application: '0xdead' });
+    expect(c.conflicts).toEqual([
+      'The gateway advertises chain id 31338; you pinned 31337.',
+      `The gateway advertises application 0xdead; you pinned ${pinned.anchors.application}.`,
+    ]);
+  });
+  it('agreeing values are no conflict (whatever their case); no anchors, no conflict', () => {
+    const fromGateway = endpointsFromGatewayConfig({ application: '0x' + '11'.repeat(20).toUpperCase().replace('0X', '0x'), chain_id: 31337 });
+    expect(combineConfig(fromGateway, {}, pinned).conflicts).toEqual([]);
+    expect(combineConfig(endpointsFromGatewayConfig({ application: '0xdead', chain_id: 5 }), {}, undefined)).toMatchObject({ conflicts: [], endpoints: { application: '0xdead' } });
   });
 });
 
 describe('status badges', () => {
-  const base: PublicDevice = { device_id: 'aa', exists: true, status: 'active', flagged: false, owner: 'k1', tamper_events: 0, last_attested: { counter: 3, input_index: 2, block_timestamp: 1, notice_index: 1, commitment: '00' } };
+  const leaf: LeafView = {
+    device_id: 'aa',
+    model: 1,
+    public_key: '00',
+    status: 'active',
+    revoked: false,
+    flagged: false,
+    last_counter: 3,
+    owner: 'k1',
+    ownership_sequence: 1,
+    era: 1,
+    attested: 3,
+    highest: { counter: 3, commitment: '00', input_index: 2 },
+    tamper_events: 0,
+    latest_tamper: null,
+    corrections: 0,
+    latest_correction: null,
+    history: { count: 1, root: '00', last_input: 2 },
+  };
+  const base: DeviceAnswer = { device_id: 'aa', exists: true, input_index: 9, leaf };
+  const withLeaf = (patch: Partial<LeafView>): DeviceAnswer => ({ ...base, leaf: { ...leaf, ...patch } });
   it('orders revoked, tamper, pending, verified', () => {
     expect(badgeFor(base, 'k1').kind).toBe('verified');
-    expect(badgeFor({ ...base, owner: 'other' }, 'k1').kind).toBe('pending');
+    expect(badgeFor(withLeaf({ owner: 'other' }), 'k1').kind).toBe('pending');
     expect(badgeFor(base, undefined).kind).toBe('pending');
-    expect(badgeFor({ ...base, last_attested: null }, 'k1').kind).toBe('pending');
-    expect(badgeFor({ ...base, status: 'flagged', flagged: true, tamper_events: 2 }, 'k1')).toMatchObject({ kind: 'tamper', why: expect.stringMatching(/2 tamper/) });
-    expect(badgeFor({ ...base, status: 'revoked', revocation_reason: 'stolen' }, 'k1')).toMatchObject({ kind: 'revoked', why: 'Revoked: stolen' });
-    expect(badgeFor({ device_id: 'aa', exists: false }, 'k1').kind).toBe('pending');
+    expect(badgeFor(withLeaf({ highest: null }), 'k1').kind).toBe('pending');
+    expect(badgeFor(withLeaf({ status: 'flagged', flagged: true, tamper_events: 2 }), 'k1')).toMatchObject({ kind: 'tamper', why: expect.stringMatching(/2 tamper/) });
+    expect(badgeFor(withLeaf({ status: 'revoked', revoked: true }), 'k1')).toMatchObject({ kind: 'revoked' });
+    expect(badgeFor({ device_id: 'aa', exists: false, input_index: 3, leaf: null }, 'k1').kind).toBe('pending');
     expect(badgeFor(undefined, 'k1').kind).toBe('unknown');
   });
 });

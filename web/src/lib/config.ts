@@ -5,6 +5,7 @@
  */
 import { requestJson } from './http';
 import { gatewayUrl } from './gateway';
+import { anchorConflicts, loadAnchors, type PinnedAnchors } from './anchors';
 
 export interface Endpoints {
   /** The node's inspect endpoint for the application: `<node>/inspect/<app>`. */
@@ -61,10 +62,14 @@ export function endpointsFromGatewayConfig(raw: Raw): Partial<Endpoints> {
   return out;
 }
 
-/** `<node>/inspect/<app>` from whatever form the inspect URL was given in. */
-export function inspectUrlFor(nodeInspectUrl: string, application: string): string {
+/**
+ * `<node>/inspect/<app>` from whatever form the inspect URL was given in. With `rebase`, an
+ * URL that already names an application is made to name `application` instead (the pinned
+ * one: a gateway's suggested URL must not pick the application).
+ */
+export function inspectUrlFor(nodeInspectUrl: string, application: string, rebase = false): string {
   const base = nodeInspectUrl.replace(/\/+$/, '');
-  if (/\/inspect\/[^/]+$/.test(base)) return base;
+  if (/\/inspect\/[^/]+$/.test(base)) return rebase && application ? base.replace(/\/inspect\/[^/]+$/, `/inspect/${application}`) : base;
   if (!application) throw new Error('The application address is not known yet: set it under Endpoints.');
   if (/\/inspect$/.test(base)) return `${base}/${application}`;
   return `${base}/inspect/${application}`;
@@ -89,6 +94,35 @@ export interface LoadedConfig {
   /** Why the gateway's suggestion could not be used, if it could not. */
   gatewayError?: string;
   overridden: (keyof Endpoints)[];
+  /** The chain id and application the gateway advertises (never used when anchors are pinned). */
+  advertised: { chainId?: number; application?: string };
+  /** The trust anchors the person pinned. */
+  anchors?: PinnedAnchors;
+  /** Where the gateway's advertised values differ from the pinned anchors. */
+  conflicts: string[];
+}
+
+/**
+ * Combines defaults, the gateway's suggestions and the person's settings. With pinned
+ * anchors, the application and chain id are the pinned ones, whatever the gateway or a
+ * setting says, and the inspect URL names the pinned application.
+ */
+export function combineConfig(fromGateway: Partial<Endpoints>, overrides: Partial<Endpoints>, anchors: PinnedAnchors | undefined, gatewayError?: string): LoadedConfig {
+  const advertised = { chainId: fromGateway.chainId, application: fromGateway.application };
+  const endpoints: Endpoints = { ...DEFAULT_ENDPOINTS, ...fromGateway, ...overrides };
+  if (anchors) {
+    endpoints.application = anchors.anchors.application;
+    endpoints.chainId = anchors.anchors.chainId;
+    endpoints.nodeInspectUrl = inspectUrlFor(endpoints.nodeInspectUrl, anchors.anchors.application, true);
+  }
+  return {
+    endpoints,
+    gatewayError,
+    overridden: Object.keys(overrides) as (keyof Endpoints)[],
+    advertised,
+    anchors,
+    conflicts: anchorConflicts(anchors?.anchors, advertised),
+  };
 }
 
 export async function loadConfig(): Promise<LoadedConfig> {
@@ -100,7 +134,5 @@ export async function loadConfig(): Promise<LoadedConfig> {
   } catch (e) {
     gatewayError = (e as Error).message;
   }
-  const overrides = loadOverrides();
-  const endpoints: Endpoints = { ...DEFAULT_ENDPOINTS, ...fromGateway, ...overrides };
-  return { endpoints, gatewayError, overridden: Object.keys(overrides) as (keyof Endpoints)[] };
+  return combineConfig(fromGateway, loadOverrides(), loadAnchors(), gatewayError);
 }

@@ -4,6 +4,8 @@
  * login, is kept for this tab too (for a dashboard served from another origin).
  */
 import { HttpError, requestJson } from './http';
+import type { InspectAnswer } from './api';
+import type { NoticesPage } from './history';
 
 const TOKEN_KEY = 'witness.session-token';
 /** Set while this browser believes it has a session, so anonymous visits send no doomed /me request. */
@@ -201,16 +203,30 @@ export async function claimDevice(id: string, statementHex: string): Promise<Rec
   return r && typeof r.envelope_hash === 'string' ? (r as unknown as Receipt) : undefined;
 }
 
-/** Relays an owner query; the answer is the backend's report (`{type:"history", sealed, total}` or an error report). */
-export async function relayHistory(id: string, ownerQueryHex: string, offset: number, limit: number): Promise<Raw> {
+/** Relays an owner query for history keys (`POST /v1/devices/{id}/history-keys`); the answer is the backend's. */
+export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promise<InspectAnswer> {
   try {
-    const data = await call<Raw>(`/v1/devices/${id}/history`, { method: 'POST', body: { owner_query: ownerQueryHex, offset, limit } });
-    return unwrapReport(data);
+    const data = await call<Raw>(`/v1/devices/${id}/history-keys`, { method: 'POST', body: { owner_query: ownerQueryHex } });
+    return unwrapReport(data) as unknown as InspectAnswer;
   } catch (e) {
-    // The backend's refusals (422 with its code) become error reports, read like the node's.
+    // The backend's refusals (422 with its code) read like the node's error answers.
     if (e instanceof HttpError && e.status === 422 && e.code) return { type: 'error', error: e.code, detail: e.message };
     throw e;
   }
+}
+
+/** A page of the device's history notices, newest first (`GET /v1/devices/{id}/notices`). */
+export async function deviceNotices(id: string, before: number | undefined, limit = 500): Promise<NoticesPage> {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (before !== undefined) q.set('before', String(before));
+  const data = await call<Raw>(`/v1/devices/${id}/notices?${q}`);
+  const notices = Array.isArray(data?.notices) ? (data.notices as Raw[]) : [];
+  return {
+    device_id: String(data?.device_id ?? id),
+    leaf: data?.leaf,
+    notices: notices.map((n) => ({ input_index: Number(n.input_index), output_index: Number(n.output_index), payload: String(n.payload ?? '') })),
+    next_before: typeof data?.next_before === 'number' ? data.next_before : null,
+  };
 }
 
 /** Accepts the report itself, `{report}`, or a node inspect answer `{reports:[{payload}]}`. */

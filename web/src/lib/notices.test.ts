@@ -1,20 +1,64 @@
 import { describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { concatBytes, fromHex, toHex, u64be } from './hex';
-import { attestationNotice, DEVICE } from '../test/fixtures';
-import { decodeNoticeOutput, encodeNoticeOutput, findAttestation, outputsMerkleRoot, parseNoticePayload } from './notices';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, fromHex, toHex, u32be, utf8 } from './hex';
+import { codeOf } from './codec';
+import {
+  decodeHistoryNotice,
+  decodeNoticeOutput,
+  decodeStateNotice,
+  encodeNoticeOutput,
+  encodeStateNotice,
+  openHistoryValues,
+  outputsMerkleRoot,
+  type HistoryEntry,
+  type HistoryNotice,
+} from './notices';
+import { ofKind, str, vector, type Vector } from '../test/vectors';
 
-const OTHER = '0f5b2510f0171320dffcfdc818c20c55';
-const C1 = 'd77f22ab2411e965870cf3516e3c30714aa01e98b8a135c57d3dc5c4631268e7';
-const E1 = 'aa'.repeat(32);
+const errorOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return codeOf(e) ?? String(e);
+  }
+};
 
-describe('notice outputs', () => {
-  const payload = attestationNotice(7, [
-    [OTHER, 3, 'bb'.repeat(32), 'cc'.repeat(32)],
-    [DEVICE, 12, C1, E1],
-  ]);
+const num = (v: bigint | null) => (v === null ? null : Number(v));
 
-  it('ABI Notice(bytes) round-trips and is checked', () => {
+function entryJson(e: HistoryEntry): Record<string, unknown> {
+  switch (e.kind) {
+    case 'registered':
+      return { type: 'registered', model: e.model, registrar: e.registrar };
+    case 'reading':
+      return { type: 'reading', counter: Number(e.counter), commitment: e.commitment, envelope_hash: e.envelopeHash, rollback_of: num(e.rollbackOf) };
+    case 'corrected':
+      return { type: 'corrected', counter: Number(e.counter), odometer_m: Number(e.odometerM), registrar: e.registrar, reason: e.reason };
+    case 'key_rotated':
+      return { type: 'key_rotated', new_key: e.newKey };
+    case 'revoked':
+      return { type: 'revoked', reason: e.reason };
+    case 'owner_changed':
+      return { type: 'owner_changed', sequence: Number(e.sequence), consented: e.consented, owner: e.owner };
+  }
+}
+
+function fieldsOf(n: HistoryNotice): Record<string, unknown> {
+  return {
+    device_id: n.deviceId,
+    input_index: Number(n.inputIndex),
+    block_timestamp: Number(n.blockTimestamp),
+    era: n.era,
+    position: Number(n.position),
+    previous_input: num(n.previousInput),
+    entries: n.entries.map(entryJson),
+  };
+}
+
+describe('Notice(bytes) outputs', () => {
+  const payload = fromHex(str(vector('state_notice_eight_devices'), 'notice'));
+  it('round-trips and is strict', () => {
     const raw = encodeNoticeOutput(payload);
     expect(toHex(raw.slice(0, 4))).toBe('c258d6e5');
     expect(raw.length % 32).toBe(4);
@@ -23,52 +67,94 @@ describe('notice outputs', () => {
     voucher[0] = 0x23;
     expect(() => decodeNoticeOutput(voucher)).toThrow(/not a notice/);
     expect(() => decodeNoticeOutput(raw.slice(0, raw.length - 32))).toThrow();
+    const dirty = raw.slice();
+    dirty[dirty.length - 1] = 1;
+    expect(() => decodeNoticeOutput(dirty)).toThrow(/padding/);
   });
 
-  it('parses an attestation notice and finds the device entry', () => {
-    const n = parseNoticePayload(payload);
-    expect(n.kind).toBe('attestation');
-    if (n.kind !== 'attestation') return;
-    expect(n.inputIndex).toBe(7n);
-    expect(n.entries).toHaveLength(2);
-    expect(findAttestation(n, DEVICE, 12, C1)).toMatchObject({ found: true, entry: { counter: 12n, commitment: C1, envelopeHash: E1 } });
-    expect(findAttestation(n, DEVICE, 13)).toMatchObject({ found: false });
-    expect(findAttestation(n, DEVICE, 12, 'ff'.repeat(32))).toMatchObject({ found: false, reason: expect.stringMatching(/different reading/) });
-    expect(findAttestation(n, 'ff'.repeat(16), 12)).toMatchObject({ found: false });
-  });
-
-  it('parses tamper and correction notices, rejects unknown kinds and trailing bytes', () => {
-    const tamper = concatBytes(new Uint8Array([1, 2]), fromHex(DEVICE), u64be(9), u64be(8), u64be(4), fromHex(C1));
-    expect(parseNoticePayload(tamper)).toEqual({ kind: 'tamper', deviceId: DEVICE, counter: 9n, referenceCounter: 8n, inputIndex: 4n, commitment: C1 });
-    expect(findAttestation(parseNoticePayload(tamper), DEVICE, 9)).toMatchObject({ found: false, reason: expect.stringMatching(/tamper/) });
-    const correction = concatBytes(new Uint8Array([1, 3]), fromHex(DEVICE), u64be(9), fromHex('dd'.repeat(32)), u64be(5));
-    expect(parseNoticePayload(correction)).toMatchObject({ kind: 'correction', counter: 9n, inputIndex: 5n });
-    expect(() => parseNoticePayload(new Uint8Array([1, 9]))).toThrow(/unknown notice kind/);
-    expect(() => parseNoticePayload(concatBytes(tamper, new Uint8Array([0])))).toThrow(/trailing/);
-    expect(() => parseNoticePayload(attestationNotice(1, []).slice(0, 10))).toThrow(/truncated/);
+  it('computes the outputs root a proof leads to', () => {
+    const raw = encodeNoticeOutput(payload);
+    const siblings = Array.from({ length: 63 }, (_, i) => '0x' + toHex(new Uint8Array(32).fill(i)));
+    let node = keccak_256(raw);
+    let i = 5n;
+    for (const s of siblings) {
+      node = (i & 1n) === 0n ? keccak_256(concatBytes(node, fromHex(s))) : keccak_256(concatBytes(fromHex(s), node));
+      i >>= 1n;
+    }
+    expect(outputsMerkleRoot(raw, 5n, siblings)).toBe('0x' + toHex(node));
+    expect(outputsMerkleRoot(raw, 4n, siblings)).not.toBe('0x' + toHex(node));
+    expect(() => outputsMerkleRoot(raw, 5n, siblings.slice(1))).toThrow(/63/);
   });
 });
 
-describe('output Merkle proofs', () => {
-  // Hashes of empty subtrees: level 0 is the zero leaf.
-  const zero: Uint8Array[] = [new Uint8Array(32)];
-  for (let i = 1; i <= 63; i++) zero.push(keccak_256(concatBytes(zero[i - 1] as Uint8Array, zero[i - 1] as Uint8Array)));
+describe('state notice (vectors of kind state_notice)', () => {
+  const all = ofKind('state_notice');
+  it('has vectors', () => expect(all.length).toBeGreaterThan(5));
+  for (const v of all) {
+    it(v.name, () => {
+      const bytes = fromHex(str(v, 'notice'));
+      if (!v.valid) return expect(errorOf(() => decodeStateNotice(bytes))).toBe(v.expected_error);
+      const n = decodeStateNotice(bytes);
+      expect({
+        input_index: Number(n.inputIndex),
+        block_number: Number(n.blockNumber),
+        block_timestamp: Number(n.blockTimestamp),
+        devices: Number(n.devices),
+        map_root: n.mapRoot,
+        globals: n.globals,
+      }).toEqual(v.fields);
+      expect(toHex(encodeStateNotice(n))).toBe(toHex(bytes));
+    });
+  }
+});
 
-  it('a lone output at index 0 climbs past empty subtrees', () => {
-    const out = encodeNoticeOutput(attestationNotice(0, [[DEVICE, 1, C1, E1]]));
-    let expected = keccak_256(out);
-    for (let i = 0; i < 63; i++) expected = keccak_256(concatBytes(expected, zero[i] as Uint8Array));
-    const siblings = zero.slice(0, 63).map((z) => '0x' + toHex(z));
-    expect(outputsMerkleRoot(out, 0n, siblings)).toBe('0x' + toHex(expected));
+describe('history notice (vectors of kind history_notice)', () => {
+  const all = ofKind('history_notice');
+  it('has vectors', () => expect(all.length).toBeGreaterThan(20));
+  for (const v of all) {
+    it(v.name, () => {
+      const bytes = fromHex(str(v, 'notice'));
+      const odometerKey = v.odometer_key ? fromHex(v.odometer_key as string) : undefined;
+      const detailKey = v.detail_key ? fromHex(v.detail_key as string) : undefined;
+      const run = () => {
+        const n = decodeHistoryNotice(bytes);
+        return { n, opened: odometerKey ? openHistoryValues(n, odometerKey, detailKey) : undefined };
+      };
+      if (!v.valid) return expect(errorOf(run)).toBe(v.expected_error);
+      const { n, opened } = run();
+      expect(fieldsOf(n)).toEqual(v.fields);
+      expect(toHex(n.aad)).toBe(v.aad);
+      expect(toHex(n.odometerCiphertext)).toBe(v.odometer_ciphertext);
+      expect(toHex(n.detailCiphertext)).toBe(v.detail_ciphertext);
+      const want = (v.opened as Record<string, unknown>[]).map((o) => ({ ...o, blinding: o.blinding ?? null, reading: o.reading ?? null }));
+      expect(
+        (opened ?? []).map((o) => ({
+          counter: Number(o.counter),
+          day: o.day,
+          odometer_m: Number(o.odometerM),
+          blinding: o.detail?.blinding ?? null,
+          reading: o.detail?.reading ?? null,
+        })),
+      ).toEqual(want);
+    });
+  }
+
+  it('the era keys are H(tag ‖ backend secret ‖ device ‖ era) (as the backend derives them)', () => {
+    const v: Vector = vector('history_three_readings_with_rollback');
+    const derive = (tag: string, era: number) =>
+      toHex(sha256(concatBytes(utf8(tag), fromHex(str(v, 'backend_secret_key')), fromHex(str(v, 'device_id')), u32be(era))));
+    const era = (v.fields as { era: number }).era;
+    expect(derive('witness/v2/history-key/odometer', era)).toBe(v.odometer_key);
+    expect(derive('witness/v2/history-key/detail', era)).toBe(v.detail_key);
   });
 
-  it('an output at index 1 is the right child', () => {
-    const a = encodeNoticeOutput(attestationNotice(0, [[DEVICE, 1, C1, E1]]));
-    const b = encodeNoticeOutput(attestationNotice(1, [[DEVICE, 2, C1, E1]]));
-    let expected = keccak_256(concatBytes(keccak_256(a), keccak_256(b)));
-    for (let i = 1; i < 63; i++) expected = keccak_256(concatBytes(expected, zero[i] as Uint8Array));
-    const siblings = ['0x' + toHex(keccak_256(a)), ...zero.slice(1, 63).map((z) => '0x' + toHex(z))];
-    expect(outputsMerkleRoot(b, 1n, siblings)).toBe('0x' + toHex(expected));
-    expect(() => outputsMerkleRoot(b, 1n, siblings.slice(1))).toThrow(/63 siblings/);
+  it('an altered ciphertext does not open', () => {
+    const v = vector('history_three_readings_with_rollback');
+    const n = decodeHistoryNotice(fromHex(str(v, 'notice')));
+    const ct = n.detailCiphertext.slice();
+    ct[0] = (ct[0] ?? 0) ^ 1;
+    expect(errorOf(() => openHistoryValues({ ...n, detailCiphertext: ct }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))))).toBe('decryption_failed');
+    // The odometer part alone still opens.
+    expect(openHistoryValues({ ...n, detailCiphertext: ct }, fromHex(str(v, 'odometer_key'))).map((o) => Number(o.odometerM))).toEqual([10250000, 2500000, 10290000]);
   });
 });

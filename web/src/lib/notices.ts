@@ -1,114 +1,285 @@
 /**
- * Outputs as the v2 contracts see them (`Notice(bytes)`, selector 0xc258d6e5) and the
- * backend's binary notice payloads (crates/backend/src/outputs.rs), plus the output Merkle
- * root a proof leads to (height 63, leaf keccak256(output)).
+ * Outputs as the v2 contracts see them (ABI `Notice(bytes)`, selector 0xc258d6e5), the
+ * backend's notices of version 2 (PROTOCOL.md 16.4-16.5: the state notice that ends every
+ * input, and the history notices with their sealed values), and the outputs Merkle root a
+ * proof leads to (height 63, leaf keccak256(output)). The twin of `witness_protocol::notice`.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { ByteReader, concatBytes, fromHex, toHex } from './hex';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { concatBytes, fromHex, toHex, u32be, u64be } from './hex';
+import { DecodeError, Reader } from './codec';
+import { commitmentOf, formatFaultCode, type Reading } from './protocol';
 
 export const NOTICE_SELECTOR = 'c258d6e5';
-export const NOTICE_ATTESTATION = 1;
-export const NOTICE_TAMPER = 2;
-export const NOTICE_CORRECTION = 3;
+export const NOTICE_VERSION = 2;
+export const NOTICE_STATE = 4;
+export const NOTICE_HISTORY = 5;
+export const STATE_NOTICE_LEN = 98;
+export const MAX_HISTORY_ENTRIES = 4096;
+export const MAX_TEXT = 1024;
+export const SECONDS_PER_DAY = 86_400;
 
-export interface AttestedEntry {
-  deviceId: string;
-  counter: bigint;
-  commitment: string;
-  envelopeHash: string;
+// ---- Notice(bytes) ----
+
+function word(raw: Uint8Array, at: number): bigint {
+  let v = 0n;
+  for (const b of raw.slice(at, at + 32)) v = (v << 8n) | BigInt(b);
+  return v;
 }
 
-export type NoticePayload =
-  | { kind: 'attestation'; inputIndex: bigint; blockTimestamp: bigint; entries: AttestedEntry[] }
-  | { kind: 'tamper'; deviceId: string; counter: bigint; referenceCounter: bigint; inputIndex: bigint; commitment: string }
-  | { kind: 'correction'; deviceId: string; counter: bigint; registrar: string; inputIndex: bigint };
-
-/** The payload of an ABI-encoded `Notice(bytes)` output. */
+/** The payload of an ABI-encoded `Notice(bytes)` output (strict: one canonical encoding). */
 export function decodeNoticeOutput(raw: Uint8Array): Uint8Array {
   if (raw.length < 4 + 64) throw new Error('output too short to be a notice');
   if (toHex(raw.slice(0, 4)) !== NOTICE_SELECTOR) throw new Error('output is not a notice (wrong selector)');
-  const word = (at: number): bigint => {
-    let v = 0n;
-    for (const b of raw.slice(at, at + 32)) v = (v << 8n) | BigInt(b);
-    return v;
-  };
-  const offset = word(4);
-  if (offset !== 32n) throw new Error('notice: unexpected ABI offset');
-  const length = Number(word(4 + 32));
+  if (word(raw, 4) !== 32n) throw new Error('notice: unexpected ABI offset');
+  const length = word(raw, 4 + 32);
   const start = 4 + 64;
-  if (start + length > raw.length) throw new Error('notice: payload is truncated');
-  const paddedEnd = start + Math.ceil(length / 32) * 32;
+  if (length > BigInt(raw.length - start)) throw new Error('notice: payload is truncated');
+  const n = Number(length);
+  const paddedEnd = start + Math.ceil(n / 32) * 32;
   if (raw.length !== paddedEnd) throw new Error('notice: unexpected ABI length');
-  return raw.slice(start, start + length);
+  if (raw.slice(start + n).some((b) => b !== 0)) throw new Error('notice: non-zero ABI padding');
+  return raw.slice(start, start + n);
 }
 
 export function encodeNoticeOutput(payload: Uint8Array): Uint8Array {
-  const word = (v: number) => {
-    const w = new Uint8Array(32);
-    let x = BigInt(v);
-    for (let i = 31; i >= 0 && x > 0n; i--) {
-      w[i] = Number(x & 0xffn);
-      x >>= 8n;
-    }
-    return w;
+  const w = (v: number) => {
+    const out = new Uint8Array(32);
+    out.set(u64be(v), 24);
+    return out;
   };
   const padded = new Uint8Array(Math.ceil(payload.length / 32) * 32);
   padded.set(payload);
-  return concatBytes(fromHex(NOTICE_SELECTOR), word(32), word(payload.length), padded);
+  return concatBytes(fromHex(NOTICE_SELECTOR), w(32), w(payload.length), padded);
 }
 
-export function parseNoticePayload(payload: Uint8Array): NoticePayload {
-  const r = new ByteReader(payload, 'notice');
-  const version = r.u8();
-  if (version !== 1) throw new Error(`notice version ${version} is not supported`);
-  const kind = r.u8();
-  let out: NoticePayload;
-  if (kind === NOTICE_ATTESTATION) {
-    const inputIndex = r.u64();
-    const blockTimestamp = r.u64();
-    const count = r.u32();
-    if (count * 88 > r.remaining) throw new Error('notice is truncated');
-    const entries: AttestedEntry[] = [];
-    for (let i = 0; i < count; i++) {
-      entries.push({ deviceId: toHex(r.bytes(16)), counter: r.u64(), commitment: toHex(r.bytes(32)), envelopeHash: toHex(r.bytes(32)) });
-    }
-    out = { kind: 'attestation', inputIndex, blockTimestamp, entries };
-  } else if (kind === NOTICE_TAMPER) {
-    out = { kind: 'tamper', deviceId: toHex(r.bytes(16)), counter: r.u64(), referenceCounter: r.u64(), inputIndex: r.u64(), commitment: toHex(r.bytes(32)) };
-  } else if (kind === NOTICE_CORRECTION) {
-    out = { kind: 'correction', deviceId: toHex(r.bytes(16)), counter: r.u64(), registrar: toHex(r.bytes(32)), inputIndex: r.u64() };
-  } else {
-    throw new Error(`unknown notice kind ${kind}`);
-  }
-  r.finish();
-  return out;
-}
-
-/** What the notice says about `deviceId`'s reading `counter` (with its commitment, if known). */
-export function findAttestation(
-  notice: NoticePayload,
-  deviceId: string,
-  counter: number | bigint,
-  commitment?: string,
-): { found: true; entry: AttestedEntry } | { found: false; reason: string } {
-  if (notice.kind !== 'attestation') return { found: false, reason: `the notice is a ${notice.kind} notice, not an attestation` };
-  const entry = notice.entries.find((e) => e.deviceId === deviceId.toLowerCase() && e.counter === BigInt(counter));
-  if (!entry) return { found: false, reason: `the notice has no entry for device ${deviceId} at counter ${counter}` };
-  if (commitment && entry.commitment !== commitment.toLowerCase()) {
-    return { found: false, reason: 'the notice commits to a different reading than the one the rollup reported' };
-  }
-  return { found: true, entry };
-}
-
-/** Root of the height-63 output tree reached from `output` at `index` with `siblings`. */
+/** Root of the height-63 output tree reached from `output` at `index` with `siblings` (0x hex). */
 export function outputsMerkleRoot(output: Uint8Array, index: bigint, siblings: string[]): string {
   if (siblings.length !== 63) throw new Error(`expected 63 siblings, got ${siblings.length}`);
   let node = keccak_256(output);
   let i = index;
   for (const sibling of siblings) {
     const s = fromHex(sibling);
+    if (s.length !== 32) throw new Error('a sibling is not 32 bytes');
     node = (i & 1n) === 0n ? keccak_256(concatBytes(node, s)) : keccak_256(concatBytes(s, node));
     i >>= 1n;
   }
   return '0x' + toHex(node);
+}
+
+// ---- notices, version 2 ----
+
+/** The kind of a version-2 notice. */
+export function noticeKind(payload: Uint8Array): number {
+  if (payload.length < 1) throw new DecodeError('truncated', 'notice');
+  if (payload[0] !== NOTICE_VERSION) throw new DecodeError('unsupported_version', 'notice');
+  if (payload.length < 2) throw new DecodeError('truncated', 'notice');
+  return payload[1] as number;
+}
+
+/** The state after one input (16.5): the last output of every processed input. */
+export interface StateNotice {
+  inputIndex: bigint;
+  blockNumber: bigint;
+  blockTimestamp: bigint;
+  devices: bigint;
+  /** Hex. */
+  mapRoot: string;
+  /** Hex. */
+  globals: string;
+}
+
+export function decodeStateNotice(payload: Uint8Array): StateNotice {
+  if (noticeKind(payload) !== NOTICE_STATE) throw new DecodeError('unknown_kind', 'state notice');
+  const r = new Reader(payload.slice(2), 'state notice');
+  const n: StateNotice = {
+    inputIndex: r.u64(),
+    blockNumber: r.u64(),
+    blockTimestamp: r.u64(),
+    devices: r.u64(),
+    mapRoot: toHex(r.take(32)),
+    globals: toHex(r.take(32)),
+  };
+  r.finish();
+  return n;
+}
+
+export function encodeStateNotice(n: StateNotice): Uint8Array {
+  return concatBytes(
+    new Uint8Array([NOTICE_VERSION, NOTICE_STATE]),
+    u64be(n.inputIndex),
+    u64be(n.blockNumber),
+    u64be(n.blockTimestamp),
+    u64be(n.devices),
+    fromHex(n.mapRoot),
+    fromHex(n.globals),
+  );
+}
+
+export type HistoryEntry =
+  | { kind: 'registered'; model: number; registrar: string }
+  | { kind: 'reading'; counter: bigint; commitment: string; envelopeHash: string; rollbackOf: bigint | null }
+  | { kind: 'corrected'; counter: bigint; odometerM: bigint; registrar: string; reason: string }
+  | { kind: 'key_rotated'; newKey: string }
+  | { kind: 'revoked'; reason: string }
+  | { kind: 'owner_changed'; sequence: bigint; consented: boolean; owner: string };
+
+/** One device's entries of one input (16.4). */
+export interface HistoryNotice {
+  deviceId: string;
+  inputIndex: bigint;
+  blockTimestamp: bigint;
+  era: number;
+  /** The device's history notices before this one. */
+  position: bigint;
+  previousInput: bigint | null;
+  entries: HistoryEntry[];
+  odometerCiphertext: Uint8Array;
+  detailCiphertext: Uint8Array;
+  /** The bytes the ciphertexts authenticate: from the version byte to the end of the entries. */
+  aad: Uint8Array;
+  /** The whole payload (what the accumulator hashes). */
+  payload: Uint8Array;
+}
+
+function readEntry(r: Reader): HistoryEntry {
+  switch (r.u8()) {
+    case 1:
+      return { kind: 'registered', model: r.u32(), registrar: toHex(r.take(32)) };
+    case 2: {
+      const counter = r.u64();
+      const commitment = toHex(r.take(32));
+      const envelopeHash = toHex(r.take(32));
+      const rollback = r.bool();
+      const reference = r.u64();
+      if (!rollback && reference !== 0n) r.fail('invalid_field');
+      return { kind: 'reading', counter, commitment, envelopeHash, rollbackOf: rollback ? reference : null };
+    }
+    case 3:
+      return { kind: 'corrected', counter: r.u64(), odometerM: r.u64(), registrar: toHex(r.take(32)), reason: r.text(MAX_TEXT) };
+    case 4:
+      return { kind: 'key_rotated', newKey: toHex(r.take(32)) };
+    case 5:
+      return { kind: 'revoked', reason: r.text(MAX_TEXT) };
+    case 6:
+      return { kind: 'owner_changed', sequence: r.u64(), consented: r.bool(), owner: toHex(r.take(32)) };
+    default:
+      return r.fail('unknown_kind');
+  }
+}
+
+/**
+ * The smallest entry (kind ‖ empty text) is 2 bytes: the bound of the entry count (2,
+ * "bounded counts"). The Rust decoder uses 33 here.
+ */
+const MIN_ENTRY = 2;
+
+export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
+  if (noticeKind(payload) !== NOTICE_HISTORY) throw new DecodeError('unknown_kind', 'history notice');
+  const r = new Reader(payload, 'history notice');
+  r.take(2);
+  const deviceId = toHex(r.take(16));
+  const inputIndex = r.u64();
+  const blockTimestamp = r.u64();
+  const era = r.u32();
+  const position = r.u64();
+  const previousInput = r.optU64();
+  const count = r.count(MAX_HISTORY_ENTRIES, MIN_ENTRY);
+  const entries: HistoryEntry[] = [];
+  for (let i = 0; i < count; i++) entries.push(readEntry(r));
+  const aad = r.since(0);
+  // The ciphertexts are bounded only by what the notice holds (a longer length: `truncated`).
+  const odometerCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
+  const detailCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
+  r.finish();
+  return { deviceId, inputIndex, blockTimestamp, era, position, previousInput, entries, odometerCiphertext, detailCiphertext, aad, payload: payload.slice() };
+}
+
+/** The values of one reading of a history notice, opened with its era's keys. */
+export interface OpenedValue {
+  counter: bigint;
+  /** UTC day: `timestamp div 86,400`. */
+  day: number;
+  odometerM: bigint;
+  /** With the detail key: the whole reading, whose commitment was checked. */
+  detail?: { blinding: string; reading: Reading };
+}
+
+function nonce(inputIndex: bigint, part: number): Uint8Array {
+  return concatBytes(u64be(inputIndex), u32be(part));
+}
+
+function open(key: Uint8Array, n: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  if (key.length !== 32) throw new DecodeError('invalid_field', 'history key');
+  try {
+    return chacha20poly1305(key, n, aad).decrypt(ciphertext);
+  } catch {
+    throw new DecodeError('decryption_failed', 'history values');
+  }
+}
+
+/** A standalone reading (5.2), and its bytes. */
+function readReadingStrict(r: Reader): { reading: Reading; bytes: Uint8Array } {
+  const start = r.position;
+  const timestamp = r.u32();
+  const odometer = r.u64();
+  const fuel_ml = r.u32();
+  const engine_s = r.u32();
+  const n = r.u8();
+  if (n > 32) r.fail('oversize');
+  if (n * 2 > r.remaining) r.fail('truncated');
+  const faults: string[] = [];
+  for (let i = 0; i < n; i++) faults.push(formatFaultCode(r.u16()));
+  return { reading: { timestamp, odometer_m: Number(odometer), fuel_ml, engine_s, faults }, bytes: r.since(start) };
+}
+
+/**
+ * Opens a notice's values with its era's odometer key and, if given, its detail key (then
+ * every reading is checked against its commitment, 7.3). Fails with `decryption_failed`,
+ * `malformed_plaintext` or `commitment_mismatch`.
+ */
+export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array, detailKey?: Uint8Array): OpenedValue[] {
+  const readings = notice.entries.filter((e): e is Extract<HistoryEntry, { kind: 'reading' }> => e.kind === 'reading');
+  if (readings.length === 0) {
+    if (notice.odometerCiphertext.length || notice.detailCiphertext.length) throw new DecodeError('malformed_plaintext', 'history values');
+    return [];
+  }
+  const odometer = open(odometerKey, nonce(notice.inputIndex, 0), notice.aad, notice.odometerCiphertext);
+  if (odometer.length !== 12 * readings.length) throw new DecodeError('malformed_plaintext', 'history values');
+  let details: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array }[] | undefined;
+  if (detailKey) {
+    const plain = open(detailKey, nonce(notice.inputIndex, 1), notice.aad, notice.detailCiphertext);
+    const r = new Reader(plain, 'history details');
+    try {
+      details = readings.map(() => {
+        const blinding = r.take(32);
+        return { blinding, ...readReadingStrict(r) };
+      });
+    } catch {
+      throw new DecodeError('malformed_plaintext', 'history details');
+    }
+    if (r.remaining !== 0) throw new DecodeError('malformed_plaintext', 'history details');
+  }
+  const r = new Reader(odometer, 'history odometer values');
+  return readings.map((entry, k) => {
+    const day = r.u32();
+    const odometerM = r.u64();
+    const out: OpenedValue = { counter: entry.counter, day, odometerM };
+    const d = details?.[k];
+    if (d) {
+      const commitment = commitmentOf({ deviceId: notice.deviceId, counter: entry.counter, blinding: d.blinding, reading: d.reading, readingBytes: d.bytes });
+      if (commitment !== entry.commitment) throw new DecodeError('commitment_mismatch', `reading ${entry.counter}`);
+      if (BigInt(d.reading.odometer_m) !== odometerM || Math.floor(d.reading.timestamp / SECONDS_PER_DAY) !== day) {
+        throw new DecodeError('malformed_plaintext', 'history values');
+      }
+      out.detail = { blinding: toHex(d.blinding), reading: d.reading };
+    }
+    return out;
+  });
+}
+
+/** The key `K(era)` of a set, as bytes, if present. */
+export function keyFor(keys: { era: number; key: string }[], era: number): Uint8Array | undefined {
+  const k = keys.find((x) => x.era === era);
+  return k ? fromHex(k.key) : undefined;
 }

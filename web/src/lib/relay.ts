@@ -1,26 +1,22 @@
 /**
- * How an owner query reaches the rollup: through the gateway (`POST /v1/devices/{id}/history`),
- * or, when the gateway will not relay it (not the account that claimed the device, gateway
- * down), straight to the node's inspect endpoint. The answer is sealed to this browser either way.
+ * How an owner query for history keys reaches the rollup: through the gateway
+ * (`POST /v1/devices/{id}/history-keys`), or, when the gateway will not relay it (not the
+ * account that claimed the device, gateway down), straight to the node's inspect endpoint.
+ * The answer is sealed to this browser either way.
  */
-import { relayHistory } from './gateway';
+import { relayHistoryKeys } from './gateway';
 import { HttpError } from './http';
 import { inspect } from './node';
-import type { Relay } from './history';
+import type { KeysRelay } from './history';
 
-export function ownerRelay(deviceId: string, inspectUrl: () => Promise<string>): Relay {
-  let direct = false;
-  return async (query, offset, limit) => {
-    if (!direct) {
-      try {
-        return await relayHistory(deviceId, query, offset, limit);
-      } catch (e) {
-        const status = e instanceof HttpError ? e.status : undefined;
-        if (status !== undefined && ![401, 403, 404, 502, 503, 504].includes(status)) throw e;
-        direct = true;
-      }
+export function ownerKeysRelay(deviceId: string, inspectUrl: () => Promise<string>): KeysRelay {
+  return async (query) => {
+    try {
+      return await relayHistoryKeys(deviceId, query);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : undefined;
+      if (status !== undefined && ![401, 403, 404, 405, 502, 503, 504].includes(status)) throw e;
     }
-    const { report } = await inspect(await inspectUrl(), { type: 'history', owner_query: query, offset, limit });
-    return report;
+    return (await inspect(await inspectUrl(), { type: 'history_keys', owner_query: query })).answer;
   };
 }

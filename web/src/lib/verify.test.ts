@@ -1,148 +1,178 @@
 import { describe, expect, it } from 'vitest';
-import { keccak_256 } from '@noble/hashes/sha3.js';
-import { concatBytes, toHex } from './hex';
-import { encodeNoticeOutput } from './notices';
-import { attestationNotice, DEVICE } from '../test/fixtures';
+import { concatBytes, fromHex, toHex } from './hex';
+import { encodeNoticeOutput, encodeStateNotice } from './notices';
+import { leafHash } from './state';
 import type { NodeOutput } from './node';
-import { attestationsToProve, errorText, humanizeReason, interpretVerifyReport, proveAttestation, rejectionText, verdictInfo, type ProofIO } from './verify';
+import type { InspectAnswer } from './api';
+import { errorText, humanizeReason, proveDevice, rejectionText, verdictInfo, verifyDevice, type StepId, type VerifyIO } from './verify';
+import { str, vector } from '../test/vectors';
 
-const C1 = 'd77f22ab2411e965870cf3516e3c30714aa01e98b8a135c57d3dc5c4631268e7';
-const reading = (odometer_m: number) => ({ timestamp: 1790000000, odometer_m, fuel_ml: 610, engine_s: 3600, faults: [] });
-const attested = (counter: number, odometer: number, notice: number | null, input = 4) => ({
-  counter,
-  reading: reading(odometer),
-  commitment: C1,
-  input_index: input,
-  block_timestamp: 1790000100,
-  notice_index: notice,
-});
+const APP = '0x' + '11'.repeat(20);
+const CONSENSUS = '0x' + '22'.repeat(20);
+const ANCHORS = { chainId: 31337, application: APP, consensus: CONSENSUS };
+const CLAIM = { lastProcessedBlock: 120, outputsRoot: '0x' + 'ab'.repeat(32), blockNumber: 125, blockTimestamp: 1_790_000_000, txHash: '0x' + 'cd'.repeat(32) };
+const SIBLINGS = Array.from({ length: 63 }, (_, i) => '0x' + toHex(new Uint8Array(32).fill(i + 1)));
 
-describe('verdicts (inspect {"type":"verify"})', () => {
-  it('consistent', () => {
-    const r = interpretVerifyReport({
-      type: 'verify',
-      verdict: 'consistent',
-      reasons: ['the device shows 152000000 m, at or above the attested 151000000 m'],
-      device_id: DEVICE,
-      device_reading: reading(152000000),
-      device_counter: 12,
-      last_attested: attested(11, 151000000, 3),
-      highest_attested: attested(11, 151000000, 3),
-      tamper_events: 0,
-    });
-    expect(r).toMatchObject({ kind: 'verdict', verdict: 'consistent', deviceCounter: 12, tamperEvents: 0 });
-    expect(verdictInfo('consistent').tone).toBe('good');
-    expect(attestationsToProve(r)).toEqual([{ role: 'latest', value: attested(11, 151000000, 3) }]);
+/** A one-device map: its root is the leaf's hash, its proof has depth 0. */
+function mapProofOf(leaf: Uint8Array): string {
+  return toHex(concatBytes(new Uint8Array([1, 1, 0]), new Uint8Array(16), leaf));
+}
+
+interface World {
+  io: VerifyIO;
+  deviceId: string;
+  leaf: Uint8Array;
+}
+
+/** An honest world built from a verdict vector (the device, its leaf, proof and opening). */
+function world(name: string, patch: Partial<VerifyIO> = {}, n = 7): World {
+  const v = vector(name);
+  const leaf = fromHex(str(v, 'leaf'));
+  const deviceId = str(v, 'device_id');
+  const state = encodeStateNotice({ inputIndex: BigInt(Math.max(0, n - 1)), blockNumber: 118n, blockTimestamp: 1_789_999_000n, devices: 1n, mapRoot: toHex(leafHash(leaf)), globals: '00'.repeat(32) });
+  const raw = '0x' + toHex(encodeNoticeOutput(state));
+  const history = '0x' + toHex(encodeNoticeOutput(new Uint8Array([2, 5, 0])));
+  const outputs: NodeOutput[] = [
+    { epoch_index: '0x1', input_index: `0x${(n - 1).toString(16)}`, index: '0x10', raw_data: history, output_hashes_siblings: SIBLINGS },
+    { epoch_index: '0x1', input_index: `0x${(n - 1).toString(16)}`, index: '0x11', raw_data: raw, output_hashes_siblings: SIBLINGS },
+  ];
+  const io: VerifyIO = {
+    chainId: async () => 31337,
+    applicationConsensus: async () => CONSENSUS,
+    latestAcceptedClaim: async () => CLAIM,
+    inputCountAt: async (_app, block) => (block === 'latest' ? n + 3 : n),
+    epochLength: async () => 10,
+    validateOutput: async (_app, output, index) => (output === raw && index === 0x11n ? { ok: true } : { ok: false, reason: 'InvalidOutputsMerkleRoot' }),
+    outputsOfInput: async (i) => (i === n - 1 ? outputs : []),
+    deviceProof: async (id, input): Promise<InspectAnswer> => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(leaf)), proof: mapProofOf(leaf) }),
+    backendKey: async () => fromHex(v.backend_public_key),
+    requestProof: async () => ({ proof: str(v, 'possession_proof') }),
+    requestOpening: async () => {
+      if (typeof v.opening !== 'string') throw new Error('no opening');
+      return { opening: v.opening };
+    },
+    nonce: () => str(v, 'nonce'),
+    now: () => 1_790_000_600,
+    ...patch,
+  };
+  return { io, deviceId, leaf };
+}
+
+async function run(w: World) {
+  const steps: [StepId, string][] = [];
+  const r = await verifyDevice(w.io, ANCHORS, w.deviceId, (id, state) => steps.push([id, state]));
+  return { r, steps };
+}
+
+describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () => {
+  it('consistent, as of the claim, with the unclaimed inputs counted', async () => {
+    const { r, steps } = await run(world('verdict_consistent'));
+    expect(r.decision.verdict).toBe('consistent');
+    expect(r.asOf).toMatchObject({ block: 120, epoch: 12, epochLength: 10, covered: 7, unclaimed: 3, claimTime: CLAIM.blockTimestamp });
+    expect(r.stateOutputIndex).toBe(0x11);
+    expect(steps.filter(([, s]) => s === 'ok').map(([id]) => id)).toEqual(['anchors', 'claim', 'notice', 'onchain', 'path', 'device', 'decide']);
   });
 
-  it('rollback: proves the highest attested value first, then the latest', () => {
-    const r = interpretVerifyReport({
-      type: 'verify',
-      verdict: 'rollback',
-      reasons: ['the device shows 40000000 m, below the 152000000 m attested at counter 8'],
-      device_id: DEVICE,
-      last_attested: attested(9, 150000000, 6, 5),
-      highest_attested: attested(8, 152000000, 5, 4),
-      tamper_events: 1,
-    });
-    expect(verdictInfo('rollback')).toMatchObject({ tone: 'bad', label: 'Rollback detected' });
-    expect(attestationsToProve(r).map((a) => [a.role, a.value.counter])).toEqual([
-      ['highest', 8],
-      ['latest', 9],
-    ]);
+  it('rollback from the proven leaf and the opening', async () => {
+    expect((await run(world('verdict_rollback'))).r.decision.verdict).toBe('rollback');
   });
 
-  it('unknown device, revoked, flagged and unknown verdicts', () => {
-    const unknown = interpretVerifyReport({ type: 'verify', verdict: 'unknown_device', device_id: DEVICE, reasons: ['no device with this id is registered'] });
-    expect(unknown).toMatchObject({ kind: 'verdict', verdict: 'unknown_device', lastAttested: undefined });
-    expect(attestationsToProve(unknown)).toEqual([]);
-    expect(verdictInfo('revoked').tone).toBe('bad');
-    expect(verdictInfo('flagged').tone).toBe('warn');
-    expect(verdictInfo('something_new')).toMatchObject({ tone: 'neutral', label: 'something_new' });
-  });
-
-  it('reasons speak in kilometres', () => {
-    const r = interpretVerifyReport({ type: 'verify', verdict: 'rollback', device_id: DEVICE, reasons: ['the device shows 40000000 m, below the 152000000 m attested at counter 8'] });
-    expect(r.kind === 'verdict' && r.reasons[0]).toBe('the device shows 40,000.0 km, below the 152,000.0 km attested at counter 8');
-    expect(humanizeReason('2 rollback(s) on record')).toBe('2 rollback(s) on record');
-    expect(rejectionText('stale_counter')).toMatch(/replay/);
-  });
-
-  it('errors become readable text', () => {
-    const r = interpretVerifyReport({ type: 'error', error: 'invalid_proof', detail: "the proof's signature does not verify under the device's current key" });
-    expect(r).toMatchObject({ kind: 'error', code: 'invalid_proof' });
-    if (r.kind === 'error') expect(r.message).toMatch(/not the registered device/);
-    expect(errorText('stale_proof')).toMatch(/freshness/);
-    expect(errorText('weird', 'detail')).toBe('weird: detail');
-    expect(interpretVerifyReport({ type: 'verify' })).toMatchObject({ kind: 'error', code: 'unexpected_answer' });
-  });
-});
-
-describe('proving the attesting notice on L1', () => {
-  const raw = encodeNoticeOutput(attestationNotice(4, [[DEVICE, 8, C1, 'aa'.repeat(32)]]));
-  const rawHex = '0x' + toHex(raw);
-  const siblings = Array.from({ length: 63 }, () => '0x' + '00'.repeat(32));
-  const output = (over: Partial<NodeOutput> = {}): NodeOutput => ({
-    epoch_index: '0x1',
-    input_index: '0x4',
-    index: '0x5',
-    raw_data: rawHex,
-    hash: '0x' + toHex(keccak_256(raw)),
-    output_hashes_siblings: siblings,
-    ...over,
-  });
-  const io = (o: NodeOutput, ok = true): ProofIO & { calls: number } => {
-    const x = {
-      calls: 0,
-      getOutput: async () => o,
-      validateOutput: async () => {
-        x.calls++;
-        return ok ? ({ ok: true } as const) : ({ ok: false, reason: 'the proof leads to outputs root 0x12, which the consensus has not accepted' } as const);
-      },
-    };
-    return x;
+  const cannot = async (w: World, code: string, step?: StepId, anchors = ANCHORS) => {
+    const r = await verifyDevice(w.io, anchors, w.deviceId);
+    expect(r.decision.verdict).toBe('cannot_confirm');
+    expect(r.decision.findings[0]?.code).toBe(code);
+    if (step) expect(r.failedStep).toBe(step);
+    return r;
   };
 
-  it('proven on chain', async () => {
-    const r = await proveAttestation(io(output()), DEVICE, attested(8, 152000000, 5));
-    expect(r.status).toBe('proven');
-    expect(r.entry?.counter).toBe(8n);
-    expect(r.root).toMatch(/^0x[0-9a-f]{64}$/);
+  it('no anchors: cannot confirm, and says how to pin', async () => {
+    const r = await verifyDevice(world('verdict_consistent').io, undefined, 'aa'.repeat(16));
+    expect(r.decision).toMatchObject({ verdict: 'cannot_confirm', findings: [{ code: 'no_anchors', detail: expect.stringMatching(/pin/) }] });
   });
 
-  it('not yet provable while the epoch is open', async () => {
-    const x = io(output({ output_hashes_siblings: null }));
-    const r = await proveAttestation(x, DEVICE, attested(8, 152000000, 5));
-    expect(r).toMatchObject({ status: 'pending_claim', epochIndex: 1 });
-    expect(x.calls).toBe(0);
+  it('V1: another chain', () => cannot(world('verdict_consistent', { chainId: async () => 1 }), 'chain_mismatch', 'anchors'));
+  it('V1: the chain cannot be asked', () => cannot(world('verdict_consistent', { chainId: async () => Promise.reject(new Error('down')) }), 'chain_unreachable', 'anchors'));
+  it('V2: another consensus', () => cannot(world('verdict_consistent', { applicationConsensus: async () => '0x' + '33'.repeat(20) }), 'application_mismatch', 'anchors'));
+  it('V3: no accepted claim', () => cannot(world('verdict_consistent', { latestAcceptedClaim: async () => null }), 'no_accepted_claim', 'claim'));
+  it('V4: the claim covers no input', () => cannot(world('verdict_consistent', {}, 0), 'no_input_claimed', 'claim'));
+
+  it('V5: the node withholds the state notice (its last output is another notice)', async () => {
+    const w = world('verdict_consistent');
+    const outputs = await w.io.outputsOfInput(6);
+    await cannot(world('verdict_consistent', { outputsOfInput: async () => outputs.slice(0, 1) }), 'state_notice_missing', 'notice');
+  });
+  it('V5: the node is behind the claim (no outputs)', () => cannot(world('verdict_consistent', { outputsOfInput: async () => [] }), 'state_notice_missing', 'notice'));
+  it("V5: the node answers an older input's state notice, relabelled", async () => {
+    const older = world('verdict_consistent', {}, 6);
+    const outputs = (await older.io.outputsOfInput(5)).map((o) => ({ ...o, input_index: '0x6' }));
+    await cannot(world('verdict_consistent', { outputsOfInput: async () => outputs }), 'state_notice_missing', 'notice');
+  });
+  it('V6: the chain refuses the proof (a forged notice)', () => cannot(world('verdict_consistent', { validateOutput: async () => ({ ok: false, reason: 'InvalidOutputsMerkleRoot' }) }), 'proof_refused', 'onchain'));
+  it('V6: no proof from the node', async () => {
+    const w = world('verdict_consistent');
+    const outputs = (await w.io.outputsOfInput(6)).map((o) => ({ ...o, output_hashes_siblings: null }));
+    await cannot(world('verdict_consistent', { outputsOfInput: async () => outputs }), 'proof_refused', 'onchain');
   });
 
-  it('fails when the notice does not carry this reading', async () => {
-    expect((await proveAttestation(io(output()), DEVICE, attested(9, 152000000, 5))).reason).toMatch(/no entry/);
-    expect((await proveAttestation(io(output()), DEVICE, { ...attested(8, 1, 5), commitment: 'ff'.repeat(32) })).reason).toMatch(/different reading/);
-    expect((await proveAttestation(io(output({ input_index: '0x9' })), DEVICE, attested(8, 1, 5))).reason).toMatch(/input 9/);
-    expect((await proveAttestation(io(output({ hash: '0x' + '00'.repeat(32) })), DEVICE, attested(8, 1, 5))).reason).toMatch(/do not match its hash/);
-    expect((await proveAttestation(io(output()), DEVICE, attested(8, 1, null))).reason).toMatch(/no notice/);
-    const voucher = '0x237a816f' + rawHex.slice(10);
-    expect((await proveAttestation(io(output({ raw_data: voucher, hash: undefined })), DEVICE, attested(8, 1, 5))).reason).toMatch(/not a notice/);
-  });
-
-  it('fails when the chain rejects the proof', async () => {
-    const r = await proveAttestation(io(output(), false), DEVICE, attested(8, 152000000, 5));
-    expect(r.status).toBe('failed');
-    expect(r.reason).toMatch(/chain rejected/);
-  });
-
-  it('reports a node failure', async () => {
-    const r = await proveAttestation(
-      { getOutput: async () => Promise.reject(new Error('output 5 not found')), validateOutput: async () => ({ ok: true }) },
-      DEVICE,
-      attested(8, 1, 5),
+  it('V7: a forged leaf (flag cleared) does not check against the proven root', async () => {
+    const w = world('verdict_flagged');
+    const forged = w.leaf.slice();
+    forged[54] = 0; // flagged
+    const r = await cannot(
+      world('verdict_flagged', { deviceProof: async (id, input) => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(forged)), proof: mapProofOf(forged) }) }),
+      'path_invalid',
+      'path',
     );
-    expect(r.reason).toMatch(/Could not fetch notice 5/);
+    expect(r.decision.findings[0]?.detail).toMatch(/root_mismatch/);
+    // The honest path of the same device: flagged.
+    expect((await run(w)).r.decision.verdict).toBe('flagged');
+  });
+  it('V7: a forged path', () =>
+    cannot(
+      world('verdict_consistent', {
+        deviceProof: async (id, input) => {
+          const leaf = fromHex(str(vector('verdict_consistent'), 'leaf'));
+          return { type: 'device_proof', device_id: id, input_index: input, map_root: '00', proof: toHex(concatBytes(new Uint8Array([1, 1, 1, 0x80]), new Uint8Array(15), new Uint8Array(32).fill(9), leaf)) };
+        },
+      }),
+      'path_invalid',
+      'path',
+    ));
+  it('V7: the node refuses the path', () =>
+    cannot(world('verdict_consistent', { deviceProof: async () => ({ type: 'error', error: 'not_kept', detail: 'gone' }) }), 'path_invalid', 'path'));
+
+  it('V8: the device does not answer', () => cannot(world('verdict_consistent', { requestProof: async () => Promise.reject(new Error('offline')) }), 'device_unreachable', 'device'));
+  it('V8: a replayed answer (another nonce)', () => cannot(world('verdict_consistent', { nonce: () => 'ff'.repeat(32) }), 'proof_not_fresh'));
+  it('V8: no opening', () => cannot(world('verdict_consistent', { requestOpening: async () => Promise.reject(new Error('no')) }), 'opening'));
+
+  it('proveDevice alone gives the proven leaf and the claim', async () => {
+    const w = world('verdict_consistent');
+    const p = await proveDevice(w.io, ANCHORS, w.deviceId);
+    expect(p.ok && p.leaf?.deviceId).toBe(w.deviceId);
+    expect(p.ok && p.asOf.block).toBe(120);
   });
 
-  it('helper: concatBytes keeps order', () => {
-    expect(toHex(concatBytes(new Uint8Array([1]), new Uint8Array([2, 3])))).toBe('010203');
+  it('an unknown device is proven absent', async () => {
+    const w = world('verdict_consistent');
+    const r = await verifyDevice(w.io, ANCHORS, 'ee'.repeat(16));
+    // The one-device map's leaf belongs to another id whose first 0 bits agree: absent.
+    expect(r.decision.verdict).toBe('unknown_device');
+    expect(r.leaf).toBeNull();
+  });
+});
+
+describe('words', () => {
+  it('verdicts', () => {
+    expect(verdictInfo('consistent').tone).toBe('good');
+    expect(verdictInfo('rollback')).toMatchObject({ tone: 'bad', label: 'Rollback detected' });
+    expect(verdictInfo('cannot_confirm').tone).toBe('bad');
+    expect(verdictInfo('no_history').tone).toBe('warn');
+    expect(verdictInfo('new_kind')).toMatchObject({ tone: 'neutral', label: 'new_kind' });
+  });
+  it('reasons in kilometres, error codes and rejections in words', () => {
+    expect(humanizeReason('the device shows 40000000 m, below the 152000000 m attested')).toBe('the device shows 40,000.0 km, below the 152,000.0 km attested');
+    expect(errorText('not_owner')).toMatch(/owner key/);
+    expect(errorText('weird', 'detail')).toBe('weird: detail');
+    expect(rejectionText('stale_counter')).toMatch(/replay/);
   });
 });

@@ -1,86 +1,370 @@
 /**
- * The verifier's logic: what the rollup's verdict means, and whether the notice that attests a
- * value is on chain. Network access is passed in, so all of it is unit-testable.
+ * The verifier (PROTOCOL.md 17): trusts the pinned anchors and the chain's consensus, and
+ * nothing else. The chain says which claim is the latest and how many inputs it covers; a
+ * node is asked for the state notice of the claim's last input (proven on chain with
+ * `Application.validateOutput`) and for the device's map path (checked against that
+ * notice's root); the device answers a fresh nonce and opens its highest attested reading;
+ * the verdict is decided here (verdict.ts). A failure of V1-V7 is `cannot_confirm` with its
+ * reason; nothing falls back to what a node says.
+ *
+ * Network access is passed in ({@link VerifyIO}), so all of it is unit-testable.
  */
-import type { Hex } from 'viem';
-import { keccak_256 } from '@noble/hashes/sha3.js';
-import { fromHex, parseQuantity, toHex } from './hex';
-import { decodeNoticeOutput, findAttestation, outputsMerkleRoot, parseNoticePayload, type AttestedEntry } from './notices';
-import type { Reading } from './protocol';
+import type { InspectAnswer } from './api';
+import type { AcceptedClaim } from './l1';
+import type { TrustAnchors } from './anchors';
 import type { NodeOutput } from './node';
-import type { ValidateResult } from './chain';
+import { fromHex, parseQuantity } from './hex';
+import { codeOf } from './codec';
+import { decodeNoticeOutput, decodeStateNotice, outputsMerkleRoot, type StateNotice } from './notices';
+import { verifyMapProof, type DeviceLeaf } from './state';
+import { decide, type Decision, type Finding, type VerdictCode } from './verdict';
+import { decodeOpening, decodePossessionProof, type Opening, type PossessionProof } from './protocol';
 
-export type Verdict = 'consistent' | 'rollback' | 'unknown_device' | 'revoked' | 'flagged';
 export type Tone = 'good' | 'bad' | 'warn' | 'neutral';
 
-export interface AttestedValue {
-  counter: number;
-  reading: Reading;
-  commitment: string;
-  input_index: number;
-  block_timestamp: number;
-  notice_index: number | null;
+export type ValidateResult = { ok: true } | { ok: false; reason: string };
+
+/** What the verifier asks of the world. */
+export interface VerifyIO {
+  /** Chain: `eth_chainId`. */
+  chainId(): Promise<number>;
+  /** Chain: `Application(app).getOutputsMerkleRootValidator()`. */
+  applicationConsensus(app: string): Promise<string>;
+  /** Chain: the newest `ClaimAccepted` of `consensus` for `app`. */
+  latestAcceptedClaim(consensus: string, app: string): Promise<AcceptedClaim | null>;
+  /** Chain: `InputBox.getNumberOfInputs(app)` at a block. */
+  inputCountAt(app: string, block: number | 'latest'): Promise<number>;
+  /** Chain: the consensus' `getEpochLength()`, if it has one. */
+  epochLength(consensus: string): Promise<number | undefined>;
+  /** Chain: `Application.validateOutput(output, (index, siblings))` as an eth_call. */
+  validateOutput(app: string, output: string, index: bigint, siblings: string[]): Promise<ValidateResult>;
+  /** Node: every output of an input (`cartesi_listOutputs` with `input_index`), in order. */
+  outputsOfInput(inputIndex: number): Promise<NodeOutput[]>;
+  /** Node: inspect `{"type":"device_proof", …}`. */
+  deviceProof(deviceId: string, inputIndex: number): Promise<InspectAnswer>;
+  /** Node: the backend's public key (inspect config; possession proofs are bound to it). */
+  backendKey(): Promise<Uint8Array>;
+  /** Device: a possession proof for `nonce` (hex). */
+  requestProof(deviceId: string, nonce: string): Promise<{ proof: string }>;
+  /** Device: the opening of reading `counter`. */
+  requestOpening(deviceId: string, counter: bigint): Promise<{ opening: string }>;
+  /** 32 random bytes, hex. */
+  nonce(): string;
+  /** Seconds since the epoch. */
+  now(): number;
 }
 
-export type VerifyReport =
-  | {
-      kind: 'verdict';
-      verdict: Verdict;
-      reasons: string[];
-      deviceId: string;
-      deviceReading?: Reading;
-      deviceCounter?: number;
-      lastAttested?: AttestedValue;
-      highestAttested?: AttestedValue;
-      tamperEvents: number;
-    }
-  | { kind: 'error'; code: string; message: string };
+export type StepId = 'anchors' | 'claim' | 'notice' | 'onchain' | 'path' | 'device' | 'decide';
+export type StepState = 'running' | 'ok' | 'warn' | 'fail' | 'skipped';
 
-const VERDICTS: Record<Verdict, { tone: Tone; label: string; summary: string }> = {
+export const STEPS: [StepId, string][] = [
+  ['anchors', 'The chain and the application are the pinned ones (V1, V2)'],
+  ['claim', 'The latest accepted claim and the inputs it covers (V3, V4)'],
+  ['notice', "The state notice of the claim's last input, from the node (V5)"],
+  ['onchain', 'The state notice is proven on chain: Application.validateOutput (V6)'],
+  ['path', "The device's leaf and path, checked against the notice's map root (V7)"],
+  ['device', 'The device signs a fresh challenge and opens its highest attested reading (V8)'],
+  ['decide', 'Decide (V9, PROTOCOL.md 17.3)'],
+];
+
+export interface AsOf {
+  /** The claim's `lastProcessedBlockNumber`. */
+  block: number;
+  epochLength?: number;
+  /** `block div epochLength`. */
+  epoch?: number;
+  /** Block time (s) of the ClaimAccepted event. */
+  claimTime: number;
+  claimTx: string;
+  claimBlock: number;
+  /** Inputs the claim covers: `0 ..= covered − 1`. */
+  covered: number;
+  /** Inputs added since, not yet claimed. */
+  unclaimed?: number;
+}
+
+export interface VerifyResult {
+  decision: Decision;
+  /** The step whose failure made it `cannot_confirm`. */
+  failedStep?: StepId;
+  asOf?: AsOf;
+  state?: StateNotice;
+  stateOutputIndex?: number;
+  /** `undefined`: not proven; `null`: proven absent. */
+  leaf?: DeviceLeaf | null;
+  nonce?: string;
+  proof?: PossessionProof;
+  opening?: Opening;
+  /** ms spent. */
+  elapsedMs: number;
+}
+
+export type OnStep = (id: StepId, state: StepState, detail?: string) => void;
+
+class Stop extends Error {
+  constructor(
+    readonly step: StepId,
+    readonly finding: Finding,
+  ) {
+    super(finding.detail);
+  }
+}
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** What V1-V7 establish: the device's leaf (or its absence) as of the latest claim. */
+export interface ProvenState {
+  ok: true;
+  asOf: AsOf;
+  state: StateNotice;
+  stateOutputIndex: number;
+  /** `null`: proven absent. */
+  leaf: DeviceLeaf | null;
+}
+
+export interface NotProven {
+  ok: false;
+  step: StepId;
+  finding: Finding;
+  asOf?: AsOf;
+  state?: StateNotice;
+}
+
+/** V1-V7: proves `deviceId`'s leaf against the latest claim of the pinned application. Never throws. */
+export async function proveDevice(io: VerifyIO, anchors: TrustAnchors | undefined, deviceIdRaw: string, onStep: OnStep = () => {}): Promise<ProvenState | NotProven> {
+  const deviceId = deviceIdRaw.trim().toLowerCase();
+  const out: { asOf?: AsOf; state?: StateNotice } = {};
+  let current: StepId = 'anchors';
+  const step = (id: StepId) => {
+    current = id;
+    onStep(id, 'running');
+  };
+  const stop = (code: string, detail: string): never => {
+    throw new Stop(current, { code, detail });
+  };
+  try {
+    // V1, V2
+    step('anchors');
+    if (!anchors) stop('no_anchors', 'No trust anchors are pinned: open the pin link `witness up` printed, open its anchors file, or type the chain id, application and consensus.');
+    const a = anchors as TrustAnchors;
+    const id = await io.chainId().catch((e) => stop('chain_unreachable', `The chain's RPC could not be asked: ${msg(e)}`));
+    if (id !== a.chainId) stop('chain_mismatch', `The chain RPC serves chain ${id}; the pinned chain id is ${a.chainId}.`);
+    const consensus = await io.applicationConsensus(a.application).catch((e) => stop('application_mismatch', `Application ${a.application} could not be asked for its consensus: ${msg(e)}`));
+    if (consensus.toLowerCase() !== a.consensus.toLowerCase()) {
+      stop('application_mismatch', `Application ${a.application} is validated by ${consensus}, not by the pinned consensus ${a.consensus}.`);
+    }
+    onStep('anchors', 'ok', `Chain ${id}; application ${a.application} validated by ${a.consensus}.`);
+
+    // V3, V4
+    step('claim');
+    const claim = await io.latestAcceptedClaim(a.consensus, a.application).catch((e) => stop('chain_unreachable', `The claims could not be read from the chain: ${msg(e)}`));
+    if (!claim) stop('no_accepted_claim', 'The consensus has accepted no claim for this application yet: nothing is final on chain.');
+    const c = claim as AcceptedClaim;
+    const n = await io.inputCountAt(a.application, c.lastProcessedBlock).catch((e) => stop('chain_unreachable', `InputBox.getNumberOfInputs at block ${c.lastProcessedBlock} failed: ${msg(e)}`));
+    if (n === 0) stop('no_input_claimed', `The latest claim (block ${c.lastProcessedBlock}) covers no input.`);
+    const [epochLength, latestCount] = await Promise.all([io.epochLength(a.consensus).catch(() => undefined), io.inputCountAt(a.application, 'latest').catch(() => undefined)]);
+    const asOf: AsOf = {
+      block: c.lastProcessedBlock,
+      epochLength,
+      epoch: epochLength ? Math.floor(c.lastProcessedBlock / epochLength) : undefined,
+      claimTime: c.blockTimestamp,
+      claimTx: c.txHash,
+      claimBlock: c.blockNumber,
+      covered: n,
+      unclaimed: latestCount !== undefined ? Math.max(0, latestCount - n) : undefined,
+    };
+    out.asOf = asOf;
+    onStep('claim', 'ok', `Claim accepted in block ${c.blockNumber} for blocks up to ${c.lastProcessedBlock}: inputs 0 to ${n - 1}.`);
+
+    // V5
+    step('notice');
+    const last = n - 1;
+    const outputs = await io.outputsOfInput(last).catch((e) => stop('state_notice_missing', `The node could not list the outputs of input ${last}: ${msg(e)}`));
+    const output = outputs[outputs.length - 1];
+    if (!output) stop('state_notice_missing', `The node has no outputs for input ${last}: it is behind the claim, or withholds the state notice.`);
+    const o = output as NodeOutput;
+    let state: StateNotice;
+    let raw: Uint8Array;
+    try {
+      raw = fromHex(o.raw_data);
+      state = decodeStateNotice(decodeNoticeOutput(raw));
+    } catch (e) {
+      return stop('state_notice_missing', `The last output the node gives for input ${last} is not a state notice (${msg(e)}): it withholds the notice, or answers another input's.`);
+    }
+    if (state.inputIndex !== BigInt(last)) stop('state_notice_missing', `The node's state notice is for input ${state.inputIndex}, not for input ${last}, the claim's last.`);
+    if (state.blockNumber > BigInt(c.lastProcessedBlock)) stop('state_notice_missing', `The state notice names block ${state.blockNumber}, after the claim's block ${c.lastProcessedBlock}.`);
+    out.state = state;
+    onStep('notice', 'ok', `Input ${last}: ${state.devices} device(s), map root ${state.mapRoot.slice(0, 16)}…`);
+
+    // V6
+    step('onchain');
+    const index = parseQuantity(o.index);
+    if (index === undefined || !Number.isSafeInteger(index) || index < 0) return stop('proof_refused', 'The node gave no usable output index.');
+    const siblings = o.output_hashes_siblings;
+    if (!siblings || siblings.length !== 63) stop('proof_refused', 'The node gave no 63-hash proof for the state notice.');
+    try {
+      outputsMerkleRoot(raw, BigInt(index), siblings as string[]);
+    } catch (e) {
+      stop('proof_refused', `The node's proof is malformed: ${msg(e)}`);
+    }
+    const valid = await io.validateOutput(a.application, o.raw_data, BigInt(index), siblings as string[]);
+    if (!valid.ok) stop('proof_refused', `Application.validateOutput refused the state notice: ${valid.reason}.`);
+    onStep('onchain', 'ok', `Output ${index} is proven against an accepted outputs root.`);
+
+    // V7
+    step('path');
+    const answer = await io.deviceProof(deviceId, last).catch((e) => stop('path_invalid', `The node could not be asked for the device's path: ${msg(e)}`));
+    if (answer.type === 'error') stop('path_invalid', `The node refused the device's path as of input ${last}: ${answer.error}: ${answer.detail}`);
+    if (answer.type !== 'device_proof') stop('path_invalid', `The node answered ${answer.type} instead of a device proof.`);
+    const dp = answer as Extract<InspectAnswer, { type: 'device_proof' }>;
+    let proofBytes: Uint8Array;
+    try {
+      proofBytes = fromHex(dp.proof);
+    } catch {
+      return stop('path_invalid', 'The map proof is not hex.');
+    }
+    const outcome = verifyMapProof(proofBytes, deviceId, fromHex(state.mapRoot));
+    if (!outcome.ok) return stop('path_invalid', `The device's path does not check against the proven map root (${outcome.code}): ${outcome.detail}.`);
+    const leaf = outcome.member ? outcome.leaf : null;
+    onStep('path', 'ok', leaf ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} tamper event(s), counter ${leaf.lastCounter ?? '—'}.` : 'Proven absent: the claimed state has no device with this id.');
+    return { ok: true, asOf, state, stateOutputIndex: index, leaf };
+  } catch (e) {
+    const s = e instanceof Stop ? e : new Stop(current, { code: 'cannot_confirm', detail: msg(e) });
+    onStep(s.step, 'fail', s.finding.detail);
+    const at = STEPS.findIndex(([x]) => x === s.step);
+    STEPS.forEach(([id], i) => i > at && onStep(id, 'skipped'));
+    return { ok: false, step: s.step, finding: s.finding, ...out };
+  }
+}
+
+/** Runs V1-V9 for `deviceId` with the pinned `anchors`. Never throws. */
+export async function verifyDevice(io: VerifyIO, anchors: TrustAnchors | undefined, deviceIdRaw: string, onStep: OnStep = () => {}): Promise<VerifyResult> {
+  const t0 = Date.now();
+  const deviceId = deviceIdRaw.trim().toLowerCase();
+  const proven = await proveDevice(io, anchors, deviceId, onStep);
+  if (!proven.ok) {
+    return { asOf: proven.asOf, state: proven.state, decision: { verdict: 'cannot_confirm', findings: [proven.finding] }, failedStep: proven.step, elapsedMs: Date.now() - t0 };
+  }
+  const base = { asOf: proven.asOf, state: proven.state, stateOutputIndex: proven.stateOutputIndex, leaf: proven.leaf };
+  const done = (r: Omit<VerifyResult, 'elapsedMs'>): VerifyResult => ({ ...r, elapsedMs: Date.now() - t0 });
+
+  // V8
+  const leaf = proven.leaf;
+  if (!leaf) {
+    onStep('device', 'skipped', 'No device to read: the proven state has no device with this id.');
+    const decision: Decision = { verdict: 'unknown_device', findings: [{ code: 'unknown_device', detail: 'the proven state has no device with this id' }] };
+    onStep('decide', 'warn', verdictInfo(decision.verdict).label);
+    return done({ ...base, decision });
+  }
+  onStep('device', 'running');
+  const nonce = io.nonce();
+  let proof: PossessionProof;
+  let backendKey: Uint8Array;
+  try {
+    const [answer, key] = await Promise.all([io.requestProof(deviceId, nonce), io.backendKey()]);
+    backendKey = key;
+    proof = decodePossessionProof(fromHex(answer.proof));
+  } catch (e) {
+    const finding = { code: 'device_unreachable', detail: `The device gave no readable answer to the challenge: ${msg(e)}` };
+    onStep('device', 'fail', finding.detail);
+    onStep('decide', 'skipped');
+    return done({ ...base, nonce, decision: { verdict: 'cannot_confirm', findings: [finding] }, failedStep: 'device' });
+  }
+  let opening: Opening | undefined;
+  let openingNote = '';
+  if (leaf.highest) {
+    try {
+      opening = decodeOpening(fromHex((await io.requestOpening(deviceId, leaf.highest.counter)).opening));
+    } catch (e) {
+      openingNote = ` It gave no opening of counter ${leaf.highest.counter} (${codeOf(e) ?? msg(e)}).`;
+    }
+  }
+  onStep('device', 'ok', `The device shows ${proof.reading.odometer_m} m at counter ${proof.counter}.${openingNote}`);
+
+  // V9
+  onStep('decide', 'running');
+  const decision = decide({ deviceId, leaf, proof, nonce, backendKey, opening });
+  const tone = verdictInfo(decision.verdict).tone;
+  onStep('decide', tone === 'good' ? 'ok' : tone === 'bad' ? 'fail' : 'warn', verdictInfo(decision.verdict).label);
+  return done({ ...base, nonce, proof, opening, decision });
+}
+
+// ---- words ----
+
+const VERDICTS: Record<VerdictCode, { tone: Tone; label: string; summary: string }> = {
   consistent: {
     tone: 'good',
     label: 'Consistent',
-    summary: 'The odometer the device shows now agrees with everything attested on chain.',
+    summary: "The odometer the device shows now agrees with its history as proven on chain: at or above its highest attested reading, and no tampering on record.",
   },
   rollback: {
     tone: 'bad',
     label: 'Rollback detected',
-    summary: 'The device shows less distance than the rollup already attested: the odometer was wound back.',
+    summary: 'The device shows less distance than its highest reading attested on chain: the odometer was wound back.',
   },
   flagged: {
     tone: 'warn',
     label: 'Tamper history',
-    summary: 'The device has tampering on record (or a counter that went backwards), without a registrar correction.',
+    summary: 'The proven state has tampering on record without a registrar correction, or the device counts behind what the rollup consumed (a clone or a reset).',
   },
   revoked: {
     tone: 'bad',
     label: 'Revoked',
-    summary: 'The registrar revoked this device; its readings are no longer accepted.',
+    summary: 'A registrar revoked this device; its readings are no longer accepted.',
   },
   unknown_device: {
     tone: 'warn',
     label: 'Unknown device',
-    summary: 'No device with this id is registered with the rollup.',
+    summary: 'The state proven on chain has no device with this id.',
+  },
+  no_history: {
+    tone: 'warn',
+    label: 'No history yet',
+    summary: 'The device is registered but no reading of it is attested yet: there is nothing to compare it with.',
+  },
+  cannot_confirm: {
+    tone: 'bad',
+    label: 'Cannot confirm',
+    summary: 'A check failed, so nothing is concluded about this device. The reason is below; no answer of a node or gateway is used instead.',
   },
 };
 
 export function verdictInfo(verdict: string): { tone: Tone; label: string; summary: string } {
-  return VERDICTS[verdict as Verdict] ?? { tone: 'neutral', label: verdict, summary: 'The rollup gave a verdict this page does not know.' };
+  return VERDICTS[verdict as VerdictCode] ?? { tone: 'neutral', label: verdict, summary: 'A verdict this page does not know.' };
 }
+
+/** Words for each reason code of V1-V8. */
+export const REASONS: Record<string, string> = {
+  no_anchors: 'no trust anchors pinned',
+  chain_unreachable: 'the chain could not be asked',
+  chain_mismatch: 'the chain is not the pinned one',
+  application_mismatch: "the application's consensus is not the pinned one",
+  no_accepted_claim: 'no claim accepted on chain yet',
+  no_input_claimed: 'the latest claim covers no input',
+  state_notice_missing: "the node does not give the claim's state notice",
+  proof_refused: 'the chain refused the state notice',
+  path_invalid: "the device's path does not check against the proven root",
+  device_unreachable: 'the device did not answer',
+  proof_not_fresh: "the device's answer is not for this challenge",
+  device_signature: "the device's signature does not verify",
+  opening: 'the device did not open its highest attested reading',
+};
 
 const ERRORS: Record<string, string> = {
   bad_proof: 'The device returned a proof the rollup could not decode.',
-  invalid_proof: "The proof's signature does not verify under the device's registered key: this is not the registered device, or the reading was altered.",
-  stale_proof: "The device's reading is older than the rollup's freshness window: its clock or reading is out of date.",
+  invalid_proof: "The proof's signature does not verify under the device's registered key.",
+  stale_proof: "The device's reading is older than the rollup's freshness window.",
   bad_query: 'The rollup did not understand the question.',
   bad_device_id: 'The device id is not 32 hex digits.',
   unknown_device: 'No device with this id is registered.',
   not_owner: 'Your owner key is not the one bound to this device on the rollup (the claim is still pending, or someone claimed it after you).',
-  expired_owner_query: 'The history request expired before the rollup saw it.',
-  invalid_owner_query: "The rollup did not accept the history request's signature.",
-  bad_owner_query: 'The rollup could not decode the history request.',
-  no_right_to_see: 'The rollup needs an owner query or a possession proof to show history.',
+  expired_owner_query: 'The request expired before the rollup saw it.',
+  invalid_owner_query: "The rollup did not accept the request's signature.",
+  bad_owner_query: 'The rollup could not decode the request.',
+  no_right_to_see: 'The rollup needs an owner query or a possession proof to hand out history keys.',
   bad_response_key: 'The rollup could not seal its answer to the response key.',
+  not_processed: 'The rollup has not processed that input yet.',
+  not_kept: 'The rollup no longer keeps the map as of that input.',
 };
 
 /** The rollup's reasons speak in metres; people read kilometres. */
@@ -94,13 +378,14 @@ const REJECTIONS: Record<string, string> = {
   decryption_failed: 'the sealed readings do not open under their header',
   malformed_plaintext: 'the readings inside do not decode',
   unknown_device: 'the device is not registered',
-  device_revoked: 'the device was revoked',
-  revoked: 'the device was revoked',
+  revoked_device: 'the device was revoked',
   unauthorized_sender: 'the input was not sent by an authorized gateway',
+  not_admin: 'the gateway authorization was not sent by the admin',
   timestamp_in_future: 'the reading is dated in the future',
   timestamp_too_old: 'the reading is too old',
   stale_sequence: 'the sequence number is not above the last one',
-  not_owner: 'the release is not signed by the current owner',
+  bad_release_signature: 'the release is not signed by the current owner',
+  untrusted_registrar: 'the registrar is not trusted',
 };
 
 /** Words for a rejection reason code, if known. */
@@ -112,125 +397,4 @@ export function errorText(code: string, detail?: string): string {
   const known = ERRORS[code];
   if (known) return detail && !known.includes(detail) && detail !== code ? `${known} (${detail})` : known;
   return detail ? `${code}: ${detail}` : code;
-}
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : parseQuantity(v));
-
-function attested(v: unknown): AttestedValue | undefined {
-  if (!v || typeof v !== 'object') return undefined;
-  const a = v as Record<string, unknown>;
-  const counter = num(a.counter);
-  if (counter === undefined || !a.reading) return undefined;
-  return {
-    counter,
-    reading: a.reading as Reading,
-    commitment: String(a.commitment ?? ''),
-    input_index: num(a.input_index) ?? -1,
-    block_timestamp: num(a.block_timestamp) ?? 0,
-    notice_index: a.notice_index === null || a.notice_index === undefined ? null : (num(a.notice_index) ?? null),
-  };
-}
-
-/** Interprets the backend's answer to `{"type":"verify"}` (crates/backend/src/inspect.rs). */
-export function interpretVerifyReport(report: Record<string, unknown>): VerifyReport {
-  if (report.type === 'error' || (typeof report.error === 'string' && report.verdict === undefined)) {
-    const code = String(report.error ?? 'error');
-    return { kind: 'error', code, message: errorText(code, typeof report.detail === 'string' ? report.detail : undefined) };
-  }
-  if (typeof report.verdict !== 'string') {
-    return { kind: 'error', code: 'unexpected_answer', message: 'The rollup answered without a verdict.' };
-  }
-  return {
-    kind: 'verdict',
-    verdict: report.verdict as Verdict,
-    reasons: Array.isArray(report.reasons) ? report.reasons.map((r) => humanizeReason(String(r))) : [],
-    deviceId: String(report.device_id ?? ''),
-    deviceReading: report.device_reading as Reading | undefined,
-    deviceCounter: num(report.device_counter),
-    lastAttested: attested(report.last_attested),
-    highestAttested: attested(report.highest_attested),
-    tamperEvents: num(report.tamper_events) ?? 0,
-  };
-}
-
-/**
- * The attested values worth proving on L1: for a rollback the highest attested reading (the
- * evidence against the device), and the latest one; each once.
- */
-export function attestationsToProve(r: VerifyReport): { role: 'highest' | 'latest'; value: AttestedValue }[] {
-  if (r.kind !== 'verdict') return [];
-  const out: { role: 'highest' | 'latest'; value: AttestedValue }[] = [];
-  if (r.verdict === 'rollback' && r.highestAttested) out.push({ role: 'highest', value: r.highestAttested });
-  if (r.lastAttested && !out.some((o) => o.value.counter === r.lastAttested?.counter)) out.push({ role: 'latest', value: r.lastAttested });
-  if (out.length === 0 && r.highestAttested) out.push({ role: 'highest', value: r.highestAttested });
-  return out;
-}
-
-export type ProofStatus = 'proven' | 'pending_claim' | 'failed';
-
-export interface ProofResult {
-  status: ProofStatus;
-  reason: string;
-  outputIndex?: number;
-  epochIndex?: number;
-  root?: string;
-  entry?: AttestedEntry;
-}
-
-export interface ProofIO {
-  getOutput(index: number): Promise<NodeOutput>;
-  validateOutput(output: Hex, index: bigint, siblings: Hex[]): Promise<ValidateResult>;
-}
-
-/**
- * Fetches the notice, checks it attests `value` for `deviceId` (same counter and commitment),
- * then asks the chain to validate it against the claimed outputs root.
- */
-export async function proveAttestation(io: ProofIO, deviceId: string, value: AttestedValue): Promise<ProofResult> {
-  if (value.notice_index === null) return { status: 'failed', reason: 'The rollup recorded no notice for this value.' };
-  const outputIndex = value.notice_index;
-  let output: NodeOutput;
-  try {
-    output = await io.getOutput(outputIndex);
-  } catch (e) {
-    return { status: 'failed', outputIndex, reason: `Could not fetch notice ${outputIndex} from the node: ${(e as Error).message}` };
-  }
-  const raw = fromHex(output.raw_data);
-  if (output.hash && '0x' + toHex(keccak_256(raw)) !== output.hash.toLowerCase()) {
-    return { status: 'failed', outputIndex, reason: 'The node gave an output whose bytes do not match its hash.' };
-  }
-  const inputIndex = parseQuantity(output.input_index);
-  if (value.input_index >= 0 && inputIndex !== undefined && inputIndex !== value.input_index) {
-    return { status: 'failed', outputIndex, reason: `Notice ${outputIndex} comes from input ${inputIndex}, not from input ${value.input_index} as the rollup said.` };
-  }
-  let entry: AttestedEntry;
-  try {
-    const found = findAttestation(parseNoticePayload(decodeNoticeOutput(raw)), deviceId, value.counter, value.commitment || undefined);
-    if (!found.found) return { status: 'failed', outputIndex, reason: `Notice ${outputIndex}: ${found.reason}.` };
-    entry = found.entry;
-  } catch (e) {
-    return { status: 'failed', outputIndex, reason: `Notice ${outputIndex} could not be read: ${(e as Error).message}.` };
-  }
-  const epochIndex = parseQuantity(output.epoch_index);
-  const siblings = output.output_hashes_siblings;
-  if (!siblings || siblings.length === 0) {
-    return {
-      status: 'pending_claim',
-      outputIndex,
-      epochIndex,
-      entry,
-      reason: `The notice exists and attests this reading, but its epoch${epochIndex !== undefined ? ` (${epochIndex})` : ''} is not closed and claimed on chain yet, so it cannot be proven yet.`,
-    };
-  }
-  let root: string | undefined;
-  try {
-    root = outputsMerkleRoot(raw, BigInt(outputIndex), siblings);
-  } catch (e) {
-    return { status: 'failed', outputIndex, epochIndex, entry, reason: `The node's proof is malformed: ${(e as Error).message}.` };
-  }
-  const result = await io.validateOutput(output.raw_data as Hex, BigInt(outputIndex), siblings as Hex[]);
-  if (result.ok) {
-    return { status: 'proven', outputIndex, epochIndex, entry, root, reason: `Application.validateOutput accepted notice ${outputIndex} against the claimed outputs root.` };
-  }
-  return { status: 'failed', outputIndex, epochIndex, entry, root, reason: `The chain rejected the proof: ${result.reason}.` };
 }

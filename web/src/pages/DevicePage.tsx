@@ -1,23 +1,49 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useApp, useAsync } from '../lib/app';
-import { deviceDetail, receipt, type Receipt } from '../lib/gateway';
-import { ownerRelay } from '../lib/relay';
+import { deviceDetail, deviceNotices } from '../lib/gateway';
+import { ownerKeysRelay } from '../lib/relay';
 import { badgeFor, publicDevice } from '../lib/devices';
 import { ownerKey, seedOf } from '../lib/keys';
-import { fetchOwnerHistory, readingsOf, type HistoryEntry } from '../lib/history';
-import { proveAttestation, type ProofResult } from '../lib/verify';
-import { applicationOf, proofIO } from '../lib/proofs';
-import { mapLimit } from '../lib/http';
-import { formatDate, formatKm, formatMs } from '../lib/format';
+import {
+  accumulatorOf,
+  checkAccumulator,
+  decodeListed,
+  fetchAllNotices,
+  fetchHistoryKeys,
+  noticesFromNode,
+  openHistory,
+  type Completeness,
+  type HistoryRow,
+  type ListedNotice,
+  type OpenedHistory,
+} from '../lib/history';
+import { proveDevice, type AsOf } from '../lib/verify';
+import { verifyIO } from '../lib/proofs';
+import { outputsOfInput } from '../lib/node';
+import { decodeNoticeOutput } from '../lib/notices';
+import type { Accumulator } from '../lib/state';
+import type { HistoryKeys } from '../lib/api';
+import { formatAgo, formatDate, formatDay, formatInt, formatKm, formatMs } from '../lib/format';
 import { href } from '../lib/router';
 import { OdometerChart, type OdometerPoint } from '../components/charts';
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
 
-
 const SHOWN = 50;
-const AUTO_PROOFS = 8;
 
-type ProofCell = { state: 'checking' } | { state: 'done'; result: ProofResult };
+interface LoadedHistory {
+  opened: OpenedHistory;
+  keys?: HistoryKeys;
+  keysError?: string;
+  /** Where the notices came from. */
+  noticesFrom: string;
+  undecodable: number;
+  /** The accumulator checked against, and how it is known. */
+  against?: { acc: Accumulator; proven: boolean; asOf?: AsOf };
+  proofError?: string;
+  result?: Completeness;
+  /** Notices newer than the proven leaf, checked against the node's current (unproven) leaf. */
+  newer?: { count: number; result: Completeness };
+}
 
 export function DevicePage({ deviceId }: { deviceId: string }) {
   const app = useApp();
@@ -26,65 +52,100 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
   const pub = useAsync(async () => publicDevice(await app.inspectUrl(), deviceId), [deviceId, app.inspectUrl]);
   const detail = useAsync(async () => (app.user ? deviceDetail(deviceId) : undefined), [deviceId, app.user]);
   const pubSettled = !!pub.data || !!pub.error;
-  const history = useAsync(async () => {
-    if (!key) return undefined;
-    // Wait for the public status: its last block time bounds the query's expiry from below.
-    if (!pubSettled) return new Promise<never>(() => {});
-    const backend = await app.backend();
-    return fetchOwnerHistory({
-      deviceId,
-      ownerSeed: seedOf(key),
-      backendKey: backend.backendPublicKey,
-      relay: ownerRelay(deviceId, app.inspectUrl),
-      chainTime: pub.data?.last_attested?.block_timestamp,
-    });
-  }, [deviceId, app.backend, pubSettled, pub.data?.owner]);
+  const leaf = pub.data?.leaf ?? null;
+
+  const history = useAsync(async (): Promise<LoadedHistory | undefined> => {
+    if (!pubSettled || !app.config) return new Promise<never>(() => {});
+    const config = app.config;
+    const endpoints = config.endpoints;
+    const anchors = config.anchors?.anchors;
+    const application = anchors?.application ?? endpoints.application;
+    // Keys: only the owner's key in this browser opens them.
+    let keys: HistoryKeys | undefined;
+    let keysError: string | undefined;
+    if (key) {
+      try {
+        const backend = await app.backend();
+        keys = await fetchHistoryKeys({ deviceId, ownerSeed: seedOf(key), backendKey: backend.backendPublicKey, relay: ownerKeysRelay(deviceId, app.inspectUrl) });
+      } catch (e) {
+        keysError = (e as Error).message;
+      }
+    }
+    // The accumulator: proven against L1 when anchors are pinned, else the node's current leaf.
+    let against: LoadedHistory['against'];
+    let proofError: string | undefined;
+    if (anchors) {
+      const proven = await proveDevice(verifyIO(endpoints, { application: anchors.application }), anchors, deviceId);
+      if (proven.ok && proven.leaf) against = { acc: proven.leaf.history, proven: true, asOf: proven.asOf };
+      else proofError = proven.ok ? 'the proven state has no device with this id' : proven.finding.detail;
+    }
+    const current = leaf ? accumulatorOf(leaf.history) : undefined;
+    if (!against && current) against = { acc: current, proven: false };
+    // The notices: listed by the gateway (it only relays them), else walked back on the node.
+    let listed: ListedNotice[];
+    let noticesFrom = 'the gateway';
+    try {
+      listed = (await fetchAllNotices((before) => deviceNotices(deviceId, before))).notices;
+    } catch {
+      noticesFrom = 'the rollup node';
+      const last = current?.lastInput ?? against?.acc.lastInput ?? null;
+      listed = await noticesFromNode((i) => outputsOfInput(endpoints.nodeRpcUrl, application, i), decodeNoticeOutput, deviceId, last);
+    }
+    const { notices, undecodable } = decodeListed(deviceId, listed);
+    const out: LoadedHistory = { opened: openHistory(notices, keys, against?.acc.count ?? 0n), keys, keysError, noticesFrom, undecodable: undecodable.length, against, proofError };
+    if (against) {
+      const checked = checkAccumulator(against.acc, notices);
+      out.result = checked.result;
+      if (against.proven && current && current.count > against.acc.count) {
+        out.newer = { count: Number(current.count - against.acc.count), result: checkAccumulator(current, notices).result };
+      }
+    }
+    return out;
+  }, [deviceId, app.backend, app.config, pubSettled, leaf?.history.root]);
 
   const badge = pub.data ? badgeFor(pub.data, key?.publicKey) : undefined;
-  const model = pub.data?.model;
+  const model = leaf?.model;
   const modelName = useAsync(async () => (model === undefined ? undefined : (await app.backend()).models.get(model)), [model, app.backend]);
 
   return (
     <>
       <PageTitle sub={<>Device <Hex value={deviceId} keep={16} /></>}>
-        {modelName.data ?? (model !== undefined ? `Model ${model}` : 'Device')}{' '}
-        {badge && <StatusBadge kind={badge.kind} title={badge.why} />}
+        {modelName.data ?? (model !== undefined ? `Model ${model}` : 'Device')} {badge && <StatusBadge kind={badge.kind} title={badge.why} />}
       </PageTitle>
       <p>
         <a href={href('/devices')}>← My devices</a> · <a href={href(`/verify?device=${deviceId}`)}>Verify this device now</a>
       </p>
 
       <div className="grid-2">
-        <Card title="On the rollup (public)" id="public-heading">
+        <Card title="On the rollup (as the node states it)" id="public-heading">
           {pub.loading && !pub.data && <Loading label="Asking the rollup node…" />}
           {pub.error && (
             <Alert title="Could not ask the rollup node" onRetry={pub.reload}>
               {pub.error}
             </Alert>
           )}
-          {pub.data && !pub.data.exists && <Alert tone="warn">The rollup does not know this device.</Alert>}
-          {pub.data?.exists && (
+          {pub.data && !leaf && <Alert tone="warn">The rollup does not know this device.</Alert>}
+          {leaf && (
             <KeyValues
               items={[
                 ['Status', badge ? <>{badge.why}</> : '—'],
-                ['Tamper events', String(pub.data.tamper_events ?? 0)],
-                ['Attested readings', String(pub.data.readings ?? 0)],
-                ['Last counter', pub.data.last_counter ?? '—'],
-                [
-                  'Last attested',
-                  pub.data.last_attested ? `counter ${pub.data.last_attested.counter}, input ${pub.data.last_attested.input_index}, ${formatDate(pub.data.last_attested.block_timestamp)}` : '—',
-                ],
-                ['Device key', <Hex key="k" value={pub.data.public_key} />],
+                ['Tamper events', String(leaf.tamper_events)],
+                ['Attested readings', formatInt(leaf.attested)],
+                ['Last counter', leaf.last_counter ?? '—'],
+                ['Highest attested', leaf.highest ? `counter ${leaf.highest.counter}, input ${leaf.highest.input_index}` : '—'],
+                ['Ownership era', leaf.era],
+                ['Device key', <Hex key="k" value={leaf.public_key} />],
                 [
                   'Owner key',
                   <span key="o">
-                    <Hex value={pub.data.owner ?? undefined} />{' '}
-                    {key && pub.data.owner === key.publicKey ? <span className="good-text">(yours)</span> : key ? <span className="warn-text">(not this browser's key yet)</span> : null}
+                    <Hex value={leaf.owner ?? undefined} />{' '}
+                    {key && leaf.owner === key.publicKey ? <span className="good-text">(yours)</span> : key ? <span className="warn-text">(not this browser's key yet)</span> : null}
                   </span>,
                 ],
               ]}
             />
           )}
+          <p className="muted small">Unproven: for display. The verify page proves the device's leaf against the chain.</p>
         </Card>
         <PendingCard detail={detail} />
       </div>
@@ -92,16 +153,16 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
       <Card title="Odometer history" id="history-heading">
         {!key && (
           <Alert tone="warn" title="The owner key for this device is not in this browser">
-            History is sealed to the owner. Import your keys on <a href={href('/devices')}>My devices</a>, or claim the device again with it at hand.
+            History values are sealed to the owner. Import your keys on <a href={href('/devices')}>My devices</a>, or claim the device again with it at hand.
           </Alert>
         )}
-        {key && history.loading && !history.data && <Loading label="Fetching and decrypting the history…" />}
-        {key && history.error && (
+        {history.loading && !history.data && <Loading label="Fetching the history notices, opening them and refolding the accumulator…" />}
+        {history.error && (
           <Alert title="Could not read the history" onRetry={history.reload}>
             {history.error}
           </Alert>
         )}
-        {history.data && <HistoryView deviceId={deviceId} entries={history.data.entries} total={history.data.total} receipts={detail.data?.receipts ?? detail.data?.pending ?? []} />}
+        {history.data && <HistoryView h={history.data} />}
       </Card>
     </>
   );
@@ -164,90 +225,75 @@ function PendingCard({ detail }: { detail: ReturnType<typeof useAsync<Awaited<Re
   );
 }
 
-function points(entries: HistoryEntry[]): OdometerPoint[] {
+function points(rows: HistoryRow[]): OdometerPoint[] {
   const out: OdometerPoint[] = [];
-  for (const e of entries) {
-    if ((e.event === 'reading' || e.event === 'rollback') && e.reading) {
-      out.push({
-        time: e.reading.timestamp,
-        km: e.reading.odometer_m / 1000,
-        kind: e.event === 'rollback' ? 'rollback' : 'attested',
-        label: `${e.event === 'rollback' ? 'Tamper event' : 'Attested'}: ${formatKm(e.reading.odometer_m)} at ${formatDate(e.reading.timestamp)} (counter ${e.counter})`,
-      });
-    } else if (e.event === 'corrected' && typeof e.odometer_m === 'number') {
-      out.push({ time: e.block_timestamp, km: e.odometer_m / 1000, kind: 'corrected', label: `Correction of counter ${e.counter} to ${formatKm(e.odometer_m)}: ${e.reason ?? ''}` });
-    }
+  for (const r of rows) {
+    if (r.odometerM === undefined) continue;
+    const time = r.reading?.timestamp ?? r.day ?? Number(r.blockTimestamp);
+    const when = r.reading ? formatDate(r.reading.timestamp) : r.day !== undefined ? formatDay(r.day) : '';
+    out.push({
+      time,
+      km: r.odometerM / 1000,
+      kind: r.rollbackOf !== null ? 'rollback' : 'attested',
+      label: `${r.rollbackOf !== null ? 'Tamper event' : 'Attested'}: ${formatKm(r.odometerM)} at ${when} (counter ${r.counter})`,
+    });
   }
   return out;
 }
 
-function HistoryView({ deviceId, entries, total, receipts }: { deviceId: string; entries: HistoryEntry[]; total: number; receipts: Receipt[] }) {
-  const app = useApp();
+function StatusLine({ h }: { h: LoadedHistory }) {
+  const r = h.result;
+  const a = h.against;
+  if (!a || !r) {
+    return (
+      <Alert tone="warn" title="History not checked">
+        There is no leaf to check the notices against{h.proofError ? ` (${h.proofError})` : ''}.
+      </Alert>
+    );
+  }
+  const asOf = a.asOf ? ` as of block ${formatInt(a.asOf.block)} (claimed ${formatAgo(a.asOf.claimTime)})` : '';
+  if (r.status === 'complete') {
+    return (
+      <div className={`alert alert-${a.proven ? 'good' : 'warn'}`} role="status" data-testid="history-status" data-status={a.proven ? 'complete' : 'unproven'}>
+        <strong className="alert-title">{a.proven ? 'History complete and unaltered' : 'History matches the node’s leaf (unproven)'}</strong>
+        <div>
+          {a.proven
+            ? `All ${r.count} history notice(s) refold to the accumulator of the device's leaf proven on chain${asOf}.`
+            : `All ${r.count} notice(s) refold to the accumulator of the leaf the node states, which nothing proves: pin the trust anchors on the verify page to prove it against the chain.${h.proofError ? ` (Proof failed: ${h.proofError})` : ''}`}
+          {h.newer &&
+            (h.newer.result.status === 'complete'
+              ? ` ${h.newer.count} newer notice(s), not yet claimed, match the node's current leaf (unproven).`
+              : ` ${h.newer.count} newer notice(s), not yet claimed, do not match the node's current leaf: ${h.newer.result.reason}.`)}
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="alert alert-bad" role="alert" data-testid="history-status" data-status="incomplete">
+      <strong className="alert-title">History incomplete or altered</strong>
+      <div>
+        The notices from {h.noticesFrom} do not refold to the accumulator of the {a.proven ? `leaf proven on chain${asOf}` : "node's leaf"}: {r.reason}.
+      </div>
+    </div>
+  );
+}
+
+function HistoryView({ h }: { h: LoadedHistory }) {
   const [showAll, setShowAll] = useState(false);
-  const [proofs, setProofs] = useState<Record<number, ProofCell>>({});
-  const [txs, setTxs] = useState<Record<string, string | null>>({});
-  const readings = useMemo(() => readingsOf(entries), [entries]);
-  const others = entries.filter((e) => e.event !== 'reading' && e.event !== 'rollback');
-  const rows = useMemo(() => [...readings].reverse(), [readings]);
+  const rows = useMemo(() => [...h.opened.rows].reverse(), [h.opened.rows]);
   const visible = showAll ? rows : rows.slice(0, SHOWN);
-
-  // Transaction hashes from the gateway's receipts (by envelope hash).
-  useEffect(() => {
-    let live = true;
-    const known: Record<string, string | null> = {};
-    for (const r of receipts) if (r.envelope_hash && r.tx_hash) known[r.envelope_hash] = r.tx_hash;
-    setTxs((t) => ({ ...known, ...t }));
-    if (!app.user) return;
-    const wanted = rows
-      .slice(0, 20)
-      .map((e) => e.envelope_hash)
-      .filter((h): h is string => !!h && !(h in known));
-    void mapLimit([...new Set(wanted)], 4, async (h) => {
-      try {
-        const r = await receipt(h);
-        if (live) setTxs((t) => ({ ...t, [h]: r.tx_hash ?? null }));
-      } catch {
-        if (live) setTxs((t) => ({ ...t, [h]: null }));
-      }
-    });
-    return () => {
-      live = false;
-    };
-  }, [rows, receipts, app.user]);
-
-  const check = async (e: HistoryEntry) => {
-    if (e.notice_index === null || e.counter === undefined || !e.reading || !app.endpoints) return;
-    const idx = e.counter;
-    setProofs((p) => ({ ...p, [idx]: { state: 'checking' } }));
-    try {
-      const url = await app.inspectUrl();
-      const result = await proveAttestation(proofIO(app.endpoints, applicationOf(app.endpoints, url)), deviceId, {
-        counter: e.counter,
-        reading: e.reading,
-        commitment: e.commitment ?? '',
-        input_index: e.input_index,
-        block_timestamp: e.block_timestamp,
-        notice_index: e.notice_index,
-      });
-      setProofs((p) => ({ ...p, [idx]: { state: 'done', result } }));
-    } catch (err) {
-      setProofs((p) => ({ ...p, [idx]: { state: 'done', result: { status: 'failed', reason: (err as Error).message } } }));
-    }
-  };
-
-  // Check the proofs of the most recent attested readings automatically.
-  useEffect(() => {
-    const recent = rows.filter((e) => e.event === 'reading' && e.notice_index !== null).slice(0, AUTO_PROOFS);
-    void mapLimit(recent, 3, (e) => check(e));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rows]);
-
+  const detailEras = new Set(h.keys?.detail.map((k) => k.era) ?? []);
+  const odoOnly = rows.filter((r) => r.level === 'odometer').length;
   return (
     <>
-      <OdometerChart points={points(entries)} title="Odometer over time" />
+      <StatusLine h={h} />
+      {h.keysError && <Alert title="Could not get the history keys">{h.keysError}</Alert>}
+      <OdometerChart points={points(h.opened.rows)} title="Odometer over time" />
       <p className="muted small">
-        {readings.length} reading(s) decrypted in this browser{total > entries.length ? ` (the latest ${entries.length} of ${total} history entries)` : ''}. The newest
-        readings may still be on their way: to keep their cost on chain low, devices and the gateway send readings in batches, which can take a few days.
+        {h.opened.notices} history notice(s) from {h.noticesFrom}, opened in this browser{h.undecodable ? `; ${h.undecodable} could not be decoded` : ''}.{' '}
+        {detailEras.size > 0 ? `Whole readings of your era (${[...detailEras].join(', ')}) are checked against their commitments.` : ''}{' '}
+        {odoOnly > 0 ? `${odoOnly} reading(s) of earlier owners' eras show their dated odometer only.` : ''} The newest readings may still be on their way: to keep their cost on chain
+        low, devices and the gateway send readings in batches, which can take a few days.
       </p>
       <div className="table-wrap">
         <table className="table" data-testid="history-table">
@@ -258,34 +304,39 @@ function HistoryView({ deviceId, entries, total, receipts }: { deviceId: string;
               <th scope="col">Odometer</th>
               <th scope="col">Time</th>
               <th scope="col">Input</th>
-              <th scope="col">Transaction</th>
-              <th scope="col">Proof on chain</th>
+              <th scope="col">Era</th>
+              <th scope="col">What is known</th>
             </tr>
           </thead>
           <tbody>
-            {visible.map((e) => {
-              const cell = e.counter !== undefined ? proofs[e.counter] : undefined;
-              const tx = e.envelope_hash ? txs[e.envelope_hash] : undefined;
-              return (
-                <tr key={`${e.counter}-${e.input_index}`} className={e.event === 'rollback' ? 'row-tamper' : undefined}>
-                  <td>{e.counter}</td>
-                  <td>
-                    {formatKm(e.reading?.odometer_m)}
-                    {e.event === 'rollback' && (
-                      <span className="badge badge-tamper inline">
-                        <span aria-hidden="true">!</span> tamper{e.reference_counter != null ? ` (below counter ${e.reference_counter})` : ''}
-                      </span>
-                    )}
-                  </td>
-                  <td>{formatDate(e.reading?.timestamp)}</td>
-                  <td>{e.input_index}</td>
-                  <td>{tx ? <Hex value={tx} /> : <span className="muted">{tx === null ? 'not known' : '—'}</span>}</td>
-                  <td>
-                    <ProofStatusCell entry={e} cell={cell} onCheck={() => check(e)} />
-                  </td>
-                </tr>
-              );
-            })}
+            {visible.map((r) => (
+              <tr key={`${r.counter}-${r.inputIndex}`} className={r.rollbackOf !== null ? 'row-tamper' : undefined} data-level={r.level}>
+                <td>{String(r.counter)}</td>
+                <td>
+                  {r.odometerM !== undefined ? formatKm(r.odometerM) : <span className="muted">sealed</span>}
+                  {r.rollbackOf !== null && (
+                    <span className="badge badge-tamper inline">
+                      <span aria-hidden="true">!</span> tamper (below counter {String(r.rollbackOf)})
+                    </span>
+                  )}
+                </td>
+                <td>{r.reading ? formatDate(r.reading.timestamp) : r.day !== undefined ? formatDay(r.day) : formatDate(Number(r.blockTimestamp))}</td>
+                <td>{String(r.inputIndex)}</td>
+                <td>{r.era}</td>
+                <td className="small">
+                  {r.level === 'detail'
+                    ? 'whole reading, matches its commitment'
+                    : r.level === 'odometer'
+                      ? detailEras.has(r.era)
+                        ? `dated odometer (the detail did not open: ${r.error ?? 'unknown'})`
+                        : "dated odometer (an earlier owner's era)"
+                      : r.error
+                        ? `did not open: ${r.error}`
+                        : 'sealed (no key for this era)'}
+                  {r.unchecked ? '; newer than the checked leaf' : ''}
+                </td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </div>
@@ -294,40 +345,21 @@ function HistoryView({ deviceId, entries, total, receipts }: { deviceId: string;
           {showAll ? `Show the latest ${SHOWN}` : `Show all ${rows.length} readings`}
         </button>
       )}
-      {others.length > 0 && (
+      {h.opened.events.length > 0 && (
         <details className="events">
-          <summary>Other events ({others.length})</summary>
+          <summary>Other events ({h.opened.events.length})</summary>
           <ul>
-            {others.map((e, i) => (
+            {h.opened.events.map((e, i) => (
               <li key={i}>
-                <strong>{e.event.replace(/_/g, ' ')}</strong> at input {e.input_index}, {formatDate(e.block_timestamp)}
-                {e.reason ? `: ${e.reason}` : ''}
-                {e.event === 'corrected' && typeof e.odometer_m === 'number' ? ` (counter ${e.counter} → ${formatKm(e.odometer_m)})` : ''}
+                <strong>{e.entry.kind.replace(/_/g, ' ')}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
+                {e.entry.kind === 'corrected' ? `: counter ${e.entry.counter} → ${formatKm(Number(e.entry.odometerM))} (${e.entry.reason})` : ''}
+                {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
+                {e.entry.kind === 'owner_changed' ? `: a new owner key${e.entry.consented ? ', released by the previous owner' : ''}` : ''}
               </li>
             ))}
           </ul>
         </details>
       )}
     </>
-  );
-}
-
-function ProofStatusCell({ entry, cell, onCheck }: { entry: HistoryEntry; cell?: ProofCell; onCheck: () => void }) {
-  if (entry.event === 'rollback') return <span className="muted">tamper notice</span>;
-  if (entry.notice_index === null) return <span className="muted">no notice</span>;
-  if (!cell)
-    return (
-      <button type="button" className="button small secondary" onClick={onCheck} aria-label={`Check the proof of counter ${entry.counter}`}>
-        Check
-      </button>
-    );
-  if (cell.state === 'checking') return <span className="muted">checking…</span>;
-  const r = cell.result;
-  const text = r.status === 'proven' ? '✓ proven' : r.status === 'pending_claim' ? '… awaiting claim' : '✗ not proven';
-  return (
-    <span className={r.status === 'proven' ? 'good-text' : r.status === 'pending_claim' ? 'muted' : 'error-text'} title={r.reason}>
-      {text}
-      <span className="visually-hidden">: {r.reason}</span>
-    </span>
   );
 }

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { useApp, useAsync } from '../lib/app';
-import { claimDevice, myDevices, relayHistory, type GatewayDevice } from '../lib/gateway';
+import { claimDevice, deviceNotices, myDevices, type GatewayDevice } from '../lib/gateway';
 import { badgeFor, publicDevice, type PublicDevice } from '../lib/devices';
 import { ownerKey, newOwnerKey, saveOwnerKey, seedOf, exportKeys, importKeys } from '../lib/keys';
-import { fetchOwnerHistory, lastAttested, type HistoryEntry } from '../lib/history';
+import { decodeListed, fetchHistoryKeys, openHistory, type HistoryRow } from '../lib/history';
+import { ownerKeysRelay } from '../lib/relay';
 import { listLocalDevices, pairDevice, type LocalDevice } from '../lib/localLink';
 import { decodeOwnershipStatement, isDeviceId, verifyOwnershipStatement } from '../lib/protocol';
 import { fromHex, toHex } from '../lib/hex';
@@ -16,7 +17,7 @@ interface Row {
   device: GatewayDevice;
   pub?: PublicDevice;
   pubError?: string;
-  last?: HistoryEntry;
+  last?: HistoryRow;
   historyError?: string;
   hasKey: boolean;
 }
@@ -70,7 +71,7 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
   const [rows, setRows] = useState<Row[]>(() => devices.map((d) => ({ device: d, hasKey: !!ownerKey(d.device_id) })));
   const models = useAsync(async () => (await app.backend()).models, [app.backend]);
   const modelName = (r: Row) => {
-    const id = r.pub?.model ?? r.device.model;
+    const id = r.pub?.leaf?.model ?? r.device.model;
     if (r.device.model_name) return r.device.model_name;
     if (id === undefined) return '—';
     return models.data?.get(id) ?? `Model ${id}`;
@@ -98,20 +99,16 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
         }
         const key = ownerKey(d.device_id);
         // Only the account that claimed a device may have the gateway relay its queries.
-        if (!key || !pub?.exists || pub.owner !== key.publicKey || d.owned_by_you === false) return;
+        if (!key || !pub?.leaf || pub.leaf.owner !== key.publicKey || d.owned_by_you === false) return;
         try {
           const backend = await app.backend();
-          const page = await fetchOwnerHistory(
-            {
-              deviceId: d.device_id,
-              ownerSeed: seedOf(key),
-              backendKey: backend.backendPublicKey,
-              relay: (q, offset, limit) => relayHistory(d.device_id, q, offset, limit),
-              chainTime: pub.last_attested?.block_timestamp,
-            },
-            10,
-          );
-          update({ last: lastAttested(page.entries) });
+          const [keys, page] = await Promise.all([
+            fetchHistoryKeys({ deviceId: d.device_id, ownerSeed: seedOf(key), backendKey: backend.backendPublicKey, relay: ownerKeysRelay(d.device_id, app.inspectUrl) }),
+            deviceNotices(d.device_id, undefined, 8),
+          ]);
+          const { notices } = decodeListed(d.device_id, page.notices);
+          const rows = openHistory(notices, keys, 0n).rows.filter((row) => row.rollbackOf === null && row.odometerM !== undefined);
+          update({ last: rows[rows.length - 1] });
         } catch (e) {
           update({ historyError: (e as Error).message });
         }
@@ -158,9 +155,9 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
                     <div className="small muted">{badge.why}</div>
                   </td>
                   <td>
-                    {r.last?.reading ? formatKm(r.last.reading.odometer_m) : r.historyError ? <span className="error-text">{r.historyError}</span> : !r.hasKey ? <span className="muted">owner key not in this browser</span> : <span className="muted">—</span>}
+                    {r.last?.odometerM !== undefined ? formatKm(r.last.odometerM) : r.historyError ? <span className="error-text">{r.historyError}</span> : !r.hasKey ? <span className="muted">owner key not in this browser</span> : <span className="muted">—</span>}
                   </td>
-                  <td>{r.last ? formatDate(r.last.reading?.timestamp ?? r.last.block_timestamp) : '—'}</td>
+                  <td>{r.last ? formatDate(r.last.reading?.timestamp ?? r.last.day ?? Number(r.last.blockTimestamp)) : '—'}</td>
                 </tr>
               );
             })}
@@ -228,11 +225,12 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       set(2, { state: 'running' });
       const [backend, url] = await Promise.all([app.backend(), app.inspectUrl()]);
       const pub = await publicDevice(url, dev);
-      if (!pub.exists || !pub.public_key) throw new Error('The rollup does not know this device: it must be registered first.');
-      if (!verifyOwnershipStatement(statement, fromHex(pub.public_key), backend.backendPublicKey)) {
+      if (!pub.leaf) throw new Error('The rollup does not know this device: it must be registered first.');
+      const deviceKey = pub.leaf.public_key;
+      if (!verifyOwnershipStatement(statement, fromHex(deviceKey), backend.backendPublicKey)) {
         throw new Error("The statement's signature does not verify under the device key the rollup registered: this is not the registered device.");
       }
-      set(2, { state: 'ok', detail: <>Device key <Hex value={pub.public_key} /></> });
+      set(2, { state: 'ok', detail: <>Device key <Hex value={deviceKey} /> (as the node states it)</> });
       set(3, { state: 'running' });
       const receipt = await claimDevice(dev, paired.statement);
       set(3, { state: 'ok', detail: receipt ? <>Queued by the gateway, receipt <Hex value={receipt.envelope_hash} /> ({receipt.status})</> : 'Accepted by the gateway' });
@@ -240,7 +238,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       set(4, { state: 'running', detail: 'Waiting for the next rollup input…' });
       for (let i = 0; i < 60; i++) {
         const now = await publicDevice(url, dev);
-        if (now.owner === key.publicKey) {
+        if (now.leaf?.owner === key.publicKey) {
           set(4, { state: 'ok', detail: 'Recorded on the rollup.' });
           setResult({ tone: 'good', text: 'The device is yours. Its history is now readable in this browser.' });
           onClaimed();

@@ -1,29 +1,14 @@
 import { useApp, useAsync } from '../lib/app';
-import { inspect } from '../lib/node';
+import { expectAnswer, inspect } from '../lib/node';
+import type { InspectAnswer, StatsAnswer } from '../lib/api';
 import { gatewayStats, unwrapReport } from '../lib/gateway';
 import { formatInt, formatNumber } from '../lib/format';
 import { BarChart, HBarChart } from '../components/charts';
 import { Alert, Card, Loading, PageTitle } from '../components/ui';
 
-export interface GroupStats {
-  model: number | null;
-  name: string;
-  published: boolean;
-  devices: number | null;
-  readings: number | null;
-  total_km: number | null;
-  km_per_year_histogram: number[] | null;
-  km_per_year_median: number | null;
-  faults_per_10000_km: number | null;
-  consumption_l_per_100km: number | null;
-  co2_g_per_km: number | null;
-}
+export type { GroupStats } from '../lib/api';
 
-interface Stats {
-  k_anonymity: number;
-  km_per_year_buckets: number[];
-  models: GroupStats[];
-  fleet?: GroupStats;
+interface Stats extends StatsAnswer {
   source: string;
 }
 
@@ -32,27 +17,22 @@ export function bucketLabels(bounds: number[]): string[] {
   return [...bounds.map((b, i) => (i === 0 ? `<${k(b)}k` : `${k(bounds[i - 1] ?? 0)}–${k(b)}k`)), `≥${k(bounds.at(-1) ?? 0)}k`];
 }
 
-function parseStats(report: Record<string, unknown>, source: string): Stats {
-  if (report.type === 'error') throw new Error(String(report.detail ?? report.error));
-  if (!Array.isArray(report.models)) throw new Error('The statistics answer has no models.');
-  return {
-    k_anonymity: Number(report.k_anonymity ?? 0),
-    km_per_year_buckets: Array.isArray(report.km_per_year_buckets) ? (report.km_per_year_buckets as number[]) : [5000, 10000, 15000, 20000, 30000, 50000],
-    models: report.models as GroupStats[],
-    fleet: report.fleet as GroupStats | undefined,
-    source,
-  };
+function parseStats(answer: InspectAnswer, source: string): Stats {
+  // The gateway may pass the backend's stats answer on without its `type`.
+  const a = (answer as { type?: string }).type === undefined ? (answer as unknown as StatsAnswer) : expectAnswer(answer, 'stats');
+  if (!Array.isArray(a.models)) throw new Error('The statistics answer has no models.');
+  return { ...a, source };
 }
 
 export function StatsPage() {
   const app = useApp();
   const stats = useAsync(async (): Promise<Stats> => {
     try {
-      const { report } = await inspect(await app.inspectUrl(), { type: 'stats' });
-      return parseStats(report, 'the rollup node (inspect)');
+      const { answer } = await inspect(await app.inspectUrl(), { type: 'stats' });
+      return parseStats(answer, 'the rollup node (inspect)');
     } catch (nodeError) {
       try {
-        return parseStats(unwrapReport(await gatewayStats()), 'the gateway (the rollup node could not be reached)');
+        return parseStats(unwrapReport(await gatewayStats()) as unknown as InspectAnswer, 'the gateway (the rollup node could not be reached)');
       } catch {
         throw nodeError;
       }

@@ -7,6 +7,7 @@ import { formatAgo, formatBatching, formatDate, formatInt, formatMs } from '../l
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle } from '../components/ui';
 import { EndpointsPanel } from '../components/EndpointsPanel';
 import type { ReactNode } from 'react';
+import type { Report } from '../lib/api';
 
 type Raw = Record<string, unknown>;
 
@@ -49,16 +50,11 @@ export function SystemPage() {
     const reports = await recentReports(endpoints.nodeRpcUrl, application.iapplication_address ?? endpoints.application, 200);
     const rejections: Rejection[] = [];
     for (const r of reports.reports) {
-      const j = decodeJsonHex(r.raw_data);
-      if (j && (j.type === 'input_rejected' || j.type === 'message_rejected')) {
-        rejections.push({
-          source: j.type === 'input_rejected' ? 'rollup: whole input' : 'rollup: message',
-          input_index: n(j.input_index),
-          device_id: typeof j.device_id === 'string' ? j.device_id : undefined,
-          counter: n(j.counter),
-          reason: String(j.reason ?? ''),
-          detail: typeof j.detail === 'string' ? j.detail : undefined,
-        });
+      const j = decodeJsonHex(r.raw_data) as Report | undefined;
+      if (j?.type === 'input_refused') {
+        rejections.push({ source: 'rollup: whole input', input_index: j.input_index, reason: j.reason, detail: j.detail });
+      } else if (j?.type === 'message_rejected') {
+        rejections.push({ source: 'rollup: message', input_index: j.input_index, device_id: j.device_id, counter: j.counter, reason: j.reason });
       }
     }
     return { application, processed, onChain, rejections: rejections.reverse() };

@@ -1,32 +1,14 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useApp } from '../lib/app';
-import { inspect } from '../lib/node';
-import { publicDevice } from '../lib/devices';
-import { listLocalDevices, requestOpening, requestProof, type LocalDevice } from '../lib/localLink';
-import { commitmentOf, decodeOpening, decodePossessionProof, isDeviceId, sameReading, verifyPossessionProof, type Reading } from '../lib/protocol';
-import { fromHex, randomBytes, toHex } from '../lib/hex';
-import { attestationsToProve, interpretVerifyReport, proveAttestation, verdictInfo, type AttestedValue, type ProofResult, type VerifyReport } from '../lib/verify';
-import { applicationOf, proofIO } from '../lib/proofs';
-import { formatDate, formatKm } from '../lib/format';
-import { Alert, Card, Field, Hex, PageTitle, Steps, type Step } from '../components/ui';
+import { listLocalDevices, type LocalDevice } from '../lib/localLink';
+import { isDeviceId } from '../lib/protocol';
+import { STEPS, humanizeReason, verdictInfo, verifyDevice, REASONS, type StepId, type VerifyResult } from '../lib/verify';
+import { verifyIO } from '../lib/proofs';
+import { formatAgo, formatDate, formatInt, formatKm } from '../lib/format';
+import { Alert, Card, Field, Hex, KeyValues, PageTitle, Steps, type Step } from '../components/ui';
 import { EndpointsPanel } from '../components/EndpointsPanel';
+import { AnchorsPanel } from '../components/AnchorsPanel';
 import { describeLocal } from './DevicesPage';
-
-interface Outcome {
-  report?: VerifyReport;
-  proofs: { role: string; value: AttestedValue; result: ProofResult }[];
-  deviceReading?: Reading;
-  deviceCounter?: bigint;
-}
-
-const STEP_TITLES: [string, string][] = [
-  ['nonce', 'Make a fresh random challenge'],
-  ['read', 'Read the device over its local link'],
-  ['sig', "Check the device's signature (key from the rollup's registry)"],
-  ['verdict', 'Ask the rollup for its verdict (node inspect, directly)'],
-  ['chain', 'Prove the attesting notice on chain (Application.validateOutput)'],
-  ['opening', 'Have the device open the attested commitment'],
-];
 
 export function VerifyPage({ initialDevice }: { initialDevice: string }) {
   const app = useApp();
@@ -34,7 +16,7 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
   const [nearby, setNearby] = useState<LocalDevice[]>();
   const [nearbyError, setNearbyError] = useState<string>();
   const [steps, setSteps] = useState<Step[]>([]);
-  const [outcome, setOutcome] = useState<Outcome>();
+  const [result, setResult] = useState<VerifyResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
 
@@ -60,117 +42,32 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
     const id = raw.trim().toLowerCase();
     setDeviceId(id);
     setError(undefined);
-    setOutcome(undefined);
+    setResult(undefined);
     if (!isDeviceId(id)) {
       setError('A device id is 32 hexadecimal digits.');
       return;
     }
-    if (!app.endpoints) {
+    const config = app.config;
+    if (!config) {
       setError('Still loading the configuration; try again in a moment.');
       return;
     }
-    const endpoints = app.endpoints;
     setBusy(true);
-    const s: Step[] = STEP_TITLES.map(([sid, title]) => ({ id: sid, title, state: 'waiting' }));
-    const set = (sid: string, patch: Partial<Step>) => {
+    const s: Step[] = STEPS.map(([sid, title]) => ({ id: sid, title, state: 'waiting' }));
+    setSteps([...s]);
+    const onStep = (sid: StepId, state: Step['state'], detail?: string) => {
       const i = s.findIndex((x) => x.id === sid);
-      s[i] = { ...(s[i] as Step), ...patch };
+      s[i] = { ...(s[i] as Step), state, ...(detail !== undefined ? { detail: humanizeReason(detail) } : {}) };
       setSteps([...s]);
     };
-    setSteps([...s]);
-    const out: Outcome = { proofs: [] };
     try {
-      set('nonce', { state: 'running' });
-      const nonce = toHex(randomBytes(32));
-      set('nonce', { state: 'ok', detail: <>Nonce <Hex value={nonce} /></> });
-
-      set('read', { state: 'running' });
-      const answer = await requestProof(endpoints.localLinkUrl, id, nonce);
-      const proof = decodePossessionProof(fromHex(answer.proof));
-      if (proof.deviceId !== id) throw new Error(`The device answered as ${proof.deviceId}, not ${id}.`);
-      if (proof.nonce !== nonce) throw new Error('The device signed another challenge than ours: a replayed answer.');
-      out.deviceReading = proof.reading;
-      out.deviceCounter = proof.counter;
-      setOutcome({ ...out });
-      const jsonDiffers = answer.reading && !sameReading(answer.reading, proof.reading);
-      set('read', {
-        state: jsonDiffers ? 'warn' : 'ok',
-        detail: (
-          <>
-            The device shows <strong>{formatKm(proof.reading.odometer_m)}</strong> at {formatDate(proof.reading.timestamp)}, counter {String(proof.counter)}
-            {jsonDiffers ? ". The local link's unsigned summary differs from the signed reading; only the signed one is used." : '.'}
-          </>
-        ),
-      });
-
-      set('sig', { state: 'running' });
-      const [backend, inspectUrl] = await Promise.all([app.backend(), app.inspectUrl()]);
-      const pub = await publicDevice(inspectUrl, id);
-      if (!pub.exists || !pub.public_key) {
-        set('sig', { state: 'warn', detail: 'The rollup has no key for this device: it is not registered.' });
-      } else if (verifyPossessionProof(proof, fromHex(pub.public_key), backend.backendPublicKey)) {
-        set('sig', { state: 'ok', detail: <>Valid under the registered key <Hex value={pub.public_key} /></> });
-      } else {
-        set('sig', { state: 'fail', detail: "The signature does not verify under the registered key: this is not the registered device, or its answer was altered." });
-      }
-      if (app.config?.endpoints.gatewayBackendKey && app.config.endpoints.gatewayBackendKey !== backend.backendPublicKeyHex) {
-        set('sig', { detail: <>{s.find((x) => x.id === 'sig')?.detail} Warning: the gateway states another backend key than the rollup.</> });
-      }
-
-      set('verdict', { state: 'running' });
-      const { report: raw } = await inspect(inspectUrl, { type: 'verify', proof: answer.proof });
-      const report = interpretVerifyReport(raw);
-      out.report = report;
-      setOutcome({ ...out });
-      if (report.kind === 'error') {
-        set('verdict', { state: 'fail', detail: report.message });
-        set('chain', { state: 'skipped' });
-        set('opening', { state: 'skipped' });
-        return;
-      }
-      const info = verdictInfo(report.verdict);
-      set('verdict', { state: info.tone === 'good' ? 'ok' : info.tone === 'bad' ? 'fail' : 'warn', detail: <>Verdict: <strong>{info.label}</strong></> });
-
-      const targets = attestationsToProve(report);
-      if (targets.length === 0) {
-        set('chain', { state: 'skipped', detail: 'Nothing attested yet, so nothing to prove.' });
-        set('opening', { state: 'skipped' });
-        return;
-      }
-      set('chain', { state: 'running' });
-      const io = proofIO(endpoints, applicationOf(endpoints, inspectUrl));
-      for (const t of targets) {
-        const result = await proveAttestation(io, id, t.value);
-        out.proofs.push({ role: t.role, value: t.value, result });
-        setOutcome({ ...out, proofs: [...out.proofs] });
-      }
-      const worst = out.proofs.some((p) => p.result.status === 'failed') ? 'fail' : out.proofs.some((p) => p.result.status === 'pending_claim') ? 'warn' : 'ok';
-      set('chain', {
-        state: worst,
-        detail: worst === 'ok' ? 'Proven on chain.' : worst === 'warn' ? 'Attested, waiting for the epoch to be claimed on chain.' : 'Not proven: see below.',
-      });
-
-      set('opening', { state: 'running' });
-      const target = targets[0]?.value;
-      try {
-        if (!target) throw new Error('nothing to open');
-        const o = await requestOpening(endpoints.localLinkUrl, id, target.counter);
-        const opening = decodeOpening(fromHex(o.opening));
-        const commitment = commitmentOf(opening);
-        const matches = opening.deviceId === id && opening.counter === BigInt(target.counter) && commitment === target.commitment && sameReading(opening.reading, target.reading);
-        set('opening', {
-          state: matches ? 'ok' : 'fail',
-          detail: matches
-            ? `The commitment published for counter ${target.counter} opens to ${formatKm(opening.reading.odometer_m)}: the attested value is bound on chain.`
-            : `The device's opening does not match the published commitment for counter ${target.counter}.`,
-        });
-      } catch (err) {
-        set('opening', { state: 'skipped', detail: `The device gave no opening (${(err as Error).message}); the verdict above does not depend on it.` });
-      }
+      const anchors = config.anchors?.anchors;
+      const io = verifyIO(config.endpoints, { application: anchors?.application ?? config.endpoints.application });
+      const r = await verifyDevice(io, anchors, id, onStep);
+      setResult(r);
+      // For measurements (e2e): the last verification's time in the browser.
+      (globalThis as { __witnessLastVerifyMs?: number }).__witnessLastVerifyMs = r.elapsedMs;
     } catch (err) {
-      const running = s.find((x) => x.state === 'running');
-      if (running) set(running.id, { state: 'fail', detail: (err as Error).message });
-      for (const x of s) if (x.state === 'waiting') set(x.id, { state: 'skipped' });
       setError((err as Error).message);
     } finally {
       setBusy(false);
@@ -179,9 +76,10 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
 
   return (
     <>
-      <PageTitle sub="The device signs its current reading together with a fresh challenge; this page checks the signature itself, asks the rollup node directly for its verdict, and proves the attesting notice on the chain. The gateway is not trusted for any of it.">
+      <PageTitle sub="The chain says which claim is final and how many inputs it covers; the state notice of its last input is proven on chain; the device's leaf is checked against that notice; the device signs a fresh challenge. The verdict is decided here, in this browser. Neither the gateway nor a node is trusted for any of it.">
         Verify a car
       </PageTitle>
+      <AnchorsPanel />
       <EndpointsPanel />
       <Card>
         <form className="row" onSubmit={run}>
@@ -236,93 +134,75 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
           </div>
         </Card>
       )}
-      {error && !outcome?.report && <Alert title="Verification could not finish">{error}</Alert>}
-      {outcome?.report && <Result outcome={outcome} />}
+      {error && <Alert title="Verification could not finish">{error}</Alert>}
+      {result && <Result result={result} />}
     </>
   );
 }
 
-function Result({ outcome }: { outcome: Outcome }) {
-  const r = outcome.report;
-  if (!r) return null;
-  if (r.kind === 'error') {
-    return (
-      <div className="verdict verdict-bad" data-testid="verdict" data-verdict={r.code}>
-        <p className="verdict-label">
-          <span aria-hidden="true">✗ </span>The rollup refused the proof
-        </p>
-        <p>{r.message}</p>
-      </div>
-    );
-  }
-  const info = verdictInfo(r.verdict);
-  const rows: [string, Reading | undefined, string][] = [
-    ['The device now', outcome.deviceReading, outcome.deviceCounter !== undefined ? `counter ${outcome.deviceCounter}` : ''],
-    ['Last attested', r.lastAttested?.reading, r.lastAttested ? `counter ${r.lastAttested.counter}, input ${r.lastAttested.input_index}` : ''],
-    ['Highest attested', r.highestAttested?.reading, r.highestAttested ? `counter ${r.highestAttested.counter}, input ${r.highestAttested.input_index}` : ''],
-  ];
+function Result({ result }: { result: VerifyResult }) {
+  const { decision, asOf, leaf, proof, opening } = result;
+  const info = verdictInfo(decision.verdict);
+  const reason = decision.verdict === 'cannot_confirm' ? decision.findings[0] : undefined;
+  const openingMatches = !!(opening && leaf?.highest && opening.counter === leaf.highest.counter);
   return (
     <section aria-labelledby="verdict-heading">
-      <div className={`verdict verdict-${info.tone}`} data-testid="verdict" data-verdict={r.verdict} role="status">
+      <div
+        className={`verdict verdict-${info.tone}`}
+        data-testid="verdict"
+        data-verdict={decision.verdict}
+        data-reason={reason?.code ?? decision.findings[0]?.code ?? ''}
+        role="status"
+      >
         <h2 id="verdict-heading" className="verdict-label">
           <span aria-hidden="true">{info.tone === 'good' ? '✓ ' : info.tone === 'bad' ? '✗ ' : '! '}</span>
           {info.label}
         </h2>
         <p>{info.summary}</p>
-        {r.reasons.length > 0 && (
+        {reason && (
+          <p data-testid="verdict-reason">
+            <strong>Why: {REASONS[reason.code] ?? reason.code}.</strong> {humanizeReason(reason.detail)}
+          </p>
+        )}
+        {!reason && decision.findings.length > 0 && (
           <ul className="reasons">
-            {r.reasons.map((x, i) => (
-              <li key={i}>{x}</li>
+            {decision.findings.map((x) => (
+              <li key={x.code}>{humanizeReason(x.detail)}</li>
             ))}
           </ul>
         )}
-        {r.tamperEvents > 0 && <p>Tamper events on record: {r.tamperEvents}.</p>}
+        {asOf && (
+          <p data-testid="as-of">
+            As of block {formatInt(asOf.block)}
+            {asOf.epoch !== undefined ? `, epoch ${formatInt(asOf.epoch)} (epochs of ${formatInt(asOf.epochLength)} blocks)` : ''}, claimed {formatAgo(asOf.claimTime)} ({formatDate(asOf.claimTime)}).{' '}
+            {asOf.unclaimed !== undefined && (
+              <span data-testid="unclaimed">
+                {asOf.unclaimed === 0 ? 'Every input on chain is claimed.' : `${formatInt(asOf.unclaimed)} input(s) not yet claimed: anything they changed is not part of this verdict.`}
+              </span>
+            )}
+          </p>
+        )}
       </div>
-      <Card title="Attested values" id="values-heading">
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col" />
-                <th scope="col">Odometer</th>
-                <th scope="col">Device time</th>
-                <th scope="col">Faults</th>
-                <th scope="col">Where</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map(([label, reading, where]) => (
-                <tr key={label}>
-                  <th scope="row">{label}</th>
-                  <td>{formatKm(reading?.odometer_m)}</td>
-                  <td>{formatDate(reading?.timestamp)}</td>
-                  <td>{reading ? (reading.faults.length ? reading.faults.join(', ') : 'none') : '—'}</td>
-                  <td>{where || '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </Card>
-      {outcome.proofs.length > 0 && (
-        <Card title="On chain" id="chain-heading">
-          <ul className="proofs" data-testid="proofs">
-            {outcome.proofs.map((p) => (
-              <li key={`${p.role}-${p.value.counter}`} className={`proof proof-${p.result.status}`} data-status={p.result.status}>
-                <strong>
-                  {p.result.status === 'proven' ? '✓ Proven on chain' : p.result.status === 'pending_claim' ? '… Not provable yet' : '✗ Not proven'}
-                </strong>{' '}
-                — the {p.role} attested reading ({formatKm(p.value.reading.odometer_m)}, counter {p.value.counter}), notice {p.value.notice_index ?? '—'}
-                {p.result.epochIndex !== undefined ? `, epoch ${p.result.epochIndex}` : ''}.
-                <div className="small">{p.result.reason}</div>
-                {p.result.root && (
-                  <div className="small muted">
-                    Outputs root <Hex value={p.result.root} />
-                  </div>
-                )}
-              </li>
-            ))}
-          </ul>
+      {(leaf || proof) && (
+        <Card title="What was proven" id="values-heading">
+          <KeyValues
+            items={[
+              ['The device now', proof ? `${formatKm(proof.reading.odometer_m)} at ${formatDate(proof.reading.timestamp)}, counter ${proof.counter}` : '—'],
+              [
+                'Highest attested (proven)',
+                leaf?.highest
+                  ? `counter ${leaf.highest.counter}, input ${leaf.highest.inputIndex}${openingMatches && opening ? `: opened by the device to ${formatKm(opening.reading.odometer_m)} at ${formatDate(opening.reading.timestamp)}` : ''}`
+                  : 'none',
+              ],
+              ['Attested readings', leaf ? formatInt(Number(leaf.attested)) : '—'],
+              ['Tamper events', leaf ? `${leaf.tamperEvents}${leaf.latestTamper ? ` (latest: counter ${leaf.latestTamper.counter} fell below counter ${leaf.latestTamper.referenceCounter})` : ''}` : '—'],
+              ['Last consumed counter', leaf?.lastCounter !== undefined && leaf?.lastCounter !== null ? String(leaf.lastCounter) : '—'],
+              ['Device key (proven)', <Hex key="k" value={leaf?.key} />],
+              ['State notice', result.stateOutputIndex !== undefined && result.state ? `output ${result.stateOutputIndex}, input ${result.state.inputIndex}, map root ${result.state.mapRoot.slice(0, 16)}…` : '—'],
+              ['Claim', asOf ? <span key="t">block {formatInt(asOf.claimBlock)}, transaction <Hex value={asOf.claimTx} /></span> : '—'],
+              ['Time in this browser', `${(result.elapsedMs / 1000).toFixed(2)} s`],
+            ]}
+          />
         </Card>
       )}
     </section>

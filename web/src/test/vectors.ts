@@ -17,6 +17,20 @@ export interface Vector {
   commitments?: string[];
   release_signature?: string;
   release_signed_message?: string;
+  /** The vector kinds of PROTOCOL.md 16-17 carry more fields (leaf, proof, notice, …). */
+  [field: string]: unknown;
+}
+
+/** Every vector of `kind`. */
+export function ofKind(kind: string): Vector[] {
+  return vectors.filter((v) => v.kind === kind);
+}
+
+/** A string field of a vector (throws if missing). */
+export function str(v: Vector, field: string): string {
+  const x = v[field];
+  if (typeof x !== 'string') throw new Error(`vector ${v.name}: no ${field}`);
+  return x;
 }
 
 const file = new URL('../../../docs/protocol-vectors.json', import.meta.url);

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { fromHex, toHex } from './hex';
+import { codeOf } from './codec';
+import { decodeLeaf, decodeMapProof, foldAll, foldNotice, keyBit, leafHash, nodeHash, verifyMapProof, EMPTY_HASH, LEAF_LEN, type DeviceLeaf } from './state';
+import { ofKind, str, vector, type Vector } from '../test/vectors';
+
+/** The JSON fields of a leaf vector, as the decoder gives them. */
+function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
+  const n = (v: bigint | null) => (v === null ? null : Number(v));
+  return {
+    device_id: leaf.deviceId,
+    model: leaf.model,
+    public_key: leaf.key,
+    revoked: leaf.revoked,
+    flagged: leaf.flagged,
+    last_counter: n(leaf.lastCounter),
+    owner: leaf.owner,
+    ownership_sequence: n(leaf.ownershipSequence),
+    era: leaf.era,
+    attested: Number(leaf.attested),
+    highest: leaf.highest && { counter: Number(leaf.highest.counter), commitment: leaf.highest.commitment, input_index: Number(leaf.highest.inputIndex) },
+    tamper_events: leaf.tamperEvents,
+    latest_tamper: leaf.latestTamper && { counter: Number(leaf.latestTamper.counter), reference_counter: Number(leaf.latestTamper.referenceCounter), input_index: Number(leaf.latestTamper.inputIndex) },
+    corrections: leaf.corrections,
+    latest_correction: leaf.latestCorrection && { counter: Number(leaf.latestCorrection.counter), input_index: Number(leaf.latestCorrection.inputIndex) },
+    history: { count: Number(leaf.history.count), root: leaf.history.root, last_input: n(leaf.history.lastInput) },
+  };
+}
+
+const errorOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return codeOf(e) ?? String(e);
+  }
+};
+
+describe('device leaf (vectors of kind leaf)', () => {
+  const leaves = ofKind('leaf');
+  it('has vectors', () => expect(leaves.length).toBeGreaterThan(10));
+  for (const v of leaves) {
+    it(v.name, () => {
+      const bytes = fromHex(str(v, 'leaf'));
+      if (v.valid) {
+        const leaf = decodeLeaf(bytes);
+        expect(bytes.length).toBe(LEAF_LEN);
+        expect(fieldsOf(leaf)).toEqual(v.fields);
+        expect(toHex(leafHash(leaf.encoded))).toBe(v.leaf_hash);
+      } else {
+        expect(errorOf(() => decodeLeaf(bytes))).toBe(v.expected_error);
+      }
+    });
+  }
+});
+
+/** Builds a map's root from its leaves the way 16.3 defines it (the test's own reference). */
+function rootOf(leaves: Uint8Array[], depth = 0): Uint8Array {
+  if (leaves.length === 0) return EMPTY_HASH;
+  if (leaves.length === 1) return leafHash(leaves[0] as Uint8Array);
+  const bit = (l: Uint8Array) => keyBit(l.slice(1, 17), depth);
+  return nodeHash(rootOf(leaves.filter((l) => !bit(l)), depth + 1), rootOf(leaves.filter(bit), depth + 1));
+}
+
+describe('device map (vectors of kind map and map_proof)', () => {
+  for (const v of ofKind('map')) {
+    it(`${v.name}: the root of its leaves`, () => {
+      const leaves = (v.leaves as string[]).map(fromHex);
+      expect(toHex(rootOf(leaves))).toBe(v.root);
+    });
+  }
+  const proofs = ofKind('map_proof');
+  it('has vectors', () => expect(proofs.length).toBeGreaterThan(15));
+  for (const v of proofs) {
+    it(v.name, () => {
+      const root = fromHex(str(v, 'root'));
+      const key = str(v, 'key');
+      const bytes = fromHex(str(v, 'proof'));
+      const outcome = verifyMapProof(bytes, key, root);
+      if (v.valid) {
+        expect(outcome.ok).toBe(true);
+        if (!outcome.ok) return;
+        expect(outcome.member ? 'member' : 'absent').toBe(v.outcome);
+        if (outcome.member) expect(toHex(outcome.leaf.encoded)).toBe(v.member_leaf);
+        // A proof for one root proves nothing about another.
+        const other = root.slice();
+        other[0] = (other[0] ?? 0) ^ 1;
+        expect(verifyMapProof(bytes, key, other)).toMatchObject({ ok: false, code: 'root_mismatch' });
+      } else {
+        expect(outcome).toMatchObject({ ok: false, code: v.expected_error });
+      }
+    });
+  }
+  it('decodes the siblings top-down with EMPTY for clear bitmap bits', () => {
+    const p = decodeMapProof(fromHex(str(vector('map_proof_member_device_0'), 'proof')));
+    expect(p.siblings.length).toBe(5);
+    expect(p.leaf?.deviceId).toBe('c7994b0299c4ccb86898dc16d42bbfc2');
+  });
+});
+
+describe('history accumulator (vector history_accumulator_state_device)', () => {
+  const v: Vector = vector('history_accumulator_state_device');
+  const notices = (v.notices as string[]).map(fromHex);
+  const folds = v.folds as { count: number; root: string }[];
+  it('folds notice by notice to the recorded roots', () => {
+    let root: Uint8Array = EMPTY_HASH;
+    notices.forEach((n, i) => {
+      root = foldNotice(root, n);
+      expect(toHex(root)).toBe(folds[i]?.root);
+    });
+  });
+  it("ends at the leaf's accumulator", () => {
+    const leaf = decodeLeaf(fromHex(str(v, 'leaf')));
+    expect(foldAll(notices)).toEqual({ count: Number(leaf.history.count), root: leaf.history.root });
+    expect(foldAll([...notices].reverse()).root).not.toBe(leaf.history.root);
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * The provable device state (PROTOCOL.md 16.2-16.4): the 266-byte device leaf, the sparse
+ * Merkle map's proofs, and the per-device history accumulator. The twin of
+ * `witness_protocol::state`; checked against docs/protocol-vectors.json.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, equalBytes, toHex, utf8 } from './hex';
+import { DecodeError, Reader } from './codec';
+
+export const LEAF_VERSION = 1;
+export const LEAF_LEN = 266;
+export const MAP_PROOF_VERSION = 1;
+export const KEY_BITS = 128;
+export const LEAF_TAG = utf8('witness/v2/leaf');
+export const NODE_TAG = utf8('witness/v2/map-node');
+export const HISTORY_TAG = utf8('witness/v2/history');
+export const EMPTY_HASH = new Uint8Array(32);
+
+export interface AttestedRef {
+  counter: bigint;
+  /** Hex. */
+  commitment: string;
+  inputIndex: bigint;
+}
+
+export interface TamperRef {
+  counter: bigint;
+  referenceCounter: bigint;
+  inputIndex: bigint;
+}
+
+export interface CorrectionRef {
+  counter: bigint;
+  inputIndex: bigint;
+}
+
+export interface Accumulator {
+  count: bigint;
+  /** Hex. */
+  root: string;
+  lastInput: bigint | null;
+}
+
+/** A device leaf (16.2), decoded. Hex for keys, commitments and roots. */
+export interface DeviceLeaf {
+  deviceId: string;
+  model: number;
+  /** Current Ed25519 device key, hex. */
+  key: string;
+  revoked: boolean;
+  flagged: boolean;
+  lastCounter: bigint | null;
+  /** Owner key, hex. */
+  owner: string | null;
+  ownershipSequence: bigint | null;
+  era: number;
+  attested: bigint;
+  highest: AttestedRef | null;
+  tamperEvents: number;
+  latestTamper: TamperRef | null;
+  corrections: number;
+  latestCorrection: CorrectionRef | null;
+  history: Accumulator;
+  /** The 266 bytes it was decoded from. */
+  encoded: Uint8Array;
+}
+
+function opt<T>(r: Reader, read: () => T, isZero: (v: T) => boolean): T | null {
+  const present = r.bool();
+  const v = read();
+  if (!present && !isZero(v)) r.fail('invalid_field');
+  return present ? v : null;
+}
+
+const zeros = (b: Uint8Array) => b.every((x) => x === 0);
+
+/** Decodes a leaf; only the canonical encoding is accepted (absent fields all zeros). */
+export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
+  const r = new Reader(bytes, 'leaf');
+  if (r.u8() !== LEAF_VERSION) r.fail('unsupported_version');
+  const deviceId = toHex(r.take(16));
+  const model = r.u32();
+  const key = toHex(r.take(32));
+  const revoked = r.bool();
+  const flagged = r.bool();
+  const lastCounter = r.optU64();
+  const owner = opt(r, () => r.take(32), zeros);
+  const ownershipSequence = r.optU64();
+  const era = r.u32();
+  const attested = r.u64();
+  const highest = opt(
+    r,
+    () => ({ counter: r.u64(), commitment: r.take(32), inputIndex: r.u64() }),
+    (h) => h.counter === 0n && zeros(h.commitment) && h.inputIndex === 0n,
+  );
+  const tamperEvents = r.u32();
+  const latestTamper = opt(
+    r,
+    () => ({ counter: r.u64(), referenceCounter: r.u64(), inputIndex: r.u64() }),
+    (t) => t.counter === 0n && t.referenceCounter === 0n && t.inputIndex === 0n,
+  );
+  const corrections = r.u32();
+  const latestCorrection = opt(
+    r,
+    () => ({ counter: r.u64(), inputIndex: r.u64() }),
+    (c) => c.counter === 0n && c.inputIndex === 0n,
+  );
+  const count = r.u64();
+  const root = toHex(r.take(32));
+  const lastInput = r.optU64();
+  r.finish();
+  return {
+    deviceId,
+    model,
+    key,
+    revoked,
+    flagged,
+    lastCounter,
+    owner: owner ? toHex(owner) : null,
+    ownershipSequence,
+    era,
+    attested,
+    highest: highest ? { counter: highest.counter, commitment: toHex(highest.commitment), inputIndex: highest.inputIndex } : null,
+    tamperEvents,
+    latestTamper,
+    corrections,
+    latestCorrection,
+    history: { count, root, lastInput },
+    encoded: bytes.slice(),
+  };
+}
+
+/** `SHA-256("witness/v2/leaf" ‖ leaf)`, over the leaf's encoding. */
+export function leafHash(encoded: Uint8Array): Uint8Array {
+  return sha256(concatBytes(LEAF_TAG, encoded));
+}
+
+/** `SHA-256("witness/v2/map-node" ‖ left ‖ right)`. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return sha256(concatBytes(NODE_TAG, left, right));
+}
+
+/** Bit `index` (0 = most significant bit of byte 0) of a 16-byte key. */
+export function keyBit(key: Uint8Array, index: number): boolean {
+  return (((key[index >> 3] as number) >> (7 - (index & 7))) & 1) === 1;
+}
+
+export interface MapProof {
+  /** Sibling hashes top-down (depth 1 first); the length is the terminal's depth. */
+  siblings: Uint8Array[];
+  /** `null`: an empty subtree. */
+  leaf: DeviceLeaf | null;
+}
+
+/** Decodes a map proof (16.3); only the canonical encoding is accepted. */
+export function decodeMapProof(bytes: Uint8Array): MapProof {
+  const r = new Reader(bytes, 'map proof');
+  if (r.u8() !== MAP_PROOF_VERSION) r.fail('unsupported_version');
+  const hasLeaf = r.bool();
+  const depth = r.u8();
+  if (depth > KEY_BITS) r.fail('oversize');
+  const bitmap = r.take(16);
+  // The bitmap is checked whole before any sibling is read.
+  for (let i = depth; i < KEY_BITS; i++) if (keyBit(bitmap, i)) r.fail('invalid_field');
+  const siblings: Uint8Array[] = [];
+  for (let i = 0; i < depth; i++) {
+    if (!keyBit(bitmap, i)) {
+      siblings.push(EMPTY_HASH);
+      continue;
+    }
+    const sibling = r.take(32);
+    // A set bit names a non-EMPTY sibling: EMPTY is only ever encoded by a clear bit.
+    if (sibling.every((b) => b === 0)) r.fail('invalid_field');
+    siblings.push(sibling);
+  }
+  let leaf: DeviceLeaf | null = null;
+  if (hasLeaf) {
+    const encoded = r.take(LEAF_LEN);
+    leaf = decodeLeaf(encoded);
+  }
+  r.finish();
+  return { siblings, leaf };
+}
+
+export type MapProofOutcome =
+  | { ok: true; member: true; leaf: DeviceLeaf }
+  | { ok: true; member: false }
+  | { ok: false; code: string; detail: string };
+
+/**
+ * Checks a proof for `deviceId` (32 hex digits) against `root`: the device's leaf, proven
+ * absent, or why not (`wrong_prefix`, `root_mismatch`, or a decoding code).
+ */
+export function verifyMapProof(proof: MapProof | Uint8Array, deviceId: string, root: Uint8Array): MapProofOutcome {
+  let p: MapProof;
+  try {
+    p = proof instanceof Uint8Array ? decodeMapProof(proof) : proof;
+  } catch (e) {
+    if (e instanceof DecodeError) return { ok: false, code: e.code, detail: e.message };
+    throw e;
+  }
+  const key = hexKey(deviceId);
+  const depth = p.siblings.length;
+  if (depth > KEY_BITS) return { ok: false, code: 'oversize', detail: 'the path is deeper than 128' };
+  let h: Uint8Array;
+  let found: DeviceLeaf | null = null;
+  if (!p.leaf) h = EMPTY_HASH;
+  else if (p.leaf.deviceId === toHex(key)) {
+    h = leafHash(p.leaf.encoded);
+    found = p.leaf;
+  } else {
+    const other = hexKey(p.leaf.deviceId);
+    for (let i = 0; i < depth; i++) {
+      if (keyBit(other, i) !== keyBit(key, i)) {
+        return { ok: false, code: 'wrong_prefix', detail: `the path ends in device ${p.leaf.deviceId}, which does not share the path's prefix` };
+      }
+    }
+    h = leafHash(p.leaf.encoded);
+  }
+  for (let level = depth - 1; level >= 0; level--) {
+    const s = p.siblings[level] as Uint8Array;
+    h = keyBit(key, level) ? nodeHash(s, h) : nodeHash(h, s);
+  }
+  if (!equalBytes(h, root)) return { ok: false, code: 'root_mismatch', detail: `the path leads to root ${toHex(h)}, not to ${toHex(root)}` };
+  return found ? { ok: true, member: true, leaf: found } : { ok: true, member: false };
+}
+
+function hexKey(deviceId: string): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(deviceId)) throw new DecodeError('invalid_field', 'device id');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(deviceId.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** One step of the history accumulator: `SHA-256(tag ‖ root ‖ SHA-256(notice))`. */
+export function foldNotice(root: Uint8Array, notice: Uint8Array): Uint8Array {
+  return sha256(concatBytes(HISTORY_TAG, root, sha256(notice)));
+}
+
+/** Folds notices (whole payloads, in emission order) from the empty accumulator. */
+export function foldAll(notices: Uint8Array[]): { count: number; root: string } {
+  let root: Uint8Array = EMPTY_HASH;
+  for (const n of notices) root = foldNotice(root, n);
+  return { count: notices.length, root: toHex(root) };
+}

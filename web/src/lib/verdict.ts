@@ -1,0 +1,96 @@
+/**
+ * The verdict rules (PROTOCOL.md 17.3, the twin of `witness_protocol::verdict::decide`):
+ * what a verifier concludes from a device leaf it proved against L1 (or proved absent), the
+ * device's answer to a fresh nonce, and its opening of the leaf's highest attested reading.
+ * Pure: proving and I/O are the caller's.
+ */
+import { commitmentOf, verifyPossessionProof, type Opening, type PossessionProof } from './protocol';
+import { fromHex } from './hex';
+import type { DeviceLeaf } from './state';
+
+export type VerdictCode = 'consistent' | 'rollback' | 'flagged' | 'revoked' | 'unknown_device' | 'no_history' | 'cannot_confirm';
+
+export interface Finding {
+  code: string;
+  detail: string;
+}
+
+export interface Decision {
+  verdict: VerdictCode;
+  findings: Finding[];
+}
+
+export interface Evidence {
+  deviceId: string;
+  /** The leaf as proven against the state notice; `null`: proven absent. */
+  leaf: DeviceLeaf | null;
+  proof: PossessionProof;
+  /** The nonce sent, hex. */
+  nonce: string;
+  backendKey: Uint8Array;
+  /** The device's opening of the leaf's highest attested reading, if it gave one. */
+  opening?: Opening;
+}
+
+const f = (code: string, detail: string): Finding => ({ code, detail });
+
+function safeVerify(proof: PossessionProof, key: string, backendKey: Uint8Array): boolean {
+  try {
+    return verifyPossessionProof(proof, fromHex(key), backendKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Applies the rules of 17.3 in order. */
+export function decide(e: Evidence): Decision {
+  const leaf = e.leaf;
+  if (!leaf) return { verdict: 'unknown_device', findings: [f('unknown_device', 'the proven state has no device with this id')] };
+  if (leaf.revoked) return { verdict: 'revoked', findings: [f('revoked', 'a registrar revoked the device')] };
+  const proof = e.proof;
+  if (proof.deviceId !== e.deviceId.toLowerCase() || proof.nonce !== e.nonce.toLowerCase()) {
+    return { verdict: 'cannot_confirm', findings: [f('proof_not_fresh', "the device's answer is for another device or another nonce: a replayed answer")] };
+  }
+  if (!safeVerify(proof, leaf.key, e.backendKey)) {
+    return {
+      verdict: 'cannot_confirm',
+      findings: [f('device_signature', "the device's answer does not verify under the key in its proven leaf: another unit, or a forged answer")],
+    };
+  }
+  const findings: Finding[] = [];
+  if (leaf.flagged) {
+    findings.push(
+      f('tamper_on_record', `${leaf.tamperEvents} rollback(s) on record, the latest at counter ${leaf.latestTamper?.counter ?? 0n}, without a correction since`),
+    );
+  }
+  const highest = leaf.highest;
+  if (!highest) {
+    if (leaf.flagged) return { verdict: 'flagged', findings };
+    return { verdict: 'no_history', findings: [f('no_history', 'no reading attested yet: nothing to compare the device with')] };
+  }
+  const o = e.opening;
+  const opened = o && o.deviceId === e.deviceId.toLowerCase() && o.counter === highest.counter && commitmentOf(o) === highest.commitment ? o : undefined;
+  if (opened && proof.reading.odometer_m < opened.reading.odometer_m) {
+    findings.unshift(
+      f('rollback', `the device shows ${proof.reading.odometer_m} m, below the ${opened.reading.odometer_m} m attested at counter ${highest.counter}`),
+    );
+    return { verdict: 'rollback', findings };
+  }
+  if (leaf.flagged) return { verdict: 'flagged', findings };
+  if (!opened) {
+    return {
+      verdict: 'cannot_confirm',
+      findings: [f('opening', `the device did not open its highest attested reading (counter ${highest.counter}) to the proven commitment`)],
+    };
+  }
+  if (leaf.lastCounter !== null && proof.counter < leaf.lastCounter) {
+    return {
+      verdict: 'flagged',
+      findings: [f('counter_behind', `the device's counter ${proof.counter} is below the last consumed counter ${leaf.lastCounter}: a clone or a reset`)],
+    };
+  }
+  return {
+    verdict: 'consistent',
+    findings: [f('consistent', `the device shows ${proof.reading.odometer_m} m, at or above the ${opened.reading.odometer_m} m attested at counter ${highest.counter}`)],
+  };
+}
