@@ -1,6 +1,7 @@
 //! Backend throughput: readings per second through `State::advance` on full 64 KiB inputs
-//! (signature check, HPKE open, commitments, history, statistics). Sealing the inputs is not
-//! timed. Run: `cargo bench -p witness-backend --bench advance`.
+//! (signature check, HPKE open, commitments, history notices with sealed values, the map's
+//! root and kept version, statistics). Sealing the inputs is not timed. Run: `cargo bench
+//! -p witness-backend --bench advance`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

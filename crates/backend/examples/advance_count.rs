@@ -21,6 +21,7 @@
 use std::process::ExitCode;
 
 use witness_backend::fixture::FleetFixture;
+use witness_backend::outputs::Report;
 use witness_backend::{Metadata, State};
 use witness_protocol::RollupInput;
 
@@ -159,20 +160,31 @@ fn advance(file: &str) -> Result<(), String> {
 }
 
 /// The measured section: every input through `State::advance`; returns the readings attested
-/// (from each input's `input_accepted` report).
+/// (from each input's `input_accepted` report). An input refused as a whole is an error.
 #[inline(never)]
 fn advance_all(state: &mut State, inputs: &[Sealed]) -> Result<u64, String> {
     let mut attested = 0;
     for input in inputs {
         let outcome = state.advance(&input.meta, &input.payload);
-        let summary = outcome
+        let reports: Vec<Report> = outcome
             .reports
-            .last()
-            .and_then(|r| serde_json::from_slice::<serde_json::Value>(r).ok())
-            .and_then(|r| r["readings_attested"].as_u64());
-        match summary {
-            Some(count) if outcome.accept => attested += count,
-            _ => return Err(format!("input {} rejected", input.meta.input_index)),
+            .iter()
+            .filter_map(|r| serde_json::from_slice(r).ok())
+            .collect();
+        if let Some(Report::InputRefused { reason, .. }) = reports
+            .iter()
+            .find(|r| matches!(r, Report::InputRefused { .. }))
+        {
+            return Err(format!(
+                "input {} refused: {reason}",
+                input.meta.input_index
+            ));
+        }
+        match reports.last() {
+            Some(Report::InputAccepted {
+                readings_attested, ..
+            }) => attested += readings_attested,
+            _ => return Err(format!("input {} has no summary", input.meta.input_index)),
         }
     }
     Ok(attested)

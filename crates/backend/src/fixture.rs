@@ -1,14 +1,27 @@
 //! A synthetic fleet for benchmarks and measurements: a configured state with registered
-//! devices and an authorized gateway, and full rollup inputs of sealed readings.
+//! devices and an authorized gateway, and full rollup inputs of sealed readings; and
+//! [`device`], a bare map entry for tests that drive the [`crate::map::DeviceMap`] directly.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use witness_protocol::state::DeviceLeaf;
 use witness_protocol::{
     BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId,
     Reading, RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
 };
 
+use crate::state::Device;
+use crate::stats::DeviceSummary;
 use crate::{Config, Metadata, State};
+
+/// A map entry holding `leaf`, with no baseline and no statistics yet.
+pub fn device(leaf: DeviceLeaf) -> Device {
+    Device {
+        leaf,
+        baseline_odometer_m: 0,
+        summary: DeviceSummary::default(),
+    }
+}
 
 /// The admin address of the fixture.
 pub const ADMIN: [u8; 20] = [0xAD; 20];
@@ -57,11 +70,19 @@ fn meta(sender: [u8; 20], index: u64, time: u64) -> Metadata {
 impl FleetFixture {
     /// Registers `devices` cars (model ids 1..=6 in turn).
     pub fn new(devices: usize) -> Self {
+        Self::with_config(devices, |_| {})
+    }
+
+    /// Registers `devices` cars in a state whose configuration `configure` adjusted first
+    /// (e.g. a shorter `proof_retention_blocks`).
+    pub fn with_config(devices: usize, configure: impl FnOnce(&mut Config)) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(42);
         let registrar = SigningKey::generate(&mut rng);
         let backend = BackendSecretKey::generate(&mut rng);
         let backend_public = backend.public_key().clone();
-        let mut state = State::new(Config::new(ADMIN, vec![registrar.public_key()], backend));
+        let mut config = Config::new(ADMIN, vec![registrar.public_key()], backend);
+        configure(&mut config);
+        let mut state = State::new(config);
         let authorize = RollupInput {
             messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
                 gateway: GATEWAY,

@@ -1,6 +1,7 @@
 //! The `witness-backend` binary against an in-test Rollup HTTP server that follows the
 //! spec: `/finish` answers 202 while nothing is pending, then advance and inspect requests;
-//! outputs of a rejected input are discarded, reports kept.
+//! outputs of a rejected request are discarded, reports kept. Every advance is accepted: a
+//! refused input has only its state notice and a report saying why.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use witness_protocol::notice::StateNotice;
 use witness_protocol::{BackendSecretKey, GatewayAuthorization, Message, RollupInput, SigningKey};
 
 use crate::{ADMIN, GATEWAY, hex_address, rng};
@@ -140,7 +142,7 @@ fn advance(sender: [u8; 20], index: u64, payload: &[u8]) -> Value {
 }
 
 #[test]
-fn binary_serves_advance_and_inspect_with_reject_semantics() {
+fn binary_accepts_every_advance_with_its_state_notice_and_rejects_refused_inspects() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = Arc::new(Mutex::new(Server::default()));
@@ -161,6 +163,7 @@ fn binary_serves_advance_and_inspect_with_reject_semantics() {
         s.pending.push(advance(GATEWAY, 1, &authorize)); // not the admin: rejected
         s.pending.push(advance(GATEWAY, 2, b"\x01garbage"));
         s.pending.push(json!({"request_type": "inspect_state", "data": {"payload": format!("0x{}", hex::encode(br#"{"type":"config"}"#))}}));
+        s.pending.push(json!({"request_type": "inspect_state", "data": {"payload": format!("0x{}", hex::encode(br#"{"type":"history"}"#))}}));
     }
     let accept_server = server.clone();
     std::thread::spawn(move || serve(listener, accept_server));
@@ -182,7 +185,7 @@ fn binary_serves_advance_and_inspect_with_reject_semantics() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let s = server.lock().unwrap();
-        if s.finished.len() == 4 && s.empty_polls > 2 {
+        if s.finished.len() == 5 && s.empty_polls > 2 {
             break;
         }
         assert!(
@@ -197,19 +200,44 @@ fn binary_serves_advance_and_inspect_with_reject_semantics() {
     let decode = |hex_text: &str| -> Value {
         serde_json::from_slice(&hex::decode(hex_text.trim_start_matches("0x")).unwrap()).unwrap()
     };
-    assert_eq!(s.finished[0].0, "accept");
-    assert_eq!(s.finished[1].0, "reject");
-    assert!(s.finished[1].1.is_empty());
+    let state_notice = |hex_text: &str| {
+        StateNotice::decode(&hex::decode(hex_text.trim_start_matches("0x")).unwrap()).unwrap()
+    };
+    // Each advance: accepted, its state notice last, for its input.
+    for (index, finished) in s.finished[..3].iter().enumerate() {
+        assert_eq!(finished.0, "accept", "input {index}");
+        let notices = &finished.1;
+        assert_eq!(notices.len(), 1, "input {index}: the state notice only");
+        let state = state_notice(notices.last().unwrap());
+        assert_eq!(state.input_index, index as u64);
+        assert_eq!(state.block_number, 10 + index as u64);
+        assert_eq!(decode(finished.2.last().unwrap())["type"], "input_accepted");
+    }
+    // Refused inputs change nothing.
+    let roots: Vec<_> = s.finished[..3]
+        .iter()
+        .map(|f| state_notice(&f.1[0]).map_root)
+        .collect();
+    assert!(roots.iter().all(|r| *r == roots[0]));
+    let globals: Vec<_> = s.finished[..3]
+        .iter()
+        .map(|f| state_notice(&f.1[0]).globals)
+        .collect();
+    assert_eq!(globals[1], globals[0], "not the admin: no gateway added");
+    assert_eq!(decode(&s.finished[1].2[0])["type"], "input_refused");
     assert_eq!(decode(&s.finished[1].2[0])["reason"], "not_admin");
-    assert_eq!(s.finished[2].0, "reject");
-    assert_eq!(decode(&s.finished[2].2[0])["type"], "input_rejected");
+    assert_eq!(decode(&s.finished[2].2[0])["type"], "input_refused");
     assert_eq!(s.finished[3].0, "accept");
     let config = decode(&s.finished[3].2[0]);
+    assert_eq!(config["type"], "config");
     assert_eq!(
         config["backend_public_key"],
         hex::encode(backend.public_key().to_bytes())
     );
     assert_eq!(config["gateways"][0], hex_address(GATEWAY));
+    // A refused query is rejected, with its error as the report.
+    assert_eq!(s.finished[4].0, "reject");
+    assert_eq!(decode(&s.finished[4].2[0])["error"], "bad_query");
 }
 
 #[test]

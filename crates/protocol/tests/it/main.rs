@@ -4,7 +4,10 @@
 mod envelope;
 mod fuzzish;
 mod messages;
+mod notice;
+mod state;
 mod vectors;
+mod verdict;
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;

@@ -1,0 +1,306 @@
+//! Device leaves, map proofs and the history accumulator against docs/PROTOCOL.md 16.2-16.4.
+
+use sha2::{Digest as _, Sha256};
+use witness_protocol::state::{
+    AttestedRef, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG, HistoryAccumulator, LEAF_LEN,
+    LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal, key_bit, leaf_hash,
+    node_hash,
+};
+use witness_protocol::{Commitment, DeviceId, Error, ModelId};
+
+fn full_leaf() -> DeviceLeaf {
+    let mut leaf = DeviceLeaf::new(DeviceId([0x11; 16]), ModelId(0x0102_0304), [0x22; 32]);
+    leaf.revoked = true;
+    leaf.flagged = true;
+    leaf.last_counter = Some(0x0a0b);
+    leaf.owner = Some([0x33; 32]);
+    leaf.ownership_sequence = Some(7);
+    leaf.era = 0x0506_0708;
+    leaf.attested = 99;
+    leaf.highest = Some(AttestedRef {
+        counter: 12,
+        commitment: Commitment([0x44; 32]),
+        input_index: 13,
+    });
+    leaf.tamper_events = 2;
+    leaf.latest_tamper = Some(TamperRef {
+        counter: 20,
+        reference_counter: 12,
+        input_index: 21,
+    });
+    leaf.corrections = 1;
+    leaf.latest_correction = Some(CorrectionRef {
+        counter: 20,
+        input_index: 22,
+    });
+    leaf.history.fold(b"first notice", 5);
+    leaf
+}
+
+#[test]
+fn a_leaf_is_266_bytes_at_the_documented_offsets_and_round_trips() {
+    assert_eq!(LEAF_LEN, 266);
+    let leaf = full_leaf();
+    let bytes = leaf.encode();
+    assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), leaf);
+    assert_eq!(bytes[0], 1, "leaf version");
+    assert_eq!(&bytes[1..17], &[0x11; 16]);
+    assert_eq!(&bytes[17..21], &[1, 2, 3, 4]);
+    assert_eq!(&bytes[21..53], &[0x22; 32]);
+    assert_eq!((bytes[53], bytes[54]), (1, 1));
+    assert_eq!(bytes[55], 1);
+    assert_eq!(&bytes[56..64], &0x0a0bu64.to_be_bytes());
+    assert_eq!(bytes[64], 1);
+    assert_eq!(&bytes[65..97], &[0x33; 32]);
+    assert_eq!(&bytes[98..106], &7u64.to_be_bytes());
+    assert_eq!(&bytes[106..110], &[5, 6, 7, 8]);
+    assert_eq!(&bytes[110..118], &99u64.to_be_bytes());
+    assert_eq!(bytes[118], 1);
+    assert_eq!(&bytes[119..127], &12u64.to_be_bytes());
+    assert_eq!(&bytes[127..159], &[0x44; 32]);
+    assert_eq!(&bytes[159..167], &13u64.to_be_bytes());
+    assert_eq!(&bytes[167..171], &2u32.to_be_bytes());
+    assert_eq!(bytes[171], 1);
+    assert_eq!(&bytes[188..196], &21u64.to_be_bytes());
+    assert_eq!(&bytes[196..200], &1u32.to_be_bytes());
+    assert_eq!(&bytes[209..217], &22u64.to_be_bytes());
+    assert_eq!(&bytes[217..225], &1u64.to_be_bytes());
+    assert_eq!(&bytes[225..257], &leaf.history.root);
+    assert_eq!(bytes[257], 1);
+    assert_eq!(&bytes[258..266], &5u64.to_be_bytes());
+    // A fresh leaf: every optional field absent, all zeros.
+    let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]);
+    let bytes = fresh.encode();
+    assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), fresh);
+    assert!(bytes[55..64].iter().all(|b| *b == 0));
+    assert!(bytes[217..].iter().all(|b| *b == 0));
+}
+
+#[test]
+fn a_leaf_hash_is_the_tagged_hash_of_its_bytes() {
+    let leaf = full_leaf();
+    let mut h = Sha256::new();
+    h.update(b"witness/v2/leaf");
+    h.update(leaf.encode());
+    let expected: [u8; 32] = h.finalize().into();
+    assert_eq!(LEAF_TAG, b"witness/v2/leaf");
+    assert_eq!(leaf.hash(), expected);
+    assert_eq!(leaf_hash(&leaf.encode()), expected);
+    let mut h = Sha256::new();
+    h.update(NODE_TAG);
+    h.update([1; 32]);
+    h.update([2; 32]);
+    assert_eq!(
+        node_hash(&[1; 32], &[2; 32]),
+        <[u8; 32]>::from(h.finalize())
+    );
+    assert_ne!(node_hash(&[1; 32], &[2; 32]), node_hash(&[2; 32], &[1; 32]));
+}
+
+#[test]
+fn only_the_canonical_leaf_encoding_decodes() {
+    let bytes = full_leaf().encode();
+    let mut wrong_version = bytes;
+    wrong_version[0] = 2;
+    assert_eq!(
+        DeviceLeaf::decode(&wrong_version),
+        Err(Error::UnsupportedVersion)
+    );
+    let mut not_bool = bytes;
+    not_bool[53] = 2;
+    assert!(DeviceLeaf::decode(&not_bool).is_err());
+    // An absent field with a value left in it.
+    let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]).encode();
+    for offset in [56, 65, 98, 119, 172, 201, 258] {
+        let mut dirty = fresh;
+        dirty[offset] = 1;
+        assert_eq!(
+            DeviceLeaf::decode(&dirty),
+            Err(Error::InvalidField),
+            "offset {offset}"
+        );
+    }
+    assert_eq!(DeviceLeaf::decode(&bytes[..265]), Err(Error::Truncated));
+    let mut long = bytes.to_vec();
+    long.push(0);
+    assert_eq!(DeviceLeaf::decode(&long), Err(Error::TrailingBytes));
+}
+
+#[test]
+fn key_bits_run_from_the_most_significant_bit_of_byte_zero() {
+    let mut id = [0u8; 16];
+    id[0] = 0b1000_0001;
+    id[15] = 1;
+    let id = DeviceId(id);
+    assert!(key_bit(&id, 0));
+    assert!(!key_bit(&id, 1));
+    assert!(key_bit(&id, 7));
+    assert!(!key_bit(&id, 8));
+    assert!(key_bit(&id, 127));
+}
+
+#[test]
+fn the_accumulator_chains_the_hashes_of_the_notices() {
+    let mut acc = HistoryAccumulator::default();
+    assert_eq!((acc.count, acc.root, acc.last_input), (0, EMPTY_HASH, None));
+    let mut root = EMPTY_HASH;
+    for (i, notice) in [b"one".as_slice(), b"two", b"three"].iter().enumerate() {
+        acc.fold(notice, 10 + i as u64);
+        let mut h = Sha256::new();
+        h.update(HISTORY_TAG);
+        h.update(root);
+        h.update(Sha256::digest(notice));
+        root = h.finalize().into();
+        assert_eq!(acc.root, root);
+    }
+    assert_eq!(acc.count, 3);
+    assert_eq!(acc.last_input, Some(12));
+    let mut reordered = HistoryAccumulator::default();
+    for notice in [b"two".as_slice(), b"one", b"three"] {
+        reordered.fold(notice, 12);
+    }
+    assert_ne!(reordered.root, acc.root);
+}
+
+fn leaf_at(first: u8) -> DeviceLeaf {
+    let mut id = [0u8; 16];
+    id[0] = first;
+    DeviceLeaf::new(DeviceId(id), ModelId(1), [first; 32])
+}
+
+/// Three devices by their first bits: a = 00.., b = 01.., c = 1...; the trie is
+/// root(node(a, b), c).
+fn three() -> (DeviceLeaf, DeviceLeaf, DeviceLeaf, [u8; 32]) {
+    let (a, b, c) = (leaf_at(0x00), leaf_at(0x40), leaf_at(0x80));
+    let root = node_hash(&node_hash(&a.hash(), &b.hash()), &c.hash());
+    (a, b, c, root)
+}
+
+#[test]
+fn membership_and_both_kinds_of_absence_verify_against_a_hand_built_trie() {
+    let (a, b, c, root) = three();
+    let proof_a = MapProof {
+        siblings: vec![c.hash(), b.hash()],
+        terminal: Terminal::Leaf(a.clone()),
+    };
+    assert_eq!(proof_a.verify(&a.device_id, &root), Ok(Some(&a)));
+    let proof_c = MapProof {
+        siblings: vec![node_hash(&a.hash(), &b.hash())],
+        terminal: Terminal::Leaf(c.clone()),
+    };
+    assert_eq!(proof_c.verify(&c.device_id, &root), Ok(Some(&c)));
+    // 1100..: c's subtree holds only c, so c's leaf proves the id absent.
+    let mut id = [0u8; 16];
+    id[0] = 0xC0;
+    assert_eq!(proof_c.verify(&DeviceId(id), &root), Ok(None));
+    // 0001..: under a's prefix 00 only a: absent.
+    id[0] = 0x10;
+    assert_eq!(proof_a.verify(&DeviceId(id), &root), Ok(None));
+    // a's path is no proof for an id under 01 (b's): wrong prefix.
+    id[0] = 0x60;
+    assert_eq!(
+        proof_a.verify(&DeviceId(id), &root),
+        Err(MapProofError::WrongPrefix)
+    );
+    // An empty subtree: with a and b only, the root's right subtree (1..) is empty.
+    let root_ab = node_hash(&node_hash(&a.hash(), &b.hash()), &EMPTY_HASH);
+    let empty = MapProof {
+        siblings: vec![node_hash(&a.hash(), &b.hash())],
+        terminal: Terminal::Empty,
+    };
+    assert_eq!(empty.verify(&c.device_id, &root_ab), Ok(None));
+    // The same claim against the trie that has c is refused.
+    assert_eq!(
+        empty.verify(&c.device_id, &root),
+        Err(MapProofError::RootMismatch)
+    );
+    // A leaf cannot stand for a subtree: c's leaf presented where node(a, b) sits.
+    let forged = MapProof {
+        siblings: vec![c.hash()],
+        terminal: Terminal::Leaf(a.clone()),
+    };
+    assert_eq!(
+        forged.verify(&a.device_id, &root),
+        Err(MapProofError::RootMismatch)
+    );
+    assert_eq!(
+        proof_a.verify(&a.device_id, &[7; 32]),
+        Err(MapProofError::RootMismatch)
+    );
+    assert_eq!(MapProofError::WrongPrefix.code(), "wrong_prefix");
+    assert_eq!(MapProofError::RootMismatch.code(), "root_mismatch");
+}
+
+#[test]
+fn a_single_device_is_the_root_and_an_empty_map_is_empty_hash() {
+    let a = leaf_at(0x00);
+    let alone = MapProof {
+        siblings: vec![],
+        terminal: Terminal::Leaf(a.clone()),
+    };
+    assert_eq!(alone.verify(&a.device_id, &a.hash()), Ok(Some(&a)));
+    assert_eq!(alone.verify(&leaf_at(0x80).device_id, &a.hash()), Ok(None));
+    let nothing = MapProof {
+        siblings: vec![],
+        terminal: Terminal::Empty,
+    };
+    assert_eq!(nothing.verify(&a.device_id, &EMPTY_HASH), Ok(None));
+    assert_eq!(
+        nothing.verify(&a.device_id, &a.hash()),
+        Err(MapProofError::RootMismatch)
+    );
+}
+
+#[test]
+fn a_map_proof_encodes_only_its_non_empty_siblings_and_round_trips() {
+    let (a, _, c, _) = three();
+    let proof = MapProof {
+        siblings: vec![c.hash(), EMPTY_HASH, [5; 32]],
+        terminal: Terminal::Leaf(a),
+    };
+    let bytes = proof.encode();
+    assert_eq!(bytes.len(), 3 + 16 + 2 * 32 + LEAF_LEN);
+    assert_eq!(&bytes[..3], &[1, 1, 3]);
+    assert_eq!(
+        bytes[3], 0b1010_0000,
+        "bitmap: siblings 1 and 3 are not empty"
+    );
+    assert_eq!(MapProof::decode(&bytes).unwrap(), proof);
+    let empty = MapProof {
+        siblings: vec![EMPTY_HASH; 128],
+        terminal: Terminal::Empty,
+    };
+    let bytes = empty.encode();
+    assert_eq!(bytes.len(), 19);
+    assert_eq!(MapProof::decode(&bytes).unwrap(), empty);
+}
+
+#[test]
+fn only_the_canonical_map_proof_encoding_decodes() {
+    let (a, _, c, _) = three();
+    let bytes = MapProof {
+        siblings: vec![c.hash()],
+        terminal: Terminal::Leaf(a),
+    }
+    .encode();
+    let mut version = bytes.clone();
+    version[0] = 2;
+    assert_eq!(MapProof::decode(&version), Err(Error::UnsupportedVersion));
+    // A bitmap bit at or beyond the depth.
+    let mut beyond = bytes.clone();
+    beyond[3] |= 0b0100_0000;
+    assert!(MapProof::decode(&beyond).is_err());
+    let mut deep = bytes.clone();
+    deep[2] = 129;
+    assert_eq!(MapProof::decode(&deep), Err(Error::Oversize));
+    let mut long = bytes.clone();
+    long.push(0);
+    assert_eq!(MapProof::decode(&long), Err(Error::TrailingBytes));
+    assert_eq!(
+        MapProof::decode(&bytes[..bytes.len() - 1]),
+        Err(Error::Truncated)
+    );
+    let mut no_leaf = bytes.clone();
+    no_leaf[1] = 0;
+    assert_eq!(MapProof::decode(&no_leaf), Err(Error::TrailingBytes));
+}
