@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Independent implementation of The Witness wire protocol v1, written from docs/PROTOCOL.md
-alone (not ported from the Rust crate), checked against docs/protocol-vectors.json.
+"""Independent implementation of The Witness wire protocol v1 and of the backend's provable state
+(notices version 2, the device map, verdicts), written from docs/PROTOCOL.md alone (not ported
+from the Rust crate), checked against docs/protocol-vectors.json.
 
-Libraries: `cryptography` (Ed25519, X25519, SHA-256) and `pyhpke` (RFC 9180 HPKE). Ed25519
+Libraries: `cryptography` (Ed25519, X25519, SHA-256, ChaCha20-Poly1305) and `pyhpke` (RFC 9180
+HPKE). Ed25519
 strictness checks (canonical point encodings, small-order rejection) are done here with plain
 integer arithmetic, because OpenSSL does not perform them all.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
@@ -929,6 +932,627 @@ def check_batch_input(c: Checker, v: dict):
 
 
 # --------------------------------------------------------------------------------------------
+# Provable state (sections 16 and 17): device leaves, the device map, notices, verdicts.
+
+TAG_LEAF = b"witness/v2/leaf"
+TAG_MAP_NODE = b"witness/v2/map-node"
+TAG_HISTORY = b"witness/v2/history"
+TAG_GLOBALS = b"witness/v2/globals"
+TAG_KEY_ODOMETER = b"witness/v2/history-key/odometer"
+TAG_KEY_DETAIL = b"witness/v2/history-key/detail"
+EMPTY = bytes(32)
+LEAF_VERSION = 1
+LEAF_LEN = 266
+MAP_PROOF_VERSION = 1
+KEY_BITS = 128
+NOTICE_VERSION = 2
+NOTICE_STATE, NOTICE_HISTORY = 4, 5
+STATE_NOTICE_LEN = 98
+MAX_HISTORY_ENTRIES = 4_096
+MIN_HISTORY_ENTRY = 2  # kind 5 (revoked) with an empty reason
+MAX_ENTRY_TEXT = 1_024
+SECONDS_PER_DAY = 86_400
+
+
+def sha256(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def read_opt(rd: Reader, read_value):
+    """`present u8 (0/1) ‖ value`; an absent value MUST be all zeros (16.2, 16 intro)."""
+    present = rd.boolean()
+    start = rd.pos
+    value = read_value()
+    if not present:
+        if any(rd.data[start : rd.pos]):
+            raise ProtocolError("invalid_field", "absent optional field not zero")
+        return None
+    return value
+
+
+def enc_opt(value, encode, width: int) -> bytes:
+    return b"\x00" + bytes(width) if value is None else b"\x01" + encode(value)
+
+
+# --- 16.2 device leaf (as a dict with the field names of the vectors' `fields`)
+
+
+def read_leaf(rd: Reader) -> dict:
+    if rd.u8() != LEAF_VERSION:
+        raise ProtocolError("unsupported_version", "leaf version")
+    leaf = {
+        "device_id": rd.take(16).hex(),
+        "model": rd.u32(),
+        "public_key": rd.take(32).hex(),
+        "revoked": rd.boolean(),
+        "flagged": rd.boolean(),
+        "last_counter": read_opt(rd, rd.u64),
+        "owner": read_opt(rd, lambda: rd.take(32).hex()),
+        "ownership_sequence": read_opt(rd, rd.u64),
+        "era": rd.u32(),
+        "attested": rd.u64(),
+        "highest": read_opt(rd, lambda: {"counter": rd.u64(), "commitment": rd.take(32).hex(), "input_index": rd.u64()}),
+        "tamper_events": rd.u32(),
+        "latest_tamper": read_opt(rd, lambda: {"counter": rd.u64(), "reference_counter": rd.u64(), "input_index": rd.u64()}),
+        "corrections": rd.u32(),
+        "latest_correction": read_opt(rd, lambda: {"counter": rd.u64(), "input_index": rd.u64()}),
+    }
+    leaf["history"] = {"count": rd.u64(), "root": rd.take(32).hex(), "last_input": read_opt(rd, rd.u64)}
+    return leaf
+
+
+def decode_leaf(data: bytes) -> dict:
+    rd = Reader(data)
+    leaf = read_leaf(rd)
+    rd.finish()
+    return leaf
+
+
+def encode_leaf(leaf: dict) -> bytes:
+    u64 = lambda v: be(v, 8)  # noqa: E731
+    out = bytes([LEAF_VERSION]) + bytes.fromhex(leaf["device_id"]) + be(leaf["model"], 4)
+    out += bytes.fromhex(leaf["public_key"]) + bytes([leaf["revoked"], leaf["flagged"]])
+    out += enc_opt(leaf["last_counter"], u64, 8)
+    out += enc_opt(leaf["owner"], bytes.fromhex, 32)
+    out += enc_opt(leaf["ownership_sequence"], u64, 8)
+    out += be(leaf["era"], 4) + be(leaf["attested"], 8)
+    out += enc_opt(leaf["highest"], lambda h: u64(h["counter"]) + bytes.fromhex(h["commitment"]) + u64(h["input_index"]), 48)
+    out += be(leaf["tamper_events"], 4)
+    out += enc_opt(leaf["latest_tamper"], lambda t: u64(t["counter"]) + u64(t["reference_counter"]) + u64(t["input_index"]), 24)
+    out += be(leaf["corrections"], 4)
+    out += enc_opt(leaf["latest_correction"], lambda c: u64(c["counter"]) + u64(c["input_index"]), 16)
+    hist = leaf["history"]
+    out += u64(hist["count"]) + bytes.fromhex(hist["root"]) + enc_opt(hist["last_input"], u64, 8)
+    assert len(out) == LEAF_LEN
+    return out
+
+
+def leaf_hash(encoded: bytes) -> bytes:
+    return sha256(TAG_LEAF, encoded)
+
+
+# --- 16.3 the device map
+
+
+def key_bit(key: bytes, i: int) -> int:
+    return (key[i // 8] >> (7 - i % 8)) & 1
+
+
+def map_node(left: bytes, right: bytes) -> bytes:
+    return sha256(TAG_MAP_NODE, left, right)
+
+
+def subtree(leaves: list[bytes], depth: int) -> bytes:
+    """`leaves`: encoded leaves whose ids share their first `depth` bits."""
+    if not leaves:
+        return EMPTY
+    if len(leaves) == 1:
+        return leaf_hash(leaves[0])
+    left = [x for x in leaves if key_bit(x[1:17], depth) == 0]
+    right = [x for x in leaves if key_bit(x[1:17], depth) == 1]
+    return map_node(subtree(left, depth + 1), subtree(right, depth + 1))
+
+
+def map_root(leaves: list[bytes]) -> bytes:
+    return subtree(leaves, 0)
+
+
+def make_map_proof(leaves: list[bytes], key: bytes) -> bytes:
+    """The canonical proof for `key` (16.3), built by walking down from the root."""
+    here, siblings, depth = list(leaves), [], 0
+    while len(here) > 1:
+        same = [x for x in here if key_bit(x[1:17], depth) == key_bit(key, depth)]
+        other = [x for x in here if key_bit(x[1:17], depth) != key_bit(key, depth)]
+        siblings.append(subtree(other, depth + 1))
+        here, depth = same, depth + 1
+    bitmap = 0
+    for i, s in enumerate(siblings):
+        if s != EMPTY:
+            bitmap |= 1 << (127 - i)
+    out = bytes([MAP_PROOF_VERSION, 1 if here else 0, len(siblings)]) + bitmap.to_bytes(16, "big")
+    out += b"".join(s for s in siblings if s != EMPTY)
+    return out + (here[0] if here else b"")
+
+
+def decode_map_proof(data: bytes) -> dict:
+    rd = Reader(data)
+    if rd.u8() != MAP_PROOF_VERSION:
+        raise ProtocolError("unsupported_version", "map proof version")
+    terminal = rd.u8()
+    if terminal not in (0, 1):
+        raise ProtocolError("invalid_field", "terminal")
+    depth = rd.u8()
+    if depth > KEY_BITS:
+        raise ProtocolError("oversize", f"depth {depth}")
+    bitmap = int.from_bytes(rd.take(16), "big")
+    if bitmap & ((1 << (KEY_BITS - depth)) - 1):
+        raise ProtocolError("invalid_field", "bitmap bit at or beyond the depth")
+    siblings = []
+    for i in range(depth):
+        if (bitmap >> (127 - i)) & 1:
+            s = rd.take(32)
+            if s == EMPTY:
+                raise ProtocolError("invalid_field", "a sibling marked present is EMPTY")
+            siblings.append(s)
+        else:
+            siblings.append(EMPTY)
+    leaf = None
+    if terminal == 1:
+        raw = rd.take(LEAF_LEN)
+        leaf = (raw, decode_leaf(raw))
+    rd.finish()
+    return {"siblings": siblings, "leaf": leaf}
+
+
+def verify_map_proof(proof: dict, key: bytes, root: bytes):
+    """Returns ("member", leaf bytes) or ("absent", None); raises wrong_prefix / root_mismatch."""
+    d = len(proof["siblings"])
+    if proof["leaf"] is None:
+        h, outcome = EMPTY, ("absent", None)
+    else:
+        raw, leaf = proof["leaf"]
+        other = bytes.fromhex(leaf["device_id"])
+        if other == key:
+            outcome = ("member", raw)
+        else:
+            if any(key_bit(other, i) != key_bit(key, i) for i in range(d)):
+                raise ProtocolError("wrong_prefix")
+            outcome = ("absent", None)
+        h = leaf_hash(raw)
+    for i in range(d - 1, -1, -1):
+        s = proof["siblings"][i]
+        h = map_node(h, s) if key_bit(key, i) == 0 else map_node(s, h)
+    if h != root:
+        raise ProtocolError("root_mismatch")
+    return outcome
+
+
+# --- 16.5 state notice
+
+
+def decode_state_notice(data: bytes) -> dict:
+    rd = Reader(data)
+    if rd.u8() != NOTICE_VERSION:
+        raise ProtocolError("unsupported_version", "notice version")
+    if rd.u8() != NOTICE_STATE:
+        raise ProtocolError("unknown_kind", "not a state notice")
+    n = {
+        "input_index": rd.u64(),
+        "block_number": rd.u64(),
+        "block_timestamp": rd.u64(),
+        "devices": rd.u64(),
+        "map_root": rd.take(32).hex(),
+        "globals": rd.take(32).hex(),
+    }
+    rd.finish()
+    return n
+
+
+def globals_hash(g: dict) -> bytes:
+    gateways = sorted(bytes.fromhex(x) for x in g["gateways"])
+    registrars = sorted(g["registrars"], key=lambda r: bytes.fromhex(r["key"]))
+    out = TAG_GLOBALS + bytes.fromhex(g["admin"]) + bytes.fromhex(g["backend_public_key"])
+    out += be(len(gateways), 4) + b"".join(gateways) + be(len(registrars), 4)
+    for r in registrars:
+        out += bytes.fromhex(r["key"]) + bytes([r["root"]]) + enc_opt(r["last_sequence"], lambda v: be(v, 8), 8)
+    return sha256(out)
+
+
+# --- 16.4 history notices
+
+
+def read_history_entry(rd: Reader) -> dict:
+    kind = rd.u8()
+    if kind == 1:
+        return {"type": "registered", "model": rd.u32(), "registrar": rd.take(32).hex()}
+    if kind == 2:
+        e = {"type": "reading", "counter": rd.u64(), "commitment": rd.take(32).hex(), "envelope_hash": rd.take(32).hex()}
+        rollback = rd.boolean()
+        reference = rd.u64()
+        if not rollback and reference != 0:
+            raise ProtocolError("invalid_field", "reference counter without a rollback")
+        e["rollback_of"] = reference if rollback else None
+        return e
+    if kind == 3:
+        return {"type": "corrected", "counter": rd.u64(), "odometer_m": rd.u64(), "registrar": rd.take(32).hex(),
+                "reason": rd.text(MAX_ENTRY_TEXT)}
+    if kind == 4:
+        return {"type": "key_rotated", "new_key": rd.take(32).hex()}
+    if kind == 5:
+        return {"type": "revoked", "reason": rd.text(MAX_ENTRY_TEXT)}
+    if kind == 6:
+        return {"type": "owner_changed", "sequence": rd.u64(), "consented": rd.boolean(), "owner": rd.take(32).hex()}
+    raise ProtocolError("unknown_kind", f"history entry kind {kind}")
+
+
+def decode_history_notice(data: bytes) -> dict:
+    rd = Reader(data)
+    if rd.u8() != NOTICE_VERSION:
+        raise ProtocolError("unsupported_version", "notice version")
+    if rd.u8() != NOTICE_HISTORY:
+        raise ProtocolError("unknown_kind", "not a history notice")
+    n = {
+        "device_id": rd.take(16).hex(),
+        "input_index": rd.u64(),
+        "block_timestamp": rd.u64(),
+        "era": rd.u32(),
+        "position": rd.u64(),
+        "previous_input": read_opt(rd, rd.u64),
+    }
+    count = rd.count(MAX_HISTORY_ENTRIES, MIN_HISTORY_ENTRY)
+    n["entries"] = [read_history_entry(rd) for _ in range(count)]
+    aad = data[: rd.pos]
+    odometer = rd.take(rd.varint())
+    detail = rd.take(rd.varint())
+    rd.finish()
+    return {"fields": n, "aad": aad, "odometer_ciphertext": odometer, "detail_ciphertext": detail}
+
+
+def history_key(tag: bytes, backend_secret: bytes, device_id: bytes, era: int) -> bytes:
+    """16.4; the backend secret key is its 32-byte (clamped) serialization (section 4)."""
+    return sha256(tag, clamp(backend_secret), device_id, be(era, 4))
+
+
+def history_nonce(input_index: int, part: int) -> bytes:
+    return be(input_index, 8) + be(part, 4)
+
+
+def chacha_open(key: bytes, nonce: bytes, aad: bytes, ciphertext: bytes) -> bytes:
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
+    except Exception:  # InvalidTag, or a ciphertext shorter than the tag
+        raise ProtocolError("decryption_failed") from None
+
+
+def chacha_seal(key: bytes, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    return ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+
+
+def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | None) -> list[dict]:
+    """16.4 "Opening the values": the readings' dated odometer values and, with the detail key,
+    their blindings and readings, each checked against its entry's commitment (7.3)."""
+    f = notice["fields"]
+    readings = [e for e in f["entries"] if e["type"] == "reading"]
+    if not readings:
+        if notice["odometer_ciphertext"] or notice["detail_ciphertext"]:
+            raise ProtocolError("malformed_plaintext", "values without reading entries")
+        return []
+    odo = chacha_open(odometer_key, history_nonce(f["input_index"], 0), notice["aad"], notice["odometer_ciphertext"])
+    if len(odo) != 12 * len(readings):
+        raise ProtocolError("malformed_plaintext", "odometer plaintext length")
+    details = None
+    if detail_key is not None:
+        det = chacha_open(detail_key, history_nonce(f["input_index"], 1), notice["aad"], notice["detail_ciphertext"])
+        try:
+            rd = Reader(det)
+            details = [(rd.take(32), decode_standalone(rd)) for _ in readings]
+            rd.finish()
+        except ProtocolError as e:
+            raise ProtocolError("malformed_plaintext", f"detail plaintext: {e}") from None
+    out = []
+    device_id = bytes.fromhex(f["device_id"])
+    for k, entry in enumerate(readings):
+        day = int.from_bytes(odo[12 * k : 12 * k + 4], "big")
+        odometer_m = int.from_bytes(odo[12 * k + 4 : 12 * k + 12], "big")
+        value = {"counter": entry["counter"], "day": day, "odometer_m": odometer_m, "blinding": None, "reading": None}
+        if details is not None:
+            blind, reading = details[k]
+            if commitment(device_id, entry["counter"], blind, reading).hex() != entry["commitment"]:
+                raise ProtocolError("commitment_mismatch", f"reading entry {k}")
+            if reading["odometer_m"] != odometer_m or reading["timestamp"] // SECONDS_PER_DAY != day:
+                raise ProtocolError("malformed_plaintext", f"odometer and detail disagree at entry {k}")
+            value["blinding"], value["reading"] = blind.hex(), reading
+        out.append(value)
+    return out
+
+
+def fold(acc: tuple[int, bytes], notice: bytes) -> tuple[int, bytes]:
+    count, root = acc
+    return count + 1, sha256(TAG_HISTORY, root, sha256(notice))
+
+
+def walk_history(notices: list[bytes], last_input: int) -> list[bytes]:
+    """16.4: from the latest notice of `last_input` back through `previous notice's input index`
+    to position 0; returns the notices oldest first. Raises Failed if the chain is broken."""
+    decoded = [(raw, decode_history_notice(raw)["fields"]) for raw in notices]
+    at_input = [x for x in decoded if x[1]["input_index"] == last_input]
+    if not at_input:
+        raise Failed(f"no notice of input {last_input}")
+    current = max(at_input, key=lambda x: x[1]["position"])
+    chain = [current]
+    while current[1]["position"] > 0:
+        prev_input = current[1]["previous_input"]
+        if prev_input is None:
+            raise Failed(f"position {current[1]['position']} has no previous input")
+        want = current[1]["position"] - 1
+        found = [x for x in decoded if x[1]["input_index"] == prev_input and x[1]["position"] == want]
+        if len(found) != 1:
+            raise Failed(f"no single notice of input {prev_input} at position {want}")
+        current = found[0]
+        chain.append(current)
+    if current[1]["previous_input"] is not None:
+        raise Failed("position 0 names a previous input")
+    chain.reverse()
+    for place, (_, f) in enumerate(chain):
+        if f["position"] != place:
+            raise Failed(f"position {f['position']} at place {place}")
+    return [raw for raw, _ in chain]
+
+
+# --- 17.3 verdict rules
+
+
+def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce: bytes,
+           opening_bytes: bytes | None, backend_public: bytes) -> tuple[str, str]:
+    """(verdict, first finding code)."""
+    if leaf_bytes is None:
+        return "unknown_device", "unknown_device"
+    leaf = decode_leaf(leaf_bytes)
+    if leaf["revoked"]:
+        return "revoked", "revoked"
+    proof = decode_possession(proof_bytes)
+    if proof["device_id"] != device_id or proof["nonce"] != nonce:
+        return "cannot_confirm", "proof_not_fresh"
+    try:
+        verify_strict(bytes.fromhex(leaf["public_key"]), TAG_POSSESSION + backend_public + proof["body"], proof["signature"])
+    except ProtocolError:
+        return "cannot_confirm", "device_signature"
+    highest = leaf["highest"]
+    if highest is None:
+        return ("flagged", "tamper_on_record") if leaf["flagged"] else ("no_history", "no_history")
+    opening = None
+    if opening_bytes is not None:
+        try:
+            o = decode_opening(opening_bytes)
+        except ProtocolError:
+            o = None
+        if (o is not None and o["device_id"] == device_id and o["counter"] == highest["counter"]
+                and commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]).hex() == highest["commitment"]):
+            opening = o
+    if opening is not None and opening["reading"]["odometer_m"] > proof["reading"]["odometer_m"]:
+        return "rollback", "rollback"
+    if leaf["flagged"]:
+        return "flagged", "tamper_on_record"
+    if opening is None:
+        return "cannot_confirm", "opening"
+    if leaf["last_counter"] is not None and proof["counter"] < leaf["last_counter"]:
+        return "flagged", "counter_behind"
+    return "consistent", "consistent"
+
+
+# --- vector checks
+
+
+def expect_outcome(c: Checker, v: dict, fn):
+    """Runs `fn` (which returns a value for valid vectors); checks valid / expected_error."""
+    if v["valid"]:
+        return fn()
+    c.rejects(v["name"], v["expected_error"], fn)
+    return None
+
+
+def check_leaf_vector(c: Checker, v: dict):
+    raw = h(v, "leaf")
+    leaf = expect_outcome(c, v, lambda: decode_leaf(raw))
+    if leaf is None:
+        return
+    c.eq("length", len(raw), LEAF_LEN)
+    c.eq("fields", leaf, v["fields"])
+    c.eq("re-encoded", encode_leaf(leaf), raw)
+    c.eq("leaf_hash", leaf_hash(raw), h(v, "leaf_hash"))
+    if leaf["device_id"] == vector_device_id("leaf fresh").hex():
+        c.eq("public key = generator label", leaf["public_key"], ed25519_public(vector_seed("leaf fresh")).hex())
+
+
+def check_map_vector(c: Checker, v: dict):
+    leaves = [bytes.fromhex(x) for x in v["leaves"]]
+    for raw in leaves:
+        decode_leaf(raw)
+    ids = [x[1:17] for x in leaves]
+    c.eq("distinct ids", len(set(ids)), len(ids))
+    c.eq("root (16.3, built here)", map_root(leaves), h(v, "root"))
+    if v["name"] == "map_eight_devices":
+        want = [vector_device_id(f"map device {i}") for i in range(6)]
+        twin = vector_device_id("map twin")
+        want += [twin, twin[:15] + bytes([twin[15] ^ 1])]
+        c.eq("ids = generator labels", ids, want)
+        # Every member's path, and the depths the map was built for.
+        depths = sorted({len(decode_map_proof(make_map_proof(leaves, k))["siblings"]) for k in ids})
+        c.true("paths of different depths, one of 128", len(depths) > 1 and depths[-1] == KEY_BITS)
+    elif v["name"] == "map_empty":
+        c.eq("empty map root", h(v, "root"), EMPTY)
+    elif len(leaves) == 1:
+        c.eq("one-device root = its leaf hash", h(v, "root"), leaf_hash(leaves[0]))
+
+
+def check_map_proof_vector(c: Checker, v: dict, maps: dict):
+    raw, key, root = h(v, "proof"), h(v, "key"), h(v, "root")
+
+    def run():
+        return verify_map_proof(decode_map_proof(raw), key, root)
+
+    got = expect_outcome(c, v, run)
+    if got is None:
+        return
+    outcome, leaf = got
+    c.eq("outcome", outcome, v["outcome"])
+    c.eq("member leaf", leaf.hex() if leaf else None, v["member_leaf"])
+    leaves = [bytes.fromhex(x) for x in maps[v["map"]]["leaves"]]
+    c.eq("root = the map's", root, map_root(leaves))
+    c.eq("proof = the one built here from the map", make_map_proof(leaves, key), raw)
+    # Tampering with any sibling or with the leaf breaks it.
+    p = decode_map_proof(raw)
+    for i, s in enumerate(p["siblings"]):
+        if s != EMPTY:
+            bad = dict(p, siblings=p["siblings"][:i] + [bytes([s[0] ^ 1]) + s[1:]] + p["siblings"][i + 1 :])
+            c.rejects(f"sibling {i} altered", "root_mismatch", verify_map_proof, bad, key, root)
+
+
+def check_state_notice_vector(c: Checker, v: dict):
+    raw = h(v, "notice")
+    n = expect_outcome(c, v, lambda: decode_state_notice(raw))
+    if n is None:
+        return
+    c.eq("length", len(raw), STATE_NOTICE_LEN)
+    c.eq("fields", n, v["fields"])
+    c.eq("globals = H(globals_input)", globals_hash(v["globals_input"]).hex(), n["globals"])
+    c.eq("globals_input backend key = the vectors'", v["globals_input"]["backend_public_key"],
+         hpke_derive_key_pair(b"witness vectors backend key")[1].hex())
+    if n["devices"] == 0:
+        c.eq("empty map root", n["map_root"], EMPTY.hex())
+
+
+def check_history_vector(c: Checker, v: dict):
+    raw = h(v, "notice")
+    backend_secret = h(v, "backend_secret_key")
+    c.eq("backend key = DeriveKeyPair(label)", (backend_secret, h(v, "backend_public_key")),
+         hpke_derive_key_pair(b"witness vectors backend key"))
+    odometer_key = h(v, "odometer_key")
+    detail_key = h(v, "detail_key") if v["detail_key"] else None
+
+    def run():
+        n = decode_history_notice(raw)
+        return n, open_history_values(n, odometer_key, detail_key)
+
+    got = expect_outcome(c, v, run)
+    if got is None:
+        return
+    n, opened = got
+    f = n["fields"]
+    device_id = bytes.fromhex(f["device_id"])
+    c.eq("fields", f, v["fields"])
+    c.eq("device id = generator label", device_id, vector_device_id("state device"))
+    c.eq("aad", n["aad"], h(v, "aad"))
+    for e in f["entries"]:
+        if e["type"] == "reading":
+            c.eq("envelope hash = generator label", e["envelope_hash"],
+                 vector_seed(f"state device/envelope/{f['input_index']}").hex())
+        if e["type"] in ("registered", "corrected"):
+            c.eq("registrar = generator label", e["registrar"], ed25519_public(vector_seed("registrar")).hex())
+        if e["type"] == "owner_changed":
+            c.eq("owner = generator label", e["owner"],
+                 ed25519_public(vector_seed("buyer" if e["consented"] else "seller")).hex())
+    c.eq("odometer key = K_odo(era)", odometer_key, history_key(TAG_KEY_ODOMETER, backend_secret, device_id, f["era"]))
+    if detail_key is not None:
+        c.eq("detail key = K_det(era)", detail_key, history_key(TAG_KEY_DETAIL, backend_secret, device_id, f["era"]))
+    want = [dict(o, reading=reading_from_json(o["reading"]) if o["reading"] else None) for o in v["opened"]]
+    c.eq("opened values", opened, want)
+    c.eq("odometer ciphertext", n["odometer_ciphertext"], h(v, "odometer_ciphertext"))
+    c.eq("detail ciphertext", n["detail_ciphertext"], h(v, "detail_ciphertext"))
+    if not opened:
+        c.eq("no values: empty ciphertexts", (n["odometer_ciphertext"], n["detail_ciphertext"]), (b"", b""))
+        return
+    c.eq("odometer nonce", history_nonce(f["input_index"], 0), h(v, "odometer_nonce"))
+    c.eq("detail nonce", history_nonce(f["input_index"], 1), h(v, "detail_nonce"))
+    odo_plain = b"".join(be(o["day"], 4) + be(o["odometer_m"], 8) for o in opened)
+    c.eq("odometer plaintext", odo_plain, h(v, "odometer_plaintext"))
+    c.eq("odometer ciphertext = seal(plaintext)", chacha_seal(odometer_key, h(v, "odometer_nonce"), n["aad"], odo_plain),
+         n["odometer_ciphertext"])
+    if detail_key is not None:
+        det_plain = b"".join(bytes.fromhex(o["blinding"]) + encode_standalone(o["reading"]) for o in opened)
+        c.eq("detail plaintext", det_plain, h(v, "detail_plaintext"))
+        c.eq("detail ciphertext = seal(plaintext)", chacha_seal(detail_key, h(v, "detail_nonce"), n["aad"], det_plain),
+             n["detail_ciphertext"])
+        key = vector_seed(f"state device/commitment key/{f['input_index']}")
+        for o, e in zip(opened, [e for e in f["entries"] if e["type"] == "reading"]):
+            c.eq(f"blinding of counter {o['counter']} (7.2, generator label)", bytes.fromhex(o["blinding"]), blinding(key, o["counter"]))
+            c.eq(f"commitment of counter {o['counter']} (7.3)",
+                 commitment(device_id, o["counter"], bytes.fromhex(o["blinding"]), o["reading"]).hex(), e["commitment"])
+    # Another era's key does not open it (keys are per era).
+    other = history_key(TAG_KEY_ODOMETER, backend_secret, device_id, f["era"] + 1)
+    c.rejects("another era's odometer key", "decryption_failed", open_history_values, n, other, None)
+
+
+def check_accumulator_vector(c: Checker, v: dict):
+    notices = [bytes.fromhex(x) for x in v["notices"]]
+    acc = (0, EMPTY)
+    for raw, want in zip(notices, v["folds"], strict=True):
+        f = decode_history_notice(raw)["fields"]
+        c.eq("device id", f["device_id"], v["device_id"])
+        acc = fold(acc, raw)
+        c.eq(f"fold after position {f['position']}", {"count": acc[0], "root": acc[1].hex(), "last_input": f["input_index"]}, want)
+    leaf = decode_leaf(h(v, "leaf"))
+    hist = leaf["history"]
+    c.eq("the leaf's accumulator = the last fold", hist, v["folds"][-1])
+    # A reader given the notices in any order walks back from the leaf and refolds.
+    chain = walk_history(list(reversed(notices)), hist["last_input"])
+    c.eq("walk from last_input finds every notice in order", chain, notices)
+    refold = (0, EMPTY)
+    for raw in chain:
+        refold = fold(refold, raw)
+    c.eq("refold = the leaf's (count, root)", (refold[0], refold[1].hex()), (hist["count"], hist["root"]))
+    # A missing or reordered notice changes the root.
+    missing = (0, EMPTY)
+    for raw in notices[:2] + notices[3:]:
+        missing = fold(missing, raw)
+    c.true("without one notice the root differs", missing[1].hex() != hist["root"])
+    swapped = (0, EMPTY)
+    for raw in [notices[1], notices[0]] + notices[2:]:
+        swapped = fold(swapped, raw)
+    c.true("two notices swapped: the root differs", swapped[1].hex() != hist["root"])
+
+
+def check_verdict_vector(c: Checker, v: dict):
+    c.eq("backend key = the vectors'", h(v, "backend_public_key"), hpke_derive_key_pair(b"witness vectors backend key")[1])
+    device_id = h(v, "device_id")
+    leaf = h(v, "leaf") if v["leaf"] else None
+    c.eq("device id = generator label", device_id, vector_device_id("verdict device"))
+    if leaf is not None:
+        c.eq("leaf is the device's", decode_leaf(leaf)["device_id"], v["device_id"])
+        c.eq("leaf key = generator label", decode_leaf(leaf)["public_key"], ed25519_public(vector_seed("verdict device")).hex())
+    got = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
+                 h(v, "opening") if v["opening"] else None, h(v, "backend_public_key"))
+    c.eq("verdict, finding", got, (v["expected_verdict"], v["expected_finding"]))
+
+
+def state_derived_cases(vectors: dict) -> list:
+    """Rules of sections 16 and 17 applied to mutated vector bytes."""
+    leaf = h(vectors["leaf_corrected"], "leaf")
+    proof = h(vectors["map_proof_member_device_3"], "proof")
+    notice = h(vectors["history_three_readings_with_rollback"], "notice")
+    state = h(vectors["state_notice_eight_devices"], "notice")
+
+    def at(data: bytes, offset: int, value: bytes) -> bytes:
+        b = bytearray(data)
+        b[offset : offset + len(value)] = value
+        return bytes(b)
+
+    cases = [
+        ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 200, b"\x02"))),
+        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 257, b"\x02"))),
+        ("map proof: empty", "truncated", lambda: decode_map_proof(b"")),
+        ("map proof: depth 255", "oversize", lambda: decode_map_proof(at(proof, 2, b"\xff"))),
+        ("state notice: 2 bytes", "truncated", lambda: decode_state_notice(state[:2])),
+        ("history notice: kind 6", "unknown_kind", lambda: decode_history_notice(at(notice, 1, b"\x06"))),
+        ("history notice: odometer ciphertext length beyond the end", "truncated",
+         lambda: decode_history_notice(notice[: len(notice) - 60])),
+        ("history: ciphertext shorter than the tag", "decryption_failed",
+         lambda: chacha_open(bytes(32), bytes(12), b"", bytes(15))),
+    ]
+    return [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
+
+
+# --------------------------------------------------------------------------------------------
 # Derived cases: rules of PROTOCOL.md sections 2, 6.2, 9 and 10 applied to mutated vector bytes.
 
 
@@ -1050,11 +1674,25 @@ def main() -> int:
             run(v["name"], lambda c, v=v: check_owner_query(c, v))
         elif kind == "input":
             run(v["name"], lambda c, v=v: check_batch_input(c, v))
+        elif kind == "leaf":
+            run(v["name"], lambda c, v=v: check_leaf_vector(c, v))
+        elif kind == "map":
+            run(v["name"], lambda c, v=v: check_map_vector(c, v))
+        elif kind == "map_proof":
+            run(v["name"], lambda c, v=v: check_map_proof_vector(c, v, by_name))
+        elif kind == "state_notice":
+            run(v["name"], lambda c, v=v: check_state_notice_vector(c, v))
+        elif kind == "history_notice":
+            run(v["name"], lambda c, v=v: check_history_vector(c, v))
+        elif kind == "history_accumulator":
+            run(v["name"], lambda c, v=v: check_accumulator_vector(c, v))
+        elif kind == "verdict":
+            run(v["name"], lambda c, v=v: check_verdict_vector(c, v))
         else:
             failed += 1
             print(f"FAIL {v['name']}: unknown vector kind {kind!r}")
 
-    for name, fn in derived_cases(by_name):
+    for name, fn in derived_cases(by_name) + state_derived_cases(by_name):
         run(f"derived: {name}", fn)
 
     print(f"{passed} passed, {failed} failed")
