@@ -288,7 +288,12 @@ impl Envelope {
         for (i, reading) in readings.iter().enumerate() {
             let counter = self.header.counter + i as u64;
             let blinding = commitment_key.blinding(counter);
-            commitments.push(commitment_of(self.header.device_id, counter, &blinding, reading)?);
+            commitments.push(commitment_of(
+                self.header.device_id,
+                counter,
+                &blinding,
+                reading,
+            )?);
             blindings.push(blinding);
         }
         Ok(Opened {

@@ -29,9 +29,9 @@ pub mod notice;
 mod reading;
 mod response;
 pub mod state;
-pub mod verdict;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+pub mod verdict;
 
 pub use commitment::{
     BLINDING_TAG, COMMITMENT_EXPORTER_CONTEXT, COMMITMENT_TAG, Commitment, CommitmentKey, Opening,

@@ -41,9 +41,10 @@ pub const SECONDS_PER_DAY: u32 = 86_400;
 /// Decodes a notice's kind without decoding the rest.
 pub fn notice_kind(payload: &[u8]) -> Result<u8> {
     match payload {
-        [NOTICE_VERSION, kind, ..] => Ok(*kind),
-        [_, _, ..] => Err(Error::UnsupportedVersion),
-        _ => Err(Error::Truncated),
+        [] => Err(Error::Truncated),
+        [version, ..] if *version != NOTICE_VERSION => Err(Error::UnsupportedVersion),
+        [_, kind, ..] => Ok(*kind),
+        [_] => Err(Error::Truncated),
     }
 }
 
@@ -60,7 +61,7 @@ pub struct StateNotice {
     pub devices: u64,
     /// Root of the device map (section 16.3).
     pub map_root: [u8; 32],
-    /// Hash of the gateways and registrars (section 16.4).
+    /// Hash of the gateways and registrars (section 16.5).
     pub globals: [u8; 32],
 }
 
@@ -319,7 +320,12 @@ pub type HistoryKey = Zeroizing<[u8; 32]>;
 /// `SHA-256(tag ‖ backend secret 32 ‖ device_id 16 ‖ era u32)`. A plain keyed hash rather
 /// than HKDF: two keys per envelope are derived inside the machine, where each SHA-256
 /// compression is counted (fixed-length input, so length extension does not apply).
-pub fn history_key(tag: &[u8], backend_secret: &[u8; 32], device_id: &DeviceId, era: u32) -> HistoryKey {
+pub fn history_key(
+    tag: &[u8],
+    backend_secret: &[u8; 32],
+    device_id: &DeviceId,
+    era: u32,
+) -> HistoryKey {
     let mut h = Sha256::new();
     h.update(tag);
     h.update(backend_secret);
@@ -346,7 +352,12 @@ fn seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], mut buffer: Vec<u8>) -> Re
     Ok(buffer)
 }
 
-fn open(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     let body_len = ciphertext
         .len()
         .checked_sub(TAG_LEN)
@@ -406,13 +417,15 @@ impl HistoryNotice {
         if !has_previous && previous != 0 {
             return Err(Error::InvalidField);
         }
-        let count = r.count(MAX_HISTORY_ENTRIES, 33)?;
+        // The shortest entry (a revocation with an empty reason) is 2 bytes.
+        let count = r.count(MAX_HISTORY_ENTRIES, 2)?;
         let mut entries = Vec::with_capacity(count);
         for _ in 0..count {
             entries.push(HistoryEntry::decode(&mut r)?);
         }
-        let odometer = r.var_bytes(payload.len())?.to_vec();
-        let detail = r.var_bytes(payload.len())?.to_vec();
+        // Bounded by what remains (a length past the end is `truncated`).
+        let odometer = r.var_bytes(usize::MAX)?.to_vec();
+        let detail = r.var_bytes(usize::MAX)?.to_vec();
         r.finish()?;
         Ok(Self {
             device_id,
@@ -458,8 +471,18 @@ impl HistoryNotice {
         }
         let aad = self.header_and_entries().finish();
         self.sealed = SealedValues {
-            odometer: seal(odometer_key, &nonce(self.input_index, 0), &aad, odometer.finish())?,
-            detail: seal(detail_key, &nonce(self.input_index, 1), &aad, detail.finish())?,
+            odometer: seal(
+                odometer_key,
+                &nonce(self.input_index, 0),
+                &aad,
+                odometer.finish(),
+            )?,
+            detail: seal(
+                detail_key,
+                &nonce(self.input_index, 1),
+                &aad,
+                detail.finish(),
+            )?,
         };
         Ok(())
     }
@@ -491,7 +514,12 @@ impl HistoryNotice {
             };
         }
         let aad = self.header_and_entries().finish();
-        let odometer = open(odometer_key, &nonce(self.input_index, 0), &aad, &self.sealed.odometer)?;
+        let odometer = open(
+            odometer_key,
+            &nonce(self.input_index, 0),
+            &aad,
+            &self.sealed.odometer,
+        )?;
         if odometer.len() != 12 * counters.len() {
             return Err(Error::MalformedPlaintext);
         }
@@ -501,8 +529,10 @@ impl HistoryNotice {
                 let mut r = Reader::new(&plain);
                 let mut out = Vec::with_capacity(counters.len());
                 for _ in &counters {
-                    let blinding: [u8; 32] = r.array()?;
-                    out.push((blinding, Reading::decode_standalone(&mut r)?));
+                    let blinding: [u8; 32] = r.array().map_err(|_| Error::MalformedPlaintext)?;
+                    let reading = Reading::decode_standalone(&mut r)
+                        .map_err(|_| Error::MalformedPlaintext)?;
+                    out.push((blinding, reading));
                 }
                 r.finish().map_err(|_| Error::MalformedPlaintext)?;
                 Some(out)

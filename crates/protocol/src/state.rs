@@ -32,7 +32,8 @@ pub const KEY_BITS: usize = 128;
 /// Format version of a [`MapProof`].
 pub const MAP_PROOF_VERSION: u8 = 1;
 /// Encoded length of a [`DeviceLeaf`].
-pub const LEAF_LEN: usize = 1 + 16 + 4 + 32 + 1 + 1 + 9 + 33 + 9 + 4 + 8 + 49 + 4 + 25 + 4 + 17 + 49;
+pub const LEAF_LEN: usize =
+    1 + 16 + 4 + 32 + 1 + 1 + 9 + 33 + 9 + 4 + 8 + 49 + 4 + 25 + 4 + 17 + 49;
 
 /// Bit `index` (0 = most significant) of a device id: the branch taken at depth `index + 1`.
 pub fn key_bit(key: &DeviceId, index: usize) -> bool {
@@ -152,7 +153,10 @@ fn put_opt_u64(w: &mut Writer, value: Option<u64>) {
     w.u8(u8::from(value.is_some())).u64(value.unwrap_or(0));
 }
 
-fn get_opt<T>(r: &mut Reader<'_>, read: impl FnOnce(&mut Reader<'_>) -> Result<T>) -> Result<Option<T>>
+fn get_opt<T>(
+    r: &mut Reader<'_>,
+    read: impl FnOnce(&mut Reader<'_>) -> Result<T>,
+) -> Result<Option<T>>
 where
     T: PartialEq + Default,
 {
@@ -271,10 +275,12 @@ impl DeviceLeaf {
             },
         );
         let corrections = r.u32()?;
-        let latest_correction = get_opt(&mut r, |r| Ok((r.u64()?, r.u64()?)))?
-            .map(|(counter, input_index)| CorrectionRef {
-                counter,
-                input_index,
+        let latest_correction =
+            get_opt(&mut r, |r| Ok((r.u64()?, r.u64()?)))?.map(|(counter, input_index)| {
+                CorrectionRef {
+                    counter,
+                    input_index,
+                }
             });
         let count = r.u64()?;
         let root = r.array()?;
@@ -403,14 +409,21 @@ impl MapProof {
             return Err(Error::Oversize);
         }
         let bitmap: [u8; 16] = r.array()?;
+        let set = |i: usize| bitmap[i / 8] >> (7 - i % 8) & 1 == 1;
+        if (depth..KEY_BITS).any(set) {
+            return Err(Error::InvalidField);
+        }
         let mut siblings = Vec::with_capacity(depth);
-        for i in 0..KEY_BITS {
-            let set = bitmap[i / 8] >> (7 - i % 8) & 1 == 1;
-            match (i < depth, set) {
-                (true, true) => siblings.push(r.array()?),
-                (true, false) => siblings.push(EMPTY_HASH),
-                (false, true) => return Err(Error::InvalidField),
-                (false, false) => {}
+        for i in 0..depth {
+            if set(i) {
+                let sibling: [u8; 32] = r.array()?;
+                // An empty sibling has its bit clear: one encoding per proof.
+                if sibling == EMPTY_HASH {
+                    return Err(Error::InvalidField);
+                }
+                siblings.push(sibling);
+            } else {
+                siblings.push(EMPTY_HASH);
             }
         }
         let terminal = if has_leaf {

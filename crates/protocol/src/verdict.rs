@@ -1,4 +1,4 @@
-//! The verdict rules of docs/PROTOCOL.md section 17.5: what a verifier concludes from a
+//! The verdict rules of docs/PROTOCOL.md section 17.3: what a verifier concludes from a
 //! device leaf it proved against L1, the device's live possession proof and the device's
 //! opening of its highest attested reading. Pure: the caller does the proving and the I/O.
 
@@ -84,7 +84,7 @@ pub struct Evidence<'a> {
     pub opening: Option<&'a Opening>,
 }
 
-/// Applies the rules in order (section 17.5).
+/// Applies the rules in order (section 17.3).
 pub fn decide(evidence: &Evidence<'_>) -> Decision {
     let decision = |verdict, findings| Decision { verdict, findings };
     let Some(leaf) = evidence.leaf else {
