@@ -28,6 +28,8 @@ use witness_chain::{
     decode_evm_advance, deploy_application, deploy_core, dev_accounts, input_added_logs,
 };
 use witness_node::{Node, NodeConfig, NodeHandle};
+use witness_node_client::{NodeClient, NodeEndpoints, quantity};
+use witness_protocol::api::{InspectAnswer, InspectQuery, Report};
 use witness_protocol::{
     BackendPublicKey, BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, MAX_INPUT_LEN,
     Message, ModelId, Reading, RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
@@ -332,6 +334,7 @@ fn children(skip: u32) -> Vec<u32> {
 // Small helpers: JSON-RPC, inspect, statistics
 // ---------------------------------------------------------------------------------------------
 
+/// One JSON-RPC call to the chain; its `result`. (The node is asked with [`NodeClient`].)
 async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> CliResult<Value> {
     let answer: Value = http
         .post(url)
@@ -346,37 +349,29 @@ async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> 
     Ok(answer["result"].clone())
 }
 
-fn quantity(value: &Value) -> Option<u64> {
-    match value {
-        Value::String(s) => u64::from_str_radix(s.trim_start_matches("0x"), 16).ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+/// The client of the node `witness up` runs.
+fn system_node(system: &SystemInfo) -> NodeClient {
+    NodeClient::new(NodeEndpoints {
+        inspect_url: system.node_inspect_url.clone(),
+        rpc_url: system.node_rpc_url.clone(),
+    })
+}
+
+/// The last consumed counter of a device as the node reports it (`None`: unknown device or
+/// no counter yet).
+async fn device_counter(node: &NodeClient, query: &InspectQuery) -> CliResult<Option<u64>> {
+    match node.inspect(query).await?.answer {
+        InspectAnswer::Device(device) => Ok(device.leaf.and_then(|leaf| leaf.last_counter)),
+        other => Err(format!("device query answered {other:?}").into()),
     }
 }
 
-async fn processed_count(http: &reqwest::Client, node_rpc: &str) -> CliResult<u64> {
-    let result = rpc(http, node_rpc, "cartesi_getProcessedInputCount", json!({})).await?;
-    quantity(&result["data"]).ok_or_else(|| format!("processed count: {result}").into())
-}
-
-/// The first report of an inspect, as JSON, and the node's processed input count.
-async fn inspect(http: &reqwest::Client, url: &str, query: &Value) -> CliResult<(Value, u64)> {
-    let answer: Value = http
-        .post(url)
-        .body(query.to_string())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let payload = answer["reports"][0]["payload"]
-        .as_str()
-        .ok_or_else(|| format!("inspect answered no report: {answer}"))?;
-    let bytes = hex::decode(payload.trim_start_matches("0x"))?;
-    Ok((
-        serde_json::from_slice(&bytes)?,
-        answer["processed_input_count"].as_u64().unwrap_or(0),
-    ))
+/// The backend's `state`: its latest map root and how many inputs it processed.
+async fn map_root(node: &NodeClient) -> CliResult<(String, u64)> {
+    match node.inspect(&InspectQuery::State).await?.answer {
+        InspectAnswer::State(state) => Ok((state.map_root, state.processed_inputs)),
+        other => Err(format!("state query answered {other:?}").into()),
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -567,7 +562,6 @@ struct Rig {
     registrar: SigningKey,
     node_config: NodeConfig,
     node: Option<NodeHandle>,
-    http: reqwest::Client,
     /// Inputs added so far (all of them go to the application).
     inputs: u64,
 }
@@ -623,7 +617,6 @@ impl Rig {
             registrar,
             node_config,
             node: None,
-            http: reqwest::Client::new(),
             inputs: 0,
         })
     }
@@ -643,16 +636,13 @@ impl Rig {
             .ok_or_else(|| "the node is not running".into())
     }
 
-    fn inspect_url(&self) -> Result<String, String> {
-        Ok(format!(
-            "http://{}/inspect/{:#x}",
-            self.node()?.inspect_addr,
-            self.deployment.application
-        ))
-    }
-
-    fn node_rpc(&self) -> Result<String, String> {
-        Ok(format!("http://{}/rpc", self.node()?.rpc_addr))
+    fn node_client(&self) -> Result<NodeClient, String> {
+        let node = self.node()?;
+        Ok(NodeClient::new(NodeEndpoints::new(
+            &format!("http://{}", node.inspect_addr),
+            &format!("http://{}", node.rpc_addr),
+            &format!("{:#x}", self.deployment.application),
+        )))
     }
 
     /// The backend process (a child of this process other than anvil).
@@ -720,9 +710,9 @@ impl Rig {
 
     async fn wait_processed(&self, count: u64, limit: Duration) -> CliResult<Duration> {
         let started = Instant::now();
-        let url = self.node_rpc()?;
+        let node = self.node_client()?;
         loop {
-            if let Ok(done) = processed_count(&self.http, &url).await
+            if let Ok(done) = node.processed_input_count().await
                 && done >= count
             {
                 return Ok(started.elapsed());
@@ -736,25 +726,16 @@ impl Rig {
 
     /// `readings_attested` of the backend's report on input `index`.
     async fn attested(&self, index: u64) -> CliResult<u64> {
-        let result = rpc(
-            &self.http,
-            &self.node_rpc()?,
-            "cartesi_listReports",
-            json!({"input_index": format!("0x{index:x}"), "limit": 10_000}),
-        )
-        .await?;
-        let mut attested = 0;
-        for report in result["data"].as_array().into_iter().flatten() {
-            let Some(raw) = report["raw_data"].as_str() else {
-                continue;
-            };
-            let bytes = hex::decode(raw.trim_start_matches("0x"))?;
-            let report: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            if report["type"] == "input_accepted" {
-                attested += report["readings_attested"].as_u64().unwrap_or(0);
-            }
-        }
-        Ok(attested)
+        let reports = self.node_client()?.reports_of_input(index).await?;
+        Ok(reports
+            .iter()
+            .map(|report| match report {
+                Report::InputAccepted {
+                    readings_attested, ..
+                } => *readings_attested,
+                _ => 0,
+            })
+            .sum())
     }
 }
 
@@ -1421,11 +1402,14 @@ async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
         .send()
         .await?
         .error_for_status()?;
-    let device_query = json!({"type": "device", "device_id": device_id.to_hex()});
+    let node = system_node(&system);
+    let device_query = InspectQuery::Device {
+        device_id: device_id.to_hex(),
+    };
     let enrolled = Instant::now();
     loop {
-        if let Ok((answer, _)) = inspect(&http, &system.node_inspect_url, &device_query).await
-            && answer["exists"] == true
+        if let Ok(inspected) = node.inspect(&device_query).await
+            && matches!(inspected.answer, InspectAnswer::Device(ref d) if d.exists)
         {
             break;
         }
@@ -1471,10 +1455,10 @@ async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
     }));
     // Node processed count.
     observers.push(tokio::spawn({
-        let (shared, http, url) = (shared.clone(), http.clone(), system.node_rpc_url.clone());
+        let (shared, node) = (shared.clone(), node.clone());
         async move {
             while !lock(&shared).stop {
-                if let Ok(count) = processed_count(&http, &url).await {
+                if let Ok(count) = node.processed_input_count().await {
                     let now = since();
                     let mut seen = lock(&shared);
                     while (seen.processed.len() as u64) < count {
@@ -1530,17 +1514,11 @@ async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
     }));
     // The device's state in the rollup.
     observers.push(tokio::spawn({
-        let (shared, http, url) = (
-            shared.clone(),
-            http.clone(),
-            system.node_inspect_url.clone(),
-        );
+        let (shared, node) = (shared.clone(), node.clone());
         let query = device_query.clone();
         async move {
             while !lock(&shared).stop {
-                if let Ok((answer, _)) = inspect(&http, &url, &query).await
-                    && let Some(last) = answer["last_counter"].as_u64()
-                {
+                if let Ok(Some(last)) = device_counter(&node, &query).await {
                     let now = since();
                     for track in &mut lock(&shared).tracks {
                         if track.counter <= last && track.posted.is_some() {
@@ -1806,10 +1784,7 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
     let backend_cpu = rig.backend_pid().and_then(|p| cpu_seconds(&p.to_string()));
     let first_self = cpu_self() - self0;
     let first_anvil = cpu_seconds(&anvil_pid).unwrap_or(0.0) - anvil0;
-    let inspect_url = rig.inspect_url()?;
-    let (root, processed) =
-        inspect(&rig.http, &inspect_url, &json!({"type": "state_root"})).await?;
-    let state_root = root["state_root"].as_str().unwrap_or_default().to_owned();
+    let (first_root, processed) = map_root(&rig.node_client()?).await?;
     println!(
         "first pass: {} inputs processed in {:.2} s = {} readings/s (CPU: backend {:.2} s, node {:.2} s, anvil {:.2} s; from node start; {})",
         processed,
@@ -1828,9 +1803,9 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
         let self0 = cpu_self();
         let started = Instant::now();
         rig.start_node().await?;
-        let inspect_url = rig.inspect_url()?;
-        let (answer, count) = loop {
-            match inspect(&rig.http, &inspect_url, &json!({"type": "state_root"})).await {
+        let node = rig.node_client()?;
+        let (root, count) = loop {
+            match map_root(&node).await {
                 Ok(answer) => break answer,
                 Err(_) if started.elapsed() < Duration::from_secs(1_200) => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1841,12 +1816,12 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
         let elapsed = started.elapsed().as_secs_f64();
         let backend_cpu = rig.backend_pid().and_then(|p| cpu_seconds(&p.to_string()));
         let node_cpu = cpu_self() - self0;
-        let same = answer["state_root"].as_str() == Some(state_root.as_str()) && count == processed;
+        let same = root == first_root && count == processed;
         let load = load_average();
         say(
             &progress,
             &format!(
-                "replay: {count} inputs in {elapsed:.2} s = {} readings/s, {:.0} inputs/s; backend {:.2} s CPU, node {:.2} s CPU; same state root: {same}; load {load}",
+                "replay: {count} inputs in {elapsed:.2} s = {} readings/s, {:.0} inputs/s; backend {:.2} s CPU, node {:.2} s CPU; same map root: {same}; load {load}",
                 n(readings as f64 / elapsed),
                 count as f64 / elapsed,
                 backend_cpu.unwrap_or(f64::NAN),
@@ -1854,7 +1829,10 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
             ),
         );
         if !same {
-            return Err(format!("replay diverged: {answer} after {count} inputs").into());
+            return Err(format!(
+                "replay diverged: map root {root} after {count} inputs, {first_root} after {processed}"
+            )
+            .into());
         }
         runs.push(
             json!({"seconds": elapsed, "readings_per_s": readings as f64 / elapsed,
@@ -1890,7 +1868,7 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
         "runs": runs,
         "median_seconds": median,
         "readings_per_s": rate,
-        "state_root": state_root,
+        "map_root": first_root,
         "load_average": load_average(),
     }))
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use witness_chain::{Deployment, GATEWAY_ACCOUNT};
+pub use witness_node_client::NodeEndpoints;
 use witness_protocol::{BackendPublicKey, MAX_INPUT_LEN};
 
 use crate::error::{GatewayError, Result};
@@ -108,15 +109,6 @@ pub struct ChainConfig {
     pub gateway_key: B256,
     /// How often to poll the chain while waiting.
     pub poll_interval: Duration,
-}
-
-/// The node's client APIs.
-#[derive(Debug, Clone)]
-pub struct NodeEndpoints {
-    /// Full inspect URL (`.../inspect/<app>`).
-    pub inspect_url: String,
-    /// Full JSON-RPC URL (`.../rpc`).
-    pub rpc_url: String,
 }
 
 /// Batching bounds of the submitter.
@@ -317,27 +309,6 @@ impl GatewayConfig {
             return Err(GatewayError::Config("max body bytes must be ≥ 1024".into()));
         }
         Ok(())
-    }
-}
-
-impl NodeEndpoints {
-    /// URLs from bases: `inspect` gets `/inspect/<app>` unless it already names one; `rpc`
-    /// gets `/rpc` unless it ends with it.
-    pub fn new(inspect: &str, rpc: &str, app: &str) -> Self {
-        let inspect = inspect.trim_end_matches('/');
-        let rpc = rpc.trim_end_matches('/');
-        Self {
-            inspect_url: if inspect.contains("/inspect/") {
-                inspect.to_owned()
-            } else {
-                format!("{inspect}/inspect/{app}")
-            },
-            rpc_url: if rpc.ends_with("/rpc") {
-                rpc.to_owned()
-            } else {
-                format!("{rpc}/rpc")
-            },
-        }
     }
 }
 

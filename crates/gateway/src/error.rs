@@ -247,6 +247,14 @@ impl From<witness_chain::ChainError> for GatewayError {
     }
 }
 
+/// The one place a node's failure becomes the gateway's: the rollups node is a dependency, so
+/// every failure (unreachable, JSON-RPC error, an answer of the wrong shape) is a 503.
+impl From<witness_node_client::NodeClientError> for GatewayError {
+    fn from(e: witness_node_client::NodeClientError) -> Self {
+        Self::Unavailable(format!("rollups {e}"))
+    }
+}
+
 impl From<tokio::task::JoinError> for GatewayError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(format!("task failed: {e}"))

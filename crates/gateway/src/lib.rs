@@ -7,8 +7,9 @@
 //!   device-signed ownership statements ([`api`]).
 //! - **Submitter**: packs acknowledged messages into rollup inputs and submits them to the
 //!   InputBox exactly once, surviving crashes and RPC outages ([`submitter`]).
-//! - **Reads**: device status, relayed (sealed) history queries, public statistics,
-//!   receipts, system status; OpenAPI at `/openapi.json`, Swagger UI at `/docs`, metrics at
+//! - **Reads**: device status, a device's history notices (public, sealed values) and its
+//!   relayed history-key queries (sealed to the owner), public statistics, receipts, system
+//!   status; OpenAPI at `/openapi.json`, Swagger UI at `/docs`, metrics at
 //!   `/metrics`, the web dashboard at `/`.
 //!
 //! Embed it with [`Gateway::start`]; the `witness-gateway` binary is a thin CLI over it.
@@ -26,7 +27,6 @@ pub mod config;
 pub mod error;
 pub mod intake;
 pub mod metrics;
-pub mod node;
 pub mod store;
 pub mod submitter;
 
@@ -35,6 +35,7 @@ pub use config::{
 };
 pub use error::{GatewayError, Result};
 pub use store::{Role, Store};
+pub use witness_node_client::NodeClient;
 
 use api::AppState;
 
@@ -81,7 +82,7 @@ impl Gateway {
         let metrics = Arc::new(metrics::Metrics::default());
         let devices = Arc::new(intake::DeviceCache::default());
         let committer = intake::Committer::spawn(store.clone(), devices.clone(), metrics.clone());
-        let node = config.node.clone().map(node::NodeClient::new).transpose()?;
+        let node = config.node.clone().map(NodeClient::new);
         let limiter =
             auth::LoginLimiter::new(config.login_failures_per_minute, Duration::from_secs(60));
         let backend_key = OnceCell::new_with(config.backend_public_key.clone());

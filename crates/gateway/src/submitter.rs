@@ -62,7 +62,8 @@
 //!
 //! The [`track_outcomes`] task follows the node: for each included input the node has
 //! processed, it reads the backend's reports (`cartesi_listReports`) and marks the input's
-//! messages attested, or rejected with the backend's reason.
+//! messages attested, or rejected with the backend's reason (all of them, with the input's
+//! reason, when the backend refused the whole input: `input_refused`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -74,13 +75,14 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::{Notify, watch};
 use witness_chain::abi::IInputBox::{self, InputAdded};
+use witness_node_client::NodeClient;
+use witness_protocol::api::Report;
 use witness_protocol::codec::{Reader, Writer};
 use witness_protocol::{INPUT_VERSION, MAX_MESSAGES, Message};
 
 use crate::config::{BatchConfig, ChainConfig};
 use crate::error::{GatewayError, Result};
 use crate::metrics::Metrics;
-use crate::node::NodeClient;
 use crate::store::{Batch, InputOutcome, InputRow, Store, now_ms};
 
 /// Most blocks one `eth_getLogs` call covers.
@@ -517,18 +519,17 @@ impl Submitter {
 }
 
 /// Reads the backend's verdict on a processed input from its reports.
-pub(crate) fn outcome_from_reports(reports: &[serde_json::Value]) -> InputOutcome {
+pub(crate) fn outcome_from_reports(reports: &[Report]) -> InputOutcome {
     let mut outcome = InputOutcome::default();
     for report in reports {
-        let reason = report["reason"].as_str().unwrap_or("unknown").to_owned();
-        match report["type"].as_str() {
-            Some("input_rejected") => outcome.input_rejected = Some(reason),
-            Some("message_rejected") => {
-                if let Some(position) = report["message_index"].as_u64() {
-                    outcome.rejected.push((position, reason));
-                }
-            }
-            _ => {}
+        match report {
+            Report::InputRefused { reason, .. } => outcome.input_refused = Some(reason.clone()),
+            Report::MessageRejected {
+                message_index,
+                reason,
+                ..
+            } => outcome.rejected.push((*message_index, reason.clone())),
+            Report::Tamper { .. } | Report::InputAccepted { .. } => {}
         }
     }
     outcome
@@ -564,7 +565,7 @@ async fn track_once(store: &Store, node: &NodeClient, metrics: &Metrics) -> Resu
     metrics.node_processed.store(processed, Ordering::Relaxed);
     let inputs = store.unchecked_inputs(processed, 64).await?;
     for (id, index) in &inputs {
-        let reports = node.input_reports(*index).await?;
+        let reports = node.reports_of_input(*index).await?;
         store
             .record_outcome(*id, outcome_from_reports(&reports))
             .await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use alloy::sol_types::SolCall as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use witness_protocol::api::{InspectAnswer, InspectQuery};
+use witness_protocol::api::{InspectAnswer, InspectQuery, Report};
 use witness_protocol::codec::parse_hex;
 
 /// What went wrong talking to a node.
@@ -60,6 +60,27 @@ pub struct NodeEndpoints {
     pub inspect_url: String,
     /// The JSON-RPC URL: `<node>/rpc`.
     pub rpc_url: String,
+}
+
+impl NodeEndpoints {
+    /// URLs from bases: `inspect` gets `/inspect/<app>` unless it already names one; `rpc`
+    /// gets `/rpc` unless it ends with it.
+    pub fn new(inspect: &str, rpc: &str, app: &str) -> Self {
+        let inspect = inspect.trim_end_matches('/');
+        let rpc = rpc.trim_end_matches('/');
+        Self {
+            inspect_url: if inspect.contains("/inspect/") {
+                inspect.to_owned()
+            } else {
+                format!("{inspect}/inspect/{app}")
+            },
+            rpc_url: if rpc.ends_with("/rpc") {
+                rpc.to_owned()
+            } else {
+                format!("{rpc}/rpc")
+            },
+        }
+    }
 }
 
 /// An inspect's outcome: the node's status and the backend's one report.
@@ -241,13 +262,17 @@ impl NodeClient {
         let result = self
             .rpc("cartesi_getProcessedInputCount", json!({}))
             .await?;
-        quantity(&result["data"]).ok_or_else(|| malformed("processed input count", result.to_string()))
+        quantity(&result["data"])
+            .ok_or_else(|| malformed("processed input count", result.to_string()))
     }
 
     /// `cartesi_getOutput`.
     pub async fn output(&self, index: u64) -> Result<Output> {
         let result = self
-            .rpc("cartesi_getOutput", json!({"output_index": format!("{index:#x}")}))
+            .rpc(
+                "cartesi_getOutput",
+                json!({"output_index": format!("{index:#x}")}),
+            )
             .await?;
         output_of(&result["data"])
     }
@@ -295,5 +320,62 @@ impl NodeClient {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// The backend's reports on input `input_index`, typed ([`Report`]); JSON that is not a
+    /// report of this protocol is skipped.
+    pub async fn reports_of_input(&self, input_index: u64) -> Result<Vec<Report>> {
+        Ok(self
+            .input_reports(input_index)
+            .await?
+            .into_iter()
+            .filter_map(|value| serde_json::from_value(value).ok())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_from_bases_or_full_urls() {
+        let e = NodeEndpoints::new("http://n:1/", "http://n:2", "0xabc");
+        assert_eq!(e.inspect_url, "http://n:1/inspect/0xabc");
+        assert_eq!(e.rpc_url, "http://n:2/rpc");
+        let e = NodeEndpoints::new("http://n:1/inspect/witness", "http://n:2/rpc/", "0xabc");
+        assert_eq!(e.inspect_url, "http://n:1/inspect/witness");
+        assert_eq!(e.rpc_url, "http://n:2/rpc");
+    }
+
+    #[test]
+    fn quantities_in_hex_or_decimal() {
+        assert_eq!(quantity(&json!("0x1a")), Some(26));
+        assert_eq!(quantity(&json!("26")), Some(26));
+        assert_eq!(quantity(&json!(26)), Some(26));
+        assert_eq!(quantity(&json!(null)), None);
+    }
+
+    #[test]
+    fn outputs_parse_with_and_without_siblings() {
+        let raw = witness_chain::abi::Outputs::NoticeCall {
+            payload: vec![2, 5, 7].into(),
+        }
+        .abi_encode();
+        let value = json!({
+            "epoch_index": "0x0", "input_index": "0x3", "index": "0x9",
+            "raw_data": format!("0x{}", hex::encode(&raw)),
+            "output_hashes_siblings": null,
+        });
+        let output = output_of(&value).unwrap();
+        assert_eq!((output.input_index, output.index), (3, 9));
+        assert_eq!(output.notice_payload(), Some(vec![2, 5, 7]));
+        assert!(output.siblings.is_none());
+        let mut proven = value.clone();
+        proven["output_hashes_siblings"] = json!([format!("0x{}", hex::encode([7u8; 32]))]);
+        assert_eq!(output_of(&proven).unwrap().siblings, Some(vec![[7u8; 32]]));
+        proven["output_hashes_siblings"] = json!(["0x00"]);
+        assert!(output_of(&proven).is_err());
     }
 }

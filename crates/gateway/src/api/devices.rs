@@ -1,4 +1,4 @@
-//! Device registry (registrar messages), claims, device status and relayed history queries.
+//! Device registry (registrar messages), claims and device status.
 
 use std::sync::Arc;
 
@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
+use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
-use witness_protocol::{DeviceId, OwnerQuery, OwnershipStatement, RegistrarMessage, kind};
+use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 
-use super::{AppState, JsonBody};
+use super::{AppState, JsonBody, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, SubmissionCounts};
@@ -50,20 +50,6 @@ pub struct ClaimResponse {
     pub receipt: Receipt,
 }
 
-/// An owner-signed history query to relay to the node.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryRequest {
-    /// Hex-encoded `OwnerQuery`; the answer is sealed to its response key.
-    pub owner_query: String,
-    /// First history entry.
-    #[serde(default)]
-    pub offset: Option<u64>,
-    /// Most entries.
-    #[serde(default)]
-    pub limit: Option<u64>,
-}
-
 /// A device as the gateway knows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceView {
@@ -91,9 +77,11 @@ pub struct DeviceDetail {
     pub device: DeviceView,
     /// Where its envelopes are on their way to the rollup.
     pub submission: SubmissionCounts,
-    /// The node's public status of the device (inspect `{"type":"device"}`), if reachable.
-    #[schema(value_type = Object)]
-    pub rollup: Option<Value>,
+    /// The rollup's current view of the device (inspect `{"type":"device"}`:
+    /// `witness_protocol::api::DeviceAnswer`, `{device_id, exists, input_index, leaf}` with
+    /// `leaf` a `LeafView` or null), if the node answered. Unproven: for display only.
+    #[schema(value_type = Option<Object>)]
+    pub rollup: Option<DeviceAnswer>,
     /// Why `rollup` is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollup_error: Option<String>,
@@ -111,13 +99,13 @@ fn view(device: &DeviceRow, account_id: i64) -> DeviceView {
     }
 }
 
-fn parse_device_id(text: &str) -> Result<DeviceId> {
+pub(super) fn parse_device_id(text: &str) -> Result<DeviceId> {
     DeviceId::from_hex(text).map_err(|_| {
         GatewayError::InvalidRequest(format!("{text:?} is not a device id (32 hex digits)"))
     })
 }
 
-fn decode_hex(text: &str, index: usize) -> Result<Vec<u8>> {
+pub(super) fn decode_hex(text: &str, index: usize) -> Result<Vec<u8>> {
     hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| GatewayError::Malformed {
         index,
         reason: "not_hex",
@@ -135,7 +123,7 @@ fn may_see(account: &crate::store::Account, device: &DeviceRow) -> bool {
     }
 }
 
-async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> Result<DeviceRow> {
+pub(super) async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> Result<DeviceRow> {
     let id = parse_device_id(id)?;
     let device = state
         .store
@@ -252,12 +240,12 @@ pub(super) async fn device(
 ) -> Result<Json<DeviceDetail>> {
     let device = visible_device(&state, &auth, &id).await?;
     let submission = state.store.submission_counts(device.id).await?;
-    let query = json!({"type": "device", "device_id": device.id.to_hex()});
-    let (rollup, rollup_error) = match state.node() {
-        Ok(node) => match node.inspect(&query).await {
-            Ok(answer) => (Some(answer.report), None),
-            Err(e) => (None, Some(e.to_string())),
-        },
+    let query = InspectQuery::Device {
+        device_id: device.id.to_hex(),
+    };
+    let (rollup, rollup_error) = match state.ask(&query).await {
+        Ok(InspectAnswer::Device(answer)) => (Some(answer), None),
+        Ok(other) => (None, Some(unexpected(&other, "device").to_string())),
         Err(e) => (None, Some(e.to_string())),
     };
     Ok(Json(DeviceDetail {
@@ -312,69 +300,4 @@ pub(super) async fn claim(
     let receipt = state.store.commit_claim(auth.0.id, item).await?;
     state.wake_submitter.notify_one();
     Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
-}
-
-/// Relays an owner-signed history query to the node and returns the backend's answer,
-/// sealed to the query's response key: the gateway can neither make nor read it.
-#[utoipa::path(post, path = "/v1/devices/{id}/history", tag = "devices",
-    params(("id" = String, Path, description = "Device id, 32 hex digits")),
-    request_body = HistoryRequest, security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 200, description = "The backend's report: {type: history, sealed, total}",
-         body = Object),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody),
-    ))]
-pub(super) async fn history(
-    State(state): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    JsonBody(request): JsonBody<HistoryRequest>,
-) -> Result<Json<Value>> {
-    let device = visible_device(&state, &auth, &id).await?;
-    if device.owner_account != Some(auth.0.id) {
-        return Err(GatewayError::Forbidden(format!(
-            "only the owner of device {} may relay its history queries",
-            device.id
-        )));
-    }
-    let bytes = decode_hex(&request.owner_query, 0)?;
-    let query = OwnerQuery::decode(&bytes).map_err(|e| GatewayError::Malformed {
-        index: 0,
-        reason: e.code(),
-    })?;
-    if query.device_id != device.id {
-        return Err(GatewayError::InvalidRequest(format!(
-            "the query is for device {}, not {}",
-            query.device_id, device.id
-        )));
-    }
-    let backend_key = state.backend_key().await?;
-    query
-        .verify(&backend_key)
-        .map_err(|_| GatewayError::BadSignature {
-            index: 0,
-            signer: "owner",
-        })?;
-    let mut inspect = json!({"type": "history", "owner_query": hex::encode(&bytes)});
-    if let Some(offset) = request.offset {
-        inspect["offset"] = json!(offset);
-    }
-    if let Some(limit) = request.limit {
-        inspect["limit"] = json!(limit);
-    }
-    let answer = state.node()?.inspect(&inspect).await?;
-    refused_or(answer.report)
-}
-
-/// Passes a backend report through, or turns its `{"type":"error"}` into a 422.
-pub(super) fn refused_or(report: Value) -> Result<Json<Value>> {
-    if report["type"] == "error" {
-        return Err(GatewayError::BackendRefused {
-            code: report["error"].as_str().unwrap_or("refused").to_owned(),
-            detail: report["detail"].as_str().unwrap_or_default().to_owned(),
-        });
-    }
-    Ok(Json(report))
 }

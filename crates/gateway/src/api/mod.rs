@@ -15,18 +15,20 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
+use witness_node_client::NodeClient;
 use witness_protocol::BackendPublicKey;
+use witness_protocol::api::{InspectAnswer, InspectQuery};
 
 use crate::auth::{LoginLimiter, Passwords};
 use crate::config::GatewayConfig;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::{Committer, DeviceCache};
 use crate::metrics::Metrics;
-use crate::node::NodeClient;
 use crate::store::{Store, now_ms};
 
 pub mod accounts;
 pub mod devices;
+pub mod history;
 pub mod readings;
 
 /// What every handler can reach.
@@ -53,6 +55,11 @@ impl AppState {
         })
     }
 
+    /// Asks the backend through the node (503 when the node fails).
+    pub(crate) async fn ask(&self, query: &InspectQuery) -> Result<InspectAnswer> {
+        Ok(self.node()?.inspect(query).await?.answer)
+    }
+
     /// The backend's public key: configured, or fetched once from the node's inspect
     /// `{"type":"config"}`.
     pub(crate) async fn backend_key(&self) -> Result<BackendPublicKey> {
@@ -61,22 +68,35 @@ impl AppState {
                 if let Some(key) = &self.config.backend_public_key {
                     return Ok(key.clone());
                 }
-                let answer = self
-                    .node()?
-                    .inspect(&serde_json::json!({"type": "config"}))
-                    .await?;
-                let text = answer.report["backend_public_key"]
-                    .as_str()
-                    .ok_or_else(|| {
-                        GatewayError::Unavailable(
-                            "the node's config has no backend_public_key".into(),
-                        )
-                    })?;
-                crate::config::parse_backend_key(text)
+                let config = match self.ask(&InspectQuery::Config).await? {
+                    InspectAnswer::Config(config) => config,
+                    other => return Err(unexpected(&other, "config")),
+                };
+                crate::config::parse_backend_key(&config.backend_public_key)
                     .map_err(|e| GatewayError::Unavailable(e.to_string()))
             })
             .await
             .cloned()
+    }
+}
+
+/// An answer of another kind than the query asked for: the backend's refusal (422 with its
+/// code), or a node that answers something else (503).
+pub(crate) fn unexpected(answer: &InspectAnswer, wanted: &str) -> GatewayError {
+    match answer {
+        InspectAnswer::Error(refused) => GatewayError::BackendRefused {
+            code: refused.error.clone(),
+            detail: refused.detail.clone(),
+        },
+        other => {
+            let kind = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v["type"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            GatewayError::Unavailable(format!(
+                "the rollup answered a {wanted} query with {kind:?}"
+            ))
+        }
     }
 }
 
@@ -124,7 +144,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         devices::list_devices,
         devices::device,
         devices::claim,
-        devices::history,
+        history::history_keys,
+        history::notices,
         readings::intake,
         readings::receipt,
         readings::stats,
@@ -137,7 +158,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     modifiers(&SecurityAddon),
     tags(
         (name = "accounts", description = "Sign up, sign in, roles"),
-        (name = "devices", description = "Registry, claims, history"),
+        (name = "devices", description = "Registry, claims, history notices and keys"),
         (name = "readings", description = "Intake and receipts"),
         (name = "public", description = "Public statistics and operations"),
     )
@@ -223,7 +244,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/devices", get(devices::list_devices))
         .route("/v1/devices/{id}", get(devices::device))
         .route("/v1/devices/{id}/claim", post(devices::claim))
-        .route("/v1/devices/{id}/history", post(devices::history))
+        .route("/v1/devices/{id}/history-keys", post(history::history_keys))
+        .route("/v1/devices/{id}/notices", get(history::notices))
         .route("/v1/readings", post(readings::intake))
         .route("/v1/receipts/{hash}", get(readings::receipt))
         .route("/v1/stats", get(readings::stats))

@@ -11,11 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::AppState;
-use super::devices::refused_or;
+use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
+
+use super::{AppState, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::{self, parse_concatenated, parse_hex_list};
@@ -173,12 +173,20 @@ pub(super) async fn receipt(
         .ok_or_else(|| GatewayError::NotFound(format!("no message with hash {hash}")))
 }
 
-/// Public, k-anonymous statistics from the rollup (inspect `{"type":"stats"}`).
+/// Public, k-anonymous statistics from the rollup (inspect `{"type":"stats"}`): the
+/// backend's `StatsAnswer` (`{k_anonymity, km_per_year_buckets, models, fleet}`,
+/// docs/PROTOCOL.md 16.7). Unproven, as every inspect answer.
 #[utoipa::path(get, path = "/v1/stats", tag = "public",
-    responses((status = 200, body = Object), (status = 503, body = ErrorBody)))]
-pub(super) async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>> {
-    let answer = state.node()?.inspect(&json!({"type": "stats"})).await?;
-    refused_or(answer.report)
+    responses(
+        (status = 200, body = Object, description = "witness_protocol::api::StatsAnswer"),
+        (status = 422, body = ErrorBody, description = "The backend refused the query"),
+        (status = 503, body = ErrorBody, description = "No node, or the node failed"),
+    ))]
+pub(super) async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<StatsAnswer>> {
+    match state.ask(&InspectQuery::Stats).await? {
+        InspectAnswer::Stats(stats) => Ok(Json(stats)),
+        other => Err(unexpected(&other, "stats")),
+    }
 }
 
 /// System status for operators.

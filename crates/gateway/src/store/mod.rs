@@ -335,8 +335,9 @@ pub(crate) fn kind_name(kind: i64) -> &'static str {
 /// The backend's verdict on the messages of one input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputOutcome {
-    /// The whole input was refused, with this reason.
-    pub input_rejected: Option<String>,
+    /// The backend refused the whole input (`input_refused`: nothing of it applied), with
+    /// this reason.
+    pub input_refused: Option<String>,
     /// Refused messages: `(position, reason)`.
     pub rejected: Vec<(u64, String)>,
 }

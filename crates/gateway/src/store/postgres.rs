@@ -789,7 +789,7 @@ impl PgStore {
 
     pub(super) async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        match &outcome.input_rejected {
+        match &outcome.input_refused {
             Some(reason) => {
                 sqlx::query(
                     "UPDATE messages SET outcome = 'rejected', reason = $1 WHERE input_id = $2",

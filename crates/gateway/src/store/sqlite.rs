@@ -862,7 +862,7 @@ impl SqliteStore {
     pub(super) async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<()> {
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            match &outcome.input_rejected {
+            match &outcome.input_refused {
                 Some(reason) => {
                     tx.execute(
                         "UPDATE messages SET outcome = 'rejected', reason = ? WHERE input_id = ?",

@@ -177,7 +177,7 @@ async fn authorization_matrix() {
     let d1_path = format!("/v1/devices/{}", d1.id);
     let d2_path = format!("/v1/devices/{}", d2.id);
     let (query_b, _) = owner_query_hex(&app.keys, &owner_b, d2.id);
-    let history_d2 = format!("{d2_path}/history");
+    let history_d2 = format!("{d2_path}/history-keys");
 
     // Anonymous: only public statistics (and intake, authenticated by device signatures).
     for (method, path) in [
@@ -195,6 +195,9 @@ async fn authorization_matrix() {
         .post(&history_d2, None, json!({"owner_query": query_b}))
         .await;
     assert_eq!(anon_history.status, StatusCode::UNAUTHORIZED);
+    // A device's history notices are public outputs (values sealed): anyone may read them.
+    let notices = app.get(&format!("{d2_path}/notices"), None).await;
+    assert_eq!(notices.status, StatusCode::OK, "{}", notices.json);
     let anon_register = app
         .post(
             "/v1/registrar/messages",
@@ -279,11 +282,14 @@ async fn authorization_matrix() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(app.get(&d2_path, Some(&b)).await.status, StatusCode::OK);
+    let relayed = app
+        .post(&history_d2, Some(&b), json!({"owner_query": query_b}))
+        .await;
+    assert_eq!(relayed.status, StatusCode::OK, "{}", relayed.json);
+    // The fake rollup does not know D2: its refusal comes back as the backend gave it.
     assert_eq!(
-        app.post(&history_d2, Some(&b), json!({"owner_query": query_b}))
-            .await
-            .status,
-        StatusCode::OK
+        relayed.json,
+        json!({"type": "error", "error": "unknown_device", "detail": "refused by the fake backend"})
     );
 
     // Registrar: registers, sees what it registered, sees system status; cannot make admins.
@@ -305,7 +311,7 @@ async fn authorization_matrix() {
         )
         .await;
     assert_eq!(as_registrar.status, StatusCode::FORBIDDEN);
-    // ... and cannot relay an owner's history query.
+    // ... and cannot relay an owner's history-key query.
     let relay = app
         .post(
             &history_d2,
@@ -869,7 +875,7 @@ async fn claims_transfer_ownership_on_sale() {
 }
 
 #[tokio::test]
-async fn node_backed_reads_history_stats_and_device_status() {
+async fn node_backed_reads_history_keys_stats_and_device_status() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("g.sqlite").display().to_string();
     let seed = next_seed();
@@ -911,33 +917,63 @@ async fn node_backed_reads_history_stats_and_device_status() {
         StatusCode::ACCEPTED
     );
 
+    // Statistics: the backend's StatsAnswer.
     let stats = app.get("/v1/stats", None).await;
-    assert_eq!(
-        (stats.status, stats.json["type"].as_str()),
-        (StatusCode::OK, Some("stats"))
-    );
-    let detail = app
-        .get(&format!("/v1/devices/{}", device.id), Some(&owner))
-        .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.json);
+    assert_eq!(stats.json["k_anonymity"], 5);
+    assert_eq!(stats.json["fleet"]["published"], false);
+
+    // Device status before and after the rollup knows the device.
+    let path = format!("/v1/devices/{}", device.id);
+    let detail = app.get(&path, Some(&owner)).await;
     assert_eq!(detail.status, StatusCode::OK);
-    assert_eq!(detail.json["rollup"]["exists"], true);
+    assert_eq!(detail.json["rollup"]["exists"], false, "{}", detail.json);
+    assert!(detail.json["rollup"]["leaf"].is_null());
     assert_eq!(detail.json["submission"]["accepted"], 1);
     assert_eq!(detail.json["submission"]["pending"], 1);
     assert_eq!(detail.json["submission"]["last_counter"], 1);
+    node.rollup.lock().unwrap().leaves.insert(
+        device.id.to_hex(),
+        leaf(&device, Some(&owner_key), 1, Some(3)),
+    );
+    let detail = app.get(&path, Some(&owner)).await;
+    let rollup = &detail.json["rollup"];
+    assert_eq!(rollup["exists"], true, "{rollup}");
+    assert_eq!(rollup["device_id"], device.id.to_hex());
+    assert_eq!(
+        rollup["leaf"]["owner"],
+        hex::encode(owner_key.public_key().to_bytes())
+    );
+    assert_eq!(rollup["leaf"]["history"]["last_input"], 3);
+    assert!(detail.json.get("rollup_error").is_none());
 
-    let history = format!("/v1/devices/{}/history", device.id);
+    // The owner's history-key query, relayed; the answer is the backend's, unchanged.
+    let history = format!("/v1/devices/{}/history-keys", device.id);
     let (query, _) = owner_query_hex(&keys, &owner_key, device.id);
     let answer = app
-        .post(
-            &history,
-            Some(&owner),
-            json!({"owner_query": query, "offset": 2}),
-        )
+        .post(&history, Some(&owner), json!({"owner_query": query}))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
-    assert_eq!(answer.json["sealed"], "00ff");
-    assert_eq!(answer.json["echo_offset"], 2);
-    // A query for another device, a forged query and garbage are refused before the node.
+    assert_eq!(
+        answer.json,
+        json!({"type": "history_keys", "device_id": device.id.to_hex(), "era": 1, "sealed": "00ff"})
+    );
+    // A validly signed query with a key the rollup does not bind: the backend's refusal.
+    let stranger = SigningKey::generate(&mut rng(next_seed()));
+    let (foreign, _) = owner_query_hex(&keys, &stranger, device.id);
+    let refused = app
+        .post(&history, Some(&owner), json!({"owner_query": foreign}))
+        .await;
+    assert_eq!(refused.status, StatusCode::OK, "{}", refused.json);
+    assert_eq!(
+        (
+            refused.json["type"].as_str(),
+            refused.json["error"].as_str()
+        ),
+        (Some("error"), Some("not_owner"))
+    );
+    // A query for another device, a forged query, garbage and unknown fields are refused
+    // before the node.
     let (other, _) = owner_query_hex(&keys, &owner_key, Device::new(next_seed()).id);
     assert_eq!(
         app.post(&history, Some(&owner), json!({"owner_query": other}))
@@ -959,6 +995,172 @@ async fn node_backed_reads_history_stats_and_device_status() {
             .status,
         StatusCode::BAD_REQUEST
     );
+    assert_eq!(
+        app.post(
+            &history,
+            Some(&owner),
+            json!({"owner_query": query, "offset": 2})
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    // Only the owner's session relays: another owner, the registrar and the admin get 403
+    // (the others do not see the device; the registrar and admin see it but do not own it).
+    let other_owner = app.signup("other-owner").await;
+    for token in [&other_owner, &app.registrar, &app.admin] {
+        let answer = app
+            .post(&history, Some(token), json!({"owner_query": query}))
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.json);
+    }
+    // The old relay is gone.
+    assert_eq!(
+        app.post(
+            &format!("/v1/devices/{}/history", device.id),
+            Some(&owner),
+            json!({"owner_query": query})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// One device's notices at inputs 3, 5, 8 (two: an ownership change split them) and 9, with
+/// another device's notices in between: newest first, paged, two notices of one input together.
+#[tokio::test]
+async fn notices_page_newest_first_through_previous_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(&url, move |c| c.node = Some(endpoints)).await;
+    let car = Device::new(next_seed());
+    let other = Device::new(next_seed());
+    let owner = SigningKey::generate(&mut rng(next_seed()));
+    let (id, o) = (car.id, other.id);
+    let mine = [
+        history_notice(id, 3, 0, None, 0),
+        history_notice(id, 5, 1, Some(3), 0),
+        history_notice(id, 8, 2, Some(5), 0),
+        history_notice(id, 8, 3, Some(8), 1),
+        history_notice(id, 9, 4, Some(8), 1),
+    ];
+    {
+        let mut rollup = node.rollup.lock().unwrap();
+        rollup.emit(1, vec![history_notice(o, 1, 0, None, 0)]);
+        rollup.emit(2, vec![]);
+        rollup.emit(
+            3,
+            vec![mine[0].clone(), history_notice(o, 3, 1, Some(1), 0)],
+        );
+        rollup.emit(4, vec![history_notice(o, 4, 2, Some(3), 0)]);
+        rollup.emit(
+            5,
+            vec![history_notice(o, 5, 3, Some(4), 0), mine[1].clone()],
+        );
+        rollup.emit(6, vec![]);
+        rollup.emit(7, vec![history_notice(o, 7, 4, Some(5), 0)]);
+        rollup.emit(8, vec![mine[2].clone(), mine[3].clone()]);
+        rollup.emit(9, vec![mine[4].clone()]);
+        rollup
+            .leaves
+            .insert(id.to_hex(), leaf(&car, Some(&owner), 5, Some(9)));
+    }
+    let outputs = |input: u64| node.rollup.lock().unwrap().outputs_of(input);
+    let expect = |input: u64, payload: &[u8]| {
+        let (index, _) = outputs(input)
+            .into_iter()
+            .find(|(_, p)| p == payload)
+            .unwrap();
+        json!({"input_index": input, "output_index": index, "payload": hex::encode(payload)})
+    };
+    let newest_first = vec![
+        expect(9, &mine[4]),
+        expect(8, &mine[3]),
+        expect(8, &mine[2]),
+        expect(5, &mine[1]),
+        expect(3, &mine[0]),
+    ];
+    let path = format!("/v1/devices/{id}/notices");
+
+    // Everything at once (public: no session), walking only the inputs that hold notices.
+    let all = app.get(&path, None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.json);
+    assert_eq!(all.json["device_id"], id.to_hex());
+    assert_eq!(all.json["leaf"]["history"]["count"], 5);
+    assert_eq!(all.json["notices"], json!(newest_first));
+    assert!(all.json["next_before"].is_null());
+    assert_eq!(
+        node.output_calls.load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+    let typed: witness_gateway::api::history::DeviceNotices =
+        serde_json::from_value(all.json.clone()).unwrap();
+    assert_eq!(typed.leaf.unwrap().history.last_input, Some(9));
+
+    // Pages of 2: input 8's two notices do not fit after input 9's, and stay together.
+    let page = app.get(&format!("{path}?limit=2"), None).await;
+    assert_eq!(page.json["notices"], json!(newest_first[..1]));
+    assert_eq!(page.json["next_before"], 8);
+    let page = app.get(&format!("{path}?limit=2&before=8"), None).await;
+    assert_eq!(page.json["notices"], json!(newest_first[1..3]));
+    assert_eq!(page.json["next_before"], 5);
+    let page = app.get(&format!("{path}?before=5&limit=2"), None).await;
+    assert_eq!(page.json["notices"], json!(newest_first[3..]));
+    assert!(page.json["next_before"].is_null());
+    // A page of 1 that starts at input 8 holds both of its notices.
+    let page = app.get(&format!("{path}?limit=1&before=8"), None).await;
+    assert_eq!(page.json["notices"], json!(newest_first[1..3]));
+    assert_eq!(page.json["next_before"], 5);
+    let page = app.get(&format!("{path}?limit=3"), None).await;
+    assert_eq!(page.json["notices"], json!(newest_first[..3]));
+    assert_eq!(page.json["next_before"], 5);
+    // An input without a notice of the device ends the walk.
+    let page = app.get(&format!("{path}?before=7"), None).await;
+    assert_eq!(
+        (
+            page.status,
+            page.json["notices"].clone(),
+            page.json["next_before"].clone()
+        ),
+        (StatusCode::OK, json!([]), Value::Null)
+    );
+
+    // Bad parameters.
+    for query in ["limit=0", "limit=201", "before=x", "after=3"] {
+        let answer = app.get(&format!("{path}?{query}"), None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            answer.json
+        );
+        assert_eq!(answer.json["error"], "invalid_request");
+    }
+    assert_eq!(
+        app.get("/v1/devices/xyz/notices", None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Unknown to the rollup and to the gateway: 404; registered here but not yet on the
+    // rollup: no leaf, no notices.
+    let unknown = app
+        .get(&format!("/v1/devices/{}/notices", other.id), None)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    app.register(&[&other]).await;
+    let pending = app
+        .get(&format!("/v1/devices/{}/notices", other.id), None)
+        .await;
+    assert_eq!(pending.status, StatusCode::OK, "{}", pending.json);
+    assert_eq!(
+        pending.json,
+        json!({"device_id": other.id.to_hex(), "leaf": null, "notices": [], "next_before": null})
+    );
 }
 
 #[tokio::test]
@@ -971,7 +1173,8 @@ async fn openapi_docs_health_metrics_request_ids() {
         "/v1/readings",
         "/v1/receipts/{hash}",
         "/v1/devices/{id}/claim",
-        "/v1/devices/{id}/history",
+        "/v1/devices/{id}/history-keys",
+        "/v1/devices/{id}/notices",
         "/v1/registrar/messages",
         "/v1/auth/login",
         "/v1/system",
@@ -982,7 +1185,38 @@ async fn openapi_docs_health_metrics_request_ids() {
             "{path} missing from the OpenAPI document"
         );
     }
-    assert!(doc.json["components"]["schemas"].get("ErrorBody").is_some());
+    for schema in [
+        "ErrorBody",
+        "DeviceNotices",
+        "NoticeOutput",
+        "HistoryKeysAnswer",
+    ] {
+        assert!(
+            doc.json["components"]["schemas"].get(schema).is_some(),
+            "{schema} missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        doc.json["paths"]["/v1/devices/{id}/history-keys"]["post"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/HistoryKeysAnswer"
+    );
+    let notices = &doc.json["paths"]["/v1/devices/{id}/notices"]["get"];
+    let mut statuses: Vec<&str> = notices["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["200", "400", "404", "422", "503"]);
+    let names: Vec<&str> = notices["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "before", "limit"]);
     let bare = app.get("/docs", None).await;
     assert!(
         bare.status.is_success() || bare.status.is_redirection(),

@@ -1,8 +1,11 @@
 //! Shared fixtures: keys, devices, an in-process gateway, request helpers, a fake node.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use alloy::sol_types::SolCall as _;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -10,10 +13,16 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
+use witness_chain::abi::Outputs;
 use witness_gateway::{Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_protocol::api::{
+    AccumulatorView, ConfigAnswer, DeviceAnswer, ErrorAnswer, GroupStats, HistoryKeysAnswer,
+    InspectAnswer, InspectQuery, LeafView, StatsAnswer,
+};
+use witness_protocol::notice::{HistoryEntry, HistoryNotice, SealedValues, StateNotice};
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, ModelId, OwnerQuery, OwnershipStatement, Reading,
-    RegistrarAction, RegistrarMessage, SigningKey,
+    BackendSecretKey, Commitment, DeviceId, Envelope, ModelId, OwnerQuery, OwnershipStatement,
+    Reading, RegistrarAction, RegistrarMessage, SigningKey,
 };
 
 pub const ADMIN: (&str, &str) = ("admin", "admin-password");
@@ -372,51 +381,285 @@ impl App {
     }
 }
 
-/// A stand-in for the node's client APIs, answering canned reports.
+/// What the fake node's backend knows: leaves by device, and the notices each input emitted.
+#[derive(Debug, Default)]
+pub struct FakeRollup {
+    /// Current leaves, by device id (hex).
+    pub leaves: HashMap<String, LeafView>,
+    /// Notice payloads per input, in emission order (outputs get global indexes in input
+    /// order).
+    pub outputs: BTreeMap<u64, Vec<Vec<u8>>>,
+}
+
+impl FakeRollup {
+    /// Emits `payloads` for input `input`, followed by its state notice.
+    pub fn emit(&mut self, input: u64, mut payloads: Vec<Vec<u8>>) {
+        payloads.push(state_notice(input));
+        self.outputs.insert(input, payloads);
+    }
+
+    /// `(global output index, payload)` of input `input`'s outputs.
+    pub fn outputs_of(&self, input: u64) -> Vec<(u64, Vec<u8>)> {
+        let first: usize = self.outputs.range(..input).map(|(_, o)| o.len()).sum();
+        self.outputs
+            .get(&input)
+            .map(|o| {
+                o.iter()
+                    .enumerate()
+                    .map(|(i, p)| ((first + i) as u64, p.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A state notice for `input` (content irrelevant to the gateway).
+pub fn state_notice(input: u64) -> Vec<u8> {
+    StateNotice {
+        input_index: input,
+        block_number: input + 10,
+        block_timestamp: 1_700_000_000 + input,
+        devices: 1,
+        map_root: [input as u8; 32],
+        globals: [0; 32],
+    }
+    .encode()
+}
+
+/// A history notice of `device` at `input`, with one reading entry.
+pub fn history_notice(
+    device: DeviceId,
+    input: u64,
+    position: u64,
+    previous_input: Option<u64>,
+    era: u32,
+) -> Vec<u8> {
+    HistoryNotice {
+        device_id: device,
+        input_index: input,
+        block_timestamp: 1_700_000_000 + input,
+        era,
+        position,
+        previous_input,
+        entries: vec![HistoryEntry::Reading {
+            counter: position,
+            commitment: Commitment([position as u8; 32]),
+            envelope_hash: [input as u8; 32],
+            rollback_of: None,
+        }],
+        sealed: SealedValues {
+            odometer: vec![1; 28],
+            detail: vec![2; 80],
+        },
+    }
+    .encode()
+}
+
+/// A leaf for `device` bound to `owner`, whose latest of `count` notices is at `last_input`.
+pub fn leaf(
+    device: &Device,
+    owner: Option<&SigningKey>,
+    count: u64,
+    last_input: Option<u64>,
+) -> LeafView {
+    LeafView {
+        device_id: device.id.to_hex(),
+        model: 1,
+        public_key: hex::encode(device.key.public_key().to_bytes()),
+        status: "active".into(),
+        revoked: false,
+        flagged: false,
+        last_counter: None,
+        owner: owner.map(|o| hex::encode(o.public_key().to_bytes())),
+        ownership_sequence: owner.map(|_| 1),
+        era: u32::from(owner.is_some()),
+        attested: 0,
+        highest: None,
+        tamper_events: 0,
+        latest_tamper: None,
+        corrections: 0,
+        latest_correction: None,
+        history: AccumulatorView {
+            count,
+            root: hex::encode([9u8; 32]),
+            last_input,
+        },
+    }
+}
+
+fn config_answer(key: String) -> ConfigAnswer {
+    ConfigAnswer {
+        protocol_version: 2,
+        backend_public_key: key,
+        admin: format!("{:#x}", Address::ZERO),
+        root_registrars: vec![],
+        registrars: vec![],
+        gateways: vec![],
+        max_future_skew_s: 300,
+        max_age_s: 30 * 86_400,
+        proof_freshness_s: 600,
+        k_anonymity: 5,
+        proof_retention_blocks: 7_200,
+        models: vec![],
+    }
+}
+
+fn stats_answer() -> StatsAnswer {
+    let group = GroupStats {
+        model: None,
+        name: "fleet".into(),
+        published: false,
+        devices: None,
+        readings: None,
+        total_km: None,
+        km_per_year_histogram: None,
+        km_per_year_median: None,
+        faults_per_10000_km: None,
+        consumption_l_per_100km: None,
+        co2_g_per_km: None,
+    };
+    StatsAnswer {
+        k_anonymity: 5,
+        km_per_year_buckets: vec![5_000, 10_000],
+        models: vec![],
+        fleet: group,
+    }
+}
+
+fn refused(code: &str) -> InspectAnswer {
+    InspectAnswer::Error(ErrorAnswer {
+        error: code.into(),
+        detail: "refused by the fake backend".into(),
+    })
+}
+
+fn answer(rollup: &FakeRollup, key: &str, query: InspectQuery) -> InspectAnswer {
+    match query {
+        InspectQuery::Config => InspectAnswer::Config(config_answer(key.to_owned())),
+        InspectQuery::Stats => InspectAnswer::Stats(stats_answer()),
+        InspectQuery::Device { device_id } => {
+            let leaf = rollup.leaves.get(&device_id).cloned();
+            InspectAnswer::Device(DeviceAnswer {
+                device_id,
+                exists: leaf.is_some(),
+                input_index: Some(6),
+                leaf,
+            })
+        }
+        InspectQuery::HistoryKeys {
+            owner_query: Some(query),
+            ..
+        } => {
+            let Some(query) = hex::decode(&query)
+                .ok()
+                .and_then(|q| OwnerQuery::decode(&q).ok())
+            else {
+                return refused("bad_owner_query");
+            };
+            let owner = hex::encode(query.owner.to_bytes());
+            match rollup.leaves.get(&query.device_id.to_hex()) {
+                Some(leaf) if leaf.owner.as_deref() == Some(owner.as_str()) => {
+                    InspectAnswer::HistoryKeys(HistoryKeysAnswer {
+                        device_id: query.device_id.to_hex(),
+                        era: leaf.era,
+                        sealed: "00ff".into(),
+                    })
+                }
+                Some(_) => refused("not_owner"),
+                None => refused("unknown_device"),
+            }
+        }
+        _ => refused("bad_query"),
+    }
+}
+
+/// A stand-in for the node's client APIs: inspect answers from a [`FakeRollup`], and
+/// `cartesi_getProcessedInputCount` / `cartesi_listOutputs` / `cartesi_listReports`.
 pub struct FakeNode {
     pub endpoints: NodeEndpoints,
+    pub rollup: Arc<Mutex<FakeRollup>>,
+    /// `cartesi_listOutputs` calls answered.
+    pub output_calls: Arc<AtomicU64>,
     pub task: tokio::task::JoinHandle<()>,
 }
 
 impl FakeNode {
     pub async fn start(backend_key_hex: String) -> Self {
         use axum::routing::post;
-        let report = |value: Value| {
-            json!({
-                "status": "Accepted",
-                "exception_payload": null,
-                "reports": [{"payload": format!("0x{}", hex::encode(value.to_string()))}],
-                "processed_input_count": 7,
-            })
-        };
+        let rollup = Arc::new(Mutex::new(FakeRollup::default()));
+        let output_calls = Arc::new(AtomicU64::new(0));
+        let inspect_rollup = rollup.clone();
+        let rpc_rollup = rollup.clone();
+        let calls = output_calls.clone();
         let router = axum::Router::new()
             .route(
                 "/inspect/{app}",
                 post(move |body: axum::body::Bytes| {
                     let key = backend_key_hex.clone();
+                    let rollup = inspect_rollup.clone();
                     async move {
-                        let query: Value = serde_json::from_slice(&body).unwrap_or_default();
-                        let answer = match query["type"].as_str() {
-                            Some("config") => json!({"type": "config", "backend_public_key": key}),
-                            Some("stats") => json!({"type": "stats", "k_anonymity": 5, "models": [], "fleet": null}),
-                            Some("device") => json!({"type": "device", "device_id": query["device_id"], "exists": true, "status": "active"}),
-                            Some("history") if query["owner_query"].as_str().is_some_and(|q| q.len() > 10) => {
-                                json!({"type": "history", "sealed": "00ff", "total": 3, "echo_offset": query["offset"]})
-                            }
-                            _ => json!({"type": "error", "error": "bad_query", "detail": "unknown"}),
+                        let answer = match serde_json::from_slice::<InspectQuery>(&body) {
+                            Ok(query) => answer(&rollup.lock().unwrap(), &key, query),
+                            Err(_) => refused("bad_query"),
                         };
-                        axum::Json(report(answer))
+                        let status = if matches!(answer, InspectAnswer::Error(_)) {
+                            "Rejected"
+                        } else {
+                            "Accepted"
+                        };
+                        let payload = serde_json::to_vec(&answer).unwrap();
+                        axum::Json(json!({
+                            "status": status,
+                            "exception_payload": null,
+                            "reports": [{"payload": format!("0x{}", hex::encode(payload))}],
+                            "processed_input_count": 7,
+                        }))
                     }
                 }),
             )
             .route(
                 "/rpc",
-                post(|body: axum::Json<Value>| async move {
-                    let result = match body["method"].as_str() {
-                        Some("cartesi_getProcessedInputCount") => json!({"data": "0x7"}),
-                        _ => json!({"data": [], "pagination": {"total_count": 0, "limit": 50, "offset": 0}}),
-                    };
-                    axum::Json(json!({"jsonrpc": "2.0", "id": body["id"], "result": result}))
+                post(move |body: axum::Json<Value>| {
+                    let rollup = rpc_rollup.clone();
+                    let calls = calls.clone();
+                    async move {
+                        let params = &body["params"];
+                        let result = match body["method"].as_str() {
+                            Some("cartesi_getProcessedInputCount") => json!({"data": "0x7"}),
+                            Some("cartesi_listOutputs") => {
+                                calls.fetch_add(1, Ordering::Relaxed);
+                                let input = params["input_index"]
+                                    .as_str()
+                                    .and_then(|i| u64::from_str_radix(&i[2..], 16).ok())
+                                    .unwrap();
+                                let data: Vec<Value> = rollup
+                                    .lock()
+                                    .unwrap()
+                                    .outputs_of(input)
+                                    .into_iter()
+                                    .map(|(index, payload)| {
+                                        let raw = Outputs::NoticeCall {
+                                            payload: payload.into(),
+                                        }
+                                        .abi_encode();
+                                        json!({
+                                            "epoch_index": "0x0",
+                                            "input_index": format!("{input:#x}"),
+                                            "index": format!("{index:#x}"),
+                                            "raw_data": format!("0x{}", hex::encode(raw)),
+                                            "output_hashes_siblings": null,
+                                        })
+                                    })
+                                    .collect();
+                                let total = data.len();
+                                json!({"data": data, "pagination": {"total_count": total, "limit": 1000, "offset": 0}})
+                            }
+                            _ => {
+                                json!({"data": [], "pagination": {"total_count": 0, "limit": 50, "offset": 0}})
+                            }
+                        };
+                        axum::Json(json!({"jsonrpc": "2.0", "id": body["id"], "result": result}))
+                    }
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -430,6 +673,8 @@ impl FakeNode {
                 &format!("http://{addr}"),
                 "witness",
             ),
+            rollup,
+            output_calls,
             task,
         }
     }

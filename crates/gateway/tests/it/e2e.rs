@@ -1,6 +1,8 @@
 //! The whole pipeline: anvil + the host-mode node (witness-node) running the real backend
 //! (witness-backend) + the gateway. Envelopes posted to the gateway become attested on the
-//! rollup and queryable; the owner reads the sealed history the gateway relayed.
+//! rollup and queryable; the owner gets the history keys through the gateway and opens the
+//! device's history notices the gateway read from the node, which refold to the leaf's
+//! accumulator.
 
 use std::time::Duration;
 
@@ -8,6 +10,9 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use witness_gateway::{BatchConfig, NodeEndpoints};
 use witness_node::{Node, NodeConfig};
+use witness_protocol::api::HistoryKeys;
+use witness_protocol::notice::HistoryNotice;
+use witness_protocol::state::HistoryAccumulator;
 use witness_protocol::{GatewayAuthorization, Message, RollupInput, SigningKey, open_response};
 use witness_test_support::backend_binary;
 
@@ -169,59 +174,101 @@ async fn readings_become_attested_and_queryable() {
     assert_eq!(detail.status, StatusCode::OK, "{}", detail.json);
     let rollup = &detail.json["rollup"];
     assert_eq!(rollup["exists"], true, "{rollup}");
-    assert_eq!(rollup["last_counter"], 5, "{rollup}");
-    assert_eq!(rollup["readings"], 6);
+    let leaf = &rollup["leaf"];
+    assert_eq!(leaf["last_counter"], 5, "{rollup}");
+    assert_eq!(leaf["attested"], 6);
     assert_eq!(
-        rollup["owner"],
+        leaf["owner"],
         hex::encode(owner_key.public_key().to_bytes())
     );
     assert_eq!(detail.json["submission"]["attested"], 3);
     assert_eq!(detail.json["submission"]["rejected"], 1);
 
-    // The owner's history query, relayed: sealed to the owner's response key.
+    // The owner's history-key query, relayed: the keys are sealed to the owner's response key.
     let (query, response_key) = owner_query_hex(&app.keys, &owner_key, device.id);
-    let history = app
+    let answer = app
         .post(
-            &format!("/v1/devices/{}/history", device.id),
+            &format!("/v1/devices/{}/history-keys", device.id),
             Some(&owner),
             json!({"owner_query": query}),
         )
         .await;
-    assert_eq!(history.status, StatusCode::OK, "{}", history.json);
-    let sealed = hex::decode(history.json["sealed"].as_str().unwrap()).unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    assert_eq!(answer.json["type"], "history_keys", "{}", answer.json);
+    let sealed = hex::decode(answer.json["sealed"].as_str().unwrap()).unwrap();
     let query_bytes = hex::decode(&query).unwrap();
     let signature = &query_bytes[query_bytes.len() - 64..];
     let plain = open_response(&response_key, signature, &sealed).unwrap();
-    let opened: Value = serde_json::from_slice(&plain).unwrap();
-    let readings: Vec<u64> = opened["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"] == "reading")
-        .map(|e| e["reading"]["odometer_m"].as_u64().unwrap())
-        .collect();
-    assert_eq!(readings.len(), 6, "{opened}");
-    assert!(readings.windows(2).all(|w| w[0] < w[1]));
-    // Someone else's key cannot use the owner's device history.
+    let history_keys: HistoryKeys = serde_json::from_slice(&plain).unwrap();
+    let key_of = |keys: &[witness_protocol::api::EraKey], era: u32| {
+        keys.iter()
+            .find(|k| k.era == era)
+            .map(|k| <[u8; 32]>::try_from(hex::decode(&k.key).unwrap().as_slice()).unwrap())
+    };
+
+    // The device's notices (public), newest first, in pages of 2: they refold to the leaf's
+    // accumulator and open, with the owner's keys, to the six readings.
+    let path = format!("/v1/devices/{}/notices", device.id);
+    let mut payloads = Vec::new();
+    let mut page = app.get(&format!("{path}?limit=2"), None).await;
+    loop {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.json);
+        for notice in page.json["notices"].as_array().unwrap() {
+            payloads.push(hex::decode(notice["payload"].as_str().unwrap()).unwrap());
+        }
+        let Some(before) = page.json["next_before"].as_u64() else {
+            break;
+        };
+        page = app
+            .get(&format!("{path}?limit=2&before={before}"), None)
+            .await;
+    }
+    payloads.reverse();
+    let mut accumulator = HistoryAccumulator::default();
+    let mut odometers = Vec::new();
+    for (position, payload) in payloads.iter().enumerate() {
+        let notice = HistoryNotice::decode(payload).unwrap();
+        assert_eq!(notice.position, position as u64);
+        accumulator.fold(payload, notice.input_index);
+        let odometer = key_of(&history_keys.odometer, notice.era).unwrap();
+        let detail = key_of(&history_keys.detail, notice.era);
+        for value in notice.open_values(&odometer, detail.as_ref()).unwrap() {
+            odometers.push(value.odometer_m);
+        }
+    }
+    let history = &page.json["leaf"]["history"];
+    assert_eq!(history["count"], accumulator.count, "{history}");
+    assert_eq!(history["root"], hex::encode(accumulator.root));
+    assert_eq!(history["last_input"], json!(accumulator.last_input));
+    assert_eq!(odometers.len(), 6, "{odometers:?}");
+    assert!(odometers.windows(2).all(|w| w[0] < w[1]));
+
+    // Someone else's key cannot get the owner's keys: the backend's refusal, relayed as is.
     let stranger = SigningKey::generate(&mut rng(next_seed()));
     let (foreign, _) = owner_query_hex(&app.keys, &stranger, device.id);
     let refused = app
         .post(
-            &format!("/v1/devices/{}/history", device.id),
+            &format!("/v1/devices/{}/history-keys", device.id),
             Some(&owner),
             json!({"owner_query": foreign}),
         )
         .await;
     assert_eq!(
-        (refused.status, refused.json["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_owner"))
+        (
+            refused.status,
+            refused.json["type"].as_str(),
+            refused.json["error"].as_str()
+        ),
+        (StatusCode::OK, Some("error"), Some("not_owner"))
     );
 
     // Public statistics and the operator's view.
     let stats = app.get("/v1/stats", None).await;
-    assert_eq!(
-        (stats.status, stats.json["type"].as_str()),
-        (StatusCode::OK, Some("stats"))
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.json);
+    assert!(
+        stats.json["k_anonymity"].as_u64().is_some(),
+        "{}",
+        stats.json
     );
     let system = app.get("/v1/system", Some(&app.admin)).await;
     assert!(

@@ -1,14 +1,18 @@
 //! The node driving the real `witness-backend` over the Rollup HTTP API: an unauthorized
-//! sender's readings are rejected, and after the node is stopped mid-stream and restarted on
-//! its store, the replayed backend reaches the same state root.
+//! sender's input is accepted but refused (an `input_refused` report, nothing applied, and its
+//! state notice as its last output), and after the node is stopped mid-stream and restarted on
+//! its store, the replayed backend reaches the same map root.
 
 use std::path::PathBuf;
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use serde_json::{Value, json};
+use serde_json::json;
 use witness_chain::{ADMIN_ACCOUNT, Deployment, GATEWAY_ACCOUNT, add_input};
 use witness_node::{Node, NodeHandle};
+use witness_node_client::{NodeClient, NodeEndpoints};
+use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView, Report, StateAnswer};
+use witness_protocol::notice::StateNotice;
 use witness_protocol::{
     BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Reading,
     RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
@@ -48,14 +52,36 @@ async fn start(deployment: &Deployment, db: PathBuf, keys: &Keys) -> (NodeHandle
     (handle, client)
 }
 
-async fn query(client: &Client, query: Value) -> Value {
-    let (_, answer) = client
-        .inspect("witness", query.to_string().as_bytes())
-        .await;
-    let payload = answer["reports"][0]["payload"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{answer}"));
-    serde_json::from_slice(&hex::decode(&payload[2..]).unwrap()).unwrap()
+fn typed(deployment: &Deployment, handle: &NodeHandle) -> NodeClient {
+    NodeClient::new(NodeEndpoints::new(
+        &format!("http://{}", handle.inspect_addr),
+        &format!("http://{}", handle.rpc_addr),
+        &format!("{:#x}", deployment.application),
+    ))
+}
+
+async fn state(node: &NodeClient) -> StateAnswer {
+    match node.inspect(&InspectQuery::State).await.unwrap().answer {
+        InspectAnswer::State(state) => state,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn leaf(node: &NodeClient, id: DeviceId) -> LeafView {
+    let query = InspectQuery::Device {
+        device_id: id.to_hex(),
+    };
+    match node.inspect(&query).await.unwrap().answer {
+        InspectAnswer::Device(answer) => answer.leaf.unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The state notice input `index` ended with (its last output).
+async fn state_notice(node: &NodeClient, index: u64) -> StateNotice {
+    let outputs = node.outputs_of_input(index).await.unwrap();
+    let last = outputs.last().and_then(|o| o.notice_payload()).unwrap();
+    StateNotice::decode(&last).unwrap()
 }
 
 async fn send(deployment: &Deployment, sender: usize, messages: Vec<Message>) {
@@ -72,7 +98,7 @@ async fn send(deployment: &Deployment, sender: usize, messages: Vec<Message>) {
 }
 
 #[tokio::test]
-async fn restart_replays_to_the_same_state_root() {
+async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_map_root() {
     let (_anvil, deployment) = deployed(1000).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("node.sqlite");
@@ -150,11 +176,38 @@ async fn restart_replays_to_the_same_state_root() {
     )
     .await;
     client.wait_processed(4).await;
-    let rejected = client
+    let typed_client = typed(&deployment, &node);
+    // The stranger's input is accepted, refused as a whole, and still ends with its state
+    // notice, whose map root is the previous input's.
+    let refused = client
         .result("cartesi_getInput", json!({"input_index": "0x2"}))
         .await;
-    assert_eq!(rejected["data"]["status"], "REJECTED", "{rejected}");
-    let before = query(&client, json!({"type": "state_root"})).await;
+    assert_eq!(refused["data"]["status"], "ACCEPTED", "{refused}");
+    let reports = typed_client.reports_of_input(2).await.unwrap();
+    assert!(
+        matches!(
+            &reports[..],
+            [
+                Report::InputRefused { input_index: 2, reason, .. },
+                Report::InputAccepted { input_index: 2, readings_attested: 0, acts_applied: 0, .. },
+            ] if reason == "unauthorized_sender"
+        ),
+        "{reports:?}"
+    );
+    let refused_notice = state_notice(&typed_client, 2).await;
+    assert_eq!(refused_notice.input_index, 2);
+    assert_eq!(
+        refused_notice.map_root,
+        state_notice(&typed_client, 1).await.map_root
+    );
+    let before = state(&typed_client).await;
+    assert_eq!(before.processed_inputs, 4);
+    assert_eq!(before.input_index, Some(3));
+    assert_eq!(
+        before.map_root,
+        hex::encode(state_notice(&typed_client, 3).await.map_root)
+    );
+    assert_eq!(leaf(&typed_client, id).await.attested, 2);
 
     // Stop the node mid-stream; inputs keep arriving on chain while it is down.
     node.shutdown().await;
@@ -173,20 +226,32 @@ async fn restart_replays_to_the_same_state_root() {
     )
     .await;
     client.wait_processed(6).await;
-    let status = query(&client, json!({"type": "device", "device_id": id.to_hex()})).await;
-    assert_eq!(status["readings"], 4, "{status}");
-    assert_eq!(status["last_counter"], 4);
-    let after = query(&client, json!({"type": "state_root"})).await;
+    let typed_client = typed(&deployment, &node);
+    let device = leaf(&typed_client, id).await;
+    assert_eq!(device.attested, 4, "{device:?}");
+    assert_eq!(device.last_counter, Some(4));
+    let after = state(&typed_client).await;
+    assert_eq!(after.processed_inputs, 6);
+    assert_eq!(
+        after.map_root,
+        hex::encode(state_notice(&typed_client, 5).await.map_root)
+    );
+    assert_ne!(after.map_root, before.map_root);
     node.shutdown().await;
 
-    // A third start replays all 6 inputs to exactly the same root.
-    let (node, client) = start(&deployment, db, &keys).await;
+    // A third start replays all 6 inputs to exactly the same state and outputs.
+    let (node, _client) = start(&deployment, db, &keys).await;
+    let typed_client = typed(&deployment, &node);
     wait_for("the replay", || async {
-        query(&client, json!({"type": "state_root"})).await["processed_inputs"] == 6
+        matches!(
+            typed_client.inspect(&InspectQuery::State).await.map(|i| i.answer),
+            Ok(InspectAnswer::State(s)) if s.processed_inputs == 6
+        )
     })
     .await;
-    let again = query(&client, json!({"type": "state_root"})).await;
-    assert_eq!(again["state_root"], after["state_root"]);
-    assert_ne!(after["state_root"], before["state_root"]);
+    let again = state(&typed_client).await;
+    assert_eq!(again.map_root, after.map_root);
+    assert_eq!(again, after);
+    assert_eq!(leaf(&typed_client, id).await, device);
     node.shutdown().await;
 }
