@@ -3,7 +3,7 @@ import { pinLinkOutcome, useApp } from '../lib/app';
 import { clearAnchors, parsePinJson, saveAnchors, SOURCE_WORDS } from '../lib/anchors';
 import { loadOverrides, saveOverrides } from '../lib/config';
 import { formatMs } from '../lib/format';
-import { Alert, Field, KeyValues } from './ui';
+import { Alert, Field, Hex, KeyValues } from './ui';
 
 /**
  * The trust anchors (PROTOCOL.md 17.1): each shown with where it came from; pinned from an
@@ -23,8 +23,8 @@ export function AnchorsPanel() {
     const file = e.target.files?.[0];
     if (!file) return;
     try {
-      const { anchors, endpoints } = parsePinJson(JSON.parse(await file.text()));
-      saveAnchors(anchors, 'file', file.name);
+      const { anchors, endpoints, backendPublicKey } = parsePinJson(JSON.parse(await file.text()));
+      saveAnchors(anchors, 'file', file.name, backendPublicKey);
       const overrides = { ...loadOverrides() };
       if (endpoints.chainRpcUrl) overrides.chainRpcUrl = endpoints.chainRpcUrl;
       if (endpoints.nodeRpcUrl) overrides.nodeRpcUrl = endpoints.nodeRpcUrl;
@@ -64,6 +64,14 @@ export function AnchorsPanel() {
             ['Chain id', <span key="c" data-testid="anchor-chain-id">{pinned.anchors.chainId} <span className="muted">— from {source}</span></span>],
             ['Application', <span key="a" data-testid="anchor-application"><code className="hex">{pinned.anchors.application}</code> <span className="muted">— from {source}</span></span>],
             ['Consensus', <span key="k" data-testid="anchor-consensus"><code className="hex">{pinned.anchors.consensus}</code> <span className="muted">— from {source}</span></span>],
+            [
+              'Backend key',
+              pinned.backendPublicKey ? (
+                <span key="b"><Hex value={pinned.backendPublicKey} /> <span className="muted">— from {source}</span></span>
+              ) : (
+                <span key="b" className="muted">not pinned: the node's word is used (a wrong key only makes the device's signature fail)</span>
+              ),
+            ],
           ]}
         />
       ) : (
@@ -116,10 +124,10 @@ export function AnchorsPanel() {
           <Field label="Chain id" id="anchor-chain" hint="e.g. 31337 for a local anvil">
             <input id="anchor-chain" value={draft.chain_id} onChange={(e) => setDraft((d) => ({ ...d, chain_id: e.target.value }))} inputMode="numeric" spellCheck={false} />
           </Field>
-          <Field label="Application contract" id="anchor-app" hint="0x… (20 bytes)">
+          <Field label="Application address" id="anchor-app" hint="0x… (20 bytes)">
             <input id="anchor-app" value={draft.application} onChange={(e) => setDraft((d) => ({ ...d, application: e.target.value }))} spellCheck={false} />
           </Field>
-          <Field label="Consensus contract" id="anchor-consensus-input" hint="0x… the application's Authority or Quorum">
+          <Field label="Consensus address" id="anchor-consensus-input" hint="0x… the application's Authority or Quorum">
             <input id="anchor-consensus-input" value={draft.consensus} onChange={(e) => setDraft((d) => ({ ...d, consensus: e.target.value }))} spellCheck={false} />
           </Field>
           <button type="submit" className="button small">

@@ -7,7 +7,7 @@ const FIELDS: [keyof Endpoints, string, string][] = [
   ['nodeInspectUrl', 'Rollup node: inspect', 'e.g. http://127.0.0.1:10012/inspect (the application is appended)'],
   ['nodeRpcUrl', 'Rollup node: JSON-RPC', 'e.g. http://127.0.0.1:10011/rpc'],
   ['chainRpcUrl', 'Chain: Ethereum JSON-RPC', 'e.g. http://127.0.0.1:8545'],
-  ['application', 'Application contract', '0x… (asked from the node when empty)'],
+  ['application', 'Application contract', '0x… (asked from the node when empty; pinned trust anchors take precedence)'],
   ['localLinkUrl', 'Device local link', 'e.g. http://127.0.0.1:9700'],
 ];
 

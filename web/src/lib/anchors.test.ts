@@ -68,3 +68,12 @@ describe('conflicts with what a gateway advertises', () => {
     expect(anchorConflicts(undefined, { chainId: 1 })).toEqual([]);
   });
 });
+
+describe('a pinned backend key', () => {
+  it('travels with the pin when given, and must be 32 bytes of hex', () => {
+    const key = 'ab'.repeat(32);
+    expect(parsePinJson({ ...JSON_PIN, backend_public_key: key }).backendPublicKey).toBe(key);
+    expect(parsePinJson(JSON_PIN).backendPublicKey).toBeUndefined();
+    expect(() => parsePinJson({ ...JSON_PIN, backend_public_key: 'abcd' })).toThrow(/backend_public_key/);
+  });
+});

@@ -21,6 +21,12 @@ export interface TrustAnchors {
 
 export interface PinnedAnchors {
   anchors: TrustAnchors;
+  /**
+   * The backend's X25519 key, when the pin carries it (`backend_public_key`): possession
+   * proofs are bound to it. Otherwise the node's word is used (a wrong key only makes the
+   * device's signature fail).
+   */
+  backendPublicKey?: string;
   source: AnchorSource;
   /** ms since the epoch. */
   pinnedAt: number;
@@ -56,7 +62,7 @@ export function parseChainId(v: unknown): number {
 }
 
 /** Validates the JSON of a pin (`{"chain_id","application","consensus", …urls}`). */
-export function parsePinJson(value: unknown): { anchors: TrustAnchors; endpoints: PinEndpoints } {
+export function parsePinJson(value: unknown): { anchors: TrustAnchors; endpoints: PinEndpoints; backendPublicKey?: string } {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('the anchors are not a JSON object');
   const o = value as Record<string, unknown>;
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
@@ -80,7 +86,9 @@ export function parsePinJson(value: unknown): { anchors: TrustAnchors; endpoints
   endpoints.chainRpcUrl = url('chain_rpc_url');
   endpoints.nodeRpcUrl = url('node_rpc_url');
   endpoints.nodeInspectUrl = url('node_inspect_url');
-  return { anchors, endpoints };
+  const key = str('backend_public_key').toLowerCase().replace(/^0x/, '');
+  if (key && !/^[0-9a-f]{64}$/.test(key)) throw new Error('backend_public_key must be 32 bytes of hex');
+  return { anchors, endpoints, ...(key ? { backendPublicKey: key } : {}) };
 }
 
 function base64urlDecode(text: string): string {
@@ -105,7 +113,7 @@ export function pinFromHash(hash: string): string | undefined {
 }
 
 /** Decodes a pin link's value. Throws a readable error. */
-export function decodePin(value: string): { anchors: TrustAnchors; endpoints: PinEndpoints } {
+export function decodePin(value: string): ReturnType<typeof parsePinJson> {
   let json: unknown;
   try {
     json = JSON.parse(base64urlDecode(value));
@@ -133,16 +141,21 @@ export function loadAnchors(): PinnedAnchors | undefined {
     const text = globalThis.localStorage?.getItem(ANCHORS_KEY);
     if (!text) return undefined;
     const p = JSON.parse(text) as PinnedAnchors;
-    const { anchors } = parsePinJson({ chain_id: p.anchors.chainId, application: p.anchors.application, consensus: p.anchors.consensus });
+    const { anchors, backendPublicKey } = parsePinJson({
+      chain_id: p.anchors.chainId,
+      application: p.anchors.application,
+      consensus: p.anchors.consensus,
+      backend_public_key: p.backendPublicKey,
+    });
     if (p.source !== 'link' && p.source !== 'file' && p.source !== 'typed') return undefined;
-    return { anchors, source: p.source, pinnedAt: Number(p.pinnedAt) || 0, origin: typeof p.origin === 'string' ? p.origin : undefined };
+    return { anchors, ...(backendPublicKey ? { backendPublicKey } : {}), source: p.source, pinnedAt: Number(p.pinnedAt) || 0, origin: typeof p.origin === 'string' ? p.origin : undefined };
   } catch {
     return undefined;
   }
 }
 
-export function saveAnchors(anchors: TrustAnchors, source: AnchorSource, origin?: string): PinnedAnchors {
-  const pinned: PinnedAnchors = { anchors, source, pinnedAt: Date.now(), ...(origin ? { origin } : {}) };
+export function saveAnchors(anchors: TrustAnchors, source: AnchorSource, origin?: string, backendPublicKey?: string): PinnedAnchors {
+  const pinned: PinnedAnchors = { anchors, source, pinnedAt: Date.now(), ...(origin ? { origin } : {}), ...(backendPublicKey ? { backendPublicKey } : {}) };
   globalThis.localStorage?.setItem(ANCHORS_KEY, JSON.stringify(pinned));
   return pinned;
 }

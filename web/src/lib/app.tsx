@@ -43,8 +43,8 @@ export function acceptPinLink(): boolean {
   const value = pinFromHash(hash);
   if (!value) return false;
   try {
-    const { anchors, endpoints } = decodePin(value);
-    saveAnchors(anchors, 'link');
+    const { anchors, endpoints, backendPublicKey } = decodePin(value);
+    saveAnchors(anchors, 'link', undefined, backendPublicKey);
     const overrides = { ...loadOverrides() };
     if (endpoints.chainRpcUrl) overrides.chainRpcUrl = endpoints.chainRpcUrl;
     if (endpoints.nodeRpcUrl) overrides.nodeRpcUrl = endpoints.nodeRpcUrl;

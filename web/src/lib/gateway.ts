@@ -4,7 +4,7 @@
  * login, is kept for this tab too (for a dashboard served from another origin).
  */
 import { HttpError, requestJson } from './http';
-import type { InspectAnswer } from './api';
+import type { DeviceAnswer, InspectAnswer } from './api';
 import type { NoticesPage } from './history';
 
 const TOKEN_KEY = 'witness.session-token';
@@ -176,7 +176,7 @@ export async function myDevices(): Promise<GatewayDevice[]> {
 
 export interface DeviceDetail extends GatewayDevice {
   /** The rollup's public device status as the gateway saw it (informational). */
-  rollup?: Raw | null;
+  rollup?: DeviceAnswer | null;
   rollup_error?: string;
   /** Messages the gateway acknowledged and the rollup has not processed yet. */
   pending?: Receipt[];
@@ -215,8 +215,8 @@ export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promi
   }
 }
 
-/** A page of the device's history notices, newest first (`GET /v1/devices/{id}/notices`). */
-export async function deviceNotices(id: string, before: number | undefined, limit = 500): Promise<NoticesPage> {
+/** A page of the device's history notices, newest first (`GET /v1/devices/{id}/notices`; `before` is an input index, inclusive; at most 200). */
+export async function deviceNotices(id: string, before: number | undefined, limit = 200): Promise<NoticesPage> {
   const q = new URLSearchParams({ limit: String(limit) });
   if (before !== undefined) q.set('before', String(before));
   const data = await call<Raw>(`/v1/devices/${id}/notices?${q}`);

@@ -11,7 +11,7 @@ import { inspectUrlFor } from './config';
 import { applicationConsensus, chainId, decodeUint, ethRpc, inputCountAt, latestAcceptedClaim, normalizeAddress } from './l1';
 import { expectAnswer, inspect, outputsOfInput } from './node';
 import { requestOpening, requestProof } from './localLink';
-import { fromHex, randomBytes, toHex, utf8 } from './hex';
+import { fromHex, parseQuantity, randomBytes, toHex, utf8 } from './hex';
 import type { VerifyIO } from './verify';
 
 /** `getEpochLength()` of Authority and Quorum. */
@@ -27,8 +27,8 @@ export async function epochLength(rpcUrl: string, consensus: string): Promise<nu
 export interface IOOptions {
   /** The pinned application: every node request names it. */
   application: string;
-  /** Memoizes the backend key across verifications of one page. */
-  backendKey?: () => Promise<Uint8Array>;
+  /** The pinned backend key (hex), if the pin carried one; else the node's word. */
+  backendPublicKey?: string;
 }
 
 export function verifyIO(endpoints: Endpoints, opts: IOOptions): VerifyIO {
@@ -42,20 +42,21 @@ export function verifyIO(endpoints: Endpoints, opts: IOOptions): VerifyIO {
     latestAcceptedClaim: (consensus, a) => latestAcceptedClaim(chain, consensus, a),
     inputCountAt: (a, block) => inputCountAt(chain, a, block),
     epochLength: (consensus) => epochLength(chain, consensus),
+    headTime: async () => parseQuantity((await ethRpc<{ timestamp?: string } | null>(chain, 'eth_getBlockByNumber', ['latest', false]))?.timestamp),
     // viem is loaded only when a proof is checked.
     validateOutput: async (a, output, index, siblings) =>
       (await import('./chain')).validateOutputOnChain(chain, a, output as Hex, index, siblings as Hex[]),
     outputsOfInput: (i) => outputsOfInput(endpoints.nodeRpcUrl, app, i),
     deviceProof: async (deviceId, inputIndex) => (await inspect(inspectUrl, { type: 'device_proof', device_id: deviceId, input_index: inputIndex })).answer,
-    backendKey:
-      opts.backendKey ??
-      (() =>
+    backendKey: opts.backendPublicKey
+      ? async () => fromHex(opts.backendPublicKey as string)
+      : () =>
         (key ??= inspect(inspectUrl, { type: 'config' }).then(({ answer }) => {
           const c = expectAnswer(answer, 'config');
           const k = fromHex(c.backend_public_key);
           if (k.length !== 32) throw new Error('The rollup did not state a 32-byte backend key.');
           return k;
-        }))),
+        })),
     requestProof: (deviceId, nonce) => requestProof(endpoints.localLinkUrl, deviceId, nonce),
     requestOpening: (deviceId, counter) => requestOpening(endpoints.localLinkUrl, deviceId, Number(counter)),
     nonce: () => toHex(randomBytes(32)),

@@ -42,6 +42,7 @@ function world(name: string, patch: Partial<VerifyIO> = {}, n = 7): World {
     latestAcceptedClaim: async () => CLAIM,
     inputCountAt: async (_app, block) => (block === 'latest' ? n + 3 : n),
     epochLength: async () => 10,
+    headTime: async () => CLAIM.blockTimestamp + 90,
     validateOutput: async (_app, output, index) => (output === raw && index === 0x11n ? { ok: true } : { ok: false, reason: 'InvalidOutputsMerkleRoot' }),
     outputsOfInput: async (i) => (i === n - 1 ? outputs : []),
     deviceProof: async (id, input): Promise<InspectAnswer> => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(leaf)), proof: mapProofOf(leaf) }),
@@ -68,7 +69,7 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
   it('consistent, as of the claim, with the unclaimed inputs counted', async () => {
     const { r, steps } = await run(world('verdict_consistent'));
     expect(r.decision.verdict).toBe('consistent');
-    expect(r.asOf).toMatchObject({ block: 120, epoch: 12, epochLength: 10, covered: 7, unclaimed: 3, claimTime: CLAIM.blockTimestamp });
+    expect(r.asOf).toMatchObject({ block: 120, epoch: 12, epochLength: 10, covered: 7, unclaimed: 3, claimTime: CLAIM.blockTimestamp, headTime: CLAIM.blockTimestamp + 90 });
     expect(r.stateOutputIndex).toBe(0x11);
     expect(steps.filter(([, s]) => s === 'ok').map(([id]) => id)).toEqual(['anchors', 'claim', 'notice', 'onchain', 'path', 'device', 'decide']);
   });

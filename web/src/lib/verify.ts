@@ -34,6 +34,8 @@ export interface VerifyIO {
   latestAcceptedClaim(consensus: string, app: string): Promise<AcceptedClaim | null>;
   /** Chain: `InputBox.getNumberOfInputs(app)` at a block. */
   inputCountAt(app: string, block: number | 'latest'): Promise<number>;
+  /** Chain: the latest block's time (s): the claim's age is measured against it. */
+  headTime(): Promise<number | undefined>;
   /** Chain: the consensus' `getEpochLength()`, if it has one. */
   epochLength(consensus: string): Promise<number | undefined>;
   /** Chain: `Application.validateOutput(output, (index, siblings))` as an eth_call. */
@@ -75,6 +77,8 @@ export interface AsOf {
   epoch?: number;
   /** Block time (s) of the ClaimAccepted event. */
   claimTime: number;
+  /** The chain's latest block time (s) when verified, if known (else the browser's clock). */
+  headTime?: number;
   claimTx: string;
   claimBlock: number;
   /** Inputs the claim covers: `0 ..= covered − 1`. */
@@ -162,12 +166,17 @@ export async function proveDevice(io: VerifyIO, anchors: TrustAnchors | undefine
     const c = claim as AcceptedClaim;
     const n = await io.inputCountAt(a.application, c.lastProcessedBlock).catch((e) => stop('chain_unreachable', `InputBox.getNumberOfInputs at block ${c.lastProcessedBlock} failed: ${msg(e)}`));
     if (n === 0) stop('no_input_claimed', `The latest claim (block ${c.lastProcessedBlock}) covers no input.`);
-    const [epochLength, latestCount] = await Promise.all([io.epochLength(a.consensus).catch(() => undefined), io.inputCountAt(a.application, 'latest').catch(() => undefined)]);
+    const [epochLength, latestCount, headTime] = await Promise.all([
+      io.epochLength(a.consensus).catch(() => undefined),
+      io.inputCountAt(a.application, 'latest').catch(() => undefined),
+      io.headTime().catch(() => undefined),
+    ]);
     const asOf: AsOf = {
       block: c.lastProcessedBlock,
       epochLength,
       epoch: epochLength ? Math.floor(c.lastProcessedBlock / epochLength) : undefined,
       claimTime: c.blockTimestamp,
+      headTime,
       claimTx: c.txHash,
       claimBlock: c.blockNumber,
       covered: n,

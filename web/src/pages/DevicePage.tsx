@@ -75,7 +75,7 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
     let against: LoadedHistory['against'];
     let proofError: string | undefined;
     if (anchors) {
-      const proven = await proveDevice(verifyIO(endpoints, { application: anchors.application }), anchors, deviceId);
+      const proven = await proveDevice(verifyIO(endpoints, { application: anchors.application, backendPublicKey: config.anchors?.backendPublicKey }), anchors, deviceId);
       if (proven.ok && proven.leaf) against = { acc: proven.leaf.history, proven: true, asOf: proven.asOf };
       else proofError = proven.ok ? 'the proven state has no device with this id' : proven.finding.detail;
     }
@@ -251,7 +251,7 @@ function StatusLine({ h }: { h: LoadedHistory }) {
       </Alert>
     );
   }
-  const asOf = a.asOf ? ` as of block ${formatInt(a.asOf.block)} (claimed ${formatAgo(a.asOf.claimTime)})` : '';
+  const asOf = a.asOf ? ` as of block ${formatInt(a.asOf.block)} (claimed ${formatAgo(a.asOf.claimTime, a.asOf.headTime)})` : '';
   if (r.status === 'complete') {
     return (
       <div className={`alert alert-${a.proven ? 'good' : 'warn'}`} role="status" data-testid="history-status" data-status={a.proven ? 'complete' : 'unproven'}>

@@ -62,7 +62,7 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
     };
     try {
       const anchors = config.anchors?.anchors;
-      const io = verifyIO(config.endpoints, { application: anchors?.application ?? config.endpoints.application });
+      const io = verifyIO(config.endpoints, { application: anchors?.application ?? config.endpoints.application, backendPublicKey: config.anchors?.backendPublicKey });
       const r = await verifyDevice(io, anchors, id, onStep);
       setResult(r);
       // For measurements (e2e): the last verification's time in the browser.
@@ -174,7 +174,7 @@ function Result({ result }: { result: VerifyResult }) {
         {asOf && (
           <p data-testid="as-of">
             As of block {formatInt(asOf.block)}
-            {asOf.epoch !== undefined ? `, epoch ${formatInt(asOf.epoch)} (epochs of ${formatInt(asOf.epochLength)} blocks)` : ''}, claimed {formatAgo(asOf.claimTime)} ({formatDate(asOf.claimTime)}).{' '}
+            {asOf.epoch !== undefined ? `, epoch ${formatInt(asOf.epoch)} (epochs of ${formatInt(asOf.epochLength)} blocks)` : ''}, claimed {formatAgo(asOf.claimTime, asOf.headTime)} ({formatDate(asOf.claimTime)}{asOf.headTime !== undefined ? ', by the chain’s clock' : ''}).{' '}
             {asOf.unclaimed !== undefined && (
               <span data-testid="unclaimed">
                 {asOf.unclaimed === 0 ? 'Every input on chain is claimed.' : `${formatInt(asOf.unclaimed)} input(s) not yet claimed: anything they changed is not part of this verdict.`}

@@ -60,12 +60,27 @@ export async function runStatic() {
       await visit('/devices', 'My devices', 'static-devices');
       assert(/Log in to see your devices/.test(await page.locator('main').innerText()), 'expected the log-in prompt');
     });
-    await checks.run('verify: unreachable local link is reported', async () => {
+    await checks.run('verify without pinned anchors: cannot confirm, and how to pin', async () => {
       await visit('/verify?device=26d3b382d70a0b277e991984dcc7007e', 'Verify a car', 'static-verify-empty', false);
+      assert(/No trust anchors pinned/.test(await page.getByTestId('anchors').innerText()), 'expected the pinning notice');
       await page.getByRole('button', { name: 'Read device and verify' }).click();
-      await page.getByText('Verification could not finish').waitFor({ timeout: 30000 });
-      const text = await page.locator('main').innerText();
-      assert(/Could not reach the device local link/.test(text), 'expected a readable local-link error');
+      const verdict = page.getByTestId('verdict');
+      await verdict.waitFor({ timeout: 30000 });
+      assert((await verdict.getAttribute('data-verdict')) === 'cannot_confirm' && (await verdict.getAttribute('data-reason')) === 'no_anchors', 'expected cannot_confirm / no_anchors');
+      await screenshot(page, 'static-verify-no-anchors');
+    });
+    await checks.run('verify with typed anchors: an unreachable chain is reported', async () => {
+      await page.getByRole('button', { name: 'Type the anchors' }).click();
+      await page.getByLabel('Chain id').fill('31337');
+      await page.getByLabel('Application address').fill('0x' + '11'.repeat(20));
+      await page.getByLabel('Consensus address').fill('0x' + '22'.repeat(20));
+      await page.getByRole('button', { name: 'Pin these anchors' }).click();
+      await page.getByText('typed in by you').first().waitFor({ timeout: 5000 });
+      await page.getByRole('button', { name: 'Read device and verify' }).click();
+      const verdict = page.getByTestId('verdict');
+      await verdict.waitFor({ timeout: 30000 });
+      assert((await verdict.getAttribute('data-reason')) === 'chain_unreachable', `expected chain_unreachable, got ${await verdict.getAttribute('data-reason')}`);
+      assert(/could not be asked/.test(await page.getByTestId('verdict-reason').innerText()), 'expected a readable reason');
       await screenshot(page, 'static-verify-error');
     });
     await checks.run('verify: a bad device id is refused', async () => {
