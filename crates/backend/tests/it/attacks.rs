@@ -300,8 +300,7 @@ fn unregistered_revoked_and_rotated_devices() {
 
     let revoke = w.registrar_message(RegistrarAction::RevokeDevice {
         device_id: car.id,
-        // See provable::a_revocation_with_a_short_reason_has_a_decodable_history_notice.
-        reason: "reported stolen to the police on the 3rd".into(),
+        reason: "stolen".into(),
     });
     let outcome = w.submit(STRANGER, vec![revoke]);
     assert!(matches!(
