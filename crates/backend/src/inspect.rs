@@ -9,7 +9,7 @@ use witness_protocol::api::{
     ConfigAnswer, DeviceAnswer, DeviceProofAnswer, EraKey, ErrorAnswer, HistoryKeys,
     HistoryKeysAnswer, InspectAnswer, InspectQuery, LeafView, ModelView, StateAnswer, StatsAnswer,
 };
-use witness_protocol::notice::{DETAIL_KEY_TAG, ODOMETER_KEY_TAG, NOTICE_VERSION, history_key};
+use witness_protocol::notice::{DETAIL_KEY_TAG, NOTICE_VERSION, ODOMETER_KEY_TAG, history_key};
 use witness_protocol::{
     BackendPublicKey, DeviceId, OwnerQuery, PossessionProof, PublicKey, seal_response,
 };
@@ -89,9 +89,21 @@ fn config(state: &State) -> ConfigAnswer {
         protocol_version: NOTICE_VERSION,
         backend_public_key: hex::encode(c.backend_key.public_key().to_bytes()),
         admin: format!("0x{}", hex::encode(c.admin)),
-        root_registrars: c.root_registrars.iter().map(|k| hex::encode(k.to_bytes())).collect(),
-        registrars: state.registrars.keys().map(|k| hex::encode(k.to_bytes())).collect(),
-        gateways: state.gateways.iter().map(|g| format!("0x{}", hex::encode(g))).collect(),
+        root_registrars: c
+            .root_registrars
+            .iter()
+            .map(|k| hex::encode(k.to_bytes()))
+            .collect(),
+        registrars: state
+            .registrars
+            .keys()
+            .map(|k| hex::encode(k.to_bytes()))
+            .collect(),
+        gateways: state
+            .gateways
+            .iter()
+            .map(|g| format!("0x{}", hex::encode(g)))
+            .collect(),
         max_future_skew_s: c.max_future_skew_s,
         max_age_s: c.max_age_s,
         proof_freshness_s: c.proof_freshness_s,
@@ -182,10 +194,23 @@ fn history_keys(
             let fresh_after = state
                 .last_block_timestamp
                 .saturating_sub(state.config.proof_freshness_s);
-            if u64::from(proof.reading.timestamp) < fresh_after {
+            let time = u64::from(proof.reading.timestamp);
+            if time < fresh_after {
                 return Err(error(
                     "stale_proof",
                     "the proof's reading is older than the freshness window",
+                ));
+            }
+            // A proof dated ahead of the chain would otherwise stay fresh until block time
+            // caught up with it.
+            if time
+                > state
+                    .last_block_timestamp
+                    .saturating_add(state.config.max_future_skew_s)
+            {
+                return Err(error(
+                    "proof_in_future",
+                    "the proof's reading is dated after the latest block",
                 ));
             }
             let mut key = [0u8; 32];
@@ -217,7 +242,11 @@ fn history_keys(
     let keys = HistoryKeys {
         device_id: device_id.to_hex(),
         odometer: (0..=era).map(|e| key(ODOMETER_KEY_TAG, e)).collect(),
-        detail: if detail { vec![key(DETAIL_KEY_TAG, era)] } else { Vec::new() },
+        detail: if detail {
+            vec![key(DETAIL_KEY_TAG, era)]
+        } else {
+            Vec::new()
+        },
     };
     let plaintext = serde_json::to_vec(&keys).unwrap_or_default();
     let recipient = BackendPublicKey::from_bytes(&recipient)

@@ -27,52 +27,44 @@ pub const MIN_VERSIONS: usize = 64;
 
 type Hash = [u8; 32];
 
+// Memory, per device (docs/BENCHMARKS.md): a leaf is the device itself behind an `Rc`, with
+// no cached hash (32 bytes per device saved; a leaf is rehashed when its parent is, about one
+// extra leaf hash per changed device and input); an inner node caches its hash, with
+// `EMPTY_HASH` meaning "changed since the last commit" (no real node hashes to zeros).
 #[derive(Debug, Clone)]
 enum Link {
-    Leaf(Rc<LeafNode>),
+    Leaf(Rc<Device>),
     Inner(Rc<InnerNode>),
-}
-
-#[derive(Debug, Clone)]
-struct LeafNode {
-    device: Device,
-    hash: Option<Hash>,
 }
 
 #[derive(Debug, Clone)]
 struct InnerNode {
     children: [Option<Link>; 2],
-    hash: Option<Hash>,
+    hash: Hash,
 }
 
 impl Link {
-    /// The cached hash; `None` only for nodes changed since the last commit.
-    fn cached(&self) -> Option<Hash> {
-        match self {
-            Link::Leaf(leaf) => leaf.hash,
-            Link::Inner(inner) => inner.hash,
-        }
-    }
-
-    /// Hashes what changed below and caches it.
+    /// Hashes what changed below and caches it in the inner nodes.
     fn rehash(&mut self) -> Hash {
-        if let Some(hash) = self.cached() {
-            return hash;
-        }
         match self {
-            Link::Leaf(rc) => {
-                let leaf = Rc::make_mut(rc);
-                let hash = leaf.device.leaf.hash();
-                leaf.hash = Some(hash);
-                hash
-            }
+            Link::Leaf(device) => device.leaf.hash(),
+            Link::Inner(rc) if rc.hash != EMPTY_HASH => rc.hash,
             Link::Inner(rc) => {
                 let inner = Rc::make_mut(rc);
                 let [left, right] = &mut inner.children;
                 let hash = node_hash(&hash_of(left), &hash_of(right));
-                inner.hash = Some(hash);
+                inner.hash = hash;
                 hash
             }
+        }
+    }
+
+    /// The hash of a node of a committed version (every inner node's is cached: commit
+    /// rehashes before it keeps a version).
+    fn committed(&self) -> Hash {
+        match self {
+            Link::Leaf(device) => device.leaf.hash(),
+            Link::Inner(inner) => inner.hash,
         }
     }
 }
@@ -82,8 +74,7 @@ fn hash_of(slot: &mut Option<Link>) -> Hash {
 }
 
 fn hash_committed(slot: &Option<Link>) -> Hash {
-    // Every node of a committed version has its hash: commit rehashes before it keeps one.
-    slot.as_ref().and_then(Link::cached).unwrap_or(EMPTY_HASH)
+    slot.as_ref().map_or(EMPTY_HASH, Link::committed)
 }
 
 /// One kept version: the map after an input.
@@ -129,8 +120,8 @@ impl DeviceMap {
         let mut depth = 0;
         while let Some(link) = slot {
             match link {
-                Link::Leaf(leaf) => {
-                    return (leaf.device.leaf.device_id == *id).then_some(&leaf.device);
+                Link::Leaf(device) => {
+                    return (device.leaf.device_id == *id).then_some(device);
                 }
                 Link::Inner(inner) => {
                     slot = inner.children[usize::from(key_bit(id, depth))].as_ref();
@@ -149,14 +140,10 @@ impl DeviceMap {
         let mut depth = 0;
         while let Some(link) = slot {
             match link {
-                Link::Leaf(rc) => {
-                    let leaf = Rc::make_mut(rc);
-                    leaf.hash = None;
-                    return Some(&mut leaf.device);
-                }
+                Link::Leaf(rc) => return Some(Rc::make_mut(rc)),
                 Link::Inner(rc) => {
                     let inner = Rc::make_mut(rc);
-                    inner.hash = None;
+                    inner.hash = EMPTY_HASH;
                     slot = inner.children[usize::from(key_bit(id, depth))].as_mut();
                     depth += 1;
                 }
@@ -173,30 +160,30 @@ impl DeviceMap {
         loop {
             match slot {
                 None => {
-                    *slot = Some(Link::Leaf(Rc::new(LeafNode { device, hash: None })));
+                    *slot = Some(Link::Leaf(Rc::new(device)));
                     self.devices += 1;
                     return;
                 }
                 Some(Link::Leaf(existing)) => {
-                    if existing.device.leaf.device_id == id {
+                    if existing.leaf.device_id == id {
                         return;
                     }
                     // Push the existing leaf one level down under a new inner node; the
                     // loop then meets it again until the two ids part.
-                    let existing_id = existing.device.leaf.device_id;
+                    let existing_id = existing.leaf.device_id;
                     let Some(old) = slot.take() else { return };
                     let mut children = [None, None];
                     children[usize::from(key_bit(&existing_id, depth))] = Some(old);
                     *slot = Some(Link::Inner(Rc::new(InnerNode {
                         children,
-                        hash: None,
+                        hash: EMPTY_HASH,
                     })));
                 }
                 Some(Link::Inner(_)) => {}
             }
             let Some(Link::Inner(rc)) = slot else { return };
             let inner = Rc::make_mut(rc);
-            inner.hash = None;
+            inner.hash = EMPTY_HASH;
             slot = &mut inner.children[usize::from(key_bit(&id, depth))];
             depth += 1;
         }
@@ -256,7 +243,7 @@ impl DeviceMap {
         let terminal = loop {
             match slot {
                 None => break Terminal::Empty,
-                Some(Link::Leaf(leaf)) => break Terminal::Leaf(leaf.device.leaf.clone()),
+                Some(Link::Leaf(device)) => break Terminal::Leaf(device.leaf.clone()),
                 Some(Link::Inner(inner)) => {
                     let bit = usize::from(key_bit(id, depth));
                     siblings.push(hash_committed(&inner.children[1 - bit]));
@@ -278,7 +265,7 @@ impl DeviceMap {
         std::iter::from_fn(move || {
             while let Some(link) = stack.pop() {
                 match link {
-                    Link::Leaf(leaf) => return Some(&leaf.device),
+                    Link::Leaf(device) => return Some(device.as_ref()),
                     Link::Inner(inner) => {
                         stack.extend(inner.children[1].iter());
                         stack.extend(inner.children[0].iter());

@@ -265,7 +265,10 @@ impl State {
         h.update((self.registrars.len() as u32).to_be_bytes());
         for (key, registrar) in &self.registrars {
             h.update(key.to_bytes());
-            h.update([u8::from(registrar.root), u8::from(registrar.last_sequence.is_some())]);
+            h.update([
+                u8::from(registrar.root),
+                u8::from(registrar.last_sequence.is_some()),
+            ]);
             h.update(registrar.last_sequence.unwrap_or(0).to_be_bytes());
         }
         h.finalize().into()
@@ -396,9 +399,11 @@ impl State {
             device.leaf.history.fold(&bytes, meta.input_index);
             notices.push(bytes);
         }
-        let map_root =
-            self.devices
-                .commit(meta.input_index, meta.block_number, self.config.proof_retention_blocks);
+        let map_root = self.devices.commit(
+            meta.input_index,
+            meta.block_number,
+            self.config.proof_retention_blocks,
+        );
         let state = StateNotice {
             input_index: meta.input_index,
             block_number: meta.block_number,
@@ -693,7 +698,8 @@ impl State {
         }
         let consented = match (&statement.release, &device.leaf.owner) {
             (Some(_), Some(previous)) => {
-                let previous = PublicKey::from_bytes(previous).map_err(|_| Rejection::BadRelease)?;
+                let previous =
+                    PublicKey::from_bytes(previous).map_err(|_| Rejection::BadRelease)?;
                 statement
                     .verify_release(&previous, &backend_key)
                     .map_err(|_| Rejection::BadRelease)?;

@@ -16,7 +16,11 @@ const MIN_SPAN_FOR_RATE_S: u32 = 86_400;
 /// One device's running figures, kept with the device (crate::state::Device).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceSummary {
-    first: Option<(u32, u64)>,
+    /// Time of the first attested reading; 0 until there is one (no accepted reading can be
+    /// dated 0: it would be more than the buffering window older than any block). Two plain
+    /// fields instead of an `Option<(u32, u64)>` save 16 bytes per device.
+    first_time: u32,
+    first_odometer_m: u64,
     last_time: u32,
     last_odometer_m: u64,
     /// Boxed slice: no allocation while no fault is active, 16 bytes per device.
@@ -26,7 +30,10 @@ pub struct DeviceSummary {
 impl DeviceSummary {
     /// km/year over the device's attested span, once it covers at least a day.
     fn km_per_year(&self) -> Option<f64> {
-        let (first_time, first_odometer) = self.first?;
+        let (first_time, first_odometer) = (self.first_time, self.first_odometer_m);
+        if first_time == 0 {
+            return None;
+        }
         let span = self.last_time.checked_sub(first_time)?;
         (span >= MIN_SPAN_FOR_RATE_S).then(|| {
             let km = self.last_odometer_m.saturating_sub(first_odometer) as f64 / 1000.0;
@@ -55,9 +62,12 @@ impl ModelStats {
     /// Adds an attested (non-rollback) reading of the device whose summary is `summary`.
     pub fn record(&mut self, summary: &mut DeviceSummary, reading: &Reading) {
         self.readings = self.readings.saturating_add(1);
-        match summary.first {
-            None => summary.first = Some((reading.timestamp, reading.odometer_m)),
-            Some(_) => {
+        match summary.first_time {
+            0 => {
+                summary.first_time = reading.timestamp;
+                summary.first_odometer_m = reading.odometer_m;
+            }
+            _ => {
                 self.distance_m = self
                     .distance_m
                     .saturating_add(reading.odometer_m.saturating_sub(summary.last_odometer_m));
@@ -109,9 +119,14 @@ fn group(
     let fuel_ml: u64 = parts.iter().map(|(s, _, _)| s.fuel_ml).sum();
     let co2_g: f64 = parts
         .iter()
-        .map(|(s, info, _)| s.fuel_ml as f64 / 1000.0 * info.map_or(2_392.0, |i| i.fuel.co2_g_per_l()))
+        .map(|(s, info, _)| {
+            s.fuel_ml as f64 / 1000.0 * info.map_or(2_392.0, |i| i.fuel.co2_g_per_l())
+        })
         .sum();
-    let mut rates: Vec<f64> = parts.iter().flat_map(|(_, _, r)| r.iter().copied()).collect();
+    let mut rates: Vec<f64> = parts
+        .iter()
+        .flat_map(|(_, _, r)| r.iter().copied())
+        .collect();
     rates.sort_by(f64::total_cmp);
     let mut histogram = vec![0u64; KM_PER_YEAR_BUCKETS.len() + 1];
     for rate in &rates {

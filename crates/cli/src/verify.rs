@@ -197,37 +197,66 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
         Some(url) => Some(gateway_config(url).await?),
         None => None,
     };
-    let pick = |flag: &Option<String>, pinned: &Option<String>, from_system: Option<String>, key: &str| {
-        flag.clone()
-            .or_else(|| pinned.clone())
-            .or(from_system)
-            .or_else(|| advertised.as_ref().and_then(|c| c[key].as_str().map(String::from)))
-    };
+    let pick =
+        |flag: &Option<String>, pinned: &Option<String>, from_system: Option<String>, key: &str| {
+            flag.clone()
+                .or_else(|| pinned.clone())
+                .or(from_system)
+                .or_else(|| {
+                    advertised
+                        .as_ref()
+                        .and_then(|c| c[key].as_str().map(String::from))
+                })
+        };
     let need = |value: Option<String>, what: &str| {
         value.ok_or_else(|| format!("no {what}: pass --{what} (or run `witness up`)"))
     };
     let setup = Setup {
         chain_rpc_url: need(
-            pick(&args.rpc, &anchors.chain_rpc_url, system.as_ref().map(|s| s.chain_rpc_url.clone()), "chain_rpc_url"),
+            pick(
+                &args.rpc,
+                &anchors.chain_rpc_url,
+                system.as_ref().map(|s| s.chain_rpc_url.clone()),
+                "chain_rpc_url",
+            ),
             "rpc",
         )?,
         node: NodeEndpoints {
             rpc_url: need(
-                pick(&args.node_rpc, &anchors.node_rpc_url, system.as_ref().map(|s| s.node_rpc_url.clone()), "node_rpc_url"),
+                pick(
+                    &args.node_rpc,
+                    &anchors.node_rpc_url,
+                    system.as_ref().map(|s| s.node_rpc_url.clone()),
+                    "node_rpc_url",
+                ),
                 "node-rpc",
             )?,
             inspect_url: need(
-                pick(&args.node_inspect, &anchors.node_inspect_url, system.as_ref().map(|s| s.node_inspect_url.clone()), "node_inspect_url"),
+                pick(
+                    &args.node_inspect,
+                    &anchors.node_inspect_url,
+                    system.as_ref().map(|s| s.node_inspect_url.clone()),
+                    "node_inspect_url",
+                ),
                 "node-inspect",
             )?,
         },
         local_link_url: need(
-            pick(&args.link, &None, system.as_ref().map(|s| s.local_link_url.clone()), "local_link_url"),
+            pick(
+                &args.link,
+                &None,
+                system.as_ref().map(|s| s.local_link_url.clone()),
+                "local_link_url",
+            ),
             "link",
         )?,
         anchors,
         source,
-        gateway_url: if args.gateway.is_some() { gateway_url } else { None },
+        gateway_url: if args.gateway.is_some() {
+            gateway_url
+        } else {
+            None
+        },
     };
     Ok(setup)
 }
@@ -257,7 +286,9 @@ async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
     {
         return Err(failed(
             "gateway_mismatch",
-            format!("the gateway advertises application {app}, but you pinned {pinned_app}; nothing from the gateway is used"),
+            format!(
+                "the gateway advertises application {app}, but you pinned {pinned_app}; nothing from the gateway is used"
+            ),
         ));
     }
     if let Some(chain) = config["chain_id"].as_u64()
@@ -265,7 +296,10 @@ async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
     {
         return Err(failed(
             "gateway_mismatch",
-            format!("the gateway advertises chain id {chain}, but you pinned {}; nothing from the gateway is used", setup.anchors.chain_id),
+            format!(
+                "the gateway advertises chain id {chain}, but you pinned {}; nothing from the gateway is used",
+                setup.anchors.chain_id
+            ),
         ));
     }
     Ok(())
@@ -298,11 +332,14 @@ async fn steps(
     wait: Duration,
     report: &mut VerifyReport,
 ) -> Result<(), Failed> {
-    let device_id = DeviceId::from_hex(device).map_err(|_| failed("bad_device_id", "the device id must be 32 hex digits"))?;
+    let device_id = DeviceId::from_hex(device)
+        .map_err(|_| failed("bad_device_id", "the device id must be 32 hex digits"))?;
     check_gateway(setup).await?;
     let anchors = &setup.anchors;
-    let app = parse_address(&anchors.application, "application").map_err(|e| failed("bad_anchors", e))?;
-    let consensus = parse_address(&anchors.consensus, "consensus").map_err(|e| failed("bad_anchors", e))?;
+    let app =
+        parse_address(&anchors.application, "application").map_err(|e| failed("bad_anchors", e))?;
+    let consensus =
+        parse_address(&anchors.consensus, "consensus").map_err(|e| failed("bad_anchors", e))?;
     let l1 = L1::connect(&setup.chain_rpc_url).map_err(|e| failed("chain_unreachable", e))?;
 
     // V1, V2: the chain and the application are the pinned ones.
@@ -310,14 +347,16 @@ async fn steps(
         .await
         .map_err(|e| match e {
             witness_chain::ChainError::ChainIdMismatch { .. } => failed("chain_mismatch", e),
-            witness_chain::ChainError::ConsensusMismatch { .. } | witness_chain::ChainError::NoCode { .. } => {
-                failed("application_mismatch", e)
-            }
+            witness_chain::ChainError::ConsensusMismatch { .. }
+            | witness_chain::ChainError::NoCode { .. } => failed("application_mismatch", e),
             other => failed("chain_unreachable", other),
         })?;
 
     // V3, V4: the latest accepted claim and the inputs it covers, from L1 alone.
-    let inputs_now = l1.input_count_at(app, None).await.map_err(|e| failed("chain_unreachable", e))?;
+    let inputs_now = l1
+        .input_count_at(app, None)
+        .await
+        .map_err(|e| failed("chain_unreachable", e))?;
     let deadline = Instant::now() + wait;
     let (claim, covered) = loop {
         let claim = l1
@@ -336,9 +375,17 @@ async fn steps(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let claim = claim.ok_or_else(|| failed("no_accepted_claim", "no claim of this application has been accepted on L1 yet"))?;
+    let claim = claim.ok_or_else(|| {
+        failed(
+            "no_accepted_claim",
+            "no claim of this application has been accepted on L1 yet",
+        )
+    })?;
     if covered == 0 {
-        return Err(failed("no_input_claimed", "the latest accepted claim covers no input yet"));
+        return Err(failed(
+            "no_input_claimed",
+            "the latest accepted claim covers no input yet",
+        ));
     }
     let last_input = covered - 1;
     let epoch_length = witness_chain::abi::IConsensus::new(consensus, l1.provider())
@@ -347,23 +394,33 @@ async fn steps(
         .await
         .ok()
         .and_then(|l| u64::try_from(l).ok());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     report.claim = Some(ClaimFacts {
         last_processed_block: claim.last_processed_block,
-        epoch: epoch_length.filter(|l| *l > 0).map(|l| claim.last_processed_block / l),
+        epoch: epoch_length
+            .filter(|l| *l > 0)
+            .map(|l| claim.last_processed_block / l),
         accepted_in_block: claim.block_number,
         age_s: now.checked_sub(claim.block_timestamp),
         inputs_covered: covered,
-        inputs_not_claimed: l1.input_count_at(app, None).await.ok().map(|n| n.saturating_sub(covered)),
+        inputs_not_claimed: l1
+            .input_count_at(app, None)
+            .await
+            .ok()
+            .map(|n| n.saturating_sub(covered)),
         outputs_root: claim.outputs_root.to_string(),
     });
 
     // V5, V6: the claim's last input's state notice, proven on L1.
     let node = NodeClient::new(setup.node.clone());
-    let outputs = node
-        .outputs_of_input(last_input)
-        .await
-        .map_err(|e| failed("state_notice_missing", format!("the node did not list the outputs of input {last_input}: {e}")))?;
+    let outputs = node.outputs_of_input(last_input).await.map_err(|e| {
+        failed(
+            "state_notice_missing",
+            format!("the node did not list the outputs of input {last_input}: {e}"),
+        )
+    })?;
     let output = outputs.last().ok_or_else(|| {
         failed("state_notice_missing", format!("the node has no outputs for input {last_input}: it is behind the claim or withholds them"))
     })?;
@@ -383,7 +440,12 @@ async fn steps(
     let siblings: Vec<B256> = output
         .siblings
         .clone()
-        .ok_or_else(|| failed("proof_refused", "the node gives no proof for the state notice"))?
+        .ok_or_else(|| {
+            failed(
+                "proof_refused",
+                "the node gives no proof for the state notice",
+            )
+        })?
         .into_iter()
         .map(B256::from)
         .collect();
@@ -392,7 +454,10 @@ async fn steps(
         .await
         .map_err(|e| failed("chain_unreachable", e))?;
     if !proven {
-        return Err(failed("proof_refused", "Application.validateOutput refused the state notice's proof"));
+        return Err(failed(
+            "proof_refused",
+            "Application.validateOutput refused the state notice's proof",
+        ));
     }
     report.state = Some(StateFacts {
         input_index: notice.input_index,
@@ -411,24 +476,48 @@ async fn steps(
         .map_err(|e| failed("path_invalid", format!("the node gave no path: {e}")))?;
     let proof_hex = match answer.answer {
         InspectAnswer::DeviceProof(p) => p.proof,
-        InspectAnswer::Error(e) => return Err(failed("path_invalid", format!("the node refused the path: {} ({})", e.error, e.detail))),
-        other => return Err(failed("path_invalid", format!("the node answered {other:?}"))),
+        InspectAnswer::Error(e) => {
+            return Err(failed(
+                "path_invalid",
+                format!("the node refused the path: {} ({})", e.error, e.detail),
+            ));
+        }
+        other => {
+            return Err(failed(
+                "path_invalid",
+                format!("the node answered {other:?}"),
+            ));
+        }
     };
     let map_proof = parse_hex(&proof_hex)
         .and_then(|b| MapProof::decode(&b).ok())
         .ok_or_else(|| failed("path_invalid", "the node's path does not decode"))?;
     let leaf = map_proof
         .verify(&device_id, &notice.map_root)
-        .map_err(|e| failed("path_invalid", format!("the node's path does not lead to the proven root ({})", e.code())))?
+        .map_err(|e| {
+            failed(
+                "path_invalid",
+                format!(
+                    "the node's path does not lead to the proven root ({})",
+                    e.code()
+                ),
+            )
+        })?
         .cloned();
     report.leaf = leaf.as_ref().map(LeafView::from);
 
     // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
     let backend_key = backend_key(setup, &node).await?;
     let nonce = random_nonce().map_err(|e| failed("no_randomness", e))?;
-    let link = format!("{}/devices/{}", setup.local_link_url.trim_end_matches('/'), device_id.to_hex());
+    let link = format!(
+        "{}/devices/{}",
+        setup.local_link_url.trim_end_matches('/'),
+        device_id.to_hex()
+    );
     let http = reqwest::Client::new();
-    let proof = device_proof(&http, &link, &nonce).await.map_err(|e| failed("device_unreachable", e))?;
+    let proof = device_proof(&http, &link, &nonce)
+        .await
+        .map_err(|e| failed("device_unreachable", e))?;
     let opening = match leaf.as_ref().and_then(|l| l.highest) {
         Some(highest) => device_opening(&http, &link, highest.counter).await,
         None => None,
@@ -449,7 +538,11 @@ async fn steps(
         opening: opening.as_ref(),
     });
     report.verdict = decision.verdict.code();
-    report.findings = decision.findings.into_iter().map(FindingJson::from).collect();
+    report.findings = decision
+        .findings
+        .into_iter()
+        .map(FindingJson::from)
+        .collect();
     Ok(())
 }
 
@@ -459,8 +552,16 @@ async fn backend_key(setup: &Setup, node: &NodeClient) -> Result<BackendPublicKe
     let text = match &setup.anchors.backend_public_key {
         Some(key) => key.clone(),
         None => match node.inspect(&InspectQuery::Config).await {
-            Ok(witness_node_client::Inspected { answer: InspectAnswer::Config(c), .. }) => c.backend_public_key,
-            _ => return Err(failed("node_unreachable", "no backend key pinned and the node gave none")),
+            Ok(witness_node_client::Inspected {
+                answer: InspectAnswer::Config(c),
+                ..
+            }) => c.backend_public_key,
+            _ => {
+                return Err(failed(
+                    "node_unreachable",
+                    "no backend key pinned and the node gave none",
+                ));
+            }
         },
     };
     parse_hex(&text)
@@ -487,8 +588,17 @@ async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<Va
         .map_err(|e| format!("{url}: {e}"))
 }
 
-async fn device_proof(http: &reqwest::Client, link: &str, nonce: &[u8; 32]) -> Result<PossessionProof, String> {
-    let answer = post_json(http, &format!("{link}/proof"), &json!({"nonce": hex::encode(nonce)})).await?;
+async fn device_proof(
+    http: &reqwest::Client,
+    link: &str,
+    nonce: &[u8; 32],
+) -> Result<PossessionProof, String> {
+    let answer = post_json(
+        http,
+        &format!("{link}/proof"),
+        &json!({"nonce": hex::encode(nonce)}),
+    )
+    .await?;
     let bytes = answer["proof"]
         .as_str()
         .and_then(parse_hex)
@@ -528,12 +638,21 @@ fn print_human(report: &VerifyReport) {
     }
     println!(
         "anchors     chain {}, application {}, consensus {} (from {})",
-        report.anchors.chain_id, report.anchors.application, report.anchors.consensus, report.anchors_source
+        report.anchors.chain_id,
+        report.anchors.application,
+        report.anchors.consensus,
+        report.anchors_source
     );
     match &report.claim {
         Some(claim) => {
-            let epoch = claim.epoch.map(|e| format!(", epoch {e}")).unwrap_or_default();
-            let age = claim.age_s.map(|a| format!(", accepted {}", ago(a))).unwrap_or_default();
+            let epoch = claim
+                .epoch
+                .map(|e| format!(", epoch {e}"))
+                .unwrap_or_default();
+            let age = claim
+                .age_s
+                .map(|a| format!(", accepted {}", ago(a)))
+                .unwrap_or_default();
             println!(
                 "as of       block {}{epoch}{age}: {} inputs claimed{}",
                 claim.last_processed_block,

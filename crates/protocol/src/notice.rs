@@ -26,9 +26,11 @@ pub const NOTICE_STATE: u8 = 4;
 pub const NOTICE_HISTORY: u8 = 5;
 /// Encoded length of a [`StateNotice`].
 pub const STATE_NOTICE_LEN: usize = 2 + 8 * 4 + 32 + 32;
-/// Most entries one history notice holds (an envelope has at most 64 readings; an input at
-/// most 256 messages).
-pub const MAX_HISTORY_ENTRIES: usize = 4096;
+/// Most entries one history notice holds: every entry comes from at least one byte of its
+/// input, so one device's notice of one input (up to 122 envelopes of 64 readings, about
+/// 1.2 MB, inside the machine's 2 MiB output buffer) always decodes; the reader still bounds
+/// the count by the bytes that remain.
+pub const MAX_HISTORY_ENTRIES: usize = crate::MAX_INPUT_LEN;
 /// Prefix of the key that seals a history notice's dated odometer values.
 pub const ODOMETER_KEY_TAG: &[u8] = b"witness/v2/history-key/odometer";
 /// Prefix of the key that seals a history notice's full readings.

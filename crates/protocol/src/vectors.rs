@@ -2018,10 +2018,10 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             "history_registration with entry kind 7",
         ),
         (
-            "history_invalid_entry_count_4097",
-            [&registration[..55], &[0x81, 0x20], &registration[56..]].concat(),
+            "history_invalid_entry_count_65217",
+            [&registration[..55], &[0xc1, 0xfd, 0x03], &registration[56..]].concat(),
             "oversize",
-            "history_registration with entry count 4097 (varint 81 20)",
+            "history_registration with entry count 65,217 (varint c1 fd 03), one above the limit",
         ),
         (
             "history_invalid_entry_count_beyond_remaining",

@@ -15,7 +15,7 @@ export const NOTICE_VERSION = 2;
 export const NOTICE_STATE = 4;
 export const NOTICE_HISTORY = 5;
 export const STATE_NOTICE_LEN = 98;
-export const MAX_HISTORY_ENTRIES = 4096;
+export const MAX_HISTORY_ENTRIES = 65216;
 export const MAX_TEXT = 1024;
 export const SECONDS_PER_DAY = 86_400;
 

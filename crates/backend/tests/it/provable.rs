@@ -581,7 +581,6 @@ fn a_revocation_with_a_short_reason_has_a_decodable_history_notice() {
 }
 
 #[test]
-#[ignore = "bug: one device's full input holds 7,808 readings (122 envelopes of 64), more than MAX_HISTORY_ENTRIES (4,096): its notice does not decode"]
 fn one_devices_full_input_of_readings_has_a_decodable_history_notice() {
     let mut w = World::new();
     let mut car = w.register(1);

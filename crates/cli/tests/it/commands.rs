@@ -71,10 +71,25 @@ fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
     )
     .unwrap();
     let output = witness()
-        .args(["verify", "00112233445566778899aabbccddeeff", "--json", "--anchors"])
+        .args([
+            "verify",
+            "00112233445566778899aabbccddeeff",
+            "--json",
+            "--anchors",
+        ])
         .arg(&anchors)
-        .args(["--rpc", "http://127.0.0.1:9", "--node-rpc", "http://127.0.0.1:9/rpc"])
-        .args(["--node-inspect", "http://127.0.0.1:9/inspect/app", "--link", "http://127.0.0.1:9"])
+        .args([
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--node-rpc",
+            "http://127.0.0.1:9/rpc",
+        ])
+        .args([
+            "--node-inspect",
+            "http://127.0.0.1:9/inspect/app",
+            "--link",
+            "http://127.0.0.1:9",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .output()
@@ -82,8 +97,14 @@ fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
     assert!(!output.status.success());
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["verdict"], "cannot_confirm", "{report}");
-    assert_eq!(report["findings"][0]["code"], "chain_unreachable", "{report}");
-    assert_eq!(report["anchors_source"], format!("file {}", anchors.display()));
+    assert_eq!(
+        report["findings"][0]["code"], "chain_unreachable",
+        "{report}"
+    );
+    assert_eq!(
+        report["anchors_source"],
+        format!("file {}", anchors.display())
+    );
 }
 
 #[test]

@@ -383,8 +383,12 @@ impl System {
         let Some(sealed) = answer["sealed"].as_str() else {
             return Err(answer);
         };
-        let plain = open_response(&response_key, &query.signature.0, &parse_hex(sealed).unwrap())
-            .unwrap();
+        let plain = open_response(
+            &response_key,
+            &query.signature.0,
+            &parse_hex(sealed).unwrap(),
+        )
+        .unwrap();
         let keys: HistoryKeys = serde_json::from_slice(&plain).unwrap();
         let key_of = |list: &[witness_protocol::api::EraKey], era: u32| -> Option<[u8; 32]> {
             list.iter()
@@ -517,9 +521,15 @@ fn the_whole_system_catches_every_tamper_scenario() {
     for &index in honest.iter().take(4) {
         let verdict = system.verify(&id(index));
         assert_eq!(verdict["verdict"], "consistent", "{verdict}");
-        assert!(verdict["state"]["output_index"].is_u64(), "the state notice is proven: {verdict}");
+        assert!(
+            verdict["state"]["output_index"].is_u64(),
+            "the state notice is proven: {verdict}"
+        );
         assert!(verdict["claim"]["inputs_covered"].as_u64().unwrap() > 0);
-        assert!(verdict["device"]["opened_highest_odometer_m"].is_u64(), "{verdict}");
+        assert!(
+            verdict["device"]["opened_highest_odometer_m"].is_u64(),
+            "{verdict}"
+        );
         let leaf = system.leaf(&id(index));
         assert!(
             leaf["attested"].as_u64().unwrap() > 20,
@@ -564,11 +574,21 @@ fn the_whole_system_catches_every_tamper_scenario() {
         )
     };
     let honest_car = id(honest[0]);
-    assert_eq!(through(&control, &honest_car)["verdict"], "consistent", "the proxy itself is transparent");
+    assert_eq!(
+        through(&control, &honest_car)["verdict"],
+        "consistent",
+        "the proxy itself is transparent"
+    );
     drop(control);
     for (args, code) in [
-        (vec!["--mode", "stale", "--stale-inputs", stale_inputs.as_str()], "state_notice_missing"),
-        (vec!["--mode", "older", "--older-by", "3"], "state_notice_missing"),
+        (
+            vec!["--mode", "stale", "--stale-inputs", stale_inputs.as_str()],
+            "state_notice_missing",
+        ),
+        (
+            vec!["--mode", "older", "--older-by", "3"],
+            "state_notice_missing",
+        ),
         (vec!["--mode", "forge-leaf"], "path_invalid"),
         (vec!["--mode", "forge-path"], "path_invalid"),
         (vec!["--mode", "withhold"], "state_notice_missing"),
@@ -576,16 +596,27 @@ fn the_whole_system_catches_every_tamper_scenario() {
         let adversary = system.adversary(&args);
         for device in [&rollback, &honest_car] {
             let verdict = through(&adversary, device);
-            assert_eq!(verdict["verdict"], "cannot_confirm", "{args:?} {device}: {verdict}");
+            assert_eq!(
+                verdict["verdict"], "cannot_confirm",
+                "{args:?} {device}: {verdict}"
+            );
             assert_eq!(verdict["findings"][0]["code"], code, "{args:?}: {verdict}");
-            assert!(!verdict["findings"][0]["detail"].as_str().unwrap().is_empty());
+            assert!(
+                !verdict["findings"][0]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
     // A gateway that advertises another application and chain id is refused.
     let liar = system.adversary(&["--mode", "lie-config"]);
     let verdict = system.verify_with(&honest_car, &["--gateway", &liar.url]);
     assert_eq!(verdict["verdict"], "cannot_confirm", "{verdict}");
-    assert_eq!(verdict["findings"][0]["code"], "gateway_mismatch", "{verdict}");
+    assert_eq!(
+        verdict["findings"][0]["code"], "gateway_mismatch",
+        "{verdict}"
+    );
     drop(liar);
 
     // The clone's and the replayed readings are refused with reasons; the originals go on.
@@ -647,7 +678,10 @@ fn the_whole_system_catches_every_tamper_scenario() {
     let refused = system.inspect(json!({"type": "history_keys"}));
     assert_eq!(refused["error"], "no_right_to_see");
     let public = system.leaf(&sold);
-    assert!(public.get("reading").is_none() && public["highest"].get("odometer_m").is_none(), "{public}");
+    assert!(
+        public.get("reading").is_none() && public["highest"].get("odometer_m").is_none(),
+        "{public}"
+    );
 
     // A sale: the seller pairs and sees the history; the buyer pairs; the seller no longer can.
     let password = "correct horse battery";
@@ -672,7 +706,10 @@ fn the_whole_system_catches_every_tamper_scenario() {
     let (_, dated) = system
         .owner_history(&buyer_token, &sold, &buyer)
         .expect("the buyer reads the history");
-    assert!(dated > 20, "{dated} dated odometer readings of the seller's era");
+    assert!(
+        dated > 20,
+        "{dated} dated odometer readings of the seller's era"
+    );
     assert!(
         system.owner_history(&seller_token, &sold, &seller).is_err(),
         "the seller's access ended"
