@@ -183,7 +183,7 @@ fn history_keys(
             let device = state
                 .device(&proof.device_id)
                 .ok_or_else(|| error("unknown_device", "no device with this id"))?;
-            let key = PublicKey::from_bytes(&device.leaf.key)
+            let key = PublicKey::from_checked_bytes(&device.leaf.key)
                 .map_err(|_| error("invalid_proof", "the device key does not parse"))?;
             proof.verify(&key, backend).map_err(|_| {
                 error(

@@ -447,7 +447,7 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        let key = PublicKey::from_bytes(&device.leaf.key)?;
+        let key = PublicKey::from_checked_bytes(&device.leaf.key)?;
         envelope.verify_signature(&key)?;
         if device
             .leaf
@@ -688,7 +688,7 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        statement.verify_device(&PublicKey::from_bytes(&device.leaf.key)?, &backend_key)?;
+        statement.verify_device(&PublicKey::from_checked_bytes(&device.leaf.key)?, &backend_key)?;
         if device
             .leaf
             .ownership_sequence

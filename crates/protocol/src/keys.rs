@@ -78,6 +78,17 @@ impl PublicKey {
         Ok(Self(key))
     }
 
+    /// Decompresses a key that [`PublicKey::from_bytes`] accepted before (a key the backend
+    /// stored as bytes at registration): the point decompression only, without the
+    /// canonical-encoding and small-order checks, which cost a second field exponentiation.
+    /// Kept keys are stored compressed (32 instead of 192 bytes per device), so this runs once
+    /// per envelope inside the machine. Bytes that never passed `from_bytes` must not come here.
+    pub fn from_checked_bytes(bytes: &[u8; 32]) -> Result<Self> {
+        ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map(Self)
+            .map_err(|_| Error::InvalidPublicKey)
+    }
+
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
         self.0.to_bytes()
