@@ -1,13 +1,12 @@
 // `npm run test:e2e`: the full scenario against a system started by `witness up` (or
 // WITNESS_UP_CMD). `npm run test:e2e -- --static` (or test:e2e:static): the built pages
-// against unreachable services; --mock (test:e2e:mock): the full scenario against a mock system.
+// against unreachable services.
 import { runStatic } from './static.mjs';
 import { runFull } from './full.mjs';
-import { runMock } from './mock.mjs';
 
-const mode = process.argv.includes('--static') ? 'static' : process.argv.includes('--mock') ? 'mock' : (process.env.WITNESS_E2E_MODE ?? 'full');
+const mode = process.argv.includes('--static') ? 'static' : (process.env.WITNESS_E2E_MODE ?? 'full');
 try {
-  const ok = mode === 'static' ? await runStatic() : mode === 'mock' ? await runMock() : await runFull();
+  const ok = mode === 'static' ? await runStatic() : await runFull();
   process.exit(ok ? 0 : 1);
 } catch (e) {
   console.error(`e2e: ${e.message}`);
