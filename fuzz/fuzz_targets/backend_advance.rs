@@ -1,5 +1,5 @@
 //! The backend's state machine never panics on any sequence of inputs with any metadata,
-//! and inspect never panics on any payload.
+//! every input ends with its own state notice, and inspect never panics on any payload.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -37,7 +37,9 @@ fuzz_target!(|steps: Vec<Step>| {
             input_index: index as u64,
         };
         let outcome = state.advance(&meta, &step.payload);
-        assert!(outcome.accept || outcome.notices.is_empty());
+        // Every input ends with its state notice (PROTOCOL.md 16).
+        let last = outcome.notices.last().map(|n| witness_protocol::notice::StateNotice::decode(n));
+        assert!(matches!(last, Some(Ok(s)) if s.input_index == index as u64));
         let _ = inspect(&state, &step.inspect);
     }
 });
