@@ -14,7 +14,7 @@ use witness_protocol::state::HistoryAccumulator;
 use witness_protocol::{
     BackendPublicKey, BackendSecretKey, DeviceId, OwnerQuery, SigningKey, open_response,
 };
-use witness_test_support::backend_binary;
+use witness_test_support::{adversary_binary, backend_binary};
 
 const TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -453,24 +453,6 @@ impl Drop for Adversary {
     }
 }
 
-/// The `witness-adversary` binary of this test's target directory, built once.
-fn adversary_binary() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let backend = backend_binary();
-            let profile_dir = backend.parent().unwrap().to_path_buf();
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["build", "-p", "witness-adversary"])
-                .arg("--target-dir")
-                .arg(profile_dir.parent().unwrap())
-                .status()
-                .unwrap();
-            assert!(status.success(), "building witness-adversary failed");
-            profile_dir.join("witness-adversary")
-        })
-        .clone()
-}
 
 fn hex32(value: &Value) -> [u8; 32] {
     hex::decode(value.as_str().unwrap())
