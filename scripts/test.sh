@@ -37,5 +37,5 @@ step "web dashboard: type check, unit tests, build"
 (cd web && npm run typecheck && npm test && npm run build)
 
 step "web dashboard in Chromium against a running system (screenshots in web/artifacts/)"
-cargo build -p witness-cli -p witness-backend
+cargo build -p witness-cli -p witness-backend -p witness-adversary
 (cd web && WITNESS_BIN="$PWD/../target/debug/witness" node tests/e2e/run.mjs)

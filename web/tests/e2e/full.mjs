@@ -281,6 +281,11 @@ export async function runScenario(browser, base, checks, { prefix = '', endpoint
     writeFileSync(join(ARTIFACTS, 'verify-timing.json'), JSON.stringify({ runs: times.length, p50_ms: pct(times, 0.5), p95_ms: pct(times, 0.95), times_ms: times }, null, 2));
   });
 
+  if (adversary) {
+    await checks.run('the lying node is built (cargo build -p witness-adversary)', async () => {
+      assert(existsSync(adversary.bin), `missing ${adversary.bin}`);
+    });
+  }
   if (adversary && existsSync(adversary.bin)) {
     for (const mode of ADVERSARY_MODES) {
       await checks.run(`a lying node (${mode}): ${mode === 'honest' ? 'the control verifies consistent' : 'never consistent, and the reason is shown'}`, async () => {
