@@ -6,7 +6,8 @@
 //! - `fleet`: the shape (readings per envelope, envelopes per input) and the gas the default
 //!   `witness up` fleet actually produces;
 //! - `latency`: device → attested and queryable, through `witness up` (1 s blocks);
-//! - `replay`: the node's replay after a restart with the real backend.
+//! - `replay`: the node's replay after a restart with the real backend;
+//! - `verify`: `witness verify` (PROTOCOL.md 17) of a car of a running `witness up`, repeated.
 //!
 //! Every run is bounded in time (`--timeout`) and prints the machine's load next to its figures.
 
@@ -68,6 +69,20 @@ enum What {
     Latency(LatencyArgs),
     /// The node's replay after a restart, with the real backend.
     Replay(ReplayArgs),
+    /// `witness verify` from L1 only, repeated against `witness up`.
+    Verify(VerifyBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyBenchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Verifications to time.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+    /// Cars of the `witness up` fleet.
+    #[arg(long, default_value_t = 10)]
+    devices: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -167,6 +182,7 @@ pub(crate) async fn run(args: BenchArgs) -> CliResult {
         What::Fleet(a) => (a.common.clone(), a.seconds + 300),
         What::Latency(a) => (a.common.clone(), 600),
         What::Replay(a) => (a.common.clone(), 1_800),
+        What::Verify(a) => (a.common.clone(), 900),
     };
     let timeout = Duration::from_secs(common.timeout.unwrap_or(default_timeout));
     let work = WorkDir::new(&common)?;
@@ -178,6 +194,7 @@ pub(crate) async fn run(args: BenchArgs) -> CliResult {
             What::Fleet(a) => fleet(a, &work.path).await,
             What::Latency(a) => latency(a, &work.path).await,
             What::Replay(a) => replay(a, &work.path).await,
+            What::Verify(a) => verify(a, &work.path).await,
         }
     })
     .await
@@ -1870,5 +1887,89 @@ async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
         "readings_per_s": rate,
         "map_root": first_root,
         "load_average": load_average(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// `witness bench verify`
+// ---------------------------------------------------------------------------------------------
+
+async fn verify(args: VerifyBenchArgs, dir: &Path) -> CliResult<Value> {
+    println!(
+        "verify: `witness up` ({} cars, 3 days of history, 0.5 s blocks, epochs of 4 blocks), then {} verifications of one honest car",
+        args.devices, args.runs
+    );
+    let up = UpProcess::start(
+        dir,
+        &args.common,
+        &[
+            "--devices".into(),
+            args.devices.to_string(),
+            "--history-days".into(),
+            "3".into(),
+            "--block-time".into(),
+            "0.5".into(),
+            "--epoch-length".into(),
+            "4".into(),
+            "--prompt".into(),
+        ],
+    )
+    .await?;
+    let setup = crate::verify::setup_from_data_dir(&up.data).await?;
+    let rolled_back = &up.system.rolled_back_devices;
+    let http = reqwest::Client::new();
+    let devices: Value = http
+        .get(format!("{}/devices", up.system.local_link_url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let car = devices["devices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str())
+        .find(|id| !rolled_back.iter().any(|r| r == id))
+        .ok_or("no honest car")?
+        .to_owned();
+    // Wait until the car's history is claimed: its verdict is `consistent`.
+    let ready = Instant::now();
+    loop {
+        let report = crate::verify::verify(&setup, &car, Duration::from_secs(30)).await;
+        if report.verdict == "consistent" {
+            break;
+        }
+        if ready.elapsed() > Duration::from_secs(300) {
+            return Err(format!("{car} never verified consistent: {:?}", report.findings).into());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let bar = bar(args.runs as u64, "verifications");
+    let mut seconds = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let report = crate::verify::verify(&setup, &car, Duration::ZERO).await;
+        seconds.push(started.elapsed().as_secs_f64());
+        if report.verdict != "consistent" {
+            return Err(format!("{car}: {} {:?}", report.verdict, report.findings).into());
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    seconds.sort_by(f64::total_cmp);
+    let ms = |p: f64| percentile(&seconds, p) * 1000.0;
+    println!(
+        "\n| runs | p50 (ms) | p95 (ms) | max (ms) |\n|---|---|---|---|\n| {} | {:.0} | {:.0} | {:.0} |",
+        seconds.len(),
+        ms(50.0),
+        ms(95.0),
+        seconds.last().copied().unwrap_or(0.0) * 1000.0
+    );
+    Ok(json!({
+        "runs": seconds.len(),
+        "p50_ms": ms(50.0),
+        "p95_ms": ms(95.0),
+        "max_ms": seconds.last().map(|s| s * 1000.0),
+        "device": car,
     }))
 }

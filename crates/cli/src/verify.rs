@@ -160,6 +160,27 @@ pub(crate) async fn run(args: VerifyArgs) -> CliResult {
     }
 }
 
+/// The setup `witness verify` uses with only `--data-dir`: the anchors and endpoints that
+/// `witness up` wrote there.
+pub(crate) async fn setup_from_data_dir(data_dir: &Path) -> Result<Setup, String> {
+    setup(&VerifyArgs {
+        device: String::new(),
+        data_dir: data_dir.to_path_buf(),
+        anchors: None,
+        chain_id: None,
+        application: None,
+        consensus: None,
+        rpc: None,
+        node_rpc: None,
+        node_inspect: None,
+        link: None,
+        gateway: None,
+        wait_claim: 0,
+        json: false,
+    })
+    .await
+}
+
 fn parse_address(text: &str, what: &str) -> Result<Address, String> {
     text.parse()
         .map_err(|_| format!("{what}: not an address: {text}"))
