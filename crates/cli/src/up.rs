@@ -309,6 +309,7 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         application: Some(application.clone()),
         chain_id: Some(deployment.chain_id),
         local_link_url: Some(link.url()),
+        backend_public_key: None,
     };
     gateway_config.bootstrap_accounts = vec![
         ("demo".into(), keys.demo_password.clone(), Role::Owner),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use witness_chain::L1;
 use witness_chain::primitives::{Address, B256, Bytes};
+use witness_gateway::ClientConfig;
 use witness_node_client::{NodeClient, NodeEndpoints};
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::codec::parse_hex;
@@ -218,17 +219,15 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
         Some(url) => Some(gateway_config(url).await?),
         None => None,
     };
-    let pick =
-        |flag: &Option<String>, pinned: &Option<String>, from_system: Option<String>, key: &str| {
-            flag.clone()
-                .or_else(|| pinned.clone())
-                .or(from_system)
-                .or_else(|| {
-                    advertised
-                        .as_ref()
-                        .and_then(|c| c[key].as_str().map(String::from))
-                })
-        };
+    let pick = |flag: &Option<String>,
+                pinned: &Option<String>,
+                from_system: Option<String>,
+                from_gateway: fn(&ClientConfig) -> Option<String>| {
+        flag.clone()
+            .or_else(|| pinned.clone())
+            .or(from_system)
+            .or_else(|| advertised.as_ref().and_then(from_gateway))
+    };
     let need = |value: Option<String>, what: &str| {
         value.ok_or_else(|| format!("no {what}: pass --{what} (or run `witness up`)"))
     };
@@ -238,7 +237,7 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
                 &args.rpc,
                 &anchors.chain_rpc_url,
                 system.as_ref().map(|s| s.chain_rpc_url.clone()),
-                "chain_rpc_url",
+                |c| c.chain_rpc_url.clone(),
             ),
             "rpc",
         )?,
@@ -248,7 +247,7 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
                     &args.node_rpc,
                     &anchors.node_rpc_url,
                     system.as_ref().map(|s| s.node_rpc_url.clone()),
-                    "node_rpc_url",
+                    |c| c.node_rpc_url.clone(),
                 ),
                 "node-rpc",
             )?,
@@ -257,7 +256,7 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
                     &args.node_inspect,
                     &anchors.node_inspect_url,
                     system.as_ref().map(|s| s.node_inspect_url.clone()),
-                    "node_inspect_url",
+                    |c| c.node_inspect_url.clone(),
                 ),
                 "node-inspect",
             )?,
@@ -267,7 +266,7 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
                 &args.link,
                 &None,
                 system.as_ref().map(|s| s.local_link_url.clone()),
-                "local_link_url",
+                |c| c.local_link_url.clone(),
             ),
             "link",
         )?,
@@ -282,9 +281,18 @@ async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
     Ok(setup)
 }
 
-async fn gateway_config(url: &str) -> Result<Value, String> {
+async fn gateway_config(url: &str) -> Result<ClientConfig, String> {
     let url = format!("{}/v1/config", url.trim_end_matches('/'));
-    reqwest::get(&url)
+    json_of(reqwest::Client::new().get(&url), &url).await
+}
+
+/// Sends a request and parses its JSON answer; errors name the URL.
+async fn json_of<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<T, String> {
+    request
+        .send()
         .await
         .and_then(reqwest::Response::error_for_status)
         .map_err(|e| format!("{url}: {e}"))?
@@ -302,7 +310,7 @@ async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
         .await
         .map_err(|e| failed("gateway_unreachable", e))?;
     let pinned_app = setup.anchors.application.to_lowercase();
-    if let Some(app) = config["application"].as_str()
+    if let Some(app) = &config.application
         && app.to_lowercase() != pinned_app
     {
         return Err(failed(
@@ -312,7 +320,7 @@ async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
             ),
         ));
     }
-    if let Some(chain) = config["chain_id"].as_u64()
+    if let Some(chain) = config.chain_id
         && chain != setup.anchors.chain_id
     {
         return Err(failed(
@@ -597,27 +605,15 @@ fn random_nonce() -> Result<[u8; 32], String> {
     Ok(nonce)
 }
 
-async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    http.post(url)
-        .json(body)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("{url}: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("{url}: {e}"))
-}
-
 async fn device_proof(
     http: &reqwest::Client,
     link: &str,
     nonce: &[u8; 32],
 ) -> Result<PossessionProof, String> {
-    let answer = post_json(
-        http,
-        &format!("{link}/proof"),
-        &json!({"nonce": hex::encode(nonce)}),
+    let url = format!("{link}/proof");
+    let answer: Value = json_of(
+        http.post(&url).json(&json!({"nonce": hex::encode(nonce)})),
+        &url,
     )
     .await?;
     let bytes = answer["proof"]

@@ -135,7 +135,7 @@ impl Default for BatchConfig {
 
 /// Where the dashboard finds the other parts (`GET /v1/config`). A verifier's browser asks the
 /// node and the chain directly, so these are hints it may override, not trusted answers.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ClientConfig {
     /// The node's inspect URL (`.../inspect/<app>`).
     pub node_inspect_url: Option<String>,
@@ -149,6 +149,9 @@ pub struct ClientConfig {
     pub chain_id: Option<u64>,
     /// The devices' local link (the simulator's stand-in for Bluetooth).
     pub local_link_url: Option<String>,
+    /// The backend's X25519 key, as the node reports it (filled in when served).
+    #[serde(default)]
+    pub backend_public_key: Option<String>,
 }
 
 /// Everything [`crate::Gateway`] runs with.

@@ -191,16 +191,13 @@ impl utoipa::Modify for SecurityAddon {
 /// backend's public key.
 #[utoipa::path(get, path = "/v1/config", tag = "public",
     responses((status = 200, description = "endpoints of the other parts", body = crate::config::ClientConfig)))]
-async fn client_config(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let mut config = serde_json::to_value(&state.config.client).unwrap_or_default();
-    let key = state
+async fn client_config(State(state): State<Arc<AppState>>) -> Json<crate::config::ClientConfig> {
+    let mut config = state.config.client.clone();
+    config.backend_public_key = state
         .backend_key()
         .await
         .ok()
         .map(|k| hex::encode(k.to_bytes()));
-    if let Some(map) = config.as_object_mut() {
-        map.insert("backend_public_key".into(), key.into());
-    }
     Json(config)
 }
 
