@@ -453,7 +453,6 @@ impl Drop for Adversary {
     }
 }
 
-
 fn hex32(value: &Value) -> [u8; 32] {
     hex::decode(value.as_str().unwrap())
         .unwrap()
