@@ -1166,12 +1166,9 @@ def read_history_entry(rd: Reader) -> dict:
     if kind == 1:
         return {"type": "registered", "model": rd.u32(), "registrar": rd.take(32).hex()}
     if kind == 2:
-        e = {"type": "reading", "counter": rd.u64(), "commitment": rd.take(32).hex(), "envelope_hash": rd.take(32).hex()}
-        rollback = rd.boolean()
-        reference = rd.u64()
-        if not rollback and reference != 0:
-            raise ProtocolError("invalid_field", "reference counter without a rollback")
-        e["rollback_of"] = reference if rollback else None
+        e = {"type": "reading", "counter": rd.u64(), "commitment": rd.take(32).hex()}
+        # The reference counter is there only for a rollback.
+        e["rollback_of"] = rd.u64() if rd.boolean() else None
         return e
     if kind == 3:
         return {"type": "corrected", "counter": rd.u64(), "odometer_m": rd.u64(), "registrar": rd.take(32).hex(),
@@ -1182,7 +1179,28 @@ def read_history_entry(rd: Reader) -> dict:
         return {"type": "revoked", "reason": rd.text(MAX_ENTRY_TEXT)}
     if kind == 6:
         return {"type": "owner_changed", "sequence": rd.u64(), "consented": rd.boolean(), "owner": rd.take(32).hex()}
+    if kind == 7:
+        return {"type": "envelope", "envelope_hash": rd.take(32).hex(), "first_counter": rd.u64(), "count": rd.u8()}
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
+
+
+def check_entry_sequence(range_: tuple[int, int] | None, e: dict) -> tuple[int, int] | None:
+    """16.4: an envelope entry opens the range of its `count` readings; exactly that many
+    reading entries follow it, with its counters in order; a reading entry anywhere else, or
+    any other entry inside a range, is invalid_field. Returns the range still owed as
+    (next counter, readings owed), after entry `e` (decoded)."""
+    if range_ is not None:
+        next_counter, owed = range_
+        if e["type"] != "reading" or e["counter"] != next_counter:
+            raise ProtocolError("invalid_field", f"{e['type']} entry where reading {next_counter} is due")
+        return (next_counter + 1, owed - 1) if owed > 1 else None
+    if e["type"] == "reading":
+        raise ProtocolError("invalid_field", "a reading entry outside any envelope range")
+    if e["type"] == "envelope":
+        if not 1 <= e["count"] <= MAX_READINGS or e["first_counter"] + e["count"] - 1 > U64_MAX:
+            raise ProtocolError("invalid_field", "envelope entry count or range")
+        return (e["first_counter"], e["count"])
+    return None
 
 
 def decode_history_notice(data: bytes) -> dict:
@@ -1200,7 +1218,14 @@ def decode_history_notice(data: bytes) -> dict:
         "previous_input": read_opt(rd, rd.u64),
     }
     count = rd.count(MAX_HISTORY_ENTRIES, MIN_HISTORY_ENTRY)
-    n["entries"] = [read_history_entry(rd) for _ in range(count)]
+    n["entries"] = []
+    owed = None
+    for _ in range(count):
+        e = read_history_entry(rd)
+        owed = check_entry_sequence(owed, e)
+        n["entries"].append(e)
+    if owed is not None:
+        raise ProtocolError("invalid_field", "the entries end inside an envelope range")
     aad = data[: rd.pos]
     odometer = rd.take(rd.varint())
     detail = rd.take(rd.varint())
@@ -1243,9 +1268,17 @@ def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | N
     details = None
     if detail_key is not None:
         det = chacha_open(detail_key, history_nonce(f["input_index"], 1), notice["aad"], notice["detail_ciphertext"])
+        # Per envelope entry: its commitment key (7.1), then its readings (5.2); each reading's
+        # blinding is derived from its envelope's key (7.2).
         try:
             rd = Reader(det)
-            details = [(rd.take(32), decode_standalone(rd)) for _ in readings]
+            details = []
+            key = None
+            for e in f["entries"]:
+                if e["type"] == "envelope":
+                    key = rd.take(32)
+                elif e["type"] == "reading":
+                    details.append((blinding(key, e["counter"]), decode_standalone(rd)))
             rd.finish()
         except ProtocolError as e:
             raise ProtocolError("malformed_plaintext", f"detail plaintext: {e}") from None
@@ -1444,9 +1477,9 @@ def check_history_vector(c: Checker, v: dict):
     c.eq("device id = generator label", device_id, vector_device_id("state device"))
     c.eq("aad", n["aad"], h(v, "aad"))
     for e in f["entries"]:
-        if e["type"] == "reading":
+        if e["type"] == "envelope":
             c.eq("envelope hash = generator label", e["envelope_hash"],
-                 vector_seed(f"state device/envelope/{f['input_index']}").hex())
+                 vector_seed(f"state device/envelope/{e['first_counter']}").hex())
         if e["type"] in ("registered", "corrected"):
             c.eq("registrar = generator label", e["registrar"], ed25519_public(vector_seed("registrar")).hex())
         if e["type"] == "owner_changed":
@@ -1469,13 +1502,23 @@ def check_history_vector(c: Checker, v: dict):
     c.eq("odometer ciphertext = seal(plaintext)", chacha_seal(odometer_key, h(v, "odometer_nonce"), n["aad"], odo_plain),
          n["odometer_ciphertext"])
     if detail_key is not None:
-        det_plain = b"".join(bytes.fromhex(o["blinding"]) + encode_standalone(o["reading"]) for o in opened)
+        # Rebuilt from the entries and the opened readings: per envelope entry its commitment
+        # key (the generator's label, by first counter) and then its standalone readings.
+        by_counter = {o["counter"]: o for o in opened}
+        det_plain = b""
+        for e in f["entries"]:
+            if e["type"] != "envelope":
+                continue
+            key = vector_seed(f"state device/commitment key/{e['first_counter']}")
+            det_plain += key
+            for counter in range(e["first_counter"], e["first_counter"] + e["count"]):
+                o = by_counter[counter]
+                c.eq(f"blinding of counter {counter} (7.2, its envelope's key)", bytes.fromhex(o["blinding"]), blinding(key, counter))
+                det_plain += encode_standalone(o["reading"])
         c.eq("detail plaintext", det_plain, h(v, "detail_plaintext"))
         c.eq("detail ciphertext = seal(plaintext)", chacha_seal(detail_key, h(v, "detail_nonce"), n["aad"], det_plain),
              n["detail_ciphertext"])
-        key = vector_seed(f"state device/commitment key/{f['input_index']}")
         for o, e in zip(opened, [e for e in f["entries"] if e["type"] == "reading"]):
-            c.eq(f"blinding of counter {o['counter']} (7.2, generator label)", bytes.fromhex(o["blinding"]), blinding(key, o["counter"]))
             c.eq(f"commitment of counter {o['counter']} (7.3)",
                  commitment(device_id, o["counter"], bytes.fromhex(o["blinding"]), o["reading"]).hex(), e["commitment"])
     # Another era's key does not open it (keys are per era).
@@ -1530,7 +1573,18 @@ def state_derived_cases(vectors: dict) -> list:
     leaf = h(vectors["leaf_corrected"], "leaf")
     proof = h(vectors["map_proof_member_device_3"], "proof")
     notice = h(vectors["history_three_readings_with_rollback"], "notice")
+    registration = h(vectors["history_registration"], "notice")
     state = h(vectors["state_notice_eight_devices"], "notice")
+
+    def envelope_entry(first: int, count: int) -> bytes:
+        return b"\x07" + bytes([0xee] * 32) + be(first, 8) + bytes([count])
+
+    def with_entry(data: bytes, at: int | None, entry: bytes) -> bytes:
+        """`entry` inserted at offset `at` (None: after the last entry), the count one more;
+        the notices here have fewer than 127 entries (a one-byte count at offset 55)."""
+        end = len(decode_history_notice(data)["aad"])
+        at = end if at is None else at
+        return data[:55] + bytes([data[55] + 1]) + data[56:at] + entry + data[at:]
 
     def at(data: bytes, offset: int, value: bytes) -> bytes:
         b = bytearray(data)
@@ -1548,6 +1602,12 @@ def state_derived_cases(vectors: dict) -> list:
          lambda: decode_history_notice(notice[: len(notice) - 60])),
         ("history: ciphertext shorter than the tag", "decryption_failed",
          lambda: chacha_open(bytes(32), bytes(12), b"", bytes(15))),
+        ("history notice: an envelope entry after the last entry (its range unfinished)", "invalid_field",
+         lambda: decode_history_notice(with_entry(notice, None, envelope_entry(5, 1)))),
+        ("history notice: an envelope entry right after the first (inside its range)", "invalid_field",
+         lambda: decode_history_notice(with_entry(notice, 56 + 42, envelope_entry(2, 2)))),
+        ("history notice: a reading entry after the registration (no envelope entry before it)", "invalid_field",
+         lambda: decode_history_notice(with_entry(registration, None, b"\x02" + be(1, 8) + bytes(32) + b"\x00"))),
     ]
     return [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
 

@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest as _, Sha256};
 use witness_protocol::notice::{
-    DETAIL_KEY_TAG, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG, SealedValues,
-    StateNotice, history_key,
+    DETAIL_KEY_TAG, EnvelopeValues, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG,
+    SealedValues, StateNotice, history_key,
 };
 use witness_protocol::state::{AttestedRef, CorrectionRef, DeviceLeaf, TamperRef};
 use witness_protocol::{
     DeviceId, Envelope, Error as ProtocolError, GatewayAuthorization, Message, OwnershipStatement,
-    PublicKey, Reading, RegistrarAction, RegistrarMessage, RollupInput,
+    PublicKey, RegistrarAction, RegistrarMessage, RollupInput,
 };
 
 use crate::config::Config;
@@ -153,8 +153,8 @@ struct PendingNotice {
     device_id: DeviceId,
     era: u32,
     entries: Vec<HistoryEntry>,
-    /// `(blinding, reading)` of each reading entry, in order.
-    values: Vec<([u8; 32], Reading)>,
+    /// The commitment key and readings of each envelope entry, in order.
+    values: Vec<EnvelopeValues>,
 }
 
 /// Collects what one input produces.
@@ -171,8 +171,9 @@ struct Batch<'m> {
 }
 
 impl Batch<'_> {
-    fn notice(&mut self, device_id: DeviceId, era: u32) -> &mut PendingNotice {
-        let index = *self.open.entry(device_id).or_insert_with(|| {
+    /// The index in `notices` of the device's open notice (opened if needed).
+    fn notice(&mut self, device_id: DeviceId, era: u32) -> usize {
+        *self.open.entry(device_id).or_insert_with(|| {
             self.notices.push(PendingNotice {
                 device_id,
                 era,
@@ -180,12 +181,12 @@ impl Batch<'_> {
                 values: Vec::new(),
             });
             self.notices.len() - 1
-        });
-        &mut self.notices[index]
+        })
     }
 
     fn record(&mut self, device_id: DeviceId, era: u32, entry: HistoryEntry) {
-        self.notice(device_id, era).entries.push(entry);
+        let index = self.notice(device_id, era);
+        self.notices[index].entries.push(entry);
     }
 
     /// An ownership change ends the device's notice: what follows is in the next era.
@@ -374,7 +375,7 @@ impl State {
             let Some(device) = self.devices.get_mut(&pending.device_id) else {
                 continue;
             };
-            let mut notice = HistoryNotice {
+            let notice = HistoryNotice {
                 device_id: pending.device_id,
                 input_index: meta.input_index,
                 block_timestamp: meta.block_timestamp,
@@ -384,18 +385,20 @@ impl State {
                 entries: pending.entries,
                 sealed: SealedValues::default(),
             };
-            if !pending.values.is_empty() {
+            let bytes = if pending.values.is_empty() {
+                notice.encode()
+            } else {
                 let odometer_key =
                     history_key(ODOMETER_KEY_TAG, &secret, &pending.device_id, pending.era);
                 let detail_key =
                     history_key(DETAIL_KEY_TAG, &secret, &pending.device_id, pending.era);
-                let values: Vec<([u8; 32], &Reading)> =
-                    pending.values.iter().map(|(b, r)| (*b, r)).collect();
-                // Sealing fails only on readings that do not encode, and every reading here
-                // was decoded from an envelope; the entries still go out if it ever did.
-                let _ = notice.seal_values(&odometer_key, &detail_key, &values);
-            }
-            let bytes = notice.encode();
+                // Header and entries are encoded once, as the AAD and in the bytes. Sealing
+                // fails only on readings that do not encode, and every reading here was
+                // decoded from an envelope; the entries still go out if it ever did.
+                notice
+                    .encode_sealed(&odometer_key, &detail_key, &pending.values)
+                    .unwrap_or_else(|_| notice.encode())
+            };
             device.leaf.history.fold(&bytes, meta.input_index);
             notices.push(bytes);
         }
@@ -476,12 +479,17 @@ impl State {
         let model = device.leaf.model;
         let era = device.leaf.era;
         let stats = self.stats.entry(model).or_default();
-        for (offset, ((reading, commitment), blinding)) in opened
-            .readings
-            .into_iter()
-            .zip(opened.commitments)
-            .zip(opened.blindings)
-            .enumerate()
+        // The envelope entry, then its reading entries, all in the device's open notice.
+        let notice = batch.notice(header.device_id, era);
+        let entries = &mut batch.notices[notice].entries;
+        entries.reserve(1 + opened.readings.len());
+        entries.push(HistoryEntry::Envelope {
+            envelope_hash,
+            first_counter: header.counter,
+            count: header.reading_count,
+        });
+        for (offset, (reading, commitment)) in
+            opened.readings.iter().zip(opened.commitments).enumerate()
         {
             let counter = header.counter.saturating_add(offset as u64);
             let reference = device
@@ -507,7 +515,7 @@ impl State {
                     });
                 }
                 None => {
-                    stats.record(&mut device.summary, &reading);
+                    stats.record(&mut device.summary, reading);
                     device.baseline_odometer_m = reading.odometer_m;
                     device.leaf.highest = Some(AttestedRef {
                         counter,
@@ -518,15 +526,16 @@ impl State {
                     batch.attested += 1;
                 }
             }
-            let notice = batch.notice(header.device_id, era);
-            notice.entries.push(HistoryEntry::Reading {
+            batch.notices[notice].entries.push(HistoryEntry::Reading {
                 counter,
                 commitment,
-                envelope_hash,
                 rollback_of: reference,
             });
-            notice.values.push((blinding, reading));
         }
+        batch.notices[notice].values.push(EnvelopeValues {
+            commitment_key: opened.commitment_key,
+            readings: opened.readings,
+        });
         device.leaf.last_counter = header.last_counter();
         Ok(())
     }
@@ -688,7 +697,10 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        statement.verify_device(&PublicKey::from_checked_bytes(&device.leaf.key)?, &backend_key)?;
+        statement.verify_device(
+            &PublicKey::from_checked_bytes(&device.leaf.key)?,
+            &backend_key,
+        )?;
         if device
             .leaf
             .ownership_sequence

@@ -19,6 +19,11 @@ impl Writer {
         }
     }
 
+    /// A writer that appends to `buf`.
+    pub fn from_vec(buf: Vec<u8>) -> Self {
+        Self { buf }
+    }
+
     /// Appends one byte.
     pub fn u8(&mut self, value: u8) -> &mut Self {
         self.buf.push(value);

@@ -51,6 +51,12 @@ impl CommitmentKey {
         self.0.clone()
     }
 
+    /// The secret bytes, borrowed (the backend seals them in the history notice's detail
+    /// part, section 16.4).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Blinding of the reading with `counter`:
     /// `SHA-256(BLINDING_TAG ‖ key ‖ counter u64 BE)`.
     pub fn blinding(&self, counter: u64) -> [u8; 32] {

@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::commitment::{Commitment, CommitmentKey, commitment_of};
+use crate::commitment::{Commitment, CommitmentKey};
 use crate::error::{Error, Result};
 use crate::keys::{
     BackendPublicKey, BackendSecretKey, DeviceId, Kem, PublicKey, Signature, SigningKey,
@@ -138,9 +138,8 @@ pub struct Opened {
     pub readings: Vec<Reading>,
     /// The hiding commitment of each reading.
     pub commitments: Vec<Commitment>,
-    /// The blinding of each reading (section 7.2).
-    pub blindings: Vec<[u8; 32]>,
-    /// Per-envelope commitment key (HPKE exporter output).
+    /// Per-envelope commitment key (HPKE exporter output): each reading's blinding derives
+    /// from it (section 7.2).
     pub commitment_key: CommitmentKey,
 }
 
@@ -284,22 +283,13 @@ impl Envelope {
         )?;
         let commitment_key = CommitmentKey::export(|label, out| ctx.export(label, out))?;
         let mut commitments = Vec::with_capacity(readings.len());
-        let mut blindings = Vec::with_capacity(readings.len());
         for (i, reading) in readings.iter().enumerate() {
             let counter = self.header.counter + i as u64;
-            let blinding = commitment_key.blinding(counter);
-            commitments.push(commitment_of(
-                self.header.device_id,
-                counter,
-                &blinding,
-                reading,
-            )?);
-            blindings.push(blinding);
+            commitments.push(commitment_key.commit(self.header.device_id, counter, reading)?);
         }
         Ok(Opened {
             readings,
             commitments,
-            blindings,
             commitment_key,
         })
     }

@@ -13,7 +13,8 @@ use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::commitment::Commitment;
+use crate::commitment::{Commitment, CommitmentKey};
+use crate::envelope::MAX_READINGS_PER_ENVELOPE;
 use crate::error::{Error, Result};
 use crate::keys::{DeviceId, ModelId};
 use crate::reading::Reading;
@@ -28,7 +29,7 @@ pub const NOTICE_HISTORY: u8 = 5;
 pub const STATE_NOTICE_LEN: usize = 2 + 8 * 4 + 32 + 32;
 /// Most entries one history notice holds: every entry comes from at least one byte of its
 /// input, so one device's notice of one input (up to 122 envelopes of 64 readings, about
-/// 1.2 MB, inside the machine's 2 MiB output buffer) always decodes; the reader still bounds
+/// 0.6 MB, inside the machine's 2 MiB output buffer) always decodes; the reader still bounds
 /// the count by the bytes that remain.
 pub const MAX_HISTORY_ENTRIES: usize = crate::MAX_INPUT_LEN;
 /// Prefix of the key that seals a history notice's dated odometer values.
@@ -116,6 +117,8 @@ pub mod entry_kind {
     pub const REVOKED: u8 = 5;
     /// A new owner key was bound.
     pub const OWNER_CHANGED: u8 = 6;
+    /// An accepted envelope: its reading entries follow.
+    pub const ENVELOPE: u8 = 7;
 }
 
 /// One line of a device's history as published. Values of readings are not here: they are
@@ -129,14 +132,22 @@ pub enum HistoryEntry {
         /// The registrar's key.
         registrar: [u8; 32],
     },
-    /// A reading.
+    /// An accepted envelope; exactly its `count` reading entries follow, counters from
+    /// `first_counter` on.
+    Envelope {
+        /// SHA-256 of the envelope.
+        envelope_hash: [u8; 32],
+        /// Counter of its first reading.
+        first_counter: u64,
+        /// Its readings, 1..=64.
+        count: u8,
+    },
+    /// A reading of the envelope entry before it.
     Reading {
         /// Its counter.
         counter: u64,
         /// Its commitment.
         commitment: Commitment,
-        /// SHA-256 of the envelope that carried it.
-        envelope_hash: [u8; 32],
         /// Counter of the attested reading it fell below, for a rollback.
         rollback_of: Option<u64>,
     },
@@ -181,18 +192,26 @@ impl HistoryEntry {
             Self::Registered { model, registrar } => {
                 w.u8(entry_kind::REGISTERED).u32(model.0).bytes(registrar);
             }
+            Self::Envelope {
+                envelope_hash,
+                first_counter,
+                count,
+            } => {
+                w.u8(entry_kind::ENVELOPE)
+                    .bytes(envelope_hash)
+                    .u64(*first_counter)
+                    .u8(*count);
+            }
             Self::Reading {
                 counter,
                 commitment,
-                envelope_hash,
                 rollback_of,
             } => {
-                w.u8(entry_kind::READING)
-                    .u64(*counter)
-                    .bytes(&commitment.0)
-                    .bytes(envelope_hash)
-                    .u8(u8::from(rollback_of.is_some()))
-                    .u64(rollback_of.unwrap_or(0));
+                w.u8(entry_kind::READING).u64(*counter).bytes(&commitment.0);
+                match rollback_of {
+                    Some(reference) => w.u8(1).u64(*reference),
+                    None => w.u8(0),
+                };
             }
             Self::Corrected {
                 counter,
@@ -236,22 +255,17 @@ impl HistoryEntry {
                 model: ModelId(r.u32()?),
                 registrar: r.array()?,
             },
-            entry_kind::READING => {
-                let counter = r.u64()?;
-                let commitment = Commitment(r.array()?);
-                let envelope_hash = r.array()?;
-                let rollback = r.bool()?;
-                let reference = r.u64()?;
-                if !rollback && reference != 0 {
-                    return Err(Error::InvalidField);
-                }
-                Self::Reading {
-                    counter,
-                    commitment,
-                    envelope_hash,
-                    rollback_of: rollback.then_some(reference),
-                }
-            }
+            // The count and range are checked with the sequence of entries (`Ranges`).
+            entry_kind::ENVELOPE => Self::Envelope {
+                envelope_hash: r.array()?,
+                first_counter: r.u64()?,
+                count: r.u8()?,
+            },
+            entry_kind::READING => Self::Reading {
+                counter: r.u64()?,
+                commitment: Commitment(r.array()?),
+                rollback_of: if r.bool()? { Some(r.u64()?) } else { None },
+            },
             entry_kind::CORRECTED => Self::Corrected {
                 counter: r.u64()?,
                 odometer_m: r.u64()?,
@@ -272,13 +286,83 @@ impl HistoryEntry {
     }
 }
 
+/// Where the entries of a history notice stand with respect to envelope ranges: the next
+/// counter an envelope's reading entries still owe, and how many they owe.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ranges {
+    open: Option<(u64, u8)>,
+}
+
+impl Ranges {
+    /// Section 16.4's rule, entry by entry: an envelope entry is followed by exactly its
+    /// `count` reading entries, counters `first_counter` on; a reading entry appears nowhere
+    /// else. A violation is `invalid_field`.
+    fn step(&mut self, entry: &HistoryEntry) -> Result<()> {
+        self.open = match (self.open, entry) {
+            (Some((next, owed)), HistoryEntry::Reading { counter, .. }) if *counter == next => {
+                // The range was checked to exist, so `next + 1` does not overflow.
+                (owed > 1).then(|| (next + 1, owed - 1))
+            }
+            (Some(_), _) | (None, HistoryEntry::Reading { .. }) => {
+                return Err(Error::InvalidField);
+            }
+            (
+                None,
+                HistoryEntry::Envelope {
+                    first_counter,
+                    count,
+                    ..
+                },
+            ) => {
+                if *count == 0
+                    || usize::from(*count) > MAX_READINGS_PER_ENVELOPE
+                    || first_counter.checked_add(u64::from(*count) - 1).is_none()
+                {
+                    return Err(Error::InvalidField);
+                }
+                Some((*first_counter, *count))
+            }
+            (None, _) => None,
+        };
+        Ok(())
+    }
+
+    /// The entries must not end inside an envelope's range.
+    fn finish(self) -> Result<()> {
+        match self.open {
+            Some(_) => Err(Error::InvalidField),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a whole list of entries.
+    fn check(entries: &[HistoryEntry]) -> Result<()> {
+        let mut ranges = Self::default();
+        for entry in entries {
+            ranges.step(entry)?;
+        }
+        ranges.finish()
+    }
+}
+
 /// The two ciphertexts of a history notice's readings (empty when it has none).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SealedValues {
     /// `day u32 | odometer_m u64` per reading, sealed under the era's odometer key.
     pub odometer: Vec<u8>,
-    /// `blinding 32 | standalone reading` per reading, sealed under the era's detail key.
+    /// Per envelope entry `commitment key 32 | its standalone readings`, sealed under the
+    /// era's detail key.
     pub detail: Vec<u8>,
+}
+
+/// What the backend seals for one envelope entry of a history notice: the envelope's
+/// commitment key (section 7.1) and its readings, in counter order.
+#[derive(Debug)]
+pub struct EnvelopeValues {
+    /// The envelope's commitment key: a reader derives each blinding from it (7.2).
+    pub commitment_key: CommitmentKey,
+    /// The envelope's readings, one per reading entry of the envelope entry.
+    pub readings: Vec<Reading>,
 }
 
 /// One device's history entries of one input (an ownership change ends a notice).
@@ -311,8 +395,8 @@ pub struct OpenedValue {
     pub day: u32,
     /// Odometer.
     pub odometer_m: u64,
-    /// With the era's detail key: the blinding and the whole reading, which open the
-    /// reading's commitment.
+    /// With the era's detail key: the blinding (derived from the envelope's commitment key)
+    /// and the whole reading, which open the reading's commitment.
     pub detail: Option<([u8; 32], Reading)>,
 }
 
@@ -337,6 +421,8 @@ pub fn history_key(
 }
 
 const TAG_LEN: usize = 16;
+/// A varint length of a ciphertext takes at most this many bytes (lengths below 2^35).
+const MAX_LENGTH_PREFIX: usize = 5;
 
 fn nonce(input_index: u64, part: u32) -> [u8; 12] {
     let mut n = [0u8; 12];
@@ -345,13 +431,21 @@ fn nonce(input_index: u64, part: u32) -> [u8; 12] {
     n
 }
 
-/// ChaCha20-Poly1305: `ciphertext ‖ tag`.
-fn seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], mut buffer: Vec<u8>) -> Result<Vec<u8>> {
+/// Encrypts `buffer[start..]` in place with ChaCha20-Poly1305 under the AAD
+/// `buffer[..aad_len]` and appends the tag: the plaintext is never copied.
+fn seal_in_place(
+    buffer: &mut Vec<u8>,
+    aad_len: usize,
+    start: usize,
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+) -> Result<()> {
+    let (head, body) = buffer.split_at_mut(start);
     let tag = ChaCha20Poly1305::new(key.into())
-        .encrypt_inout_detached(&(*nonce).into(), aad, buffer.as_mut_slice().into())
+        .encrypt_inout_detached(&(*nonce).into(), &head[..aad_len], body.into())
         .map_err(|_| Error::EncryptionFailed)?;
     buffer.extend_from_slice(&tag);
-    Ok(buffer)
+    Ok(())
 }
 
 fn open(
@@ -374,9 +468,12 @@ fn open(
 }
 
 impl HistoryNotice {
-    /// The bytes the ciphertexts authenticate: everything before the sealed section.
-    fn header_and_entries(&self) -> Writer {
-        let mut w = Writer::with_capacity(64 + self.entries.len() * 90);
+    /// The bytes the ciphertexts authenticate: everything before the sealed section, in a
+    /// writer with room for `extra` more bytes.
+    fn header_and_entries(&self, extra: usize) -> Writer {
+        // 56 header bytes with a 2-byte count; a reading entry is at most 50 bytes, and so
+        // are all but long-reason entries (the writer grows for those).
+        let mut w = Writer::with_capacity(58 + self.entries.len() * 50 + extra);
         w.u8(NOTICE_VERSION)
             .u8(NOTICE_HISTORY)
             .bytes(&self.device_id.0)
@@ -397,7 +494,8 @@ impl HistoryNotice {
     /// position u64 | previous_input (present u8, u64) | entry count varint | entries |
     /// odometer ciphertext (varint length, bytes) | detail ciphertext (varint length, bytes)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = self.header_and_entries();
+        let extra = 2 * MAX_LENGTH_PREFIX + self.sealed.odometer.len() + self.sealed.detail.len();
+        let mut w = self.header_and_entries(extra);
         w.var_bytes(&self.sealed.odometer)
             .var_bytes(&self.sealed.detail);
         w.finish()
@@ -422,9 +520,13 @@ impl HistoryNotice {
         // The shortest entry (a revocation with an empty reason) is 2 bytes.
         let count = r.count(MAX_HISTORY_ENTRIES, 2)?;
         let mut entries = Vec::with_capacity(count);
+        let mut ranges = Ranges::default();
         for _ in 0..count {
-            entries.push(HistoryEntry::decode(&mut r)?);
+            let entry = HistoryEntry::decode(&mut r)?;
+            ranges.step(&entry)?;
+            entries.push(entry);
         }
+        ranges.finish()?;
         // Bounded by what remains (a length past the end is `truncated`).
         let odometer = r.var_bytes(usize::MAX)?.to_vec();
         let detail = r.var_bytes(usize::MAX)?.to_vec();
@@ -449,124 +551,207 @@ impl HistoryNotice {
         })
     }
 
-    /// Seals the readings' values (one per reading entry, in order) under the era's keys
-    /// and stores them in `self.sealed`. Nonces are the input index and the part (0 for
-    /// odometer, 1 for detail): a device has at most one notice per era and input.
+    /// The notice's bytes with the readings' values sealed under the era's keys, the header
+    /// and entries written once (they are also the AAD) and each plaintext encrypted where
+    /// it lies: what the backend publishes. `envelopes` holds one [`EnvelopeValues`] per
+    /// envelope entry, in order, each with as many readings as the entry's count (else
+    /// `invalid_field`). `self.sealed` is ignored. Nonces are the input index and the part
+    /// (0 for odometer, 1 for detail): a device has at most one notice per era and input.
+    pub fn encode_sealed(
+        &self,
+        odometer_key: &[u8; 32],
+        detail_key: &[u8; 32],
+        envelopes: &[EnvelopeValues],
+    ) -> Result<Vec<u8>> {
+        Ok(self.seal_into(odometer_key, detail_key, envelopes)?.0)
+    }
+
+    /// Seals the readings' values as [`Self::encode_sealed`] does and stores the
+    /// ciphertexts in `self.sealed`.
     pub fn seal_values(
         &mut self,
         odometer_key: &[u8; 32],
         detail_key: &[u8; 32],
-        values: &[([u8; 32], &Reading)],
+        envelopes: &[EnvelopeValues],
     ) -> Result<()> {
-        if values.is_empty() {
-            self.sealed = SealedValues::default();
-            return Ok(());
-        }
-        let mut odometer = Writer::with_capacity(12 * values.len());
-        let mut detail = Writer::with_capacity(values.len() * (32 + Reading::STANDALONE_FIXED_LEN));
-        for (blinding, reading) in values {
-            odometer
-                .u32(reading.timestamp / SECONDS_PER_DAY)
-                .u64(reading.odometer_m);
-            detail.bytes(blinding);
-            reading.encode_standalone(&mut detail)?;
-        }
-        let aad = self.header_and_entries().finish();
+        let (bytes, aad_len) = self.seal_into(odometer_key, detail_key, envelopes)?;
+        let mut r = Reader::new(&bytes[aad_len..]);
         self.sealed = SealedValues {
-            odometer: seal(
-                odometer_key,
-                &nonce(self.input_index, 0),
-                &aad,
-                odometer.finish(),
-            )?,
-            detail: seal(
-                detail_key,
-                &nonce(self.input_index, 1),
-                &aad,
-                detail.finish(),
-            )?,
+            odometer: r.var_bytes(usize::MAX)?.to_vec(),
+            detail: r.var_bytes(usize::MAX)?.to_vec(),
         };
         Ok(())
     }
 
+    /// The sealed notice's bytes and the AAD's length.
+    fn seal_into(
+        &self,
+        odometer_key: &[u8; 32],
+        detail_key: &[u8; 32],
+        envelopes: &[EnvelopeValues],
+    ) -> Result<(Vec<u8>, usize)> {
+        // The values must be those of the envelope entries, envelope by envelope.
+        let mut next = envelopes.iter();
+        for entry in &self.entries {
+            if let HistoryEntry::Envelope { count, .. } = entry {
+                match next.next() {
+                    Some(values) if values.readings.len() == usize::from(*count) => {}
+                    _ => return Err(Error::InvalidField),
+                }
+            }
+        }
+        if next.next().is_some() {
+            return Err(Error::InvalidField);
+        }
+        let readings: usize = envelopes.iter().map(|e| e.readings.len()).sum();
+        let odometer_len = 12 * readings;
+        let detail_len: usize = envelopes
+            .iter()
+            .map(|e| {
+                32 + e
+                    .readings
+                    .iter()
+                    .map(|r| Reading::STANDALONE_FIXED_LEN + 2 * r.faults.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        let sealed_len = if readings == 0 {
+            2
+        } else {
+            2 * (MAX_LENGTH_PREFIX + TAG_LEN) + odometer_len + detail_len
+        };
+        let mut w = self.header_and_entries(sealed_len);
+        let aad_len = w.len();
+        if readings == 0 {
+            w.varint(0).varint(0);
+            return Ok((w.finish(), aad_len));
+        }
+        w.varint((odometer_len + TAG_LEN) as u64);
+        let odometer_start = w.len();
+        for reading in envelopes.iter().flat_map(|e| &e.readings) {
+            w.u32(reading.timestamp / SECONDS_PER_DAY)
+                .u64(reading.odometer_m);
+        }
+        let mut bytes = w.finish();
+        seal_in_place(
+            &mut bytes,
+            aad_len,
+            odometer_start,
+            odometer_key,
+            &nonce(self.input_index, 0),
+        )?;
+        let mut w = Writer::from_vec(bytes);
+        w.varint((detail_len + TAG_LEN) as u64);
+        let detail_start = w.len();
+        for envelope in envelopes {
+            w.bytes(envelope.commitment_key.as_bytes());
+            for reading in &envelope.readings {
+                reading.encode_standalone(&mut w)?;
+            }
+        }
+        if w.len() - detail_start != detail_len {
+            return Err(Error::EncryptionFailed);
+        }
+        let mut bytes = w.finish();
+        seal_in_place(
+            &mut bytes,
+            aad_len,
+            detail_start,
+            detail_key,
+            &nonce(self.input_index, 1),
+        )?;
+        Ok((bytes, aad_len))
+    }
+
     /// Opens the readings' values with the era's odometer key and, if given, its detail key.
-    /// With the detail key every opened reading is also checked against its commitment.
+    /// With the detail key every opened reading is also checked against its commitment, its
+    /// blinding derived from its envelope's commitment key (sections 7.2-7.3).
     pub fn open_values(
         &self,
         odometer_key: &[u8; 32],
         detail_key: Option<&[u8; 32]>,
     ) -> Result<Vec<OpenedValue>> {
-        let counters: Vec<(u64, Commitment)> = self
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                HistoryEntry::Reading {
-                    counter,
-                    commitment,
-                    ..
-                } => Some((*counter, *commitment)),
-                _ => None,
-            })
-            .collect();
-        if counters.is_empty() {
+        // A decoded notice satisfies this already; a built one may not.
+        Ranges::check(&self.entries)?;
+        let readings = self.reading_counters().count();
+        if readings == 0 {
             return if self.sealed == SealedValues::default() {
                 Ok(Vec::new())
             } else {
                 Err(Error::MalformedPlaintext)
             };
         }
-        let aad = self.header_and_entries().finish();
+        let aad = self.header_and_entries(0).finish();
         let odometer = open(
             odometer_key,
             &nonce(self.input_index, 0),
             &aad,
             &self.sealed.odometer,
         )?;
-        if odometer.len() != 12 * counters.len() {
+        if odometer.len() != 12 * readings {
             return Err(Error::MalformedPlaintext);
         }
+        // Per reading entry: its blinding (from its envelope's commitment key) and reading.
         let details = match detail_key {
             Some(key) => {
                 let plain = open(key, &nonce(self.input_index, 1), &aad, &self.sealed.detail)?;
                 let mut r = Reader::new(&plain);
-                let mut out = Vec::with_capacity(counters.len());
-                for _ in &counters {
-                    let blinding: [u8; 32] = r.array().map_err(|_| Error::MalformedPlaintext)?;
-                    let reading = Reading::decode_standalone(&mut r)
-                        .map_err(|_| Error::MalformedPlaintext)?;
-                    out.push((blinding, reading));
+                let mut envelope_key = None;
+                let mut out = Vec::with_capacity(readings);
+                for entry in &self.entries {
+                    match entry {
+                        HistoryEntry::Envelope { .. } => {
+                            let key: [u8; 32] = r.array().map_err(|_| Error::MalformedPlaintext)?;
+                            envelope_key = Some(CommitmentKey::from_bytes(key));
+                        }
+                        HistoryEntry::Reading { counter, .. } => {
+                            let reading = Reading::decode_standalone(&mut r)
+                                .map_err(|_| Error::MalformedPlaintext)?;
+                            // `Ranges::check` put an envelope entry before every reading.
+                            let key = envelope_key.as_ref().ok_or(Error::InvalidField)?;
+                            out.push(Some((key.blinding(*counter), reading)));
+                        }
+                        _ => {}
+                    }
                 }
                 r.finish().map_err(|_| Error::MalformedPlaintext)?;
-                Some(out)
+                out
             }
-            None => None,
+            None => (0..readings).map(|_| None).collect(),
         };
         let mut r = Reader::new(&odometer);
-        let mut values = Vec::with_capacity(counters.len());
-        for (k, (counter, commitment)) in counters.iter().enumerate() {
+        let mut values = Vec::with_capacity(readings);
+        let entries = self.entries.iter().filter_map(|e| match e {
+            HistoryEntry::Reading {
+                counter,
+                commitment,
+                ..
+            } => Some((*counter, commitment)),
+            _ => None,
+        });
+        for ((counter, commitment), detail) in entries.zip(details) {
             let day = r.u32()?;
             let odometer_m = r.u64()?;
-            let detail = match &details {
-                Some(details) => {
-                    let (blinding, reading) = details[k].clone();
+            let detail = match detail {
+                Some((blinding, reading)) => {
                     let opening = crate::commitment::Opening {
                         device_id: self.device_id,
-                        counter: *counter,
+                        counter,
                         blinding,
-                        reading: reading.clone(),
+                        reading,
                     };
                     opening.verify(commitment)?;
-                    if reading.odometer_m != odometer_m
-                        || reading.timestamp / SECONDS_PER_DAY != day
+                    if opening.reading.odometer_m != odometer_m
+                        || opening.reading.timestamp / SECONDS_PER_DAY != day
                     {
                         return Err(Error::MalformedPlaintext);
                     }
-                    Some((blinding, reading))
+                    Some((blinding, opening.reading))
                 }
                 None => None,
             };
             values.push(OpenedValue {
-                counter: *counter,
+                counter,
                 day,
                 odometer_m,
                 detail,

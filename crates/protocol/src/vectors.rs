@@ -12,8 +12,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::codec::Writer;
 use crate::notice::{
-    DETAIL_KEY_TAG, HistoryEntry, HistoryKey, HistoryNotice, ODOMETER_KEY_TAG, SealedValues,
-    StateNotice, history_key,
+    DETAIL_KEY_TAG, EnvelopeValues, HistoryEntry, HistoryKey, HistoryNotice, ODOMETER_KEY_TAG,
+    SealedValues, StateNotice, history_key,
 };
 use crate::state::{
     AttestedRef, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof, TamperRef, Terminal,
@@ -681,8 +681,40 @@ fn leaf_hash_of(encoded: &[u8]) -> [u8; 32] {
 
 const STATE_DEVICE: &str = "state device";
 
-/// The sealed values of a notice's reading entries: blinding and reading, in entry order.
-type Values = Vec<([u8; 32], Reading)>;
+/// The sealed values of a notice's envelope entries: the commitment key and the readings of
+/// each, in entry order.
+type Values = Vec<([u8; 32], Vec<Reading>)>;
+
+fn envelope_values(values: &[([u8; 32], Vec<Reading>)]) -> Vec<EnvelopeValues> {
+    values
+        .iter()
+        .map(|(key, readings)| EnvelopeValues {
+            commitment_key: CommitmentKey::from_bytes(*key),
+            readings: readings.clone(),
+        })
+        .collect()
+}
+
+/// `(counter, blinding, reading)` of each reading entry, in order (counters are consecutive
+/// within an envelope: the notices' envelope entries name the first).
+fn reading_values(
+    notice: &HistoryNotice,
+    values: &[([u8; 32], Vec<Reading>)],
+) -> Vec<(u64, [u8; 32], Reading)> {
+    let firsts = notice.entries.iter().filter_map(|e| match e {
+        HistoryEntry::Envelope { first_counter, .. } => Some(*first_counter),
+        _ => None,
+    });
+    let mut out = Vec::new();
+    for (first, (key, readings)) in firsts.zip(values) {
+        let key = CommitmentKey::from_bytes(*key);
+        for (i, reading) in readings.iter().enumerate() {
+            let counter = first + i as u64;
+            out.push((counter, key.blinding(counter), reading.clone()));
+        }
+    }
+    out
+}
 
 /// A notice that decodes but whose values do not open: name, bytes, the keys to try, the
 /// expected error and what was done.
@@ -727,29 +759,33 @@ struct ReadingEvent {
     rollback_of: Option<u64>,
 }
 
-/// The reading entries and sealed values of one input's envelope readings.
-fn reading_entries(
+/// The envelope entry, reading entries and sealed values of one envelope of the story (its
+/// readings' counters consecutive from the first event's). The commitment key and envelope
+/// hash are stand-ins named by the first counter.
+fn envelope_entries(
     id: DeviceId,
-    input_index: u64,
     events: &[ReadingEvent],
 ) -> crate::Result<(Vec<HistoryEntry>, Values)> {
-    let key = CommitmentKey::from_bytes(seed_for(&format!(
-        "{STATE_DEVICE}/commitment key/{input_index}"
-    )));
-    let mut entries = Vec::new();
-    let mut values = Vec::new();
+    let first = events.first().ok_or(crate::Error::InvalidField)?.counter;
+    let key_bytes = seed_for(&format!("{STATE_DEVICE}/commitment key/{first}"));
+    let key = CommitmentKey::from_bytes(key_bytes);
+    let mut entries = vec![HistoryEntry::Envelope {
+        envelope_hash: seed_for(&format!("{STATE_DEVICE}/envelope/{first}")),
+        first_counter: first,
+        count: events.len() as u8,
+    }];
+    let mut readings = Vec::new();
     for event in events {
         let blinding = key.blinding(event.counter);
         let commitment = commitment_of(id, event.counter, &blinding, &event.reading)?;
         entries.push(HistoryEntry::Reading {
             counter: event.counter,
             commitment,
-            envelope_hash: seed_for(&format!("{STATE_DEVICE}/envelope/{input_index}")),
             rollback_of: event.rollback_of,
         });
-        values.push((blinding, event.reading.clone()));
+        readings.push(event.reading.clone());
     }
-    Ok((entries, values))
+    Ok((entries, vec![(key_bytes, readings)]))
 }
 
 /// Emits the leaf's next history notice (era, position and previous input from the leaf)
@@ -760,7 +796,7 @@ fn emit(
     input_index: u64,
     block_timestamp: u64,
     entries: Vec<HistoryEntry>,
-    values: &[([u8; 32], Reading)],
+    values: &[([u8; 32], Vec<Reading>)],
 ) -> crate::Result<HistoryNotice> {
     let mut notice = HistoryNotice {
         device_id: leaf.device_id,
@@ -773,8 +809,7 @@ fn emit(
         sealed: SealedValues::default(),
     };
     let (odometer_key, detail_key) = era_keys(backend, &leaf.device_id, leaf.era);
-    let refs: Vec<([u8; 32], &Reading)> = values.iter().map(|(b, r)| (*b, r)).collect();
-    notice.seal_values(&odometer_key, &detail_key, &refs)?;
+    notice.seal_values(&odometer_key, &detail_key, &envelope_values(values))?;
     fold(&mut leaf.history, &notice.encode(), input_index);
     Ok(notice)
 }
@@ -820,7 +855,7 @@ fn story() -> crate::Result<Vec<Step>> {
         reading: story_reading(1_790_000_000, 10_000_000, vec![]),
         rollback_of: None,
     };
-    let (mut entries, values) = reading_entries(id, 5, &[first])?;
+    let (mut entries, values) = envelope_entries(id, &[first])?;
     entries.push(HistoryEntry::OwnerChanged {
         sequence: 1,
         consented: false,
@@ -828,7 +863,7 @@ fn story() -> crate::Result<Vec<Step>> {
     });
     leaf.last_counter = Some(1);
     leaf.attested = 1;
-    leaf.highest = entries.first().and_then(|e| attested_ref(e, 5));
+    leaf.highest = attested_ref(&entries, 1, 5);
     let notice = emit(&mut leaf, &backend, 5, 1_790_000_400, entries, &values)?;
     leaf.owner = Some(person("seller"));
     leaf.ownership_sequence = Some(1);
@@ -840,7 +875,8 @@ fn story() -> crate::Result<Vec<Step>> {
         leaf: leaf.clone(),
     });
 
-    // Input 8: three readings in era 1; the second falls below the first (a rollback).
+    // Input 8: three readings in era 1, in two envelopes (counters 2-3 and 4); the second
+    // reading falls below the first (a rollback).
     let events = [
         ReadingEvent {
             counter: 2,
@@ -858,10 +894,13 @@ fn story() -> crate::Result<Vec<Step>> {
             rollback_of: None,
         },
     ];
-    let (entries, values) = reading_entries(id, 8, &events)?;
+    let (mut entries, mut values) = envelope_entries(id, &events[..2])?;
+    let (more_entries, more_values) = envelope_entries(id, &events[2..])?;
+    entries.extend(more_entries);
+    values.extend(more_values);
     leaf.last_counter = Some(4);
     leaf.attested = 3;
-    leaf.highest = entries.get(2).and_then(|e| attested_ref(e, 8));
+    leaf.highest = attested_ref(&entries, 4, 8);
     leaf.tamper_events = 1;
     leaf.latest_tamper = Some(TamperRef {
         counter: 3,
@@ -884,7 +923,7 @@ fn story() -> crate::Result<Vec<Step>> {
         reading: story_reading(1_790_200_000, 10_600_000, vec![]),
         rollback_of: None,
     };
-    let (mut entries, values) = reading_entries(id, 12, &[fifth])?;
+    let (mut entries, values) = envelope_entries(id, &[fifth])?;
     entries.push(HistoryEntry::OwnerChanged {
         sequence: 2,
         consented: true,
@@ -892,7 +931,7 @@ fn story() -> crate::Result<Vec<Step>> {
     });
     leaf.last_counter = Some(5);
     leaf.attested = 4;
-    leaf.highest = entries.first().and_then(|e| attested_ref(e, 12));
+    leaf.highest = attested_ref(&entries, 5, 12);
     let notice = emit(&mut leaf, &backend, 12, 1_790_200_500, entries, &values)?;
     leaf.owner = Some(person("buyer"));
     leaf.ownership_sequence = Some(2);
@@ -908,11 +947,11 @@ fn story() -> crate::Result<Vec<Step>> {
         reading: story_reading(1_790_200_300, 10_603_000, vec![]),
         rollback_of: None,
     };
-    // The same envelope-hash label as the fifth reading's: both are of input 12.
-    let (entries, values) = reading_entries(id, 12, &[sixth])?;
+    // Another envelope of input 12, after the sale: its own commitment key.
+    let (entries, values) = envelope_entries(id, &[sixth])?;
     leaf.last_counter = Some(6);
     leaf.attested = 5;
-    leaf.highest = entries.first().and_then(|e| attested_ref(e, 12));
+    leaf.highest = attested_ref(&entries, 6, 12);
     let notice = emit(&mut leaf, &backend, 12, 1_790_200_500, entries, &values)?;
     steps.push(Step {
         name: "history_after_sale",
@@ -962,19 +1001,20 @@ fn story() -> crate::Result<Vec<Step>> {
     Ok(steps)
 }
 
-fn attested_ref(entry: &HistoryEntry, input_index: u64) -> Option<AttestedRef> {
-    match entry {
+/// The reading entry with `counter` as the leaf's highest attested reading.
+fn attested_ref(entries: &[HistoryEntry], counter: u64, input_index: u64) -> Option<AttestedRef> {
+    entries.iter().find_map(|entry| match entry {
         HistoryEntry::Reading {
-            counter,
+            counter: c,
             commitment,
             ..
-        } => Some(AttestedRef {
-            counter: *counter,
+        } if *c == counter => Some(AttestedRef {
+            counter,
             commitment: *commitment,
             input_index,
         }),
         _ => None,
-    }
+    })
 }
 
 // --- leaf vectors (16.2)
@@ -1778,19 +1818,21 @@ fn aad_of(notice: &HistoryNotice) -> Vec<u8> {
     bytes
 }
 
-fn odometer_plaintext(values: &[([u8; 32], Reading)]) -> Vec<u8> {
+fn odometer_plaintext(values: &[([u8; 32], Vec<Reading>)]) -> Vec<u8> {
     let mut w = Writer::default();
-    for (_, reading) in values {
+    for reading in values.iter().flat_map(|(_, readings)| readings) {
         w.u32(reading.timestamp / 86_400).u64(reading.odometer_m);
     }
     w.finish()
 }
 
-fn detail_plaintext(values: &[([u8; 32], Reading)]) -> crate::Result<Vec<u8>> {
+fn detail_plaintext(values: &[([u8; 32], Vec<Reading>)]) -> crate::Result<Vec<u8>> {
     let mut w = Writer::default();
-    for (blinding, reading) in values {
-        w.bytes(blinding);
-        reading.encode_standalone(&mut w)?;
+    for (key, readings) in values {
+        w.bytes(key);
+        for reading in readings {
+            reading.encode_standalone(&mut w)?;
+        }
     }
     Ok(w.finish())
 }
@@ -1816,16 +1858,24 @@ fn entry_json(entry: &HistoryEntry) -> Value {
         HistoryEntry::Registered { model, registrar } => json!({
             "type": "registered", "model": model.0, "registrar": hex::encode(registrar),
         }),
+        HistoryEntry::Envelope {
+            envelope_hash,
+            first_counter,
+            count,
+        } => json!({
+            "type": "envelope",
+            "envelope_hash": hex::encode(envelope_hash),
+            "first_counter": first_counter,
+            "count": count,
+        }),
         HistoryEntry::Reading {
             counter,
             commitment,
-            envelope_hash,
             rollback_of,
         } => json!({
             "type": "reading",
             "counter": counter,
             "commitment": hex::encode(commitment.0),
-            "envelope_hash": hex::encode(envelope_hash),
             "rollback_of": rollback_of,
         }),
         HistoryEntry::Corrected {
@@ -1932,13 +1982,9 @@ fn history_vector(step: &Step, name: &str, with_detail: bool) -> crate::Result<V
         "detail_ciphertext".into(),
         json!(hex::encode(&notice.sealed.detail)),
     );
-    let counters = notice.entries.iter().filter_map(|e| match e {
-        HistoryEntry::Reading { counter, .. } => Some(*counter),
-        _ => None,
-    });
-    let opened: Vec<Value> = counters
-        .zip(&step.values)
-        .map(|(counter, (blinding, reading))| {
+    let opened: Vec<Value> = reading_values(notice, &step.values)
+        .iter()
+        .map(|(counter, blinding, reading)| {
             json!({
                 "counter": counter,
                 "day": reading.timestamp / 86_400,
@@ -1982,8 +2028,20 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         b
     };
     // Offsets: version 0, kind 1, device id 2..18, input 18..26, block time 26..34, era
-    // 34..38, position 38..46, previous 46..55, entry count 55, first entry 56.
-    let first_rollback_byte = 56 + 1 + 8 + 32 + 32;
+    // 34..38, position 38..46, previous 46..55, entry count 55, first entry 56. The entries of
+    // history_three_readings_with_rollback: envelope (2, 2) at 56 (hash 57..89, first counter
+    // 89..97, count 97), reading 2 at 98 (rollback byte 139), reading 3 (a rollback) at 140,
+    // envelope (4, 1) at 190 (count 231), reading 4 at 232.
+    let first_envelope_count = 56 + 41;
+    let first_rollback_byte = 98 + 41;
+    let second_envelope_count = 190 + 41;
+    let pairing = find("history_reading_and_pairing")?;
+    let without_envelope = {
+        let mut n = pairing.notice.clone();
+        n.entries
+            .retain(|e| !matches!(e, HistoryEntry::Envelope { .. }));
+        n.encode()
+    };
     let long_reason = {
         let mut n = HistoryNotice {
             entries: vec![HistoryEntry::Revoked {
@@ -2013,13 +2071,18 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_unknown_entry_kind",
-            with(&registration, 56, &[7]),
+            with(&registration, 56, &[8]),
             "unknown_kind",
-            "history_registration with entry kind 7",
+            "history_registration with entry kind 8",
         ),
         (
             "history_invalid_entry_count_65217",
-            [&registration[..55], &[0xc1, 0xfd, 0x03], &registration[56..]].concat(),
+            [
+                &registration[..55],
+                &[0xc1, 0xfd, 0x03],
+                &registration[56..],
+            ]
+            .concat(),
             "oversize",
             "history_registration with entry count 65,217 (varint c1 fd 03), one above the limit",
         ),
@@ -2054,20 +2117,64 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             "the first reading entry's rollback byte 2",
         ),
         (
-            "history_invalid_reference_without_rollback",
-            with(&good, first_rollback_byte + 8, &[1]),
-            "invalid_field",
-            "the first reading entry (not a rollback) with reference counter 1",
-        ),
-        (
             "history_invalid_consented_2",
-            {
-                let pairing = find("history_reading_and_pairing")?.notice.encode();
-                let at = 56 + 82 + 1 + 8;
-                with(&pairing, at, &[2])
-            },
+            with(&pairing.notice.encode(), 56 + 42 + 42 + 1 + 8, &[2]),
             "invalid_field",
             "history_reading_and_pairing with the owner change's consented byte 2",
+        ),
+        (
+            "history_invalid_reading_without_envelope",
+            without_envelope,
+            "invalid_field",
+            "history_reading_and_pairing without its envelope entry: a reading entry with no envelope entry before it",
+        ),
+        (
+            "history_invalid_reading_counter_not_next",
+            with(&good, 140 + 1, &4u64.to_be_bytes()),
+            "invalid_field",
+            "the second reading entry's counter 4 where its envelope's range has 3 next",
+        ),
+        (
+            "history_invalid_envelope_first_counter_off",
+            with(&good, 56 + 33, &1u64.to_be_bytes()),
+            "invalid_field",
+            "the first envelope entry's first counter 1: its first reading entry has counter 2",
+        ),
+        (
+            "history_invalid_envelope_range_interrupted",
+            with(&good, first_envelope_count, &[3]),
+            "invalid_field",
+            "the first envelope entry's count 3: an envelope entry comes where its third reading is due",
+        ),
+        (
+            "history_invalid_envelope_range_unfinished",
+            with(&good, second_envelope_count, &[2]),
+            "invalid_field",
+            "the last envelope entry's count 2: the entries end after one of its readings",
+        ),
+        (
+            "history_invalid_reading_after_range",
+            with(&good, first_envelope_count, &[1]),
+            "invalid_field",
+            "the first envelope entry's count 1: the reading entry after it is in no range",
+        ),
+        (
+            "history_invalid_envelope_count_0",
+            with(&good, first_envelope_count, &[0]),
+            "invalid_field",
+            "the first envelope entry's count 0",
+        ),
+        (
+            "history_invalid_envelope_count_65",
+            with(&good, first_envelope_count, &[65]),
+            "invalid_field",
+            "the first envelope entry's count 65 (at most 64 readings per envelope)",
+        ),
+        (
+            "history_invalid_envelope_range_overflow",
+            with(&good, 56 + 33, &u64::MAX.to_be_bytes()),
+            "invalid_field",
+            "the first envelope entry's first counter 2^64 - 1 with count 2: its last counter does not exist",
         ),
         (
             "history_invalid_reason_too_long",
@@ -2108,7 +2215,7 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
     }
 
     // Notices that decode but whose values do not open.
-    let resealed = |values: &[([u8; 32], Reading)],
+    let resealed = |values: &[([u8; 32], Vec<Reading>)],
                     odometer_plain: Option<Vec<u8>>,
                     detail_plain: Option<Vec<u8>>|
      -> crate::Result<Vec<u8>> {
@@ -2126,19 +2233,25 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         Ok(n.encode())
     };
     let (era0_odo, era0_det) = era_keys(&backend, &id, 0);
-    let mut wrong_blinding = three.values.clone();
-    wrong_blinding[1].0[0] ^= 0x01;
+    let mut wrong_key = three.values.clone();
+    wrong_key[1].0[0] ^= 0x01;
+    let mut swapped_keys = three.values.clone();
+    let second_key = swapped_keys[1].0;
+    swapped_keys[1].0 = swapped_keys[0].0;
+    swapped_keys[0].0 = second_key;
     let mut other_odometer = three.values.clone();
-    other_odometer[2].1.odometer_m += 1;
+    other_odometer[1].1[0].odometer_m += 1;
     let detail_of_other = {
         // The detail plaintext says what the entries commit to; the odometer one differs.
         odometer_plaintext(&other_odometer)
     };
     let mut short_detail = detail_plaintext(&three.values)?;
     short_detail.pop();
+    let mut long_detail = detail_plaintext(&three.values)?;
+    long_detail.extend_from_slice(&three.values[1].0);
     let mut long_odometer = odometer_plaintext(&three.values);
     long_odometer.push(0);
-    let altered_entry = with(&good, 56 + 1 + 8, &[good[56 + 1 + 8] ^ 0x01]);
+    let altered_entry = with(&good, 98 + 1 + 8, &[good[98 + 1 + 8] ^ 0x01]);
     let other_input = with(&good, 25, &[good[25] ^ 0x01]);
     let no_ciphertexts = {
         let mut n = three.notice.clone();
@@ -2196,11 +2309,19 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_open_invalid_commitment_mismatch",
-            resealed(&wrong_blinding, None, None)?,
+            resealed(&wrong_key, None, None)?,
             &odo,
             Some(&*det),
             "commitment_mismatch",
-            "history_three_readings_with_rollback resealed with the second reading's blinding altered",
+            "history_three_readings_with_rollback resealed with the second envelope's commitment key altered (first bit): the third reading's blinding differs",
+        ),
+        (
+            "history_open_invalid_commitment_keys_swapped",
+            resealed(&swapped_keys, None, None)?,
+            &odo,
+            Some(&*det),
+            "commitment_mismatch",
+            "history_three_readings_with_rollback resealed with the two envelopes' commitment keys in each other's place",
         ),
         (
             "history_open_invalid_odometer_disagrees",
@@ -2225,6 +2346,14 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             Some(&*det),
             "malformed_plaintext",
             "history_three_readings_with_rollback resealed with the detail plaintext's last byte removed",
+        ),
+        (
+            "history_open_invalid_detail_plaintext_long",
+            resealed(&three.values, None, Some(long_detail))?,
+            &odo,
+            Some(&*det),
+            "malformed_plaintext",
+            "history_three_readings_with_rollback resealed with a third commitment key (32 bytes) after the detail plaintext",
         ),
     ];
     for (name, bytes, odometer_key, detail_key, code, what) in open_cases {

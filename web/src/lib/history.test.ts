@@ -91,6 +91,21 @@ describe('opening the history with the era keys', () => {
     expect(h.events.map((e) => e.entry.kind)).toEqual(expect.arrayContaining(['registered', 'owner_changed', 'revoked']));
     expect(h.rows.every((r) => !r.unchecked)).toBe(true);
   });
+  it('each reading row names the envelope of the envelope entry before it; envelope entries are no events', () => {
+    const h = openHistory(NOTICES, undefined, 0n);
+    const envelopes = new Map<string, string>();
+    for (const n of NOTICES) {
+      let hash = '';
+      for (const e of n.entries) {
+        if (e.kind === 'envelope') hash = e.envelopeHash;
+        if (e.kind === 'reading') envelopes.set(String(e.counter), hash);
+      }
+    }
+    expect(h.rows.length).toBe(6);
+    for (const r of h.rows) expect(r.envelopeHash).toBe(envelopes.get(String(r.counter)));
+    expect(new Set(h.rows.map((r) => r.envelopeHash)).size).toBe(5);
+    expect(h.events.some((e) => (e.entry.kind as string) === 'envelope')).toBe(false);
+  });
   it('no keys: entries only, values sealed', () => {
     const h = openHistory(NOTICES, undefined, 0n);
     expect(h.rows.every((r) => r.level === 'sealed' && r.odometerM === undefined && r.unchecked)).toBe(true);

@@ -169,6 +169,7 @@ export interface HistoryRow {
   era: number;
   rollbackOf: bigint | null;
   commitment: string;
+  /** SHA-256 of the envelope that carried it (its notice's envelope entry before it). */
   envelopeHash: string;
   /** `detail`: whole reading, checked against its commitment; `odometer`: dated odometer only (an earlier owner's era); `sealed`: no key. */
   level: 'detail' | 'odometer' | 'sealed';
@@ -183,7 +184,7 @@ export interface HistoryRow {
 }
 
 export interface HistoryEvent {
-  entry: Exclude<HistoryEntry, { kind: 'reading' }>;
+  entry: Exclude<HistoryEntry, { kind: 'reading' | 'envelope' }>;
   inputIndex: bigint;
   blockTimestamp: bigint;
   era: number;
@@ -242,7 +243,13 @@ export function openHistory(notices: HistoryNotice[], keys: HistoryKeys | undefi
       }
     }
     let k = 0;
+    let envelopeHash = '';
     for (const e of n.entries) {
+      if (e.kind === 'envelope') {
+        // Its reading entries follow it (the decoder checked the range).
+        envelopeHash = e.envelopeHash;
+        continue;
+      }
       if (e.kind !== 'reading') {
         events.push({ entry: e, inputIndex: n.inputIndex, blockTimestamp: n.blockTimestamp, era: n.era });
         continue;
@@ -255,7 +262,7 @@ export function openHistory(notices: HistoryNotice[], keys: HistoryKeys | undefi
         era: n.era,
         rollbackOf: e.rollbackOf,
         commitment: e.commitment,
-        envelopeHash: e.envelopeHash,
+        envelopeHash,
         level: v?.detail ? 'detail' : v ? 'odometer' : 'sealed',
         odometerM: v ? Number(v.odometerM) : undefined,
         day: v ? v.day * SECONDS_PER_DAY : undefined,

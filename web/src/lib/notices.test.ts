@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, fromHex, toHex, u32be, utf8 } from './hex';
+import { concatBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { codeOf } from './codec';
 import {
   decodeHistoryNotice,
@@ -31,8 +31,10 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
   switch (e.kind) {
     case 'registered':
       return { type: 'registered', model: e.model, registrar: e.registrar };
+    case 'envelope':
+      return { type: 'envelope', envelope_hash: e.envelopeHash, first_counter: Number(e.firstCounter), count: e.count };
     case 'reading':
-      return { type: 'reading', counter: Number(e.counter), commitment: e.commitment, envelope_hash: e.envelopeHash, rollback_of: num(e.rollbackOf) };
+      return { type: 'reading', counter: Number(e.counter), commitment: e.commitment, rollback_of: num(e.rollbackOf) };
     case 'corrected':
       return { type: 'corrected', counter: Number(e.counter), odometer_m: Number(e.odometerM), registrar: e.registrar, reason: e.reason };
     case 'key_rotated':
@@ -146,6 +148,36 @@ describe('history notice (vectors of kind history_notice)', () => {
     const era = (v.fields as { era: number }).era;
     expect(derive('witness/v2/history-key/odometer', era)).toBe(v.odometer_key);
     expect(derive('witness/v2/history-key/detail', era)).toBe(v.detail_key);
+  });
+
+  it('every reading entry follows its envelope entry, counters in its range', () => {
+    const v = vector('history_three_readings_with_rollback');
+    const n = decodeHistoryNotice(fromHex(str(v, 'notice')));
+    expect(n.entries.map((e) => (e.kind === 'envelope' ? `envelope ${e.firstCounter}+${e.count}` : `${e.kind} ${e.kind === 'reading' ? e.counter : ''}`))).toEqual([
+      'envelope 2+2',
+      'reading 2',
+      'reading 3',
+      'envelope 4+1',
+      'reading 4',
+    ]);
+    // A notice built without its first envelope entry does not open (the decoder refuses it too).
+    const built = { ...n, entries: n.entries.slice(1) };
+    expect(errorOf(() => openHistoryValues(built, fromHex(str(v, 'odometer_key'))))).toBe('invalid_field');
+  });
+
+  it('the detail part opens each reading with a blinding derived from its envelope key (7.2)', () => {
+    const v = vector('history_three_readings_with_rollback');
+    const n = decodeHistoryNotice(fromHex(str(v, 'notice')));
+    const opened = openHistoryValues(n, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key')));
+    const plain = fromHex(str(v, 'detail_plaintext'));
+    // Envelope (2, 2): key at 0, readings 2 and 3; envelope (4, 1): its key after them.
+    const second = 32 + 21 + 23;
+    const blinding = (key: Uint8Array, counter: number) => toHex(sha256(concatBytes(utf8('witness/v1/blinding'), key, u64be(counter))));
+    expect(opened.map((o) => o.detail?.blinding)).toEqual([
+      blinding(plain.slice(0, 32), 2),
+      blinding(plain.slice(0, 32), 3),
+      blinding(plain.slice(second, second + 32), 4),
+    ]);
   });
 
   it('an altered ciphertext does not open', () => {

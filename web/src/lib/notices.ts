@@ -6,8 +6,9 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { concatBytes, fromHex, toHex, u32be, u64be } from './hex';
+import { concatBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { DecodeError, Reader } from './codec';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { commitmentOf, formatFaultCode, type Reading } from './protocol';
 
 export const NOTICE_SELECTOR = 'c258d6e5';
@@ -17,6 +18,8 @@ export const NOTICE_HISTORY = 5;
 export const STATE_NOTICE_LEN = 98;
 export const MAX_HISTORY_ENTRIES = 65216;
 export const MAX_TEXT = 1024;
+export const MAX_READINGS_PER_ENVELOPE = 64;
+const U64_MAX = (1n << 64n) - 1n;
 export const SECONDS_PER_DAY = 86_400;
 
 // ---- Notice(bytes) ----
@@ -118,7 +121,8 @@ export function encodeStateNotice(n: StateNotice): Uint8Array {
 
 export type HistoryEntry =
   | { kind: 'registered'; model: number; registrar: string }
-  | { kind: 'reading'; counter: bigint; commitment: string; envelopeHash: string; rollbackOf: bigint | null }
+  | { kind: 'envelope'; envelopeHash: string; firstCounter: bigint; count: number }
+  | { kind: 'reading'; counter: bigint; commitment: string; rollbackOf: bigint | null }
   | { kind: 'corrected'; counter: bigint; odometerM: bigint; registrar: string; reason: string }
   | { kind: 'key_rotated'; newKey: string }
   | { kind: 'revoked'; reason: string }
@@ -149,11 +153,9 @@ function readEntry(r: Reader): HistoryEntry {
     case 2: {
       const counter = r.u64();
       const commitment = toHex(r.take(32));
-      const envelopeHash = toHex(r.take(32));
-      const rollback = r.bool();
-      const reference = r.u64();
-      if (!rollback && reference !== 0n) r.fail('invalid_field');
-      return { kind: 'reading', counter, commitment, envelopeHash, rollbackOf: rollback ? reference : null };
+      // The reference counter is there only for a rollback.
+      const rollbackOf = r.bool() ? r.u64() : null;
+      return { kind: 'reading', counter, commitment, rollbackOf };
     }
     case 3:
       return { kind: 'corrected', counter: r.u64(), odometerM: r.u64(), registrar: toHex(r.take(32)), reason: r.text(MAX_TEXT) };
@@ -163,9 +165,41 @@ function readEntry(r: Reader): HistoryEntry {
       return { kind: 'revoked', reason: r.text(MAX_TEXT) };
     case 6:
       return { kind: 'owner_changed', sequence: r.u64(), consented: r.bool(), owner: toHex(r.take(32)) };
+    case 7:
+      return { kind: 'envelope', envelopeHash: toHex(r.take(32)), firstCounter: r.u64(), count: r.u8() };
     default:
       return r.fail('unknown_kind');
   }
+}
+
+/** The readings an envelope entry still owes: the next counter and how many. */
+type Owed = { next: bigint; left: number } | null;
+
+/**
+ * 16.4's rule, entry by entry: an envelope entry is followed by exactly its `count` reading
+ * entries, counters from `firstCounter` on; a reading entry appears nowhere else.
+ */
+function stepRanges(owed: Owed, e: HistoryEntry): Owed {
+  const refuse = (): never => {
+    throw new DecodeError('invalid_field', 'history notice');
+  };
+  if (owed) {
+    if (e.kind !== 'reading' || e.counter !== owed.next) return refuse();
+    return owed.left > 1 ? { next: owed.next + 1n, left: owed.left - 1 } : null;
+  }
+  if (e.kind === 'reading') return refuse();
+  if (e.kind === 'envelope') {
+    if (e.count < 1 || e.count > MAX_READINGS_PER_ENVELOPE || e.firstCounter + BigInt(e.count - 1) > U64_MAX) return refuse();
+    return { next: e.firstCounter, left: e.count };
+  }
+  return null;
+}
+
+/** Checks a whole list of entries against 16.4's envelope ranges (`invalid_field`). */
+function checkRanges(entries: HistoryEntry[]): void {
+  let owed: Owed = null;
+  for (const e of entries) owed = stepRanges(owed, e);
+  if (owed) throw new DecodeError('invalid_field', 'history notice');
 }
 
 /**
@@ -186,7 +220,14 @@ export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
   const previousInput = r.optU64();
   const count = r.count(MAX_HISTORY_ENTRIES, MIN_ENTRY);
   const entries: HistoryEntry[] = [];
-  for (let i = 0; i < count; i++) entries.push(readEntry(r));
+  let owed: Owed = null;
+  for (let i = 0; i < count; i++) {
+    const entry = readEntry(r);
+    owed = stepRanges(owed, entry);
+    entries.push(entry);
+  }
+  // The entries must not end inside an envelope's range.
+  if (owed) throw new DecodeError('invalid_field', 'history notice');
   const aad = r.since(0);
   // The ciphertexts are bounded only by what the notice holds (a longer length: `truncated`).
   const odometerCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
@@ -201,7 +242,7 @@ export interface OpenedValue {
   /** UTC day: `timestamp div 86,400`. */
   day: number;
   odometerM: bigint;
-  /** With the detail key: the whole reading, whose commitment was checked. */
+  /** With the detail key: the blinding (from the envelope's commitment key, 7.2) and the whole reading, whose commitment was checked. */
   detail?: { blinding: string; reading: Reading };
 }
 
@@ -216,6 +257,13 @@ function open(key: Uint8Array, n: Uint8Array, aad: Uint8Array, ciphertext: Uint8
   } catch {
     throw new DecodeError('decryption_failed', 'history values');
   }
+}
+
+const BLINDING_TAG = utf8('witness/v1/blinding');
+
+/** 7.2: `SHA-256("witness/v1/blinding" ‖ commitment key ‖ u64 counter)`. */
+function blindingOf(key: Uint8Array, counter: bigint): Uint8Array {
+  return sha256(concatBytes(BLINDING_TAG, key, u64be(counter)));
 }
 
 /** A standalone reading (5.2), and its bytes. */
@@ -239,6 +287,8 @@ function readReadingStrict(r: Reader): { reading: Reading; bytes: Uint8Array } {
  * `malformed_plaintext` or `commitment_mismatch`.
  */
 export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array, detailKey?: Uint8Array): OpenedValue[] {
+  // A decoded notice satisfies this already; a built one may not.
+  checkRanges(notice.entries);
   const readings = notice.entries.filter((e): e is Extract<HistoryEntry, { kind: 'reading' }> => e.kind === 'reading');
   if (readings.length === 0) {
     if (notice.odometerCiphertext.length || notice.detailCiphertext.length) throw new DecodeError('malformed_plaintext', 'history values');
@@ -251,10 +301,14 @@ export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array
     const plain = open(detailKey, nonce(notice.inputIndex, 1), notice.aad, notice.detailCiphertext);
     const r = new Reader(plain, 'history details');
     try {
-      details = readings.map(() => {
-        const blinding = r.take(32);
-        return { blinding, ...readReadingStrict(r) };
-      });
+      // Per envelope entry: its commitment key (7.1), then its readings (5.2).
+      details = [];
+      let key: Uint8Array = new Uint8Array(32);
+      for (const e of notice.entries) {
+        if (e.kind === 'envelope') key = r.take(32);
+        // checkRanges put an envelope entry before every reading entry.
+        else if (e.kind === 'reading') details.push({ blinding: blindingOf(key, e.counter), ...readReadingStrict(r) });
+      }
     } catch {
       throw new DecodeError('malformed_plaintext', 'history details');
     }

@@ -47,10 +47,28 @@ fn honest_readings_are_attested_with_one_history_notice_per_device_then_the_stat
     assert_eq!(notices[1].device_id, other.id);
     assert_eq!(readings(&notices[0]), [(1, None), (2, None), (3, None)]);
     assert_eq!(readings(&notices[1]), [(1, None)]);
-    assert!(matches!(
+    // Each envelope's entry names it and its range, and its reading entries follow it.
+    assert_eq!(
         notices[1].entries[0],
-        HistoryEntry::Reading { envelope_hash, .. } if envelope_hash == b_hash
+        HistoryEntry::Envelope {
+            envelope_hash: b_hash,
+            first_counter: 1,
+            count: 1
+        }
+    );
+    assert!(matches!(
+        notices[1].entries[1],
+        HistoryEntry::Reading { counter: 1, .. }
     ));
+    assert!(matches!(
+        notices[0].entries[0],
+        HistoryEntry::Envelope {
+            first_counter: 1,
+            count: 3,
+            ..
+        }
+    ));
+    assert_eq!(notices[0].entries.len(), 4);
     // The notice carries no reading value in the clear: the values are sealed, and only the
     // device's era keys open them.
     let secret = w.state.config().backend_key.to_bytes();

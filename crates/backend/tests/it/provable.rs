@@ -223,7 +223,8 @@ fn an_ownership_change_ends_the_devices_notice_and_the_rest_goes_into_the_next_e
     let notices = history(&outcome);
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].era, 0);
-    assert_eq!(notices[0].entries.len(), 3);
+    // Envelope, reading, owner changed, envelope, reading.
+    assert_eq!(notices[0].entries.len(), 5);
     // The device passes to another owner mid-input: the notice ends there.
     let before = w.drive(&mut car, 10, 1);
     let after = w.drive(&mut car, 10, 1);
@@ -239,6 +240,11 @@ fn an_ownership_change_ends_the_devices_notice_and_the_rest_goes_into_the_next_e
     assert!(matches!(
         &notices[0].entries[..],
         [
+            HistoryEntry::Envelope {
+                first_counter: 3,
+                count: 1,
+                ..
+            },
             HistoryEntry::Reading { counter: 3, .. },
             HistoryEntry::OwnerChanged {
                 sequence: 2,
@@ -601,4 +607,40 @@ fn one_devices_full_input_of_readings_has_a_decodable_history_notice() {
     assert!(count > 4_096, "{count} readings");
     let outcome = w.submit(GATEWAY, messages);
     assert_eq!(history(&outcome)[0].reading_counters().count(), count);
+}
+
+#[test]
+fn an_envelope_of_16_readings_is_one_envelope_entry_its_reading_entries_and_one_commitment_key() {
+    use witness_protocol::notice::{DETAIL_KEY_TAG, ODOMETER_KEY_TAG, history_key};
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let envelope = w.drive(&mut car, 160, 16);
+    let hash = envelope.hash();
+    let outcome = w.send(vec![envelope]);
+    // Header 56, envelope entry 42, 16 readings of 42, odometer part 2 + 16 × 12 + 16, detail
+    // part 2 + 32 + 16 × 21 + 16 (PROTOCOL.md 16.4).
+    assert_eq!(outcome.notices[0].len(), 56 + 42 + 16 * 42 + 210 + 386);
+    assert_eq!(outcome.notices[0].len(), 1_366);
+    let notice = &history(&outcome)[0];
+    assert_eq!(
+        notice.entries[0],
+        HistoryEntry::Envelope {
+            envelope_hash: hash,
+            first_counter: 1,
+            count: 16
+        }
+    );
+    assert_eq!(
+        notice.reading_counters().collect::<Vec<_>>(),
+        (1..=16).collect::<Vec<_>>()
+    );
+    // The era's detail key opens every reading with the blinding the device holds.
+    let secret = w.state.config().backend_key.to_bytes();
+    let odometer = history_key(ODOMETER_KEY_TAG, &secret, &car.id, 0);
+    let detail = history_key(DETAIL_KEY_TAG, &secret, &car.id, 0);
+    let values = notice.open_values(&odometer, Some(&detail)).unwrap();
+    assert_eq!(values.len(), 16);
+    for value in values {
+        assert_eq!(value.detail.as_ref(), Some(&car.sealed[&value.counter]));
+    }
 }

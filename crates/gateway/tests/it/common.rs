@@ -426,7 +426,7 @@ pub fn state_notice(input: u64) -> Vec<u8> {
     .encode()
 }
 
-/// A history notice of `device` at `input`, with one reading entry.
+/// A history notice of `device` at `input`, with one envelope of one reading.
 pub fn history_notice(
     device: DeviceId,
     input: u64,
@@ -441,12 +441,18 @@ pub fn history_notice(
         era,
         position,
         previous_input,
-        entries: vec![HistoryEntry::Reading {
-            counter: position,
-            commitment: Commitment([position as u8; 32]),
-            envelope_hash: [input as u8; 32],
-            rollback_of: None,
-        }],
+        entries: vec![
+            HistoryEntry::Envelope {
+                envelope_hash: [input as u8; 32],
+                first_counter: position,
+                count: 1,
+            },
+            HistoryEntry::Reading {
+                counter: position,
+                commitment: Commitment([position as u8; 32]),
+                rollback_of: None,
+            },
+        ],
         sealed: SealedValues {
             odometer: vec![1; 28],
             detail: vec![2; 80],

@@ -1,12 +1,14 @@
 //! State and history notices (docs/PROTOCOL.md 16.4-16.5): layouts, canonical decoding, and
 //! the sealed values that only the era's keys open.
 
+use chacha20poly1305::{AeadInOut as _, ChaCha20Poly1305, KeyInit as _, Tag};
 use sha2::{Digest as _, Sha256};
+use witness_protocol::codec::Writer;
 use witness_protocol::notice::{
-    DETAIL_KEY_TAG, HistoryEntry, HistoryNotice, NOTICE_HISTORY, NOTICE_STATE, ODOMETER_KEY_TAG,
-    STATE_NOTICE_LEN, SealedValues, StateNotice, history_key, notice_kind,
+    DETAIL_KEY_TAG, EnvelopeValues, HistoryEntry, HistoryNotice, NOTICE_HISTORY, NOTICE_STATE,
+    ODOMETER_KEY_TAG, STATE_NOTICE_LEN, SealedValues, StateNotice, history_key, notice_kind,
 };
-use witness_protocol::{DeviceId, Error, ModelId, Reading, commitment_of};
+use witness_protocol::{CommitmentKey, DeviceId, Error, ModelId, Reading};
 
 use crate::readings;
 
@@ -60,30 +62,72 @@ struct Sealed {
     notice: HistoryNotice,
     odometer: [u8; 32],
     detail: [u8; 32],
-    values: Vec<([u8; 32], Reading)>,
+    /// Per envelope: commitment key byte and readings.
+    envelopes: Vec<(u8, Vec<Reading>)>,
 }
 
-/// A notice of `readings` (counters from 10), sealed, after a registration and before a
-/// correction.
+impl Sealed {
+    /// The values as the backend seals them.
+    fn values(&self) -> Vec<EnvelopeValues> {
+        values(&self.envelopes)
+    }
+
+    /// `(blinding, reading)` of each reading entry, in order.
+    fn details(&self) -> Vec<([u8; 32], Reading)> {
+        let mut counter = 10;
+        let mut out = Vec::new();
+        for (key, readings) in &self.envelopes {
+            for reading in readings {
+                out.push((
+                    CommitmentKey::from_bytes([*key; 32]).blinding(counter),
+                    reading.clone(),
+                ));
+                counter += 1;
+            }
+        }
+        out
+    }
+}
+
+fn values(envelopes: &[(u8, Vec<Reading>)]) -> Vec<EnvelopeValues> {
+    envelopes
+        .iter()
+        .map(|(key, readings)| EnvelopeValues {
+            commitment_key: CommitmentKey::from_bytes([*key; 32]),
+            readings: readings.clone(),
+        })
+        .collect()
+}
+
+/// A notice of `count` readings (counters from 10) in envelopes of at most two readings,
+/// sealed, after a registration and before a correction; the second reading is a rollback.
 fn sealed(count: usize) -> Sealed {
     let device_id = DeviceId([0x42; 16]);
-    let values: Vec<([u8; 32], Reading)> = readings(count)
-        .into_iter()
+    let envelopes: Vec<(u8, Vec<Reading>)> = readings(count)
+        .chunks(2)
         .enumerate()
-        .map(|(i, r)| ([i as u8 + 1; 32], r))
+        .map(|(i, chunk)| (i as u8 + 1, chunk.to_vec()))
         .collect();
     let mut entries = vec![HistoryEntry::Registered {
         model: ModelId(3),
         registrar: [0x77; 32],
     }];
-    for (i, (blinding, reading)) in values.iter().enumerate() {
-        let counter = 10 + i as u64;
-        entries.push(HistoryEntry::Reading {
-            counter,
-            commitment: commitment_of(device_id, counter, blinding, reading).unwrap(),
+    let mut counter = 10;
+    for (key, readings) in &envelopes {
+        let key = CommitmentKey::from_bytes([*key; 32]);
+        entries.push(HistoryEntry::Envelope {
             envelope_hash: [0x99; 32],
-            rollback_of: (i == 1).then_some(10),
+            first_counter: counter,
+            count: readings.len() as u8,
         });
+        for reading in readings {
+            entries.push(HistoryEntry::Reading {
+                counter,
+                commitment: key.commit(device_id, counter, reading).unwrap(),
+                rollback_of: (counter == 11).then_some(10),
+            });
+            counter += 1;
+        }
     }
     entries.push(HistoryEntry::Corrected {
         counter: 11,
@@ -104,13 +148,14 @@ fn sealed(count: usize) -> Sealed {
     let secret = [0x5e; 32];
     let odometer = *history_key(ODOMETER_KEY_TAG, &secret, &device_id, 2);
     let detail = *history_key(DETAIL_KEY_TAG, &secret, &device_id, 2);
-    let refs: Vec<([u8; 32], &Reading)> = values.iter().map(|(b, r)| (*b, r)).collect();
-    notice.seal_values(&odometer, &detail, &refs).unwrap();
+    notice
+        .seal_values(&odometer, &detail, &values(&envelopes))
+        .unwrap();
     Sealed {
         notice,
         odometer,
         detail,
-        values,
+        envelopes,
     }
 }
 
@@ -187,20 +232,22 @@ fn the_odometer_key_opens_dated_values_and_the_detail_key_whole_readings() {
     let s = sealed(3);
     let dated = s.notice.open_values(&s.odometer, None).unwrap();
     assert_eq!(dated.len(), 3);
+    let details = s.details();
     for (i, value) in dated.iter().enumerate() {
-        let reading = &s.values[i].1;
+        let reading = &details[i].1;
         assert_eq!(value.counter, 10 + i as u64);
         assert_eq!(value.odometer_m, reading.odometer_m);
         assert_eq!(value.day, reading.timestamp / 86_400);
         assert_eq!(value.detail, None);
     }
     let full = s.notice.open_values(&s.odometer, Some(&s.detail)).unwrap();
-    for (value, (blinding, reading)) in full.iter().zip(&s.values) {
+    for (value, (blinding, reading)) in full.iter().zip(&details) {
         assert_eq!(value.detail.as_ref(), Some(&(*blinding, reading.clone())));
     }
-    // The sealed section holds no value in the clear and the ciphertexts have their tags.
+    // The sealed section holds no value in the clear and the ciphertexts have their tags:
+    // two commitment keys and three 21-byte readings.
     assert_eq!(s.notice.sealed.odometer.len(), 12 * 3 + 16);
-    assert!(s.notice.sealed.detail.len() > 3 * 32 + 16);
+    assert_eq!(s.notice.sealed.detail.len(), 2 * 32 + 3 * 21 + 16);
 }
 
 #[test]
@@ -230,9 +277,10 @@ fn other_keys_other_eras_and_altered_notices_do_not_open() {
     renumbered.position += 1;
     assert!(renumbered.open_values(&s.odometer, None).is_err());
     let mut rewritten = s.notice.clone();
-    if let HistoryEntry::Reading { rollback_of, .. } = &mut rewritten.entries[2] {
-        *rollback_of = None;
-    }
+    let HistoryEntry::Reading { rollback_of, .. } = &mut rewritten.entries[3] else {
+        panic!("entry 3 is the second reading");
+    };
+    *rollback_of = None;
     assert!(rewritten.open_values(&s.odometer, None).is_err());
     let mut swapped = s.notice.clone();
     std::mem::swap(&mut swapped.sealed.odometer, &mut swapped.sealed.detail);
@@ -247,22 +295,24 @@ fn other_keys_other_eras_and_altered_notices_do_not_open() {
 
 #[test]
 fn with_the_detail_key_every_reading_is_checked_against_its_commitment() {
-    let mut s = sealed(2);
+    let mut s = sealed(3);
     // The backend sealed a reading that is not the committed one.
-    let mut wrong = s.values.clone();
-    wrong[1].1.fuel_ml += 1;
-    let refs: Vec<([u8; 32], &Reading)> = wrong.iter().map(|(b, r)| (*b, r)).collect();
-    s.notice.seal_values(&s.odometer, &s.detail, &refs).unwrap();
+    let mut wrong = s.envelopes.clone();
+    wrong[0].1[1].fuel_ml += 1;
+    s.notice
+        .seal_values(&s.odometer, &s.detail, &values(&wrong))
+        .unwrap();
     assert!(s.notice.open_values(&s.odometer, None).is_ok());
     assert_eq!(
         s.notice.open_values(&s.odometer, Some(&s.detail)),
         Err(Error::CommitmentMismatch)
     );
-    // Or with another blinding.
-    let mut blinded = s.values.clone();
-    blinded[0].0 = [0xee; 32];
-    let refs: Vec<([u8; 32], &Reading)> = blinded.iter().map(|(b, r)| (*b, r)).collect();
-    s.notice.seal_values(&s.odometer, &s.detail, &refs).unwrap();
+    // Or another envelope's commitment key (the second envelope's blinding differs).
+    let mut rekeyed = s.envelopes.clone();
+    rekeyed[1].0 = 0xee;
+    s.notice
+        .seal_values(&s.odometer, &s.detail, &values(&rekeyed))
+        .unwrap();
     assert_eq!(
         s.notice.open_values(&s.odometer, Some(&s.detail)),
         Err(Error::CommitmentMismatch)
@@ -311,8 +361,205 @@ fn the_same_values_sealed_for_two_inputs_give_different_ciphertexts() {
     let a = sealed(2);
     let mut b = a.notice.clone();
     b.input_index += 1;
-    let refs: Vec<([u8; 32], &Reading)> = a.values.iter().map(|(x, r)| (*x, r)).collect();
-    b.seal_values(&a.odometer, &a.detail, &refs).unwrap();
+    b.seal_values(&a.odometer, &a.detail, &a.values()).unwrap();
     assert_ne!(a.notice.sealed.odometer, b.sealed.odometer);
     assert_ne!(a.notice.sealed.detail, b.sealed.detail);
+}
+
+#[test]
+fn envelope_and_reading_entries_have_the_documented_layout() {
+    let s = sealed(2);
+    let bytes = s.notice.encode();
+    // After the 56-byte header (one-byte count) and the 37-byte registration entry.
+    let envelope = 56 + 37;
+    assert_eq!(bytes[envelope], 7);
+    assert_eq!(&bytes[envelope + 1..envelope + 33], &[0x99; 32]);
+    assert_eq!(&bytes[envelope + 33..envelope + 41], &10u64.to_be_bytes());
+    assert_eq!(bytes[envelope + 41], 2);
+    // A reading is 42 bytes, a rollback 50 (the reference counter only then).
+    let first = envelope + 42;
+    let HistoryEntry::Reading { commitment, .. } = &s.notice.entries[2] else {
+        panic!("entry 2 is a reading");
+    };
+    assert_eq!(bytes[first], 2);
+    assert_eq!(&bytes[first + 1..first + 9], &10u64.to_be_bytes());
+    assert_eq!(&bytes[first + 9..first + 41], &commitment.0);
+    assert_eq!(bytes[first + 41], 0);
+    let second = first + 42;
+    assert_eq!(bytes[second], 2);
+    assert_eq!(&bytes[second + 1..second + 9], &11u64.to_be_bytes());
+    assert_eq!(bytes[second + 41], 1);
+    assert_eq!(&bytes[second + 42..second + 50], &10u64.to_be_bytes());
+    assert_eq!(bytes[second + 50], 3, "the correction follows");
+}
+
+/// `sealed(3)`'s entries with `change` applied, encoded without values.
+fn reencoded(change: impl FnOnce(&mut Vec<HistoryEntry>)) -> Vec<u8> {
+    let mut notice = sealed(3).notice;
+    change(&mut notice.entries);
+    notice.sealed = SealedValues::default();
+    notice.encode()
+}
+
+fn envelope(first_counter: u64, count: u8) -> HistoryEntry {
+    HistoryEntry::Envelope {
+        envelope_hash: [0x99; 32],
+        first_counter,
+        count,
+    }
+}
+
+#[test]
+fn reading_entries_must_be_exactly_the_ranges_of_their_envelope_entries() {
+    // Entries of sealed(3): registered, envelope(10, 2), 10, 11, envelope(12, 1), 12, corrected.
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a reading without an envelope entry", {
+            reencoded(|e| {
+                e.remove(4);
+            })
+        }),
+        ("a reading entry first of all", {
+            reencoded(|e| {
+                e.remove(0);
+                e.remove(0);
+            })
+        }),
+        ("a counter that is not the next of the range", {
+            reencoded(|e| {
+                if let HistoryEntry::Reading { counter, .. } = &mut e[3] {
+                    *counter = 12;
+                }
+            })
+        }),
+        ("the range's first counter skipped", {
+            reencoded(|e| e[1] = envelope(9, 2))
+        }),
+        ("fewer readings than the count, another entry next", {
+            reencoded(|e| e[4] = envelope(12, 2))
+        }),
+        ("fewer readings than the count at the end", {
+            reencoded(|e| {
+                e.pop();
+                e.insert(4, envelope(12, 2));
+                e.remove(5);
+            })
+        }),
+        ("an envelope entry inside another's range", {
+            reencoded(|e| e.insert(3, envelope(11, 1)))
+        }),
+        ("more readings than the count", {
+            reencoded(|e| e[1] = envelope(10, 1))
+        }),
+        ("an envelope entry of no reading", {
+            reencoded(|e| e.insert(1, envelope(10, 0)))
+        }),
+        ("an envelope entry of 65 readings", {
+            reencoded(|e| e[1] = envelope(10, 65))
+        }),
+        ("a range past the last counter", {
+            reencoded(|e| {
+                e.truncate(1);
+                e.push(envelope(u64::MAX, 2));
+            })
+        }),
+        ("an envelope entry as the last entry", {
+            reencoded(|e| e.push(envelope(13, 1)))
+        }),
+    ];
+    for (what, bytes) in cases {
+        assert_eq!(
+            HistoryNotice::decode(&bytes),
+            Err(Error::InvalidField),
+            "{what}"
+        );
+    }
+    // A one-reading envelope at the last counter is fine.
+    let edge = reencoded(|e| {
+        e.truncate(1);
+        e.push(envelope(u64::MAX, 1));
+        e.push(HistoryEntry::Reading {
+            counter: u64::MAX,
+            commitment: witness_protocol::Commitment([1; 32]),
+            rollback_of: None,
+        });
+    });
+    assert!(HistoryNotice::decode(&edge).is_ok());
+}
+
+#[test]
+fn values_that_do_not_fit_the_envelope_entries_are_neither_sealed_nor_opened() {
+    let s = sealed(3);
+    let mut notice = s.notice.clone();
+    let mut short = s.envelopes.clone();
+    short[0].1.pop();
+    let mut missing = s.envelopes.clone();
+    missing.pop();
+    let mut extra = s.envelopes.clone();
+    extra.push((9, readings(1)));
+    for envelopes in [short, missing, extra, Vec::new()] {
+        assert_eq!(
+            notice.seal_values(&s.odometer, &s.detail, &values(&envelopes)),
+            Err(Error::InvalidField)
+        );
+        assert_eq!(
+            notice.encode_sealed(&s.odometer, &s.detail, &values(&envelopes)),
+            Err(Error::InvalidField)
+        );
+    }
+    // A notice built (not decoded) with a reading outside any range does not open.
+    notice.entries.remove(1);
+    assert_eq!(
+        notice.open_values(&s.odometer, None),
+        Err(Error::InvalidField)
+    );
+}
+
+#[test]
+fn encode_sealed_is_seal_values_then_encode() {
+    let s = sealed(5);
+    assert_eq!(
+        s.notice
+            .encode_sealed(&s.odometer, &s.detail, &s.values())
+            .unwrap(),
+        s.notice.encode()
+    );
+    let none = sealed(0);
+    assert_eq!(
+        none.notice.encode_sealed(&[1; 32], &[2; 32], &[]).unwrap(),
+        none.notice.encode()
+    );
+}
+
+#[test]
+fn the_detail_plaintext_is_each_envelope_key_then_its_standalone_readings() {
+    let s = sealed(5);
+    // The AAD: the notice up to its (here empty) ciphertexts' two zero length bytes.
+    let mut bare = s.notice.clone();
+    bare.sealed = SealedValues::default();
+    let mut aad = bare.encode();
+    aad.truncate(aad.len() - 2);
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(&500u64.to_be_bytes());
+    nonce[8..].copy_from_slice(&1u32.to_be_bytes());
+    let sealed = &s.notice.sealed.detail;
+    let (body, tag) = sealed.split_at(sealed.len() - 16);
+    let mut plain = body.to_vec();
+    ChaCha20Poly1305::new((&s.detail).into())
+        .decrypt_inout_detached(
+            &nonce.into(),
+            &aad,
+            plain.as_mut_slice().into(),
+            &Tag::try_from(tag).unwrap(),
+        )
+        .unwrap();
+    let mut want = Writer::default();
+    for (key, readings) in &s.envelopes {
+        want.bytes(&[*key; 32]);
+        for reading in readings {
+            reading.encode_standalone(&mut want).unwrap();
+        }
+    }
+    assert_eq!(plain, want.finish());
+    // Three envelope keys and five readings, the fifth with one fault code.
+    assert_eq!(plain.len(), 3 * 32 + 5 * 21 + 2);
 }
