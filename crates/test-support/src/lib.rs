@@ -13,7 +13,9 @@ use std::sync::Mutex;
 /// If the test's own path is not `<target>/<profile>/deps/<test>`, or the build fails.
 pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(path) = built.get(bin) {
         return path.clone();
     }
