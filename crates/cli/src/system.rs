@@ -48,42 +48,35 @@ impl SystemInfo {
     }
 }
 
-/// Trust anchors pinned by the user (docs/PROTOCOL.md 17.1), and optional endpoints:
-/// `<data-dir>/anchors.json` as `witness up` writes it, or any file the user chose. The
-/// dashboard reads the same JSON from a `#pin=` link or a file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Anchors {
-    pub(crate) chain_id: u64,
-    pub(crate) application: String,
-    pub(crate) consensus: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) backend_public_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) chain_rpc_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) node_rpc_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) node_inspect_url: Option<String>,
+/// The anchors file: `witness_protocol::api::TrustAnchors`.
+pub(crate) use witness_protocol::api::TrustAnchors as Anchors;
+
+/// Where the anchors file lives, and reading and writing it.
+pub(crate) trait AnchorsFile: Sized {
+    fn path(data_dir: &Path) -> PathBuf;
+    fn load(path: &Path) -> Result<Self, String>;
+    fn save(&self, data_dir: &Path) -> Result<(), String>;
+    fn to_link_fragment(&self) -> String;
 }
 
-impl Anchors {
-    pub(crate) fn path(data_dir: &Path) -> PathBuf {
+impl AnchorsFile for Anchors {
+    fn path(data_dir: &Path) -> PathBuf {
         data_dir.join("anchors.json")
     }
 
-    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+    fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub(crate) fn save(&self, data_dir: &Path) -> Result<(), String> {
+    fn save(&self, data_dir: &Path) -> Result<(), String> {
         let path = Self::path(data_dir);
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The dashboard's `#pin=` value: the JSON, base64url without padding.
-    pub(crate) fn to_link_fragment(&self) -> String {
+    fn to_link_fragment(&self) -> String {
         use base64::Engine as _;
         let json = serde_json::to_vec(self).unwrap_or_default();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)

@@ -24,7 +24,7 @@ use witness_protocol::{GatewayAuthorization, Message, RollupInput};
 use crate::CliResult;
 use crate::chain::wait_for_stop;
 use crate::keys::LocalKeys;
-use crate::system::{Anchors, SystemInfo};
+use crate::system::{Anchors, AnchorsFile as _, SystemInfo};
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct UpArgs {

@@ -23,7 +23,7 @@ use witness_protocol::verdict::{Evidence, Finding, Verdict, decide};
 use witness_protocol::{BackendPublicKey, DeviceId, Opening, PossessionProof};
 
 use crate::CliResult;
-use crate::system::{Anchors, SystemInfo};
+use crate::system::{Anchors, AnchorsFile as _, SystemInfo};
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {

@@ -7,6 +7,7 @@
  * Endpoint URLs that travel with a pin (chain RPC, node) are not anchors: everything read
  * from them is checked against the anchors.
  */
+import type { TrustAnchors as AnchorsJson } from './api';
 import { fromHex, toHex } from './hex';
 
 export type AnchorSource = 'link' | 'file' | 'typed';
@@ -64,15 +65,17 @@ export function parseChainId(v: unknown): number {
 /** Validates the JSON of a pin (`{"chain_id","application","consensus", …urls}`). */
 export function parsePinJson(value: unknown): { anchors: TrustAnchors; endpoints: PinEndpoints; backendPublicKey?: string } {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('the anchors are not a JSON object');
-  const o = value as Record<string, unknown>;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  // The shape is the generated `TrustAnchors` (crates/protocol/src/api.rs); every field is
+  // still checked, since the JSON comes from a link or a file.
+  const o = value as Partial<Record<keyof AnchorsJson, unknown>>;
+  const str = (k: keyof AnchorsJson) => (typeof o[k] === 'string' ? (o[k] as string) : '');
   const anchors: TrustAnchors = {
     chainId: parseChainId(o.chain_id),
     application: normalizeAddress(str('application'), 'application'),
     consensus: normalizeAddress(str('consensus'), 'consensus'),
   };
   const endpoints: PinEndpoints = {};
-  const url = (k: string): string | undefined => {
+  const url = (k: keyof AnchorsJson): string | undefined => {
     const v = str(k);
     if (!v) return undefined;
     try {
@@ -125,14 +128,15 @@ export function decodePin(value: string): ReturnType<typeof parsePinJson> {
 
 /** A pin link for `anchors` on the dashboard at `base`. */
 export function pinLink(base: string, anchors: TrustAnchors, endpoints: PinEndpoints = {}): string {
-  const json = JSON.stringify({
+  const pin: AnchorsJson = {
     chain_id: anchors.chainId,
     application: anchors.application,
     consensus: anchors.consensus,
     ...(endpoints.chainRpcUrl ? { chain_rpc_url: endpoints.chainRpcUrl } : {}),
     ...(endpoints.nodeRpcUrl ? { node_rpc_url: endpoints.nodeRpcUrl } : {}),
     ...(endpoints.nodeInspectUrl ? { node_inspect_url: endpoints.nodeInspectUrl } : {}),
-  });
+  };
+  const json = JSON.stringify(pin);
   return `${base.replace(/\/?$/, '/')}#pin=${base64urlEncode(json)}`;
 }
 
