@@ -1161,14 +1161,20 @@ def globals_hash(g: dict) -> bytes:
 # --- 16.4 history notices
 
 
-def read_history_entry(rd: Reader) -> dict:
+def read_history_entry(rd: Reader, range_: tuple[int, int] | None) -> dict:
+    """One entry (16.4). A reading entry carries no counter: it is the one its envelope's range
+    owes next (`range_`: (next counter, readings owed)); outside a range it is invalid_field,
+    reported after its own fields."""
     kind = rd.u8()
     if kind == 1:
         return {"type": "registered", "model": rd.u32(), "registrar": rd.take(32).hex()}
     if kind == 2:
-        e = {"type": "reading", "counter": rd.u64(), "commitment": rd.take(32).hex()}
+        e = {"type": "reading", "commitment": rd.take(32).hex()}
         # The reference counter is there only for a rollback.
         e["rollback_of"] = rd.u64() if rd.boolean() else None
+        if range_ is None:
+            raise ProtocolError("invalid_field", "a reading entry outside any envelope range")
+        e["counter"] = range_[0]
         return e
     if kind == 3:
         return {"type": "corrected", "counter": rd.u64(), "odometer_m": rd.u64(), "registrar": rd.take(32).hex(),
@@ -1180,22 +1186,20 @@ def read_history_entry(rd: Reader) -> dict:
     if kind == 6:
         return {"type": "owner_changed", "sequence": rd.u64(), "consented": rd.boolean(), "owner": rd.take(32).hex()}
     if kind == 7:
-        return {"type": "envelope", "envelope_hash": rd.take(32).hex(), "first_counter": rd.u64(), "count": rd.u8()}
+        return {"type": "envelope", "first_counter": rd.u64(), "count": rd.u8()}
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
 
 
 def check_entry_sequence(range_: tuple[int, int] | None, e: dict) -> tuple[int, int] | None:
     """16.4: an envelope entry opens the range of its `count` readings; exactly that many
-    reading entries follow it, with its counters in order; a reading entry anywhere else, or
-    any other entry inside a range, is invalid_field. Returns the range still owed as
-    (next counter, readings owed), after entry `e` (decoded)."""
+    reading entries follow it, the k-th with counter first + k; a reading entry anywhere else
+    (read_history_entry refuses it), or any other entry inside a range, is invalid_field.
+    Returns the range still owed as (next counter, readings owed), after entry `e` (decoded)."""
     if range_ is not None:
         next_counter, owed = range_
-        if e["type"] != "reading" or e["counter"] != next_counter:
+        if e["type"] != "reading":
             raise ProtocolError("invalid_field", f"{e['type']} entry where reading {next_counter} is due")
         return (next_counter + 1, owed - 1) if owed > 1 else None
-    if e["type"] == "reading":
-        raise ProtocolError("invalid_field", "a reading entry outside any envelope range")
     if e["type"] == "envelope":
         if not 1 <= e["count"] <= MAX_READINGS or e["first_counter"] + e["count"] - 1 > U64_MAX:
             raise ProtocolError("invalid_field", "envelope entry count or range")
@@ -1217,20 +1221,24 @@ def decode_history_notice(data: bytes) -> dict:
         "position": rd.u64(),
         "previous_input": read_opt(rd, rd.u64),
     }
+    # The header: version byte to the end of the previous-input field, the detail part's AAD.
+    header_end = rd.pos
     count = rd.count(MAX_HISTORY_ENTRIES, MIN_HISTORY_ENTRY)
     n["entries"] = []
     owed = None
     for _ in range(count):
-        e = read_history_entry(rd)
+        e = read_history_entry(rd, owed)
         owed = check_entry_sequence(owed, e)
         n["entries"].append(e)
     if owed is not None:
         raise ProtocolError("invalid_field", "the entries end inside an envelope range")
-    aad = data[: rd.pos]
+    # The odometer part's AAD: header, entry count and entries.
+    odometer_aad = data[: rd.pos]
     odometer = rd.take(rd.varint())
     detail = rd.take(rd.varint())
     rd.finish()
-    return {"fields": n, "aad": aad, "odometer_ciphertext": odometer, "detail_ciphertext": detail}
+    return {"fields": n, "odometer_aad": odometer_aad, "detail_aad": data[:header_end],
+            "odometer_ciphertext": odometer, "detail_ciphertext": detail}
 
 
 def history_key(tag: bytes, backend_secret: bytes, device_id: bytes, era: int) -> bytes:
@@ -1262,13 +1270,18 @@ def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | N
         if notice["odometer_ciphertext"] or notice["detail_ciphertext"]:
             raise ProtocolError("malformed_plaintext", "values without reading entries")
         return []
-    odo = chacha_open(odometer_key, history_nonce(f["input_index"], 0), notice["aad"], notice["odometer_ciphertext"])
+    odo = chacha_open(odometer_key, history_nonce(f["input_index"], 0), notice["odometer_aad"],
+                      notice["odometer_ciphertext"])
     if len(odo) != 12 * len(readings):
         raise ProtocolError("malformed_plaintext", "odometer plaintext length")
+    dated = [(int.from_bytes(odo[12 * k : 12 * k + 4], "big"), int.from_bytes(odo[12 * k + 4 : 12 * k + 12], "big"))
+             for k in range(len(readings))]
     details = None
     if detail_key is not None:
-        det = chacha_open(detail_key, history_nonce(f["input_index"], 1), notice["aad"], notice["detail_ciphertext"])
-        # Per envelope entry: its commitment key (7.1), then its readings (5.2); each reading's
+        det = chacha_open(detail_key, history_nonce(f["input_index"], 1), notice["detail_aad"],
+                          notice["detail_ciphertext"])
+        # Per envelope entry: its commitment key (7.1), then per reading the standalone reading
+        # (5.2) without its odometer, which comes from the odometer plaintext; each reading's
         # blinding is derived from its envelope's key (7.2).
         try:
             rd = Reader(det)
@@ -1278,22 +1291,27 @@ def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | N
                 if e["type"] == "envelope":
                     key = rd.take(32)
                 elif e["type"] == "reading":
-                    details.append((blinding(key, e["counter"]), decode_standalone(rd)))
+                    reading = {"timestamp": rd.u32(), "odometer_m": dated[len(details)][1],
+                               "fuel_ml": rd.u32(), "engine_s": rd.u32()}
+                    nf = rd.u8()
+                    if nf > MAX_FAULTS:
+                        raise ProtocolError("oversize", "fault count")
+                    reading["faults"] = [rd.u16() for _ in range(nf)]
+                    details.append((blinding(key, e["counter"]), reading))
             rd.finish()
         except ProtocolError as e:
             raise ProtocolError("malformed_plaintext", f"detail plaintext: {e}") from None
     out = []
     device_id = bytes.fromhex(f["device_id"])
     for k, entry in enumerate(readings):
-        day = int.from_bytes(odo[12 * k : 12 * k + 4], "big")
-        odometer_m = int.from_bytes(odo[12 * k + 4 : 12 * k + 12], "big")
+        day, odometer_m = dated[k]
         value = {"counter": entry["counter"], "day": day, "odometer_m": odometer_m, "blinding": None, "reading": None}
         if details is not None:
             blind, reading = details[k]
             if commitment(device_id, entry["counter"], blind, reading).hex() != entry["commitment"]:
                 raise ProtocolError("commitment_mismatch", f"reading entry {k}")
-            if reading["odometer_m"] != odometer_m or reading["timestamp"] // SECONDS_PER_DAY != day:
-                raise ProtocolError("malformed_plaintext", f"odometer and detail disagree at entry {k}")
+            if reading["timestamp"] // SECONDS_PER_DAY != day:
+                raise ProtocolError("malformed_plaintext", f"the detail's day and the odometer part's differ at entry {k}")
             value["blinding"], value["reading"] = blind.hex(), reading
         out.append(value)
     return out
@@ -1475,11 +1493,10 @@ def check_history_vector(c: Checker, v: dict):
     device_id = bytes.fromhex(f["device_id"])
     c.eq("fields", f, v["fields"])
     c.eq("device id = generator label", device_id, vector_device_id("state device"))
-    c.eq("aad", n["aad"], h(v, "aad"))
+    c.eq("odometer aad", n["odometer_aad"], h(v, "odometer_aad"))
+    c.eq("detail aad", n["detail_aad"], h(v, "detail_aad"))
+    c.eq("detail aad = the 55 header bytes", n["detail_aad"], raw[:55])
     for e in f["entries"]:
-        if e["type"] == "envelope":
-            c.eq("envelope hash = generator label", e["envelope_hash"],
-                 vector_seed(f"state device/envelope/{e['first_counter']}").hex())
         if e["type"] in ("registered", "corrected"):
             c.eq("registrar = generator label", e["registrar"], ed25519_public(vector_seed("registrar")).hex())
         if e["type"] == "owner_changed":
@@ -1499,11 +1516,12 @@ def check_history_vector(c: Checker, v: dict):
     c.eq("detail nonce", history_nonce(f["input_index"], 1), h(v, "detail_nonce"))
     odo_plain = b"".join(be(o["day"], 4) + be(o["odometer_m"], 8) for o in opened)
     c.eq("odometer plaintext", odo_plain, h(v, "odometer_plaintext"))
-    c.eq("odometer ciphertext = seal(plaintext)", chacha_seal(odometer_key, h(v, "odometer_nonce"), n["aad"], odo_plain),
+    c.eq("odometer ciphertext = seal(plaintext)",
+         chacha_seal(odometer_key, h(v, "odometer_nonce"), n["odometer_aad"], odo_plain),
          n["odometer_ciphertext"])
     if detail_key is not None:
         # Rebuilt from the entries and the opened readings: per envelope entry its commitment
-        # key (the generator's label, by first counter) and then its standalone readings.
+        # key (the generator's label, by first counter) and then its readings without odometer.
         by_counter = {o["counter"]: o for o in opened}
         det_plain = b""
         for e in f["entries"]:
@@ -1514,10 +1532,16 @@ def check_history_vector(c: Checker, v: dict):
             for counter in range(e["first_counter"], e["first_counter"] + e["count"]):
                 o = by_counter[counter]
                 c.eq(f"blinding of counter {counter} (7.2, its envelope's key)", bytes.fromhex(o["blinding"]), blinding(key, counter))
-                det_plain += encode_standalone(o["reading"])
+                r = o["reading"]
+                c.eq(f"reading {counter}'s odometer = the odometer part's", r["odometer_m"], o["odometer_m"])
+                det_plain += (be(r["timestamp"], 4) + be(r["fuel_ml"], 4) + be(r["engine_s"], 4)
+                              + bytes([len(r["faults"])]) + b"".join(be(x, 2) for x in r["faults"]))
         c.eq("detail plaintext", det_plain, h(v, "detail_plaintext"))
-        c.eq("detail ciphertext = seal(plaintext)", chacha_seal(detail_key, h(v, "detail_nonce"), n["aad"], det_plain),
-             n["detail_ciphertext"])
+        c.eq("detail ciphertext = seal(plaintext)",
+             chacha_seal(detail_key, h(v, "detail_nonce"), n["detail_aad"], det_plain), n["detail_ciphertext"])
+        # Not sealed under the odometer part's AAD (header and entries).
+        c.true("detail AAD is not header and entries",
+               chacha_seal(detail_key, h(v, "detail_nonce"), n["odometer_aad"], det_plain) != n["detail_ciphertext"])
         for o, e in zip(opened, [e for e in f["entries"] if e["type"] == "reading"]):
             c.eq(f"commitment of counter {o['counter']} (7.3)",
                  commitment(device_id, o["counter"], bytes.fromhex(o["blinding"]), o["reading"]).hex(), e["commitment"])
@@ -1577,12 +1601,12 @@ def state_derived_cases(vectors: dict) -> list:
     state = h(vectors["state_notice_eight_devices"], "notice")
 
     def envelope_entry(first: int, count: int) -> bytes:
-        return b"\x07" + bytes([0xee] * 32) + be(first, 8) + bytes([count])
+        return b"\x07" + be(first, 8) + bytes([count])
 
     def with_entry(data: bytes, at: int | None, entry: bytes) -> bytes:
         """`entry` inserted at offset `at` (None: after the last entry), the count one more;
         the notices here have fewer than 127 entries (a one-byte count at offset 55)."""
-        end = len(decode_history_notice(data)["aad"])
+        end = len(decode_history_notice(data)["odometer_aad"])
         at = end if at is None else at
         return data[:55] + bytes([data[55] + 1]) + data[56:at] + entry + data[at:]
 
@@ -1605,9 +1629,13 @@ def state_derived_cases(vectors: dict) -> list:
         ("history notice: an envelope entry after the last entry (its range unfinished)", "invalid_field",
          lambda: decode_history_notice(with_entry(notice, None, envelope_entry(5, 1)))),
         ("history notice: an envelope entry right after the first (inside its range)", "invalid_field",
-         lambda: decode_history_notice(with_entry(notice, 56 + 42, envelope_entry(2, 2)))),
+         lambda: decode_history_notice(with_entry(notice, 56 + 10, envelope_entry(2, 2)))),
         ("history notice: a reading entry after the registration (no envelope entry before it)", "invalid_field",
-         lambda: decode_history_notice(with_entry(registration, None, b"\x02" + be(1, 8) + bytes(32) + b"\x00"))),
+         lambda: decode_history_notice(with_entry(registration, None, b"\x02" + bytes(32) + b"\x00"))),
+        ("history notice: a reading entry after the last range", "invalid_field",
+         lambda: decode_history_notice(with_entry(notice, None, b"\x02" + bytes(32) + b"\x00"))),
+        ("history notice: a truncated reading entry outside a range is truncated first", "truncated",
+         lambda: decode_history_notice(registration[:55] + b"\x01\x02" + bytes(20))),
     ]
     return [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
 

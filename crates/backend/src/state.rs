@@ -471,7 +471,6 @@ impl State {
             }
         }
 
-        let envelope_hash = envelope.hash();
         let input_index = batch.meta.input_index;
         let Some(device) = self.devices.get_mut(&header.device_id) else {
             return Err(Rejection::UnknownDevice);
@@ -484,7 +483,6 @@ impl State {
         let entries = &mut batch.notices[notice].entries;
         entries.reserve(1 + opened.readings.len());
         entries.push(HistoryEntry::Envelope {
-            envelope_hash,
             first_counter: header.counter,
             count: header.reading_count,
         });

@@ -17,7 +17,7 @@ use crate::commitment::{Commitment, CommitmentKey};
 use crate::envelope::MAX_READINGS_PER_ENVELOPE;
 use crate::error::{Error, Result};
 use crate::keys::{DeviceId, ModelId};
-use crate::reading::Reading;
+use crate::reading::{FaultCode, MAX_FAULTS_PER_READING, Reading};
 
 /// Version byte of every notice this module writes.
 pub const NOTICE_VERSION: u8 = 2;
@@ -135,8 +135,6 @@ pub enum HistoryEntry {
     /// An accepted envelope; exactly its `count` reading entries follow, counters from
     /// `first_counter` on.
     Envelope {
-        /// SHA-256 of the envelope.
-        envelope_hash: [u8; 32],
         /// Counter of its first reading.
         first_counter: u64,
         /// Its readings, 1..=64.
@@ -144,7 +142,8 @@ pub enum HistoryEntry {
     },
     /// A reading of the envelope entry before it.
     Reading {
-        /// Its counter.
+        /// Its counter. Not on the wire: the *k*-th reading entry after an envelope entry has
+        /// counter `first_counter + k`, and the decoder fills it in from there.
         counter: u64,
         /// Its commitment.
         commitment: Commitment,
@@ -193,21 +192,17 @@ impl HistoryEntry {
                 w.u8(entry_kind::REGISTERED).u32(model.0).bytes(registrar);
             }
             Self::Envelope {
-                envelope_hash,
                 first_counter,
                 count,
             } => {
-                w.u8(entry_kind::ENVELOPE)
-                    .bytes(envelope_hash)
-                    .u64(*first_counter)
-                    .u8(*count);
+                w.u8(entry_kind::ENVELOPE).u64(*first_counter).u8(*count);
             }
             Self::Reading {
-                counter,
                 commitment,
                 rollback_of,
+                ..
             } => {
-                w.u8(entry_kind::READING).u64(*counter).bytes(&commitment.0);
+                w.u8(entry_kind::READING).bytes(&commitment.0);
                 match rollback_of {
                     Some(reference) => w.u8(1).u64(*reference),
                     None => w.u8(0),
@@ -244,7 +239,9 @@ impl HistoryEntry {
         }
     }
 
-    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+    /// Decodes one entry; a reading entry gets the counter `ranges` owes next (section
+    /// 16.4), and one outside an envelope's range is `invalid_field` (after its fields).
+    fn decode(r: &mut Reader<'_>, ranges: &Ranges) -> Result<Self> {
         let text = |r: &mut Reader<'_>| {
             core::str::from_utf8(r.var_bytes(MAX_TEXT)?)
                 .map(String::from)
@@ -257,15 +254,18 @@ impl HistoryEntry {
             },
             // The count and range are checked with the sequence of entries (`Ranges`).
             entry_kind::ENVELOPE => Self::Envelope {
-                envelope_hash: r.array()?,
                 first_counter: r.u64()?,
                 count: r.u8()?,
             },
-            entry_kind::READING => Self::Reading {
-                counter: r.u64()?,
-                commitment: Commitment(r.array()?),
-                rollback_of: if r.bool()? { Some(r.u64()?) } else { None },
-            },
+            entry_kind::READING => {
+                let commitment = Commitment(r.array()?);
+                let rollback_of = if r.bool()? { Some(r.u64()?) } else { None };
+                Self::Reading {
+                    counter: ranges.next_counter().ok_or(Error::InvalidField)?,
+                    commitment,
+                    rollback_of,
+                }
+            }
             entry_kind::CORRECTED => Self::Corrected {
                 counter: r.u64()?,
                 odometer_m: r.u64()?,
@@ -294,9 +294,15 @@ struct Ranges {
 }
 
 impl Ranges {
+    /// The counter of the reading entry due next, if a range is open.
+    fn next_counter(&self) -> Option<u64> {
+        self.open.map(|(next, _)| next)
+    }
+
     /// Section 16.4's rule, entry by entry: an envelope entry is followed by exactly its
-    /// `count` reading entries, counters `first_counter` on; a reading entry appears nowhere
-    /// else. A violation is `invalid_field`.
+    /// `count` reading entries, counters `first_counter` on (decoded entries get those
+    /// counters; built ones must carry them); a reading entry appears nowhere else. A
+    /// violation is `invalid_field`.
     fn step(&mut self, entry: &HistoryEntry) -> Result<()> {
         self.open = match (self.open, entry) {
             (Some((next, owed)), HistoryEntry::Reading { counter, .. }) if *counter == next => {
@@ -350,8 +356,9 @@ impl Ranges {
 pub struct SealedValues {
     /// `day u32 | odometer_m u64` per reading, sealed under the era's odometer key.
     pub odometer: Vec<u8>,
-    /// Per envelope entry `commitment key 32 | its standalone readings`, sealed under the
-    /// era's detail key.
+    /// Per envelope entry `commitment key 32`, then per reading `timestamp u32 | fuel_ml u32 |
+    /// engine_s u32 | fault count u8 | faults u16 each` (the standalone reading without its
+    /// odometer, which is in the odometer part), sealed under the era's detail key.
     pub detail: Vec<u8>,
 }
 
@@ -421,6 +428,12 @@ pub fn history_key(
 }
 
 const TAG_LEN: usize = 16;
+/// The notice header: version, kind, device id, input index, block time, era, position and
+/// previous input (present u8, u64): the detail ciphertext's AAD.
+const HEADER_LEN: usize = 2 + 16 + 8 + 8 + 4 + 8 + 9;
+/// A reading in the detail plaintext without fault codes: `timestamp u32 | fuel_ml u32 |
+/// engine_s u32 | fault count u8`.
+const DETAIL_READING_FIXED_LEN: usize = 4 + 4 + 4 + 1;
 /// A varint length of a ciphertext takes at most this many bytes (lengths below 2^35).
 const MAX_LENGTH_PREFIX: usize = 5;
 
@@ -448,6 +461,47 @@ fn seal_in_place(
     Ok(())
 }
 
+/// Writes `reading` as the detail plaintext carries it: its standalone encoding (5.2)
+/// without the odometer.
+fn encode_detail(reading: &Reading, w: &mut Writer) -> Result<()> {
+    if reading.faults.len() > MAX_FAULTS_PER_READING {
+        return Err(Error::Oversize);
+    }
+    w.u32(reading.timestamp)
+        .u32(reading.fuel_ml)
+        .u32(reading.engine_s)
+        .u8(reading.faults.len() as u8);
+    for fault in &reading.faults {
+        w.u16(fault.0);
+    }
+    Ok(())
+}
+
+/// Reads one reading of the detail plaintext and completes it with `odometer_m` from the
+/// odometer plaintext. Any failure is `malformed_plaintext`.
+fn decode_detail(r: &mut Reader<'_>, odometer_m: u64) -> Result<Reading> {
+    let mut read = || -> Result<Reading> {
+        let timestamp = r.u32()?;
+        let fuel_ml = r.u32()?;
+        let engine_s = r.u32()?;
+        let count = usize::from(r.u8()?);
+        if count > MAX_FAULTS_PER_READING || 2 * count > r.remaining() {
+            return Err(Error::MalformedPlaintext);
+        }
+        let faults = (0..count)
+            .map(|_| r.u16().map(FaultCode))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Reading {
+            timestamp,
+            odometer_m,
+            fuel_ml,
+            engine_s,
+            faults,
+        })
+    };
+    read().map_err(|_| Error::MalformedPlaintext)
+}
+
 fn open(
     key: &[u8; 32],
     nonce: &[u8; 12],
@@ -468,12 +522,13 @@ fn open(
 }
 
 impl HistoryNotice {
-    /// The bytes the ciphertexts authenticate: everything before the sealed section, in a
-    /// writer with room for `extra` more bytes.
+    /// The notice's bytes before the sealed section: the header (the detail ciphertext's
+    /// AAD, [`HEADER_LEN`] bytes), the entry count and the entries (with the header, the
+    /// odometer ciphertext's AAD), in a writer with room for `extra` more bytes.
     fn header_and_entries(&self, extra: usize) -> Writer {
-        // 56 header bytes with a 2-byte count; a reading entry is at most 50 bytes, and so
-        // are all but long-reason entries (the writer grows for those).
-        let mut w = Writer::with_capacity(58 + self.entries.len() * 50 + extra);
+        // The header and a 2-byte count; a reading entry is at most 42 bytes, and so are all
+        // but long-reason entries (the writer grows for those).
+        let mut w = Writer::with_capacity(HEADER_LEN + 2 + self.entries.len() * 42 + extra);
         w.u8(NOTICE_VERSION)
             .u8(NOTICE_HISTORY)
             .bytes(&self.device_id.0)
@@ -493,6 +548,9 @@ impl HistoryNotice {
     /// `version | kind 5 | device_id 16 | input_index u64 | block_timestamp u64 | era u32 |
     /// position u64 | previous_input (present u8, u64) | entry count varint | entries |
     /// odometer ciphertext (varint length, bytes) | detail ciphertext (varint length, bytes)`.
+    /// Reading entries carry no counter on the wire, so the entries should satisfy the
+    /// envelope ranges (section 16.4; [`Self::encode_sealed`] checks it): a reading entry
+    /// with another counter would decode with the counter its range implies.
     pub fn encode(&self) -> Vec<u8> {
         let extra = 2 * MAX_LENGTH_PREFIX + self.sealed.odometer.len() + self.sealed.detail.len();
         let mut w = self.header_and_entries(extra);
@@ -522,7 +580,7 @@ impl HistoryNotice {
         let mut entries = Vec::with_capacity(count);
         let mut ranges = Ranges::default();
         for _ in 0..count {
-            let entry = HistoryEntry::decode(&mut r)?;
+            let entry = HistoryEntry::decode(&mut r, &ranges)?;
             ranges.step(&entry)?;
             entries.push(entry);
         }
@@ -552,11 +610,12 @@ impl HistoryNotice {
     }
 
     /// The notice's bytes with the readings' values sealed under the era's keys, the header
-    /// and entries written once (they are also the AAD) and each plaintext encrypted where
+    /// and entries written once (they are also the AADs) and each plaintext encrypted where
     /// it lies: what the backend publishes. `envelopes` holds one [`EnvelopeValues`] per
     /// envelope entry, in order, each with as many readings as the entry's count (else
-    /// `invalid_field`). `self.sealed` is ignored. Nonces are the input index and the part
-    /// (0 for odometer, 1 for detail): a device has at most one notice per era and input.
+    /// `invalid_field`; so are entries outside the envelope ranges of section 16.4).
+    /// `self.sealed` is ignored. Nonces are the input index and the part (0 for odometer,
+    /// 1 for detail): a device has at most one notice per era and input.
     pub fn encode_sealed(
         &self,
         odometer_key: &[u8; 32],
@@ -574,8 +633,8 @@ impl HistoryNotice {
         detail_key: &[u8; 32],
         envelopes: &[EnvelopeValues],
     ) -> Result<()> {
-        let (bytes, aad_len) = self.seal_into(odometer_key, detail_key, envelopes)?;
-        let mut r = Reader::new(&bytes[aad_len..]);
+        let (bytes, sealed_start) = self.seal_into(odometer_key, detail_key, envelopes)?;
+        let mut r = Reader::new(&bytes[sealed_start..]);
         self.sealed = SealedValues {
             odometer: r.var_bytes(usize::MAX)?.to_vec(),
             detail: r.var_bytes(usize::MAX)?.to_vec(),
@@ -583,14 +642,17 @@ impl HistoryNotice {
         Ok(())
     }
 
-    /// The sealed notice's bytes and the AAD's length.
+    /// The sealed notice's bytes and where the sealed section starts (the end of the
+    /// odometer part's AAD).
     fn seal_into(
         &self,
         odometer_key: &[u8; 32],
         detail_key: &[u8; 32],
         envelopes: &[EnvelopeValues],
     ) -> Result<(Vec<u8>, usize)> {
-        // The values must be those of the envelope entries, envelope by envelope.
+        // Reading entries carry no counter on the wire: they must be where their counters
+        // say, and the values must be those of the envelope entries, envelope by envelope.
+        Ranges::check(&self.entries)?;
         let mut next = envelopes.iter();
         for entry in &self.entries {
             if let HistoryEntry::Envelope { count, .. } = entry {
@@ -611,7 +673,7 @@ impl HistoryNotice {
                 32 + e
                     .readings
                     .iter()
-                    .map(|r| Reading::STANDALONE_FIXED_LEN + 2 * r.faults.len())
+                    .map(|r| DETAIL_READING_FIXED_LEN + 2 * r.faults.len())
                     .sum::<usize>()
             })
             .sum();
@@ -621,10 +683,10 @@ impl HistoryNotice {
             2 * (MAX_LENGTH_PREFIX + TAG_LEN) + odometer_len + detail_len
         };
         let mut w = self.header_and_entries(sealed_len);
-        let aad_len = w.len();
+        let entries_end = w.len();
         if readings == 0 {
             w.varint(0).varint(0);
-            return Ok((w.finish(), aad_len));
+            return Ok((w.finish(), entries_end));
         }
         w.varint((odometer_len + TAG_LEN) as u64);
         let odometer_start = w.len();
@@ -633,9 +695,10 @@ impl HistoryNotice {
                 .u64(reading.odometer_m);
         }
         let mut bytes = w.finish();
+        // Odometer values have no commitment: their AAD is the header and the entries.
         seal_in_place(
             &mut bytes,
-            aad_len,
+            entries_end,
             odometer_start,
             odometer_key,
             &nonce(self.input_index, 0),
@@ -646,26 +709,29 @@ impl HistoryNotice {
         for envelope in envelopes {
             w.bytes(envelope.commitment_key.as_bytes());
             for reading in &envelope.readings {
-                reading.encode_standalone(&mut w)?;
+                encode_detail(reading, &mut w)?;
             }
         }
         if w.len() - detail_start != detail_len {
             return Err(Error::EncryptionFailed);
         }
         let mut bytes = w.finish();
+        // Every detail reading is checked against its entry's commitment when opened: the
+        // header alone is its AAD, so Poly1305 does not go over the entries a second time.
         seal_in_place(
             &mut bytes,
-            aad_len,
+            HEADER_LEN,
             detail_start,
             detail_key,
             &nonce(self.input_index, 1),
         )?;
-        Ok((bytes, aad_len))
+        Ok((bytes, entries_end))
     }
 
     /// Opens the readings' values with the era's odometer key and, if given, its detail key.
-    /// With the detail key every opened reading is also checked against its commitment, its
-    /// blinding derived from its envelope's commitment key (sections 7.2-7.3).
+    /// With the detail key every reading is rebuilt (its odometer from the odometer part)
+    /// and checked against its commitment, its blinding derived from its envelope's
+    /// commitment key (sections 7.2-7.3), and its day against the odometer part's.
     pub fn open_values(
         &self,
         odometer_key: &[u8; 32],
@@ -691,10 +757,21 @@ impl HistoryNotice {
         if odometer.len() != 12 * readings {
             return Err(Error::MalformedPlaintext);
         }
-        // Per reading entry: its blinding (from its envelope's commitment key) and reading.
+        // Value `k` of the odometer plaintext: `(day, odometer_m)`.
+        let dated = |k: usize| -> Result<(u32, u64)> {
+            let mut r = Reader::new(&odometer[12 * k..]);
+            Ok((r.u32()?, r.u64()?))
+        };
+        // Per reading entry: its blinding (from its envelope's commitment key) and reading,
+        // rebuilt with the odometer value of the same reading entry.
         let details = match detail_key {
             Some(key) => {
-                let plain = open(key, &nonce(self.input_index, 1), &aad, &self.sealed.detail)?;
+                let plain = open(
+                    key,
+                    &nonce(self.input_index, 1),
+                    &aad[..HEADER_LEN],
+                    &self.sealed.detail,
+                )?;
                 let mut r = Reader::new(&plain);
                 let mut envelope_key = None;
                 let mut out = Vec::with_capacity(readings);
@@ -705,8 +782,8 @@ impl HistoryNotice {
                             envelope_key = Some(CommitmentKey::from_bytes(key));
                         }
                         HistoryEntry::Reading { counter, .. } => {
-                            let reading = Reading::decode_standalone(&mut r)
-                                .map_err(|_| Error::MalformedPlaintext)?;
+                            let (_, odometer_m) = dated(out.len())?;
+                            let reading = decode_detail(&mut r, odometer_m)?;
                             // `Ranges::check` put an envelope entry before every reading.
                             let key = envelope_key.as_ref().ok_or(Error::InvalidField)?;
                             out.push(Some((key.blinding(*counter), reading)));
@@ -719,7 +796,6 @@ impl HistoryNotice {
             }
             None => (0..readings).map(|_| None).collect(),
         };
-        let mut r = Reader::new(&odometer);
         let mut values = Vec::with_capacity(readings);
         let entries = self.entries.iter().filter_map(|e| match e {
             HistoryEntry::Reading {
@@ -729,9 +805,8 @@ impl HistoryNotice {
             } => Some((*counter, commitment)),
             _ => None,
         });
-        for ((counter, commitment), detail) in entries.zip(details) {
-            let day = r.u32()?;
-            let odometer_m = r.u64()?;
+        for (k, ((counter, commitment), detail)) in entries.zip(details).enumerate() {
+            let (day, odometer_m) = dated(k)?;
             let detail = match detail {
                 Some((blinding, reading)) => {
                     let opening = crate::commitment::Opening {
@@ -741,9 +816,7 @@ impl HistoryNotice {
                         reading,
                     };
                     opening.verify(commitment)?;
-                    if opening.reading.odometer_m != odometer_m
-                        || opening.reading.timestamp / SECONDS_PER_DAY != day
-                    {
+                    if opening.reading.timestamp / SECONDS_PER_DAY != day {
                         return Err(Error::MalformedPlaintext);
                     }
                     Some((blinding, opening.reading))

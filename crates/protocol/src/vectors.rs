@@ -760,8 +760,8 @@ struct ReadingEvent {
 }
 
 /// The envelope entry, reading entries and sealed values of one envelope of the story (its
-/// readings' counters consecutive from the first event's). The commitment key and envelope
-/// hash are stand-ins named by the first counter.
+/// readings' counters consecutive from the first event's). The commitment key is a stand-in
+/// named by the first counter.
 fn envelope_entries(
     id: DeviceId,
     events: &[ReadingEvent],
@@ -770,7 +770,6 @@ fn envelope_entries(
     let key_bytes = seed_for(&format!("{STATE_DEVICE}/commitment key/{first}"));
     let key = CommitmentKey::from_bytes(key_bytes);
     let mut entries = vec![HistoryEntry::Envelope {
-        envelope_hash: seed_for(&format!("{STATE_DEVICE}/envelope/{first}")),
         first_counter: first,
         count: events.len() as u8,
     }];
@@ -1808,7 +1807,7 @@ fn nonce_of(input_index: u64, part: u32) -> [u8; 12] {
     n
 }
 
-/// The AAD: the notice from its version byte to the end of its entries.
+/// The odometer part's AAD: the notice from its version byte to the end of its entries.
 fn aad_of(notice: &HistoryNotice) -> Vec<u8> {
     let mut bare = notice.clone();
     bare.sealed = SealedValues::default();
@@ -1831,11 +1830,32 @@ fn detail_plaintext(values: &[([u8; 32], Vec<Reading>)]) -> crate::Result<Vec<u8
     for (key, readings) in values {
         w.bytes(key);
         for reading in readings {
-            reading.encode_standalone(&mut w)?;
+            // The standalone reading (5.2) without its odometer.
+            if reading.faults.len() > crate::reading::MAX_FAULTS_PER_READING {
+                return Err(crate::Error::Oversize);
+            }
+            w.u32(reading.timestamp)
+                .u32(reading.fuel_ml)
+                .u32(reading.engine_s)
+                .u8(reading.faults.len() as u8);
+            for fault in &reading.faults {
+                w.u16(fault.0);
+            }
         }
     }
     Ok(w.finish())
 }
+
+/// The detail part's AAD: the notice's header, from its version byte to the end of the
+/// previous-input field (before the entry count).
+fn detail_aad_of(notice: &HistoryNotice) -> Vec<u8> {
+    let mut aad = aad_of(notice);
+    aad.truncate(HISTORY_HEADER_LEN);
+    aad
+}
+
+/// Bytes of a history notice's header (version to previous input).
+const HISTORY_HEADER_LEN: usize = 55;
 
 /// ChaCha20-Poly1305 (RFC 8439): `ciphertext ‖ tag`.
 fn chacha_seal(
@@ -1859,12 +1879,10 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             "type": "registered", "model": model.0, "registrar": hex::encode(registrar),
         }),
         HistoryEntry::Envelope {
-            envelope_hash,
             first_counter,
             count,
         } => json!({
             "type": "envelope",
-            "envelope_hash": hex::encode(envelope_hash),
             "first_counter": first_counter,
             "count": count,
         }),
@@ -1949,7 +1967,11 @@ fn history_vector(step: &Step, name: &str, with_detail: bool) -> crate::Result<V
         with_detail.then_some(&*detail_key),
     );
     map.insert("fields".into(), notice_fields(notice));
-    map.insert("aad".into(), json!(hex::encode(aad_of(notice))));
+    map.insert("odometer_aad".into(), json!(hex::encode(aad_of(notice))));
+    map.insert(
+        "detail_aad".into(),
+        json!(hex::encode(detail_aad_of(notice))),
+    );
     let has_values = !step.values.is_empty();
     let hex_if = |bytes: Vec<u8>| {
         if has_values {
@@ -2029,17 +2051,33 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
     };
     // Offsets: version 0, kind 1, device id 2..18, input 18..26, block time 26..34, era
     // 34..38, position 38..46, previous 46..55, entry count 55, first entry 56. The entries of
-    // history_three_readings_with_rollback: envelope (2, 2) at 56 (hash 57..89, first counter
-    // 89..97, count 97), reading 2 at 98 (rollback byte 139), reading 3 (a rollback) at 140,
-    // envelope (4, 1) at 190 (count 231), reading 4 at 232.
-    let first_envelope_count = 56 + 41;
-    let first_rollback_byte = 98 + 41;
-    let second_envelope_count = 190 + 41;
+    // history_three_readings_with_rollback: envelope (2, 2) at 56 (first counter 57..65,
+    // count 65), reading 2 at 66 (commitment 67..99, rollback byte 99), reading 3 (a
+    // rollback) at 100 (rollback byte 133, reference counter 134..142), envelope (4, 1) at
+    // 142 (count 151), reading 4 at 152.
+    let first_envelope_count = 56 + 9;
+    let first_rollback_byte = 66 + 33;
+    let reference_counter = 100 + 34;
+    let second_envelope_count = 142 + 9;
     let pairing = find("history_reading_and_pairing")?;
+    let pairing_bytes = pairing.notice.encode();
+    // history_reading_and_pairing: envelope (1, 1) at 56 (count 65), reading 1 at 66, owner
+    // change at 100 (consented byte 109).
     let without_envelope = {
         let mut n = pairing.notice.clone();
         n.entries
             .retain(|e| !matches!(e, HistoryEntry::Envelope { .. }));
+        n.encode()
+    };
+    let reading_after_owner_change = {
+        let mut n = pairing.notice.clone();
+        let reading = n
+            .entries
+            .iter()
+            .find(|e| matches!(e, HistoryEntry::Reading { .. }))
+            .cloned()
+            .ok_or(crate::Error::InvalidField)?;
+        n.entries.push(reading);
         n.encode()
     };
     let long_reason = {
@@ -2118,7 +2156,7 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_consented_2",
-            with(&pairing.notice.encode(), 56 + 42 + 42 + 1 + 8, &[2]),
+            with(&pairing_bytes, 100 + 1 + 8, &[2]),
             "invalid_field",
             "history_reading_and_pairing with the owner change's consented byte 2",
         ),
@@ -2129,22 +2167,22 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             "history_reading_and_pairing without its envelope entry: a reading entry with no envelope entry before it",
         ),
         (
-            "history_invalid_reading_counter_not_next",
-            with(&good, 140 + 1, &4u64.to_be_bytes()),
+            "history_invalid_reading_after_owner_change",
+            reading_after_owner_change,
             "invalid_field",
-            "the second reading entry's counter 4 where its envelope's range has 3 next",
-        ),
-        (
-            "history_invalid_envelope_first_counter_off",
-            with(&good, 56 + 33, &1u64.to_be_bytes()),
-            "invalid_field",
-            "the first envelope entry's first counter 1: its first reading entry has counter 2",
+            "history_reading_and_pairing with its reading entry repeated after the owner change: a reading entry after its envelope's range is complete, with another entry between",
         ),
         (
             "history_invalid_envelope_range_interrupted",
             with(&good, first_envelope_count, &[3]),
             "invalid_field",
             "the first envelope entry's count 3: an envelope entry comes where its third reading is due",
+        ),
+        (
+            "history_invalid_envelope_range_interrupted_by_owner_change",
+            with(&pairing_bytes, 65, &[2]),
+            "invalid_field",
+            "history_reading_and_pairing with its envelope entry's count 2: the owner change comes where the second reading is due",
         ),
         (
             "history_invalid_envelope_range_unfinished",
@@ -2171,8 +2209,14 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             "the first envelope entry's count 65 (at most 64 readings per envelope)",
         ),
         (
+            "history_invalid_envelope_count_255",
+            with(&good, first_envelope_count, &[255]),
+            "invalid_field",
+            "the first envelope entry's count 255",
+        ),
+        (
             "history_invalid_envelope_range_overflow",
-            with(&good, 56 + 33, &u64::MAX.to_be_bytes()),
+            with(&good, 56 + 1, &u64::MAX.to_be_bytes()),
             "invalid_field",
             "the first envelope entry's first counter 2^64 - 1 with count 2: its last counter does not exist",
         ),
@@ -2221,6 +2265,7 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
      -> crate::Result<Vec<u8>> {
         let mut n = three.notice.clone();
         let aad = aad_of(&n);
+        let detail_aad = detail_aad_of(&n);
         let odometer_plain = odometer_plain.unwrap_or_else(|| odometer_plaintext(values));
         let detail_plain = match detail_plain {
             Some(p) => p,
@@ -2228,7 +2273,12 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         };
         n.sealed = SealedValues {
             odometer: chacha_seal(&odo, &nonce_of(n.input_index, 0), &aad, &odometer_plain)?,
-            detail: chacha_seal(&det, &nonce_of(n.input_index, 1), &aad, &detail_plain)?,
+            detail: chacha_seal(
+                &det,
+                &nonce_of(n.input_index, 1),
+                &detail_aad,
+                &detail_plain,
+            )?,
         };
         Ok(n.encode())
     };
@@ -2239,19 +2289,38 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
     let second_key = swapped_keys[1].0;
     swapped_keys[1].0 = swapped_keys[0].0;
     swapped_keys[0].0 = second_key;
+    // The odometer plaintext with the third reading 1 m higher: the rebuilt reading is not
+    // the committed one.
     let mut other_odometer = three.values.clone();
     other_odometer[1].1[0].odometer_m += 1;
-    let detail_of_other = {
-        // The detail plaintext says what the entries commit to; the odometer one differs.
-        odometer_plaintext(&other_odometer)
-    };
+    let odometer_altered = odometer_plaintext(&other_odometer);
+    // The odometer plaintext with the third reading's day one later: the commitment still
+    // matches (it covers the detail's timestamp), the day does not.
+    let mut day_altered = odometer_plaintext(&three.values);
+    let day = u32::from_be_bytes(
+        day_altered[24..28]
+            .try_into()
+            .map_err(|_| crate::Error::InvalidField)?,
+    );
+    day_altered[24..28].copy_from_slice(&(day + 1).to_be_bytes());
+    let mut fault_count_33 = detail_plaintext(&three.values)?;
+    // After the first envelope's key, the first reading's timestamp, fuel and engine time.
+    fault_count_33[32 + 12] = 33;
     let mut short_detail = detail_plaintext(&three.values)?;
     short_detail.pop();
     let mut long_detail = detail_plaintext(&three.values)?;
     long_detail.extend_from_slice(&three.values[1].0);
     let mut long_odometer = odometer_plaintext(&three.values);
     long_odometer.push(0);
-    let altered_entry = with(&good, 98 + 1 + 8, &[good[98 + 1 + 8] ^ 0x01]);
+    let altered_entry = with(&good, 67, &[good[67] ^ 0x01]);
+    let altered_reference = with(&good, reference_counter, &1u64.to_be_bytes());
+    // history_reading_and_sale (input 12, era 1, one reading) carrying the detail ciphertext
+    // of history_three_readings_with_rollback (input 8, era 1): its odometer part opens.
+    let detail_moved = {
+        let mut n = find("history_reading_and_sale")?.notice.clone();
+        n.sealed.detail = three.notice.sealed.detail.clone();
+        n.encode()
+    };
     let other_input = with(&good, 25, &[good[25] ^ 0x01]);
     let no_ciphertexts = {
         let mut n = three.notice.clone();
@@ -2281,7 +2350,23 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             &odo,
             Some(&*det),
             "decryption_failed",
-            "history_three_readings_with_rollback with a bit of the first reading's commitment flipped: the AAD differs",
+            "history_three_readings_with_rollback with a bit of the first reading's commitment flipped: the odometer part's AAD (header and entries) differs",
+        ),
+        (
+            "history_open_invalid_entries_changed",
+            altered_reference,
+            &odo,
+            Some(&*det),
+            "decryption_failed",
+            "history_three_readings_with_rollback with the rollback's reference counter 1 instead of 2 (no commitment covers it): the odometer part's AAD differs, so it fails, although the detail part (AAD: the header) alone would open",
+        ),
+        (
+            "history_open_invalid_detail_moved_to_another_notice",
+            detail_moved,
+            &odo,
+            Some(&*det),
+            "decryption_failed",
+            "history_reading_and_sale (era 1) with the detail ciphertext of history_three_readings_with_rollback (era 1, same keys): its odometer part opens; the detail part's header (input index, block time, position, previous input) and nonce differ",
         ),
         (
             "history_open_invalid_input_index_altered",
@@ -2325,11 +2410,27 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_open_invalid_odometer_disagrees",
-            resealed(&three.values, Some(detail_of_other), None)?,
+            resealed(&three.values, Some(odometer_altered), None)?,
+            &odo,
+            Some(&*det),
+            "commitment_mismatch",
+            "history_three_readings_with_rollback resealed with the third odometer value 1 m higher: the reading rebuilt with it is not the committed one",
+        ),
+        (
+            "history_open_invalid_day_disagrees",
+            resealed(&three.values, Some(day_altered), None)?,
             &odo,
             Some(&*det),
             "malformed_plaintext",
-            "history_three_readings_with_rollback resealed with the third odometer value 1 m higher than the detail's reading",
+            "history_three_readings_with_rollback resealed with the third odometer value's day one later than its detail timestamp's (the commitment matches)",
+        ),
+        (
+            "history_open_invalid_detail_fault_count_33",
+            resealed(&three.values, None, Some(fault_count_33))?,
+            &odo,
+            Some(&*det),
+            "malformed_plaintext",
+            "history_three_readings_with_rollback resealed with the first detail reading's fault count 33",
         ),
         (
             "history_open_invalid_odometer_plaintext_long",

@@ -95,15 +95,17 @@ describe('opening the history with the era keys', () => {
     const h = openHistory(NOTICES, undefined, 0n);
     const envelopes = new Map<string, string>();
     for (const n of NOTICES) {
-      let hash = '';
+      let range = '';
       for (const e of n.entries) {
-        if (e.kind === 'envelope') hash = e.envelopeHash;
-        if (e.kind === 'reading') envelopes.set(String(e.counter), hash);
+        if (e.kind === 'envelope') range = `${e.firstCounter}+${e.count}`;
+        if (e.kind === 'reading') envelopes.set(String(e.counter), range);
       }
     }
     expect(h.rows.length).toBe(6);
-    for (const r of h.rows) expect(r.envelopeHash).toBe(envelopes.get(String(r.counter)));
-    expect(new Set(h.rows.map((r) => r.envelopeHash)).size).toBe(5);
+    for (const r of h.rows) expect(`${r.envelope.firstCounter}+${r.envelope.count}`).toBe(envelopes.get(String(r.counter)));
+    expect(new Set(h.rows.map((r) => `${r.envelope.firstCounter}+${r.envelope.count}`)).size).toBe(5);
+    // A reading's counter is its envelope's first counter plus its place.
+    for (const r of h.rows) expect(r.counter >= r.envelope.firstCounter && r.counter < r.envelope.firstCounter + BigInt(r.envelope.count)).toBe(true);
     expect(h.events.some((e) => (e.entry.kind as string) === 'envelope')).toBe(false);
   });
   it('no keys: entries only, values sealed', () => {

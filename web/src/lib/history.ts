@@ -169,8 +169,8 @@ export interface HistoryRow {
   era: number;
   rollbackOf: bigint | null;
   commitment: string;
-  /** SHA-256 of the envelope that carried it (its notice's envelope entry before it). */
-  envelopeHash: string;
+  /** The envelope that carried it (its notice's envelope entry before it): its first counter and reading count. With the notice's input and device it locates the envelope. */
+  envelope: { firstCounter: bigint; count: number };
   /** `detail`: whole reading, checked against its commitment; `odometer`: dated odometer only (an earlier owner's era); `sealed`: no key. */
   level: 'detail' | 'odometer' | 'sealed';
   odometerM?: number;
@@ -243,11 +243,11 @@ export function openHistory(notices: HistoryNotice[], keys: HistoryKeys | undefi
       }
     }
     let k = 0;
-    let envelopeHash = '';
+    let envelope = { firstCounter: 0n, count: 0 };
     for (const e of n.entries) {
       if (e.kind === 'envelope') {
         // Its reading entries follow it (the decoder checked the range).
-        envelopeHash = e.envelopeHash;
+        envelope = { firstCounter: e.firstCounter, count: e.count };
         continue;
       }
       if (e.kind !== 'reading') {
@@ -262,7 +262,7 @@ export function openHistory(notices: HistoryNotice[], keys: HistoryKeys | undefi
         era: n.era,
         rollbackOf: e.rollbackOf,
         commitment: e.commitment,
-        envelopeHash,
+        envelope,
         level: v?.detail ? 'detail' : v ? 'odometer' : 'sealed',
         odometerM: v ? Number(v.odometerM) : undefined,
         day: v ? v.day * SECONDS_PER_DAY : undefined,

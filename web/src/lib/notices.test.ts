@@ -32,7 +32,7 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
     case 'registered':
       return { type: 'registered', model: e.model, registrar: e.registrar };
     case 'envelope':
-      return { type: 'envelope', envelope_hash: e.envelopeHash, first_counter: Number(e.firstCounter), count: e.count };
+      return { type: 'envelope', first_counter: Number(e.firstCounter), count: e.count };
     case 'reading':
       return { type: 'reading', counter: Number(e.counter), commitment: e.commitment, rollback_of: num(e.rollbackOf) };
     case 'corrected':
@@ -125,7 +125,9 @@ describe('history notice (vectors of kind history_notice)', () => {
       if (!v.valid) return expect(errorOf(run)).toBe(v.expected_error);
       const { n, opened } = run();
       expect(fieldsOf(n)).toEqual(v.fields);
-      expect(toHex(n.aad)).toBe(v.aad);
+      expect(toHex(n.odometerAad)).toBe(v.odometer_aad);
+      expect(toHex(n.detailAad)).toBe(v.detail_aad);
+      expect(n.detailAad.length).toBe(55);
       expect(toHex(n.odometerCiphertext)).toBe(v.odometer_ciphertext);
       expect(toHex(n.detailCiphertext)).toBe(v.detail_ciphertext);
       const want = (v.opened as Record<string, unknown>[]).map((o) => ({ ...o, blinding: o.blinding ?? null, reading: o.reading ?? null }));
@@ -170,8 +172,9 @@ describe('history notice (vectors of kind history_notice)', () => {
     const n = decodeHistoryNotice(fromHex(str(v, 'notice')));
     const opened = openHistoryValues(n, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key')));
     const plain = fromHex(str(v, 'detail_plaintext'));
-    // Envelope (2, 2): key at 0, readings 2 and 3; envelope (4, 1): its key after them.
-    const second = 32 + 21 + 23;
+    // Envelope (2, 2): key at 0, readings 2 and 3 (13 bytes, 15 with one fault code: no
+    // odometer); envelope (4, 1): its key after them.
+    const second = 32 + 13 + 15;
     const blinding = (key: Uint8Array, counter: number) => toHex(sha256(concatBytes(utf8('witness/v1/blinding'), key, u64be(counter))));
     expect(opened.map((o) => o.detail?.blinding)).toEqual([
       blinding(plain.slice(0, 32), 2),
@@ -188,5 +191,36 @@ describe('history notice (vectors of kind history_notice)', () => {
     expect(errorOf(() => openHistoryValues({ ...n, detailCiphertext: ct }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))))).toBe('decryption_failed');
     // The odometer part alone still opens.
     expect(openHistoryValues({ ...n, detailCiphertext: ct }, fromHex(str(v, 'odometer_key'))).map((o) => Number(o.odometerM))).toEqual([10250000, 2500000, 10290000]);
+  });
+
+  it('reading entries carry no counter: the k-th after an envelope entry has its first counter + k', () => {
+    const v = vector('history_three_readings_with_rollback');
+    const bytes = fromHex(str(v, 'notice'));
+    // Envelope (2, 2) at 56: kind, first counter 57..65, count 65; reading entries of 34 bytes.
+    expect(bytes[56]).toBe(7);
+    expect(toHex(bytes.slice(57, 65))).toBe(toHex(u64be(2)));
+    expect(bytes[66]).toBe(2);
+    expect(bytes[100]).toBe(2);
+    const shifted = bytes.slice();
+    shifted.set(u64be(20), 57);
+    const n = decodeHistoryNotice(shifted);
+    expect(n.entries.filter((e) => e.kind === 'reading').map((e) => (e.kind === 'reading' ? e.counter : 0n))).toEqual([20n, 21n, 4n]);
+    // The odometer part's AAD covers the entries: it no longer opens.
+    expect(errorOf(() => openHistoryValues(n, fromHex(str(v, 'odometer_key'))))).toBe('decryption_failed');
+  });
+
+  it("the detail part's AAD is the header alone; the odometer part's the header and the entries", () => {
+    const v = vector('history_three_readings_with_rollback');
+    const n = decodeHistoryNotice(fromHex(str(v, 'notice')));
+    const payload = fromHex(str(v, 'notice'));
+    expect(toHex(n.detailAad)).toBe(toHex(payload.slice(0, 55)));
+    expect(toHex(n.odometerAad)).toBe(toHex(payload.slice(0, n.odometerAad.length)));
+    expect(n.odometerAad.length).toBe(56 + 10 + 34 + 42 + 10 + 34);
+    // Entries changed where no commitment covers them (the rollback's reference): the odometer
+    // part fails; with the notice's own odometer AAD the details would still open.
+    const altered = { ...n, entries: n.entries.map((e) => (e.kind === 'reading' && e.rollbackOf !== null ? { ...e, rollbackOf: 1n } : e)) };
+    const reencoded = concatBytes(n.odometerAad.slice(0, 134), u64be(1), n.odometerAad.slice(142));
+    expect(errorOf(() => openHistoryValues({ ...altered, odometerAad: reencoded }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))))).toBe('decryption_failed');
+    expect(openHistoryValues({ ...altered, odometerAad: n.odometerAad }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))).length).toBe(3);
   });
 });

@@ -121,7 +121,8 @@ export function encodeStateNotice(n: StateNotice): Uint8Array {
 
 export type HistoryEntry =
   | { kind: 'registered'; model: number; registrar: string }
-  | { kind: 'envelope'; envelopeHash: string; firstCounter: bigint; count: number }
+  | { kind: 'envelope'; firstCounter: bigint; count: number }
+  /** `counter` is not on the wire: the k-th reading entry after an envelope entry has `firstCounter + k`. */
   | { kind: 'reading'; counter: bigint; commitment: string; rollbackOf: bigint | null }
   | { kind: 'corrected'; counter: bigint; odometerM: bigint; registrar: string; reason: string }
   | { kind: 'key_rotated'; newKey: string }
@@ -140,22 +141,25 @@ export interface HistoryNotice {
   entries: HistoryEntry[];
   odometerCiphertext: Uint8Array;
   detailCiphertext: Uint8Array;
-  /** The bytes the ciphertexts authenticate: from the version byte to the end of the entries. */
-  aad: Uint8Array;
+  /** The odometer part's AAD: from the version byte to the end of the entries. */
+  odometerAad: Uint8Array;
+  /** The detail part's AAD: the header, from the version byte to the end of the previous-input field. */
+  detailAad: Uint8Array;
   /** The whole payload (what the accumulator hashes). */
   payload: Uint8Array;
 }
 
-function readEntry(r: Reader): HistoryEntry {
+/** One entry; a reading entry gets the counter its envelope's range owes next (none: `invalid_field`, after its fields). */
+function readEntry(r: Reader, owed: Owed): HistoryEntry {
   switch (r.u8()) {
     case 1:
       return { kind: 'registered', model: r.u32(), registrar: toHex(r.take(32)) };
     case 2: {
-      const counter = r.u64();
       const commitment = toHex(r.take(32));
       // The reference counter is there only for a rollback.
       const rollbackOf = r.bool() ? r.u64() : null;
-      return { kind: 'reading', counter, commitment, rollbackOf };
+      if (!owed) throw new DecodeError('invalid_field', 'history notice');
+      return { kind: 'reading', counter: owed.next, commitment, rollbackOf };
     }
     case 3:
       return { kind: 'corrected', counter: r.u64(), odometerM: r.u64(), registrar: toHex(r.take(32)), reason: r.text(MAX_TEXT) };
@@ -166,7 +170,7 @@ function readEntry(r: Reader): HistoryEntry {
     case 6:
       return { kind: 'owner_changed', sequence: r.u64(), consented: r.bool(), owner: toHex(r.take(32)) };
     case 7:
-      return { kind: 'envelope', envelopeHash: toHex(r.take(32)), firstCounter: r.u64(), count: r.u8() };
+      return { kind: 'envelope', firstCounter: r.u64(), count: r.u8() };
     default:
       return r.fail('unknown_kind');
   }
@@ -177,7 +181,8 @@ type Owed = { next: bigint; left: number } | null;
 
 /**
  * 16.4's rule, entry by entry: an envelope entry is followed by exactly its `count` reading
- * entries, counters from `firstCounter` on; a reading entry appears nowhere else.
+ * entries, counters from `firstCounter` on (decoded entries get them; built ones must carry
+ * them); a reading entry appears nowhere else.
  */
 function stepRanges(owed: Owed, e: HistoryEntry): Owed {
   const refuse = (): never => {
@@ -218,22 +223,23 @@ export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
   const era = r.u32();
   const position = r.u64();
   const previousInput = r.optU64();
+  const detailAad = r.since(0);
   const count = r.count(MAX_HISTORY_ENTRIES, MIN_ENTRY);
   const entries: HistoryEntry[] = [];
   let owed: Owed = null;
   for (let i = 0; i < count; i++) {
-    const entry = readEntry(r);
+    const entry = readEntry(r, owed);
     owed = stepRanges(owed, entry);
     entries.push(entry);
   }
   // The entries must not end inside an envelope's range.
   if (owed) throw new DecodeError('invalid_field', 'history notice');
-  const aad = r.since(0);
+  const odometerAad = r.since(0);
   // The ciphertexts are bounded only by what the notice holds (a longer length: `truncated`).
   const odometerCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
   const detailCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
   r.finish();
-  return { deviceId, inputIndex, blockTimestamp, era, position, previousInput, entries, odometerCiphertext, detailCiphertext, aad, payload: payload.slice() };
+  return { deviceId, inputIndex, blockTimestamp, era, position, previousInput, entries, odometerCiphertext, detailCiphertext, odometerAad, detailAad, payload: payload.slice() };
 }
 
 /** The values of one reading of a history notice, opened with its era's keys. */
@@ -266,24 +272,28 @@ function blindingOf(key: Uint8Array, counter: bigint): Uint8Array {
   return sha256(concatBytes(BLINDING_TAG, key, u64be(counter)));
 }
 
-/** A standalone reading (5.2), and its bytes. */
-function readReadingStrict(r: Reader): { reading: Reading; bytes: Uint8Array } {
-  const start = r.position;
+/**
+ * A reading of the detail plaintext (the standalone reading of 5.2 without its odometer),
+ * rebuilt with `odometerM` from the odometer plaintext: the reading and its standalone bytes.
+ */
+function readDetailReading(r: Reader, odometerM: bigint): { reading: Reading; bytes: Uint8Array } {
   const timestamp = r.u32();
-  const odometer = r.u64();
   const fuel_ml = r.u32();
   const engine_s = r.u32();
   const n = r.u8();
   if (n > 32) r.fail('oversize');
   if (n * 2 > r.remaining) r.fail('truncated');
+  const start = r.position;
   const faults: string[] = [];
   for (let i = 0; i < n; i++) faults.push(formatFaultCode(r.u16()));
-  return { reading: { timestamp, odometer_m: Number(odometer), fuel_ml, engine_s, faults }, bytes: r.since(start) };
+  const bytes = concatBytes(u32be(timestamp), u64be(odometerM), u32be(fuel_ml), u32be(engine_s), new Uint8Array([n]), r.since(start));
+  return { reading: { timestamp, odometer_m: Number(odometerM), fuel_ml, engine_s, faults }, bytes };
 }
 
 /**
  * Opens a notice's values with its era's odometer key and, if given, its detail key (then
- * every reading is checked against its commitment, 7.3). Fails with `decryption_failed`,
+ * every reading is rebuilt with its odometer value and checked against its commitment, 7.3,
+ * and its day against the odometer part's). Fails with `decryption_failed`,
  * `malformed_plaintext` or `commitment_mismatch`.
  */
 export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array, detailKey?: Uint8Array): OpenedValue[] {
@@ -294,36 +304,44 @@ export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array
     if (notice.odometerCiphertext.length || notice.detailCiphertext.length) throw new DecodeError('malformed_plaintext', 'history values');
     return [];
   }
-  const odometer = open(odometerKey, nonce(notice.inputIndex, 0), notice.aad, notice.odometerCiphertext);
+  // The odometer part's AAD is the header and the entries: its values have no commitment.
+  const odometer = open(odometerKey, nonce(notice.inputIndex, 0), notice.odometerAad, notice.odometerCiphertext);
   if (odometer.length !== 12 * readings.length) throw new DecodeError('malformed_plaintext', 'history values');
+  const or = new Reader(odometer, 'history odometer values');
+  const dated = readings.map(() => ({ day: or.u32(), odometerM: or.u64() }));
+  const datedAt = (k: number) => {
+    const d = dated[k];
+    if (!d) throw new DecodeError('malformed_plaintext', 'history values');
+    return d;
+  };
   let details: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array }[] | undefined;
   if (detailKey) {
-    const plain = open(detailKey, nonce(notice.inputIndex, 1), notice.aad, notice.detailCiphertext);
+    // The detail part's AAD is the header alone: every reading is checked against its entry's commitment.
+    const plain = open(detailKey, nonce(notice.inputIndex, 1), notice.detailAad, notice.detailCiphertext);
     const r = new Reader(plain, 'history details');
     try {
-      // Per envelope entry: its commitment key (7.1), then its readings (5.2).
-      details = [];
+      // Per envelope entry: its commitment key (7.1), then its readings without odometer.
+      const out: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array }[] = [];
       let key: Uint8Array = new Uint8Array(32);
       for (const e of notice.entries) {
         if (e.kind === 'envelope') key = r.take(32);
         // checkRanges put an envelope entry before every reading entry.
-        else if (e.kind === 'reading') details.push({ blinding: blindingOf(key, e.counter), ...readReadingStrict(r) });
+        else if (e.kind === 'reading') out.push({ blinding: blindingOf(key, e.counter), ...readDetailReading(r, datedAt(out.length).odometerM) });
       }
+      details = out;
     } catch {
       throw new DecodeError('malformed_plaintext', 'history details');
     }
     if (r.remaining !== 0) throw new DecodeError('malformed_plaintext', 'history details');
   }
-  const r = new Reader(odometer, 'history odometer values');
   return readings.map((entry, k) => {
-    const day = r.u32();
-    const odometerM = r.u64();
+    const { day, odometerM } = datedAt(k);
     const out: OpenedValue = { counter: entry.counter, day, odometerM };
     const d = details?.[k];
     if (d) {
       const commitment = commitmentOf({ deviceId: notice.deviceId, counter: entry.counter, blinding: d.blinding, reading: d.reading, readingBytes: d.bytes });
       if (commitment !== entry.commitment) throw new DecodeError('commitment_mismatch', `reading ${entry.counter}`);
-      if (BigInt(d.reading.odometer_m) !== odometerM || Math.floor(d.reading.timestamp / SECONDS_PER_DAY) !== day) {
+      if (Math.floor(d.reading.timestamp / SECONDS_PER_DAY) !== day) {
         throw new DecodeError('malformed_plaintext', 'history values');
       }
       out.detail = { blinding: toHex(d.blinding), reading: d.reading };

@@ -615,17 +615,15 @@ fn an_envelope_of_16_readings_is_one_envelope_entry_its_reading_entries_and_one_
     let mut w = World::new();
     let mut car = w.register(1);
     let envelope = w.drive(&mut car, 160, 16);
-    let hash = envelope.hash();
     let outcome = w.send(vec![envelope]);
-    // Header 56, envelope entry 42, 16 readings of 42, odometer part 2 + 16 × 12 + 16, detail
-    // part 2 + 32 + 16 × 21 + 16 (PROTOCOL.md 16.4).
-    assert_eq!(outcome.notices[0].len(), 56 + 42 + 16 * 42 + 210 + 386);
-    assert_eq!(outcome.notices[0].len(), 1_366);
+    // Header 56, envelope entry 10, 16 readings of 34, odometer part 2 + 16 × 12 + 16, detail
+    // part 2 + 32 + 16 × 13 + 16 (PROTOCOL.md 16.4).
+    assert_eq!(outcome.notices[0].len(), 56 + 10 + 16 * 34 + 210 + 258);
+    assert_eq!(outcome.notices[0].len(), 1_078);
     let notice = &history(&outcome)[0];
     assert_eq!(
         notice.entries[0],
         HistoryEntry::Envelope {
-            envelope_hash: hash,
             first_counter: 1,
             count: 16
         }

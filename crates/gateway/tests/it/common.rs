@@ -443,7 +443,6 @@ pub fn history_notice(
         previous_input,
         entries: vec![
             HistoryEntry::Envelope {
-                envelope_hash: [input as u8; 32],
                 first_counter: position,
                 count: 1,
             },

@@ -116,7 +116,6 @@ fn sealed(count: usize) -> Sealed {
     for (key, readings) in &envelopes {
         let key = CommitmentKey::from_bytes([*key; 32]);
         entries.push(HistoryEntry::Envelope {
-            envelope_hash: [0x99; 32],
             first_counter: counter,
             count: readings.len() as u8,
         });
@@ -245,9 +244,10 @@ fn the_odometer_key_opens_dated_values_and_the_detail_key_whole_readings() {
         assert_eq!(value.detail.as_ref(), Some(&(*blinding, reading.clone())));
     }
     // The sealed section holds no value in the clear and the ciphertexts have their tags:
-    // two commitment keys and three 21-byte readings.
+    // two commitment keys and three 13-byte readings (no odometer: it is in the odometer
+    // part).
     assert_eq!(s.notice.sealed.odometer.len(), 12 * 3 + 16);
-    assert_eq!(s.notice.sealed.detail.len(), 2 * 32 + 3 * 21 + 16);
+    assert_eq!(s.notice.sealed.detail.len(), 2 * 32 + 3 * 13 + 16);
 }
 
 #[test]
@@ -291,6 +291,71 @@ fn other_keys_other_eras_and_altered_notices_do_not_open() {
         flipped.open_values(&s.odometer, None),
         Err(Error::DecryptionFailed)
     );
+    let mut flipped = s.notice.clone();
+    flipped.sealed.detail[0] ^= 1;
+    assert!(flipped.open_values(&s.odometer, None).is_ok());
+    assert_eq!(
+        flipped.open_values(&s.odometer, Some(&s.detail)),
+        Err(Error::DecryptionFailed)
+    );
+}
+
+#[test]
+fn the_detail_part_is_bound_to_the_header_and_the_odometer_part_to_the_entries_too() {
+    let s = sealed(3);
+    // Entries changed where no commitment covers them (a rollback's reference): the
+    // odometer part fails, so nothing opens, although the detail part alone would.
+    let mut rewritten = s.notice.clone();
+    let HistoryEntry::Reading { rollback_of, .. } = &mut rewritten.entries[3] else {
+        panic!("entry 3 is the second reading");
+    };
+    *rollback_of = Some(9);
+    assert_eq!(
+        rewritten.open_values(&s.odometer, Some(&s.detail)),
+        Err(Error::DecryptionFailed)
+    );
+    assert!(open_detail(&rewritten, &s.detail).is_some());
+    // A detail ciphertext moved to another notice of the same era and device, whose
+    // odometer part opens: the header (input, block time, position) differs.
+    let mut other = s.notice.clone();
+    other.input_index += 1;
+    other.block_timestamp += 12;
+    other.position += 1;
+    other.previous_input = Some(500);
+    other
+        .seal_values(&s.odometer, &s.detail, &s.values())
+        .unwrap();
+    other.sealed.detail = s.notice.sealed.detail.clone();
+    assert!(other.open_values(&s.odometer, None).is_ok());
+    assert_eq!(
+        other.open_values(&s.odometer, Some(&s.detail)),
+        Err(Error::DecryptionFailed)
+    );
+    // Under the same nonce, a header change alone is caught too.
+    let mut rehead = s.notice.clone();
+    rehead.block_timestamp += 1;
+    assert!(open_detail(&rehead, &s.detail).is_none());
+}
+
+/// The detail plaintext of `notice`, opened by hand with its documented AAD (the 55-byte
+/// header) and nonce (input index, part 1).
+fn open_detail(notice: &HistoryNotice, key: &[u8; 32]) -> Option<Vec<u8>> {
+    let header = &notice.encode()[..55];
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(&notice.input_index.to_be_bytes());
+    nonce[8..].copy_from_slice(&1u32.to_be_bytes());
+    let sealed = &notice.sealed.detail;
+    let (body, tag) = sealed.split_at(sealed.len() - 16);
+    let mut plain = body.to_vec();
+    ChaCha20Poly1305::new(key.into())
+        .decrypt_inout_detached(
+            &nonce.into(),
+            header,
+            plain.as_mut_slice().into(),
+            &Tag::try_from(tag).unwrap(),
+        )
+        .ok()?;
+    Some(plain)
 }
 
 #[test]
@@ -370,27 +435,72 @@ fn the_same_values_sealed_for_two_inputs_give_different_ciphertexts() {
 fn envelope_and_reading_entries_have_the_documented_layout() {
     let s = sealed(2);
     let bytes = s.notice.encode();
-    // After the 56-byte header (one-byte count) and the 37-byte registration entry.
+    // After the 56-byte header (one-byte count) and the 37-byte registration entry: the
+    // envelope entry, 10 bytes (no envelope hash).
     let envelope = 56 + 37;
     assert_eq!(bytes[envelope], 7);
-    assert_eq!(&bytes[envelope + 1..envelope + 33], &[0x99; 32]);
-    assert_eq!(&bytes[envelope + 33..envelope + 41], &10u64.to_be_bytes());
-    assert_eq!(bytes[envelope + 41], 2);
-    // A reading is 42 bytes, a rollback 50 (the reference counter only then).
-    let first = envelope + 42;
+    assert_eq!(&bytes[envelope + 1..envelope + 9], &10u64.to_be_bytes());
+    assert_eq!(bytes[envelope + 9], 2);
+    // A reading is 34 bytes, a rollback 42 (the reference counter only then); no counter:
+    // it is the envelope's first counter plus the reading's place.
+    let first = envelope + 10;
     let HistoryEntry::Reading { commitment, .. } = &s.notice.entries[2] else {
         panic!("entry 2 is a reading");
     };
     assert_eq!(bytes[first], 2);
-    assert_eq!(&bytes[first + 1..first + 9], &10u64.to_be_bytes());
-    assert_eq!(&bytes[first + 9..first + 41], &commitment.0);
-    assert_eq!(bytes[first + 41], 0);
-    let second = first + 42;
+    assert_eq!(&bytes[first + 1..first + 33], &commitment.0);
+    assert_eq!(bytes[first + 33], 0);
+    let second = first + 34;
     assert_eq!(bytes[second], 2);
-    assert_eq!(&bytes[second + 1..second + 9], &11u64.to_be_bytes());
-    assert_eq!(bytes[second + 41], 1);
-    assert_eq!(&bytes[second + 42..second + 50], &10u64.to_be_bytes());
-    assert_eq!(bytes[second + 50], 3, "the correction follows");
+    assert_eq!(bytes[second + 33], 1);
+    assert_eq!(&bytes[second + 34..second + 42], &10u64.to_be_bytes());
+    assert_eq!(bytes[second + 42], 3, "the correction follows");
+}
+
+#[test]
+fn a_sixteen_reading_envelope_makes_a_1078_byte_notice() {
+    let device_id = DeviceId([0x42; 16]);
+    let key = CommitmentKey::from_bytes([1; 32]);
+    let readings: Vec<Reading> = readings(16)
+        .into_iter()
+        .map(|r| Reading {
+            faults: vec![],
+            ..r
+        })
+        .collect();
+    let mut entries = vec![HistoryEntry::Envelope {
+        first_counter: 1,
+        count: 16,
+    }];
+    for (i, reading) in readings.iter().enumerate() {
+        let counter = 1 + i as u64;
+        entries.push(HistoryEntry::Reading {
+            counter,
+            commitment: key.commit(device_id, counter, reading).unwrap(),
+            rollback_of: None,
+        });
+    }
+    let notice = HistoryNotice {
+        device_id,
+        input_index: 9,
+        block_timestamp: 1_790_000_000,
+        era: 0,
+        position: 1,
+        previous_input: Some(3),
+        entries,
+        sealed: SealedValues::default(),
+    };
+    let values = [EnvelopeValues {
+        commitment_key: key,
+        readings,
+    }];
+    let bytes = notice.encode_sealed(&[1; 32], &[2; 32], &values).unwrap();
+    // 56 + 10 + 34 n, then 2 + 12 n + 16 and 2 + 32 + 13 n + 16.
+    assert_eq!(
+        bytes.len(),
+        56 + 10 + 34 * 16 + (2 + 12 * 16 + 16) + (2 + 32 + 13 * 16 + 16)
+    );
+    assert_eq!(bytes.len(), 1_078);
 }
 
 /// `sealed(3)`'s entries with `change` applied, encoded without values.
@@ -403,7 +513,6 @@ fn reencoded(change: impl FnOnce(&mut Vec<HistoryEntry>)) -> Vec<u8> {
 
 fn envelope(first_counter: u64, count: u8) -> HistoryEntry {
     HistoryEntry::Envelope {
-        envelope_hash: [0x99; 32],
         first_counter,
         count,
     }
@@ -423,16 +532,6 @@ fn reading_entries_must_be_exactly_the_ranges_of_their_envelope_entries() {
                 e.remove(0);
                 e.remove(0);
             })
-        }),
-        ("a counter that is not the next of the range", {
-            reencoded(|e| {
-                if let HistoryEntry::Reading { counter, .. } = &mut e[3] {
-                    *counter = 12;
-                }
-            })
-        }),
-        ("the range's first counter skipped", {
-            reencoded(|e| e[1] = envelope(9, 2))
         }),
         ("fewer readings than the count, another entry next", {
             reencoded(|e| e[4] = envelope(12, 2))
@@ -483,7 +582,29 @@ fn reading_entries_must_be_exactly_the_ranges_of_their_envelope_entries() {
             rollback_of: None,
         });
     });
-    assert!(HistoryNotice::decode(&edge).is_ok());
+    let decoded = HistoryNotice::decode(&edge).unwrap();
+    assert_eq!(decoded.reading_counters().collect::<Vec<_>>(), [u64::MAX]);
+    // The wire has no reading counters: they follow from the envelope entry.
+    let shifted = HistoryNotice::decode(&reencoded(|e| e[1] = envelope(20, 2))).unwrap();
+    assert_eq!(shifted.reading_counters().collect::<Vec<_>>(), [20, 21, 12]);
+}
+
+#[test]
+fn a_built_notice_whose_reading_counters_are_not_their_ranges_is_not_sealed() {
+    let s = sealed(3);
+    let mut notice = s.notice.clone();
+    let HistoryEntry::Reading { counter, .. } = &mut notice.entries[3] else {
+        panic!("entry 3 is the second reading");
+    };
+    *counter = 12;
+    assert_eq!(
+        notice.encode_sealed(&s.odometer, &s.detail, &s.values()),
+        Err(Error::InvalidField)
+    );
+    assert_eq!(
+        notice.open_values(&s.odometer, None),
+        Err(Error::InvalidField)
+    );
 }
 
 #[test]
@@ -531,20 +652,38 @@ fn encode_sealed_is_seal_values_then_encode() {
 }
 
 #[test]
-fn the_detail_plaintext_is_each_envelope_key_then_its_standalone_readings() {
+fn the_detail_plaintext_is_each_envelope_key_then_its_readings_without_odometer() {
     let s = sealed(5);
-    // The AAD: the notice up to its (here empty) ciphertexts' two zero length bytes.
+    // The AAD is the header alone (55 bytes, up to the entry count).
+    let plain = open_detail(&s.notice, &s.detail).unwrap();
+    let mut want = Writer::default();
+    for (key, readings) in &s.envelopes {
+        want.bytes(&[*key; 32]);
+        for reading in readings {
+            want.u32(reading.timestamp)
+                .u32(reading.fuel_ml)
+                .u32(reading.engine_s)
+                .u8(reading.faults.len() as u8);
+            for fault in &reading.faults {
+                want.u16(fault.0);
+            }
+        }
+    }
+    assert_eq!(plain, want.finish());
+    // Three envelope keys and five readings, the fifth with one fault code.
+    assert_eq!(plain.len(), 3 * 32 + 5 * 13 + 2);
+    // The odometer part's AAD is the header and the entries: the notice up to its
+    // (here empty) ciphertexts' two zero length bytes.
     let mut bare = s.notice.clone();
     bare.sealed = SealedValues::default();
     let mut aad = bare.encode();
     aad.truncate(aad.len() - 2);
     let mut nonce = [0u8; 12];
     nonce[..8].copy_from_slice(&500u64.to_be_bytes());
-    nonce[8..].copy_from_slice(&1u32.to_be_bytes());
-    let sealed = &s.notice.sealed.detail;
+    let sealed = &s.notice.sealed.odometer;
     let (body, tag) = sealed.split_at(sealed.len() - 16);
     let mut plain = body.to_vec();
-    ChaCha20Poly1305::new((&s.detail).into())
+    ChaCha20Poly1305::new((&s.odometer).into())
         .decrypt_inout_detached(
             &nonce.into(),
             &aad,
@@ -552,14 +691,68 @@ fn the_detail_plaintext_is_each_envelope_key_then_its_standalone_readings() {
             &Tag::try_from(tag).unwrap(),
         )
         .unwrap();
-    let mut want = Writer::default();
-    for (key, readings) in &s.envelopes {
-        want.bytes(&[*key; 32]);
-        for reading in readings {
-            reading.encode_standalone(&mut want).unwrap();
-        }
-    }
-    assert_eq!(plain, want.finish());
-    // Three envelope keys and five readings, the fifth with one fault code.
-    assert_eq!(plain.len(), 3 * 32 + 5 * 21 + 2);
+    assert_eq!(plain.len(), 12 * 5);
+}
+
+#[test]
+fn detail_plaintexts_that_do_not_fit_the_entries_are_malformed() {
+    let s = sealed(3);
+    let mut plain = open_detail(&s.notice, &s.detail).unwrap();
+    let reseal = |plain: &[u8]| {
+        let mut notice = s.notice.clone();
+        let mut nonce = [0u8; 12];
+        nonce[..8].copy_from_slice(&500u64.to_be_bytes());
+        nonce[8..].copy_from_slice(&1u32.to_be_bytes());
+        let mut body = plain.to_vec();
+        let tag = ChaCha20Poly1305::new((&s.detail).into())
+            .encrypt_inout_detached(
+                &nonce.into(),
+                &notice.encode()[..55],
+                body.as_mut_slice().into(),
+            )
+            .unwrap();
+        body.extend_from_slice(&tag);
+        notice.sealed.detail = body;
+        notice.open_values(&s.odometer, Some(&s.detail))
+    };
+    assert!(reseal(&plain).is_ok());
+    let mut short = plain.clone();
+    short.pop();
+    assert_eq!(reseal(&short), Err(Error::MalformedPlaintext));
+    let mut long = plain.clone();
+    long.push(0);
+    assert_eq!(reseal(&long), Err(Error::MalformedPlaintext));
+    // The first reading's fault count (after the 32-byte key and 12 bytes) above 32.
+    plain[32 + 12] = 33;
+    assert_eq!(reseal(&plain), Err(Error::MalformedPlaintext));
+}
+
+#[test]
+fn a_detail_reading_on_another_day_than_its_odometer_value_is_malformed() {
+    // The backend sealed a reading whose committed time is a day later than the dated
+    // odometer value: the commitment matches, the day does not.
+    let s = sealed(1);
+    let mut notice = s.notice.clone();
+    let mut later = s.envelopes.clone();
+    later[0].1[0].timestamp += 86_400;
+    let key = CommitmentKey::from_bytes([later[0].0; 32]);
+    let HistoryEntry::Reading { commitment, .. } = &mut notice.entries[2] else {
+        panic!("entry 2 is the reading");
+    };
+    *commitment = key.commit(notice.device_id, 10, &later[0].1[0]).unwrap();
+    let detail_only = values(&later);
+    notice
+        .seal_values(&s.odometer, &s.detail, &detail_only)
+        .unwrap();
+    let odometer_sealed = {
+        let mut n = notice.clone();
+        n.seal_values(&s.odometer, &s.detail, &values(&s.envelopes))
+            .unwrap();
+        n.sealed.odometer
+    };
+    notice.sealed.odometer = odometer_sealed;
+    assert_eq!(
+        notice.open_values(&s.odometer, Some(&s.detail)),
+        Err(Error::MalformedPlaintext)
+    );
 }
