@@ -106,7 +106,7 @@ export function App() {
         {page(path, params)}
       </main>
       <footer className="footer muted">
-        Readings are sealed by the device and judged by a Cartesi rollup; verdicts come from the rollup node, proofs from the chain.
+        Readings are sealed by the device and judged by a Cartesi rollup; verdicts are decided in your browser from what the chain proves.
       </footer>
     </>
   );
