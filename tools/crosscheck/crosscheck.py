@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from Crypto.Hash import keccak
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 
 # --------------------------------------------------------------------------------------------
@@ -1723,6 +1724,192 @@ def derived_cases(vectors: dict) -> list:
 # --------------------------------------------------------------------------------------------
 
 
+
+# --------------------------------------------------------------------------------------------
+# Mileage certificates (section 18)
+
+CERT_MAGIC = b"WTNC"
+CERT_VERSION = 1
+OUTPUTS_HEIGHT = 63
+NOTICE_SELECTOR = bytes.fromhex("c258d6e5")
+CANNOT_KNOW = ["outputs_root_accepted", "later_claims"]
+
+
+def keccak256(*parts: bytes) -> bytes:
+    k = keccak.new(digest_bits=256)
+    for p in parts:
+        k.update(p)
+    return k.digest()
+
+
+def zero_hashes() -> list[bytes]:
+    z = [bytes(32)]
+    for _ in range(OUTPUTS_HEIGHT - 1):
+        z.append(keccak256(z[-1], z[-1]))
+    return z
+
+
+ZERO_HASHES = zero_hashes()
+
+
+def notice_output(payload: bytes) -> bytes:
+    padded = payload + bytes(-len(payload) % 32)
+    return NOTICE_SELECTOR + be(32, 32) + be(len(payload), 32) + padded
+
+
+def decode_certificate(data: bytes) -> dict:
+    rd = Reader(data)
+    magic = rd.take(min(4, len(data)))
+    if magic != CERT_MAGIC:
+        raise ProtocolError("truncated" if CERT_MAGIC.startswith(magic) else "not_a_certificate")
+    if rd.u8() != CERT_VERSION:
+        raise ProtocolError("unsupported_version", "certificate version")
+    level = rd.u8()
+    if level not in (1, 2):
+        raise ProtocolError("invalid_field", "level")
+    cert = {"level": "summary" if level == 1 else "full"}
+    cert["anchors"] = {"chain_id": rd.u64(), "application": rd.take(20).hex(), "consensus": rd.take(20).hex()}
+    cert["device_id"] = rd.take(16)
+    cert["last_processed_block"] = rd.u64()
+    cert["claim_block"] = rd.u64()
+    present = rd.boolean()
+    root = rd.take(32)
+    if not present and root != bytes(32):
+        raise ProtocolError("invalid_field", "absent outputs root not zero")
+    cert["outputs_root"] = root if present else None
+    cert["state_raw"] = rd.take(98)
+    cert["state"] = decode_state_notice(cert["state_raw"])
+    index = rd.u64()
+    if index >> OUTPUTS_HEIGHT:
+        raise ProtocolError("invalid_field", "output index")
+    bitmap = rd.u64()
+    if bitmap >> OUTPUTS_HEIGHT:
+        raise ProtocolError("invalid_field", "bitmap bit 63")
+    siblings = []
+    for k in range(OUTPUTS_HEIGHT):
+        if (bitmap >> k) & 1:
+            s = rd.take(32)
+            if s == ZERO_HASHES[k]:
+                raise ProtocolError("invalid_field", "a sibling marked present is the empty subtree")
+            siblings.append(s)
+        else:
+            siblings.append(ZERO_HASHES[k])
+    cert["output_index"], cert["output_siblings"] = index, siblings
+
+    def var(maximum: int) -> bytes:
+        n = rd.varint()
+        if n > maximum:
+            raise ProtocolError("oversize", f"length {n} > {maximum}")
+        return rd.take(n)
+
+    cert["map_proof"] = decode_map_proof(var(19 + 32 * KEY_BITS + LEAF_LEN))
+    cert["highest"] = decode_opening(var(141)) if rd.boolean() else None
+    cert["notices"], cert["openings"] = [], []
+    if level == 2:
+        for _ in range(rd.count(2**64, 3)):
+            cert["notices"].append(var(2 * 1024 * 1024))
+        for _ in range(rd.count(2**64, 78)):
+            o = decode_opening(var(141))
+            if cert["openings"] and cert["openings"][-1]["counter"] >= o["counter"]:
+                raise ProtocolError("invalid_field", "openings not ascending")
+            cert["openings"].append(o)
+    rd.finish()
+    return cert
+
+
+def check_cert_opening(o: dict, device_id: bytes, counter: int, commit: bytes):
+    if o["device_id"] != device_id or o["counter"] != counter:
+        raise ProtocolError("wrong_commitment")
+    if commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]) != commit:
+        raise ProtocolError("commitment_mismatch")
+
+
+def verify_certificate(data: bytes, pinned: dict | None) -> dict:
+    cert = decode_certificate(data)
+    if pinned is not None:
+        for field, code in (("chain_id", "chain_mismatch"), ("application", "application_mismatch"),
+                            ("consensus", "consensus_mismatch")):
+            if cert["anchors"][field] != pinned[field]:
+                raise ProtocolError(code)
+    state = cert["state"]
+    if not state["block_number"] <= cert["last_processed_block"] <= cert["claim_block"]:
+        raise ProtocolError("claim_mismatch")
+    node = keccak256(notice_output(cert["state_raw"]))
+    for k, s in enumerate(cert["output_siblings"]):
+        node = keccak256(s, node) if (cert["output_index"] >> k) & 1 else keccak256(node, s)
+    if cert["outputs_root"] is not None and cert["outputs_root"] != node:
+        raise ProtocolError("outputs_root_mismatch")
+    try:
+        outcome, raw = verify_map_proof(cert["map_proof"], cert["device_id"], bytes.fromhex(state["map_root"]))
+    except ProtocolError as e:
+        raise ProtocolError("wrong_device" if e.code == "wrong_prefix" else e.code) from None
+    if outcome != "member":
+        raise ProtocolError("wrong_device")
+    leaf = decode_leaf(raw)
+    device = cert["device_id"]
+    highest = None
+    if leaf["highest"] is not None:
+        if cert["highest"] is None:
+            raise ProtocolError("opening_missing")
+        hl = leaf["highest"]
+        check_cert_opening(cert["highest"], device, hl["counter"], bytes.fromhex(hl["commitment"]))
+        highest = {"counter": hl["counter"], "rollback": False, "reading": cert["highest"]["reading"]}
+    elif cert["highest"] is not None:
+        raise ProtocolError("wrong_commitment")
+    disclosed, undisclosed = [], []
+    if cert["level"] == "full":
+        acc, last, entries = (0, EMPTY), None, {}
+        for raw_notice in cert["notices"]:
+            f = decode_history_notice(raw_notice)["fields"]
+            if f["device_id"] != device.hex():
+                raise ProtocolError("wrong_device")
+            acc, last = fold(acc, raw_notice), f["input_index"]
+            for e in f["entries"]:
+                if e["type"] == "reading":
+                    entries.setdefault(e["counter"], e)
+        hist = leaf["history"]
+        if (acc[0], acc[1].hex(), last) != (hist["count"], hist["root"], hist["last_input"]):
+            raise ProtocolError("history_mismatch")
+        opened = {o["counter"]: o for o in cert["openings"]}
+        for o in cert["openings"]:
+            e = entries.get(o["counter"])
+            if e is None:
+                raise ProtocolError("wrong_commitment")
+            check_cert_opening(o, device, e["counter"], bytes.fromhex(e["commitment"]))
+        for counter in sorted(entries):
+            e = entries[counter]
+            if counter in opened:
+                disclosed.append({"counter": counter, "rollback": e["rollback_of"] is not None,
+                                  "reading": opened[counter]["reading"]})
+            else:
+                undisclosed.append(counter)
+    return {
+        "level": cert["level"], "device_id": device.hex(), "as_of_block": cert["last_processed_block"],
+        "claim_block": cert["claim_block"], "input_index": state["input_index"],
+        "block_timestamp": state["block_timestamp"], "outputs_root": node.hex(),
+        "output_index": cert["output_index"], "leaf": raw.hex(), "highest": highest,
+        "disclosed": disclosed, "undisclosed": undisclosed, "notices": len(cert["notices"]),
+        "cannot_know": CANNOT_KNOW,
+    }
+
+
+def check_certificate_vector(c: Checker, v: dict):
+    data = h(v, "certificate")
+    pinned = v["pinned"]
+    if not v["valid"]:
+        c.rejects(v["name"], v["expected_error"], verify_certificate, data, pinned)
+        return
+    got = verify_certificate(data, pinned)
+    want = dict(v["findings"])
+    for key in ("highest",):
+        if want[key] is not None:
+            want[key] = dict(want[key], reading=reading_from_json(want[key]["reading"]))
+    want["disclosed"] = [dict(d, reading=reading_from_json(d["reading"])) for d in want["disclosed"]]
+    for key in want:
+        c.eq(f"findings.{key}", got[key], want[key])
+    c.eq("no other findings", sorted(got), sorted(want))
+
+
 def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs/protocol-vectors.json"
     vectors = json.loads(path.read_text())["vectors"]
@@ -1776,6 +1963,8 @@ def main() -> int:
             run(v["name"], lambda c, v=v: check_accumulator_vector(c, v))
         elif kind == "verdict":
             run(v["name"], lambda c, v=v: check_verdict_vector(c, v))
+        elif kind == "certificate":
+            run(v["name"], lambda c, v=v: check_certificate_vector(c, v))
         else:
             failed += 1
             print(f"FAIL {v['name']}: unknown vector kind {kind!r}")

@@ -2880,6 +2880,467 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         .collect())
 }
 
+// --- certificates (section 18)
+
+/// A device's proven state, built from the rules of sections 16 and 18: its history notices,
+/// its leaf in a small map, the state notice in a small outputs tree, and the openings.
+#[derive(Debug)]
+pub struct CertificateStory {
+    /// The certificate's anchors.
+    pub anchors: crate::certificate::Anchors,
+    /// The summary certificate.
+    pub summary: crate::certificate::Certificate,
+    /// The full certificate disclosing every reading.
+    pub full: crate::certificate::Certificate,
+    /// Another device's map proof in the same map (a leaf from another device).
+    pub other_device_proof: MapProof,
+    /// The device's proof in a map with one more device (a path for another root).
+    pub other_root_proof: MapProof,
+}
+
+/// The certificate story of the vectors.
+pub fn certificate_story() -> crate::Result<CertificateStory> {
+    use crate::certificate::{
+        Anchors, Certificate, ClaimRef, Level, OutputProof, keccak256, notice_output,
+    };
+    let id = device_id("certificate-car");
+    let backend = vector_backend();
+    let (odo, det) = era_keys(&backend, &id, 0);
+    let mut leaf = DeviceLeaf::new(id, ModelId(7), person("certificate-car-key"));
+    let registered = HistoryNotice {
+        device_id: id,
+        input_index: 3,
+        block_timestamp: 1_790_000_000,
+        era: 0,
+        position: 0,
+        previous_input: None,
+        entries: vec![HistoryEntry::Registered {
+            model: ModelId(7),
+            registrar: person("certificate-registrar"),
+        }],
+        sealed: SealedValues::default(),
+    };
+    let registered_bytes = registered.encode();
+    let key = CommitmentKey::from_bytes(seed_for("certificate-envelope"));
+    let readings: Vec<Reading> = (0..3u32)
+        .map(|i| {
+            story_reading(
+                1_790_100_000 + 3_600 * i,
+                81_000_000 + 25_000 * u64::from(i),
+                vec![],
+            )
+        })
+        .collect();
+    let mut entries = vec![HistoryEntry::Envelope {
+        first_counter: 1,
+        count: 3,
+    }];
+    for (i, reading) in readings.iter().enumerate() {
+        entries.push(HistoryEntry::Reading {
+            counter: 1 + i as u64,
+            commitment: key.commit(id, 1 + i as u64, reading)?,
+            rollback_of: None,
+        });
+    }
+    let envelope = HistoryNotice {
+        device_id: id,
+        input_index: 5,
+        block_timestamp: 1_790_100_100,
+        era: 0,
+        position: 1,
+        previous_input: Some(3),
+        entries,
+        sealed: SealedValues::default(),
+    };
+    let envelope_bytes = envelope.encode_sealed(
+        &odo,
+        &det,
+        &[EnvelopeValues {
+            commitment_key: CommitmentKey::from_bytes(seed_for("certificate-envelope")),
+            readings: readings.clone(),
+        }],
+    )?;
+    fold(&mut leaf.history, &registered_bytes, 3);
+    fold(&mut leaf.history, &envelope_bytes, 5);
+    leaf.last_counter = Some(3);
+    leaf.attested = 3;
+    leaf.highest = Some(AttestedRef {
+        counter: 3,
+        commitment: key.commit(id, 3, &readings[2])?,
+        input_index: 5,
+    });
+    let others: Vec<DeviceLeaf> = (0..4)
+        .map(|i| {
+            map_leaf(
+                &format!("certificate-neighbour-{i}"),
+                device_id(&format!("certificate-neighbour-{i}")),
+                7,
+            )
+        })
+        .collect();
+    let mut leaves: Vec<&DeviceLeaf> = others.iter().collect();
+    leaves.push(&leaf);
+    let map_root = subtree_hash(&leaves, 0);
+    let map_proof = prove(&leaves, &id);
+    let other_device_proof = prove(&leaves, &others[0].device_id);
+    let extra = map_leaf("certificate-newcomer", device_id("certificate-newcomer"), 7);
+    let mut more = leaves.clone();
+    more.push(&extra);
+    let other_root_proof = prove(&more, &id);
+    let state = StateNotice {
+        input_index: 5,
+        block_number: 1_200,
+        block_timestamp: 1_790_100_100,
+        devices: leaves.len() as u64,
+        map_root,
+        globals: sha256_parts(&[b"certificate-globals"]),
+    };
+    // Outputs of the claim's epoch: some earlier outputs, the envelope's history notice,
+    // then the state notice, the input's last output.
+    let outputs: Vec<Vec<u8>> = vec![
+        notice_output(b"earlier output 0"),
+        notice_output(b"earlier output 1"),
+        notice_output(&registered_bytes),
+        notice_output(b"earlier output 3"),
+        notice_output(&envelope_bytes),
+        notice_output(&state.encode()),
+    ];
+    let hashes: Vec<[u8; 32]> = outputs.iter().map(|o| keccak256(o)).collect();
+    let (output_proof, outputs_root) =
+        OutputProof::build(&hashes, 5).ok_or(crate::Error::InvalidField)?;
+    let anchors = Anchors {
+        chain_id: 31_337,
+        application: [0xa1; 20],
+        consensus: [0xc0; 20],
+    };
+    let summary = Certificate {
+        level: Level::Summary,
+        anchors,
+        device_id: id,
+        claim: ClaimRef {
+            last_processed_block: 1_210,
+            claim_block: 1_215,
+            outputs_root: Some(outputs_root),
+        },
+        state_notice: state,
+        output_proof,
+        map_proof,
+        highest: Some(key.opening(id, 3, readings[2].clone())),
+        notices: vec![],
+        openings: vec![],
+    };
+    let mut full = summary.clone();
+    full.level = Level::Full;
+    full.notices = vec![registered_bytes, envelope_bytes];
+    full.openings = vec![
+        key.opening(id, 1, readings[0].clone()),
+        key.opening(id, 3, readings[2].clone()),
+    ];
+    Ok(CertificateStory {
+        anchors,
+        summary,
+        full,
+        other_device_proof,
+        other_root_proof,
+    })
+}
+
+fn anchors_json(a: &crate::certificate::Anchors) -> Value {
+    json!({
+        "chain_id": a.chain_id,
+        "application": hex::encode(a.application),
+        "consensus": hex::encode(a.consensus),
+    })
+}
+
+fn certificate_vector(
+    name: &str,
+    bytes: &[u8],
+    pinned: Option<&crate::certificate::Anchors>,
+    code: Option<&str>,
+    what: &str,
+) -> Value {
+    let mut map = new_vector(name, "certificate");
+    map.insert("description".into(), json!(what));
+    map.insert("certificate".into(), json!(hex::encode(bytes)));
+    map.insert("pinned".into(), pinned.map_or(Value::Null, anchors_json));
+    match code {
+        Some(code) => mark_invalid(&mut map, code),
+        None => {
+            if let Ok(f) = crate::certificate::verify_offline(bytes, pinned) {
+                let reading = |p: &crate::certificate::ProvenReading| json!({"counter": p.counter, "rollback": p.rollback, "reading": reading_json(&p.reading)});
+                map.insert(
+                    "findings".into(),
+                    json!({
+                        "level": if f.level == crate::certificate::Level::Full { "full" } else { "summary" },
+                        "device_id": hex::encode(f.device_id.0),
+                        "as_of_block": f.as_of_block,
+                        "claim_block": f.claim_block,
+                        "input_index": f.input_index,
+                        "block_timestamp": f.block_timestamp,
+                        "outputs_root": hex::encode(f.outputs_root),
+                        "output_index": f.output_index,
+                        "leaf": hex::encode(f.leaf.encode()),
+                        "highest": f.highest.as_ref().map(reading),
+                        "disclosed": f.disclosed.iter().map(reading).collect::<Vec<_>>(),
+                        "undisclosed": f.undisclosed,
+                        "notices": f.notices,
+                        "cannot_know": f.cannot_know,
+                    }),
+                );
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// An invalid certificate vector: name, bytes, pinned anchors, expected code, what it is.
+type CertificateCase = (
+    &'static str,
+    Vec<u8>,
+    Option<crate::certificate::Anchors>,
+    &'static str,
+    &'static str,
+);
+
+fn certificate_vectors() -> crate::Result<Vec<Value>> {
+    let story = certificate_story()?;
+    let pinned = story.anchors;
+    let summary = story.summary.encode()?;
+    let full = story.full.encode()?;
+    let mut out = vec![
+        certificate_vector(
+            "certificate_summary",
+            &summary,
+            Some(&pinned),
+            None,
+            "a summary certificate, anchors pinned",
+        ),
+        certificate_vector(
+            "certificate_summary_unpinned",
+            &summary,
+            None,
+            None,
+            "the same, no anchors pinned",
+        ),
+        certificate_vector(
+            "certificate_full",
+            &full,
+            Some(&pinned),
+            None,
+            "a full certificate disclosing counters 1 and 3 of 1..=3",
+        ),
+    ];
+    let mut cases: Vec<CertificateCase> = Vec::new();
+    let mut altered = story.summary.clone();
+    if let Some(opening) = altered.highest.as_mut() {
+        opening.reading.odometer_m -= 1_000_000;
+    }
+    cases.push((
+        "certificate_altered_reading",
+        altered.encode()?,
+        Some(pinned),
+        "commitment_mismatch",
+        "the highest reading's odometer lowered by 1,000 km",
+    ));
+    let mut another = story.summary.clone();
+    another.highest = story.full.openings.first().cloned();
+    cases.push((
+        "certificate_opening_for_another_commitment",
+        another.encode()?,
+        Some(pinned),
+        "wrong_commitment",
+        "the opening of counter 1 given for the highest (counter 3)",
+    ));
+    let mut other_device = story.summary.clone();
+    other_device.map_proof = story.other_device_proof.clone();
+    cases.push((
+        "certificate_leaf_from_another_device",
+        other_device.encode()?,
+        Some(pinned),
+        "wrong_device",
+        "another device's leaf and path in the same map",
+    ));
+    let mut other_root = story.summary.clone();
+    other_root.map_proof = story.other_root_proof.clone();
+    cases.push((
+        "certificate_path_for_another_root",
+        other_root.encode()?,
+        Some(pinned),
+        "root_mismatch",
+        "the device's path in a map with one more device",
+    ));
+    let mut wrong_root = story.summary.clone();
+    wrong_root.claim.outputs_root = Some([0x55; 32]);
+    cases.push((
+        "certificate_outputs_root_mismatch",
+        wrong_root.encode()?,
+        Some(pinned),
+        "outputs_root_mismatch",
+        "the claim's outputs root is not the one the output proof folds to",
+    ));
+    let mut late = story.summary.clone();
+    late.claim.last_processed_block = late.state_notice.block_number - 1;
+    cases.push((
+        "certificate_state_after_claim",
+        late.encode()?,
+        Some(pinned),
+        "claim_mismatch",
+        "the state notice's block is after the claim's last processed block",
+    ));
+    let mut no_opening = story.summary.clone();
+    no_opening.highest = None;
+    cases.push((
+        "certificate_opening_missing",
+        no_opening.encode()?,
+        Some(pinned),
+        "opening_missing",
+        "the leaf names a highest reading and no opening is given",
+    ));
+    let mut chain = pinned;
+    chain.chain_id = 1;
+    cases.push((
+        "certificate_another_chain",
+        summary.clone(),
+        Some(chain),
+        "chain_mismatch",
+        "the buyer pinned chain 1",
+    ));
+    let mut app = pinned;
+    app.application = [0xa2; 20];
+    cases.push((
+        "certificate_another_application",
+        summary.clone(),
+        Some(app),
+        "application_mismatch",
+        "the buyer pinned another application",
+    ));
+    let mut consensus = pinned;
+    consensus.consensus = [0xc1; 20];
+    cases.push((
+        "certificate_another_consensus",
+        summary.clone(),
+        Some(consensus),
+        "consensus_mismatch",
+        "the buyer pinned another consensus",
+    ));
+    let mut version = summary.clone();
+    version[4] = 2;
+    cases.push((
+        "certificate_unknown_version",
+        version,
+        Some(pinned),
+        "unsupported_version",
+        "version 2",
+    ));
+    let mut magic = summary.clone();
+    magic[0] = b'X';
+    cases.push((
+        "certificate_bad_magic",
+        magic,
+        Some(pinned),
+        "not_a_certificate",
+        "not the certificate magic",
+    ));
+    cases.push((
+        "certificate_truncated",
+        summary[..summary.len() - 1].to_vec(),
+        Some(pinned),
+        "truncated",
+        "the last byte missing",
+    ));
+    cases.push((
+        "certificate_only_version",
+        summary[..5].to_vec(),
+        Some(pinned),
+        "truncated",
+        "nothing after the version",
+    ));
+    let mut trailing = summary.clone();
+    trailing.push(0);
+    cases.push((
+        "certificate_trailing_bytes",
+        trailing,
+        Some(pinned),
+        "trailing_bytes",
+        "one byte after the last field",
+    ));
+    let mut level = summary.clone();
+    level[5] = 3;
+    cases.push((
+        "certificate_unknown_level",
+        level,
+        Some(pinned),
+        "invalid_field",
+        "level 3",
+    ));
+    let mut missing = story.full.clone();
+    missing.notices.remove(0);
+    cases.push((
+        "certificate_full_notice_missing",
+        missing.encode()?,
+        Some(pinned),
+        "history_mismatch",
+        "the registration notice left out",
+    ));
+    let mut swapped = story.full.clone();
+    swapped.notices.swap(0, 1);
+    cases.push((
+        "certificate_full_notices_reordered",
+        swapped.encode()?,
+        Some(pinned),
+        "history_mismatch",
+        "the two notices swapped",
+    ));
+    let mut altered_full = story.full.clone();
+    altered_full.openings[0].reading.odometer_m += 1;
+    cases.push((
+        "certificate_full_altered_reading",
+        altered_full.encode()?,
+        Some(pinned),
+        "commitment_mismatch",
+        "a disclosed reading altered by 1 m",
+    ));
+    let mut unknown = story.full.clone();
+    unknown.openings.push(story.full.openings[1].clone());
+    unknown.openings[2].counter = 4;
+    cases.push((
+        "certificate_full_opening_not_on_record",
+        unknown.encode()?,
+        Some(pinned),
+        "wrong_commitment",
+        "an opening for counter 4, which the history does not hold",
+    ));
+    let mut unordered = full.clone();
+    // Swap the two openings on the wire (both are the same length): not ascending.
+    let first = story.full.openings[0].encode()?;
+    let second = story.full.openings[1].encode()?;
+    let tail = 2 + first.len() + second.len();
+    let start = unordered.len() - tail;
+    let mut swapped_tail = vec![first.len() as u8];
+    swapped_tail.extend_from_slice(&second);
+    swapped_tail.push(second.len() as u8);
+    swapped_tail.extend_from_slice(&first);
+    unordered.splice(start.., swapped_tail);
+    cases.push((
+        "certificate_full_openings_unordered",
+        unordered,
+        Some(pinned),
+        "invalid_field",
+        "the disclosed openings not by counter ascending",
+    ));
+    for (name, bytes, pinned, code, what) in cases {
+        out.push(certificate_vector(
+            name,
+            &bytes,
+            pinned.as_ref(),
+            Some(code),
+            what,
+        ));
+    }
+    Ok(out)
+}
+
 /// All vectors as the JSON document `{"vectors": [...]}`.
 pub fn generate() -> crate::Result<Value> {
     let mut vectors = vec![
@@ -2907,6 +3368,7 @@ pub fn generate() -> crate::Result<Value> {
     vectors.extend(history_vectors(&steps)?);
     vectors.push(accumulator_vector(&steps));
     vectors.extend(verdict_vectors()?);
+    vectors.extend(certificate_vectors()?);
     Ok(json!({ "vectors": vectors }))
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the wire protocol.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod certificate;
 mod envelope;
 mod fuzzish;
 mod messages;

@@ -1,0 +1,259 @@
+//! Certificates (PROTOCOL.md 18): every vector reaches its declared outcome, and the sizes of
+//! a realistic summary and full certificate.
+
+use witness_protocol::certificate::{
+    Anchors, Certificate, ClaimRef, Level, OUTPUTS_TREE_HEIGHT, OutputProof, verify_offline,
+    zero_hashes,
+};
+use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, StateNotice};
+use witness_protocol::state::{AttestedRef, DeviceLeaf, MapProof, Terminal, key_bit, node_hash};
+use witness_protocol::{CommitmentKey, DeviceId, ModelId, Reading};
+
+fn vectors() -> Vec<serde_json::Value> {
+    let text = include_str!("../../../../docs/protocol-vectors.json");
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    doc["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "certificate")
+        .cloned()
+        .collect()
+}
+
+fn anchors(v: &serde_json::Value) -> Option<Anchors> {
+    if v.is_null() {
+        return None;
+    }
+    let bytes20 = |s: &serde_json::Value| -> [u8; 20] {
+        hex::decode(s.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    Some(Anchors {
+        chain_id: v["chain_id"].as_u64().unwrap(),
+        application: bytes20(&v["application"]),
+        consensus: bytes20(&v["consensus"]),
+    })
+}
+
+#[test]
+fn certificate_vectors_reach_their_outcome() {
+    let vectors = vectors();
+    assert!(vectors.len() >= 20);
+    for v in vectors {
+        let bytes = hex::decode(v["certificate"].as_str().unwrap()).unwrap();
+        let pinned = anchors(&v["pinned"]);
+        let result = verify_offline(&bytes, pinned.as_ref());
+        let name = v["name"].as_str().unwrap();
+        if v["valid"].as_bool().unwrap() {
+            let findings = result.unwrap_or_else(|e| panic!("{name}: {}", e.code()));
+            let expected = &v["findings"];
+            assert_eq!(
+                hex::encode(findings.outputs_root),
+                expected["outputs_root"],
+                "{name}"
+            );
+            assert_eq!(
+                hex::encode(findings.leaf.encode()),
+                expected["leaf"],
+                "{name}"
+            );
+            assert_eq!(
+                findings.undisclosed,
+                serde_json::from_value::<Vec<u64>>(expected["undisclosed"].clone()).unwrap()
+            );
+            // Re-encoding the decoded certificate gives the same bytes: one encoding.
+            assert_eq!(
+                Certificate::decode(&bytes).unwrap().encode().unwrap(),
+                bytes,
+                "{name}"
+            );
+        } else {
+            let error = result.err().unwrap_or_else(|| panic!("{name} verified"));
+            assert_eq!(error.code(), v["expected_error"], "{name}");
+        }
+    }
+}
+
+fn filler(seed: u64) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&seed.to_be_bytes());
+    h[31] = 1;
+    h
+}
+
+fn reading(i: u64) -> Reading {
+    Reading {
+        timestamp: 1_790_000_000 + 21_600 * i as u32,
+        odometer_m: 40_000_000 + 41_000 * i,
+        fuel_ml: 2_900,
+        engine_s: 1_000_000 + 2_000 * i as u32,
+        faults: vec![],
+    }
+}
+
+/// A device in a map of about 100,000 devices (17 siblings) whose state notice is one of
+/// about 10^6 outputs (20 non-empty siblings), with `notices` envelopes of 16 readings.
+fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate, Anchors) {
+    let id = DeviceId([0x5a; 16]);
+    let mut leaf = DeviceLeaf::new(id, ModelId(3), [7; 32]);
+    let key = CommitmentKey::from_bytes([9; 32]);
+    let mut notices = Vec::new();
+    let mut openings = Vec::new();
+    let mut previous = None;
+    let mut counter = 1;
+    for n in 0..envelopes {
+        let readings: Vec<Reading> = (0..16).map(|k| reading(counter - 1 + k)).collect();
+        let mut entries = vec![HistoryEntry::Envelope {
+            first_counter: counter,
+            count: 16,
+        }];
+        for (k, r) in readings.iter().enumerate() {
+            let c = counter + k as u64;
+            entries.push(HistoryEntry::Reading {
+                counter: c,
+                commitment: key.commit(id, c, r).unwrap(),
+                rollback_of: None,
+            });
+            if disclose_all {
+                openings.push(key.opening(id, c, r.clone()));
+            }
+        }
+        let input_index = 10 + 3 * n;
+        let notice = HistoryNotice {
+            device_id: id,
+            input_index,
+            block_timestamp: 1_790_000_000 + n * 345_600,
+            era: 0,
+            position: n,
+            previous_input: previous,
+            entries,
+            sealed: Default::default(),
+        };
+        let bytes = notice
+            .encode_sealed(
+                &[1; 32],
+                &[2; 32],
+                &[EnvelopeValues {
+                    commitment_key: CommitmentKey::from_bytes([9; 32]),
+                    readings: readings.clone(),
+                }],
+            )
+            .unwrap();
+        leaf.history.fold(&bytes, input_index);
+        notices.push(bytes);
+        previous = Some(input_index);
+        counter += 16;
+    }
+    let last = counter - 1;
+    let top = reading(last - 1);
+    leaf.last_counter = Some(last);
+    leaf.attested = last;
+    leaf.highest = Some(AttestedRef {
+        counter: last,
+        commitment: key.commit(id, last, &top).unwrap(),
+        input_index: 7,
+    });
+    let siblings: Vec<[u8; 32]> = (0..17).map(filler).collect();
+    let mut root = leaf.hash();
+    for level in (0..17).rev() {
+        root = if key_bit(&id, level) {
+            node_hash(&siblings[level], &root)
+        } else {
+            node_hash(&root, &siblings[level])
+        };
+    }
+    let map_proof = MapProof {
+        siblings,
+        terminal: Terminal::Leaf(leaf),
+    };
+    let state = StateNotice {
+        input_index: 999_999,
+        block_number: 5_000,
+        block_timestamp: 1_800_000_000,
+        devices: 100_000,
+        map_root: root,
+        globals: [3; 32],
+    };
+    let mut output_siblings = zero_hashes();
+    for (level, s) in output_siblings.iter_mut().enumerate().take(20) {
+        *s = filler(1_000 + level as u64);
+    }
+    assert_eq!(output_siblings.len(), OUTPUTS_TREE_HEIGHT);
+    let output_proof = OutputProof {
+        index: 987_654,
+        siblings: output_siblings,
+    };
+    let anchors = Anchors {
+        chain_id: 1,
+        application: [1; 20],
+        consensus: [2; 20],
+    };
+    let cert = Certificate {
+        level,
+        anchors,
+        device_id: id,
+        claim: ClaimRef {
+            last_processed_block: 5_010,
+            claim_block: 5_020,
+            outputs_root: None,
+        },
+        state_notice: state,
+        output_proof,
+        map_proof,
+        highest: Some(key.opening(id, last, top)),
+        notices: if level == Level::Full {
+            notices
+        } else {
+            vec![]
+        },
+        openings: if level == Level::Full {
+            openings
+        } else {
+            vec![]
+        },
+    };
+    (cert, anchors)
+}
+
+#[test]
+fn certificate_sizes() {
+    let (summary, anchors) = certificate(Level::Summary, 92, false);
+    let bytes = summary.encode().unwrap();
+    let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
+    assert_eq!(findings.leaf.attested, 92 * 16);
+    println!("summary certificate: {} bytes", bytes.len());
+    assert!(bytes.len() <= 2_900, "summary {} bytes", bytes.len());
+    let (full, anchors) = certificate(Level::Full, 92, false);
+    let bytes = full.encode().unwrap();
+    let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
+    assert_eq!(findings.undisclosed.len(), 1_472);
+    println!(
+        "full certificate, 92 notices, nothing disclosed: {} bytes",
+        bytes.len()
+    );
+    let (full, anchors) = certificate(Level::Full, 92, true);
+    let bytes = full.encode().unwrap();
+    let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
+    assert_eq!(findings.disclosed.len(), 1_472);
+    println!(
+        "full certificate, 92 notices, all 1,472 readings disclosed: {} bytes",
+        bytes.len()
+    );
+}
+
+#[test]
+fn keccak_is_ethereum_keccak_not_sha3() {
+    // keccak256("") as Ethereum computes it (SHA3-256("") is a7ffc6f8...).
+    assert_eq!(
+        hex::encode(witness_protocol::certificate::keccak256(b"")),
+        "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    );
+    // zero_1 = keccak256(0^64), the first empty-subtree hash of Cartesi's outputs tree.
+    assert_eq!(
+        hex::encode(zero_hashes()[1]),
+        "ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5"
+    );
+}
