@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod certificate;
 mod chain;
 mod device;
 mod fleet;
@@ -32,6 +33,8 @@ enum Command {
     Up(up::UpArgs),
     /// Read a device over its local link and check it against its attested history.
     Verify(verify::VerifyArgs),
+    /// Mileage certificates: issue one for a device, check one offline (and on L1).
+    Certificate(certificate::CertificateArgs),
     /// One hand-driven device: keys, registration, readings.
     Device(device::DeviceArgs),
     /// A simulated fleet against any gateway.
@@ -47,6 +50,7 @@ async fn main() -> ExitCode {
         Command::Chain(args) => chain::run(args).await,
         Command::Up(args) => up::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Certificate(args) => certificate::run(args).await,
         Command::Device(args) => device::run(args).await,
         Command::Fleet(args) => fleet::run(args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use serde::Serialize;
 use serde_json::{Value, json};
-use witness_chain::L1;
 use witness_chain::primitives::{Address, B256, Bytes};
+use witness_chain::{AcceptedClaim, L1};
 use witness_gateway::ClientConfig;
-use witness_node_client::{NodeClient, NodeEndpoints};
+use witness_node_client::{NodeClient, NodeEndpoints, Output};
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::codec::parse_hex;
 use witness_protocol::notice::StateNotice;
-use witness_protocol::state::MapProof;
+use witness_protocol::state::{DeviceLeaf, MapProof};
 use witness_protocol::verdict::{Evidence, Finding, Verdict, decide};
 use witness_protocol::{BackendPublicKey, DeviceId, Opening, PossessionProof};
 
@@ -164,10 +164,15 @@ pub(crate) async fn run(args: VerifyArgs) -> CliResult {
 /// The setup `witness verify` uses with only `--data-dir`: the anchors and endpoints that
 /// `witness up` wrote there.
 pub(crate) async fn setup_from_data_dir(data_dir: &Path) -> Result<Setup, String> {
+    setup_with(data_dir, None).await
+}
+
+/// [`setup_from_data_dir`] with another pinned anchors file.
+pub(crate) async fn setup_with(data_dir: &Path, anchors: Option<&Path>) -> Result<Setup, String> {
     setup(&VerifyArgs {
         device: String::new(),
         data_dir: data_dir.to_path_buf(),
-        anchors: None,
+        anchors: anchors.map(Path::to_path_buf),
         chain_id: None,
         application: None,
         consensus: None,
@@ -336,7 +341,16 @@ async fn check_gateway(setup: &Setup) -> Result<(), Failed> {
 
 /// Runs the whole check; every failure ends in `cannot_confirm` with its reason.
 pub(crate) async fn verify(setup: &Setup, device: &str, wait: Duration) -> VerifyReport {
-    let mut report = VerifyReport {
+    let mut report = verify_report(setup, device);
+    if let Err(Failed(code, detail)) = steps(setup, device, wait, &mut report).await {
+        report.verdict = Verdict::CannotConfirm.code();
+        report.findings.insert(0, FindingJson { code, detail });
+    }
+    report
+}
+
+fn verify_report(setup: &Setup, device: &str) -> VerifyReport {
+    VerifyReport {
         device_id: device.to_owned(),
         verdict: Verdict::CannotConfirm.code(),
         findings: Vec::new(),
@@ -347,12 +361,7 @@ pub(crate) async fn verify(setup: &Setup, device: &str, wait: Duration) -> Verif
         state: None,
         leaf: None,
         device: None,
-    };
-    if let Err(Failed(code, detail)) = steps(setup, device, wait, &mut report).await {
-        report.verdict = Verdict::CannotConfirm.code();
-        report.findings.insert(0, FindingJson { code, detail });
     }
-    report
 }
 
 async fn steps(
@@ -364,6 +373,81 @@ async fn steps(
     let device_id = DeviceId::from_hex(device)
         .map_err(|_| failed("bad_device_id", "the device id must be 32 hex digits"))?;
     check_gateway(setup).await?;
+    let proven = proven_steps(setup, &device_id, wait, report).await?;
+    let node = NodeClient::new(setup.node.clone());
+    let leaf = proven.leaf;
+
+    // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
+    let backend_key = backend_key(setup, &node).await?;
+    let nonce = random_nonce().map_err(|e| failed("no_randomness", e))?;
+    let link = format!(
+        "{}/devices/{}",
+        setup.local_link_url.trim_end_matches('/'),
+        device_id.to_hex()
+    );
+    let http = reqwest::Client::new();
+    let proof = device_proof(&http, &link, &nonce)
+        .await
+        .map_err(|e| failed("device_unreachable", e))?;
+    let opening = match leaf.as_ref().and_then(|l| l.highest) {
+        Some(highest) => device_opening(&http, &link, highest.counter).await,
+        None => None,
+    };
+    report.device = Some(DeviceFacts {
+        odometer_m: proof.reading.odometer_m,
+        counter: proof.counter,
+        opened_highest_odometer_m: opening.as_ref().map(|o| o.reading.odometer_m),
+    });
+
+    // V9: decide.
+    let decision = decide(&Evidence {
+        device_id,
+        leaf: leaf.as_ref(),
+        proof: &proof,
+        nonce: &nonce,
+        backend_key: &backend_key,
+        opening: opening.as_ref(),
+    });
+    report.verdict = decision.verdict.code();
+    report.findings = decision
+        .findings
+        .into_iter()
+        .map(FindingJson::from)
+        .collect();
+    Ok(())
+}
+
+/// What V1-V7 prove from L1 and a node: the latest accepted claim, the state notice of the
+/// last input it covers with its output (and proof, validated on L1), and the device's map
+/// proof against that notice's root (with the leaf it leads to).
+pub(crate) struct Proven {
+    pub(crate) claim: AcceptedClaim,
+    pub(crate) notice: StateNotice,
+    pub(crate) output: Output,
+    pub(crate) map_proof: MapProof,
+    pub(crate) leaf: Option<DeviceLeaf>,
+}
+
+/// V1-V7 for `device_id` with `setup` (and its gateway check); errors are
+/// `code: detail`.
+pub(crate) async fn proven_state(setup: &Setup, device_id: &DeviceId) -> Result<Proven, String> {
+    let mut report = verify_report(setup, &device_id.to_hex());
+    let run = async {
+        check_gateway(setup).await?;
+        proven_steps(setup, device_id, Duration::ZERO, &mut report).await
+    };
+    run.await
+        .map_err(|Failed(code, detail)| format!("{detail} ({code})"))
+}
+
+/// V1-V7: the chain, the latest accepted claim, its last input's state notice (proven on
+/// L1) and the device's leaf and path.
+async fn proven_steps(
+    setup: &Setup,
+    device_id: &DeviceId,
+    wait: Duration,
+    report: &mut VerifyReport,
+) -> Result<Proven, Failed> {
     let anchors = &setup.anchors;
     let app =
         parse_address(&anchors.application, "application").map_err(|e| failed("bad_anchors", e))?;
@@ -522,7 +606,7 @@ async fn steps(
         .and_then(|b| MapProof::decode(&b).ok())
         .ok_or_else(|| failed("path_invalid", "the node's path does not decode"))?;
     let leaf = map_proof
-        .verify(&device_id, &notice.map_root)
+        .verify(device_id, &notice.map_root)
         .map_err(|e| {
             failed(
                 "path_invalid",
@@ -534,45 +618,13 @@ async fn steps(
         })?
         .cloned();
     report.leaf = leaf.as_ref().map(LeafView::from);
-
-    // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
-    let backend_key = backend_key(setup, &node).await?;
-    let nonce = random_nonce().map_err(|e| failed("no_randomness", e))?;
-    let link = format!(
-        "{}/devices/{}",
-        setup.local_link_url.trim_end_matches('/'),
-        device_id.to_hex()
-    );
-    let http = reqwest::Client::new();
-    let proof = device_proof(&http, &link, &nonce)
-        .await
-        .map_err(|e| failed("device_unreachable", e))?;
-    let opening = match leaf.as_ref().and_then(|l| l.highest) {
-        Some(highest) => device_opening(&http, &link, highest.counter).await,
-        None => None,
-    };
-    report.device = Some(DeviceFacts {
-        odometer_m: proof.reading.odometer_m,
-        counter: proof.counter,
-        opened_highest_odometer_m: opening.as_ref().map(|o| o.reading.odometer_m),
-    });
-
-    // V9: decide.
-    let decision = decide(&Evidence {
-        device_id,
-        leaf: leaf.as_ref(),
-        proof: &proof,
-        nonce: &nonce,
-        backend_key: &backend_key,
-        opening: opening.as_ref(),
-    });
-    report.verdict = decision.verdict.code();
-    report.findings = decision
-        .findings
-        .into_iter()
-        .map(FindingJson::from)
-        .collect();
-    Ok(())
+    Ok(Proven {
+        claim,
+        notice,
+        output: output.clone(),
+        map_proof,
+        leaf,
+    })
 }
 
 /// The backend key possession proofs are bound to: pinned, or the node's word (a wrong key
@@ -623,7 +675,11 @@ async fn device_proof(
     PossessionProof::decode(&bytes).map_err(|e| format!("the device's proof does not decode: {e}"))
 }
 
-async fn device_opening(http: &reqwest::Client, link: &str, counter: u64) -> Option<Opening> {
+pub(crate) async fn device_opening(
+    http: &reqwest::Client,
+    link: &str,
+    counter: u64,
+) -> Option<Opening> {
     let answer: Value = http
         .get(format!("{link}/history/{counter}"))
         .send()

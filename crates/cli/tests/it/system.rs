@@ -523,6 +523,57 @@ fn the_whole_system_catches_every_tamper_scenario() {
         );
     }
 
+    // A summary certificate of an honest car: issued from L1 and a node, verified offline
+    // and on L1; one flipped byte is refused with its reason.
+    {
+        let car = id(honest[0]);
+        let file = system.dir.path().join("car.wtnc");
+        let witness = || Command::new(env!("CARGO_BIN_EXE_witness"));
+        let output = witness()
+            .args(["certificate", "issue", &car, "--out"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(system.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "issue: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let size = std::fs::metadata(&file).unwrap().len();
+        assert!(size <= 2_900, "a summary fits a QR code: {size} bytes");
+        let check = |extra: &[&str]| {
+            let output = witness()
+                .args(["certificate", "verify", "--json", "--data-dir"])
+                .arg(system.dir.path())
+                .args(extra)
+                .arg(&file)
+                .output()
+                .unwrap();
+            let report: Value = serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+            (output.status.success(), report)
+        };
+        let (ok, report) = check(&[]);
+        assert!(ok, "{report}");
+        assert_eq!(report["device_id"], car.as_str(), "{report}");
+        assert!(report["highest"]["odometer_m"].is_u64(), "{report}");
+        assert_eq!(report["cannot_know"].as_array().unwrap().len(), 2);
+        let rpc = system.url("chain_rpc_url");
+        let (ok, report) = check(&["--rpc", &rpc]);
+        assert!(ok, "{report}");
+        assert_eq!(report["l1"]["outputs_root_accepted"], true, "{report}");
+        assert!(report["l1"]["claims_accepted_since"].is_u64(), "{report}");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(&file, &bytes).unwrap();
+        let (ok, report) = check(&[]);
+        assert!(!ok, "a flipped byte is refused: {report}");
+        assert!(report["refused"]["code"].is_string(), "{report}");
+    }
+
     // The rolled-back car: a rollback on record in its proven leaf; verifies `rollback`.
     let rollback = id(ROLLBACK);
     let leaf = system.leaf(&rollback);

@@ -1,0 +1,161 @@
+//! `witness certificate verify` on the certificate vectors of docs/protocol-vectors.json:
+//! no running system needed (offline checks, refusals with their reason).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn witness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_witness"))
+}
+
+fn vectors() -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/protocol-vectors.json"
+    );
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "certificate")
+        .cloned()
+        .collect()
+}
+
+fn pinned_file(dir: &std::path::Path, pinned: &Value) -> std::path::PathBuf {
+    let path = dir.join("pinned.json");
+    let text = serde_json::json!({
+        "chain_id": pinned["chain_id"],
+        "application": format!("0x{}", pinned["application"].as_str().unwrap()),
+        "consensus": format!("0x{}", pinned["consensus"].as_str().unwrap()),
+    });
+    std::fs::write(&path, text.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn certificate_vectors_verify_or_are_refused_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for vector in vectors() {
+        if vector["pinned"].is_null() {
+            continue;
+        }
+        let name = vector["name"].as_str().unwrap();
+        let anchors = pinned_file(dir.path(), &vector["pinned"]);
+        let file = dir.path().join(format!("{name}.wtnc"));
+        std::fs::write(
+            &file,
+            hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let output = witness()
+            .args(["certificate", "verify", "--json", "--anchors"])
+            .arg(&anchors)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&output.stderr)));
+        if vector["valid"] == true {
+            assert!(output.status.success(), "{name}: {report}");
+            assert_eq!(report["ok"], true, "{name}");
+            assert!(report["refused"].is_null(), "{name}");
+            let cannot: Vec<&str> = report["cannot_know"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            assert_eq!(cannot, ["outputs_root_accepted", "later_claims"], "{name}");
+            assert_eq!(
+                report["claim"]["as_of_block"], vector["findings"]["as_of_block"],
+                "{name}"
+            );
+        } else {
+            assert!(!output.status.success(), "{name}: accepted");
+            assert_eq!(report["ok"], false, "{name}");
+            assert_eq!(
+                report["refused"]["code"], vector["expected_error"],
+                "{name}: {report}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} vectors");
+}
+
+#[test]
+fn certificate_refusals_name_their_reason_in_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "certificate_trailing_bytes",
+        "certificate_unknown_version",
+        "certificate_altered_reading",
+    ] {
+        let vector = vectors().into_iter().find(|v| v["name"] == name).unwrap();
+        let anchors = pinned_file(dir.path(), &vector["pinned"]);
+        let file = dir.path().join("cert.wtnc");
+        std::fs::write(
+            &file,
+            hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let output = witness()
+            .args(["certificate", "verify", "--anchors"])
+            .arg(&anchors)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{name}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let code = vector["expected_error"].as_str().unwrap();
+        assert!(
+            stdout.contains("REFUSED") && stdout.contains(code),
+            "{name}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn certificate_tampered_by_one_byte_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let vector = vectors()
+        .into_iter()
+        .find(|v| v["name"] == "certificate_summary")
+        .unwrap();
+    let anchors = pinned_file(dir.path(), &vector["pinned"]);
+    let mut bytes = hex::decode(vector["certificate"].as_str().unwrap()).unwrap();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 1;
+    let file = dir.path().join("cert.wtnc");
+    std::fs::write(&file, &bytes).unwrap();
+    let output = witness()
+        .args(["certificate", "verify", "--json", "--anchors"])
+        .arg(&anchors)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["refused"]["code"].is_string(), "{report}");
+}
+
+#[test]
+fn certificate_verify_without_pinned_anchors_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cert.wtnc");
+    std::fs::write(&file, b"WTNC").unwrap();
+    let output = witness()
+        .args(["certificate", "verify", "--data-dir"])
+        .arg(dir.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no trust anchors"), "{stderr}");
+}
