@@ -565,6 +565,33 @@ fn the_whole_system_catches_every_tamper_scenario() {
         assert!(ok, "{report}");
         assert_eq!(report["l1"]["outputs_root_accepted"], true, "{report}");
         assert!(report["l1"]["claims_accepted_since"].is_u64(), "{report}");
+        let full = system.dir.path().join("car-full.wtnc");
+        let output = witness()
+            .args(["certificate", "issue", &car, "--level", "full", "--out"])
+            .arg(&full)
+            .arg("--data-dir")
+            .arg(system.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "issue full: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let output = witness()
+            .args(["certificate", "verify", "--json", "--data-dir"])
+            .arg(system.dir.path())
+            .arg(&full)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(output.status.success(), "{report}");
+        assert_eq!(report["level"], "full", "{report}");
+        assert!(report["notices"].as_u64().unwrap() > 1, "{report}");
+        assert!(
+            report["disclosed"].as_array().unwrap().len() > 20,
+            "every reading opened by the device: {report}"
+        );
         let mut bytes = std::fs::read(&file).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
