@@ -1915,7 +1915,7 @@ async fn verify(args: VerifyBenchArgs, dir: &Path) -> CliResult<Value> {
         ],
     )
     .await?;
-    let setup = crate::verify::setup_from_data_dir(&up.data).await?;
+    let setup = crate::verify::setup_with(&crate::verify::PinArgs::data_dir(&up.data)).await?;
     let rolled_back = &up.system.rolled_back_devices;
     let http = reqwest::Client::new();
     let devices: Value = http

@@ -19,8 +19,8 @@ use witness_protocol::certificate::{
 use witness_protocol::notice::HistoryNotice;
 
 use crate::CliResult;
-use crate::system::{Anchors, AnchorsFile as _};
-use crate::verify::{Setup, device_opening, proven_state, setup_with};
+use crate::system::Anchors;
+use crate::verify::{PinArgs, Setup, device_opening, proven_state, setup_with};
 
 #[derive(Debug, Args)]
 pub(crate) struct CertificateArgs {
@@ -48,12 +48,8 @@ enum LevelArg {
 struct IssueArgs {
     /// Device id (32 hex digits).
     device: String,
-    /// The data directory of `witness up` (its anchors.json and system.json).
-    #[arg(long, default_value = ".witness")]
-    data_dir: PathBuf,
-    /// A pinned anchors file instead of `<data-dir>/anchors.json`.
-    #[arg(long)]
-    anchors: Option<PathBuf>,
+    #[command(flatten)]
+    pin: PinArgs,
     /// Where to write the certificate (default `<device>.wtnc`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -69,21 +65,8 @@ struct CheckArgs {
     /// A chain JSON-RPC URL: also check on L1 that the outputs root was accepted.
     #[arg(long)]
     rpc: Option<String>,
-    /// The data directory whose anchors.json is the default pinned configuration.
-    #[arg(long, default_value = ".witness")]
-    data_dir: PathBuf,
-    /// A pinned anchors file (JSON: chain_id, application, consensus).
-    #[arg(long)]
-    anchors: Option<PathBuf>,
-    /// Pinned chain id (with --application and --consensus, overrides the anchors file).
-    #[arg(long, requires_all = ["application", "consensus"])]
-    chain_id: Option<u64>,
-    /// Pinned application address.
-    #[arg(long)]
-    application: Option<String>,
-    /// Pinned consensus contract address.
-    #[arg(long)]
-    consensus: Option<String>,
+    #[command(flatten)]
+    pin: PinArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -113,7 +96,7 @@ fn pinned(anchors: &Anchors) -> Result<certificate::Anchors, String> {
 async fn issue(args: IssueArgs) -> CliResult {
     let device_id = DeviceId::from_hex(&args.device)
         .map_err(|_| "the device id must be 32 hex digits".to_string())?;
-    let setup = setup_with(&args.data_dir, args.anchors.as_deref()).await?;
+    let setup = setup_with(&args.pin).await?;
     let anchors = pinned(&setup.anchors)?;
     let proven = proven_state(&setup, &device_id).await?;
     let leaf = proven
@@ -328,30 +311,6 @@ struct CheckReport {
     l1: Option<L1Check>,
 }
 
-fn pinned_anchors(args: &CheckArgs) -> Result<(Anchors, String), String> {
-    match (&args.chain_id, &args.application, &args.consensus) {
-        (Some(chain_id), Some(application), Some(consensus)) => Ok((
-            Anchors {
-                chain_id: *chain_id,
-                application: application.clone(),
-                consensus: consensus.clone(),
-                ..Anchors::default()
-            },
-            "command line".to_string(),
-        )),
-        _ => {
-            let path = args
-                .anchors
-                .clone()
-                .unwrap_or_else(|| Anchors::path(&args.data_dir));
-            let anchors = Anchors::load(&path).map_err(|e| {
-                format!("no trust anchors: pass --anchors FILE or --chain-id/--application/--consensus ({e})")
-            })?;
-            Ok((anchors, format!("file {}", path.display())))
-        }
-    }
-}
-
 fn refusal(error: CertificateError) -> Refusal {
     let detail = match error {
         CertificateError::Malformed(e) => format!("the file is not a valid certificate ({e})"),
@@ -392,7 +351,7 @@ fn refusal(error: CertificateError) -> Refusal {
 }
 
 async fn check(args: CheckArgs) -> CliResult {
-    let (anchors, anchors_source) = pinned_anchors(&args)?;
+    let (anchors, anchors_source) = args.pin.resolve()?;
     let pin = pinned(&anchors)?;
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let mut report = CheckReport {

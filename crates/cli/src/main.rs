@@ -31,7 +31,8 @@ enum Command {
     Chain(chain::ChainArgs),
     /// The whole system on loopback: chain, node + backend, gateway + dashboard, fleet.
     Up(up::UpArgs),
-    /// Read a device over its local link and check it against its attested history.
+    /// Read a device over its local link and check it against its state as proven on L1
+    /// (PROTOCOL.md 17): nothing a node or a gateway says is taken unchecked.
     Verify(verify::VerifyArgs),
     /// Mileage certificates: issue one for a device, check one offline (and on L1).
     Certificate(certificate::CertificateArgs),

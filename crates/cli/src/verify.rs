@@ -25,26 +25,73 @@ use witness_protocol::{BackendPublicKey, DeviceId, Opening, PossessionProof};
 use crate::CliResult;
 use crate::system::{Anchors, AnchorsFile as _, SystemInfo};
 
+/// Where the trust anchors come from (PROTOCOL.md 17.1): the flags, a file, or the
+/// `anchors.json` that `witness up` wrote in the data directory; never a gateway.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PinArgs {
+    /// The data directory of `witness up`: its anchors.json is the default pinned
+    /// configuration, its system.json names the default endpoints.
+    #[arg(long, default_value = ".witness")]
+    pub(crate) data_dir: PathBuf,
+    /// A pinned anchors file (JSON: chain_id, application, consensus; optional endpoints).
+    #[arg(long)]
+    pub(crate) anchors: Option<PathBuf>,
+    /// Pinned chain id (with --application and --consensus, overrides the anchors file).
+    #[arg(long, requires_all = ["application", "consensus"])]
+    pub(crate) chain_id: Option<u64>,
+    /// Pinned application address.
+    #[arg(long)]
+    pub(crate) application: Option<String>,
+    /// Pinned consensus contract address.
+    #[arg(long)]
+    pub(crate) consensus: Option<String>,
+}
+
+impl PinArgs {
+    /// Only `<data-dir>/anchors.json`.
+    pub(crate) fn data_dir(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            anchors: None,
+            chain_id: None,
+            application: None,
+            consensus: None,
+        }
+    }
+
+    /// The pinned anchors (the flags, then `--anchors`, then `<data-dir>/anchors.json`) and
+    /// where they came from.
+    pub(crate) fn resolve(&self) -> Result<(Anchors, String), String> {
+        if let (Some(chain_id), Some(application), Some(consensus)) =
+            (&self.chain_id, &self.application, &self.consensus)
+        {
+            let anchors = Anchors {
+                chain_id: *chain_id,
+                application: application.clone(),
+                consensus: consensus.clone(),
+                ..Anchors::default()
+            };
+            return Ok((anchors, "command line".to_string()));
+        }
+        let path = self
+            .anchors
+            .clone()
+            .unwrap_or_else(|| Anchors::path(&self.data_dir));
+        let anchors = Anchors::load(&path).map_err(|e| {
+            format!(
+                "no trust anchors: pass --anchors FILE or --chain-id/--application/--consensus ({e})"
+            )
+        })?;
+        Ok((anchors, format!("file {}", path.display())))
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Device id (32 hex digits), as listed by the local link.
     device: String,
-    /// The data directory of `witness up`: its anchors.json is the default pinned
-    /// configuration, its system.json names the default endpoints.
-    #[arg(long, default_value = ".witness")]
-    data_dir: PathBuf,
-    /// A pinned anchors file (JSON: chain_id, application, consensus; optional endpoints).
-    #[arg(long)]
-    anchors: Option<PathBuf>,
-    /// Pinned chain id (with --application and --consensus, overrides the anchors file).
-    #[arg(long, requires_all = ["application", "consensus"])]
-    chain_id: Option<u64>,
-    /// Pinned application address.
-    #[arg(long)]
-    application: Option<String>,
-    /// Pinned consensus contract address.
-    #[arg(long)]
-    consensus: Option<String>,
+    #[command(flatten)]
+    pin: PinArgs,
     /// Chain JSON-RPC URL.
     #[arg(long)]
     rpc: Option<String>,
@@ -161,21 +208,12 @@ pub(crate) async fn run(args: VerifyArgs) -> CliResult {
     }
 }
 
-/// The setup `witness verify` uses with only `--data-dir`: the anchors and endpoints that
-/// `witness up` wrote there.
-pub(crate) async fn setup_from_data_dir(data_dir: &Path) -> Result<Setup, String> {
-    setup_with(data_dir, None).await
-}
-
-/// [`setup_from_data_dir`] with another pinned anchors file.
-pub(crate) async fn setup_with(data_dir: &Path, anchors: Option<&Path>) -> Result<Setup, String> {
+/// The setup `witness verify` uses with only the anchor flags: the endpoints come from the
+/// anchors file and `<data-dir>/system.json`.
+pub(crate) async fn setup_with(pin: &PinArgs) -> Result<Setup, String> {
     setup(&VerifyArgs {
         device: String::new(),
-        data_dir: data_dir.to_path_buf(),
-        anchors: anchors.map(Path::to_path_buf),
-        chain_id: None,
-        application: None,
-        consensus: None,
+        pin: pin.clone(),
         rpc: None,
         node_rpc: None,
         node_inspect: None,
@@ -195,27 +233,8 @@ fn parse_address(text: &str, what: &str) -> Result<Address, String> {
 /// Resolves anchors (flags, then --anchors, then `<data-dir>/anchors.json`) and endpoints
 /// (flags, then the anchors file, then `<data-dir>/system.json`, then the gateway).
 async fn setup(args: &VerifyArgs) -> Result<Setup, String> {
-    let file = |path: &Path| -> Result<(Anchors, String), String> {
-        Ok((Anchors::load(path)?, format!("file {}", path.display())))
-    };
-    let (anchors, source) = match (&args.chain_id, &args.application, &args.consensus) {
-        (Some(chain_id), Some(application), Some(consensus)) => (
-            Anchors {
-                chain_id: *chain_id,
-                application: application.clone(),
-                consensus: consensus.clone(),
-                ..Anchors::default()
-            },
-            "command line".to_string(),
-        ),
-        _ => match &args.anchors {
-            Some(path) => file(path)?,
-            None => file(&Anchors::path(&args.data_dir)).map_err(|e| {
-                format!("no trust anchors: pass --anchors FILE or --chain-id/--application/--consensus ({e})")
-            })?,
-        },
-    };
-    let system = SystemInfo::load(&args.data_dir).ok();
+    let (anchors, source) = args.pin.resolve()?;
+    let system = SystemInfo::load(&args.pin.data_dir).ok();
     let gateway_url = args
         .gateway
         .clone()
