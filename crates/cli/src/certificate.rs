@@ -20,7 +20,7 @@ use witness_protocol::notice::HistoryNotice;
 
 use crate::CliResult;
 use crate::system::Anchors;
-use crate::verify::{PinArgs, Setup, device_opening, proven_state, setup_with};
+use crate::verify::{PinArgs, Setup, device_opening, km, proven_state, setup_with};
 
 #[derive(Debug, Args)]
 pub(crate) struct CertificateArgs {
@@ -482,10 +482,6 @@ async fn check_on_l1(
         Err(e) => result.error = Some(e),
     }
     result
-}
-
-fn km(m: u64) -> String {
-    format!("{:.1} km", m as f64 / 1000.0)
 }
 
 fn print_leaf_and_readings(findings: &Findings) {

@@ -710,7 +710,8 @@ pub(crate) async fn device_opening(
     Opening::decode(&parse_hex(answer["opening"].as_str()?)?).ok()
 }
 
-fn km(m: u64) -> String {
+/// Metres as kilometres with one decimal.
+pub(crate) fn km(m: u64) -> String {
     format!("{:.1} km", m as f64 / 1000.0)
 }
 
