@@ -14,6 +14,7 @@ Prints one line per vector and a final line `N passed, M failed`; exits 1 on any
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -943,7 +944,7 @@ TAG_KEY_ODOMETER = b"witness/v2/history-key/odometer"
 TAG_KEY_DETAIL = b"witness/v2/history-key/detail"
 EMPTY = bytes(32)
 LEAF_VERSION = 1
-LEAF_LEN = 266
+LEAF_LEN = 315
 MAP_PROOF_VERSION = 1
 KEY_BITS = 128
 NOTICE_VERSION = 2
@@ -978,6 +979,11 @@ def enc_opt(value, encode, width: int) -> bytes:
 # --- 16.2 device leaf (as a dict with the field names of the vectors' `fields`)
 
 
+def read_attested(rd: Reader) -> dict:
+    """An attested reading named in the leaf: counter u64 ‖ commitment 32 ‖ input index u64."""
+    return {"counter": rd.u64(), "commitment": rd.take(32).hex(), "input_index": rd.u64()}
+
+
 def read_leaf(rd: Reader) -> dict:
     if rd.u8() != LEAF_VERSION:
         raise ProtocolError("unsupported_version", "leaf version")
@@ -992,7 +998,9 @@ def read_leaf(rd: Reader) -> dict:
         "ownership_sequence": read_opt(rd, rd.u64),
         "era": rd.u32(),
         "attested": rd.u64(),
-        "highest": read_opt(rd, lambda: {"counter": rd.u64(), "commitment": rd.take(32).hex(), "input_index": rd.u64()}),
+        "highest": read_opt(rd, lambda: read_attested(rd)),
+        # Offset 167 (shared-spec-cert.md A): the first reading ever attested, same shape.
+        "first": read_opt(rd, lambda: read_attested(rd)),
         "tamper_events": rd.u32(),
         "latest_tamper": read_opt(rd, lambda: {"counter": rd.u64(), "reference_counter": rd.u64(), "input_index": rd.u64()}),
         "corrections": rd.u32(),
@@ -1017,7 +1025,9 @@ def encode_leaf(leaf: dict) -> bytes:
     out += enc_opt(leaf["owner"], bytes.fromhex, 32)
     out += enc_opt(leaf["ownership_sequence"], u64, 8)
     out += be(leaf["era"], 4) + be(leaf["attested"], 8)
-    out += enc_opt(leaf["highest"], lambda h: u64(h["counter"]) + bytes.fromhex(h["commitment"]) + u64(h["input_index"]), 48)
+    attested = lambda a: u64(a["counter"]) + bytes.fromhex(a["commitment"]) + u64(a["input_index"])  # noqa: E731
+    out += enc_opt(leaf["highest"], attested, 48)
+    out += enc_opt(leaf["first"], attested, 48)
     out += be(leaf["tamper_events"], 4)
     out += enc_opt(leaf["latest_tamper"], lambda t: u64(t["counter"]) + u64(t["reference_counter"]) + u64(t["input_index"]), 24)
     out += be(leaf["corrections"], 4)
@@ -1162,15 +1172,16 @@ def globals_hash(g: dict) -> bytes:
 # --- 16.4 history notices
 
 
-def read_history_entry(rd: Reader, range_: tuple[int, int] | None) -> dict:
+def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitment: bool = True) -> dict:
     """One entry (16.4). A reading entry carries no counter: it is the one its envelope's range
     owes next (`range_`: (next counter, readings owed)); outside a range it is invalid_field,
-    reported after its own fields."""
+    reported after its own fields. `with_commitment` False: a reading entry of an opened
+    certificate notice (form 1), whose commitment is left out (`commitment` None)."""
     kind = rd.u8()
     if kind == 1:
         return {"type": "registered", "model": rd.u32(), "registrar": rd.take(32).hex()}
     if kind == 2:
-        e = {"type": "reading", "commitment": rd.take(32).hex()}
+        e = {"type": "reading", "commitment": rd.take(32).hex() if with_commitment else None}
         # The reference counter is there only for a rollback.
         e["rollback_of"] = rd.u64() if rd.boolean() else None
         if range_ is None:
@@ -1210,6 +1221,15 @@ def check_entry_sequence(range_: tuple[int, int] | None, e: dict) -> tuple[int, 
 
 def decode_history_notice(data: bytes) -> dict:
     rd = Reader(data)
+    n = read_history_notice(rd, data, True)
+    rd.finish()
+    return n
+
+
+def read_history_notice(rd: Reader, data: bytes, with_commitments: bool) -> dict:
+    """16.4, up to the end of the detail ciphertext (`rd` reads `data` from its start). With
+    `with_commitments` False the reading entries are those of a form 1 certificate notice
+    (commitment left out); `reading_offsets` are then where each one's commitment belongs."""
     if rd.u8() != NOTICE_VERSION:
         raise ProtocolError("unsupported_version", "notice version")
     if rd.u8() != NOTICE_HISTORY:
@@ -1226,20 +1246,24 @@ def decode_history_notice(data: bytes) -> dict:
     header_end = rd.pos
     count = rd.count(MAX_HISTORY_ENTRIES, MIN_HISTORY_ENTRY)
     n["entries"] = []
+    reading_offsets = []
     owed = None
     for _ in range(count):
-        e = read_history_entry(rd, owed)
+        start = rd.pos
+        e = read_history_entry(rd, owed, with_commitments)
         owed = check_entry_sequence(owed, e)
         n["entries"].append(e)
+        if e["type"] == "reading":
+            reading_offsets.append(start + 1)  # right after the kind byte
     if owed is not None:
         raise ProtocolError("invalid_field", "the entries end inside an envelope range")
     # The odometer part's AAD: header, entry count and entries.
     odometer_aad = data[: rd.pos]
     odometer = rd.take(rd.varint())
     detail = rd.take(rd.varint())
-    rd.finish()
     return {"fields": n, "odometer_aad": odometer_aad, "detail_aad": data[:header_end],
-            "odometer_ciphertext": odometer, "detail_ciphertext": detail}
+            "odometer_ciphertext": odometer, "detail_ciphertext": detail,
+            "reading_offsets": reading_offsets, "end": rd.pos}
 
 
 def history_key(tag: bytes, backend_secret: bytes, device_id: bytes, era: int) -> bytes:
@@ -1262,9 +1286,11 @@ def chacha_seal(key: bytes, nonce: bytes, aad: bytes, plaintext: bytes) -> bytes
     return ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
 
 
-def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | None) -> list[dict]:
+def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | None,
+                        keys_out: list | None = None) -> list[dict]:
     """16.4 "Opening the values": the readings' dated odometer values and, with the detail key,
-    their blindings and readings, each checked against its entry's commitment (7.3)."""
+    their blindings and readings, each checked against its entry's commitment (7.3). With
+    `keys_out` (a list) and the detail key, each envelope's commitment key is appended to it."""
     f = notice["fields"]
     readings = [e for e in f["entries"] if e["type"] == "reading"]
     if not readings:
@@ -1291,6 +1317,8 @@ def open_history_values(notice: dict, odometer_key: bytes, detail_key: bytes | N
             for e in f["entries"]:
                 if e["type"] == "envelope":
                     key = rd.take(32)
+                    if keys_out is not None:
+                        keys_out.append(key)
                 elif e["type"] == "reading":
                     reading = {"timestamp": rd.u32(), "odometer_m": dated[len(details)][1],
                                "fuel_ml": rd.u32(), "engine_s": rd.u32()}
@@ -1412,6 +1440,13 @@ def check_leaf_vector(c: Checker, v: dict):
     c.eq("fields", leaf, v["fields"])
     c.eq("re-encoded", encode_leaf(leaf), raw)
     c.eq("leaf_hash", leaf_hash(raw), h(v, "leaf_hash"))
+    # The first attested reading is set by the first attested reading and kept; every later
+    # attested reading becomes the highest (15.1), so both are named or neither, first not later.
+    first, highest = leaf["first"], leaf["highest"]
+    c.eq("first and highest both named or neither", first is None, highest is None)
+    if first is not None:
+        c.true("first attested not after the highest", first["counter"] <= highest["counter"]
+               and first["input_index"] <= highest["input_index"])
     if leaf["device_id"] == vector_device_id("leaf fresh").hex():
         c.eq("public key = generator label", leaf["public_key"], ed25519_public(vector_seed("leaf fresh")).hex())
 
@@ -1617,8 +1652,11 @@ def state_derived_cases(vectors: dict) -> list:
         return bytes(b)
 
     cases = [
-        ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 200, b"\x02"))),
-        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 257, b"\x02"))),
+        ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 249, b"\x02"))),
+        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 306, b"\x02"))),
+        ("leaf: first attested present 2", "invalid_field", lambda: decode_leaf(at(leaf, 167, b"\x02"))),
+        ("leaf: 314 bytes", "truncated", lambda: decode_leaf(leaf[:314])),
+        ("leaf: 316 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
         ("map proof: empty", "truncated", lambda: decode_map_proof(b"")),
         ("map proof: depth 255", "oversize", lambda: decode_map_proof(at(proof, 2, b"\xff"))),
         ("state notice: 2 bytes", "truncated", lambda: decode_state_notice(state[:2])),
@@ -1757,6 +1795,15 @@ def notice_output(payload: bytes) -> bytes:
     return NOTICE_SELECTOR + be(32, 32) + be(len(payload), 32) + padded
 
 
+FORM_SEALED, FORM_OPENED = 0, 1  # certificate notice forms (shared-spec-cert.md B)
+ODOMETER_KEY_ITEM = 36  # era u32 ‖ K_odo 32
+MIN_CERT_NOTICE = 4  # form u8 ‖ a length byte ‖ the 2-byte notice version and kind
+MAX_CERT_NOTICE = 2 * 1024 * 1024  # a notice's length above this is oversize
+MAX_OPENING = 141  # 7.4 with 32 faults
+TEXT_BEGIN = "-----BEGIN WITNESS CERTIFICATE-----"
+TEXT_END = "-----END WITNESS CERTIFICATE-----"
+
+
 def decode_certificate(data: bytes) -> dict:
     rd = Reader(data)
     magic = rd.take(min(4, len(data)))
@@ -1777,7 +1824,7 @@ def decode_certificate(data: bytes) -> dict:
     if not present and root != bytes(32):
         raise ProtocolError("invalid_field", "absent outputs root not zero")
     cert["outputs_root"] = root if present else None
-    cert["state_raw"] = rd.take(98)
+    cert["state_raw"] = rd.take(STATE_NOTICE_LEN)
     cert["state"] = decode_state_notice(cert["state_raw"])
     index = rd.u64()
     if index >> OUTPUTS_HEIGHT:
@@ -1796,25 +1843,116 @@ def decode_certificate(data: bytes) -> dict:
             siblings.append(ZERO_HASHES[k])
     cert["output_index"], cert["output_siblings"] = index, siblings
 
-    def var(maximum: int) -> bytes:
+    def var(maximum: int | None = None) -> bytes:
         n = rd.varint()
-        if n > maximum:
+        if maximum is not None and n > maximum:
             raise ProtocolError("oversize", f"length {n} > {maximum}")
         return rd.take(n)
 
-    cert["map_proof"] = decode_map_proof(var(19 + 32 * KEY_BITS + LEAF_LEN))
-    cert["highest"] = decode_opening(var(141)) if rd.boolean() else None
-    cert["notices"], cert["openings"] = [], []
+    def opening() -> tuple[bytes | None, dict | None]:
+        """`present u8 ‖ var opening (7.4)`."""
+        if not rd.boolean():
+            return None, None
+        raw = var(MAX_OPENING)
+        return raw, decode_opening(raw)
+
+    cert["map_proof_raw"] = var(19 + 32 * KEY_BITS + LEAF_LEN)
+    cert["map_proof"] = decode_map_proof(cert["map_proof_raw"])
+    cert["highest_raw"], cert["highest"] = opening()
+    cert["first_raw"], cert["first"] = opening()
+    # Full only: the odometer keys (era ascending) and the notices, each sealed or opened.
+    # Step 1 decodes every notice too (form 0 as a history notice, 16.4; form 1 in the opened
+    # form, rebuilt), before the anchors are compared: a malformed notice is refused with its
+    # decoding code whatever the anchors.
+    cert["odometer_keys"], cert["notices"], cert["decoded_notices"] = [], [], []
     if level == 2:
-        for _ in range(rd.count(2**64, 3)):
-            cert["notices"].append(var(2 * 1024 * 1024))
-        for _ in range(rd.count(2**64, 78)):
-            o = decode_opening(var(141))
-            if cert["openings"] and cert["openings"][-1]["counter"] >= o["counter"]:
-                raise ProtocolError("invalid_field", "openings not ascending")
-            cert["openings"].append(o)
+        for _ in range(rd.count(U64_MAX, ODOMETER_KEY_ITEM)):
+            era = rd.u32()
+            if cert["odometer_keys"] and era <= cert["odometer_keys"][-1][0]:
+                raise ProtocolError("invalid_field", "odometer key eras not strictly ascending")
+            cert["odometer_keys"].append((era, rd.take(32)))
+        for _ in range(rd.count(U64_MAX, MIN_CERT_NOTICE)):
+            form = rd.u8()  # checked before the length is read
+            if form not in (FORM_SEALED, FORM_OPENED):
+                raise ProtocolError("invalid_field", f"notice form {form}")
+            body = var(MAX_CERT_NOTICE)
+            if form == FORM_SEALED:
+                payload, values = body, None
+            else:
+                payload, values = rebuild_opened_notice(body)
+            cert["notices"].append((form, body))
+            cert["decoded_notices"].append((form, payload, decode_history_notice(payload), values))
     rd.finish()
     return cert
+
+
+def encode_certificate(cert: dict) -> bytes:
+    """The inverse of decode_certificate (for round trips and derived cases)."""
+    def var(b: bytes) -> bytes:
+        return enc_varint(len(b)) + b
+
+    def opt_opening(raw: bytes | None) -> bytes:
+        return b"\x00" if raw is None else b"\x01" + var(raw)
+
+    a = cert["anchors"]
+    out = CERT_MAGIC + bytes([CERT_VERSION, 1 if cert["level"] == "summary" else 2])
+    out += be(a["chain_id"], 8) + bytes.fromhex(a["application"]) + bytes.fromhex(a["consensus"])
+    out += cert["device_id"] + be(cert["last_processed_block"], 8) + be(cert["claim_block"], 8)
+    out += enc_opt(cert["outputs_root"], lambda r: r, 32) + cert["state_raw"]
+    bitmap = sum(1 << k for k, s in enumerate(cert["output_siblings"]) if s != ZERO_HASHES[k])
+    out += be(cert["output_index"], 8) + be(bitmap, 8)
+    out += b"".join(s for k, s in enumerate(cert["output_siblings"]) if s != ZERO_HASHES[k])
+    out += var(cert["map_proof_raw"]) + opt_opening(cert["highest_raw"]) + opt_opening(cert["first_raw"])
+    if cert["level"] == "full":
+        out += enc_varint(len(cert["odometer_keys"]))
+        out += b"".join(be(era, 4) + key for era, key in cert["odometer_keys"])
+        out += enc_varint(len(cert["notices"]))
+        out += b"".join(bytes([form]) + var(body) for form, body in cert["notices"])
+    return out
+
+
+def rebuild_opened_notice(data: bytes) -> tuple[bytes, list[dict]]:
+    """A form 1 notice: a history notice payload (16.4) whose reading entries lack their
+    commitment, then per envelope entry its commitment key and per reading entry of it the
+    standalone reading (5.2). Returns the rebuilt payload (each commitment recomputed, 7.2-7.3,
+    and put back in its entry; the values removed) and the readings, in entry order."""
+    rd = Reader(data)
+    n = read_history_notice(rd, data, False)
+    device_id = bytes.fromhex(n["fields"]["device_id"])
+    key, commitments, readings = None, [], []
+    for e in n["fields"]["entries"]:
+        if e["type"] == "envelope":
+            key = rd.take(32)
+        elif e["type"] == "reading":
+            r = decode_standalone(rd)
+            commitments.append(commitment(device_id, e["counter"], blinding(key, e["counter"]), r))
+            readings.append({"counter": e["counter"], "reading": r, "rollback": e["rollback_of"] is not None})
+    rd.finish()
+    payload, done = b"", 0
+    for offset, com in zip(n["reading_offsets"], commitments, strict=True):
+        payload += data[done:offset] + com
+        done = offset
+    payload += data[done : n["end"]]
+    return payload, readings
+
+
+def build_opened_notice(payload: bytes, keys: list[bytes], readings: list[dict]) -> bytes:
+    """The form 1 bytes of a decoded payload, given each envelope's commitment key and each
+    reading entry's reading (the inverse of rebuild_opened_notice)."""
+    n = decode_history_notice(payload)
+    out, done = b"", 0
+    for offset in n["reading_offsets"]:
+        out += payload[done:offset]
+        done = offset + 32
+    out += payload[done:]
+    it = iter(readings)
+    keys = iter(keys)
+    for e in n["fields"]["entries"]:
+        if e["type"] == "envelope":
+            out += next(keys)
+        elif e["type"] == "reading":
+            out += encode_standalone(next(it))
+    return out
 
 
 def check_cert_opening(o: dict, device_id: bytes, counter: int, commit: bytes):
@@ -1822,6 +1960,18 @@ def check_cert_opening(o: dict, device_id: bytes, counter: int, commit: bytes):
         raise ProtocolError("wrong_commitment")
     if commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]) != commit:
         raise ProtocolError("commitment_mismatch")
+
+
+def proven_reading(named: dict | None, opening: dict | None, device_id: bytes) -> dict | None:
+    """18.4 steps 6 and 6b: the opening of a reading the leaf names (highest, first)."""
+    if named is None:
+        if opening is not None:
+            raise ProtocolError("wrong_commitment", "the leaf names no such reading")
+        return None
+    if opening is None:
+        raise ProtocolError("opening_missing")
+    check_cert_opening(opening, device_id, named["counter"], bytes.fromhex(named["commitment"]))
+    return {"counter": named["counter"], "rollback": False, "reading": opening["reading"]}
 
 
 def verify_certificate(data: bytes, pinned: dict | None) -> dict:
@@ -1847,50 +1997,89 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
         raise ProtocolError("wrong_device")
     leaf = decode_leaf(raw)
     device = cert["device_id"]
-    highest = None
-    if leaf["highest"] is not None:
-        if cert["highest"] is None:
-            raise ProtocolError("opening_missing")
-        hl = leaf["highest"]
-        check_cert_opening(cert["highest"], device, hl["counter"], bytes.fromhex(hl["commitment"]))
-        highest = {"counter": hl["counter"], "rollback": False, "reading": cert["highest"]["reading"]}
-    elif cert["highest"] is not None:
-        raise ProtocolError("wrong_commitment")
-    disclosed, undisclosed = [], []
+    highest = proven_reading(leaf["highest"], cert["highest"], device)  # step 6
+    first = proven_reading(leaf["first"], cert["first"], device)  # step 6b
+    disclosed, odometer_only, undisclosed = [], [], []
     if cert["level"] == "full":
-        acc, last, entries = (0, EMPTY), None, {}
-        for raw_notice in cert["notices"]:
-            f = decode_history_notice(raw_notice)["fields"]
-            if f["device_id"] != device.hex():
-                raise ProtocolError("wrong_device")
-            acc, last = fold(acc, raw_notice), f["input_index"]
-            for e in f["entries"]:
-                if e["type"] == "reading":
-                    entries.setdefault(e["counter"], e)
+        # Step 7: decode (and rebuild form 1), same device, fold, compare with the leaf.
+        acc, last, notices = (0, EMPTY), None, []
+        for form, payload, n, values in cert["decoded_notices"]:  # decoded in step 1
+            if n["fields"]["device_id"] != device.hex():
+                raise ProtocolError("wrong_device", "a notice of another device")
+            acc, last = fold(acc, payload), n["fields"]["input_index"]
+            notices.append((form, n, values))
         hist = leaf["history"]
         if (acc[0], acc[1].hex(), last) != (hist["count"], hist["root"], hist["last_input"]):
             raise ProtocolError("history_mismatch")
-        opened = {o["counter"]: o for o in cert["openings"]}
-        for o in cert["openings"]:
-            e = entries.get(o["counter"])
-            if e is None:
-                raise ProtocolError("wrong_commitment")
-            check_cert_opening(o, device, e["counter"], bytes.fromhex(e["commitment"]))
-        for counter in sorted(entries):
-            e = entries[counter]
-            if counter in opened:
-                disclosed.append({"counter": counter, "rollback": e["rollback_of"] is not None,
-                                  "reading": opened[counter]["reading"]})
+        # Step 8: sealed notices with reading entries, of an era with an odometer key, are
+        # opened with it; an AEAD failure (a short ciphertext too) is history_key_mismatch.
+        keys = dict(cert["odometer_keys"])
+        for form, n, values in notices:
+            entries = [e for e in n["fields"]["entries"] if e["type"] == "reading"]
+            era = n["fields"]["era"]
+            if form == FORM_OPENED:
+                disclosed += values
+            elif entries and era in keys:
+                try:
+                    opened = open_history_values(n, keys[era], None)
+                except ProtocolError as e:
+                    if e.code == "decryption_failed":
+                        raise ProtocolError("history_key_mismatch", f"era {era}") from None
+                    raise
+                odometer_only += [{"counter": e["counter"], "day": o["day"], "odometer_m": o["odometer_m"],
+                                   "rollback": e["rollback_of"] is not None} for e, o in zip(entries, opened)]
             else:
-                undisclosed.append(counter)
+                undisclosed += [e["counter"] for e in entries]
+        # The three lists are by counter, ascending.
+        disclosed.sort(key=lambda d: d["counter"])
+        odometer_only.sort(key=lambda o: o["counter"])
+        undisclosed.sort()
     return {
         "level": cert["level"], "device_id": device.hex(), "as_of_block": cert["last_processed_block"],
         "claim_block": cert["claim_block"], "input_index": state["input_index"],
         "block_timestamp": state["block_timestamp"], "outputs_root": node.hex(),
-        "output_index": cert["output_index"], "leaf": raw.hex(), "highest": highest,
-        "disclosed": disclosed, "undisclosed": undisclosed, "notices": len(cert["notices"]),
-        "cannot_know": CANNOT_KNOW,
+        "output_index": cert["output_index"], "leaf": raw.hex(), "highest": highest, "first": first,
+        "disclosed": disclosed, "odometer_only": odometer_only, "undisclosed": undisclosed,
+        "notices": len(cert["notices"]), "cannot_know": CANNOT_KNOW,
     }
+
+
+def certificate_text(data: bytes) -> str:
+    """18.6: standard base64 with padding, 64 characters a line, between the two lines."""
+    b64 = base64.b64encode(data).decode()
+    return "\n".join([TEXT_BEGIN] + [b64[i : i + 64] for i in range(0, len(b64), 64)] + [TEXT_END]) + "\n"
+
+
+def read_certificate_text(given: bytes) -> bytes:
+    """18.6: the binary file (starts with the magic), the text form, or bare base64."""
+    if given.startswith(CERT_MAGIC):
+        return given
+    text = given.decode("ascii")
+    body = "".join(text.split())
+    if body.startswith(TEXT_BEGIN.replace(" ", "")):
+        # Whitespace is ignored, so the lines are compared without their spaces.
+        begin, end = TEXT_BEGIN.replace(" ", ""), TEXT_END.replace(" ", "")
+        if not body.endswith(end):
+            raise ProtocolError("not_a_certificate", "no end line")
+        body = body[len(begin) : -len(end)]
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError:
+        raise ProtocolError("not_a_certificate", "not base64") from None
+
+
+def cert_readings_from_json(findings: dict) -> dict:
+    want = dict(findings)
+    for key in ("highest", "first"):
+        if want.get(key) is not None:
+            want[key] = dict(want[key], reading=reading_from_json(want[key]["reading"]))
+    if "disclosed" in want:
+        want["disclosed"] = [dict(d, reading=reading_from_json(d["reading"])) for d in want["disclosed"]]
+    return want
+
+
+def vectors_backend_secret() -> bytes:
+    return hpke_derive_key_pair(b"witness vectors backend key")[0]
 
 
 def check_certificate_vector(c: Checker, v: dict):
@@ -1900,14 +2089,325 @@ def check_certificate_vector(c: Checker, v: dict):
         c.rejects(v["name"], v["expected_error"], verify_certificate, data, pinned)
         return
     got = verify_certificate(data, pinned)
-    want = dict(v["findings"])
-    for key in ("highest",):
-        if want[key] is not None:
-            want[key] = dict(want[key], reading=reading_from_json(want[key]["reading"]))
-    want["disclosed"] = [dict(d, reading=reading_from_json(d["reading"])) for d in want["disclosed"]]
+    want = cert_readings_from_json(v["findings"])
     for key in want:
-        c.eq(f"findings.{key}", got[key], want[key])
+        c.eq(f"findings.{key}", got.get(key), want[key])
     c.eq("no other findings", sorted(got), sorted(want))
+    cert = decode_certificate(data)
+    c.eq("re-encoded", encode_certificate(cert), data)
+    text = certificate_text(data)
+    c.true("text lines of at most 64", all(len(x) <= 64 for x in text.splitlines()[1:-1]))
+    c.eq("text form read back", read_certificate_text(text.encode()), data)
+    c.eq("bare base64 read back", read_certificate_text(base64.b64encode(data)), data)
+    for key in ("text", "certificate_text"):
+        if v.get(key) is not None:
+            c.eq(f"{key} = 18.6 text form", v[key].strip(), text.strip())
+            c.eq(f"{key} read back", read_certificate_text(v[key].encode()), data)
+    # Odometer keys are K_odo of their era (16.4), for the vectors' backend key.
+    for era, key in cert["odometer_keys"]:
+        c.eq(f"odometer key of era {era} = K_odo(era)", key,
+             history_key(TAG_KEY_ODOMETER, vectors_backend_secret(), cert["device_id"], era))
+    # Every opened (form 1) notice is exactly its rebuilt payload's form 1 encoding, with the
+    # envelopes' commitment keys and readings the era's detail key opens.
+    for i, (form, body) in enumerate(cert["notices"]):
+        if form != FORM_OPENED:
+            continue
+        payload, readings = rebuild_opened_notice(body)
+        n = decode_history_notice(payload)
+        era = n["fields"]["era"]
+        keys: list[bytes] = []
+        opened = open_history_values(n, history_key(TAG_KEY_ODOMETER, vectors_backend_secret(), cert["device_id"], era),
+                                     history_key(TAG_KEY_DETAIL, vectors_backend_secret(), cert["device_id"], era), keys)
+        c.eq(f"notice {i}: readings = the detail key's", [r["reading"] for r in readings], [o["reading"] for o in opened])
+        c.eq(f"notice {i}: form 1 = rebuilt from the payload", build_opened_notice(payload, keys, [o["reading"] for o in opened]), body)
+
+
+def cert_derived_cases(vectors: dict) -> list:
+    """Rules of shared-spec-cert.md B (18.2, 18.4) applied to mutated valid certificates."""
+    def decodes(v):
+        try:
+            decode_certificate(h(v, "certificate"))
+            return True
+        except ProtocolError:
+            return False  # the vector's own check reports it
+
+    valid = [v for v in vectors.values() if v["kind"] == "certificate" and v["valid"] and decodes(v)]
+    full = [v for v in valid if decode_certificate(h(v, "certificate"))["level"] == "full"]
+    secret = vectors_backend_secret()
+    cases = []
+
+    def case(name, fn):
+        cases.append((name, fn))
+
+    def rejects(name, code, cert_fn, base, pinned=True):
+        def run(c):
+            cert = cert_fn(decode_certificate(h(base, "certificate")))
+            c.rejects(name, code, verify_certificate, encode_certificate(cert), base["pinned"] if pinned else None)
+        case(f"{base['name']}: {name}", run)
+
+    def k_odo(cert, era):
+        return history_key(TAG_KEY_ODOMETER, secret, cert["device_id"], era)
+
+    def k_det(cert, era):
+        return history_key(TAG_KEY_DETAIL, secret, cert["device_id"], era)
+
+    def payload_of(form, body):
+        return body if form == FORM_SEALED else rebuild_opened_notice(body)[0]
+
+    def reading_notices(cert, form):
+        out = []
+        for i, (f, body) in enumerate(cert["notices"]):
+            n = decode_history_notice(payload_of(f, body))
+            if f == form and any(e["type"] == "reading" for e in n["fields"]["entries"]):
+                out.append((i, n))
+        return out
+
+    def replace(cert, i, form, body):
+        notices = list(cert["notices"])
+        notices[i] = (form, body)
+        return dict(cert, notices=notices)
+
+    def to_opened(cert, i):
+        payload = payload_of(*cert["notices"][i])
+        n = decode_history_notice(payload)
+        era = n["fields"]["era"]
+        keys: list[bytes] = []
+        opened = open_history_values(n, k_odo(cert, era), k_det(cert, era), keys)
+        return replace(cert, i, FORM_OPENED, build_opened_notice(payload, keys, [o["reading"] for o in opened]))
+
+    for base in valid:
+        cert = decode_certificate(h(base, "certificate"))
+        leaf = decode_leaf(decode_map_proof(cert["map_proof_raw"])["leaf"][0])
+        if leaf["first"] is not None:
+            rejects("first opening left out", "opening_missing", lambda x: dict(x, first_raw=None), base)
+            if cert["highest"] is not None and cert["highest"]["counter"] != leaf["first"]["counter"]:
+                rejects("the highest's opening given as the first", "wrong_commitment",
+                        lambda x: dict(x, first_raw=x["highest_raw"]), base)
+            if cert["first"] is not None:
+                def altered_first(x):
+                    o = decode_opening(x["first_raw"])
+                    r = dict(o["reading"], odometer_m=o["reading"]["odometer_m"] + 1)
+                    return dict(x, first_raw=o["device_id"] + be(o["counter"], 8) + o["blinding"] + encode_standalone(r))
+                rejects("first opening's odometer + 1 m", "commitment_mismatch", altered_first, base)
+        elif cert["highest_raw"] is not None:
+            rejects("an opening given for a first reading the leaf does not name", "wrong_commitment",
+                    lambda x: dict(x, first_raw=x["highest_raw"]), base)
+
+    for base in full:
+        cert = decode_certificate(h(base, "certificate"))
+        if cert["notices"]:
+            rejects("notice form 2", "invalid_field", lambda x: replace(x, 0, 2, x["notices"][0][1]), base)
+        if cert["odometer_keys"]:
+            rejects("an odometer key's era twice", "invalid_field",
+                    lambda x: dict(x, odometer_keys=[x["odometer_keys"][0]] + x["odometer_keys"]), base)
+        sealed = reading_notices(cert, FORM_SEALED)
+        opened = reading_notices(cert, FORM_OPENED)
+        if sealed:
+            i, n = sealed[0]
+            era = n["fields"]["era"]
+            wrong = k_odo(cert, era + 1)
+
+            def wrong_key(x, era=era, wrong=wrong):
+                keys = dict(x["odometer_keys"])
+                keys[era] = wrong
+                return dict(x, odometer_keys=sorted(keys.items()))
+            rejects(f"another era's key for era {era}", "history_key_mismatch", wrong_key, base)
+
+            def opened_ok(c, base=base, i=i):
+                x = decode_certificate(h(base, "certificate"))
+                want = verify_certificate(h(base, "certificate"), base["pinned"])
+                got = verify_certificate(encode_certificate(to_opened(x, i)), base["pinned"])
+                n = decode_history_notice(x["notices"][i][1])
+                counters = [e["counter"] for e in n["fields"]["entries"] if e["type"] == "reading"]
+                c.true("the notice's readings are disclosed",
+                       set(counters) <= {d["counter"] for d in got["disclosed"]})
+                c.true("and no longer undisclosed or odometer only",
+                       not set(counters) & (set(got["undisclosed"]) | {o["counter"] for o in got["odometer_only"]}))
+                c.eq("the rest unchanged", dict(got, disclosed=[], undisclosed=[], odometer_only=[]),
+                     dict(want, disclosed=[], undisclosed=[], odometer_only=[]))
+                # With the era's odometer key, sealed, the same readings are dated odometer values.
+                y = dict(x, odometer_keys=sorted({**dict(x["odometer_keys"]), n["fields"]["era"]: k_odo(x, n["fields"]["era"])}.items()))
+                got = verify_certificate(encode_certificate(y), base["pinned"])
+                c.true("with the odometer key: odometer only",
+                       set(counters) <= {o["counter"] for o in got["odometer_only"]})
+                by = {d["counter"]: d for d in verify_certificate(encode_certificate(to_opened(x, i)), None)["disclosed"]}
+                for o in got["odometer_only"]:
+                    if o["counter"] in by:
+                        r = by[o["counter"]]["reading"]
+                        c.eq(f"odometer of {o['counter']}", o["odometer_m"], r["odometer_m"])
+                        c.eq(f"day of {o['counter']}", o["day"], r["timestamp"] // SECONDS_PER_DAY)
+            case(f"{base['name']}: sealed notice {i} opened (form 1) and with its odometer key", opened_ok)
+        if opened:
+            i, n = opened[0]
+            rejects(f"notice {i}: a trailing byte after the values", "trailing_bytes",
+                    lambda x, i=i: replace(x, i, FORM_OPENED, x["notices"][i][1] + b"\x00"), base)
+            rejects(f"notice {i}: the last value cut short", "truncated",
+                    lambda x, i=i: replace(x, i, FORM_OPENED, x["notices"][i][1][:-1]), base)
+
+            def altered(x, i=i):
+                body = x["notices"][i][1]
+                _, readings = rebuild_opened_notice(body)
+                # The last reading is the last value: its odometer is at 4 bytes into it.
+                r = readings[-1]["reading"]
+                at = len(body) - len(encode_standalone(r)) + 4
+                return replace(x, i, FORM_OPENED, body[:at] + be(r["odometer_m"] + 1, 8) + body[at + 8 :])
+            rejects(f"notice {i}: a disclosed odometer + 1 m", "history_mismatch", altered, base)
+
+            def sealed_ok(c, base=base, i=i):
+                x = decode_certificate(h(base, "certificate"))
+                payload, readings = rebuild_opened_notice(x["notices"][i][1])
+                got = verify_certificate(encode_certificate(replace(x, i, FORM_SEALED, payload)), base["pinned"])
+                counters = {r["counter"] for r in readings}
+                c.true("its readings are no longer disclosed", not counters & {d["counter"] for d in got["disclosed"]})
+                c.true("but undisclosed or odometer only",
+                       counters <= set(got["undisclosed"]) | {o["counter"] for o in got["odometer_only"]})
+            case(f"{base['name']}: opened notice {i} given sealed (its rebuilt payload)", sealed_ok)
+
+    # The decisions on shared-spec-cert.md B (session 4 review): decoding order and bounds of
+    # the notices (step 1), step 8's scope and codes, and the findings' order.
+    for base in full:
+        cert = decode_certificate(h(base, "certificate"))
+        name = base["name"]
+        prefix = encode_certificate(dict(cert, notices=[]))
+        assert prefix.endswith(b"\x00")  # the notice count, 0, is the last byte
+        prefix = prefix[:-1]
+
+        def raw_rejects(what, code, tail, base=base, prefix=prefix):
+            case(f"{base['name']}: {what}",
+                 lambda c: c.rejects(what, code, verify_certificate, prefix + tail, base["pinned"]))
+        raw_rejects("2 notices in 7 bytes (each at least 4)", "truncated", enc_varint(2) + b"\x02" + bytes(6))
+        raw_rejects("1 notice of form 2 in 4 bytes", "invalid_field", enc_varint(1) + b"\x02" + bytes(3))
+        raw_rejects("form 5, then a length cut short", "invalid_field", enc_varint(1) + b"\x05\x80\x80\x80")
+        for form in (FORM_SEALED, FORM_OPENED):
+            raw_rejects(f"form {form} notice of length 2 MiB + 1", "oversize",
+                        enc_varint(1) + bytes([form]) + enc_varint(MAX_CERT_NOTICE + 1) + b"\x02\x05")
+            raw_rejects(f"form {form} notice of length 2 MiB, cut short", "truncated",
+                        enc_varint(1) + bytes([form]) + enc_varint(MAX_CERT_NOTICE) + b"\x02\x05")
+
+        # A malformed notice is refused with its decoding code, whatever the anchors.
+        other_chain = lambda x: dict(x, anchors=dict(x["anchors"], chain_id=x["anchors"]["chain_id"] + 1))  # noqa: E731
+        for i, (form, body) in enumerate(cert["notices"]):
+            rejects(f"notice {i} (form {form}): a trailing byte, another chain", "trailing_bytes",
+                    lambda x, i=i, form=form: other_chain(replace(x, i, form, x["notices"][i][1] + b"\x00")), base)
+            rejects(f"notice {i} (form {form}): its last byte cut, another chain", "truncated",
+                    lambda x, i=i, form=form: other_chain(replace(x, i, form, x["notices"][i][1][:-1])), base)
+            rejects(f"notice {i} (form {form}): version 3, another application", "unsupported_version",
+                    lambda x, i=i, form=form: dict(replace(x, i, form, b"\x03" + x["notices"][i][1][1:]),
+                                                   anchors=dict(x["anchors"], application="00" * 20)), base)
+
+        # Cases that change the notices need a leaf whose accumulator holds them: the leaf,
+        # map proof and state notice are rebuilt, and the outputs root left out (step 4 then
+        # has nothing to compare).
+        def reanchored(x, notices):
+            proof = decode_map_proof(x["map_proof_raw"])
+            raw, leaf = proof["leaf"]
+            acc, last = (0, EMPTY), None
+            for form, body in notices:
+                payload = body if form == FORM_SEALED else rebuild_opened_notice(body)[0]
+                acc, last = fold(acc, payload), decode_history_notice(payload)["fields"]["input_index"]
+            leaf = dict(leaf, history={"count": acc[0], "root": acc[1].hex(), "last_input": last})
+            new_leaf = encode_leaf(leaf)
+            node = leaf_hash(new_leaf)
+            key = x["device_id"]
+            for d in range(len(proof["siblings"]) - 1, -1, -1):
+                s = proof["siblings"][d]
+                node = map_node(node, s) if key_bit(key, d) == 0 else map_node(s, node)
+            state_raw = x["state_raw"][:34] + node + x["state_raw"][66:]
+            return dict(x, notices=list(notices), map_proof_raw=x["map_proof_raw"][:-LEAF_LEN] + new_leaf,
+                        state_raw=state_raw, outputs_root=None)
+
+        def with_odometer(notice, odometer_ct):
+            """`notice` (decoded, sealed) with another odometer ciphertext."""
+            return notice["odometer_aad"] + enc_varint(len(odometer_ct)) + odometer_ct + \
+                enc_varint(len(notice["detail_ciphertext"])) + notice["detail_ciphertext"]
+
+        def with_key(x, era):
+            return dict(x, odometer_keys=sorted({**dict(x["odometer_keys"]), era: k_odo(x, era)}.items()))
+
+        def still_valid(c, base=base):
+            x = decode_certificate(h(base, "certificate"))
+            got = verify_certificate(encode_certificate(reanchored(x, x["notices"])), base["pinned"])
+            want = verify_certificate(h(base, "certificate"), base["pinned"])
+            for key in ("highest", "first", "disclosed", "odometer_only", "undisclosed", "notices"):
+                c.eq(f"rebuilt leaf: {key}", got[key], want[key])
+        case(f"{name}: the same notices under a rebuilt leaf", still_valid)
+
+        for i, n in reading_notices(cert, FORM_SEALED):
+            era = n["fields"]["era"]
+            for what, code, ct in (
+                ("an odometer ciphertext shorter than the tag", "history_key_mismatch", n["odometer_ciphertext"][:15]),
+                ("an empty odometer ciphertext", "history_key_mismatch", b""),
+                ("one reading too many sealed with the right key", "malformed_plaintext",
+                 chacha_seal(k_odo(cert, era), history_nonce(n["fields"]["input_index"], 0), n["odometer_aad"],
+                             chacha_open(k_odo(cert, era), history_nonce(n["fields"]["input_index"], 0),
+                                         n["odometer_aad"], n["odometer_ciphertext"]) + bytes(12))),
+            ):
+                rejects(f"notice {i}: {what}, with the era's key", code,
+                        lambda x, i=i, n=n, era=era, ct=ct: with_key(reanchored(x, [
+                            (f, with_odometer(n, ct) if j == i else b) for j, (f, b) in enumerate(x["notices"])]), era),
+                        base)
+
+        # Step 8 leaves sealed notices without reading entries alone, whatever their ciphertexts.
+        for i, (form, body) in enumerate(cert["notices"]):
+            n = decode_history_notice(payload_of(form, body))
+            if form != FORM_SEALED or any(e["type"] == "reading" for e in n["fields"]["entries"]):
+                continue
+
+            def no_readings(c, base=base, i=i, n=n):
+                x = decode_certificate(h(base, "certificate"))
+                notices = [(f, with_odometer(n, b"\x01" * 20) if j == i else b) for j, (f, b) in enumerate(x["notices"])]
+                y = with_key(reanchored(x, notices), n["fields"]["era"])
+                want = verify_certificate(encode_certificate(with_key(reanchored(x, x["notices"]), n["fields"]["era"])),
+                                          base["pinned"])
+                got = verify_certificate(encode_certificate(y), base["pinned"])
+                for key in ("disclosed", "odometer_only", "undisclosed", "notices"):
+                    c.eq(f"findings.{key}", got[key], want[key])
+            case(f"{name}: notice {i} (no reading entries) with an odometer ciphertext, and its era's key",
+                 no_readings)
+            break
+
+        # Findings by counter: a copy of a reading notice, its counters + 100, put first.
+        for i, (form, body) in enumerate(cert["notices"]):
+            n = decode_history_notice(payload_of(form, body))
+            if not any(e["type"] == "reading" for e in n["fields"]["entries"]):
+                continue
+
+            def shifted(x, form=form, body=body):
+                rd = Reader(body)
+                m = read_history_notice(rd, body, form == FORM_SEALED)
+                out = bytearray(body)
+                # Each envelope entry is right before its first reading entry.
+                offsets = iter(m["reading_offsets"])
+                for e in m["fields"]["entries"]:
+                    if e["type"] == "envelope":
+                        at = next(offsets) - 1 - 10  # kind 7 ‖ first counter u64 ‖ count u8
+                        assert out[at] == 7
+                        out[at + 1 : at + 9] = be(e["first_counter"] + 100, 8)
+                        for _ in range(e["count"] - 1):
+                            next(offsets)
+                out = bytes(out)
+                if form == FORM_OPENED:
+                    return out
+                # Sealed: the odometer part's AAD changed, so it is sealed again (same plaintext).
+                new = decode_history_notice(out)
+                nonce = history_nonce(m["fields"]["input_index"], 0)
+                plain = chacha_open(k_odo(x, m["fields"]["era"]), nonce, m["odometer_aad"], m["odometer_ciphertext"])
+                return with_odometer(new, chacha_seal(k_odo(x, m["fields"]["era"]), nonce, new["odometer_aad"], plain))
+
+            def ordered(c, base=base, i=i, form=form, shifted=shifted):
+                x = decode_certificate(h(base, "certificate"))
+                want = verify_certificate(h(base, "certificate"), base["pinned"])
+                y = reanchored(x, [(form, shifted(x))] + x["notices"])
+                got = verify_certificate(encode_certificate(y), base["pinned"])
+                for key, count in (("disclosed", lambda d: d["counter"]), ("odometer_only", lambda d: d["counter"]),
+                                   ("undisclosed", lambda d: d)):
+                    counters = [count(d) for d in got[key]]
+                    mine = [count(d) for d in want[key]]
+                    c.eq(f"{key}: the original's and the copy's, by counter", counters,
+                         sorted(mine + [k + 100 for k in mine]))
+            case(f"{name}: a copy of notice {i} (counters + 100) put first; findings by counter", ordered)
+            break
+    return cases
 
 
 def main() -> int:
@@ -1969,7 +2469,7 @@ def main() -> int:
             failed += 1
             print(f"FAIL {v['name']}: unknown vector kind {kind!r}")
 
-    for name, fn in derived_cases(by_name) + state_derived_cases(by_name):
+    for name, fn in derived_cases(by_name) + state_derived_cases(by_name) + cert_derived_cases(by_name):
         run(f"derived: {name}", fn)
 
     print(f"{passed} passed, {failed} failed")

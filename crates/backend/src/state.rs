@@ -515,11 +515,13 @@ impl State {
                 None => {
                     stats.record(&mut device.summary, reading);
                     device.baseline_odometer_m = reading.odometer_m;
-                    device.leaf.highest = Some(AttestedRef {
+                    let attested = AttestedRef {
                         counter,
                         commitment,
                         input_index,
-                    });
+                    };
+                    device.leaf.highest = Some(attested);
+                    device.leaf.first.get_or_insert(attested);
                     device.leaf.attested = device.leaf.attested.saturating_add(1);
                     batch.attested += 1;
                 }

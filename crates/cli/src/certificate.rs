@@ -13,14 +13,18 @@ use witness_node_client::NodeClient;
 use witness_protocol::DeviceId;
 use witness_protocol::api::LeafView;
 use witness_protocol::certificate::{
-    self, Certificate, CertificateError, ClaimRef, Findings, Level, OUTPUTS_TREE_HEIGHT,
-    OutputProof, ProvenReading, notice_output, verify_offline,
+    self, CertNotice, Certificate, CertificateError, ClaimRef, Findings, Level,
+    OUTPUTS_TREE_HEIGHT, OutputProof, ProvenReading, notice_output, verify_offline,
 };
-use witness_protocol::notice::HistoryNotice;
+use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice};
+use witness_protocol::state::AttestedRef;
+use witness_protocol::{CommitmentKey, Opening};
 
 use crate::CliResult;
 use crate::system::Anchors;
-use crate::verify::{PinArgs, Setup, device_opening, km, proven_state, setup_with};
+use crate::verify::{
+    Failed, PinArgs, Setup, anchors_failure, device_opening, km, proven_state, setup_with,
+};
 
 #[derive(Debug, Args)]
 pub(crate) struct CertificateArgs {
@@ -40,7 +44,7 @@ enum CertificateCommand {
 enum LevelArg {
     /// The leaf's counts and the highest attested reading, opened.
     Summary,
-    /// Also every history notice of the device and the openings the device gives.
+    /// Also every history notice of the device, each reading opened where the device can.
     Full,
 }
 
@@ -56,15 +60,24 @@ struct IssueArgs {
     /// Summary or full history.
     #[arg(long, value_enum, default_value_t = LevelArg::Summary)]
     level: LevelArg,
+    /// Write the text form (base64 between BEGIN/END lines) instead of the binary file.
+    #[arg(long)]
+    text: bool,
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
-    /// The certificate file (binary).
+    /// The certificate file (binary, or the text form).
     file: PathBuf,
-    /// A chain JSON-RPC URL: also check on L1 that the outputs root was accepted.
+    /// A chain JSON-RPC URL: also check on L1 that the outputs root was accepted, and how
+    /// many claims were accepted since.
     #[arg(long)]
     rpc: Option<String>,
+    /// With --rpc: also prove the device's current state from L1 and a node (the steps of
+    /// `witness verify`, node from the data dir or --node) and compare it with the
+    /// certificate's: a rollback after the certificate's claim shows here.
+    #[arg(long, requires = "rpc")]
+    fresh: bool,
     #[command(flatten)]
     pin: PinArgs,
     /// Print the report as JSON.
@@ -116,43 +129,16 @@ async fn issue(args: IssueArgs) -> CliResult {
         device_id.to_hex()
     );
     let http = reqwest::Client::new();
-    let highest = match &leaf.highest {
-        Some(highest) => Some(
-            device_opening(&http, &link, highest.counter)
-                .await
-                .ok_or_else(|| {
-                    format!(
-                        "the device's local link gave no opening of its highest attested reading (counter {})",
-                        highest.counter
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    let (level, notices, openings) = match args.level {
-        LevelArg::Summary => (Level::Summary, Vec::new(), Vec::new()),
+    let highest = named_opening(&http, &link, leaf.highest.as_ref(), "highest").await?;
+    let first = named_opening(&http, &link, leaf.first.as_ref(), "first").await?;
+    let (level, notices) = match args.level {
+        LevelArg::Summary => (Level::Summary, Vec::new()),
         LevelArg::Full => {
-            let notices = history_notices(&setup, &device_id, &leaf).await?;
-            let mut counters = Vec::new();
-            for payload in &notices {
-                let notice = HistoryNotice::decode(payload)
-                    .map_err(|e| format!("a history notice does not decode: {e}"))?;
-                for entry in &notice.entries {
-                    if let witness_protocol::notice::HistoryEntry::Reading { counter, .. } = entry {
-                        counters.push(*counter);
-                    }
-                }
+            let mut notices = Vec::new();
+            for payload in history_notices(&setup, &device_id, &leaf).await? {
+                notices.push(opened_or_sealed(&http, &link, payload).await?);
             }
-            counters.sort_unstable();
-            counters.dedup();
-            let mut openings = Vec::new();
-            for counter in counters {
-                // A reading the device cannot open stays undisclosed.
-                if let Some(opening) = device_opening(&http, &link, counter).await {
-                    openings.push(opening);
-                }
-            }
-            (Level::Full, notices, openings)
+            (Level::Full, notices)
         }
     };
     let cert = Certificate {
@@ -171,8 +157,9 @@ async fn issue(args: IssueArgs) -> CliResult {
         },
         map_proof: proven.map_proof.clone(),
         highest,
+        first,
+        odometer_keys: Vec::new(),
         notices,
-        openings,
     };
     let bytes = cert
         .encode()
@@ -180,10 +167,15 @@ async fn issue(args: IssueArgs) -> CliResult {
     // What we hand out must pass the buyer's check.
     let findings = verify_offline(&bytes, Some(&anchors))
         .map_err(|e| format!("the issued certificate does not verify: {e}"))?;
+    let extension = if args.text { "wtnc.txt" } else { "wtnc" };
     let out = args
         .out
-        .unwrap_or_else(|| PathBuf::from(format!("{}.wtnc", device_id.to_hex())));
-    std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+        .unwrap_or_else(|| PathBuf::from(format!("{}.{extension}", device_id.to_hex())));
+    let written = match args.text {
+        true => certificate::to_text(&bytes).into_bytes(),
+        false => bytes.clone(),
+    };
+    std::fs::write(&out, &written).map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
         "wrote       {} ({} bytes, {})",
         out.display(),
@@ -196,6 +188,69 @@ async fn issue(args: IssueArgs) -> CliResult {
     );
     print_leaf_and_readings(&findings);
     Ok(())
+}
+
+/// The device's opening of a reading its leaf names (`what`: highest or first).
+async fn named_opening(
+    http: &reqwest::Client,
+    link: &str,
+    named: Option<&AttestedRef>,
+    what: &str,
+) -> Result<Option<Opening>, String> {
+    let Some(named) = named else {
+        return Ok(None);
+    };
+    match device_opening(http, link, named.counter).await {
+        Some((opening, _)) => Ok(Some(opening)),
+        None => Err(format!(
+            "the device's local link gave no opening of its {what} attested reading (counter {})",
+            named.counter
+        )),
+    }
+}
+
+/// A history notice in the opened form when the device opens every reading of it (its
+/// envelopes' commitment keys and readings, checked against the notice's commitments), else
+/// sealed: its readings stay undisclosed.
+async fn opened_or_sealed(
+    http: &reqwest::Client,
+    link: &str,
+    payload: Vec<u8>,
+) -> Result<CertNotice, String> {
+    let sealed = CertNotice::sealed(payload)
+        .map_err(|e| format!("a history notice does not decode: {e}"))?;
+    let notice = sealed.notice();
+    let mut envelopes: Vec<EnvelopeValues> = Vec::new();
+    for entry in &notice.entries {
+        match entry {
+            HistoryEntry::Envelope { count, .. } => envelopes.push(EnvelopeValues {
+                commitment_key: CommitmentKey::from_bytes([0; 32]),
+                readings: Vec::with_capacity(usize::from(*count)),
+            }),
+            HistoryEntry::Reading {
+                counter,
+                commitment,
+                ..
+            } => {
+                let (Some(values), Some((opening, Some(key)))) = (
+                    envelopes.last_mut(),
+                    device_opening(http, link, *counter).await,
+                ) else {
+                    return Ok(sealed);
+                };
+                if key.commit(notice.device_id, *counter, &opening.reading) != Ok(*commitment) {
+                    return Ok(sealed);
+                }
+                values.commitment_key = key;
+                values.readings.push(opening.reading);
+            }
+            _ => {}
+        }
+    }
+    if envelopes.is_empty() {
+        return Ok(sealed);
+    }
+    Ok(CertNotice::Opened(notice.clone(), envelopes))
 }
 
 /// Every history notice of the device, oldest first: walked back from the leaf's
@@ -263,6 +318,26 @@ impl From<&ProvenReading> for ReadingJson {
 }
 
 #[derive(Debug, Serialize)]
+struct DatedJson {
+    counter: u64,
+    day: u32,
+    odometer_m: u64,
+    rollback: bool,
+}
+
+/// The device's state proven now, next to the certificate's.
+#[derive(Debug, Serialize)]
+struct FreshState {
+    as_of_block: u64,
+    leaf: Option<LeafView>,
+    /// Tamper events recorded after the certificate's claim.
+    new_tamper_events: u32,
+    /// Attested readings recorded after the certificate's claim.
+    new_attested: u64,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
 struct Refusal {
     code: String,
     detail: String,
@@ -285,6 +360,8 @@ struct L1Check {
     outputs_root_accepted: Option<bool>,
     /// `ClaimAccepted` events after the certificate's claim block.
     claims_accepted_since: Option<u64>,
+    /// Why L1 could not answer: chain_unreachable, chain_mismatch, application_mismatch.
+    code: Option<&'static str>,
     error: Option<String>,
 }
 
@@ -303,12 +380,15 @@ struct CheckReport {
     claim: Option<ClaimJson>,
     leaf: Option<LeafView>,
     highest: Option<ReadingJson>,
+    first: Option<ReadingJson>,
     disclosed: Vec<ReadingJson>,
+    odometer_only: Vec<DatedJson>,
     undisclosed: Vec<u64>,
     notices: u64,
     /// What the certificate cannot tell by itself (section 18.4), and was not checked on L1.
     cannot_know: Vec<&'static str>,
     l1: Option<L1Check>,
+    fresh: Option<FreshState>,
 }
 
 fn refusal(error: CertificateError) -> Refusal {
@@ -334,13 +414,18 @@ fn refusal(error: CertificateError) -> Refusal {
             "an opening is for another commitment than the one it is presented for".into()
         }
         CertificateError::OpeningMissing => {
-            "the opening of the highest attested reading is missing".into()
+            "the opening of a reading the leaf names (highest or first attested) is missing".into()
         }
         CertificateError::CommitmentMismatch => {
             "an opening does not match its commitment: an altered reading".into()
         }
         CertificateError::HistoryMismatch => {
-            "the history notices do not refold to the leaf's accumulator".into()
+            "the history notices do not refold to the leaf's accumulator: a notice missing, \
+             altered or out of order, or a disclosed reading altered"
+                .into()
+        }
+        CertificateError::HistoryKeyMismatch => {
+            "an odometer key does not open the sealed notices of its era".into()
         }
         _ => "refused".into(),
     };
@@ -353,10 +438,10 @@ fn refusal(error: CertificateError) -> Refusal {
 async fn check(args: CheckArgs) -> CliResult {
     let (anchors, anchors_source) = args.pin.resolve()?;
     let pin = pinned(&anchors)?;
-    let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let input = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let mut report = CheckReport {
         file: args.file.display().to_string(),
-        size: bytes.len(),
+        size: input.len(),
         ok: false,
         refused: None,
         anchors,
@@ -366,15 +451,19 @@ async fn check(args: CheckArgs) -> CliResult {
         claim: None,
         leaf: None,
         highest: None,
+        first: None,
         disclosed: Vec::new(),
+        odometer_only: Vec::new(),
         undisclosed: Vec::new(),
         notices: 0,
         cannot_know: Vec::new(),
         l1: None,
+        fresh: None,
     };
-    match verify_offline(&bytes, Some(&pin)) {
+    let bytes = certificate::from_any(&input);
+    match bytes.and_then(|bytes| verify_offline(&bytes, Some(&pin)).map(|f| (bytes, f))) {
         Err(error) => report.refused = Some(refusal(error)),
-        Ok(findings) => {
+        Ok((bytes, findings)) => {
             fill(&mut report, &findings);
             report.ok = true;
             if let Some(rpc) = &args.rpc {
@@ -389,7 +478,7 @@ async fn check(args: CheckArgs) -> CliResult {
                     report.ok = false;
                     report.refused = Some(match &l1.error {
                         Some(e) => Refusal {
-                            code: "chain_unreachable".into(),
+                            code: l1.code.unwrap_or("chain_unreachable").into(),
                             detail: format!("L1 could not be asked: {e}"),
                         },
                         None => Refusal {
@@ -400,6 +489,9 @@ async fn check(args: CheckArgs) -> CliResult {
                     });
                 }
                 report.l1 = Some(l1);
+                if args.fresh && report.ok {
+                    report.fresh = Some(fresh_state(&args.pin, &findings).await);
+                }
             }
         }
     }
@@ -427,7 +519,18 @@ fn fill(report: &mut CheckReport, findings: &Findings) {
     });
     report.leaf = Some(LeafView::from(&findings.leaf));
     report.highest = findings.highest.as_ref().map(ReadingJson::from);
+    report.first = findings.first.as_ref().map(ReadingJson::from);
     report.disclosed = findings.disclosed.iter().map(ReadingJson::from).collect();
+    report.odometer_only = findings
+        .odometer_only
+        .iter()
+        .map(|o| DatedJson {
+            counter: o.counter,
+            day: o.day,
+            odometer_m: o.odometer_m,
+            rollback: o.rollback,
+        })
+        .collect();
     report.undisclosed = findings.undisclosed.clone();
     report.notices = findings.notices;
     report.cannot_know = findings.cannot_know.to_vec();
@@ -443,16 +546,19 @@ async fn check_on_l1(
         rpc_url: rpc.to_string(),
         outputs_root_accepted: None,
         claims_accepted_since: None,
+        code: None,
         error: None,
     };
     let run = async {
-        let cert = Certificate::decode(bytes).map_err(|e| e.to_string())?;
+        let cert =
+            Certificate::decode(bytes).map_err(|e| Failed("invalid_field", e.to_string()))?;
         let app = Address::from(pin.application);
         let consensus = Address::from(pin.consensus);
-        let l1 = L1::connect(rpc).map_err(|e| e.to_string())?;
+        let l1 = L1::connect(rpc).map_err(|e| Failed("chain_unreachable", e.to_string()))?;
         l1.check_anchors(pin.chain_id, app, consensus)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(anchors_failure)?;
+        let unreachable = |e: witness_chain::ChainError| Failed("chain_unreachable", e.to_string());
         let siblings: Vec<B256> = cert
             .output_proof
             .siblings
@@ -467,21 +573,54 @@ async fn check_on_l1(
                 siblings,
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(unreachable)?;
         let since = l1
             .accepted_claims_after(consensus, app, findings.claim_block)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((accepted, since))
+            .map_err(unreachable)?;
+        Ok::<_, Failed>((accepted, since))
     };
     match run.await {
         Ok((accepted, since)) => {
             result.outputs_root_accepted = Some(accepted);
             result.claims_accepted_since = Some(since);
         }
-        Err(e) => result.error = Some(e),
+        Err(Failed(code, e)) => {
+            result.code = Some(code);
+            result.error = Some(e);
+        }
     }
     result
+}
+
+/// The device's state as of the latest claim (V1-V7 of `witness verify`), next to the
+/// certificate's leaf.
+async fn fresh_state(pin: &PinArgs, findings: &Findings) -> FreshState {
+    let proven = async {
+        let setup = setup_with(pin).await?;
+        proven_state(&setup, &findings.device_id).await
+    };
+    match proven.await {
+        Ok(proven) => {
+            let then = &findings.leaf;
+            let now = proven.leaf.as_ref();
+            FreshState {
+                as_of_block: proven.claim.last_processed_block,
+                new_tamper_events: now
+                    .map_or(0, |l| l.tamper_events.saturating_sub(then.tamper_events)),
+                new_attested: now.map_or(0, |l| l.attested.saturating_sub(then.attested)),
+                leaf: now.map(LeafView::from),
+                error: None,
+            }
+        }
+        Err(e) => FreshState {
+            as_of_block: 0,
+            leaf: None,
+            new_tamper_events: 0,
+            new_attested: 0,
+            error: Some(e),
+        },
+    }
 }
 
 fn print_leaf_and_readings(findings: &Findings) {
@@ -496,22 +635,34 @@ fn print_leaf_and_readings(findings: &Findings) {
         if leaf.revoked { ", revoked" } else { "" },
         if leaf.flagged { ", flagged" } else { "" }
     );
-    if let Some(h) = &findings.highest {
-        println!(
-            "highest     {} at counter {} (device time {})",
-            km(h.reading.odometer_m),
-            h.counter,
-            h.reading.timestamp
-        );
+    let readings = [("highest", &findings.highest), ("first", &findings.first)];
+    for (what, reading) in readings {
+        if let Some(r) = reading {
+            print_reading(what, r.counter, r.reading.odometer_m, r.reading.timestamp);
+        }
     }
     if findings.level == Level::Full {
-        println!(
-            "history     {} notice(s) proven complete; {} reading(s) disclosed, {} not",
+        print_history(
             findings.notices,
             findings.disclosed.len(),
-            findings.undisclosed.len()
+            findings.odometer_only.len(),
+            findings.undisclosed.len(),
         );
     }
+}
+
+fn print_reading(what: &str, counter: u64, odometer_m: u64, timestamp: u32) {
+    println!(
+        "{what:<11} {} at counter {counter} (device time {timestamp})",
+        km(odometer_m)
+    );
+}
+
+fn print_history(notices: u64, opened: usize, dated: usize, hidden: usize) {
+    println!(
+        "history     {notices} notice(s) proven complete; {opened} reading(s) opened, \
+         {dated} dated odometer value(s), {hidden} undisclosed"
+    );
 }
 
 fn print_check(report: &CheckReport) {
@@ -539,20 +690,17 @@ fn print_check(report: &CheckReport) {
             leaf.attested, leaf.tamper_events, leaf.corrections, leaf.status
         );
     }
-    if let Some(h) = &report.highest {
-        println!(
-            "highest     {} at counter {} (device time {})",
-            km(h.odometer_m),
-            h.counter,
-            h.timestamp
-        );
+    for (what, reading) in [("highest", &report.highest), ("first", &report.first)] {
+        if let Some(r) = reading {
+            print_reading(what, r.counter, r.odometer_m, r.timestamp);
+        }
     }
     if report.level == Some("full") {
-        println!(
-            "history     {} notice(s) proven complete; {} reading(s) disclosed, {} not",
+        print_history(
             report.notices,
             report.disclosed.len(),
-            report.undisclosed.len()
+            report.odometer_only.len(),
+            report.undisclosed.len(),
         );
     }
     if let Some(l1) = &report.l1 {
@@ -563,6 +711,32 @@ fn print_check(report: &CheckReport) {
                 l1.claims_accepted_since.unwrap_or(0)
             ),
             (None, _) => println!("on L1       the outputs root was NOT accepted"),
+        }
+        if l1.claims_accepted_since.unwrap_or(0) > 0 && report.fresh.is_none() {
+            println!(
+                "            newer claims exist: add --fresh (or run `witness verify {}`) for the current state",
+                report.device_id.as_deref().unwrap_or("<device>")
+            );
+        }
+    }
+    if let Some(fresh) = &report.fresh {
+        match (&fresh.error, &fresh.leaf) {
+            (Some(e), _) => println!("now         not proven: {e}"),
+            (None, None) => println!("now         the device is absent from the current state"),
+            (None, Some(leaf)) => println!(
+                "now         as of block {}: {} attested reading(s) (+{}), {} tamper event(s) (+{}), status {}{}",
+                fresh.as_of_block,
+                leaf.attested,
+                fresh.new_attested,
+                leaf.tamper_events,
+                fresh.new_tamper_events,
+                leaf.status,
+                if fresh.new_tamper_events > 0 {
+                    ": a ROLLBACK was recorded after this certificate"
+                } else {
+                    ""
+                }
+            ),
         }
     }
     for code in &report.cannot_know {

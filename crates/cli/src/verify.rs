@@ -20,7 +20,7 @@ use witness_protocol::codec::parse_hex;
 use witness_protocol::notice::StateNotice;
 use witness_protocol::state::{DeviceLeaf, MapProof};
 use witness_protocol::verdict::{Evidence, Finding, Verdict, decide};
-use witness_protocol::{BackendPublicKey, DeviceId, Opening, PossessionProof};
+use witness_protocol::{BackendPublicKey, CommitmentKey, DeviceId, Opening, PossessionProof};
 
 use crate::CliResult;
 use crate::system::{Anchors, AnchorsFile as _, SystemInfo};
@@ -188,7 +188,7 @@ impl From<Finding> for FindingJson {
 }
 
 /// A failed step: `cannot_confirm` with this code.
-struct Failed(&'static str, String);
+pub(crate) struct Failed(pub(crate) &'static str, pub(crate) String);
 
 fn failed(code: &'static str, detail: impl std::fmt::Display) -> Failed {
     Failed(code, detail.to_string())
@@ -409,7 +409,9 @@ async fn steps(
         .await
         .map_err(|e| failed("device_unreachable", e))?;
     let opening = match leaf.as_ref().and_then(|l| l.highest) {
-        Some(highest) => device_opening(&http, &link, highest.counter).await,
+        Some(highest) => device_opening(&http, &link, highest.counter)
+            .await
+            .map(|(opening, _)| opening),
         None => None,
     };
     report.device = Some(DeviceFacts {
@@ -477,12 +479,7 @@ async fn proven_steps(
     // V1, V2: the chain and the application are the pinned ones.
     l1.check_anchors(anchors.chain_id, app, consensus)
         .await
-        .map_err(|e| match e {
-            witness_chain::ChainError::ChainIdMismatch { .. } => failed("chain_mismatch", e),
-            witness_chain::ChainError::ConsensusMismatch { .. }
-            | witness_chain::ChainError::NoCode { .. } => failed("application_mismatch", e),
-            other => failed("chain_unreachable", other),
-        })?;
+        .map_err(anchors_failure)?;
 
     // V3, V4: the latest accepted claim and the inputs it covers, from L1 alone.
     let inputs_now = l1
@@ -694,11 +691,13 @@ async fn device_proof(
     PossessionProof::decode(&bytes).map_err(|e| format!("the device's proof does not decode: {e}"))
 }
 
+/// The device's opening of the reading with `counter` over its local link, and the
+/// commitment key of its envelope when the device gives it.
 pub(crate) async fn device_opening(
     http: &reqwest::Client,
     link: &str,
     counter: u64,
-) -> Option<Opening> {
+) -> Option<(Opening, Option<CommitmentKey>)> {
     let answer: Value = http
         .get(format!("{link}/history/{counter}"))
         .send()
@@ -707,7 +706,23 @@ pub(crate) async fn device_opening(
         .json()
         .await
         .ok()?;
-    Opening::decode(&parse_hex(answer["opening"].as_str()?)?).ok()
+    let opening = Opening::decode(&parse_hex(answer["opening"].as_str()?)?).ok()?;
+    let key = answer["commitment_key"]
+        .as_str()
+        .and_then(parse_hex)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(CommitmentKey::from_bytes);
+    Some((opening, key))
+}
+
+/// The code of a failed anchors check (V1, V2).
+pub(crate) fn anchors_failure(error: witness_chain::ChainError) -> Failed {
+    match error {
+        witness_chain::ChainError::ChainIdMismatch { .. } => failed("chain_mismatch", error),
+        witness_chain::ChainError::ConsensusMismatch { .. }
+        | witness_chain::ChainError::NoCode { .. } => failed("application_mismatch", error),
+        other => failed("chain_unreachable", other),
+    }
 }
 
 /// Metres as kilometres with one decimal.

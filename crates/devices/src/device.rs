@@ -828,8 +828,10 @@ impl Device {
         )?)
     }
 
-    /// The sealed reading with `counter` and the opening of its commitment.
-    pub fn opening(&self, counter: u64) -> Result<Opening> {
+    /// The sealed reading with `counter`, the opening of its commitment, and its envelope's
+    /// commitment key (which opens every reading of the envelope: a full certificate carries
+    /// it instead of a blinding per reading).
+    pub fn opening(&self, counter: u64) -> Result<(Opening, CommitmentKey)> {
         let index = self.log.partition_point(|r| r.counter <= counter);
         let record = index
             .checked_sub(1)
@@ -840,7 +842,8 @@ impl Device {
                 counter,
             })?;
         let reading = record.readings[(counter - record.counter) as usize].clone();
-        Ok(record.commitment_key().opening(self.id(), counter, reading))
+        let key = record.commitment_key();
+        Ok((key.opening(self.id(), counter, reading), key))
     }
 
     /// Signs an ownership statement binding `owner`, under a new pairing sequence that is

@@ -7,7 +7,7 @@
 //! | GET | `/devices/{id}` | | `{id, handle, unit, model, model_name, profile, public_key, counter, pairing_sequence, online, buffered, reading}` |
 //! | POST | `/devices/{id}/proof` | `{"nonce":"hex32"}` | `{"proof":"hex","reading":{..},"counter":N}` |
 //! | GET | `/devices/{id}/history` | | `{"envelopes":[{counter, count, envelope_hash}]}` |
-//! | GET | `/devices/{id}/history/{counter}` | | `{"opening":"hex","reading":{..}}` |
+//! | GET | `/devices/{id}/history/{counter}` | | `{"opening":"hex","commitment_key":"hex","reading":{..}}` |
 //! | POST | `/devices/{id}/pair` | `{"owner_public_key":"hex"}` | `{"statement":"hex","sequence":N}` |
 //!
 //! `{id}` is the device id in hex, or `<id>-clone` for the second box of a clone scenario.
@@ -230,9 +230,10 @@ async fn history(
     let counter: u64 = counter
         .parse()
         .map_err(|_| bad_request("counter must be a decimal number"))?;
-    let opening = fleet.with_device(&id, |d| d.opening(counter))??;
+    let (opening, key) = fleet.with_device(&id, |d| d.opening(counter))??;
     Ok(axum::Json(json!({
         "opening": hex::encode(opening.encode().map_err(Error::from)?),
+        "commitment_key": hex::encode(key.as_bytes()),
         "reading": ReadingJson::from(&opening.reading),
     })))
 }

@@ -195,6 +195,8 @@ pub struct LeafView {
     pub attested: u64,
     /// The highest attested reading.
     pub highest: Option<AttestedView>,
+    /// The first attested reading (never changes once set).
+    pub first: Option<AttestedView>,
     /// Rollbacks on record.
     pub tamper_events: u32,
     /// The latest rollback.

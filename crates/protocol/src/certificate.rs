@@ -13,9 +13,11 @@ use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, Opening};
 use crate::error::Error;
 use crate::keys::DeviceId;
-use crate::notice::{HistoryEntry, HistoryNotice, STATE_NOTICE_LEN, StateNotice};
+use crate::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, STATE_NOTICE_LEN, StateNotice};
 use crate::reading::Reading;
-use crate::state::{DeviceLeaf, HistoryAccumulator, KEY_BITS, LEAF_LEN, MapProof, MapProofError};
+use crate::state::{
+    AttestedRef, DeviceLeaf, HistoryAccumulator, KEY_BITS, LEAF_LEN, MapProof, MapProofError,
+};
 
 /// The first four bytes of every certificate.
 pub const CERTIFICATE_MAGIC: [u8; 4] = *b"WTNC";
@@ -29,7 +31,8 @@ pub const NOTICE_SELECTOR: [u8; 4] = [0xc2, 0x58, 0xd6, 0xe5];
 pub const MAX_MAP_PROOF_LEN: usize = 19 + 32 * KEY_BITS + LEAF_LEN;
 /// Largest opening (7.4): 77 bytes and 32 fault codes.
 pub const MAX_OPENING_LEN: usize = 77 + 2 * crate::MAX_FAULTS_PER_READING;
-/// Largest history notice a full certificate carries (the machine's 2 MiB output buffer).
+/// Largest history notice a full certificate carries (the machine's 2 MiB output buffer),
+/// in either form.
 pub const MAX_NOTICE_LEN: usize = 2 * 1024 * 1024;
 
 /// What a certificate cannot know offline, by stable code (section 18.4).
@@ -196,6 +199,64 @@ pub enum Level {
     Full = 2,
 }
 
+/// An era whose dated odometer values a full certificate discloses (section 18.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OdometerKey {
+    /// The ownership era.
+    pub era: u32,
+    /// Its odometer key `K_odo(era)` (16.4).
+    pub key: [u8; 32],
+}
+
+/// One history notice of a full certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertNotice {
+    /// Form 0: the notice's payload as published (decoded with the certificate, kept as
+    /// published: its bytes are what the accumulator folds).
+    Sealed(Vec<u8>, HistoryNotice),
+    /// Form 1: the notice with its readings opened; the certificate carries the opened form
+    /// ([`HistoryNotice::encode_opened`]) and the verifier rebuilds the commitments.
+    Opened(HistoryNotice, Vec<EnvelopeValues>),
+}
+
+impl CertNotice {
+    fn encode(&self, w: &mut Writer) -> Result<(), Error> {
+        match self {
+            Self::Sealed(payload, _) => w.u8(0).var_bytes(payload),
+            Self::Opened(notice, values) => w.u8(1).var_bytes(&notice.encode_opened(values)?),
+        };
+        Ok(())
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let form = r.u8()?;
+        if form > 1 {
+            return Err(Error::InvalidField);
+        }
+        let bytes = r.var_bytes(MAX_NOTICE_LEN)?;
+        Ok(match form {
+            0 => Self::Sealed(bytes.to_vec(), HistoryNotice::decode(bytes)?),
+            _ => {
+                let (notice, values) = HistoryNotice::decode_opened(bytes)?;
+                Self::Opened(notice, values)
+            }
+        })
+    }
+
+    /// A sealed notice's form: its payload as published.
+    pub fn sealed(payload: Vec<u8>) -> Result<Self, Error> {
+        let notice = HistoryNotice::decode(&payload)?;
+        Ok(Self::Sealed(payload, notice))
+    }
+
+    /// The notice (for form 1 with its commitments rebuilt).
+    pub fn notice(&self) -> &HistoryNotice {
+        match self {
+            Self::Sealed(_, notice) | Self::Opened(notice, _) => notice,
+        }
+    }
+}
+
 /// A decoded certificate (section 18.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -215,10 +276,12 @@ pub struct Certificate {
     pub map_proof: MapProof,
     /// The opening (7.4) of the leaf's highest attested reading.
     pub highest: Option<Opening>,
-    /// Full level: every history notice of the device, in accumulator order (payloads).
-    pub notices: Vec<Vec<u8>>,
-    /// Full level: the disclosed openings, by counter ascending.
-    pub openings: Vec<Opening>,
+    /// The opening of the leaf's first attested reading.
+    pub first: Option<Opening>,
+    /// Full level: the eras whose sealed notices' odometer values are disclosed, by era.
+    pub odometer_keys: Vec<OdometerKey>,
+    /// Full level: every history notice of the device, in accumulator order.
+    pub notices: Vec<CertNotice>,
 }
 
 /// Why a certificate is refused. Codes are stable (section 18.5).
@@ -253,6 +316,8 @@ pub enum CertificateError {
     CommitmentMismatch,
     /// The history notices do not refold to the leaf's accumulator.
     HistoryMismatch,
+    /// An odometer key does not open a sealed notice of its era.
+    HistoryKeyMismatch,
 }
 
 impl CertificateError {
@@ -272,6 +337,7 @@ impl CertificateError {
             Self::OpeningMissing => "opening_missing",
             Self::CommitmentMismatch => "commitment_mismatch",
             Self::HistoryMismatch => "history_mismatch",
+            Self::HistoryKeyMismatch => "history_key_mismatch",
         }
     }
 }
@@ -286,10 +352,6 @@ impl core::fmt::Display for CertificateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.code())
     }
-}
-
-fn opening_bytes(opening: &Opening) -> Result<Vec<u8>, Error> {
-    opening.encode()
 }
 
 impl Certificate {
@@ -310,24 +372,25 @@ impl Certificate {
             .bytes(&self.state_notice.encode());
         self.output_proof.encode(&mut w);
         w.var_bytes(&self.map_proof.encode());
-        match &self.highest {
-            Some(opening) => {
-                w.u8(1).var_bytes(&opening_bytes(opening)?);
-            }
-            None => {
-                w.u8(0);
-            }
+        for opening in [&self.highest, &self.first] {
+            match opening {
+                Some(opening) => w.u8(1).var_bytes(&opening.encode()?),
+                None => w.u8(0),
+            };
         }
         if self.level == Level::Full {
+            if self.odometer_keys.windows(2).any(|p| p[0].era >= p[1].era) {
+                return Err(Error::InvalidField);
+            }
+            w.varint(self.odometer_keys.len() as u64);
+            for key in &self.odometer_keys {
+                w.u32(key.era).bytes(&key.key);
+            }
             w.varint(self.notices.len() as u64);
             for notice in &self.notices {
-                w.var_bytes(notice);
+                notice.encode(&mut w)?;
             }
-            w.varint(self.openings.len() as u64);
-            for opening in &self.openings {
-                w.var_bytes(&opening_bytes(opening)?);
-            }
-        } else if !self.notices.is_empty() || !self.openings.is_empty() {
+        } else if !self.notices.is_empty() || !self.odometer_keys.is_empty() {
             return Err(Error::InvalidField);
         }
         Ok(w.finish())
@@ -373,29 +436,30 @@ impl Certificate {
         let state_notice = StateNotice::decode(r.take(STATE_NOTICE_LEN)?)?;
         let output_proof = OutputProof::decode(&mut r)?;
         let map_proof = MapProof::decode(r.var_bytes(MAX_MAP_PROOF_LEN)?)?;
-        let highest = if r.bool()? {
-            Some(Opening::decode(r.var_bytes(MAX_OPENING_LEN)?)?)
-        } else {
-            None
-        };
-        let mut notices = Vec::new();
-        let mut openings: Vec<Opening> = Vec::new();
-        if level == Level::Full {
-            // Every notice is at least 2 bytes (and its length byte).
-            let count = r.count(usize::MAX, 3)?;
-            for _ in 0..count {
-                notices.push(r.var_bytes(MAX_NOTICE_LEN)?.to_vec());
+        let mut opening = || -> Result<Option<Opening>, Error> {
+            match r.bool()? {
+                true => Ok(Some(Opening::decode(r.var_bytes(MAX_OPENING_LEN)?)?)),
+                false => Ok(None),
             }
-            let count = r.count(usize::MAX, 78)?;
-            for _ in 0..count {
-                let opening = Opening::decode(r.var_bytes(MAX_OPENING_LEN)?)?;
-                if openings
-                    .last()
-                    .is_some_and(|last| last.counter >= opening.counter)
-                {
+        };
+        let highest = opening()?;
+        let first = opening()?;
+        let mut odometer_keys: Vec<OdometerKey> = Vec::new();
+        let mut notices = Vec::new();
+        if level == Level::Full {
+            for _ in 0..r.count(usize::MAX, 36)? {
+                let key = OdometerKey {
+                    era: r.u32()?,
+                    key: r.array()?,
+                };
+                if odometer_keys.last().is_some_and(|last| last.era >= key.era) {
                     return Err(Error::InvalidField.into());
                 }
-                openings.push(opening);
+                odometer_keys.push(key);
+            }
+            // Every notice is its form byte, a length byte and at least 2 bytes.
+            for _ in 0..r.count(usize::MAX, 4)? {
+                notices.push(CertNotice::decode(&mut r)?);
             }
         }
         r.finish()?;
@@ -408,8 +472,9 @@ impl Certificate {
             output_proof,
             map_proof,
             highest,
+            first,
+            odometer_keys,
             notices,
-            openings,
         })
     }
 }
@@ -422,6 +487,19 @@ pub struct ProvenReading {
     /// The reading (its `timestamp` is the device's time).
     pub reading: Reading,
     /// Recorded as a rollback (full level only; the highest attested reading never is).
+    pub rollback: bool,
+}
+
+/// A dated odometer value a full certificate discloses with an era's odometer key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedOdometer {
+    /// The reading's counter.
+    pub counter: u64,
+    /// Its UTC day (`timestamp / 86,400`).
+    pub day: u32,
+    /// Its odometer.
+    pub odometer_m: u64,
+    /// Recorded as a rollback.
     pub rollback: bool,
 }
 
@@ -452,8 +530,14 @@ pub struct Findings {
     pub leaf: DeviceLeaf,
     /// The highest attested reading, opened.
     pub highest: Option<ProvenReading>,
-    /// Full level: the disclosed readings, by counter.
+    /// The first attested reading, opened.
+    pub first: Option<ProvenReading>,
+    /// Full level: the readings of opened notices, each proven by its commitment, by
+    /// counter.
     pub disclosed: Vec<ProvenReading>,
+    /// Full level: the dated odometer values of sealed notices opened with their era's
+    /// odometer key, by counter.
+    pub odometer_only: Vec<DatedOdometer>,
     /// Full level: counters of the readings on record that are not disclosed.
     pub undisclosed: Vec<u64>,
     /// Full level: history notices proven complete against the leaf's accumulator.
@@ -474,6 +558,39 @@ fn check_opening(
     opening.verify(commitment).map_err(|error| match error {
         Error::CommitmentMismatch => CertificateError::CommitmentMismatch,
         other => CertificateError::Malformed(other),
+    })
+}
+
+/// The opening of a reading the leaf names (its highest or first attested), checked.
+fn check_named(
+    named: Option<&AttestedRef>,
+    opening: Option<&Opening>,
+    device_id: &DeviceId,
+) -> Result<Option<ProvenReading>, CertificateError> {
+    match (named, opening) {
+        (Some(named), Some(opening)) => {
+            check_opening(opening, device_id, named.counter, &named.commitment)?;
+            Ok(Some(ProvenReading {
+                counter: opening.counter,
+                reading: opening.reading.clone(),
+                rollback: false,
+            }))
+        }
+        (Some(_), None) => Err(CertificateError::OpeningMissing),
+        (None, Some(_)) => Err(CertificateError::WrongCommitment),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `(counter, rollback)` of each reading entry of `notice`, in order.
+fn reading_entries(notice: &HistoryNotice) -> impl Iterator<Item = (u64, bool)> + '_ {
+    notice.entries.iter().filter_map(|entry| match entry {
+        HistoryEntry::Reading {
+            counter,
+            rollback_of,
+            ..
+        } => Some((*counter, rollback_of.is_some())),
+        _ => None,
     })
 }
 
@@ -514,67 +631,74 @@ pub fn verify_offline(
         Err(MapProofError::RootMismatch) => return Err(CertificateError::RootMismatch),
         Err(MapProofError::Malformed(error)) => return Err(error.into()),
     };
-    let highest = match (&leaf.highest, &cert.highest) {
-        (Some(named), Some(opening)) => {
-            check_opening(opening, &cert.device_id, named.counter, &named.commitment)?;
-            Some(ProvenReading {
-                counter: opening.counter,
-                reading: opening.reading.clone(),
-                rollback: false,
-            })
-        }
-        (Some(_), None) => return Err(CertificateError::OpeningMissing),
-        (None, Some(_)) => return Err(CertificateError::WrongCommitment),
-        (None, None) => None,
-    };
+    let highest = check_named(
+        leaf.highest.as_ref(),
+        cert.highest.as_ref(),
+        &cert.device_id,
+    )?;
+    let first = check_named(leaf.first.as_ref(), cert.first.as_ref(), &cert.device_id)?;
     let mut disclosed = Vec::new();
+    let mut odometer_only = Vec::new();
     let mut undisclosed = Vec::new();
     if cert.level == Level::Full {
         let mut acc = HistoryAccumulator::default();
-        // (counter, commitment, rollback) of every reading entry, in history order.
-        let mut readings: Vec<(u64, Commitment, bool)> = Vec::new();
-        for payload in &cert.notices {
-            let notice = HistoryNotice::decode(payload)?;
-            if notice.device_id != cert.device_id {
-                return Err(CertificateError::WrongDevice);
-            }
-            acc.fold(payload, notice.input_index);
-            for entry in &notice.entries {
-                if let HistoryEntry::Reading {
-                    counter,
-                    commitment,
-                    rollback_of,
-                } = entry
-                {
-                    readings.push((*counter, *commitment, rollback_of.is_some()));
+        let mut sealed: Vec<&HistoryNotice> = Vec::new();
+        let same_device = |notice: &HistoryNotice| match notice.device_id == cert.device_id {
+            true => Ok(()),
+            false => Err(CertificateError::WrongDevice),
+        };
+        for notice in &cert.notices {
+            match notice {
+                CertNotice::Opened(notice, values) => {
+                    same_device(notice)?;
+                    // The rebuilt payload, its commitments computed from the values.
+                    acc.fold(&notice.encode(), notice.input_index);
+                    let readings = values.iter().flat_map(|v| &v.readings);
+                    for ((counter, rollback), reading) in reading_entries(notice).zip(readings) {
+                        disclosed.push(ProvenReading {
+                            counter,
+                            reading: reading.clone(),
+                            rollback,
+                        });
+                    }
+                }
+                CertNotice::Sealed(payload, notice) => {
+                    same_device(notice)?;
+                    acc.fold(payload, notice.input_index);
+                    sealed.push(notice);
                 }
             }
         }
         if acc != leaf.history {
             return Err(CertificateError::HistoryMismatch);
         }
-        let mut opened = cert.openings.iter().peekable();
-        readings.sort_by_key(|(counter, _, _)| *counter);
-        for (counter, commitment, rollback) in &readings {
-            match opened.peek() {
-                Some(opening) if opening.counter == *counter => {
-                    check_opening(opening, &cert.device_id, *counter, commitment)?;
-                    disclosed.push(ProvenReading {
-                        counter: *counter,
-                        reading: opening.reading.clone(),
-                        rollback: *rollback,
-                    });
-                    opened.next();
-                }
-                Some(opening) if opening.counter < *counter => {
-                    return Err(CertificateError::WrongCommitment);
-                }
-                _ => undisclosed.push(*counter),
+        for notice in sealed {
+            if notice.reading_counters().next().is_none() {
+                continue;
+            }
+            let key = cert.odometer_keys.iter().find(|k| k.era == notice.era);
+            let Some(key) = key else {
+                undisclosed.extend(notice.reading_counters());
+                continue;
+            };
+            let values = notice
+                .open_values(&key.key, None)
+                .map_err(|error| match error {
+                    Error::DecryptionFailed => CertificateError::HistoryKeyMismatch,
+                    other => CertificateError::Malformed(other),
+                })?;
+            for ((counter, rollback), value) in reading_entries(notice).zip(values) {
+                odometer_only.push(DatedOdometer {
+                    counter,
+                    day: value.day,
+                    odometer_m: value.odometer_m,
+                    rollback,
+                });
             }
         }
-        if opened.next().is_some() {
-            return Err(CertificateError::WrongCommitment);
-        }
+        disclosed.sort_by_key(|r| r.counter);
+        odometer_only.sort_by_key(|r| r.counter);
+        undisclosed.sort_unstable();
     }
     Ok(Findings {
         level: cert.level,
@@ -590,8 +714,57 @@ pub fn verify_offline(
         notices: cert.notices.len() as u64,
         leaf,
         highest,
+        first,
         disclosed,
+        odometer_only,
         undisclosed,
         cannot_know: &CANNOT_KNOW_OFFLINE,
     })
+}
+
+/// First line of the text form (section 18.6).
+pub const TEXT_BEGIN: &str = "-----BEGIN WITNESS CERTIFICATE-----";
+/// Last line of the text form.
+pub const TEXT_END: &str = "-----END WITNESS CERTIFICATE-----";
+
+/// The text form (section 18.6): standard base64 with padding, 64 characters a line,
+/// between [`TEXT_BEGIN`] and [`TEXT_END`].
+#[cfg(feature = "std")]
+pub fn to_text(bytes: &[u8]) -> alloc::string::String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = alloc::string::String::with_capacity(encoded.len() + encoded.len() / 64 + 80);
+    out.push_str(TEXT_BEGIN);
+    out.push('\n');
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(core::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(TEXT_END);
+    out.push('\n');
+    out
+}
+
+/// The certificate's bytes from what a buyer was handed: the binary file (it starts with
+/// the magic), the text form, or its base64 without the two lines; whitespace is ignored.
+/// Anything else is `not_a_certificate`.
+#[cfg(feature = "std")]
+pub fn from_any(input: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    use base64::Engine as _;
+    if input.starts_with(&CERTIFICATE_MAGIC) {
+        return Ok(input.to_vec());
+    }
+    let text = core::str::from_utf8(input).map_err(|_| CertificateError::NotACertificate)?;
+    let text = text.trim();
+    let body = match text.strip_prefix(TEXT_BEGIN) {
+        Some(rest) => rest
+            .trim_end()
+            .strip_suffix(TEXT_END)
+            .ok_or(CertificateError::Malformed(Error::Truncated))?,
+        None => text,
+    };
+    let compact: alloc::string::String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|_| CertificateError::NotACertificate)
 }

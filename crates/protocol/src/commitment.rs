@@ -30,6 +30,7 @@ impl fmt::Debug for Commitment {
 
 /// The per-envelope secret both device and backend derive from the HPKE context
 /// (`Export(exporter_context, 32)`); nobody else can.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CommitmentKey(Zeroizing<[u8; 32]>);
 
 impl CommitmentKey {

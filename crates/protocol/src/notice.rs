@@ -186,7 +186,9 @@ pub enum HistoryEntry {
 const MAX_TEXT: usize = 1024;
 
 impl HistoryEntry {
-    fn encode(&self, w: &mut Writer) {
+    /// Writes the entry; a reading entry without its commitment when `commitments` is
+    /// false (the opened form of a certificate, section 18.2, which rebuilds it).
+    fn encode(&self, w: &mut Writer, commitments: bool) {
         match self {
             Self::Registered { model, registrar } => {
                 w.u8(entry_kind::REGISTERED).u32(model.0).bytes(registrar);
@@ -202,7 +204,10 @@ impl HistoryEntry {
                 rollback_of,
                 ..
             } => {
-                w.u8(entry_kind::READING).bytes(&commitment.0);
+                w.u8(entry_kind::READING);
+                if commitments {
+                    w.bytes(&commitment.0);
+                }
                 match rollback_of {
                     Some(reference) => w.u8(1).u64(*reference),
                     None => w.u8(0),
@@ -241,7 +246,9 @@ impl HistoryEntry {
 
     /// Decodes one entry; a reading entry gets the counter `ranges` owes next (section
     /// 16.4), and one outside an envelope's range is `invalid_field` (after its fields).
-    fn decode(r: &mut Reader<'_>, ranges: &Ranges) -> Result<Self> {
+    /// Without `commitments` a reading entry's commitment is not on the wire and is left
+    /// zero, for the caller to rebuild.
+    fn decode(r: &mut Reader<'_>, ranges: &Ranges, commitments: bool) -> Result<Self> {
         let text = |r: &mut Reader<'_>| {
             core::str::from_utf8(r.var_bytes(MAX_TEXT)?)
                 .map(String::from)
@@ -258,7 +265,7 @@ impl HistoryEntry {
                 count: r.u8()?,
             },
             entry_kind::READING => {
-                let commitment = Commitment(r.array()?);
+                let commitment = Commitment(if commitments { r.array()? } else { [0; 32] });
                 let rollback_of = if r.bool()? { Some(r.u64()?) } else { None };
                 Self::Reading {
                     counter: ranges.next_counter().ok_or(Error::InvalidField)?,
@@ -364,7 +371,7 @@ pub struct SealedValues {
 
 /// What the backend seals for one envelope entry of a history notice: the envelope's
 /// commitment key (section 7.1) and its readings, in counter order.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeValues {
     /// The envelope's commitment key: a reader derives each blinding from it (7.2).
     pub commitment_key: CommitmentKey,
@@ -526,6 +533,10 @@ impl HistoryNotice {
     /// AAD, [`HEADER_LEN`] bytes), the entry count and the entries (with the header, the
     /// odometer ciphertext's AAD), in a writer with room for `extra` more bytes.
     fn header_and_entries(&self, extra: usize) -> Writer {
+        self.header_and_entries_form(extra, true)
+    }
+
+    fn header_and_entries_form(&self, extra: usize, commitments: bool) -> Writer {
         // The header and a 2-byte count; a reading entry is at most 42 bytes, and so are all
         // but long-reason entries (the writer grows for those).
         let mut w = Writer::with_capacity(HEADER_LEN + 2 + self.entries.len() * 42 + extra);
@@ -540,7 +551,7 @@ impl HistoryNotice {
             .u64(self.previous_input.unwrap_or(0))
             .varint(self.entries.len() as u64);
         for entry in &self.entries {
-            entry.encode(&mut w);
+            entry.encode(&mut w, commitments);
         }
         w
     }
@@ -561,6 +572,84 @@ impl HistoryNotice {
 
     /// Decodes a history notice.
     pub fn decode(payload: &[u8]) -> Result<Self> {
+        let (notice, r) = Self::decode_form(payload, true)?;
+        r.finish()?;
+        Ok(notice)
+    }
+
+    /// The opened form (section 18.2, form 1): the notice without its reading entries'
+    /// commitments, followed by the readings' values (per envelope entry its commitment key,
+    /// then its readings, standalone). Every value a reader of the notice could open with
+    /// the era's keys, and the commitments rebuilt from them.
+    pub fn encode_opened(&self, envelopes: &[EnvelopeValues]) -> Result<Vec<u8>> {
+        Ranges::check(&self.entries)?;
+        let mut next = envelopes.iter();
+        let mut w = self.header_and_entries_form(0, false);
+        w.var_bytes(&self.sealed.odometer)
+            .var_bytes(&self.sealed.detail);
+        for entry in &self.entries {
+            if let HistoryEntry::Envelope { count, .. } = entry {
+                let values = next.next().ok_or(Error::InvalidField)?;
+                if values.readings.len() != usize::from(*count) {
+                    return Err(Error::InvalidField);
+                }
+                w.bytes(values.commitment_key.as_bytes());
+                for reading in &values.readings {
+                    reading.encode_standalone(&mut w)?;
+                }
+            }
+        }
+        if next.next().is_some() {
+            return Err(Error::InvalidField);
+        }
+        Ok(w.finish())
+    }
+
+    /// Decodes the opened form and rebuilds the notice: each reading entry's commitment is
+    /// computed from its envelope's commitment key, the device, its counter and its reading
+    /// (sections 7.2-7.3). Returns the notice and its values.
+    pub fn decode_opened(bytes: &[u8]) -> Result<(Self, Vec<EnvelopeValues>)> {
+        let (mut notice, mut r) = Self::decode_form(bytes, false)?;
+        let mut envelopes = Vec::new();
+        let mut key = None;
+        for entry in &mut notice.entries {
+            match entry {
+                HistoryEntry::Envelope { count, .. } => {
+                    let commitment_key = CommitmentKey::from_bytes(r.array()?);
+                    let mut readings = Vec::with_capacity(usize::from(*count));
+                    for _ in 0..*count {
+                        readings.push(Reading::decode_standalone(&mut r)?);
+                    }
+                    envelopes.push(EnvelopeValues {
+                        commitment_key,
+                        readings,
+                    });
+                    key = envelopes.last().map(|e| (e, 0usize));
+                }
+                HistoryEntry::Reading {
+                    counter,
+                    commitment,
+                    ..
+                } => {
+                    // The envelope ranges put an envelope entry before every reading entry.
+                    let (values, k) = key.as_mut().ok_or(Error::InvalidField)?;
+                    let reading = values.readings.get(*k).ok_or(Error::InvalidField)?;
+                    *commitment =
+                        values
+                            .commitment_key
+                            .commit(notice.device_id, *counter, reading)?;
+                    *k += 1;
+                }
+                _ => {}
+            }
+        }
+        r.finish()?;
+        Ok((notice, envelopes))
+    }
+
+    /// Reads a notice up to its ciphertexts (the reading entries' commitments only when
+    /// `commitments`); the reader is left after the detail ciphertext.
+    fn decode_form(payload: &[u8], commitments: bool) -> Result<(Self, Reader<'_>)> {
         if notice_kind(payload)? != NOTICE_HISTORY {
             return Err(Error::UnknownKind);
         }
@@ -580,7 +669,7 @@ impl HistoryNotice {
         let mut entries = Vec::with_capacity(count);
         let mut ranges = Ranges::default();
         for _ in 0..count {
-            let entry = HistoryEntry::decode(&mut r, &ranges)?;
+            let entry = HistoryEntry::decode(&mut r, &ranges, commitments)?;
             ranges.step(&entry)?;
             entries.push(entry);
         }
@@ -588,8 +677,7 @@ impl HistoryNotice {
         // Bounded by what remains (a length past the end is `truncated`).
         let odometer = r.var_bytes(usize::MAX)?.to_vec();
         let detail = r.var_bytes(usize::MAX)?.to_vec();
-        r.finish()?;
-        Ok(Self {
+        let notice = Self {
             device_id,
             input_index,
             block_timestamp,
@@ -598,7 +686,8 @@ impl HistoryNotice {
             previous_input: has_previous.then_some(previous),
             entries,
             sealed: SealedValues { odometer, detail },
-        })
+        };
+        Ok((notice, r))
     }
 
     /// Counters of the reading entries, in order.

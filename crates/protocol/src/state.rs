@@ -33,7 +33,7 @@ pub const KEY_BITS: usize = 128;
 pub const MAP_PROOF_VERSION: u8 = 1;
 /// Encoded length of a [`DeviceLeaf`].
 pub const LEAF_LEN: usize =
-    1 + 16 + 4 + 32 + 1 + 1 + 9 + 33 + 9 + 4 + 8 + 49 + 4 + 25 + 4 + 17 + 49;
+    1 + 16 + 4 + 32 + 1 + 1 + 9 + 33 + 9 + 4 + 8 + 49 + 49 + 4 + 25 + 4 + 17 + 49;
 
 /// Bit `index` (0 = most significant) of a device id: the branch taken at depth `index + 1`.
 pub fn key_bit(key: &DeviceId, index: usize) -> bool {
@@ -137,6 +137,9 @@ pub struct DeviceLeaf {
     /// The attested reading with the highest odometer: the baseline later readings must
     /// not fall below.
     pub highest: Option<AttestedRef>,
+    /// The first reading ever attested: set once, never changed (a certificate dates the
+    /// device's record from it).
+    pub first: Option<AttestedRef>,
     /// Rollbacks on record.
     pub tamper_events: u32,
     /// The latest of them.
@@ -185,6 +188,7 @@ impl DeviceLeaf {
             era: 0,
             attested: 0,
             highest: None,
+            first: None,
             tamper_events: 0,
             latest_tamper: None,
             corrections: 0,
@@ -207,15 +211,17 @@ impl DeviceLeaf {
             .bytes(&self.owner.unwrap_or([0; 32]));
         put_opt_u64(&mut w, self.ownership_sequence);
         w.u32(self.era).u64(self.attested);
-        let highest = self.highest.unwrap_or(AttestedRef {
-            counter: 0,
-            commitment: Commitment([0; 32]),
-            input_index: 0,
-        });
-        w.u8(u8::from(self.highest.is_some()))
-            .u64(highest.counter)
-            .bytes(&highest.commitment.0)
-            .u64(highest.input_index);
+        for attested in [&self.highest, &self.first] {
+            let named = attested.unwrap_or(AttestedRef {
+                counter: 0,
+                commitment: Commitment([0; 32]),
+                input_index: 0,
+            });
+            w.u8(u8::from(attested.is_some()))
+                .u64(named.counter)
+                .bytes(&named.commitment.0)
+                .u64(named.input_index);
+        }
         let tamper = self.latest_tamper.unwrap_or(TamperRef {
             counter: 0,
             reference_counter: 0,
@@ -259,13 +265,19 @@ impl DeviceLeaf {
         let ownership_sequence = get_opt(&mut r, |r| r.u64())?;
         let era = r.u32()?;
         let attested = r.u64()?;
-        let highest = get_opt(&mut r, |r| Ok((r.u64()?, r.array::<32>()?, r.u64()?)))?.map(
-            |(counter, commitment, input_index)| AttestedRef {
-                counter,
-                commitment: Commitment(commitment),
-                input_index,
-            },
-        );
+        let attested_ref = |r: &mut Reader<'_>| {
+            Ok(
+                get_opt(r, |r| Ok((r.u64()?, r.array::<32>()?, r.u64()?)))?.map(
+                    |(counter, commitment, input_index)| AttestedRef {
+                        counter,
+                        commitment: Commitment(commitment),
+                        input_index,
+                    },
+                ),
+            )
+        };
+        let highest = attested_ref(&mut r)?;
+        let first = attested_ref(&mut r)?;
         let tamper_events = r.u32()?;
         let latest_tamper = get_opt(&mut r, |r| Ok((r.u64()?, r.u64()?, r.u64()?)))?.map(
             |(counter, reference_counter, input_index)| TamperRef {
@@ -298,6 +310,7 @@ impl DeviceLeaf {
             era,
             attested,
             highest,
+            first,
             tamper_events,
             latest_tamper,
             corrections,
@@ -473,6 +486,17 @@ impl MapProof {
 }
 
 #[cfg(feature = "api")]
+impl From<&AttestedRef> for crate::api::AttestedView {
+    fn from(h: &AttestedRef) -> Self {
+        Self {
+            counter: h.counter,
+            commitment: hex::encode(h.commitment.0),
+            input_index: h.input_index,
+        }
+    }
+}
+
+#[cfg(feature = "api")]
 impl From<&DeviceLeaf> for crate::api::LeafView {
     fn from(leaf: &DeviceLeaf) -> Self {
         use crate::api::{AccumulatorView, AttestedView, CorrectionView, TamperView};
@@ -494,11 +518,8 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
             ownership_sequence: leaf.ownership_sequence,
             era: leaf.era,
             attested: leaf.attested,
-            highest: leaf.highest.map(|h| AttestedView {
-                counter: h.counter,
-                commitment: hex::encode(h.commitment.0),
-                input_index: h.input_index,
-            }),
+            highest: leaf.highest.as_ref().map(AttestedView::from),
+            first: leaf.first.as_ref().map(AttestedView::from),
             tamper_events: leaf.tamper_events,
             latest_tamper: leaf.latest_tamper.map(|t| TamperView {
                 counter: t.counter,

@@ -654,6 +654,11 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
             "commitment": hex::encode(h.commitment.0),
             "input_index": h.input_index,
         })),
+        "first": leaf.first.map(|h| json!({
+            "counter": h.counter,
+            "commitment": hex::encode(h.commitment.0),
+            "input_index": h.input_index,
+        })),
         "tamper_events": leaf.tamper_events,
         "latest_tamper": leaf.latest_tamper.map(|t| json!({
             "counter": t.counter,
@@ -863,6 +868,7 @@ fn story() -> crate::Result<Vec<Step>> {
     leaf.last_counter = Some(1);
     leaf.attested = 1;
     leaf.highest = attested_ref(&entries, 1, 5);
+    leaf.first = leaf.highest;
     let notice = emit(&mut leaf, &backend, 5, 1_790_000_400, entries, &values)?;
     leaf.owner = Some(person("seller"));
     leaf.ownership_sequence = Some(1);
@@ -1068,7 +1074,7 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         b[offset..offset + value.len()].copy_from_slice(value);
         b
     };
-    let cases: [(&str, Vec<u8>, &str, &str); 12] = [
+    let cases: [(&str, Vec<u8>, &str, &str); 13] = [
         (
             "leaf_invalid_version_2",
             with(&good, 0, &[2]),
@@ -1112,16 +1118,22 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
             "fresh leaf, byte 140 (inside the absent highest's commitment) = 1",
         ),
         (
-            "leaf_invalid_absent_latest_tamper_not_zero",
-            with(&fresh, 195, &[1]),
+            "leaf_invalid_absent_first_not_zero",
+            with(&fresh, 189, &[1]),
             "invalid_field",
-            "fresh leaf, byte 195 (last byte of the absent latest tamper) = 1",
+            "fresh leaf, byte 189 (inside the absent first attested's commitment) = 1",
+        ),
+        (
+            "leaf_invalid_absent_latest_tamper_not_zero",
+            with(&fresh, 244, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 244 (last byte of the absent latest tamper) = 1",
         ),
         (
             "leaf_invalid_absent_last_history_input_not_zero",
-            with(&fresh, 265, &[1]),
+            with(&fresh, 314, &[1]),
             "invalid_field",
-            "fresh leaf, byte 265 (last byte of the absent history input) = 1",
+            "fresh leaf, byte 314 (last byte of the absent history input) = 1",
         ),
         (
             "leaf_invalid_truncated",
@@ -2890,8 +2902,10 @@ pub struct CertificateStory {
     pub anchors: crate::certificate::Anchors,
     /// The summary certificate.
     pub summary: crate::certificate::Certificate,
-    /// The full certificate disclosing every reading.
+    /// The full certificate disclosing every reading (the readings' notice opened).
     pub full: crate::certificate::Certificate,
+    /// The full certificate with every notice sealed and the era's odometer key.
+    pub full_odometer: crate::certificate::Certificate,
     /// Another device's map proof in the same map (a leaf from another device).
     pub other_device_proof: MapProof,
     /// The device's proof in a map with one more device (a path for another root).
@@ -2901,7 +2915,8 @@ pub struct CertificateStory {
 /// The certificate story of the vectors.
 pub fn certificate_story() -> crate::Result<CertificateStory> {
     use crate::certificate::{
-        Anchors, Certificate, ClaimRef, Level, OutputProof, keccak256, notice_output,
+        Anchors, CertNotice, Certificate, ClaimRef, Level, OdometerKey, OutputProof, keccak256,
+        notice_output,
     };
     let id = device_id("certificate-car");
     let backend = vector_backend();
@@ -2969,6 +2984,11 @@ pub fn certificate_story() -> crate::Result<CertificateStory> {
         commitment: key.commit(id, 3, &readings[2])?,
         input_index: 5,
     });
+    leaf.first = Some(AttestedRef {
+        counter: 1,
+        commitment: key.commit(id, 1, &readings[0])?,
+        input_index: 5,
+    });
     let others: Vec<DeviceLeaf> = (0..4)
         .map(|i| {
             map_leaf(
@@ -3026,20 +3046,33 @@ pub fn certificate_story() -> crate::Result<CertificateStory> {
         output_proof,
         map_proof,
         highest: Some(key.opening(id, 3, readings[2].clone())),
+        first: Some(key.opening(id, 1, readings[0].clone())),
+        odometer_keys: vec![],
         notices: vec![],
-        openings: vec![],
     };
     let mut full = summary.clone();
     full.level = Level::Full;
-    full.notices = vec![registered_bytes, envelope_bytes];
-    full.openings = vec![
-        key.opening(id, 1, readings[0].clone()),
-        key.opening(id, 3, readings[2].clone()),
+    full.notices = vec![
+        CertNotice::sealed(registered_bytes.clone())?,
+        CertNotice::Opened(
+            HistoryNotice::decode(&envelope_bytes)?,
+            vec![EnvelopeValues {
+                commitment_key: key,
+                readings,
+            }],
+        ),
     ];
+    let mut full_odometer = full.clone();
+    full_odometer.notices = vec![
+        CertNotice::sealed(registered_bytes)?,
+        CertNotice::sealed(envelope_bytes)?,
+    ];
+    full_odometer.odometer_keys = vec![OdometerKey { era: 0, key: *odo }];
     Ok(CertificateStory {
         anchors,
         summary,
         full,
+        full_odometer,
         other_device_proof,
         other_root_proof,
     })
@@ -3082,7 +3115,14 @@ fn certificate_vector(
                         "output_index": f.output_index,
                         "leaf": hex::encode(f.leaf.encode()),
                         "highest": f.highest.as_ref().map(reading),
+                        "first": f.first.as_ref().map(reading),
                         "disclosed": f.disclosed.iter().map(reading).collect::<Vec<_>>(),
+                        "odometer_only": f.odometer_only.iter().map(|o| json!({
+                            "counter": o.counter,
+                            "day": o.day,
+                            "odometer_m": o.odometer_m,
+                            "rollback": o.rollback,
+                        })).collect::<Vec<_>>(),
                         "undisclosed": f.undisclosed,
                         "notices": f.notices,
                         "cannot_know": f.cannot_know,
@@ -3104,6 +3144,7 @@ type CertificateCase = (
 );
 
 fn certificate_vectors() -> crate::Result<Vec<Value>> {
+    use crate::certificate::CertNotice;
     let story = certificate_story()?;
     let pinned = story.anchors;
     let summary = story.summary.encode()?;
@@ -3128,7 +3169,27 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
             &full,
             Some(&pinned),
             None,
-            "a full certificate disclosing counters 1 and 3 of 1..=3",
+            "a full certificate: the registration notice sealed (form 0), the readings' notice \
+             opened (form 1), counters 1..=3 disclosed",
+        ),
+        certificate_vector(
+            "certificate_full_odometer_key",
+            &story.full_odometer.encode()?,
+            Some(&pinned),
+            None,
+            "a full certificate: both notices sealed, era 0's odometer key: counters 1..=3 as \
+             dated odometer values",
+        ),
+        certificate_vector(
+            "certificate_full_undisclosed",
+            &{
+                let mut sealed = story.full_odometer.clone();
+                sealed.odometer_keys.clear();
+                sealed.encode()?
+            },
+            Some(&pinned),
+            None,
+            "a full certificate: both notices sealed, no key: counters 1..=3 undisclosed",
         ),
     ];
     let mut cases: Vec<CertificateCase> = Vec::new();
@@ -3144,7 +3205,7 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
         "the highest reading's odometer lowered by 1,000 km",
     ));
     let mut another = story.summary.clone();
-    another.highest = story.full.openings.first().cloned();
+    another.highest = story.summary.first.clone();
     cases.push((
         "certificate_opening_for_another_commitment",
         another.encode()?,
@@ -3196,6 +3257,26 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
         Some(pinned),
         "opening_missing",
         "the leaf names a highest reading and no opening is given",
+    ));
+    let mut no_first = story.summary.clone();
+    no_first.first = None;
+    cases.push((
+        "certificate_first_opening_missing",
+        no_first.encode()?,
+        Some(pinned),
+        "opening_missing",
+        "the leaf names a first attested reading and no opening is given",
+    ));
+    let mut first_altered = story.summary.clone();
+    if let Some(opening) = first_altered.first.as_mut() {
+        opening.reading.timestamp -= 86_400 * 365;
+    }
+    cases.push((
+        "certificate_first_altered",
+        first_altered.encode()?,
+        Some(pinned),
+        "commitment_mismatch",
+        "the first reading dated a year earlier",
     ));
     let mut chain = pinned;
     chain.chain_id = 1;
@@ -3293,41 +3374,99 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
         "the two notices swapped",
     ));
     let mut altered_full = story.full.clone();
-    altered_full.openings[0].reading.odometer_m += 1;
+    if let Some(CertNotice::Opened(_, values)) = altered_full.notices.get_mut(1) {
+        values[0].readings[1].odometer_m += 1;
+    }
     cases.push((
         "certificate_full_altered_reading",
         altered_full.encode()?,
         Some(pinned),
-        "commitment_mismatch",
-        "a disclosed reading altered by 1 m",
+        "history_mismatch",
+        "a disclosed reading of the opened notice altered by 1 m: its commitment changes",
     ));
-    let mut unknown = story.full.clone();
-    unknown.openings.push(story.full.openings[1].clone());
-    unknown.openings[2].counter = 4;
+    let mut other_device_notice = story.full.clone();
+    if let Some(CertNotice::Opened(notice, _)) = other_device_notice.notices.get_mut(1) {
+        notice.device_id = device_id("certificate-neighbour-0");
+    }
     cases.push((
-        "certificate_full_opening_not_on_record",
-        unknown.encode()?,
+        "certificate_full_notice_of_another_device",
+        other_device_notice.encode()?,
         Some(pinned),
-        "wrong_commitment",
-        "an opening for counter 4, which the history does not hold",
+        "wrong_device",
+        "the opened notice names another device",
     ));
-    let mut unordered = full.clone();
-    // Swap the two openings on the wire (both are the same length): not ascending.
-    let first = story.full.openings[0].encode()?;
-    let second = story.full.openings[1].encode()?;
-    let tail = 2 + first.len() + second.len();
-    let start = unordered.len() - tail;
-    let mut swapped_tail = vec![first.len() as u8];
-    swapped_tail.extend_from_slice(&second);
-    swapped_tail.push(second.len() as u8);
-    swapped_tail.extend_from_slice(&first);
-    unordered.splice(start.., swapped_tail);
+    let mut wrong_key = story.full_odometer.clone();
+    wrong_key.odometer_keys[0].key[0] ^= 1;
     cases.push((
-        "certificate_full_openings_unordered",
+        "certificate_full_wrong_odometer_key",
+        wrong_key.encode()?,
+        Some(pinned),
+        "history_key_mismatch",
+        "era 0's odometer key with one bit flipped",
+    ));
+    // The full part starts where the summary ends: the key count, then the keys.
+    let mut unordered = story.full_odometer.encode()?;
+    let record = unordered[summary.len() + 1..summary.len() + 37].to_vec();
+    unordered[summary.len()] = 2;
+    unordered.splice(summary.len() + 1..summary.len() + 1, record);
+    cases.push((
+        "certificate_full_odometer_keys_unordered",
         unordered,
         Some(pinned),
         "invalid_field",
-        "the disclosed openings not by counter ascending",
+        "era 0's odometer key given twice",
+    ));
+    let mut form = full.clone();
+    let registered = match &story.full.notices[0] {
+        CertNotice::Sealed(payload, _) => payload.len(),
+        CertNotice::Opened(..) => 0,
+    };
+    // No keys, two notices, the first in form 0 with a one-byte length: the second's form.
+    let at = summary.len() + 2 + 2 + registered;
+    form[at] = 2;
+    cases.push((
+        "certificate_full_unknown_form",
+        form,
+        Some(pinned),
+        "invalid_field",
+        "the second notice in form 2",
+    ));
+    // Decoding comes first (18.4 step 1): a malformed opened notice is refused as such even
+    // when the anchors differ too.
+    if let [
+        CertNotice::Sealed(registered, _),
+        CertNotice::Opened(notice, values),
+    ] = &story.full.notices[..]
+    {
+        let mut opened = notice.encode_opened(values)?;
+        opened.push(0);
+        let mut w = crate::codec::Writer::with_capacity(full.len() + 8);
+        w.bytes(&full[..summary.len()])
+            .varint(0)
+            .varint(2)
+            .u8(0)
+            .var_bytes(registered)
+            .u8(1)
+            .var_bytes(&opened);
+        let mut chain = pinned;
+        chain.chain_id = 1;
+        cases.push((
+            "certificate_full_opened_trailing_byte_other_chain",
+            w.finish(),
+            Some(chain),
+            "trailing_bytes",
+            "a byte after the opened notice's values, and the buyer pinned chain 1",
+        ));
+    }
+    // No keys, one notice: form 2, then a length whose varint never ends.
+    let mut short_form = full[..summary.len()].to_vec();
+    short_form.extend_from_slice(&[0, 1, 2, 0x80, 0x80, 0x80]);
+    cases.push((
+        "certificate_full_unknown_form_cut_short",
+        short_form,
+        Some(pinned),
+        "invalid_field",
+        "a notice in form 2 whose length is cut short: the form is refused first",
     ));
     for (name, bytes, pinned, code, what) in cases {
         out.push(certificate_vector(

@@ -224,6 +224,10 @@ attested: number,
  */
 highest: AttestedView | null, 
 /**
+ * The first attested reading (never changes once set).
+ */
+first: AttestedView | null, 
+/**
  * Rollbacks on record.
  */
 tamper_events: number, 

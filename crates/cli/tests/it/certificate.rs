@@ -159,3 +159,48 @@ fn certificate_verify_without_pinned_anchors_says_what_is_missing() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no trust anchors"), "{stderr}");
 }
+
+#[test]
+fn certificate_text_form_verifies_like_the_binary_and_garbage_is_not_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let vector = vectors()
+        .into_iter()
+        .find(|v| v["name"] == "certificate_summary")
+        .unwrap();
+    let anchors = pinned_file(dir.path(), &vector["pinned"]);
+    let bytes = hex::decode(vector["certificate"].as_str().unwrap()).unwrap();
+    let text = witness_protocol::certificate::to_text(&bytes);
+    assert!(text.starts_with("-----BEGIN WITNESS CERTIFICATE-----\n"));
+    let bare: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    for (name, content) in [("armoured", text.clone()), ("bare", bare)] {
+        let file = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&file, content).unwrap();
+        let output = witness()
+            .args(["certificate", "verify", "--json", "--anchors"])
+            .arg(&anchors)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(output.status.success(), "{name}: {report}");
+        assert_eq!(
+            report["first"]["counter"], vector["findings"]["first"]["counter"],
+            "{name}"
+        );
+        assert_eq!(
+            report["highest"]["counter"], vector["findings"]["highest"]["counter"],
+            "{name}"
+        );
+    }
+    let file = dir.path().join("garbage.txt");
+    std::fs::write(&file, "this is not a certificate!").unwrap();
+    let output = witness()
+        .args(["certificate", "verify", "--json", "--anchors"])
+        .arg(&anchors)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!output.status.success());
+    assert_eq!(report["refused"]["code"], "not_a_certificate");
+}

@@ -480,6 +480,7 @@ pub fn leaf(
         era: u32::from(owner.is_some()),
         attested: 0,
         highest: None,
+        first: None,
         tamper_events: 0,
         latest_tamper: None,
         corrections: 0,

@@ -2,8 +2,8 @@
 //! a realistic summary and full certificate.
 
 use witness_protocol::certificate::{
-    Anchors, Certificate, ClaimRef, Level, OUTPUTS_TREE_HEIGHT, OutputProof, verify_offline,
-    zero_hashes,
+    Anchors, CertNotice, Certificate, ClaimRef, Level, OUTPUTS_TREE_HEIGHT, OdometerKey,
+    OutputProof, verify_offline, zero_hashes,
 };
 use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, StateNotice};
 use witness_protocol::state::{AttestedRef, DeviceLeaf, MapProof, Terminal, key_bit, node_hash};
@@ -64,6 +64,22 @@ fn certificate_vectors_reach_their_outcome() {
                 findings.undisclosed,
                 serde_json::from_value::<Vec<u64>>(expected["undisclosed"].clone()).unwrap()
             );
+            let counters = |list: &serde_json::Value| -> Vec<u64> {
+                list.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["counter"].as_u64().unwrap())
+                    .collect()
+            };
+            let disclosed: Vec<u64> = findings.disclosed.iter().map(|r| r.counter).collect();
+            assert_eq!(disclosed, counters(&expected["disclosed"]), "{name}");
+            let dated: Vec<u64> = findings.odometer_only.iter().map(|r| r.counter).collect();
+            assert_eq!(dated, counters(&expected["odometer_only"]), "{name}");
+            assert_eq!(
+                findings.first.as_ref().map(|r| r.counter),
+                expected["first"]["counter"].as_u64(),
+                "{name}"
+            );
             // Re-encoding the decoded certificate gives the same bytes: one encoding.
             assert_eq!(
                 Certificate::decode(&bytes).unwrap().encode().unwrap(),
@@ -94,14 +110,24 @@ fn reading(i: u64) -> Reading {
     }
 }
 
+/// What a full certificate discloses.
+#[derive(Clone, Copy, PartialEq)]
+enum Disclose {
+    /// Sealed notices, no key.
+    Nothing,
+    /// Sealed notices and the era's odometer key.
+    Odometer,
+    /// Opened notices.
+    Readings,
+}
+
 /// A device in a map of about 100,000 devices (17 siblings) whose state notice is one of
 /// about 10^6 outputs (20 non-empty siblings), with `notices` envelopes of 16 readings.
-fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate, Anchors) {
+fn certificate(level: Level, envelopes: u64, disclose: Disclose) -> (Certificate, Anchors) {
     let id = DeviceId([0x5a; 16]);
     let mut leaf = DeviceLeaf::new(id, ModelId(3), [7; 32]);
     let key = CommitmentKey::from_bytes([9; 32]);
     let mut notices = Vec::new();
-    let mut openings = Vec::new();
     let mut previous = None;
     let mut counter = 1;
     for n in 0..envelopes {
@@ -117,9 +143,6 @@ fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate
                 commitment: key.commit(id, c, r).unwrap(),
                 rollback_of: None,
             });
-            if disclose_all {
-                openings.push(key.opening(id, c, r.clone()));
-            }
         }
         let input_index = 10 + 3 * n;
         let notice = HistoryNotice {
@@ -132,18 +155,18 @@ fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate
             entries,
             sealed: Default::default(),
         };
-        let bytes = notice
-            .encode_sealed(
-                &[1; 32],
-                &[2; 32],
-                &[EnvelopeValues {
-                    commitment_key: CommitmentKey::from_bytes([9; 32]),
-                    readings: readings.clone(),
-                }],
-            )
-            .unwrap();
+        let values = vec![EnvelopeValues {
+            commitment_key: CommitmentKey::from_bytes([9; 32]),
+            readings,
+        }];
+        let bytes = notice.encode_sealed(&[1; 32], &[2; 32], &values).unwrap();
         leaf.history.fold(&bytes, input_index);
-        notices.push(bytes);
+        notices.push(match disclose {
+            Disclose::Readings => {
+                CertNotice::Opened(HistoryNotice::decode(&bytes).unwrap(), values)
+            }
+            _ => CertNotice::sealed(bytes).unwrap(),
+        });
         previous = Some(input_index);
         counter += 16;
     }
@@ -155,6 +178,11 @@ fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate
         counter: last,
         commitment: key.commit(id, last, &top).unwrap(),
         input_index: 7,
+    });
+    leaf.first = Some(AttestedRef {
+        counter: 1,
+        commitment: key.commit(id, 1, &reading(0)).unwrap(),
+        input_index: 10,
     });
     let siblings: Vec<[u8; 32]> = (0..17).map(filler).collect();
     let mut root = leaf.hash();
@@ -204,13 +232,16 @@ fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate
         output_proof,
         map_proof,
         highest: Some(key.opening(id, last, top)),
+        first: Some(key.opening(id, 1, reading(0))),
+        odometer_keys: match (level, disclose) {
+            (Level::Full, Disclose::Odometer) => vec![OdometerKey {
+                era: 0,
+                key: [1; 32],
+            }],
+            _ => vec![],
+        },
         notices: if level == Level::Full {
             notices
-        } else {
-            vec![]
-        },
-        openings: if level == Level::Full {
-            openings
         } else {
             vec![]
         },
@@ -218,30 +249,45 @@ fn certificate(level: Level, envelopes: u64, disclose_all: bool) -> (Certificate
     (cert, anchors)
 }
 
+/// Sizes of PROTOCOL.md 18.3 (`cargo test -p witness-protocol --test it certificate_sizes
+/// -- --nocapture` prints them): a summary fits a QR code, a full certificate of a year of a
+/// typical car (92 envelopes of 16 readings) with every reading disclosed stays under 100 KB.
 #[test]
 fn certificate_sizes() {
-    let (summary, anchors) = certificate(Level::Summary, 92, false);
+    let (summary, anchors) = certificate(Level::Summary, 92, Disclose::Nothing);
     let bytes = summary.encode().unwrap();
     let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
     assert_eq!(findings.leaf.attested, 92 * 16);
+    assert_eq!(findings.first.map(|r| r.counter), Some(1));
     println!("summary certificate: {} bytes", bytes.len());
     assert!(bytes.len() <= 2_900, "summary {} bytes", bytes.len());
-    let (full, anchors) = certificate(Level::Full, 92, false);
-    let bytes = full.encode().unwrap();
-    let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
-    assert_eq!(findings.undisclosed.len(), 1_472);
-    println!(
-        "full certificate, 92 notices, nothing disclosed: {} bytes",
-        bytes.len()
-    );
-    let (full, anchors) = certificate(Level::Full, 92, true);
-    let bytes = full.encode().unwrap();
-    let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
-    assert_eq!(findings.disclosed.len(), 1_472);
-    println!(
-        "full certificate, 92 notices, all 1,472 readings disclosed: {} bytes",
-        bytes.len()
-    );
+    for (disclose, what) in [
+        (Disclose::Nothing, "nothing disclosed"),
+        (
+            Disclose::Odometer,
+            "dated odometer values (the era's odometer key)",
+        ),
+        (Disclose::Readings, "every reading opened"),
+    ] {
+        let (full, anchors) = certificate(Level::Full, 92, disclose);
+        let bytes = full.encode().unwrap();
+        let findings = verify_offline(&bytes, Some(&anchors)).unwrap();
+        let (opened, dated, hidden) = match disclose {
+            Disclose::Nothing => (0, 0, 1_472),
+            Disclose::Odometer => (0, 1_472, 0),
+            Disclose::Readings => (1_472, 0, 0),
+        };
+        assert_eq!(findings.disclosed.len(), opened);
+        assert_eq!(findings.odometer_only.len(), dated);
+        assert_eq!(findings.undisclosed.len(), hidden);
+        println!(
+            "full certificate, 92 notices, {what}: {} bytes",
+            bytes.len()
+        );
+        if disclose == Disclose::Readings {
+            assert!(bytes.len() < 100_000, "full {} bytes", bytes.len());
+        }
+    }
 }
 
 #[test]

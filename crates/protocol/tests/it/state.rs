@@ -22,6 +22,11 @@ fn full_leaf() -> DeviceLeaf {
         commitment: Commitment([0x44; 32]),
         input_index: 13,
     });
+    leaf.first = Some(AttestedRef {
+        counter: 3,
+        commitment: Commitment([0x45; 32]),
+        input_index: 4,
+    });
     leaf.tamper_events = 2;
     leaf.latest_tamper = Some(TamperRef {
         counter: 20,
@@ -38,8 +43,8 @@ fn full_leaf() -> DeviceLeaf {
 }
 
 #[test]
-fn a_leaf_is_266_bytes_at_the_documented_offsets_and_round_trips() {
-    assert_eq!(LEAF_LEN, 266);
+fn a_leaf_is_315_bytes_at_the_documented_offsets_and_round_trips() {
+    assert_eq!(LEAF_LEN, 315);
     let leaf = full_leaf();
     let bytes = leaf.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), leaf);
@@ -59,21 +64,26 @@ fn a_leaf_is_266_bytes_at_the_documented_offsets_and_round_trips() {
     assert_eq!(&bytes[119..127], &12u64.to_be_bytes());
     assert_eq!(&bytes[127..159], &[0x44; 32]);
     assert_eq!(&bytes[159..167], &13u64.to_be_bytes());
-    assert_eq!(&bytes[167..171], &2u32.to_be_bytes());
-    assert_eq!(bytes[171], 1);
-    assert_eq!(&bytes[188..196], &21u64.to_be_bytes());
-    assert_eq!(&bytes[196..200], &1u32.to_be_bytes());
-    assert_eq!(&bytes[209..217], &22u64.to_be_bytes());
-    assert_eq!(&bytes[217..225], &1u64.to_be_bytes());
-    assert_eq!(&bytes[225..257], &leaf.history.root);
-    assert_eq!(bytes[257], 1);
-    assert_eq!(&bytes[258..266], &5u64.to_be_bytes());
+    assert_eq!(bytes[167], 1);
+    assert_eq!(&bytes[168..176], &3u64.to_be_bytes());
+    assert_eq!(&bytes[176..208], &[0x45; 32]);
+    assert_eq!(&bytes[208..216], &4u64.to_be_bytes());
+    assert_eq!(&bytes[216..220], &2u32.to_be_bytes());
+    assert_eq!(bytes[220], 1);
+    assert_eq!(&bytes[237..245], &21u64.to_be_bytes());
+    assert_eq!(&bytes[245..249], &1u32.to_be_bytes());
+    assert_eq!(&bytes[258..266], &22u64.to_be_bytes());
+    assert_eq!(&bytes[266..274], &1u64.to_be_bytes());
+    assert_eq!(&bytes[274..306], &leaf.history.root);
+    assert_eq!(bytes[306], 1);
+    assert_eq!(&bytes[307..315], &5u64.to_be_bytes());
     // A fresh leaf: every optional field absent, all zeros.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]);
     let bytes = fresh.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), fresh);
     assert!(bytes[55..64].iter().all(|b| *b == 0));
-    assert!(bytes[217..].iter().all(|b| *b == 0));
+    assert!(bytes[118..216].iter().all(|b| *b == 0));
+    assert!(bytes[266..].iter().all(|b| *b == 0));
 }
 
 #[test]
