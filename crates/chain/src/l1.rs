@@ -235,8 +235,21 @@ impl L1 {
         consensus: Address,
         app: Address,
     ) -> Result<Option<AcceptedClaim>> {
+        self.accepted_claim_until(consensus, app, None).await
+    }
+
+    /// The newest `ClaimAccepted` of `consensus` for `app` accepted in block `until` or before
+    /// (`None`: up to the latest block), as [`Self::latest_accepted_claim`]: what a verifier
+    /// saw as final at that block.
+    pub async fn accepted_claim_until(
+        &self,
+        consensus: Address,
+        app: Address,
+        until: Option<u64>,
+    ) -> Result<Option<AcceptedClaim>> {
         let lowest = self.application_deployment_block(app).await?;
-        let mut to = self.block_number().await?;
+        let head = self.block_number().await?;
+        let mut to = until.map_or(head, |block| block.min(head));
         if to < lowest {
             return Ok(None);
         }

@@ -63,6 +63,10 @@ struct IssueArgs {
     /// Write the text form (base64 between BEGIN/END lines) instead of the binary file.
     #[arg(long)]
     text: bool,
+    /// Prove the state as of the newest claim accepted in this L1 block or before, instead
+    /// of the latest (the node must still keep that state's proofs: PROTOCOL.md 16.6).
+    #[arg(long)]
+    as_of_block: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -111,7 +115,7 @@ async fn issue(args: IssueArgs) -> CliResult {
         .map_err(|_| "the device id must be 32 hex digits".to_string())?;
     let setup = setup_with(&args.pin).await?;
     let anchors = pinned(&setup.anchors)?;
-    let proven = proven_state(&setup, &device_id).await?;
+    let proven = proven_state(&setup, &device_id, args.as_of_block).await?;
     let leaf = proven
         .leaf
         .clone()
@@ -598,7 +602,7 @@ async fn check_on_l1(
 async fn fresh_state(pin: &PinArgs, findings: &Findings) -> FreshState {
     let proven = async {
         let setup = setup_with(pin).await?;
-        proven_state(&setup, &findings.device_id).await
+        proven_state(&setup, &findings.device_id, None).await
     };
     match proven.await {
         Ok(proven) => {

@@ -392,7 +392,7 @@ async fn steps(
     let device_id = DeviceId::from_hex(device)
         .map_err(|_| failed("bad_device_id", "the device id must be 32 hex digits"))?;
     check_gateway(setup).await?;
-    let proven = proven_steps(setup, &device_id, wait, report).await?;
+    let proven = proven_steps(setup, &device_id, wait, None, report).await?;
     let node = NodeClient::new(setup.node.clone());
     let leaf = proven.leaf;
 
@@ -451,11 +451,17 @@ pub(crate) struct Proven {
 
 /// V1-V7 for `device_id` with `setup` (and its gateway check); errors are
 /// `code: detail`.
-pub(crate) async fn proven_state(setup: &Setup, device_id: &DeviceId) -> Result<Proven, String> {
+/// `until`: as of the newest claim accepted in that L1 block or before (the node must still
+/// keep that state's proofs, PROTOCOL.md 16.6), instead of the latest.
+pub(crate) async fn proven_state(
+    setup: &Setup,
+    device_id: &DeviceId,
+    until: Option<u64>,
+) -> Result<Proven, String> {
     let mut report = verify_report(setup, &device_id.to_hex());
     let run = async {
         check_gateway(setup).await?;
-        proven_steps(setup, device_id, Duration::ZERO, &mut report).await
+        proven_steps(setup, device_id, Duration::ZERO, until, &mut report).await
     };
     run.await
         .map_err(|Failed(code, detail)| format!("{detail} ({code})"))
@@ -467,6 +473,7 @@ async fn proven_steps(
     setup: &Setup,
     device_id: &DeviceId,
     wait: Duration,
+    until: Option<u64>,
     report: &mut VerifyReport,
 ) -> Result<Proven, Failed> {
     let anchors = &setup.anchors;
@@ -489,7 +496,7 @@ async fn proven_steps(
     let deadline = Instant::now() + wait;
     let (claim, covered) = loop {
         let claim = l1
-            .latest_accepted_claim(consensus, app)
+            .accepted_claim_until(consensus, app, until)
             .await
             .map_err(|e| failed("chain_unreachable", e))?;
         let covered = match &claim {
@@ -499,7 +506,7 @@ async fn proven_steps(
                 .map_err(|e| failed("chain_unreachable", e))?,
             None => 0,
         };
-        if covered >= inputs_now || Instant::now() >= deadline {
+        if covered >= inputs_now || until.is_some() || Instant::now() >= deadline {
             break (claim, covered);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

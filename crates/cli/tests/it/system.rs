@@ -619,6 +619,67 @@ fn the_whole_system_catches_every_tamper_scenario() {
     assert_eq!(verdict["verdict"], "rollback", "{verdict}");
     assert!(verdict["leaf"]["latest_tamper"]["input_index"].is_u64());
 
+    // A certificate of the rolled-back car as of the last claim accepted before the rollback's
+    // input reached L1 (what its seller could have issued then): it verifies offline and
+    // shows no rollback; with the chain RPC it says newer claims exist, and the fresh state
+    // proven from L1 and the node shows the rollback recorded since.
+    {
+        let input = system.rpc(
+            "cartesi_getInput",
+            json!({"application": system.url("application"), "input_index": format!("0x{tamper_input:x}")}),
+        );
+        let block = input["data"]["block_number"].as_str().unwrap();
+        let block = u64::from_str_radix(block.trim_start_matches("0x"), 16).unwrap();
+        let file = system.dir.path().join("before-rollback.wtnc");
+        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+            .args(["certificate", "issue", &rollback, "--text", "--as-of-block"])
+            .arg((block - 1).to_string())
+            .arg("--out")
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(system.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "issue before the rollback: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let check = |extra: &[&str]| -> Value {
+            let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+                .args(["certificate", "verify", "--json", "--data-dir"])
+                .arg(system.dir.path())
+                .args(extra)
+                .arg(&file)
+                .output()
+                .unwrap();
+            let report: Value = serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+            assert!(output.status.success(), "{report}");
+            report
+        };
+        let offline = check(&[]);
+        assert_eq!(offline["leaf"]["tamper_events"], 0, "{offline}");
+        assert_eq!(offline["leaf"]["status"], "active", "{offline}");
+        assert!(offline["first"]["odometer_m"].is_u64(), "{offline}");
+        assert!(
+            offline["claim"]["as_of_block"].as_u64().unwrap() < block,
+            "{offline}"
+        );
+        let rpc = system.url("chain_rpc_url");
+        let online = check(&["--rpc", &rpc, "--fresh"]);
+        assert_eq!(online["l1"]["outputs_root_accepted"], true, "{online}");
+        assert!(
+            online["l1"]["claims_accepted_since"].as_u64().unwrap() > 0,
+            "newer claims exist: {online}"
+        );
+        assert!(
+            online["fresh"]["new_tamper_events"].as_u64().unwrap() >= 1,
+            "the fresh state shows the rollback: {online}"
+        );
+        assert_eq!(online["fresh"]["leaf"]["status"], "flagged", "{online}");
+    }
+
     // Nodes that lie: none makes the verifier say `consistent`, and it says why. A node that
     // stopped following before the rollback, one that answers from an older input's state,
     // one that forges the leaf or the path, one that withholds the state notice.
