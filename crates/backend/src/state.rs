@@ -499,11 +499,11 @@ impl State {
                 Some(reference_counter) => {
                     device.leaf.flagged = true;
                     device.leaf.tamper_events = device.leaf.tamper_events.saturating_add(1);
-                    device.leaf.latest_tamper = Some(TamperRef {
+                    device.leaf.latest_tamper = Some(Box::new(TamperRef {
                         counter,
                         reference_counter,
                         input_index,
-                    });
+                    }));
                     batch.tamper_events += 1;
                     batch.reports.push(Report::Tamper {
                         input_index,
@@ -644,10 +644,10 @@ impl State {
                     }
                     device.leaf.flagged = false;
                     device.leaf.corrections = device.leaf.corrections.saturating_add(1);
-                    device.leaf.latest_correction = Some(CorrectionRef {
+                    device.leaf.latest_correction = Some(Box::new(CorrectionRef {
                         counter: *counter,
                         input_index,
-                    });
+                    }));
                     batch.record(
                         *device_id,
                         device.leaf.era,

@@ -1,6 +1,7 @@
 //! Deterministic test vectors (`docs/protocol-vectors.json`). Regenerate with
 //! `cargo run -p witness-protocol --features vectors --example protocol_vectors`.
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use alloc::{format, vec};
@@ -660,13 +661,13 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
             "input_index": h.input_index,
         })),
         "tamper_events": leaf.tamper_events,
-        "latest_tamper": leaf.latest_tamper.map(|t| json!({
+        "latest_tamper": leaf.latest_tamper.as_ref().map(|t| json!({
             "counter": t.counter,
             "reference_counter": t.reference_counter,
             "input_index": t.input_index,
         })),
         "corrections": leaf.corrections,
-        "latest_correction": leaf.latest_correction.map(|c| json!({
+        "latest_correction": leaf.latest_correction.as_ref().map(|c| json!({
             "counter": c.counter,
             "input_index": c.input_index,
         })),
@@ -907,11 +908,11 @@ fn story() -> crate::Result<Vec<Step>> {
     leaf.attested = 3;
     leaf.highest = attested_ref(&entries, 4, 8);
     leaf.tamper_events = 1;
-    leaf.latest_tamper = Some(TamperRef {
+    leaf.latest_tamper = Some(Box::new(TamperRef {
         counter: 3,
         reference_counter: 2,
         input_index: 8,
-    });
+    }));
     leaf.flagged = true;
     let notice = emit(&mut leaf, &backend, 8, 1_790_180_300, entries, &values)?;
     steps.push(Step {
@@ -977,10 +978,10 @@ fn story() -> crate::Result<Vec<Step>> {
         HistoryEntry::KeyRotated { new_key },
     ];
     leaf.corrections = 1;
-    leaf.latest_correction = Some(CorrectionRef {
+    leaf.latest_correction = Some(Box::new(CorrectionRef {
         counter: 3,
         input_index: 13,
-    });
+    }));
     leaf.flagged = false;
     leaf.key = new_key;
     let notice = emit(&mut leaf, &backend, 13, 1_790_300_000, entries, &[])?;
@@ -2585,11 +2586,11 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let flagged = DeviceLeaf {
         flagged: true,
         tamper_events: 1,
-        latest_tamper: Some(TamperRef {
+        latest_tamper: Some(Box::new(TamperRef {
             counter: 41,
             reference_counter: 40,
             input_index: 77,
-        }),
+        })),
         ..leaf.clone()
     };
     let revoked = DeviceLeaf {
@@ -2605,11 +2606,11 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let unattested_flagged = DeviceLeaf {
         flagged: true,
         tamper_events: 1,
-        latest_tamper: Some(TamperRef {
+        latest_tamper: Some(Box::new(TamperRef {
             counter: 2,
             reference_counter: 1,
             input_index: 5,
-        }),
+        })),
         last_counter: Some(2),
         ..unattested.clone()
     };

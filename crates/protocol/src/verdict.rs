@@ -133,7 +133,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
             format!(
                 "{} rollback(s) on record, the latest at counter {}, without a correction since",
                 leaf.tamper_events,
-                leaf.latest_tamper.map_or(0, |t| t.counter)
+                leaf.latest_tamper.as_ref().map_or(0, |t| t.counter)
             ),
         ));
     }

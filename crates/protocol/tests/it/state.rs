@@ -28,16 +28,16 @@ fn full_leaf() -> DeviceLeaf {
         input_index: 4,
     });
     leaf.tamper_events = 2;
-    leaf.latest_tamper = Some(TamperRef {
+    leaf.latest_tamper = Some(Box::new(TamperRef {
         counter: 20,
         reference_counter: 12,
         input_index: 21,
-    });
+    }));
     leaf.corrections = 1;
-    leaf.latest_correction = Some(CorrectionRef {
+    leaf.latest_correction = Some(Box::new(CorrectionRef {
         counter: 20,
         input_index: 22,
-    });
+    }));
     leaf.history.fold(b"first notice", 5);
     leaf
 }

@@ -103,11 +103,11 @@ fn codes(decision: &Decision) -> Vec<&'static str> {
 fn flag(leaf: &mut DeviceLeaf) {
     leaf.flagged = true;
     leaf.tamper_events = 1;
-    leaf.latest_tamper = Some(TamperRef {
+    leaf.latest_tamper = Some(Box::new(TamperRef {
         counter: 6,
         reference_counter: 5,
         input_index: 10,
-    });
+    }));
 }
 
 #[test]
