@@ -68,6 +68,7 @@ describe('status badges', () => {
     era: 1,
     attested: 3,
     highest: { counter: 3, commitment: '00', input_index: 2 },
+    first: { counter: 3, commitment: '00', input_index: 2 },
     tamper_events: 0,
     latest_tamper: null,
     corrections: 0,

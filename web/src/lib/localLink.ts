@@ -42,8 +42,15 @@ export async function pairDevice(url: string, deviceId: string, ownerPublicKeyHe
   return data;
 }
 
-export async function requestOpening(url: string, deviceId: string, counter: number): Promise<{ opening: string; reading?: Reading }> {
-  const { data } = await requestJson<{ opening: string; reading?: Reading }>(`${base(url)}/devices/${deviceId}/history/${counter}`, {
+/** The device's answer for one of its readings: the opening (7.4) and, from devices that give it, the envelope's commitment key (7.1, hex). */
+export interface OpeningAnswer {
+  opening: string;
+  commitment_key?: string;
+  reading?: Reading;
+}
+
+export async function requestOpening(url: string, deviceId: string, counter: number | bigint): Promise<OpeningAnswer> {
+  const { data } = await requestJson<OpeningAnswer>(`${base(url)}/devices/${deviceId}/history/${counter}`, {
     what,
     credentials: 'omit',
   });

@@ -4,7 +4,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { codeOf } from './codec';
 import {
+  commitReading,
   decodeHistoryNotice,
+  decodeOpenedHistoryNotice,
+  encodeOpenedHistoryNotice,
   decodeNoticeOutput,
   decodeStateNotice,
   encodeNoticeOutput,
@@ -15,6 +18,9 @@ import {
   type HistoryNotice,
 } from './notices';
 import { ofKind, str, vector, type Vector } from '../test/vectors';
+import { encodeReading, type Reading } from './protocol';
+
+const encodeReadingBytes = (r: Reading | undefined) => encodeReading(r as Reading);
 
 const errorOf = (f: () => unknown): string | undefined => {
   try {
@@ -222,5 +228,54 @@ describe('history notice (vectors of kind history_notice)', () => {
     const reencoded = concatBytes(n.odometerAad.slice(0, 134), u64be(1), n.odometerAad.slice(142));
     expect(errorOf(() => openHistoryValues({ ...altered, odometerAad: reencoded }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))))).toBe('decryption_failed');
     expect(openHistoryValues({ ...altered, odometerAad: n.odometerAad }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))).length).toBe(3);
+  });
+});
+
+describe('the opened form of a history notice (a full certificate\'s form 1, PROTOCOL.md 18.2)', () => {
+  const v = vector('history_three_readings_with_rollback');
+  const payload = fromHex(str(v, 'notice'));
+  const n = decodeHistoryNotice(payload);
+  const opened = openHistoryValues(n, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key')));
+  const plain = fromHex(str(v, 'detail_plaintext'));
+  const second = 32 + 13 + 15;
+
+  it('openHistoryValues gives each reading its envelope\'s commitment key (7.1)', () => {
+    expect(opened.map((o) => o.detail?.commitmentKey)).toEqual([toHex(plain.slice(0, 32)), toHex(plain.slice(0, 32)), toHex(plain.slice(second, second + 32))]);
+    // It commits the reading: the key, the counter and the standalone reading give the entry's commitment.
+    const readings = n.entries.filter((e) => e.kind === 'reading');
+    opened.forEach((o, k) => {
+      const entry = readings[k] as { commitment: string };
+      expect(commitReading(n.deviceId, fromHex(o.detail?.commitmentKey as string), o.counter, encodeReadingBytes(o.detail?.reading))).toBe(entry.commitment);
+    });
+  });
+
+  it('is the notice without its commitments, then per envelope its key and its readings; it rebuilds to the payload', () => {
+    const envelopes = [
+      { commitmentKey: plain.slice(0, 32), readings: [opened[0]?.detail?.reading, opened[1]?.detail?.reading] as never[] },
+      { commitmentKey: plain.slice(second, second + 32), readings: [opened[2]?.detail?.reading] as never[] },
+    ];
+    const bytes = encodeOpenedHistoryNotice(payload, envelopes);
+    // Three reading entries lose 32 bytes; two keys and three readings (21, 23, 21 bytes) follow.
+    expect(bytes.length).toBe(payload.length - 96 + 64 + 21 + 23 + 21);
+    const back = decodeOpenedHistoryNotice(bytes);
+    expect(toHex(back.notice.payload)).toBe(toHex(payload));
+    expect(back.notice.entries).toEqual(n.entries);
+    expect(back.envelopes.map((e) => e.readings.map((r) => r.reading))).toEqual([[opened[0]?.detail?.reading, opened[1]?.detail?.reading], [opened[2]?.detail?.reading]]);
+    // Nothing may follow; the values may not be cut short.
+    expect(errorOf(() => decodeOpenedHistoryNotice(concatBytes(bytes, new Uint8Array([0]))))).toBe('trailing_bytes');
+    expect(errorOf(() => decodeOpenedHistoryNotice(bytes.slice(0, bytes.length - 1)))).toBe('truncated');
+    // A value altered: the rebuilt commitment differs, so the rebuilt payload does.
+    const altered = bytes.slice();
+    altered[altered.length - 10] = (altered[altered.length - 10] as number) ^ 1;
+    expect(toHex(decodeOpenedHistoryNotice(altered).notice.payload)).not.toBe(toHex(payload));
+    // The envelope values must match the envelope entries.
+    expect(errorOf(() => encodeOpenedHistoryNotice(payload, envelopes.slice(1)))).toBe('invalid_field');
+    expect(errorOf(() => encodeOpenedHistoryNotice(payload, [envelopes[0] as never, { ...envelopes[1], readings: [] } as never]))).toBe('invalid_field');
+  });
+
+  it('a notice without reading entries is its own opened form', () => {
+    const reg = fromHex(str(vector('history_registration'), 'notice'));
+    expect(toHex(encodeOpenedHistoryNotice(reg, []))).toBe(toHex(reg));
+    expect(toHex(decodeOpenedHistoryNotice(reg).notice.payload)).toBe(toHex(reg));
   });
 });

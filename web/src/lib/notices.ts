@@ -9,7 +9,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { concatBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { DecodeError, Reader } from './codec';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { commitmentOf, formatFaultCode, type Reading } from './protocol';
+import { commitmentOf, encodeReading, formatFaultCode, type Reading } from './protocol';
 
 export const NOTICE_SELECTOR = 'c258d6e5';
 export const NOTICE_VERSION = 2;
@@ -149,13 +149,19 @@ export interface HistoryNotice {
   payload: Uint8Array;
 }
 
-/** One entry; a reading entry gets the counter its envelope's range owes next (none: `invalid_field`, after its fields). */
-function readEntry(r: Reader, owed: Owed): HistoryEntry {
+/**
+ * One entry; a reading entry gets the counter its envelope's range owes next (none:
+ * `invalid_field`, after its fields). Without `commitments` (the opened form of a
+ * certificate, PROTOCOL.md 18.2 form 1) a reading entry has no commitment on the wire: it is
+ * left empty and `at` gets the offset where it belongs.
+ */
+function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): HistoryEntry {
   switch (r.u8()) {
     case 1:
       return { kind: 'registered', model: r.u32(), registrar: toHex(r.take(32)) };
     case 2: {
-      const commitment = toHex(r.take(32));
+      at?.push(r.position);
+      const commitment = commitments ? toHex(r.take(32)) : '';
       // The reference counter is there only for a rollback.
       const rollbackOf = r.bool() ? r.u64() : null;
       if (!owed) throw new DecodeError('invalid_field', 'history notice');
@@ -213,7 +219,19 @@ function checkRanges(entries: HistoryEntry[]): void {
  */
 const MIN_ENTRY = 2;
 
-export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
+/** Varint-length-prefixed bytes bounded only by what is left (a longer length: `truncated`). */
+function restBytes(r: Reader): Uint8Array {
+  const n = r.varint();
+  if (n > BigInt(r.remaining)) r.fail('truncated');
+  return r.take(Number(n));
+}
+
+/**
+ * A notice read up to the end of its detail ciphertext, in its published form (with the
+ * reading entries' commitments) or without them; `at` gets, per reading entry, the offset of
+ * its commitment (or where it belongs).
+ */
+function decodeForm(payload: Uint8Array, commitments: boolean): { notice: Omit<HistoryNotice, 'payload'>; r: Reader; at: number[] } {
   if (noticeKind(payload) !== NOTICE_HISTORY) throw new DecodeError('unknown_kind', 'history notice');
   const r = new Reader(payload, 'history notice');
   r.take(2);
@@ -226,9 +244,10 @@ export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
   const detailAad = r.since(0);
   const count = r.count(MAX_HISTORY_ENTRIES, MIN_ENTRY);
   const entries: HistoryEntry[] = [];
+  const at: number[] = [];
   let owed: Owed = null;
   for (let i = 0; i < count; i++) {
-    const entry = readEntry(r, owed);
+    const entry = readEntry(r, owed, commitments, at);
     owed = stepRanges(owed, entry);
     entries.push(entry);
   }
@@ -236,10 +255,118 @@ export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
   if (owed) throw new DecodeError('invalid_field', 'history notice');
   const odometerAad = r.since(0);
   // The ciphertexts are bounded only by what the notice holds (a longer length: `truncated`).
-  const odometerCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
-  const detailCiphertext = r.varBytes(Number.MAX_SAFE_INTEGER);
+  const odometerCiphertext = restBytes(r);
+  const detailCiphertext = restBytes(r);
+  return { notice: { deviceId, inputIndex, blockTimestamp, era, position, previousInput, entries, odometerCiphertext, detailCiphertext, odometerAad, detailAad }, r, at };
+}
+
+export function decodeHistoryNotice(payload: Uint8Array): HistoryNotice {
+  const { notice, r } = decodeForm(payload, true);
   r.finish();
-  return { deviceId, inputIndex, blockTimestamp, era, position, previousInput, entries, odometerCiphertext, detailCiphertext, odometerAad, detailAad, payload: payload.slice() };
+  return { ...notice, payload: payload.slice() };
+}
+
+// ---- the opened form (PROTOCOL.md 18.2, a full certificate's notice form 1) ----
+
+/** A standalone reading (5.2) as read: the reading and its exact bytes. */
+export interface StandaloneReading {
+  reading: Reading;
+  bytes: Uint8Array;
+}
+
+/** One envelope entry's values: its commitment key (7.1) and its readings, in order. */
+export interface EnvelopeValues {
+  commitmentKey: Uint8Array;
+  readings: StandaloneReading[];
+}
+
+/**
+ * A standalone reading (5.2): `timestamp u32 ‖ odometer_m u64 ‖ fuel_ml u32 ‖ engine_s u32 ‖
+ * n u8 ‖ n × u16`; more than 32 fault codes `oversize`, fewer than 2n bytes left `truncated`.
+ * An odometer above 2^53 − 1 is shown rounded (the bytes stay exact).
+ */
+export function readStandalone(r: Reader): StandaloneReading {
+  const start = r.position;
+  const timestamp = r.u32();
+  const odometer = r.u64();
+  const fuel_ml = r.u32();
+  const engine_s = r.u32();
+  const n = r.u8();
+  if (n > 32) r.fail('oversize');
+  if (2 * n > r.remaining) r.fail('truncated');
+  const faults: string[] = [];
+  for (let i = 0; i < n; i++) faults.push(formatFaultCode(r.u16()));
+  return { reading: { timestamp, odometer_m: Number(odometer), fuel_ml, engine_s, faults }, bytes: r.since(start) };
+}
+
+/** 7.3 with a blinding from the envelope's commitment key (7.2), hex. */
+export function commitReading(deviceId: string, commitmentKey: Uint8Array, counter: bigint, standalone: Uint8Array): string {
+  return commitmentOf({ deviceId, counter, blinding: blindingOf(commitmentKey, counter), reading: { timestamp: 0, odometer_m: 0, fuel_ml: 0, engine_s: 0, faults: [] }, readingBytes: standalone });
+}
+
+/**
+ * Decodes a notice in the opened form and rebuilds it: each reading entry's commitment
+ * computed from its envelope's commitment key, the device, its counter and its reading, put
+ * back in its entry, and the values removed. The rebuilt notice's `payload` is what the
+ * accumulator folds. Codes as 16.4 (and 5.2 for the readings); nothing may follow the values.
+ */
+export function decodeOpenedHistoryNotice(bytes: Uint8Array): { notice: HistoryNotice; envelopes: EnvelopeValues[] } {
+  const { notice, r, at } = decodeForm(bytes, false);
+  const end = r.position;
+  const envelopes: EnvelopeValues[] = [];
+  const commitments: string[] = [];
+  let current: EnvelopeValues | undefined;
+  let k = 0;
+  for (const e of notice.entries) {
+    if (e.kind === 'envelope') {
+      const commitmentKey = r.take(32);
+      const readings: StandaloneReading[] = [];
+      for (let i = 0; i < e.count; i++) readings.push(readStandalone(r));
+      current = { commitmentKey, readings };
+      envelopes.push(current);
+      k = 0;
+    } else if (e.kind === 'reading') {
+      // The envelope ranges put an envelope entry before every reading entry.
+      const value = current?.readings[k++];
+      if (!current || !value) throw new DecodeError('invalid_field', 'history notice');
+      commitments.push(commitReading(notice.deviceId, current.commitmentKey, e.counter, value.bytes));
+    }
+  }
+  r.finish();
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  at.forEach((offset, i) => {
+    parts.push(bytes.slice(from, offset), fromHex(commitments[i] as string));
+    from = offset;
+  });
+  parts.push(bytes.slice(from, end));
+  return { notice: decodeHistoryNotice(concatBytes(...parts)), envelopes };
+}
+
+/**
+ * The opened form of a published notice: its bytes without the reading entries'
+ * commitments, then per envelope entry its commitment key and its readings (standalone).
+ * `envelopes` has one item per envelope entry with as many readings as its count (else
+ * `invalid_field`). The commitments are not checked here (see `decodeOpenedHistoryNotice`).
+ */
+export function encodeOpenedHistoryNotice(payload: Uint8Array, envelopes: { commitmentKey: Uint8Array; readings: (Reading | Uint8Array)[] }[]): Uint8Array {
+  const { notice, r, at } = decodeForm(payload, true);
+  r.finish();
+  const groups = notice.entries.filter((e): e is Extract<HistoryEntry, { kind: 'envelope' }> => e.kind === 'envelope');
+  if (groups.length !== envelopes.length) throw new DecodeError('invalid_field', 'opened notice');
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const offset of at) {
+    parts.push(payload.slice(from, offset));
+    from = offset + 32;
+  }
+  parts.push(payload.slice(from));
+  groups.forEach((g, i) => {
+    const values = envelopes[i] as { commitmentKey: Uint8Array; readings: (Reading | Uint8Array)[] };
+    if (values.readings.length !== g.count || values.commitmentKey.length !== 32) throw new DecodeError('invalid_field', 'opened notice');
+    parts.push(values.commitmentKey, ...values.readings.map((x) => (x instanceof Uint8Array ? x : encodeReading(x))));
+  });
+  return concatBytes(...parts);
 }
 
 /** The values of one reading of a history notice, opened with its era's keys. */
@@ -248,8 +375,12 @@ export interface OpenedValue {
   /** UTC day: `timestamp div 86,400`. */
   day: number;
   odometerM: bigint;
-  /** With the detail key: the blinding (from the envelope's commitment key, 7.2) and the whole reading, whose commitment was checked. */
-  detail?: { blinding: string; reading: Reading };
+  /**
+   * With the detail key: the blinding (from the envelope's commitment key, 7.2), the whole
+   * reading, whose commitment was checked, and its envelope's commitment key (7.1, hex: what
+   * a certificate's opened notice carries).
+   */
+  detail?: { blinding: string; reading: Reading; commitmentKey: string };
 }
 
 function nonce(inputIndex: bigint, part: number): Uint8Array {
@@ -314,19 +445,19 @@ export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array
     if (!d) throw new DecodeError('malformed_plaintext', 'history values');
     return d;
   };
-  let details: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array }[] | undefined;
+  let details: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array; key: Uint8Array }[] | undefined;
   if (detailKey) {
     // The detail part's AAD is the header alone: every reading is checked against its entry's commitment.
     const plain = open(detailKey, nonce(notice.inputIndex, 1), notice.detailAad, notice.detailCiphertext);
     const r = new Reader(plain, 'history details');
     try {
       // Per envelope entry: its commitment key (7.1), then its readings without odometer.
-      const out: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array }[] = [];
+      const out: { blinding: Uint8Array; reading: Reading; bytes: Uint8Array; key: Uint8Array }[] = [];
       let key: Uint8Array = new Uint8Array(32);
       for (const e of notice.entries) {
         if (e.kind === 'envelope') key = r.take(32);
         // checkRanges put an envelope entry before every reading entry.
-        else if (e.kind === 'reading') out.push({ blinding: blindingOf(key, e.counter), ...readDetailReading(r, datedAt(out.length).odometerM) });
+        else if (e.kind === 'reading') out.push({ blinding: blindingOf(key, e.counter), key, ...readDetailReading(r, datedAt(out.length).odometerM) });
       }
       details = out;
     } catch {
@@ -344,7 +475,7 @@ export function openHistoryValues(notice: HistoryNotice, odometerKey: Uint8Array
       if (Math.floor(d.reading.timestamp / SECONDS_PER_DAY) !== day) {
         throw new DecodeError('malformed_plaintext', 'history values');
       }
-      out.detail = { blinding: toHex(d.blinding), reading: d.reading };
+      out.detail = { blinding: toHex(d.blinding), reading: d.reading, commitmentKey: toHex(d.key) };
     }
     return out;
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from './hex';
 import { codeOf } from './codec';
-import { decodeLeaf, decodeMapProof, foldAll, foldNotice, keyBit, leafHash, nodeHash, verifyMapProof, EMPTY_HASH, LEAF_LEN, type DeviceLeaf } from './state';
+import { decodeLeaf, decodeMapProof, encodeLeaf, foldAll, foldNotice, keyBit, leafHash, nodeHash, verifyMapProof, EMPTY_HASH, LEAF_LEN, type DeviceLeaf } from './state';
 import { ofKind, str, vector, type Vector } from '../test/vectors';
 
 /** The JSON fields of a leaf vector, as the decoder gives them. */
@@ -19,6 +19,7 @@ function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
     era: leaf.era,
     attested: Number(leaf.attested),
     highest: leaf.highest && { counter: Number(leaf.highest.counter), commitment: leaf.highest.commitment, input_index: Number(leaf.highest.inputIndex) },
+    first: leaf.first && { counter: Number(leaf.first.counter), commitment: leaf.first.commitment, input_index: Number(leaf.first.inputIndex) },
     tamper_events: leaf.tamperEvents,
     latest_tamper: leaf.latestTamper && { counter: Number(leaf.latestTamper.counter), reference_counter: Number(leaf.latestTamper.referenceCounter), input_index: Number(leaf.latestTamper.inputIndex) },
     corrections: leaf.corrections,
@@ -47,11 +48,62 @@ describe('device leaf (vectors of kind leaf)', () => {
         expect(bytes.length).toBe(LEAF_LEN);
         expect(fieldsOf(leaf)).toEqual(v.fields);
         expect(toHex(leafHash(leaf.encoded))).toBe(v.leaf_hash);
+        expect(toHex(encodeLeaf(leaf))).toBe(toHex(bytes));
       } else {
         expect(errorOf(() => decodeLeaf(bytes))).toBe(v.expected_error);
       }
     });
   }
+});
+
+describe('device leaf layout (315 bytes, "first attested" at 167)', () => {
+  const base: Omit<DeviceLeaf, 'encoded'> = {
+    deviceId: '0f'.repeat(16),
+    model: 7,
+    key: '11'.repeat(32),
+    revoked: false,
+    flagged: false,
+    lastCounter: 9n,
+    owner: null,
+    ownershipSequence: null,
+    era: 0,
+    attested: 2n,
+    highest: { counter: 9n, commitment: 'aa'.repeat(32), inputIndex: 5n },
+    first: { counter: 4n, commitment: 'bb'.repeat(32), inputIndex: 3n },
+    tamperEvents: 0,
+    latestTamper: null,
+    corrections: 0,
+    latestCorrection: null,
+    history: { count: 2n, root: 'cc'.repeat(32), lastInput: 5n },
+  };
+  it('writes "first attested" right after "highest attested", like it', () => {
+    const bytes = encodeLeaf(base);
+    expect(bytes.length).toBe(LEAF_LEN);
+    expect(LEAF_LEN).toBe(315);
+    expect(bytes[118]).toBe(1);
+    expect(toHex(bytes.slice(119, 127))).toBe('0000000000000009');
+    expect(bytes[167]).toBe(1);
+    expect(toHex(bytes.slice(168, 176))).toBe('0000000000000004');
+    expect(toHex(bytes.slice(176, 208))).toBe('bb'.repeat(32));
+    expect(toHex(bytes.slice(208, 216))).toBe('0000000000000003');
+    expect(toHex(bytes.slice(274, 306))).toBe('cc'.repeat(32));
+    const leaf = decodeLeaf(bytes);
+    expect(leaf.first).toEqual(base.first);
+    expect(leaf.highest).toEqual(base.highest);
+  });
+  it('absent "first": all zeros, else invalid_field; a short or long leaf is refused', () => {
+    const none = encodeLeaf({ ...base, first: null });
+    expect(none.slice(167, 216).every((b) => b === 0)).toBe(true);
+    expect(decodeLeaf(none).first).toBeNull();
+    const dirty = none.slice();
+    dirty[200] = 1;
+    expect(errorOf(() => decodeLeaf(dirty))).toBe('invalid_field');
+    const badPresent = none.slice();
+    badPresent[167] = 2;
+    expect(errorOf(() => decodeLeaf(badPresent))).toBe('invalid_field');
+    expect(errorOf(() => decodeLeaf(none.slice(0, 314)))).toBe('truncated');
+    expect(errorOf(() => decodeLeaf(new Uint8Array([...none, 0])))).toBe('trailing_bytes');
+  });
 });
 
 /** Builds a map's root from its leaves the way 16.3 defines it (the test's own reference). */

@@ -1,14 +1,14 @@
 /**
- * The provable device state (PROTOCOL.md 16.2-16.4): the 266-byte device leaf, the sparse
+ * The provable device state (PROTOCOL.md 16.2-16.4): the 315-byte device leaf, the sparse
  * Merkle map's proofs, and the per-device history accumulator. The twin of
  * `witness_protocol::state`; checked against docs/protocol-vectors.json.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, equalBytes, toHex, utf8 } from './hex';
+import { concatBytes, equalBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { DecodeError, Reader } from './codec';
 
 export const LEAF_VERSION = 1;
-export const LEAF_LEN = 266;
+export const LEAF_LEN = 315;
 export const MAP_PROOF_VERSION = 1;
 export const KEY_BITS = 128;
 export const LEAF_TAG = utf8('witness/v2/leaf');
@@ -56,12 +56,14 @@ export interface DeviceLeaf {
   era: number;
   attested: bigint;
   highest: AttestedRef | null;
+  /** The first reading ever attested (never a rollback); set once, never changed afterwards. */
+  first: AttestedRef | null;
   tamperEvents: number;
   latestTamper: TamperRef | null;
   corrections: number;
   latestCorrection: CorrectionRef | null;
   history: Accumulator;
-  /** The 266 bytes it was decoded from. */
+  /** The 315 bytes it was decoded from. */
   encoded: Uint8Array;
 }
 
@@ -88,11 +90,14 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
   const ownershipSequence = r.optU64();
   const era = r.u32();
   const attested = r.u64();
-  const highest = opt(
-    r,
-    () => ({ counter: r.u64(), commitment: r.take(32), inputIndex: r.u64() }),
-    (h) => h.counter === 0n && zeros(h.commitment) && h.inputIndex === 0n,
-  );
+  const attestedRef = () =>
+    opt(
+      r,
+      () => ({ counter: r.u64(), commitment: r.take(32), inputIndex: r.u64() }),
+      (h) => h.counter === 0n && zeros(h.commitment) && h.inputIndex === 0n,
+    );
+  const highest = attestedRef();
+  const first = attestedRef();
   const tamperEvents = r.u32();
   const latestTamper = opt(
     r,
@@ -121,6 +126,7 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     era,
     attested,
     highest: highest ? { counter: highest.counter, commitment: toHex(highest.commitment), inputIndex: highest.inputIndex } : null,
+    first: first ? { counter: first.counter, commitment: toHex(first.commitment), inputIndex: first.inputIndex } : null,
     tamperEvents,
     latestTamper,
     corrections,
@@ -128,6 +134,45 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     history: { count, root, lastInput },
     encoded: bytes.slice(),
   };
+}
+
+/** The leaf's canonical encoding (16.2), from its decoded fields (`encoded` is not read). */
+export function encodeLeaf(leaf: Omit<DeviceLeaf, 'encoded'>): Uint8Array {
+  const u8 = (v: number) => new Uint8Array([v]);
+  const flag = (b: boolean) => u8(b ? 1 : 0);
+  const optU64 = (v: bigint | null) => concatBytes(flag(v !== null), u64be(v ?? 0n));
+  const bytesOf = (hex: string, n: number, what: string) => {
+    const b = fromHex(hex);
+    if (b.length !== n) throw new DecodeError('invalid_field', what);
+    return b;
+  };
+  const attested = (a: AttestedRef | null) =>
+    concatBytes(flag(a !== null), u64be(a?.counter ?? 0n), a ? bytesOf(a.commitment, 32, 'commitment') : new Uint8Array(32), u64be(a?.inputIndex ?? 0n));
+  const t = leaf.latestTamper;
+  const c = leaf.latestCorrection;
+  return concatBytes(
+    u8(LEAF_VERSION),
+    bytesOf(leaf.deviceId, 16, 'device id'),
+    u32be(leaf.model),
+    bytesOf(leaf.key, 32, 'device key'),
+    flag(leaf.revoked),
+    flag(leaf.flagged),
+    optU64(leaf.lastCounter),
+    flag(leaf.owner !== null),
+    leaf.owner !== null ? bytesOf(leaf.owner, 32, 'owner key') : new Uint8Array(32),
+    optU64(leaf.ownershipSequence),
+    u32be(leaf.era),
+    u64be(leaf.attested),
+    attested(leaf.highest),
+    attested(leaf.first),
+    u32be(leaf.tamperEvents),
+    concatBytes(flag(t !== null), u64be(t?.counter ?? 0n), u64be(t?.referenceCounter ?? 0n), u64be(t?.inputIndex ?? 0n)),
+    u32be(leaf.corrections),
+    concatBytes(flag(c !== null), u64be(c?.counter ?? 0n), u64be(c?.inputIndex ?? 0n)),
+    u64be(leaf.history.count),
+    bytesOf(leaf.history.root, 32, 'history root'),
+    optU64(leaf.history.lastInput),
+  );
 }
 
 /** `SHA-256("witness/v2/leaf" ‖ leaf)`, over the leaf's encoding. */

@@ -153,6 +153,16 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
     expect(p.ok && p.asOf.block).toBe(120);
   });
 
+  it('proveDevice also hands back what a certificate needs: the map proof, the output siblings, the outputs root', async () => {
+    const w = world('verdict_consistent');
+    const p = await proveDevice(w.io, ANCHORS, w.deviceId);
+    if (!p.ok) throw new Error('not proven');
+    expect(toHex(p.mapProof)).toBe(mapProofOf(w.leaf));
+    expect(p.stateSiblings).toEqual(SIBLINGS);
+    expect(p.outputsRoot).toBe(CLAIM.outputsRoot);
+    expect(p.stateOutputIndex).toBe(0x11);
+  });
+
   it('an unknown device is proven absent', async () => {
     const w = world('verdict_consistent');
     const r = await verifyDevice(w.io, ANCHORS, 'ee'.repeat(16));

@@ -124,6 +124,12 @@ export interface ProvenState {
   stateOutputIndex: number;
   /** `null`: proven absent. */
   leaf: DeviceLeaf | null;
+  /** The map proof (16.3) as the node gave it, checked against the state notice's map root. */
+  mapProof: Uint8Array;
+  /** The state notice's 63 output siblings (0x hex, level 0 first), accepted by `validateOutput`. */
+  stateSiblings: string[];
+  /** The claim's outputs root (0x hex), from its ClaimAccepted event. */
+  outputsRoot: string;
 }
 
 export interface NotProven {
@@ -236,7 +242,7 @@ export async function proveDevice(io: VerifyIO, anchors: TrustAnchors | undefine
     if (!outcome.ok) return stop('path_invalid', `The device's path does not check against the proven map root (${outcome.code}): ${outcome.detail}.`);
     const leaf = outcome.member ? outcome.leaf : null;
     onStep('path', 'ok', leaf ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} tamper event(s), counter ${leaf.lastCounter ?? '—'}.` : 'Proven absent: the claimed state has no device with this id.');
-    return { ok: true, asOf, state, stateOutputIndex: index, leaf };
+    return { ok: true, asOf, state, stateOutputIndex: index, leaf, mapProof: proofBytes, stateSiblings: [...(siblings as string[])], outputsRoot: c.outputsRoot };
   } catch (e) {
     const s = e instanceof Stop ? e : new Stop(current, { code: 'cannot_confirm', detail: msg(e) });
     onStep(s.step, 'fail', s.finding.detail);
