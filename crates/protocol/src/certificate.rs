@@ -745,9 +745,11 @@ pub fn to_text(bytes: &[u8]) -> alloc::string::String {
     out
 }
 
-/// The certificate's bytes from what a buyer was handed: the binary file (it starts with
-/// the magic), the text form, or its base64 without the two lines; whitespace is ignored.
-/// Anything else is `not_a_certificate`.
+/// The certificate's bytes from what a buyer was handed (section 18.6): the binary file (it
+/// starts with the magic), the text form (found anywhere in the text, as in an e-mail), its
+/// base64 without the two lines, or hex (as the vectors write certificates); whitespace is
+/// ignored. Anything else is `not_a_certificate`; a BEGIN line without its END line is
+/// `truncated`.
 #[cfg(feature = "std")]
 pub fn from_any(input: &[u8]) -> Result<Vec<u8>, CertificateError> {
     use base64::Engine as _;
@@ -755,16 +757,27 @@ pub fn from_any(input: &[u8]) -> Result<Vec<u8>, CertificateError> {
         return Ok(input.to_vec());
     }
     let text = core::str::from_utf8(input).map_err(|_| CertificateError::NotACertificate)?;
-    let text = text.trim();
-    let body = match text.strip_prefix(TEXT_BEGIN) {
-        Some(rest) => rest
-            .trim_end()
-            .strip_suffix(TEXT_END)
-            .ok_or(CertificateError::Malformed(Error::Truncated))?,
-        None => text,
+    let (body, armoured) = match text.find(TEXT_BEGIN) {
+        Some(begin) => {
+            let rest = &text[begin + TEXT_BEGIN.len()..];
+            let end = rest
+                .find(TEXT_END)
+                .ok_or(CertificateError::Malformed(Error::Truncated))?;
+            (&rest[..end], true)
+        }
+        None if text.contains(TEXT_END) => return Err(CertificateError::NotACertificate),
+        None => (text, false),
     };
     let compact: alloc::string::String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|_| CertificateError::NotACertificate)
+    // Hex of a certificate starts `57544e43` (`WTNC`); its base64 starts `V1ROQ`, never hex.
+    if !armoured
+        && let Some(bytes) = crate::codec::parse_hex(&compact)
+        && bytes.starts_with(&CERTIFICATE_MAGIC)
+    {
+        return Ok(bytes);
+    }
+    match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+        Ok(bytes) if bytes.starts_with(&CERTIFICATE_MAGIC) => Ok(bytes),
+        _ => Err(CertificateError::NotACertificate),
+    }
 }

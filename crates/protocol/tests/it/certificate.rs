@@ -303,3 +303,43 @@ fn keccak_is_ethereum_keccak_not_sha3() {
         "ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5"
     );
 }
+
+#[test]
+fn the_text_form_round_trips_and_every_accepted_input_gives_the_same_bytes() {
+    use witness_protocol::certificate::{TEXT_BEGIN, TEXT_END, from_any, to_text};
+    let (summary, _) = certificate(Level::Summary, 2, Disclose::Nothing);
+    let bytes = summary.encode().unwrap();
+    let text = to_text(&bytes);
+    assert!(text.starts_with(TEXT_BEGIN) && text.trim_end().ends_with(TEXT_END));
+    assert!(
+        text.lines()
+            .all(|l| l.len() <= 64 || l.starts_with("-----"))
+    );
+    let bare: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mail = format!("Hello,\n\nhere is the car's certificate:\n\n{text}\nRegards\n");
+    for input in [
+        bytes.clone(),
+        text.clone().into_bytes(),
+        bare.into_bytes(),
+        mail.into_bytes(),
+        hex::encode(&bytes).into_bytes(),
+        format!("0x{}", hex::encode(&bytes)).into_bytes(),
+    ] {
+        assert_eq!(from_any(&input).unwrap(), bytes);
+    }
+    let cut = &text[..text.len() / 2];
+    assert_eq!(from_any(cut.as_bytes()).unwrap_err().code(), "truncated");
+    for garbage in [
+        &b"not a certificate"[..],
+        b"",
+        b"\xff\xfe",
+        b"AAAA",
+        b"00112233",
+    ] {
+        assert_eq!(
+            from_any(garbage).unwrap_err().code(),
+            "not_a_certificate",
+            "{garbage:?}"
+        );
+    }
+}
