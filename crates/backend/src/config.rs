@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use witness_protocol::codec::parse_hex_array;
 use witness_protocol::{BackendSecretKey, ModelId, PublicKey};
 
 use crate::error::BackendError;
@@ -167,18 +168,14 @@ impl Config {
 }
 
 fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], BackendError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
-        .map_err(|_| BackendError::Config(format!("{what}: expected 32 bytes of hex")))?;
-    Ok(out)
+    parse_hex_array(text)
+        .ok_or_else(|| BackendError::Config(format!("{what}: expected 32 bytes of hex")))
 }
 
 /// Parses a 0x-prefixed (or bare) 20-byte hex address.
 pub fn parse_address(text: &str) -> Result<[u8; 20], BackendError> {
-    let mut out = [0u8; 20];
-    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
-        .map_err(|_| BackendError::Config(format!("not a 20-byte address: {text}")))?;
-    Ok(out)
+    parse_hex_array(text)
+        .ok_or_else(|| BackendError::Config(format!("not a 20-byte address: {text}")))
 }
 
 /// Parses a hex Ed25519 public key.

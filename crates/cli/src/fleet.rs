@@ -81,8 +81,8 @@ pub(crate) async fn run(args: FleetArgs) -> CliResult {
                 Fleet::load(&dir)?
             } else {
                 let key = backend_key.ok_or("--backend-key is needed to create a fleet")?;
-                let mut bytes = [0u8; 32];
-                hex::decode_to_slice(key.trim_start_matches("0x"), &mut bytes)?;
+                let bytes = witness_protocol::codec::parse_hex_array(&key)
+                    .ok_or("--backend-key must be 32 bytes of hex")?;
                 let mut spec = FleetSpec::new(devices, BackendPublicKey::from_bytes(&bytes)?);
                 spec.seed = seed;
                 spec.tampers = tampers;

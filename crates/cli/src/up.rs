@@ -168,7 +168,8 @@ pub(crate) async fn inspect(
     let payload = answer["reports"][0]["payload"]
         .as_str()
         .ok_or_else(|| format!("inspect answered no report: {answer}"))?;
-    let bytes = hex::decode(payload.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+    let bytes = witness_protocol::codec::parse_hex(payload)
+        .ok_or_else(|| format!("inspect report payload is not hex: {payload}"))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("inspect report is not JSON: {e}"))
 }
 

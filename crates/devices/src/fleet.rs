@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use witness_protocol::codec::strip_hex_prefix;
 use witness_protocol::{BackendPublicKey, DeviceId, RegistrarAction, RegistrarMessage, SigningKey};
 
 use crate::clock::{SimClock, unix_now};
@@ -387,7 +388,7 @@ impl Fleet {
     }
 
     fn find(&self, handle: &str) -> Result<Shared> {
-        let wanted = handle.trim().trim_start_matches("0x").to_ascii_lowercase();
+        let wanted = strip_hex_prefix(handle.trim()).to_ascii_lowercase();
         self.units()
             .into_iter()
             .find(|u| lock(u).handle() == wanted)

@@ -117,7 +117,8 @@ pub(crate) mod hex_bytes {
         d: D,
     ) -> Result<T, D::Error> {
         let text = String::deserialize(d)?;
-        let bytes = hex::decode(text.trim_start_matches("0x")).map_err(serde::de::Error::custom)?;
+        let bytes = witness_protocol::codec::parse_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("not hex"))?;
         T::try_from(bytes).map_err(|_| serde::de::Error::custom("wrong length"))
     }
 }

@@ -144,10 +144,8 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> std::result::Result
 }
 
 fn hex32(text: &str, what: &str) -> std::result::Result<[u8; 32], ApiError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
-        .map_err(|_| bad_request(format!("{what} must be 64 hex digits")))?;
-    Ok(out)
+    witness_protocol::codec::parse_hex_array(text)
+        .ok_or_else(|| bad_request(format!("{what} must be 64 hex digits")))
 }
 
 async fn list(State(fleet): State<Fleet>) -> ApiResult {

@@ -240,9 +240,7 @@ fn check_receipts(envelopes: &[Envelope], receipts: &[Receipt]) {
     for (envelope, receipt) in envelopes.iter().zip(receipts) {
         let expected = hex::encode(envelope.hash());
         if !receipt.envelope_hash.is_empty()
-            && receipt
-                .envelope_hash
-                .trim_start_matches("0x")
+            && witness_protocol::codec::strip_hex_prefix(&receipt.envelope_hash)
                 .to_ascii_lowercase()
                 != expected
         {

@@ -240,9 +240,36 @@ pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
     hex::decode(strip_hex_prefix(text)).ok()
 }
 
+/// Exactly `N` bytes of hex, with or without one `0x` prefix, surrounding whitespace ignored.
+pub fn parse_hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(strip_hex_prefix(text.trim()), &mut out).ok()?;
+    Some(out)
+}
+
+/// A JSON-RPC quantity (`0x` and hex digits, as Ethereum and the Cartesi node write integers).
+pub fn parse_quantity(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix("0x")?;
+    u64::from_str_radix(digits, 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_parsers_take_one_prefix_and_exact_lengths() {
+        assert_eq!(parse_hex_array::<2>(" 0xabcd\n"), Some([0xab, 0xcd]));
+        assert_eq!(parse_hex_array::<2>("ABCD"), Some([0xab, 0xcd]));
+        assert_eq!(parse_hex_array::<2>("0x0xabcd"), None);
+        assert_eq!(parse_hex_array::<2>("abcdef"), None);
+        assert_eq!(parse_hex_array::<2>("abc"), None);
+        assert_eq!(parse_hex("0x0x00"), None);
+        assert_eq!(parse_quantity("0x1f"), Some(31));
+        assert_eq!(parse_quantity("0x0x1f"), None);
+        assert_eq!(parse_quantity("1f"), None);
+        assert_eq!(parse_quantity("0x10000000000000000"), None);
+    }
 
     fn encode_varint(value: u64) -> Vec<u8> {
         let mut w = Writer::default();

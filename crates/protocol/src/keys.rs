@@ -30,10 +30,9 @@ impl DeviceId {
 
     /// Parses 32 hex digits.
     pub fn from_hex(text: &str) -> Result<Self> {
-        let mut bytes = [0u8; 16];
-        hex::decode_to_slice(text.trim_start_matches("0x"), &mut bytes)
-            .map_err(|_| Error::InvalidField)?;
-        Ok(Self(bytes))
+        crate::codec::parse_hex_array(text)
+            .map(Self)
+            .ok_or(Error::InvalidField)
     }
 
     /// Lowercase hex without prefix.

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use witness_protocol::codec::parse_hex;
 use witness_protocol::notice::StateNotice;
 use witness_protocol::{BackendSecretKey, GatewayAuthorization, Message, RollupInput, SigningKey};
 
@@ -198,11 +199,9 @@ fn binary_accepts_every_advance_with_its_state_notice_and_rejects_refused_inspec
     }
     let s = server.lock().unwrap();
     let decode = |hex_text: &str| -> Value {
-        serde_json::from_slice(&hex::decode(hex_text.trim_start_matches("0x")).unwrap()).unwrap()
+        serde_json::from_slice(&parse_hex(hex_text).unwrap()).unwrap()
     };
-    let state_notice = |hex_text: &str| {
-        StateNotice::decode(&hex::decode(hex_text.trim_start_matches("0x")).unwrap()).unwrap()
-    };
+    let state_notice = |hex_text: &str| StateNotice::decode(&parse_hex(hex_text).unwrap()).unwrap();
     // Each advance: accepted, its state notice last, for its input.
     for (index, finished) in s.finished[..3].iter().enumerate() {
         assert_eq!(finished.0, "accept", "input {index}");

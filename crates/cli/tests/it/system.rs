@@ -185,14 +185,7 @@ impl System {
             "cartesi_getProcessedInputCount",
             json!({"application": self.url("application")}),
         );
-        u64::from_str_radix(
-            count["data"]
-                .as_str()
-                .unwrap_or("0x0")
-                .trim_start_matches("0x"),
-            16,
-        )
-        .unwrap()
+        witness_protocol::codec::parse_quantity(count["data"].as_str().unwrap_or("0x0")).unwrap()
     }
 
     /// Waits until the fleet has caught up with the wall clock and everything it sent is
@@ -629,7 +622,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
             json!({"application": system.url("application"), "input_index": format!("0x{tamper_input:x}")}),
         );
         let block = input["data"]["block_number"].as_str().unwrap();
-        let block = u64::from_str_radix(block.trim_start_matches("0x"), 16).unwrap();
+        let block = witness_protocol::codec::parse_quantity(block).unwrap();
         let file = system.dir.path().join("before-rollback.wtnc");
         let output = Command::new(env!("CARGO_BIN_EXE_witness"))
             .args(["certificate", "issue", &rollback, "--text", "--as-of-block"])

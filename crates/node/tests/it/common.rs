@@ -146,7 +146,7 @@ impl Client {
         let count = self
             .result("cartesi_getProcessedInputCount", json!({}))
             .await;
-        u64::from_str_radix(count["data"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        witness_protocol::codec::parse_quantity(count["data"].as_str().unwrap()).unwrap()
     }
 
     pub async fn inspect(&self, app: &str, payload: &[u8]) -> (reqwest::StatusCode, Value) {
@@ -206,11 +206,11 @@ pub fn hex0x(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(s: &Value) -> Vec<u8> {
-    alloy::hex::decode(s.as_str().unwrap().trim_start_matches("0x")).unwrap()
+    witness_protocol::codec::parse_hex(s.as_str().unwrap()).unwrap()
 }
 
 pub fn quantity(v: &Value) -> u64 {
-    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    witness_protocol::codec::parse_quantity(v.as_str().unwrap()).unwrap()
 }
 
 pub async fn send(deployment: &Deployment, payload: &[u8]) -> witness_chain::AddedInput {
