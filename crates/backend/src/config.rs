@@ -23,34 +23,7 @@ pub const DEFAULT_PROOF_FRESHNESS_S: u64 = 600;
 /// the last `map::MIN_VERSIONS` inputs.
 pub const DEFAULT_PROOF_RETENTION_BLOCKS: u64 = 7_200;
 
-/// Fuel of a model, for consumption and CO2 figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fuel {
-    /// Petrol: 2,392 g CO2 per litre burnt.
-    Petrol,
-    /// Diesel: 2,640 g CO2 per litre burnt.
-    Diesel,
-}
-
-impl Fuel {
-    /// The serialized name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Petrol => "petrol",
-            Self::Diesel => "diesel",
-        }
-    }
-
-    /// Tank-to-wheel emission factor in grams of CO2 per litre (EU JRC / EEA figures used
-    /// for WLTP CO2 accounting).
-    pub fn co2_g_per_l(self) -> f64 {
-        match self {
-            Self::Petrol => 2_392.0,
-            Self::Diesel => 2_640.0,
-        }
-    }
-}
+pub use witness_protocol::catalogue::Fuel;
 
 /// A catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -63,25 +36,18 @@ pub struct ModelInfo {
 
 /// The model catalogue used by the mock fleet; deployments may replace it.
 pub fn default_models() -> BTreeMap<ModelId, ModelInfo> {
-    [
-        (1, "Volkswagen Golf 1.5 TSI", Fuel::Petrol),
-        (2, "Toyota Corolla 1.8 Hybrid", Fuel::Petrol),
-        (3, "Skoda Octavia 2.0 TDI", Fuel::Diesel),
-        (4, "Renault Clio 1.0 TCe", Fuel::Petrol),
-        (5, "Ford Transit 2.0 EcoBlue", Fuel::Diesel),
-        (6, "Peugeot 308 1.5 BlueHDi", Fuel::Diesel),
-    ]
-    .into_iter()
-    .map(|(id, name, fuel)| {
-        (
-            ModelId(id),
-            ModelInfo {
-                name: name.into(),
-                fuel,
-            },
-        )
-    })
-    .collect()
+    witness_protocol::catalogue::DEFAULT_MODELS
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                ModelInfo {
+                    name: m.name.into(),
+                    fuel: m.fuel,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Everything the backend is configured with.

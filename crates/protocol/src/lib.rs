@@ -17,6 +17,7 @@ extern crate std;
 
 #[cfg(feature = "api")]
 pub mod api;
+pub mod catalogue;
 pub mod certificate;
 pub mod codec;
 mod commitment;
