@@ -1,13 +1,9 @@
 //! `witness certificate verify` on the certificate vectors of docs/protocol-vectors.json:
 //! no running system needed (offline checks, refusals with their reason).
 
-use std::process::Command;
-
 use serde_json::Value;
 
-fn witness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_witness"))
-}
+use crate::util::witness;
 
 fn vectors() -> Vec<Value> {
     let path = concat!(
@@ -51,16 +47,13 @@ fn certificate_vectors_verify_or_are_refused_with_their_reason() {
             hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
         )
         .unwrap();
-        let output = witness()
+        let (ok, report) = witness()
             .args(["certificate", "verify", "--json", "--anchors"])
             .arg(&anchors)
             .arg(&file)
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&output.stderr)));
+            .json();
         if vector["valid"] == true {
-            assert!(output.status.success(), "{name}: {report}");
+            assert!(ok, "{name}: {report}");
             assert_eq!(report["ok"], true, "{name}");
             assert!(report["refused"].is_null(), "{name}");
             let cannot: Vec<&str> = report["cannot_know"]
@@ -75,7 +68,7 @@ fn certificate_vectors_verify_or_are_refused_with_their_reason() {
                 "{name}"
             );
         } else {
-            assert!(!output.status.success(), "{name}: accepted");
+            assert!(!ok, "{name}: accepted");
             assert_eq!(report["ok"], false, "{name}");
             assert_eq!(
                 report["refused"]["code"], vector["expected_error"],
@@ -103,14 +96,11 @@ fn certificate_refusals_name_their_reason_in_plain_text() {
             hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
         )
         .unwrap();
-        let output = witness()
+        let (stdout, _) = witness()
             .args(["certificate", "verify", "--anchors"])
             .arg(&anchors)
             .arg(&file)
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{name}");
-        let stdout = String::from_utf8_lossy(&output.stdout);
+            .fails();
         let code = vector["expected_error"].as_str().unwrap();
         assert!(
             stdout.contains("REFUSED") && stdout.contains(code),
@@ -132,14 +122,12 @@ fn certificate_tampered_by_one_byte_is_refused() {
     bytes[last] ^= 1;
     let file = dir.path().join("cert.wtnc");
     std::fs::write(&file, &bytes).unwrap();
-    let output = witness()
+    let (ok, report) = witness()
         .args(["certificate", "verify", "--json", "--anchors"])
         .arg(&anchors)
         .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .json();
+    assert!(!ok);
     assert_eq!(report["ok"], false);
     assert!(report["refused"]["code"].is_string(), "{report}");
 }
@@ -149,14 +137,11 @@ fn certificate_verify_without_pinned_anchors_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cert.wtnc");
     std::fs::write(&file, b"WTNC").unwrap();
-    let output = witness()
-        .args(["certificate", "verify", "--data-dir"])
-        .arg(dir.path())
+    let (_, stderr) = witness()
+        .args(["certificate", "verify"])
+        .data_dir(dir.path())
         .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .fails();
     assert!(stderr.contains("no trust anchors"), "{stderr}");
 }
 
@@ -175,14 +160,12 @@ fn certificate_text_form_verifies_like_the_binary_and_garbage_is_not_a_certifica
     for (name, content) in [("armoured", text.clone()), ("bare", bare)] {
         let file = dir.path().join(format!("{name}.txt"));
         std::fs::write(&file, content).unwrap();
-        let output = witness()
+        let (ok, report) = witness()
             .args(["certificate", "verify", "--json", "--anchors"])
             .arg(&anchors)
             .arg(&file)
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert!(output.status.success(), "{name}: {report}");
+            .json();
+        assert!(ok, "{name}: {report}");
         assert_eq!(
             report["first"]["counter"], vector["findings"]["first"]["counter"],
             "{name}"
@@ -194,13 +177,11 @@ fn certificate_text_form_verifies_like_the_binary_and_garbage_is_not_a_certifica
     }
     let file = dir.path().join("garbage.txt");
     std::fs::write(&file, "this is not a certificate!").unwrap();
-    let output = witness()
+    let (ok, report) = witness()
         .args(["certificate", "verify", "--json", "--anchors"])
         .arg(&anchors)
         .arg(&file)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert!(!output.status.success());
+        .json();
+    assert!(!ok);
     assert_eq!(report["refused"]["code"], "not_a_certificate");
 }

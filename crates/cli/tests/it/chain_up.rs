@@ -1,5 +1,5 @@
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use witness_chain::{DEV_CHAIN_ID, Deployment, INPUT_BOX, block_number, chain_id};
@@ -15,13 +15,15 @@ impl Drop for Interrupt {
     }
 }
 
+use crate::util::witness;
+
 /// `witness chain up` on a free port: writes deployment.json, serves the chain, and on SIGINT
 /// stops anvil and exits 0.
 #[tokio::test]
 async fn chain_up_deploys_and_stops_on_sigint() {
     let data_dir = std::env::temp_dir().join(format!("witness-cli-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_witness"))
+    let mut child = witness()
         .args([
             "chain",
             "up",
@@ -32,12 +34,8 @@ async fn chain_up_deploys_and_stops_on_sigint() {
             "--epoch-length",
             "6",
         ])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .data_dir(&data_dir)
+        .spawn();
     let guard = Interrupt(child.id());
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -1,26 +1,15 @@
 //! The `witness` commands that need no running system.
 
-use std::process::Command;
-
-fn witness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_witness"))
-}
+use crate::util::witness;
 
 #[test]
 fn device_keys_are_private_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let device = dir.path().join("car");
-    let output = witness()
+    let stdout = witness()
         .args(["device", "keys", "--model", "3", "--dir"])
         .arg(&device)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+        .stdout();
     assert!(stdout.contains("model       3"), "{stdout}");
     #[cfg(unix)]
     {
@@ -35,25 +24,20 @@ fn device_keys_are_private_and_never_overwritten() {
         serde_json::from_str(&std::fs::read_to_string(device.join("device.json")).unwrap())
             .unwrap();
     assert_eq!(state["next_counter"], 1);
-    let again = witness()
+    let (_, stderr) = witness()
         .args(["device", "keys", "--dir"])
         .arg(&device)
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a device"));
+        .fails();
+    assert!(stderr.contains("already holds a device"), "{stderr}");
 }
 
 #[test]
 fn verify_without_pinned_anchors_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let output = witness()
-        .args(["verify", "00112233445566778899aabbccddeeff", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, stderr) = witness()
+        .args(["verify", "00112233445566778899aabbccddeeff"])
+        .data_dir(dir.path())
+        .fails();
     assert!(
         stderr.contains("no trust anchors") && stderr.contains("anchors.json"),
         "{stderr}"
@@ -70,7 +54,7 @@ fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
             "consensus": "0x00000000000000000000000000000000000000bb"}"#,
     )
     .unwrap();
-    let output = witness()
+    let (ok, report) = witness()
         .args([
             "verify",
             "00112233445566778899aabbccddeeff",
@@ -92,10 +76,8 @@ fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
         ])
         .arg("--data-dir")
         .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .json();
+    assert!(!ok);
     assert_eq!(report["verdict"], "cannot_confirm", "{report}");
     assert_eq!(
         report["findings"][0]["code"], "chain_unreachable",
@@ -110,11 +92,9 @@ fn verify_with_anchors_but_no_chain_cannot_confirm_and_says_why() {
 #[test]
 fn fleet_run_needs_the_backend_key_to_create_a_fleet() {
     let dir = tempfile::tempdir().unwrap();
-    let output = witness()
+    let (_, stderr) = witness()
         .args(["fleet", "run", "--gateway", "http://127.0.0.1:9", "--dir"])
         .arg(dir.path().join("fleet"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--backend-key"));
+        .fails();
+    assert!(stderr.contains("--backend-key"), "{stderr}");
 }

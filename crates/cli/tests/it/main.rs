@@ -5,3 +5,4 @@ mod certificate;
 mod chain_up;
 mod commands;
 mod system;
+mod util;

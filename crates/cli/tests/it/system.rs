@@ -16,6 +16,8 @@ use witness_protocol::{
 };
 use witness_test_support::{adversary_binary, backend_binary};
 
+use crate::util::witness;
+
 const TIMEOUT: Duration = Duration::from_secs(240);
 
 struct System {
@@ -53,7 +55,7 @@ const SOLD: usize = 6;
 
 fn start() -> System {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_witness"))
+    let mut child = witness()
         .args([
             "up",
             "--fresh",
@@ -82,14 +84,10 @@ fn start() -> System {
         .args(["--tamper", &format!("{REPLAY}=replay@10")])
         .args(["--tamper", &format!("{FORGE}=forge@10")])
         .args(["--tamper", &format!("{SWAP}=swap@10")])
-        .arg("--data-dir")
-        .arg(dir.path())
+        .data_dir(dir.path())
         .arg("--backend")
         .arg(backend_binary())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .spawn();
     let stdout = child.stdout.take().unwrap();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -261,19 +259,12 @@ impl System {
 
     /// `witness verify` with the anchors `witness up` pinned, and `extra` arguments.
     fn verify_with(&self, device: &str, extra: &[&str]) -> Value {
-        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+        witness()
             .args(["verify", device, "--json", "--wait-claim", "60"])
             .args(extra)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .output()
-            .unwrap();
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "verify {device}: {e}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
+            .data_dir(self.dir.path())
+            .json()
+            .1
     }
 
     /// A lying node (or gateway) in front of the real one.
@@ -525,75 +516,54 @@ fn the_whole_system_catches_every_tamper_scenario() {
     {
         let car = id(honest[0]);
         let file = system.dir.path().join("car.wtnc");
-        let witness = || Command::new(env!("CARGO_BIN_EXE_witness"));
-        let output = witness()
+        let dir = system.dir.path();
+        witness()
             .args(["certificate", "issue", &car, "--out"])
             .arg(&file)
-            .arg("--data-dir")
-            .arg(system.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "issue: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .data_dir(dir)
+            .stdout();
         let size = std::fs::metadata(&file).unwrap().len();
         assert!(size <= 2_900, "a summary fits a QR code: {size} bytes");
-        let check = |extra: &[&str]| {
-            let output = witness()
-                .args(["certificate", "verify", "--json", "--data-dir"])
-                .arg(system.dir.path())
+        let check = |file: &std::path::Path, extra: &[&str]| {
+            witness()
+                .args(["certificate", "verify", "--json"])
+                .data_dir(dir)
                 .args(extra)
-                .arg(&file)
-                .output()
-                .unwrap();
-            let report: Value = serde_json::from_slice(&output.stdout)
-                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
-            (output.status.success(), report)
+                .arg(file)
+                .json()
         };
-        let (ok, report) = check(&[]);
+        let (ok, report) = check(&file, &[]);
         assert!(ok, "{report}");
         assert_eq!(report["device_id"], car.as_str(), "{report}");
         assert!(report["highest"]["odometer_m"].is_u64(), "{report}");
+        assert!(report["first"]["odometer_m"].is_u64(), "{report}");
         assert_eq!(report["cannot_know"].as_array().unwrap().len(), 2);
         let rpc = system.url("chain_rpc_url");
-        let (ok, report) = check(&["--rpc", &rpc]);
+        let (ok, report) = check(&file, &["--rpc", &rpc]);
         assert!(ok, "{report}");
         assert_eq!(report["l1"]["outputs_root_accepted"], true, "{report}");
         assert!(report["l1"]["claims_accepted_since"].is_u64(), "{report}");
         let full = system.dir.path().join("car-full.wtnc");
-        let output = witness()
+        witness()
             .args(["certificate", "issue", &car, "--level", "full", "--out"])
             .arg(&full)
-            .arg("--data-dir")
-            .arg(system.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "issue full: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let output = witness()
-            .args(["certificate", "verify", "--json", "--data-dir"])
-            .arg(system.dir.path())
-            .arg(&full)
-            .output()
-            .unwrap();
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert!(output.status.success(), "{report}");
+            .data_dir(dir)
+            .stdout();
+        let (ok, report) = check(&full, &[]);
+        assert!(ok, "{report}");
         assert_eq!(report["level"], "full", "{report}");
         assert!(report["notices"].as_u64().unwrap() > 1, "{report}");
+        let attested = report["leaf"]["attested"].as_u64().unwrap();
+        let opened = report["disclosed"].as_array().unwrap();
         assert!(
-            report["disclosed"].as_array().unwrap().len() > 20,
+            opened.len() as u64 >= attested && attested > 20,
             "every reading opened by the device: {report}"
         );
         let mut bytes = std::fs::read(&file).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
         std::fs::write(&file, &bytes).unwrap();
-        let (ok, report) = check(&[]);
+        let (ok, report) = check(&file, &[]);
         assert!(!ok, "a flipped byte is refused: {report}");
         assert!(report["refused"]["code"].is_string(), "{report}");
     }
@@ -624,31 +594,21 @@ fn the_whole_system_catches_every_tamper_scenario() {
         let block = input["data"]["block_number"].as_str().unwrap();
         let block = witness_protocol::codec::parse_quantity(block).unwrap();
         let file = system.dir.path().join("before-rollback.wtnc");
-        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
+        witness()
             .args(["certificate", "issue", &rollback, "--text", "--as-of-block"])
             .arg((block - 1).to_string())
             .arg("--out")
             .arg(&file)
-            .arg("--data-dir")
-            .arg(system.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "issue before the rollback: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .data_dir(system.dir.path())
+            .stdout();
         let check = |extra: &[&str]| -> Value {
-            let output = Command::new(env!("CARGO_BIN_EXE_witness"))
-                .args(["certificate", "verify", "--json", "--data-dir"])
-                .arg(system.dir.path())
+            let (ok, report) = witness()
+                .args(["certificate", "verify", "--json"])
+                .data_dir(system.dir.path())
                 .args(extra)
                 .arg(&file)
-                .output()
-                .unwrap();
-            let report: Value = serde_json::from_slice(&output.stdout)
-                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
-            assert!(output.status.success(), "{report}");
+                .json();
+            assert!(ok, "{report}");
             report
         };
         let offline = check(&[]);
@@ -834,26 +794,10 @@ fn the_whole_system_catches_every_tamper_scenario() {
 
     // A hand-driven device through the CLI: keys, registration by the registrar, one reading.
     let car = system.dir.path().join("hand-driven");
-    let witness = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_witness"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(system.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "witness {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
-    let created = Command::new(env!("CARGO_BIN_EXE_witness"))
+    let created = witness()
         .args(["device", "keys", "--dir"])
         .arg(&car)
-        .output()
-        .unwrap();
-    let created = String::from_utf8(created.stdout).unwrap();
+        .stdout();
     let device = created
         .lines()
         .next()
@@ -863,11 +807,17 @@ fn the_whole_system_catches_every_tamper_scenario() {
         .unwrap()
         .to_owned();
     let car = car.to_str().unwrap();
-    witness(&["device", "register", "--sequence", "1000", "--dir", car]);
+    witness()
+        .args(["device", "register", "--sequence", "1000", "--dir", car])
+        .data_dir(system.dir.path())
+        .stdout();
     wait_until("the hand-driven device is registered", || {
         system.inspect(json!({"type": "device", "device_id": device}))["exists"] == true
     });
-    witness(&["device", "send", "--odometer-km", "12345.6", "--dir", car]);
+    witness()
+        .args(["device", "send", "--odometer-km", "12345.6", "--dir", car])
+        .data_dir(system.dir.path())
+        .stdout();
     wait_until("its reading is attested", || {
         system.leaf(&device)["attested"] == 1
     });
