@@ -10,9 +10,11 @@ import { DevicePage } from './pages/DevicePage';
 import { VerifyPage } from './pages/VerifyPage';
 import { StatsPage } from './pages/StatsPage';
 import { SystemPage } from './pages/SystemPage';
+import { CertificatePage, CertificatePrintPage } from './pages/CertificatePage';
 
 const NAV: [string, string][] = [
   ['/verify', 'Verify'],
+  ['/certificate', 'Check a certificate'],
   ['/devices', 'My devices'],
   ['/stats', 'Statistics'],
   ['/system', 'System'],
@@ -26,6 +28,8 @@ function page(path: string, params: URLSearchParams): ReactNode {
   const device = /^\/devices\/([0-9a-fA-F]{32})$/.exec(path);
   if (device?.[1]) return <DevicePage deviceId={device[1].toLowerCase()} />;
   if (path === '/verify') return <VerifyPage initialDevice={params.get('device') ?? ''} />;
+  if (path === '/certificate') return <CertificatePage />;
+  if (path === '/certificate/print') return <CertificatePrintPage />;
   if (path === '/stats') return <StatsPage />;
   if (path === '/system') return <SystemPage />;
   return (

@@ -27,6 +27,7 @@ import { formatAgo, formatDate, formatDay, formatInt, formatKm, formatMs } from 
 import { href } from '../lib/router';
 import { OdometerChart, type OdometerPoint } from '../components/charts';
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
+import { CreateCertificate } from '../components/CreateCertificate';
 
 const SHOWN = 50;
 
@@ -164,6 +165,8 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
         )}
         {history.data && <HistoryView h={history.data} />}
       </Card>
+
+      <CreateCertificate deviceId={deviceId} keys={history.data?.keys} keysPending={!!key && history.loading} />
     </>
   );
 }

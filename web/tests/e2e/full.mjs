@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, Checks, REPO, WEB, allowsCors, assert, corsProxy, freePort, launchBrowser, log, newPage, screenshot, start, waitForHttp } from './lib.mjs';
+import { ARTIFACTS, Checks, REPO, WEB, allowsCors, assert, corsProxy, decodeQrPng, freePort, launchBrowser, log, newPage, screenshot, start, staticServer, waitForHttp } from './lib.mjs';
 
 const secs = (name, dflt) => Number(process.env[name] ?? dflt) * 1000;
 const READY_TIMEOUT = secs('WITNESS_UP_TIMEOUT', 300);
@@ -109,6 +109,7 @@ export async function runFull() {
 
     browser = await launchBrowser();
     await runScenario(browser, base, checks, {
+      gateway,
       endpoints: overrides,
       registrar: demo ? { username: demo[1], password: demo[2] } : undefined,
       pin: pinValue,
@@ -144,7 +145,7 @@ async function startAdversary(adv, mode, extra = []) {
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 /** The owner's and the verifier's walk through the dashboard at `base`. */
-export async function runScenario(browser, base, checks, { prefix = '', endpoints, registrar, pin, adversary } = {}) {
+export async function runScenario(browser, base, checks, { prefix = '', gateway, endpoints, registrar, pin, adversary } = {}) {
   const shot = (page, name) => screenshot(page, prefix + name);
   const { page, problems } = await newPage(browser);
   if (endpoints) await page.addInitScript((e) => localStorage.getItem('witness.endpoints.v1') || localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
@@ -224,6 +225,8 @@ export async function runScenario(browser, base, checks, { prefix = '', endpoint
   const verify = async (device) => {
     await page.goto(`${base}/#/verify?device=${device}`);
     await page.getByRole('heading', { level: 1, name: 'Verify a car' }).waitFor();
+    // The anchors panel renders once the configuration is loaded (before, the page says "try again").
+    await page.getByTestId('anchors').waitFor({ timeout: 20000 });
     await page.getByRole('button', { name: 'Read device and verify' }).click();
     const verdict = page.getByTestId('verdict');
     await verdict.or(page.getByText('Verification could not finish')).first().waitFor({ timeout: 90000 });
@@ -256,6 +259,104 @@ export async function runScenario(browser, base, checks, { prefix = '', endpoint
     assert(/not yet claimed|Every input on chain is claimed/.test(asOf), `no count of unclaimed inputs: ${asOf}`);
     const steps = await page.locator('.steps li').evaluateAll((els) => els.map((e) => e.className));
     assert(steps.length === 7 && steps.every((c) => /step-ok/.test(c)), `not every check passed: ${steps.join(', ')}`);
+  });
+
+  // The mileage certificate (PROTOCOL.md 18), once a claim covers the honest device's readings
+  // (the step above waits for that): the owner makes a summary on the device page;
+  // a buyer with no gateway at all checks the downloaded file; the printable page's QR code
+  // carries the same bytes.
+  let certificate; // { path, bytes, device, highestM }
+  await checks.run('the owner creates a summary certificate on the device page and downloads it', async () => {
+    assert(honest, 'no claimed device');
+    if (!page.url().includes(`/devices/${honest}`)) await page.goto(`${base}/#/devices/${honest}`);
+    const card = page.getByRole('region', { name: 'Create certificate' });
+    await card.getByRole('radio', { name: /^Summary/ }).check();
+    await card.getByRole('button', { name: 'Create certificate' }).click();
+    const created = page.getByTestId('cert-created');
+    await created.or(page.getByTestId('cert-create-error')).first().waitFor({ timeout: 90000 });
+    if (!(await created.count())) throw new Error(`not created: ${await page.getByTestId('cert-create-error').innerText()}`);
+    assert((await created.getAttribute('data-level')) === 'summary', 'not a summary');
+    await card.getByTestId('cert-qr').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), card.getByTestId('cert-download').click()]);
+    assert(download.suggestedFilename() === `${honest}.wtnc`, `file name ${download.suggestedFilename()}`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const path = join(ARTIFACTS, `${prefix}${honest}.wtnc`);
+    await download.saveAs(path);
+    const bytes = readFileSync(path);
+    assert(bytes.subarray(0, 4).toString('latin1') === 'WTNC' && bytes.length === Number(await created.getAttribute('data-bytes')), `the download is not the certificate (${bytes.length} bytes)`);
+    assert(bytes.length <= 2900, `a summary of ${bytes.length} bytes does not fit a QR code`);
+    certificate = { path, bytes, device: await created.getAttribute('data-device'), highestM: await created.getAttribute('data-highest-m') };
+    assert(certificate.device === honest, `the certificate is for ${certificate.device}`);
+    assert(certificate.highestM, 'the certificate names no highest attested reading');
+    log(`certificate: ${bytes.length} bytes, highest ${certificate.highestM} m`);
+    await shot(page, 'certificate-created');
+  });
+
+  await checks.run("the printable page: its QR code decodes (jsqr) to the downloaded file's bytes", async () => {
+    assert(certificate, 'no certificate');
+    await page.getByTestId('cert-print-link').click();
+    const sheet = page.getByTestId('cert-sheet');
+    await sheet.waitFor({ timeout: 15000 });
+    const summary = await sheet.getByTestId('cert-sheet-summary').innerText();
+    assert(summary.includes(honest) && /Highest attested reading/.test(summary) && /First attested reading/.test(summary) && /Ownership changes/.test(summary), `summary: ${summary}`);
+    assert(await sheet.locator('figure.chart svg').count(), 'no odometer chart on the sheet');
+    const png = await sheet.getByTestId('cert-qr').screenshot();
+    writeFileSync(join(ARTIFACTS, `${prefix}certificate-qr.png`), png);
+    const decoded = decodeQrPng(png);
+    assert(decoded, 'jsqr finds no QR code in the screenshot');
+    assert(Buffer.compare(decoded, certificate.bytes) === 0, `the QR code carries ${decoded.length} bytes that differ from the file's ${certificate.bytes.length}`);
+    await page.emulateMedia({ media: 'print' });
+    await shot(page, 'certificate-print');
+    await page.emulateMedia({ media: 'screen' });
+  });
+
+  await checks.run('a buyer with the gateway unreachable checks the certificate file: valid, same device and highest reading', async () => {
+    assert(certificate, 'no certificate');
+    const site = await staticServer(join(WEB, 'dist'));
+    const buyer = await newPage(browser);
+    const blocked = [];
+    try {
+      // Every request to the gateway's origin (and to /v1 anywhere) is aborted.
+      const gatewayOrigin = gateway ? new URL(gateway).origin : new URL(base).origin;
+      await buyer.context.route(
+        (url) => url.origin === gatewayOrigin || url.pathname.startsWith('/v1/'),
+        (route) => {
+          blocked.push(route.request().url());
+          return route.abort('connectionrefused');
+        },
+      );
+      await buyer.page.goto(`${site.origin}/#pin=${pin}`);
+      await buyer.page.getByRole('heading', { level: 1, name: 'Verify a car' }).waitFor({ timeout: 20000 });
+      await buyer.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Check a certificate' }).click();
+      await buyer.page.getByRole('heading', { level: 1, name: 'Check a certificate' }).waitFor({ timeout: 10000 });
+      assert((await buyer.page.getByTestId('cert-anchors').getAttribute('data-pinned')) === 'link', 'the anchors are not pinned in the buyer\'s browser');
+      await buyer.page.getByLabel('The certificate file').setInputFiles(certificate.path);
+      const verdict = buyer.page.getByTestId('cert-verdict');
+      await verdict.waitFor({ timeout: 15000 });
+      const text = await verdict.innerText();
+      assert((await verdict.getAttribute('data-state')) === 'valid', `refused: ${text}`);
+      const device = await buyer.page.getByTestId('cert-device').innerText();
+      assert(device === certificate.device, `the verdict shows device ${device}, the certificate is for ${certificate.device}`);
+      const highest = buyer.page.getByTestId('cert-highest');
+      const highestM = await highest.getAttribute('data-odometer-m');
+      assert(highestM === certificate.highestM, `the verdict shows ${highestM} m, the certificate ${certificate.highestM} m`);
+      const km = (Number(highestM) / 1000).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+      assert((await highest.innerText()) === `${km} km`, `highest shown as ${await highest.innerText()}, expected ${km} km`);
+      const cannot = await buyer.page.getByTestId('cert-cannot-know').innerText();
+      assert(/outputs root|L1/.test(cannot) && /later|claims/.test(cannot), `what it cannot know: ${cannot}`);
+      // With the chain RPC the pin carried, L1 is asked too (never the gateway).
+      const l1 = buyer.page.getByTestId('cert-l1');
+      await l1.waitFor({ timeout: 30000 });
+      const l1State = await l1.getAttribute('data-state');
+      log(`buyer: L1 check ${l1State}, ${await l1.getAttribute('data-later-claims')} claim(s) since; ${blocked.length} gateway request(s) aborted`);
+      assert(l1State === 'accepted', `L1: ${await l1.innerText()}`);
+      assert((await buyer.page.getByTestId('cert-verify-link').getAttribute('href')) === `#/verify?device=${certificate.device}`, 'no link to verify the car now');
+      await screenshot(buyer.page, prefix + 'certificate-buyer');
+      assert(buyer.problems.pageErrors.length === 0, `uncaught: ${buyer.problems.pageErrors.map((e) => e.text).join(' | ')}`);
+    } finally {
+      await buyer.context.close();
+      await site.stop();
+    }
   });
 
   await checks.run('verify the rolled-back device: rollback (or flagged)', async () => {

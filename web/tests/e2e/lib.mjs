@@ -3,10 +3,12 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
+import jsQR from 'jsqr';
 
 export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPO = resolve(WEB, '..');
@@ -267,4 +269,35 @@ export async function corsProxy(target) {
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   return { origin: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) };
+}
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon', '.woff2': 'font/woff2' };
+
+/**
+ * Serves the files of `dir` (the built dashboard) on a free port, and nothing else: no /v1
+ * behind it, so a page served here has no gateway. Returns its origin and a stop().
+ */
+export async function staticServer(dir) {
+  const root = resolve(dir);
+  const port = await freePort();
+  const server = createHttpServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let file = normalize(join(root, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(root + sep) && file !== root) {
+      res.writeHead(403);
+      return res.end();
+    }
+    if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, 'index.html');
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { origin: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) };
+}
+
+/** The bytes of the QR code in a PNG (a screenshot), decoded with jsqr; undefined when none is found. */
+export function decodeQrPng(png) {
+  const { data, width, height } = PNG.sync.read(png);
+  const code = jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width, height, { inversionAttempts: 'attemptBoth' });
+  return code ? Buffer.from(code.binaryData) : undefined;
 }

@@ -1,8 +1,10 @@
 // Static mode: the built dashboard served by `vite preview` with every API unreachable. Each
 // page must render, say in words what failed, and raise no uncaught exception.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Checks, WEB, assert, freePort, launchBrowser, log, newPage, screenshot, start, waitForHttp } from './lib.mjs';
+import QRCode from 'qrcode';
+import { Checks, REPO, WEB, assert, decodeQrPng, freePort, launchBrowser, log, newPage, screenshot, start, waitForHttp } from './lib.mjs';
 
 export async function runStatic() {
   const checks = new Checks();
@@ -88,6 +90,94 @@ export async function runStatic() {
       await page.getByRole('button', { name: 'Read device and verify' }).click();
       await page.getByText('A device id is 32 hexadecimal digits.').waitFor({ timeout: 5000 });
     });
+    // Certificates (PROTOCOL.md 18): checked offline, so this page works with every service down.
+    const certVectors = JSON.parse(readFileSync(join(REPO, 'docs/protocol-vectors.json'), 'utf8')).vectors.filter((v) => v.kind === 'certificate');
+    const summaryVector = certVectors.find((v) => v.name === 'certificate_summary');
+    const tmp = mkdtempSync(join(tmpdir(), 'witness-static-'));
+    const certBytes = Buffer.from(summaryVector.certificate, 'hex');
+    const certPath = join(tmp, `${summaryVector.findings.device_id}.wtnc`);
+    writeFileSync(certPath, certBytes);
+    const fullVector = certVectors.find((v) => v.name === 'certificate_full');
+    const fullPath = join(tmp, 'full.wtnc.txt');
+    // The full one as its text form (18.6): base64 in lines of 64 between the two lines.
+    const b64 = Buffer.from(fullVector.certificate, 'hex').toString('base64');
+    writeFileSync(fullPath, `-----BEGIN WITNESS CERTIFICATE-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END WITNESS CERTIFICATE-----\n`);
+    const qrPath = join(tmp, 'certificate-qr.png');
+    writeFileSync(qrPath, await QRCode.toBuffer([{ data: certBytes, mode: 'byte' }], { errorCorrectionLevel: 'L', scale: 4, margin: 4 }));
+    try {
+      await checks.run('check a certificate: the page renders and refuses a garbage paste with a reason', async () => {
+        await visit('/certificate', 'Check a certificate', 'static-certificate', false);
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Check a certificate' }).waitFor({ timeout: 5000 });
+        await page.getByLabel('Or paste its text').fill('-----BEGIN WITNESS CERTIFICATE-----\nthis is not a certificate!\n-----END WITNESS CERTIFICATE-----');
+        await page.getByRole('button', { name: 'Check the text' }).click();
+        const verdict = page.getByTestId('cert-verdict');
+        await verdict.waitFor({ timeout: 5000 });
+        assert((await verdict.getAttribute('data-state')) === 'refused', 'garbage was not refused');
+        const code = await verdict.getAttribute('data-code');
+        const reason = await page.getByTestId('cert-reason').innerText();
+        assert(code && reason.length > 20, `no reason: ${code} ${reason}`);
+        log(`garbage paste refused: ${code}: ${reason}`);
+        await screenshot(page, 'static-certificate-garbage');
+      });
+      await checks.run('check a certificate: one for another application than the pinned one is refused (application_mismatch)', async () => {
+        // The anchors typed above: chain 31337, application 0x11…, consensus 0x22….
+        await page.getByLabel('The certificate file').setInputFiles(certPath);
+        const verdict = page.getByTestId('cert-verdict');
+        await page.getByTestId('cert-source').getByText(/the file/).waitFor({ timeout: 5000 });
+        assert((await verdict.getAttribute('data-code')) === 'application_mismatch', `got ${await verdict.getAttribute('data-state')} ${await verdict.getAttribute('data-code')}`);
+        assert(/another application/.test(await page.getByTestId('cert-reason').innerText()), 'no plain reason');
+      });
+      await checks.run('check a certificate: a picture of its QR code reads to the same certificate', async () => {
+        await page.getByLabel('A picture of the QR code').setInputFiles(qrPath);
+        await page.getByTestId('cert-source').getByText(/QR code in certificate-qr\.png/).waitFor({ timeout: 15000 });
+        assert((await page.getByTestId('cert-verdict').getAttribute('data-code')) === 'application_mismatch', 'the QR code did not read to the certificate');
+      });
+      await checks.run('check a certificate without pinned anchors: valid, showing the anchors it claims; its printable QR code decodes to the file', async () => {
+        await page.evaluate(() => localStorage.removeItem('witness.anchors.v1'));
+        await page.reload();
+        await page.getByRole('heading', { level: 1, name: 'Check a certificate' }).waitFor({ timeout: 10000 });
+        assert((await page.getByTestId('cert-anchors').getAttribute('data-pinned')) === 'none', 'anchors still pinned');
+        await page.getByLabel('The certificate file').setInputFiles(certPath);
+        const verdict = page.getByTestId('cert-verdict');
+        await verdict.waitFor({ timeout: 5000 });
+        assert((await verdict.getAttribute('data-state')) === 'valid', `refused: ${await verdict.innerText()}`);
+        assert((await page.getByTestId('cert-device').innerText()) === summaryVector.findings.device_id, 'another device shown');
+        assert((await page.getByTestId('cert-highest').getAttribute('data-odometer-m')) === String(summaryVector.findings.highest.reading.odometer_m), 'another highest reading shown');
+        const unpinned = await page.getByTestId('cert-unpinned').innerText();
+        assert(unpinned.includes('0x' + summaryVector.pinned.application), `the claimed anchors are not named: ${unpinned}`);
+        await screenshot(page, 'static-certificate-unpinned');
+        await page.getByRole('button', { name: 'Printable page' }).click();
+        const sheet = page.getByTestId('cert-sheet');
+        await sheet.waitFor({ timeout: 5000 });
+        const decoded = decodeQrPng(await sheet.getByTestId('cert-qr').screenshot());
+        assert(decoded && Buffer.compare(decoded, certBytes) === 0, 'the printable QR code does not decode to the file');
+        await page.emulateMedia({ media: 'print' });
+        await screenshot(page, 'static-certificate-print');
+        await page.emulateMedia({ media: 'screen' });
+      });
+      await checks.run('check a certificate: a full one in its text form shows its readings; its printable page offers no QR code', async () => {
+        await page.goto(`${base}/#/certificate`);
+        await page.getByLabel('The certificate file').setInputFiles(fullPath);
+        const verdict = page.getByTestId('cert-verdict');
+        await verdict.waitFor({ timeout: 5000 });
+        assert((await verdict.getAttribute('data-state')) === 'valid' && (await verdict.getAttribute('data-level')) === 'full', `not a valid full certificate: ${await verdict.innerText()}`);
+        const rows = await page.getByTestId('cert-disclosed').locator('tbody tr').count();
+        assert(rows === fullVector.findings.disclosed.length, `${rows} disclosed rows, the vector has ${fullVector.findings.disclosed.length}`);
+        await screenshot(page, 'static-certificate-full');
+        await page.getByRole('button', { name: 'Printable page' }).click();
+        await page.getByTestId('cert-sheet').getByTestId('cert-qr-too-large').waitFor({ timeout: 5000 });
+      });
+      await checks.run('check a certificate: no camera is said in words', async () => {
+        await visit('/certificate', 'Check a certificate', 'static-certificate-camera', false);
+        await page.getByRole('button', { name: 'Read the QR code with the camera' }).click();
+        const err = page.getByTestId('camera-error');
+        await err.waitFor({ timeout: 15000 });
+        log(`camera: ${await err.innerText()}`);
+        await screenshot(page, 'static-certificate-no-camera');
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
     await checks.run('statistics: unreachable rollup is reported', async () => {
       await visit('/stats', 'Fleet statistics', 'static-stats');
       assert(/Could not load the statistics/.test(await page.locator('main').innerText()), 'expected the statistics error');

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { fromHex } from '../lib/hex';
+import { CERTIFICATE_CODES, verifyCertificateOffline, type CertAnchors } from '../lib/certificate';
+import { ofKind, str, vector } from '../test/vectors';
+import { certificatePoints, certificateFileName, readingText, refusalText, REFUSALS, summaryRows, summaryText } from './certificateSummary';
+import { checkInput } from '../pages/CertificatePage';
+
+function pinnedOf(name: string): CertAnchors {
+  const p = vector(name).pinned as { chain_id: number; application: string; consensus: string };
+  return { chainId: p.chain_id, application: `0x${p.application}`, consensus: `0x${p.consensus}` };
+}
+
+const summary = () => verifyCertificateOffline(fromHex(str(vector('certificate_summary'), 'certificate')), pinnedOf('certificate_summary'));
+
+describe('the summary of a certificate, in words', () => {
+  it('names the device, the highest and first attested readings with their dates, the counts and the claim', () => {
+    const f = summary();
+    const text = summaryText(f);
+    expect(text).toContain('Device: a8f931094082a72b44a6c79cac7bd729');
+    // Highest: counter 3, 81,050 km at 1790107200 (2026-09-22 20:00 UTC); first: counter 1, 81,000 km.
+    expect(text).toContain('Highest attested reading: 81,050.0 km on 2026-09-22 20:00 UTC (counter 3)');
+    expect(text).toContain('First attested reading: 81,000.0 km on 2026-09-22 18:00 UTC (counter 1)');
+    expect(text).toContain('Attested readings: 3');
+    expect(text).toContain('Tamper events: 0');
+    expect(text).toContain('Registrar corrections: 0');
+    expect(text).toMatch(/Ownership changes \(era\): \d+/);
+    expect(text).toContain('As of: block 1,210 (claim in block 1,215), state of input 5 dated');
+    expect(text).toContain('Anchors (match the ones you pinned): chain 31337');
+    expect(text).not.toContain('History:');
+  });
+
+  it('says when the anchors were not pinned, and which ones the certificate claims', () => {
+    const f = verifyCertificateOffline(fromHex(str(vector('certificate_summary_unpinned'), 'certificate')));
+    expect(f.anchorsPinned).toBe(false);
+    const row = summaryRows(f).find(([k]) => k.startsWith('Anchors'));
+    expect(row?.[0]).toBe('Anchors the certificate claims (not pinned)');
+    expect(row?.[1]).toContain('application 0xa1a1');
+  });
+
+  it('counts the history of a full certificate', () => {
+    const f = verifyCertificateOffline(fromHex(str(vector('certificate_full'), 'certificate')), pinnedOf('certificate_full'));
+    const text = summaryText(f);
+    expect(text).toMatch(/History: \d+ notice\(s\) proven complete: \d+ whole reading\(s\) disclosed, \d+ dated odometer value\(s\), \d+ reading\(s\) not disclosed/);
+  });
+
+  it('charts one point per counter, in counter order', () => {
+    const f = verifyCertificateOffline(fromHex(str(vector('certificate_full_odometer_key'), 'certificate')), pinnedOf('certificate_full_odometer_key'));
+    const points = certificatePoints(f);
+    const counters = new Set([...f.disclosed.map((r) => r.counter), ...f.odometerOnly.map((d) => d.counter), ...(f.first ? [f.first.counter] : []), ...(f.highest ? [f.highest.counter] : [])]);
+    expect(points).toHaveLength(counters.size);
+    expect(points.every((p) => Number.isFinite(p.time) && p.km > 0)).toBe(true);
+    const s = summary();
+    const two = certificatePoints(s);
+    expect(two.map((p) => p.km)).toEqual([81000, 81050]);
+    expect(two[1]?.label).toContain('Highest attested: 81,050.0 km');
+  });
+
+  it('has a plain reason for every refusal code of the vectors and of the library', () => {
+    const codes = new Set<string>([...CERTIFICATE_CODES]);
+    for (const v of ofKind('certificate')) if (!v.valid) codes.add(v.expected_error as string);
+    for (const code of codes) expect(REFUSALS[code], code).toBeTruthy();
+    expect(refusalText('something_new')).toContain('something_new');
+  });
+
+  it('reads a reading and file names plainly', () => {
+    expect(readingText(undefined)).toBe('none');
+    expect(certificateFileName('ab'.repeat(16), 'binary')).toBe(`${'ab'.repeat(16)}.wtnc`);
+    expect(certificateFileName('ab'.repeat(16), 'text')).toBe(`${'ab'.repeat(16)}.wtnc.txt`);
+  });
+});
+
+describe('checking what a buyer gives the page', () => {
+  const bytes = fromHex(str(vector('certificate_summary'), 'certificate'));
+  const pinned = { anchors: pinnedOf('certificate_summary'), source: 'typed' as const, pinnedAt: 0 };
+
+  it('accepts the file, and its text form', async () => {
+    const { certificateToText } = await import('../lib/certificate');
+    const a = checkInput(bytes, pinned, 'a file');
+    expect(a.kind).toBe('valid');
+    const b = checkInput(`\n  ${certificateToText(bytes)}\n`, pinned, 'the text');
+    expect(b.kind).toBe('valid');
+    if (a.kind === 'valid' && b.kind === 'valid') expect(b.findings.deviceId).toBe(a.findings.deviceId);
+  });
+
+  it('refuses garbage, emptiness and other anchors with a code', () => {
+    const garbage = checkInput('this is not a certificate', undefined, 'the text');
+    expect(garbage.kind).toBe('refused');
+    if (garbage.kind === 'refused') expect(garbage.code).toMatch(/^[a-z_]+$/);
+    const empty = checkInput('   ', undefined, 'the text');
+    expect(empty).toMatchObject({ kind: 'refused', code: 'empty' });
+    const other = checkInput(bytes, { ...pinned, anchors: { ...pinned.anchors, chainId: 1 } }, 'a file');
+    expect(other).toMatchObject({ kind: 'refused', code: 'chain_mismatch' });
+    const altered = checkInput(fromHex(str(vector('certificate_altered_reading'), 'certificate')), pinned, 'a file');
+    expect(altered).toMatchObject({ kind: 'refused', code: 'commitment_mismatch' });
+    if (altered.kind === 'refused') expect(refusalText(altered.code)).toMatch(/altered/);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * What a verified certificate says, in words (PROTOCOL.md 18): the rows of its summary, the
+ * points of its odometer chart, and plain-language reasons for refusals and for what it
+ * cannot know offline. Pure: the pages and the tests use the same text.
+ */
+import type { CertAnchors, CertificateFindings, DatedOdometer, ProvenReading } from '../lib/certificate';
+import { SECONDS_PER_DAY } from '../lib/notices';
+import { formatDate, formatDay, formatInt, formatKm } from '../lib/format';
+import type { OdometerPoint } from './charts';
+
+/** Plain-language reasons for the refusal codes (18.5), and for what the text form can refuse. */
+export const REFUSALS: Record<string, string> = {
+  not_a_certificate: 'This is not a Witness certificate: it does not start like one, and it is not the text form of one.',
+  unsupported_version: 'The certificate is of a version this page does not know.',
+  truncated: 'The certificate is cut short: part of it is missing (a partial download, or a copy that lost its end).',
+  trailing_bytes: 'Something follows the end of the certificate: it was altered or two files were joined.',
+  invalid_field: 'A field of the certificate holds a value that is not allowed: it was altered, or made wrongly.',
+  oversize: 'A part of the certificate is larger than the format allows.',
+  non_canonical_varint: 'A length in the certificate is not written the one allowed way: it was altered.',
+  invalid_base64: 'The text is not the base64 of a certificate (a character is wrong or missing).',
+  invalid_text: 'The text is not a certificate: the lines between BEGIN and END are not base64.',
+  chain_mismatch: 'The certificate is for another chain than the one you pinned.',
+  application_mismatch: 'The certificate is for another application than the one you pinned.',
+  consensus_mismatch: 'The certificate names another consensus contract than the one you pinned.',
+  claim_mismatch: 'The state the certificate carries is not covered by the claim it names.',
+  outputs_root_mismatch: 'The proof of the state notice does not lead to the outputs root the certificate names: the state was altered.',
+  root_mismatch: "The device's path does not lead to the state's root: the device's record was altered.",
+  wrong_device: 'The record or a history notice inside is another device’s.',
+  opening_missing: 'The reading the record names is not opened in the certificate.',
+  wrong_commitment: 'An opened reading is not the one the record names.',
+  commitment_mismatch: 'An opened reading does not match what was recorded on chain: the reading was altered.',
+  history_mismatch: 'The history notices do not add up to the device’s record: a notice is missing, altered or out of order, or a disclosed reading was altered.',
+  history_key_mismatch: 'A history key in the certificate does not open the notices it is given for.',
+  decryption_failed: 'A sealed part of the certificate does not open: it was altered.',
+  malformed_plaintext: 'A sealed part of the certificate opens to something that does not decode.',
+  empty: 'There is nothing to check: open a file, paste the text or read a QR code.',
+  no_qr_code: 'No QR code was found in the picture.',
+};
+
+/** The reason for `code`, in words. */
+export function refusalText(code: string): string {
+  return REFUSALS[code] ?? `The certificate was refused (${code}).`;
+}
+
+/** What a certificate cannot know offline (18.4), by code. */
+export const CANNOT_KNOW: Record<string, string> = {
+  outputs_root_accepted: 'Whether the chain really accepted the outputs root it names: only L1 can say (check it on L1 below).',
+  later_claims: 'Whether claims accepted after this one show something newer, such as a rollback after the certificate was made: verify the car now for its current state.',
+};
+
+export function cannotKnowText(code: string): string {
+  return CANNOT_KNOW[code] ?? code;
+}
+
+export const LEVEL_WORDS: Record<string, string> = {
+  summary: 'Summary (the record and its highest and first attested readings)',
+  full: 'Full (every history notice of the device)',
+};
+
+/** `152,000.0 km on 2026-09-21 14:13 UTC (counter 42)`. */
+export function readingText(r: ProvenReading | undefined): string {
+  if (!r) return 'none';
+  return `${formatKm(Number(r.reading.odometer_m))} on ${formatDate(r.reading.timestamp)} (counter ${r.counter})`;
+}
+
+/** A dated odometer's day (a UTC day number) in seconds. */
+export function daySeconds(d: DatedOdometer): number {
+  return d.day * SECONDS_PER_DAY;
+}
+
+export function anchorsText(a: CertAnchors): string {
+  return `chain ${a.chainId}, application ${a.application}, consensus ${a.consensus}`;
+}
+
+export function statusText(f: CertificateFindings): string {
+  const leaf = f.leaf;
+  if (leaf.revoked) return 'revoked by a registrar';
+  if (leaf.flagged) return 'flagged (tampering on record without a correction, or a counter behind the rollup)';
+  if (leaf.tamperEvents > 0) return 'tampering on record, corrected by a registrar';
+  return 'no tampering on record';
+}
+
+export function asOfText(f: CertificateFindings): string {
+  return `block ${formatInt(f.asOfBlock)} (claim in block ${formatInt(f.claimBlock)}), state of input ${f.inputIndex} dated ${formatDate(f.blockTimestamp)}`;
+}
+
+/** The summary of a certificate, one `[label, value]` row each. */
+export function summaryRows(f: CertificateFindings): [string, string][] {
+  const leaf = f.leaf;
+  const rows: [string, string][] = [
+    ['Device', f.deviceId],
+    ['Level', LEVEL_WORDS[f.level] ?? f.level],
+    ['Highest attested reading', readingText(f.highest)],
+    ['First attested reading', readingText(f.first)],
+    ['Attested readings', formatInt(Number(leaf.attested))],
+    ['Tamper events', formatInt(leaf.tamperEvents)],
+    ['Registrar corrections', formatInt(leaf.corrections)],
+    ['Ownership changes (era)', formatInt(leaf.era)],
+    ['Status', statusText(f)],
+    ['As of', asOfText(f)],
+  ];
+  if (f.level === 'full') {
+    rows.push(['History', `${formatInt(f.notices)} notice(s) proven complete: ${formatInt(f.disclosed.length)} whole reading(s) disclosed, ${formatInt(f.odometerOnly.length)} dated odometer value(s), ${formatInt(f.undisclosed.length)} reading(s) not disclosed`]);
+  }
+  rows.push(['Outputs root L1 must have accepted', `0x${f.outputsRoot} (output ${f.outputIndex})`]);
+  rows.push([f.anchorsPinned ? 'Anchors (match the ones you pinned)' : 'Anchors the certificate claims (not pinned)', anchorsText(f.anchors)]);
+  return rows;
+}
+
+/** The summary as plain text, one `Label: value` line each. */
+export function summaryText(f: CertificateFindings): string {
+  return summaryRows(f)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+}
+
+/** Every reading the certificate proves, for the odometer chart: one point per counter. */
+export function certificatePoints(f: CertificateFindings): OdometerPoint[] {
+  const byCounter = new Map<bigint, OdometerPoint>();
+  const whole = (r: ProvenReading, what: string) => {
+    byCounter.set(r.counter, {
+      time: r.reading.timestamp,
+      km: Number(r.reading.odometer_m) / 1000,
+      kind: r.rollback ? 'rollback' : 'attested',
+      label: `${r.rollback ? 'Tamper event' : what}: ${formatKm(Number(r.reading.odometer_m))} at ${formatDate(r.reading.timestamp)} (counter ${r.counter})`,
+    });
+  };
+  for (const d of f.odometerOnly) {
+    byCounter.set(d.counter, {
+      time: daySeconds(d),
+      km: Number(d.odometerM) / 1000,
+      kind: d.rollback ? 'rollback' : 'attested',
+      label: `${d.rollback ? 'Tamper event' : 'Attested'}: ${formatKm(Number(d.odometerM))} on ${formatDay(daySeconds(d))} (counter ${d.counter}, dated odometer)`,
+    });
+  }
+  for (const r of f.disclosed) whole(r, 'Attested');
+  if (f.first) whole(f.first, 'First attested');
+  if (f.highest) whole(f.highest, 'Highest attested');
+  return [...byCounter.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, p]) => p);
+}
+
+/** `<device>.wtnc` and `<device>.wtnc.txt`. */
+export function certificateFileName(deviceId: string, form: 'binary' | 'text'): string {
+  return `${deviceId}.wtnc${form === 'text' ? '.txt' : ''}`;
+}
