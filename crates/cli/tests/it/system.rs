@@ -631,6 +631,46 @@ fn the_whole_system_catches_every_tamper_scenario() {
             "the fresh state shows the rollback: {online}"
         );
         assert_eq!(online["fresh"]["leaf"]["status"], "flagged", "{online}");
+
+        // A seller who forges a clean certificate of the rolled-back car (its leaf without the
+        // rollback, in a map and an outputs tree of their own making) passes every offline
+        // check, and is refused on L1: no claim with that outputs root was ever accepted.
+        use witness_protocol::certificate::{Certificate, OutputProof, keccak256, notice_output};
+        use witness_protocol::state::{MapProof, Terminal};
+        let mut forged = Certificate::decode(
+            &witness_protocol::certificate::from_any(&std::fs::read(&file).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let Terminal::Leaf(mut leaf) = forged.map_proof.terminal.clone() else {
+            panic!("the certificate's device is absent");
+        };
+        leaf.flagged = false;
+        leaf.tamper_events = 0;
+        leaf.latest_tamper = None;
+        forged.state_notice.map_root = leaf.hash();
+        forged.map_proof = MapProof {
+            siblings: Vec::new(),
+            terminal: Terminal::Leaf(leaf),
+        };
+        let output = keccak256(&notice_output(&forged.state_notice.encode()));
+        let (proof, root) = OutputProof::build(&[output], 0).unwrap();
+        forged.output_proof = proof;
+        forged.claim.outputs_root = Some(root);
+        let forged_file = system.dir.path().join("forged.wtnc");
+        std::fs::write(&forged_file, forged.encode().unwrap()).unwrap();
+        let (ok, report) = witness()
+            .args(["certificate", "verify", "--json"])
+            .data_dir(system.dir.path())
+            .arg(&forged_file)
+            .json();
+        assert!(ok, "offline, a forgery cannot be told: {report}");
+        let (ok, report) = witness()
+            .args(["certificate", "verify", "--json", "--rpc", &rpc])
+            .data_dir(system.dir.path())
+            .arg(&forged_file)
+            .json();
+        assert!(!ok, "{report}");
+        assert_eq!(report["refused"]["code"], "claim_not_accepted", "{report}");
     }
 
     // Nodes that lie: none makes the verifier say `consistent`, and it says why. A node that
