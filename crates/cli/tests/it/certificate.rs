@@ -31,6 +31,23 @@ fn pinned_file(dir: &std::path::Path, pinned: &Value) -> std::path::PathBuf {
     path
 }
 
+fn vector(name: &str) -> Value {
+    vectors().into_iter().find(|v| v["name"] == name).unwrap()
+}
+
+fn certificate_bytes(vector: &Value) -> Vec<u8> {
+    hex::decode(vector["certificate"].as_str().unwrap()).unwrap()
+}
+
+/// `witness certificate verify --json --anchors ANCHORS FILE`.
+fn verify_json(anchors: &std::path::Path, file: &std::path::Path) -> (bool, Value) {
+    witness()
+        .args(["certificate", "verify", "--json", "--anchors"])
+        .arg(anchors)
+        .arg(file)
+        .json()
+}
+
 #[test]
 fn certificate_vectors_verify_or_are_refused_with_their_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,16 +59,8 @@ fn certificate_vectors_verify_or_are_refused_with_their_reason() {
         let name = vector["name"].as_str().unwrap();
         let anchors = pinned_file(dir.path(), &vector["pinned"]);
         let file = dir.path().join(format!("{name}.wtnc"));
-        std::fs::write(
-            &file,
-            hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
-        let (ok, report) = witness()
-            .args(["certificate", "verify", "--json", "--anchors"])
-            .arg(&anchors)
-            .arg(&file)
-            .json();
+        std::fs::write(&file, certificate_bytes(&vector)).unwrap();
+        let (ok, report) = verify_json(&anchors, &file);
         if vector["valid"] == true {
             assert!(ok, "{name}: {report}");
             assert_eq!(report["ok"], true, "{name}");
@@ -88,14 +97,10 @@ fn certificate_refusals_name_their_reason_in_plain_text() {
         "certificate_unknown_version",
         "certificate_altered_reading",
     ] {
-        let vector = vectors().into_iter().find(|v| v["name"] == name).unwrap();
+        let vector = vector(name);
         let anchors = pinned_file(dir.path(), &vector["pinned"]);
         let file = dir.path().join("cert.wtnc");
-        std::fs::write(
-            &file,
-            hex::decode(vector["certificate"].as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&file, certificate_bytes(&vector)).unwrap();
         let (stdout, _) = witness()
             .args(["certificate", "verify", "--anchors"])
             .arg(&anchors)
@@ -112,21 +117,14 @@ fn certificate_refusals_name_their_reason_in_plain_text() {
 #[test]
 fn certificate_tampered_by_one_byte_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let vector = vectors()
-        .into_iter()
-        .find(|v| v["name"] == "certificate_summary")
-        .unwrap();
+    let vector = vector("certificate_summary");
     let anchors = pinned_file(dir.path(), &vector["pinned"]);
-    let mut bytes = hex::decode(vector["certificate"].as_str().unwrap()).unwrap();
+    let mut bytes = certificate_bytes(&vector);
     let last = bytes.len() - 20;
     bytes[last] ^= 1;
     let file = dir.path().join("cert.wtnc");
     std::fs::write(&file, &bytes).unwrap();
-    let (ok, report) = witness()
-        .args(["certificate", "verify", "--json", "--anchors"])
-        .arg(&anchors)
-        .arg(&file)
-        .json();
+    let (ok, report) = verify_json(&anchors, &file);
     assert!(!ok);
     assert_eq!(report["ok"], false);
     assert!(report["refused"]["code"].is_string(), "{report}");
@@ -148,23 +146,16 @@ fn certificate_verify_without_pinned_anchors_says_what_is_missing() {
 #[test]
 fn certificate_text_form_verifies_like_the_binary_and_garbage_is_not_a_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let vector = vectors()
-        .into_iter()
-        .find(|v| v["name"] == "certificate_summary")
-        .unwrap();
+    let vector = vector("certificate_summary");
     let anchors = pinned_file(dir.path(), &vector["pinned"]);
-    let bytes = hex::decode(vector["certificate"].as_str().unwrap()).unwrap();
+    let bytes = certificate_bytes(&vector);
     let text = witness_protocol::certificate::to_text(&bytes);
     assert!(text.starts_with("-----BEGIN WITNESS CERTIFICATE-----\n"));
     let bare: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     for (name, content) in [("armoured", text.clone()), ("bare", bare)] {
         let file = dir.path().join(format!("{name}.txt"));
         std::fs::write(&file, content).unwrap();
-        let (ok, report) = witness()
-            .args(["certificate", "verify", "--json", "--anchors"])
-            .arg(&anchors)
-            .arg(&file)
-            .json();
+        let (ok, report) = verify_json(&anchors, &file);
         assert!(ok, "{name}: {report}");
         assert_eq!(
             report["first"]["counter"], vector["findings"]["first"]["counter"],
@@ -177,11 +168,7 @@ fn certificate_text_form_verifies_like_the_binary_and_garbage_is_not_a_certifica
     }
     let file = dir.path().join("garbage.txt");
     std::fs::write(&file, "this is not a certificate!").unwrap();
-    let (ok, report) = witness()
-        .args(["certificate", "verify", "--json", "--anchors"])
-        .arg(&anchors)
-        .arg(&file)
-        .json();
+    let (ok, report) = verify_json(&anchors, &file);
     assert!(!ok);
     assert_eq!(report["refused"]["code"], "not_a_certificate");
 }
