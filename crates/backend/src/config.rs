@@ -93,44 +93,109 @@ impl Config {
         }
     }
 
-    /// Reads `WITNESS_ADMIN_ADDRESS` (0x-hex), `WITNESS_ROOT_REGISTRARS` (comma-separated hex
-    /// Ed25519 keys) and `WITNESS_BACKEND_SECRET_KEY` (hex X25519 secret), plus the optional
-    /// `WITNESS_MAX_FUTURE_SKEW_S`, `WITNESS_MAX_AGE_S`, `WITNESS_K_ANONYMITY`,
-    /// `WITNESS_PROOF_RETENTION_BLOCKS`.
+    /// Reads the [`env`] variables from the process environment: [`env::ADMIN_ADDRESS`],
+    /// [`env::ROOT_REGISTRARS`] and [`env::BACKEND_SECRET_KEY`] must be set, the others
+    /// default.
     pub fn from_env() -> Result<Self, BackendError> {
-        let var = |name: &str| {
-            std::env::var(name).map_err(|_| BackendError::Config(format!("{name} is not set")))
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`] with the variables looked up by `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, BackendError> {
+        let required = |name: &str| {
+            var(name).ok_or_else(|| BackendError::Config(format!("{name} is not set")))
         };
-        let admin = parse_address(&var("WITNESS_ADMIN_ADDRESS")?)?;
-        let registrars = var("WITNESS_ROOT_REGISTRARS")?
+        let admin = parse_address(&required(env::ADMIN_ADDRESS)?)?;
+        let registrars = required(env::ROOT_REGISTRARS)?
             .split(',')
             .filter(|s| !s.trim().is_empty())
             .map(|s| parse_public_key(s.trim()))
             .collect::<Result<Vec<_>, _>>()?;
-        let secret = parse_hex32(
-            &var("WITNESS_BACKEND_SECRET_KEY")?,
-            "WITNESS_BACKEND_SECRET_KEY",
-        )?;
+        let secret = parse_hex32(&required(env::BACKEND_SECRET_KEY)?, env::BACKEND_SECRET_KEY)?;
         let backend_key = BackendSecretKey::from_bytes(&secret)
-            .map_err(|e| BackendError::Config(format!("WITNESS_BACKEND_SECRET_KEY: {e}")))?;
+            .map_err(|e| BackendError::Config(format!("{}: {e}", env::BACKEND_SECRET_KEY)))?;
         let mut config = Self::new(admin, registrars, backend_key);
         let number = |name: &str, default: u64| -> Result<u64, BackendError> {
-            match std::env::var(name) {
-                Ok(text) => text
+            match var(name) {
+                Some(text) => text
                     .parse()
                     .map_err(|_| BackendError::Config(format!("{name}: not a number"))),
-                Err(_) => Ok(default),
+                None => Ok(default),
             }
         };
-        config.max_future_skew_s = number("WITNESS_MAX_FUTURE_SKEW_S", config.max_future_skew_s)?;
-        config.max_age_s = number("WITNESS_MAX_AGE_S", config.max_age_s)?;
-        config.k_anonymity = number("WITNESS_K_ANONYMITY", config.k_anonymity as u64)? as usize;
-        config.proof_retention_blocks = number(
-            "WITNESS_PROOF_RETENTION_BLOCKS",
-            config.proof_retention_blocks,
-        )?;
+        config.max_future_skew_s = number(env::MAX_FUTURE_SKEW_S, config.max_future_skew_s)?;
+        config.max_age_s = number(env::MAX_AGE_S, config.max_age_s)?;
+        config.k_anonymity = number(env::K_ANONYMITY, config.k_anonymity as u64)? as usize;
+        config.proof_retention_blocks =
+            number(env::PROOF_RETENTION_BLOCKS, config.proof_retention_blocks)?;
         Ok(config)
     }
+
+    /// The environment that makes [`Config::from_env`] read this configuration back: what
+    /// every launcher of the backend gives it. An optional setting left at its default is not
+    /// set, so one inherited from the launcher's own environment still applies. (The model
+    /// catalogue and the proof freshness are not read from the environment.)
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        let registrars = self
+            .root_registrars
+            .iter()
+            .map(|key| hex::encode(key.to_bytes()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut vars = vec![
+            (env::ADMIN_ADDRESS, format!("0x{}", hex::encode(self.admin))),
+            (env::ROOT_REGISTRARS, registrars),
+            (
+                env::BACKEND_SECRET_KEY,
+                hex::encode(*self.backend_key.to_bytes()),
+            ),
+        ];
+        let optional = [
+            (
+                env::MAX_FUTURE_SKEW_S,
+                self.max_future_skew_s,
+                DEFAULT_MAX_FUTURE_SKEW_S,
+            ),
+            (env::MAX_AGE_S, self.max_age_s, DEFAULT_MAX_AGE_S),
+            (
+                env::K_ANONYMITY,
+                self.k_anonymity as u64,
+                DEFAULT_K_ANONYMITY as u64,
+            ),
+            (
+                env::PROOF_RETENTION_BLOCKS,
+                self.proof_retention_blocks,
+                DEFAULT_PROOF_RETENTION_BLOCKS,
+            ),
+        ];
+        for (name, value, default) in optional {
+            if value != default {
+                vars.push((name, value.to_string()));
+            }
+        }
+        vars.into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect()
+    }
+}
+
+/// The names of the environment variables the backend is configured with ([`Config::from_env`],
+/// [`Config::to_env`]).
+pub mod env {
+    /// The application admin's address, 0x-hex.
+    pub const ADMIN_ADDRESS: &str = "WITNESS_ADMIN_ADDRESS";
+    /// The root registrars' Ed25519 public keys, hex, comma-separated.
+    pub const ROOT_REGISTRARS: &str = "WITNESS_ROOT_REGISTRARS";
+    /// The backend's X25519 secret key, hex.
+    pub const BACKEND_SECRET_KEY: &str = "WITNESS_BACKEND_SECRET_KEY";
+    /// Optional, [`super::DEFAULT_MAX_FUTURE_SKEW_S`].
+    pub const MAX_FUTURE_SKEW_S: &str = "WITNESS_MAX_FUTURE_SKEW_S";
+    /// Optional, [`super::DEFAULT_MAX_AGE_S`].
+    pub const MAX_AGE_S: &str = "WITNESS_MAX_AGE_S";
+    /// Optional, [`super::DEFAULT_K_ANONYMITY`].
+    pub const K_ANONYMITY: &str = "WITNESS_K_ANONYMITY";
+    /// Optional, [`super::DEFAULT_PROOF_RETENTION_BLOCKS`].
+    pub const PROOF_RETENTION_BLOCKS: &str = "WITNESS_PROOF_RETENTION_BLOCKS";
 }
 
 fn parse_hex32(text: &str, what: &str) -> Result<[u8; 32], BackendError> {
@@ -148,4 +213,36 @@ pub fn parse_address(text: &str) -> Result<[u8; 20], BackendError> {
 pub fn parse_public_key(text: &str) -> Result<PublicKey, BackendError> {
     PublicKey::from_bytes(&parse_hex32(text, "public key")?)
         .map_err(|e| BackendError::Config(format!("public key {text}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use witness_protocol::SigningKey;
+
+    use super::*;
+
+    #[test]
+    fn to_env_reads_back() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let registrars = vec![
+            SigningKey::generate(&mut rng).public_key(),
+            SigningKey::generate(&mut rng).public_key(),
+        ];
+        let mut config = Config::new([7; 20], registrars, BackendSecretKey::generate(&mut rng));
+        config.k_anonymity = 2;
+        let vars = config.to_env();
+        assert_eq!(vars.len(), 4, "{vars:?}");
+        let lookup = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let back = Config::from_vars(lookup).unwrap();
+        assert_eq!(back.admin, config.admin);
+        assert_eq!(back.root_registrars, config.root_registrars);
+        assert_eq!(*back.backend_key.to_bytes(), *config.backend_key.to_bytes());
+        assert_eq!(
+            (back.k_anonymity, back.max_age_s, back.max_future_skew_s),
+            (2, DEFAULT_MAX_AGE_S, DEFAULT_MAX_FUTURE_SKEW_S)
+        );
+        assert_eq!(back.proof_retention_blocks, DEFAULT_PROOF_RETENTION_BLOCKS);
+    }
 }

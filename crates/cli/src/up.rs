@@ -9,17 +9,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use witness_chain::primitives::B256;
-use witness_chain::{
-    ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, add_input,
-    deploy_application, deploy_core, dev_accounts,
-};
+use witness_chain::{AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, dev_accounts};
 use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock, TamperAssignment};
-use witness_gateway::{
-    BatchConfig, ChainConfig, ClientConfig, Gateway, GatewayConfig, NodeEndpoints, Role,
-};
-use witness_node::{Node, NodeConfig};
-use witness_protocol::{GatewayAuthorization, Message, RollupInput};
+use witness_gateway::{BatchConfig, ClientConfig, Gateway, Role};
+use witness_system::{Chain, ChainOpts, NodeOpts, RunningNode, gateway_config, node_config};
 
 use crate::CliResult;
 use crate::chain::wait_for_stop;
@@ -99,19 +92,6 @@ fn port(args: &UpArgs, port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], if args.random_ports { 0 } else { port }))
 }
 
-fn sibling_binary(name: &str) -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = exe.with_file_name(name);
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} not found: build it with `cargo build -p witness-backend`",
-            path.display()
-        ))
-    }
-}
-
 struct Steps {
     bar: ProgressBar,
     started: Instant,
@@ -186,12 +166,12 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     let keys = LocalKeys::load_or_create(&data)?;
     let backend_binary = match &args.backend {
         Some(path) => path.clone(),
-        None => sibling_binary("witness-backend")?,
+        None => witness_system::installed_backend()?,
     };
 
     steps.step("starting anvil");
     let state_file = data.join("anvil-state.json");
-    let mut anvil = AnvilProcess::spawn(AnvilOptions {
+    let anvil = AnvilProcess::spawn(AnvilOptions {
         port: port(&args, args.chain_port).port(),
         block_time: (args.block_time > 0.0).then_some(args.block_time),
         log_file: Some(data.join("anvil.log")),
@@ -204,22 +184,27 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         ..AnvilOptions::default()
     })
     .await?;
-    let rpc_url = anvil.rpc_url().to_owned();
 
     steps.step("deploying the Cartesi Rollups v2.2 contracts and the application");
-    let accounts = dev_accounts();
-    let admin = accounts[ADMIN_ACCOUNT].private_key;
-    deploy_core(&rpc_url, admin).await?;
-    let deployment =
-        deploy_application(&rpc_url, admin, args.epoch_length, B256::ZERO, B256::ZERO).await?;
+    let opts = ChainOpts {
+        epoch_length: args.epoch_length,
+        ..ChainOpts::default()
+    };
+    let mut chain = Chain::deploy(anvil, opts).await?;
+    let rpc_url = chain.rpc_url().to_owned();
+    let deployment = &chain.deployment;
     deployment.save(data.join("deployment.json"))?;
-    reset_if_chain_was_lost(&data, &deployment)?;
+    reset_if_chain_was_lost(&data, deployment)?;
 
     steps.step("starting the node and the rollup backend");
-    let mut node_config = NodeConfig::from_deployment(
-        &deployment,
-        vec![backend_binary.display().to_string()],
-        data.join("node.sqlite"),
+    let mut node_config = node_config(
+        deployment,
+        NodeOpts {
+            command: vec![backend_binary.display().to_string()],
+            backend_key: &keys.backend,
+            root_registrar: keys.registrar.public_key(),
+            db_path: data.join("node.sqlite"),
+        },
     );
     node_config.inspect_addr = port(&args, args.inspect_port);
     node_config.rpc_addr = port(&args, args.rpc_port);
@@ -227,28 +212,14 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     // The node polls a local chain: 100 ms instead of 500 ms takes ~0.2 s off device ->
     // attested (docs/BENCHMARKS.md) at no cost worth counting.
     node_config.poll_interval = Duration::from_millis(100);
-    node_config.app_env = vec![
-        (
-            "WITNESS_ADMIN_ADDRESS".into(),
-            format!("{:#x}", deployment.application_owner),
-        ),
-        (
-            "WITNESS_ROOT_REGISTRARS".into(),
-            hex::encode(keys.registrar.public_key().to_bytes()),
-        ),
-        (
-            "WITNESS_BACKEND_SECRET_KEY".into(),
-            hex::encode(*keys.backend.to_bytes()),
-        ),
-    ];
-    let node = Node::start(node_config).await?;
+    let node = RunningNode::start(node_config).await?;
     let application = format!("{:#x}", deployment.application);
-    let inspect_url = format!("http://{}/inspect/{application}", node.inspect_addr);
-    let node_rpc_url = format!("http://{}/rpc", node.rpc_addr);
+    let inspect_url = node.endpoints().inspect_url.clone();
+    let node_rpc_url = node.endpoints().rpc_url.clone();
 
     steps.step("authorizing the gateway account in the rollup");
     let http = reqwest::Client::new();
-    authorize_gateway(&http, &inspect_url, &deployment).await?;
+    authorize_gateway(&http, &inspect_url, &chain).await?;
 
     steps.step("preparing the fleet");
     let fleet_dir = data.join("fleet");
@@ -274,23 +245,9 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     let link = LocalLink::serve(fleet.clone(), port(&args, args.link_port)).await?;
 
     steps.step("starting the gateway");
-    let mut gateway_config = GatewayConfig::new(format!(
-        "sqlite://{}",
-        data.join("gateway.sqlite").display()
-    ));
+    let database = format!("sqlite://{}", data.join("gateway.sqlite").display());
+    let mut gateway_config = gateway_config(database, &chain, &node);
     gateway_config.listen = port(&args, args.gateway_port);
-    gateway_config.chain = Some(ChainConfig {
-        rpc_url: rpc_url.clone(),
-        input_box: deployment.input_box,
-        application: deployment.application,
-        gateway_key: accounts[GATEWAY_ACCOUNT].private_key,
-        poll_interval: Duration::from_millis(250),
-    });
-    gateway_config.node = Some(NodeEndpoints::new(
-        &format!("http://{}", node.inspect_addr),
-        &format!("http://{}", node.rpc_addr),
-        &application,
-    ));
     gateway_config.batch = if args.prompt {
         BatchConfig::default()
     } else {
@@ -415,14 +372,14 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     ));
     println!("ready");
 
-    wait_for_stop(&mut anvil).await?;
+    wait_for_stop(&mut chain.anvil).await?;
     steps.step("stopping");
     let _ = stop_fleet.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), fleet_task).await;
     let _ = link.shutdown().await;
     gateway.shutdown().await;
     node.shutdown().await;
-    drop(anvil);
+    drop(chain);
     steps.bar.finish_with_message("stopped");
     Ok(())
 }
@@ -509,14 +466,8 @@ fn reset_if_chain_was_lost(data: &Path, deployment: &Deployment) -> Result<(), S
 }
 
 /// The admin authorizes the gateway account once; waits until the rollup has processed it.
-async fn authorize_gateway(
-    http: &reqwest::Client,
-    inspect_url: &str,
-    deployment: &Deployment,
-) -> CliResult {
-    let accounts = dev_accounts();
-    let gateway = accounts[GATEWAY_ACCOUNT].address;
-    let gateway_hex = format!("{gateway:#x}");
+async fn authorize_gateway(http: &reqwest::Client, inspect_url: &str, chain: &Chain) -> CliResult {
+    let gateway_hex = format!("{:#x}", dev_accounts()[GATEWAY_ACCOUNT].address);
     let authorized = |config: &Value| {
         config["gateways"]
             .as_array()
@@ -525,21 +476,7 @@ async fn authorize_gateway(
     if authorized(&wait_for_inspect(http, inspect_url).await?) {
         return Ok(());
     }
-    let payload = RollupInput {
-        messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
-            gateway: gateway.into_array(),
-            authorized: true,
-        })],
-    }
-    .encode()?;
-    add_input(
-        &deployment.rpc_url,
-        accounts[ADMIN_ACCOUNT].private_key,
-        deployment.input_box,
-        deployment.application,
-        payload,
-    )
-    .await?;
+    chain.authorize_gateway().await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if authorized(&inspect(http, inspect_url, &json!({"type": "config"})).await?) {

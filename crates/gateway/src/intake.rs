@@ -174,10 +174,9 @@ pub async fn verify(
             .and_then(GatewayError::index)
             .unwrap_or(envelopes.len());
         let job = check_signatures(&envelopes[..known], &devices);
-        metrics.verify_us.fetch_add(
-            started.elapsed().as_micros() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        metrics
+            .verify_seconds
+            .inc_by(started.elapsed().as_secs_f64());
         let job = job?;
         match device_error {
             Some(error) => Err(error),
@@ -302,18 +301,13 @@ async fn run(
         }
         let (jobs, replies): (Vec<IntakeJob>, Vec<Reply>) = group.into_iter().unzip();
         let devices: Vec<Vec<DeviceId>> = jobs.iter().map(|j| j.device_ids().collect()).collect();
-        metrics
-            .group_commits
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        metrics
-            .group_commit_jobs
-            .fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        metrics.group_commits.inc();
+        metrics.group_commit_jobs.inc_by(jobs.len() as u64);
         let started = std::time::Instant::now();
         let committed = store.commit_intake(jobs).await;
-        metrics.commit_us.fetch_add(
-            started.elapsed().as_micros() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        metrics
+            .commit_seconds
+            .inc_by(started.elapsed().as_secs_f64());
         match committed {
             Ok(results) => {
                 for ((result, reply), ids) in results.into_iter().zip(replies).zip(devices) {

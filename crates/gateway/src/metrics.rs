@@ -1,7 +1,13 @@
-//! Prometheus metrics (text exposition format 0.0.4), kept in atomics.
+//! Prometheus metrics of the gateway, through `prometheus-client` (OpenMetrics text). The
+//! queue's figures come from the database at scrape time ([`Metrics::render`]).
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::store::QueueStats;
 
@@ -10,194 +16,194 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
 ];
 
-/// Counters and gauges the gateway updates as it works.
-#[derive(Debug, Default)]
+/// A gauge of whole numbers.
+type UGauge = Gauge<u64, AtomicU64>;
+
+/// The series the gateway updates as it works, and the ones read from its database.
+#[derive(Debug)]
 pub struct Metrics {
     /// Intake requests answered 200/202.
-    pub intake_requests_ok: AtomicU64,
+    pub intake_requests_ok: Counter,
     /// Intake requests refused (4xx).
-    pub intake_requests_refused: AtomicU64,
+    pub intake_requests_refused: Counter,
     /// Envelopes newly stored.
-    pub envelopes_accepted: AtomicU64,
+    pub envelopes_accepted: Counter,
     /// Readings in newly stored envelopes.
-    pub readings_accepted: AtomicU64,
+    pub readings_accepted: Counter,
     /// Envelopes that were already stored (idempotent repeats).
-    pub envelopes_duplicate: AtomicU64,
-    /// Group commits and the requests they carried.
-    pub group_commits: AtomicU64,
-    /// Requests committed in groups.
-    pub group_commit_jobs: AtomicU64,
-    /// Time spent in intake group commits, in microseconds.
-    pub commit_us: AtomicU64,
-    /// Time spent verifying envelope signatures, in microseconds.
-    pub verify_us: AtomicU64,
+    pub envelopes_duplicate: Counter,
+    /// Intake transactions committed.
+    pub group_commits: Counter,
+    /// Requests committed in those transactions.
+    pub group_commit_jobs: Counter,
+    /// Time spent in intake group commits.
+    pub commit_seconds: Counter<f64, AtomicU64>,
+    /// Time spent verifying envelope signatures.
+    pub verify_seconds: Counter<f64, AtomicU64>,
     /// Inputs sent (broadcast transactions).
-    pub transactions_sent: AtomicU64,
-    /// Inputs seen mined.
-    pub inputs_included: AtomicU64,
-    /// Gas used by mined inputs (this process's lifetime).
-    pub gas_used: AtomicU64,
+    pub transactions_sent: Counter,
     /// Failed chain interactions (retried).
-    pub submit_errors: AtomicU64,
+    pub submit_errors: Counter,
     /// Last chain head seen by the submitter.
-    pub chain_head: AtomicU64,
+    pub chain_head: UGauge,
     /// Processed input count last reported by the node.
-    pub node_processed: AtomicU64,
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_us: AtomicU64,
+    pub node_processed: UGauge,
+    intake_duration: Histogram,
+    queue_depth: UGauge,
+    submitted_messages: UGauge,
+    submission_lag: Gauge<f64, AtomicU64>,
+    inputs_included: UGauge,
+    /// All-time gas of mined inputs: the database's figure, which only grows; the counter is
+    /// advanced to it at scrape time.
+    gas_used: Counter,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Self {
+            intake_requests_ok: Counter::default(),
+            intake_requests_refused: Counter::default(),
+            envelopes_accepted: Counter::default(),
+            readings_accepted: Counter::default(),
+            envelopes_duplicate: Counter::default(),
+            group_commits: Counter::default(),
+            group_commit_jobs: Counter::default(),
+            commit_seconds: Counter::default(),
+            verify_seconds: Counter::default(),
+            transactions_sent: Counter::default(),
+            submit_errors: Counter::default(),
+            chain_head: Gauge::default(),
+            node_processed: Gauge::default(),
+            intake_duration: Histogram::new(LATENCY_BUCKETS),
+            queue_depth: Gauge::default(),
+            submitted_messages: Gauge::default(),
+            submission_lag: Gauge::default(),
+            inputs_included: Gauge::default(),
+            gas_used: Counter::default(),
+            registry: Registry::with_prefix("witness_gateway"),
+        };
+        let r = &mut m.registry;
+        r.register(
+            "intake_requests",
+            "Intake requests acknowledged (200/202)",
+            m.intake_requests_ok.clone(),
+        );
+        r.register(
+            "intake_refused",
+            "Intake requests refused with a 4xx answer",
+            m.intake_requests_refused.clone(),
+        );
+        r.register(
+            "envelopes_accepted",
+            "Envelopes durably stored (rate() gives the intake rate)",
+            m.envelopes_accepted.clone(),
+        );
+        r.register(
+            "readings_accepted",
+            "Readings in durably stored envelopes",
+            m.readings_accepted.clone(),
+        );
+        r.register(
+            "envelopes_duplicate",
+            "Envelopes received again after being stored (answered with the same receipt)",
+            m.envelopes_duplicate.clone(),
+        );
+        r.register(
+            "group_commits",
+            "Intake transactions committed",
+            m.group_commits.clone(),
+        );
+        r.register(
+            "group_commit_requests",
+            "Intake requests carried by those transactions",
+            m.group_commit_jobs.clone(),
+        );
+        r.register(
+            "commit_seconds",
+            "Time spent in intake group commits (database transaction and fsync)",
+            m.commit_seconds.clone(),
+        );
+        r.register(
+            "verify_seconds",
+            "CPU time spent verifying envelope signatures",
+            m.verify_seconds.clone(),
+        );
+        r.register(
+            "queue_depth",
+            "Acknowledged messages not yet in a sent transaction",
+            m.queue_depth.clone(),
+        );
+        r.register(
+            "submitted_messages",
+            "Messages in sent transactions not yet seen mined",
+            m.submitted_messages.clone(),
+        );
+        r.register(
+            "submission_lag_seconds",
+            "Age of the oldest acknowledged message not yet mined on chain",
+            m.submission_lag.clone(),
+        );
+        r.register(
+            "inputs_included",
+            "Rollup inputs of this gateway mined on chain (all time)",
+            m.inputs_included.clone(),
+        );
+        r.register(
+            "gas_used",
+            "Gas spent by mined inputs (all time)",
+            m.gas_used.clone(),
+        );
+        r.register(
+            "transactions_sent",
+            "addInput transactions broadcast by this process",
+            m.transactions_sent.clone(),
+        );
+        r.register(
+            "submit_errors",
+            "Chain interactions that failed and were retried",
+            m.submit_errors.clone(),
+        );
+        r.register(
+            "chain_head",
+            "Latest block number seen",
+            m.chain_head.clone(),
+        );
+        r.register(
+            "node_processed_inputs",
+            "Inputs the rollups node has processed",
+            m.node_processed.clone(),
+        );
+        r.register(
+            "intake_duration_seconds",
+            "Intake request latency up to the durable commit",
+            m.intake_duration.clone(),
+        );
+        m
+    }
 }
 
 impl Metrics {
     /// Records one intake request's latency.
     pub fn observe_intake(&self, seconds: f64) {
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
-            if seconds <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.intake_duration.observe(seconds);
     }
 
     /// The exposition text; `queue` comes from the database, `now_ms` is the current time.
     pub fn render(&self, queue: &QueueStats, now_ms: i64) -> String {
+        self.queue_depth.set(queue.pending_messages);
+        self.submitted_messages.set(queue.submitted_messages);
+        self.submission_lag.set(
+            queue
+                .oldest_unincluded_at
+                .map_or(0.0, |t| now_ms.saturating_sub(t) as f64 / 1000.0),
+        );
+        self.inputs_included.set(queue.inputs_included);
+        self.gas_used
+            .inc_by(queue.gas_used_total.saturating_sub(self.gas_used.get()));
         let mut out = String::with_capacity(4096);
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        };
-        metric(
-            "witness_gateway_intake_requests_total",
-            "counter",
-            "Intake requests acknowledged (200/202).",
-            get(&self.intake_requests_ok).to_string(),
-        );
-        metric(
-            "witness_gateway_intake_refused_total",
-            "counter",
-            "Intake requests refused with a 4xx answer.",
-            get(&self.intake_requests_refused).to_string(),
-        );
-        metric(
-            "witness_gateway_envelopes_accepted_total",
-            "counter",
-            "Envelopes durably stored (rate() gives the intake rate).",
-            get(&self.envelopes_accepted).to_string(),
-        );
-        metric(
-            "witness_gateway_readings_accepted_total",
-            "counter",
-            "Readings in durably stored envelopes.",
-            get(&self.readings_accepted).to_string(),
-        );
-        metric(
-            "witness_gateway_envelopes_duplicate_total",
-            "counter",
-            "Envelopes received again after being stored (answered with the same receipt).",
-            get(&self.envelopes_duplicate).to_string(),
-        );
-        metric(
-            "witness_gateway_group_commits_total",
-            "counter",
-            "Intake transactions committed.",
-            get(&self.group_commits).to_string(),
-        );
-        metric(
-            "witness_gateway_group_commit_requests_total",
-            "counter",
-            "Intake requests carried by those transactions.",
-            get(&self.group_commit_jobs).to_string(),
-        );
-        metric(
-            "witness_gateway_commit_seconds_total",
-            "counter",
-            "Time spent in intake group commits (database transaction and fsync).",
-            format!("{:.6}", get(&self.commit_us) as f64 / 1e6),
-        );
-        metric(
-            "witness_gateway_verify_seconds_total",
-            "counter",
-            "CPU time spent verifying envelope signatures.",
-            format!("{:.6}", get(&self.verify_us) as f64 / 1e6),
-        );
-        metric(
-            "witness_gateway_queue_depth",
-            "gauge",
-            "Acknowledged messages not yet in a sent transaction.",
-            queue.pending_messages.to_string(),
-        );
-        metric(
-            "witness_gateway_submitted_messages",
-            "gauge",
-            "Messages in sent transactions not yet seen mined.",
-            queue.submitted_messages.to_string(),
-        );
-        let lag = queue
-            .oldest_unincluded_at
-            .map_or(0.0, |t| (now_ms.saturating_sub(t)) as f64 / 1000.0);
-        metric(
-            "witness_gateway_submission_lag_seconds",
-            "gauge",
-            "Age of the oldest acknowledged message not yet mined on chain.",
-            format!("{lag:.3}"),
-        );
-        metric(
-            "witness_gateway_inputs_included",
-            "gauge",
-            "Rollup inputs of this gateway mined on chain (all time).",
-            queue.inputs_included.to_string(),
-        );
-        metric(
-            "witness_gateway_gas_used_total",
-            "counter",
-            "Gas spent by mined inputs (all time).",
-            queue.gas_used_total.to_string(),
-        );
-        metric(
-            "witness_gateway_transactions_sent_total",
-            "counter",
-            "addInput transactions broadcast by this process.",
-            get(&self.transactions_sent).to_string(),
-        );
-        metric(
-            "witness_gateway_submit_errors_total",
-            "counter",
-            "Chain interactions that failed and were retried.",
-            get(&self.submit_errors).to_string(),
-        );
-        metric(
-            "witness_gateway_chain_head",
-            "gauge",
-            "Latest block number seen.",
-            get(&self.chain_head).to_string(),
-        );
-        metric(
-            "witness_gateway_node_processed_inputs",
-            "gauge",
-            "Inputs the rollups node has processed.",
-            get(&self.node_processed).to_string(),
-        );
-        let name = "witness_gateway_intake_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Intake request latency up to the durable commit.\n# TYPE {name} histogram"
-        );
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.latency_buckets) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", get(bucket));
-        }
-        let count = get(&self.latency_count);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {:.6}",
-            get(&self.latency_sum_us) as f64 / 1e6
-        );
-        let _ = writeln!(out, "{name}_count {count}");
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
 }

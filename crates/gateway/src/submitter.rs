@@ -66,7 +66,6 @@
 //! reason, when the backend refused the whole input: `input_refused`).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
@@ -373,7 +372,7 @@ impl Submitter {
                     }
                 }
                 Err(error) => {
-                    self.metrics.submit_errors.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.submit_errors.inc();
                     tracing::warn!(%error, retry_in = ?backoff, "submission failed; retrying");
                     if sleep_or_stop(backoff, &mut stop).await {
                         return;
@@ -405,7 +404,7 @@ impl Submitter {
             return Ok(Step::Filling((self.batch.max_delay - age).min(FILL_CHECK)));
         }
         let head = chain.head().await?;
-        self.metrics.chain_head.store(head, Ordering::Relaxed);
+        self.metrics.chain_head.set(head);
         let payload = build_payload(&batch.messages);
         let ids = batch.messages.iter().map(|(id, _)| *id).collect();
         let input = self.store.create_input(ids, payload, head).await?;
@@ -490,9 +489,7 @@ impl Submitter {
                             return Err(error);
                         }
                     };
-                    self.metrics
-                        .transactions_sent
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.metrics.transactions_sent.inc();
                     self.store.mark_sent(input.id, tx_hash.0).await?;
                     tracing::debug!(input = input.id, %tx_hash, nonce, "input sent");
                     if let Some((index, block, gas)) = chain.wait_mined(tx_hash).await? {
@@ -510,10 +507,6 @@ impl Submitter {
 
     fn on_included(&self, index: u64, gas: Option<u64>) {
         tracing::info!(input_index = index, gas, "input included");
-        self.metrics.inputs_included.fetch_add(1, Ordering::Relaxed);
-        if let Some(gas) = gas {
-            self.metrics.gas_used.fetch_add(gas, Ordering::Relaxed);
-        }
         self.included.notify_one();
     }
 }
@@ -562,7 +555,7 @@ pub(crate) async fn track_outcomes(
 
 async fn track_once(store: &Store, node: &NodeClient, metrics: &Metrics) -> Result<usize> {
     let processed = node.processed_input_count().await?;
-    metrics.node_processed.store(processed, Ordering::Relaxed);
+    metrics.node_processed.set(processed);
     let inputs = store.unchecked_inputs(processed, 64).await?;
     for (id, index) in &inputs {
         let reports = node.reports_of_input(*index).await?;

@@ -93,11 +93,7 @@ async fn metrics(State(state): S) -> Result<Response> {
     let text = tokio::task::spawn_blocking(move || -> Result<String> {
         let processed = state.db.processed_count()?;
         let synced = state.db.synced_block()?;
-        let head = state
-            .shared
-            .metrics
-            .chain_head
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let head = state.shared.metrics.chain_head.get();
         Ok(state
             .shared
             .metrics
@@ -105,7 +101,14 @@ async fn metrics(State(state): S) -> Result<Response> {
     })
     .await
     .map_err(|e| Error::Unavailable(e.to_string()))??;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 // ---- JSON-RPC 2.0 ----

@@ -7,7 +7,6 @@
 //! Cartesi node); they are claimed in order, each once.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use alloy::primitives::B256;
 use alloy::providers::ProviderBuilder;
@@ -30,7 +29,7 @@ pub(crate) async fn run(shared: Arc<Shared>, db: Db) -> Result<()> {
 
 async fn step(shared: &Shared, db: &Db) -> Result<()> {
     let config = &shared.config;
-    let head = shared.metrics.chain_head.load(Ordering::Relaxed);
+    let head = shared.metrics.chain_head.get();
     let Some(scanned) = db.next_block()?.and_then(|b| b.checked_sub(1)) else {
         return Ok(());
     };
@@ -56,10 +55,7 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
         };
         let tx = claim(shared, key, last_block, root).await?;
         db.set_epoch_claimed(epoch.index, tx)?;
-        shared
-            .metrics
-            .claims_submitted
-            .fetch_add(1, Ordering::Relaxed);
+        shared.metrics.claims_submitted.inc();
         tracing::info!(epoch = epoch.index, last_block, tx = ?tx, "claim accepted");
     }
     Ok(())

@@ -15,7 +15,6 @@
 
 use std::process::ExitStatus;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::process::Child;
@@ -77,10 +76,7 @@ impl Engine {
         let mut first = true;
         loop {
             if !first {
-                self.shared
-                    .metrics
-                    .backend_restarts
-                    .fetch_add(1, Ordering::Relaxed);
+                self.shared.metrics.backend_restarts.inc();
                 // Do not spin if the backend dies right away.
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -151,10 +147,7 @@ impl Engine {
                 count += 1;
             }
         }
-        self.shared
-            .metrics
-            .inputs_replayed
-            .fetch_add(count, Ordering::Relaxed);
+        self.shared.metrics.inputs_replayed.inc_by(count);
         if count > 0 {
             tracing::info!(inputs = count, elapsed = ?started.elapsed(), "replay done");
         }
@@ -203,10 +196,7 @@ impl Engine {
                         outputs: &[],
                         reports: &[],
                     })?;
-                    self.shared
-                        .metrics
-                        .inputs_processed
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.shared.metrics.inputs_processed.inc();
                     return Ok(status);
                 }
             };
@@ -225,10 +215,7 @@ impl Engine {
                 reports: &outcome.reports,
             })?;
             next_output += outcome.outputs.len() as u64;
-            self.shared
-                .metrics
-                .inputs_processed
-                .fetch_add(1, Ordering::Relaxed);
+            self.shared.metrics.inputs_processed.inc();
             tracing::debug!(
                 input = input.index,
                 status = status.as_str(),

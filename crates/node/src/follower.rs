@@ -1,7 +1,6 @@
 //! Follows `InputAdded` events of the application and stores the inputs.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::Shared;
 use crate::db::{Db, Input, InputStatus};
@@ -26,7 +25,7 @@ pub(crate) async fn run(shared: Arc<Shared>, db: Db) -> Result<()> {
 async fn step(shared: &Shared, db: &Db) -> Result<()> {
     let config = &shared.config;
     let head = witness_chain::block_number(&config.rpc_url).await?;
-    shared.metrics.chain_head.store(head, Ordering::Relaxed);
+    shared.metrics.chain_head.set(head);
     let Some(safe) = head.checked_sub(config.confirmations) else {
         return Ok(());
     };

@@ -1,4 +1,6 @@
-//! Shared by the integration tests of `witness-node`, `witness-gateway` and `witness-cli`.
+//! Shared by the integration tests of `witness-node`, `witness-gateway` and `witness-cli`: the
+//! binaries of the current build, and the system harness ([`witness_system`], re-exported),
+//! which `witness up` uses too.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,9 +43,16 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     path
 }
 
+pub use witness_system::*;
+
 /// The `witness-backend` binary (see [`workspace_binary`]).
 pub fn backend_binary() -> PathBuf {
     workspace_binary("witness-backend", "witness-backend")
+}
+
+/// [`backend_binary`] as the node's backend command line ([`NodeOpts::command`]).
+pub fn backend_command() -> Vec<String> {
+    vec![backend_binary().display().to_string()]
 }
 
 /// The `witness-adversary` binary: a lying node and gateway (see [`workspace_binary`]).

@@ -146,20 +146,11 @@ impl Drop for WorkDir {
     }
 }
 
-fn backend_binary(common: &Common) -> Result<PathBuf, String> {
-    if let Some(path) = &common.backend {
-        return Ok(path.clone());
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = exe.with_file_name("witness-backend");
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} not found: build it with `cargo build --release -p witness-backend`",
-            path.display()
-        ))
-    }
+fn backend_binary(common: &Common) -> witness_system::Result<PathBuf> {
+    common
+        .backend
+        .clone()
+        .map_or_else(witness_system::installed_backend, Ok)
 }
 
 fn unix_now_u32() -> u32 {

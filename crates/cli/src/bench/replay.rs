@@ -99,7 +99,7 @@ pub(super) async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
     let cpu_self = || cpu_seconds(Process::myself()).unwrap_or(0.0);
     let self0 = cpu_self();
     let started = Instant::now();
-    let anvil_pid = i32::try_from(rig.anvil.pid())?;
+    let anvil_pid = i32::try_from(rig.chain.anvil.pid())?;
     let anvil0 = cpu_seconds(Process::new(anvil_pid)).unwrap_or(0.0);
     rig.start_node().await?;
     rig.wait_processed(total_inputs, Duration::from_secs(1_200))

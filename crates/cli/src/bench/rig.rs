@@ -8,17 +8,12 @@ use std::time::{Duration, Instant};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rustix::process::{Pid, Signal, kill_process};
-use witness_chain::primitives::B256;
-use witness_chain::{
-    ADMIN_ACCOUNT, AddedInput, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, add_input,
-    deploy_application, deploy_core, dev_accounts,
-};
-use witness_node::{Node, NodeConfig, NodeHandle};
-use witness_node_client::{NodeClient, NodeEndpoints};
+use witness_chain::{ADMIN_ACCOUNT, AddedInput, AnvilOptions, GATEWAY_ACCOUNT};
+use witness_node::NodeConfig;
+use witness_node_client::NodeClient;
 use witness_protocol::api::Report;
-use witness_protocol::{
-    BackendPublicKey, BackendSecretKey, GatewayAuthorization, Message, RollupInput, SigningKey,
-};
+use witness_protocol::{BackendPublicKey, BackendSecretKey, SigningKey};
+use witness_system::{Chain, ChainOpts, NodeOpts, RunningNode, gateway_authorization, node_config};
 
 use super::sim::SimFleet;
 use super::{Common, machine};
@@ -30,12 +25,11 @@ use crate::system::SystemInfo;
 // ---------------------------------------------------------------------------------------------
 
 pub(super) struct Rig {
-    pub(super) anvil: AnvilProcess,
-    deployment: Deployment,
+    pub(super) chain: Chain,
     backend_key: BackendSecretKey,
     registrar: SigningKey,
     node_config: NodeConfig,
-    node: Option<NodeHandle>,
+    node: Option<RunningNode>,
     /// Inputs added so far (all of them go to the application).
     pub(super) inputs: u64,
 }
@@ -47,16 +41,12 @@ impl Rig {
         wrapper: Option<&str>,
         block_time: Option<f64>,
     ) -> CliResult<Self> {
-        let anvil = AnvilProcess::spawn(AnvilOptions {
+        let anvil = AnvilOptions {
             block_time,
             log_file: Some(dir.join("anvil.log")),
             ..AnvilOptions::default()
-        })
-        .await?;
-        let rpc_url = anvil.rpc_url().to_owned();
-        let admin = dev_accounts()[ADMIN_ACCOUNT].private_key;
-        deploy_core(&rpc_url, admin).await?;
-        let deployment = deploy_application(&rpc_url, admin, 10, B256::ZERO, B256::ZERO).await?;
+        };
+        let chain = Chain::start(anvil, ChainOpts::default()).await?;
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let backend_key = BackendSecretKey::generate(&mut rng);
         let registrar = SigningKey::generate(&mut rng);
@@ -64,29 +54,18 @@ impl Rig {
             .map(|w| w.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
         command.push(backend.display().to_string());
-        let mut node_config =
-            NodeConfig::from_deployment(&deployment, command, dir.join("node.sqlite"))
-                .with_ephemeral_ports();
+        let node = NodeOpts {
+            command,
+            backend_key: &backend_key,
+            root_registrar: registrar.public_key(),
+            db_path: dir.join("node.sqlite"),
+        };
+        let mut node_config = node_config(&chain.deployment, node).with_ephemeral_ports();
         // Claims are not part of any measurement here; the admin account stays free.
         node_config.claimer_key = None;
         node_config.inspect_timeout = Duration::from_secs(1_200);
-        node_config.app_env = vec![
-            (
-                "WITNESS_ADMIN_ADDRESS".into(),
-                format!("{:#x}", deployment.application_owner),
-            ),
-            (
-                "WITNESS_ROOT_REGISTRARS".into(),
-                hex::encode(registrar.public_key().to_bytes()),
-            ),
-            (
-                "WITNESS_BACKEND_SECRET_KEY".into(),
-                hex::encode(*backend_key.to_bytes()),
-            ),
-        ];
         Ok(Self {
-            anvil,
-            deployment,
+            chain,
             backend_key,
             registrar,
             node_config,
@@ -100,28 +79,20 @@ impl Rig {
     }
 
     pub(super) async fn start_node(&mut self) -> CliResult {
-        self.node = Some(Node::start(self.node_config.clone()).await?);
+        self.node = Some(RunningNode::start(self.node_config.clone()).await?);
         Ok(())
     }
 
-    fn node(&self) -> Result<&NodeHandle, String> {
+    pub(super) fn node_client(&self) -> Result<NodeClient, String> {
         self.node
             .as_ref()
+            .map(RunningNode::client)
             .ok_or_else(|| "the node is not running".into())
-    }
-
-    pub(super) fn node_client(&self) -> Result<NodeClient, String> {
-        let node = self.node()?;
-        Ok(NodeClient::new(NodeEndpoints::new(
-            &format!("http://{}", node.inspect_addr),
-            &format!("http://{}", node.rpc_addr),
-            &format!("{:#x}", self.deployment.application),
-        )))
     }
 
     /// The backend process (a child of this process other than anvil).
     pub(super) fn backend_pid(&self) -> Option<i32> {
-        machine::children(self.anvil.pid()).into_iter().next()
+        machine::children(self.chain.anvil.pid()).into_iter().next()
     }
 
     /// Stops the backend with SIGTERM (so that a profiler wrapping it can write its results),
@@ -142,15 +113,7 @@ impl Rig {
     }
 
     pub(super) async fn send(&mut self, account: usize, payload: Vec<u8>) -> CliResult<AddedInput> {
-        let key = dev_accounts()[account].private_key;
-        let added = add_input(
-            self.anvil.rpc_url(),
-            key,
-            self.deployment.input_box,
-            self.deployment.application,
-            payload,
-        )
-        .await?;
+        let added = self.chain.add_input(account, payload).await?;
         self.inputs += 1;
         Ok(added)
     }
@@ -158,15 +121,7 @@ impl Rig {
     /// The admin authorizes the gateway account; the registrar's enrolment of every car is
     /// relayed by the gateway account.
     pub(super) async fn enrol(&mut self, fleet: &SimFleet) -> CliResult {
-        let gateway = dev_accounts()[GATEWAY_ACCOUNT].address;
-        let payload = RollupInput {
-            messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
-                gateway: gateway.into_array(),
-                authorized: true,
-            })],
-        }
-        .encode()?;
-        self.send(ADMIN_ACCOUNT, payload).await?;
+        self.send(ADMIN_ACCOUNT, gateway_authorization()?).await?;
         for input in fleet.registration_inputs(&self.registrar, 1)? {
             self.send(GATEWAY_ACCOUNT, input).await?;
         }

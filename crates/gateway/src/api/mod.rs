@@ -215,11 +215,18 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str> {
 
 /// Prometheus metrics: intake rate, queue depth, submission lag, gas spent.
 #[utoipa::path(get, path = "/metrics", tag = "public",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text")))]
 async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response> {
     let queue = state.store.queue_stats().await?;
     let text = state.metrics.render(&queue, now_ms());
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn api_not_found() -> GatewayError {

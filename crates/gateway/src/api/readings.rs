@@ -1,7 +1,6 @@
 //! Intake of sealed envelopes, receipts, public statistics and system status.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -75,14 +74,8 @@ pub(super) async fn intake(
         .metrics
         .observe_intake(started.elapsed().as_secs_f64());
     match &result {
-        Ok(_) => state
-            .metrics
-            .intake_requests_ok
-            .fetch_add(1, Ordering::Relaxed),
-        Err(e) if e.status().is_client_error() => state
-            .metrics
-            .intake_requests_refused
-            .fetch_add(1, Ordering::Relaxed),
+        Ok(_) => state.metrics.intake_requests_ok.inc(),
+        Err(e) if e.status().is_client_error() => state.metrics.intake_requests_refused.inc(),
         Err(_) => 0,
     };
     result
@@ -124,14 +117,11 @@ async fn accept(
     let metrics = &state.metrics;
     metrics
         .envelopes_accepted
-        .fetch_add(outcome.new_envelopes as u64, Ordering::Relaxed);
+        .inc_by(outcome.new_envelopes as u64);
+    metrics.readings_accepted.inc_by(outcome.new_readings);
     metrics
-        .readings_accepted
-        .fetch_add(outcome.new_readings, Ordering::Relaxed);
-    metrics.envelopes_duplicate.fetch_add(
-        (outcome.receipts.len() - outcome.new_envelopes) as u64,
-        Ordering::Relaxed,
-    );
+        .envelopes_duplicate
+        .inc_by((outcome.receipts.len() - outcome.new_envelopes) as u64);
     let status = if outcome.new_envelopes > 0 {
         state.wake_submitter.notify_one();
         StatusCode::ACCEPTED

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use witness_gateway::{BatchConfig, NodeEndpoints};
-use witness_node::{Node, NodeConfig};
+use witness_chain::AnvilOptions;
+use witness_gateway::{BatchConfig, ChainConfig};
 use witness_protocol::api::HistoryKeys;
 use witness_protocol::notice::HistoryNotice;
 use witness_protocol::state::HistoryAccumulator;
-use witness_protocol::{GatewayAuthorization, Message, RollupInput, SigningKey, open_response};
-use witness_test_support::backend_binary;
+use witness_protocol::{SigningKey, open_response};
+use witness_test_support::{Chain, ChainOpts, NodeOpts, RunningNode, backend_command, node_config};
 
 use crate::common::*;
 
@@ -26,64 +26,37 @@ async fn receipt_status(app: &App, hash: &[u8; 32]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readings_become_attested_and_queryable() {
-    let (anvil, deployment) = deployed(None).await;
-    let rpc = anvil.rpc_url().to_owned();
+    let chain = Chain::start(AnvilOptions::default(), ChainOpts::default())
+        .await
+        .unwrap();
     let keys = Keys::new(next_seed());
 
     // The admin authorizes the gateway's account on the application.
-    let authorization = RollupInput {
-        messages: vec![Message::GatewayAuthorization(GatewayAuthorization {
-            gateway: gateway_address().into_array(),
-            authorized: true,
-        })],
-    };
-    witness_chain::add_input(
-        &rpc,
-        admin_key(),
-        deployment.input_box,
-        deployment.application,
-        authorization.encode().unwrap(),
-    )
-    .await
-    .unwrap();
+    chain.authorize_gateway().await.unwrap();
 
     // The node runs the real backend with the deployment's configuration.
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = NodeConfig::from_deployment(
-        &deployment,
-        vec![backend_binary().display().to_string()],
-        dir.path().join("node.sqlite"),
-    )
-    .with_ephemeral_ports();
+    let opts = NodeOpts {
+        command: backend_command(),
+        backend_key: &keys.backend,
+        root_registrar: keys.registrar.public_key(),
+        db_path: dir.path().join("node.sqlite"),
+    };
+    let mut node_config = node_config(&chain.deployment, opts).with_ephemeral_ports();
     node_config.poll_interval = Duration::from_millis(50);
     node_config.finish_timeout = Duration::from_secs(1);
     node_config.claimer_key = None;
-    node_config.app_env = vec![
-        (
-            "WITNESS_ADMIN_ADDRESS".into(),
-            format!("{:#x}", deployment.application_owner),
-        ),
-        (
-            "WITNESS_ROOT_REGISTRARS".into(),
-            hex::encode(keys.registrar.public_key().to_bytes()),
-        ),
-        (
-            "WITNESS_BACKEND_SECRET_KEY".into(),
-            hex::encode(keys.backend.to_bytes().as_ref()),
-        ),
-    ];
-    let node = Node::start(node_config).await.unwrap();
-    let endpoints = NodeEndpoints::new(
-        &format!("http://{}", node.inspect_addr),
-        &format!("http://{}", node.rpc_addr),
-        &format!("{:#x}", deployment.application),
-    );
+    let node = RunningNode::start(node_config).await.unwrap();
 
     // The gateway learns the backend key from the node (none configured).
     let url = dir.path().join("gateway.sqlite").display().to_string();
-    let chain = chain_config(&deployment, &rpc);
+    let gateway_chain = ChainConfig {
+        poll_interval: Duration::from_millis(50),
+        ..chain.gateway_chain()
+    };
+    let endpoints = node.endpoints().clone();
     let mut app = App::with(&url, move |c| {
-        c.chain = Some(chain);
+        c.chain = Some(gateway_chain);
         c.node = Some(endpoints);
         c.backend_public_key = None;
         c.batch = BatchConfig {

@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use serde_json::{Value, json};
-use witness_chain::{
-    ADMIN_ACCOUNT, AnvilProcess, Deployment, deploy_application, deploy_core, dev_accounts,
-};
+use witness_chain::{AnvilOptions, AnvilProcess, Deployment, dev_accounts};
 use witness_node::{Node, NodeConfig, NodeHandle};
+use witness_test_support::{Chain, ChainOpts};
 
 /// The sender of the tests' inputs (a dev account that is neither admin nor gateway).
 pub const SENDER: usize = 2;
@@ -21,19 +20,17 @@ pub fn address(index: usize) -> Address {
 }
 
 /// anvil (one block per transaction) with the core contracts and one application.
-pub async fn deployed(epoch_length: u64) -> (AnvilProcess, Deployment) {
-    let anvil = AnvilProcess::start(0, None).await.unwrap();
-    let admin = key(ADMIN_ACCOUNT);
-    deploy_core(anvil.rpc_url(), admin).await.unwrap();
-    let deployment = deploy_application(
-        anvil.rpc_url(),
-        admin,
+pub async fn chain(epoch_length: u64) -> Chain {
+    let opts = ChainOpts {
         epoch_length,
-        B256::repeat_byte(0x11),
-        B256::ZERO,
-    )
-    .await
-    .unwrap();
+        template_hash: B256::repeat_byte(0x11),
+    };
+    Chain::start(AnvilOptions::default(), opts).await.unwrap()
+}
+
+/// [`chain`], in parts.
+pub async fn deployed(epoch_length: u64) -> (AnvilProcess, Deployment) {
+    let Chain { anvil, deployment } = chain(epoch_length).await;
     (anvil, deployment)
 }
 
@@ -67,11 +64,18 @@ pub fn echo_app() -> PathBuf {
     .clone()
 }
 
-/// Fast timings for tests.
+/// The echo backend, with [`fast`] timings.
 pub fn config(deployment: &Deployment, db: PathBuf) -> NodeConfig {
-    let mut config =
-        NodeConfig::from_deployment(deployment, vec![echo_app().display().to_string()], db)
-            .with_ephemeral_ports();
+    fast(NodeConfig::from_deployment(
+        deployment,
+        vec![echo_app().display().to_string()],
+        db,
+    ))
+}
+
+/// Fast timings for tests, on free ports.
+pub fn fast(config: NodeConfig) -> NodeConfig {
+    let mut config = config.with_ephemeral_ports();
     config.poll_interval = Duration::from_millis(50);
     config.finish_timeout = Duration::from_secs(1);
     config

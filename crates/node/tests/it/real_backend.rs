@@ -8,56 +8,41 @@ use std::path::PathBuf;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::json;
-use witness_chain::{ADMIN_ACCOUNT, Deployment, GATEWAY_ACCOUNT, add_input};
-use witness_node::{Node, NodeHandle};
-use witness_node_client::{NodeClient, NodeEndpoints};
+use witness_chain::GATEWAY_ACCOUNT;
+use witness_node_client::NodeClient;
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView, Report, StateAnswer};
 use witness_protocol::notice::StateNotice;
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Reading,
-    RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
+    BackendSecretKey, DeviceId, Envelope, Message, ModelId, Reading, RegistrarAction,
+    RegistrarMessage, RollupInput, SigningKey,
 };
-use witness_test_support::backend_binary;
+use witness_test_support::{Chain, NodeOpts, RunningNode, backend_command, node_config};
 
-use crate::common::{Client, SENDER, address, config, deployed, key, wait_for};
+use crate::common::{Client, SENDER, chain, fast, wait_for};
 
 struct Keys {
     backend: BackendSecretKey,
     registrar: SigningKey,
 }
 
-async fn start(deployment: &Deployment, db: PathBuf, keys: &Keys) -> (NodeHandle, Client) {
-    let mut config = config(deployment, db);
-    config.app_command = vec![backend_binary().display().to_string()];
-    config.app_env = vec![
-        (
-            "WITNESS_ADMIN_ADDRESS".into(),
-            format!("{:#x}", address(ADMIN_ACCOUNT)),
-        ),
-        (
-            "WITNESS_ROOT_REGISTRARS".into(),
-            hex::encode(keys.registrar.public_key().to_bytes()),
-        ),
-        (
-            "WITNESS_BACKEND_SECRET_KEY".into(),
-            hex::encode(*keys.backend.to_bytes()),
-        ),
-    ];
-    let handle = Node::start(config).await.unwrap();
+/// The node running the real backend; its JSON-RPC client and its typed client.
+async fn start(chain: &Chain, db: PathBuf, keys: &Keys) -> (RunningNode, Client, NodeClient) {
+    let opts = NodeOpts {
+        command: backend_command(),
+        backend_key: &keys.backend,
+        root_registrar: keys.registrar.public_key(),
+        db_path: db,
+    };
+    let node = RunningNode::start(fast(node_config(&chain.deployment, opts)))
+        .await
+        .unwrap();
     let client = Client::new(
-        format!("http://{}", handle.rpc_addr),
-        format!("http://{}", handle.inspect_addr),
-        deployment.application,
+        format!("http://{}", node.handle().rpc_addr),
+        format!("http://{}", node.handle().inspect_addr),
+        chain.deployment.application,
     );
-    (handle, client)
-}
-
-fn typed(deployment: &Deployment, handle: &NodeHandle) -> NodeClient {
-    NodeClient::new(NodeEndpoints::new(
-        &format!("http://{}", handle.inspect_addr),
-        &format!("http://{}", handle.rpc_addr),
-        &format!("{:#x}", deployment.application),
-    ))
+    let typed = node.client();
+    (node, client, typed)
 }
 
 async fn state(node: &NodeClient) -> StateAnswer {
@@ -84,22 +69,14 @@ async fn state_notice(node: &NodeClient, index: u64) -> StateNotice {
     StateNotice::decode(&last).unwrap()
 }
 
-async fn send(deployment: &Deployment, sender: usize, messages: Vec<Message>) {
+async fn send(chain: &Chain, sender: usize, messages: Vec<Message>) {
     let payload = RollupInput { messages }.encode().unwrap();
-    add_input(
-        &deployment.rpc_url,
-        key(sender),
-        deployment.input_box,
-        deployment.application,
-        payload,
-    )
-    .await
-    .unwrap();
+    chain.add_input(sender, payload).await.unwrap();
 }
 
 #[tokio::test]
 async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_map_root() {
-    let (_anvil, deployment) = deployed(1000).await;
+    let chain = chain(1000).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("node.sqlite");
     let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -107,18 +84,9 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
         backend: BackendSecretKey::generate(&mut rng),
         registrar: SigningKey::generate(&mut rng),
     };
-    let (node, client) = start(&deployment, db.clone(), &keys).await;
+    let (node, client, typed_client) = start(&chain, db.clone(), &keys).await;
 
-    let gateway = address(GATEWAY_ACCOUNT).into_array();
-    send(
-        &deployment,
-        ADMIN_ACCOUNT,
-        vec![Message::GatewayAuthorization(GatewayAuthorization {
-            gateway,
-            authorized: true,
-        })],
-    )
-    .await;
+    chain.authorize_gateway().await.unwrap();
     let car = SigningKey::generate(&mut rng);
     let id = DeviceId::random(&mut rng);
     let register = RegistrarMessage::sign(
@@ -132,7 +100,7 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
         },
     )
     .unwrap();
-    send(&deployment, SENDER, vec![Message::Registrar(register)]).await;
+    send(&chain, SENDER, vec![Message::Registrar(register)]).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -161,13 +129,13 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
     }
     // From a stranger: the whole input is rejected.
     send(
-        &deployment,
+        &chain,
         SENDER,
         vec![Message::Envelope(envelopes[0].clone())],
     )
     .await;
     send(
-        &deployment,
+        &chain,
         GATEWAY_ACCOUNT,
         vec![
             Message::Envelope(envelopes[0].clone()),
@@ -176,7 +144,6 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
     )
     .await;
     client.wait_processed(4).await;
-    let typed_client = typed(&deployment, &node);
     // The stranger's input is accepted, refused as a whole, and still ends with its state
     // notice, whose map root is the previous input's.
     let refused = client
@@ -212,21 +179,20 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
     // Stop the node mid-stream; inputs keep arriving on chain while it is down.
     node.shutdown().await;
     send(
-        &deployment,
+        &chain,
         GATEWAY_ACCOUNT,
         vec![Message::Envelope(envelopes[2].clone())],
     )
     .await;
-    let (node, client) = start(&deployment, db.clone(), &keys).await;
+    let (node, client, typed_client) = start(&chain, db.clone(), &keys).await;
     client.wait_processed(5).await;
     send(
-        &deployment,
+        &chain,
         GATEWAY_ACCOUNT,
         vec![Message::Envelope(envelopes[3].clone())],
     )
     .await;
     client.wait_processed(6).await;
-    let typed_client = typed(&deployment, &node);
     let device = leaf(&typed_client, id).await;
     assert_eq!(device.attested, 4, "{device:?}");
     assert_eq!(device.last_counter, Some(4));
@@ -240,8 +206,7 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
     node.shutdown().await;
 
     // A third start replays all 6 inputs to exactly the same state and outputs.
-    let (node, _client) = start(&deployment, db, &keys).await;
-    let typed_client = typed(&deployment, &node);
+    let (node, _client, typed_client) = start(&chain, db, &keys).await;
     wait_for("the replay", || async {
         matches!(
             typed_client.inspect(&InspectQuery::State).await.map(|i| i.answer),
