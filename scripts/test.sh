@@ -20,9 +20,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "no_std build of witness-protocol (riscv64gc-unknown-none-elf)"
 cargo build -p witness-protocol --no-default-features --target riscv64gc-unknown-none-elf
 
-step "PostgreSQL for the gateway tests"
-eval "$(scripts/postgres.sh start)"
+step "PostgreSQL for the gateway tests (required: they fail without it)"
+pg_env=$(scripts/postgres.sh start)
+eval "$pg_env"
 trap 'scripts/postgres.sh stop' EXIT
+export WITNESS_REQUIRE_POSTGRES=1
 
 step "workspace tests"
 cargo test --workspace

@@ -186,9 +186,18 @@ pub async fn database_urls(dir: &std::path::Path) -> Vec<String> {
     urls
 }
 
-/// A fresh PostgreSQL schema, as a URL, when `WITNESS_TEST_POSTGRES_URL` is set.
+/// A fresh PostgreSQL schema, as a URL, when `WITNESS_TEST_POSTGRES_URL` is set. The test
+/// command sets `WITNESS_REQUIRE_POSTGRES=1` (scripts/test.sh): then a missing URL fails the
+/// test instead of skipping PostgreSQL.
 pub async fn postgres_url() -> Option<String> {
-    let base = std::env::var("WITNESS_TEST_POSTGRES_URL").ok()?;
+    let Ok(base) = std::env::var("WITNESS_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("WITNESS_REQUIRE_POSTGRES").is_none(),
+            "WITNESS_REQUIRE_POSTGRES is set but WITNESS_TEST_POSTGRES_URL is not: start \
+             PostgreSQL with `eval \"$(scripts/postgres.sh start)\"`"
+        );
+        return None;
+    };
     let schema = format!(
         "witness_test_{}_{}",
         std::process::id(),
