@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use witness_chain::{AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, dev_accounts};
 use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock, TamperAssignment};
 use witness_gateway::{BatchConfig, ClientConfig, Gateway, Role};
+use witness_node_client::{Inspected, NodeClient};
+use witness_protocol::api::{ConfigAnswer, InspectAnswer, InspectQuery};
 use witness_system::{Chain, ChainOpts, NodeOpts, RunningNode, gateway_config, node_config};
 
 use crate::CliResult;
@@ -129,30 +131,6 @@ impl Steps {
     }
 }
 
-/// Posts a JSON query to the node's inspect endpoint and returns the first report as JSON.
-pub(crate) async fn inspect(
-    client: &reqwest::Client,
-    url: &str,
-    query: &Value,
-) -> Result<Value, String> {
-    let answer: Value = client
-        .post(url)
-        .body(query.to_string())
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("inspect {url}: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("inspect {url}: {e}"))?;
-    let payload = answer["reports"][0]["payload"]
-        .as_str()
-        .ok_or_else(|| format!("inspect answered no report: {answer}"))?;
-    let bytes = witness_protocol::codec::parse_hex(payload)
-        .ok_or_else(|| format!("inspect report payload is not hex: {payload}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("inspect report is not JSON: {e}"))
-}
-
 pub(crate) async fn run(args: UpArgs) -> CliResult {
     let steps = Steps::new();
     if args.fresh && args.data_dir.exists() {
@@ -219,7 +197,7 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
 
     steps.step("authorizing the gateway account in the rollup");
     let http = reqwest::Client::new();
-    authorize_gateway(&http, &inspect_url, &chain).await?;
+    authorize_gateway(&node.client(), &chain).await?;
 
     steps.step("preparing the fleet");
     let fleet_dir = data.join("fleet");
@@ -466,20 +444,16 @@ fn reset_if_chain_was_lost(data: &Path, deployment: &Deployment) -> Result<(), S
 }
 
 /// The admin authorizes the gateway account once; waits until the rollup has processed it.
-async fn authorize_gateway(http: &reqwest::Client, inspect_url: &str, chain: &Chain) -> CliResult {
-    let gateway_hex = format!("{:#x}", dev_accounts()[GATEWAY_ACCOUNT].address);
-    let authorized = |config: &Value| {
-        config["gateways"]
-            .as_array()
-            .is_some_and(|g| g.iter().any(|a| a.as_str() == Some(gateway_hex.as_str())))
-    };
-    if authorized(&wait_for_inspect(http, inspect_url).await?) {
+async fn authorize_gateway(node: &NodeClient, chain: &Chain) -> CliResult {
+    let gateway = format!("{:#x}", dev_accounts()[GATEWAY_ACCOUNT].address);
+    let authorized = |config: &ConfigAnswer| config.gateways.contains(&gateway);
+    if authorized(&wait_for_inspect(node).await?) {
         return Ok(());
     }
     chain.authorize_gateway().await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if authorized(&inspect(http, inspect_url, &json!({"type": "config"})).await?) {
+        if authorized(&config_of(node).await?) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -487,11 +461,23 @@ async fn authorize_gateway(http: &reqwest::Client, inspect_url: &str, chain: &Ch
     Err("the rollup did not process the gateway authorization within 60 s".into())
 }
 
+/// The backend's configuration, asked over inspect.
+async fn config_of(node: &NodeClient) -> Result<ConfigAnswer, String> {
+    match node.inspect(&InspectQuery::Config).await {
+        Ok(Inspected {
+            answer: InspectAnswer::Config(config),
+            ..
+        }) => Ok(config),
+        Ok(other) => Err(format!("inspect config answered {:?}", other.answer)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Waits until the backend answers inspect (it replays stored inputs first).
-async fn wait_for_inspect(http: &reqwest::Client, inspect_url: &str) -> Result<Value, String> {
+async fn wait_for_inspect(node: &NodeClient) -> Result<ConfigAnswer, String> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        match inspect(http, inspect_url, &json!({"type": "config"})).await {
+        match config_of(node).await {
             Ok(config) => return Ok(config),
             Err(error) if Instant::now() > deadline => return Err(error),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
