@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use witness_protocol::codec::parse_hex_array;
 
 use alloy::primitives::{Address, B256};
 use witness_chain::{Deployment, GATEWAY_ACCOUNT};
@@ -316,17 +317,16 @@ impl GatewayConfig {
 }
 
 fn parse_b256(text: &str, what: &str) -> Result<B256> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
-        .map_err(|_| GatewayError::Config(format!("{what}: expected 32 bytes of hex")))?;
-    Ok(B256::from(out))
+    parse_hex_array(text)
+        .map(B256::from)
+        .ok_or_else(|| GatewayError::Config(format!("{what}: expected 32 bytes of hex")))
 }
 
 /// Parses a hex X25519 public key.
 pub fn parse_backend_key(text: &str) -> Result<BackendPublicKey> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text.trim().trim_start_matches("0x"), &mut out)
-        .map_err(|_| GatewayError::Config("backend public key: expected 32 bytes of hex".into()))?;
+    let out = parse_hex_array(text).ok_or_else(|| {
+        GatewayError::Config("backend public key: expected 32 bytes of hex".into())
+    })?;
     BackendPublicKey::from_bytes(&out)
         .map_err(|e| GatewayError::Config(format!("backend public key: {e}")))
 }

@@ -52,12 +52,7 @@ pub fn parse_hex_list(items: &[String]) -> Result<Vec<Envelope>> {
         .iter()
         .enumerate()
         .map(|(index, text)| {
-            let bytes = hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| {
-                GatewayError::Malformed {
-                    index,
-                    reason: "not_hex",
-                }
-            })?;
+            let bytes = decode_hex(text, index)?;
             Envelope::decode(&bytes).map_err(|e| GatewayError::Malformed {
                 index,
                 reason: e.code(),
@@ -332,4 +327,13 @@ async fn run(
             }
         }
     }
+}
+
+/// Hex with or without one `0x` prefix; item `index` of a request otherwise.
+pub(crate) fn decode_hex(text: &str, index: usize) -> Result<Vec<u8>> {
+    use witness_protocol::codec::parse_hex;
+    parse_hex(text.trim()).ok_or(GatewayError::Malformed {
+        index,
+        reason: "not_hex",
+    })
 }

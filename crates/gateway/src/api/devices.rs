@@ -15,6 +15,7 @@ use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 use super::{AppState, JsonBody, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
+use crate::intake::decode_hex;
 use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, SubmissionCounts};
 
 /// Most registrar messages per request.
@@ -102,13 +103,6 @@ fn view(device: &DeviceRow, account_id: i64) -> DeviceView {
 pub(super) fn parse_device_id(text: &str) -> Result<DeviceId> {
     DeviceId::from_hex(text).map_err(|_| {
         GatewayError::InvalidRequest(format!("{text:?} is not a device id (32 hex digits)"))
-    })
-}
-
-pub(super) fn decode_hex(text: &str, index: usize) -> Result<Vec<u8>> {
-    hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| GatewayError::Malformed {
-        index,
-        reason: "not_hex",
     })
 }
 

@@ -21,10 +21,11 @@ use witness_protocol::OwnerQuery;
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::notice::HistoryNotice;
 
-use super::devices::{decode_hex, parse_device_id, visible_device};
+use super::devices::{parse_device_id, visible_device};
 use super::{AppState, JsonBody, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
+use crate::intake::decode_hex;
 
 /// Notices per page unless `limit` says otherwise.
 pub const DEFAULT_NOTICES: usize = 50;

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use witness_protocol::codec::parse_hex_array;
 
 use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
 
@@ -152,9 +153,8 @@ pub(super) async fn receipt(
     State(state): State<Arc<AppState>>,
     Path(hash): Path<String>,
 ) -> Result<Json<Receipt>> {
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hash.trim_start_matches("0x"), &mut bytes)
-        .map_err(|_| GatewayError::InvalidRequest("the hash must be 64 hex digits".into()))?;
+    let bytes = parse_hex_array::<32>(&hash)
+        .ok_or_else(|| GatewayError::InvalidRequest("the hash must be 64 hex digits".into()))?;
     state
         .store
         .receipt(bytes)
