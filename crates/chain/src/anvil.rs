@@ -6,11 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use alloy::providers::{Provider, ProviderBuilder};
-
 use crate::artifacts::anvil_binary;
 use crate::error::{ChainError, Result};
-use crate::parse_rpc_url;
+use crate::l1::L1;
 
 /// anvil's (and our) dev chain id.
 pub const DEV_CHAIN_ID: u64 = 31337;
@@ -162,9 +160,9 @@ impl AnvilProcess {
         process.port = port;
         process.rpc_url = format!("http://127.0.0.1:{port}");
 
-        let provider = ProviderBuilder::new().connect_http(parse_rpc_url(&process.rpc_url)?);
+        let l1 = L1::connect(&process.rpc_url)?;
         loop {
-            match provider.get_chain_id().await {
+            match l1.chain_id().await {
                 Ok(id) if id == options.chain_id => break,
                 Ok(id) => {
                     return Err(ChainError::Anvil(format!(

@@ -14,7 +14,8 @@ use crate::abi::{DataAvailability, IApplication, IInputBox, ISelfHostedApplicati
 use crate::anvil::DEV_CHAIN_ID;
 use crate::artifacts::creation_bytecode;
 use crate::error::{ChainError, Result};
-use crate::{confirm, read_provider, to_u64, wallet_provider};
+use crate::l1::L1;
+use crate::{confirm, to_u64};
 
 /// The deterministic CREATE2 deployer (Arachnid's), pre-installed by anvil.
 pub const CREATE2_DEPLOYER: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
@@ -153,52 +154,56 @@ pub fn core_addresses() -> Result<CoreAddresses> {
     Ok(plan()?.0)
 }
 
-/// Deploys the core contracts through [`CREATE2_DEPLOYER`] with salt zero, so they land at the
-/// canonical v2.2 addresses. Idempotent: contracts whose address already has code are skipped.
-/// All missing deployments are sent at once (consecutive nonces), then awaited.
-pub async fn deploy_core(rpc_url: &str, deployer_key: B256) -> Result<CoreAddresses> {
-    let (core, planned) = plan()?;
-    let (provider, from) = wallet_provider(rpc_url, deployer_key)?;
-    if provider.get_code_at(CREATE2_DEPLOYER).await?.is_empty() {
-        return Err(ChainError::NotDeployed {
-            name: "CREATE2 deployer (start anvil without --disable-default-create2-deployer)"
-                .into(),
-            address: CREATE2_DEPLOYER,
-        });
-    }
-    let mut missing = Vec::new();
-    for p in &planned {
-        if provider.get_code_at(p.address).await?.is_empty() {
-            missing.push(p);
-        }
-    }
-    if !missing.is_empty() {
-        let mut nonce = provider.get_transaction_count(from).pending().await?;
-        let mut pending = Vec::with_capacity(missing.len());
-        for p in &missing {
-            let mut input = CREATE2_SALT.to_vec();
-            input.extend_from_slice(&p.init_code);
-            let tx = TransactionRequest::default()
-                .with_from(from)
-                .with_to(CREATE2_DEPLOYER)
-                .with_input(input)
-                .with_nonce(nonce);
-            nonce += 1;
-            pending.push(provider.send_transaction(tx).await?);
-        }
-        for tx in pending {
-            confirm(tx).await?;
-        }
-    }
-    for p in &planned {
-        if provider.get_code_at(p.address).await?.is_empty() {
+impl L1 {
+    /// Deploys the core contracts through [`CREATE2_DEPLOYER`] with salt zero as the signer, so
+    /// they land at the canonical v2.2 addresses. Idempotent: contracts whose address already has
+    /// code are skipped. All missing deployments are sent at once (consecutive nonces), then
+    /// awaited.
+    pub async fn deploy_core(&self) -> Result<CoreAddresses> {
+        let from = self.require_signer("deploy_core")?;
+        let (core, planned) = plan()?;
+        let provider = self.provider();
+        if provider.get_code_at(CREATE2_DEPLOYER).await?.is_empty() {
             return Err(ChainError::NotDeployed {
-                name: p.name.into(),
-                address: p.address,
+                name: "CREATE2 deployer (start anvil without --disable-default-create2-deployer)"
+                    .into(),
+                address: CREATE2_DEPLOYER,
             });
         }
+        let mut missing = Vec::new();
+        for p in &planned {
+            if provider.get_code_at(p.address).await?.is_empty() {
+                missing.push(p);
+            }
+        }
+        if !missing.is_empty() {
+            let mut nonce = provider.get_transaction_count(from).pending().await?;
+            let mut pending = Vec::with_capacity(missing.len());
+            for p in &missing {
+                let mut input = CREATE2_SALT.to_vec();
+                input.extend_from_slice(&p.init_code);
+                let tx = TransactionRequest::default()
+                    .with_from(from)
+                    .with_to(CREATE2_DEPLOYER)
+                    .with_input(input)
+                    .with_nonce(nonce);
+                nonce += 1;
+                pending.push(provider.send_transaction(tx).await?);
+            }
+            for tx in pending {
+                confirm(tx).await?;
+            }
+        }
+        for p in &planned {
+            if provider.get_code_at(p.address).await?.is_empty() {
+                return Err(ChainError::NotDeployed {
+                    name: p.name.into(),
+                    address: p.address,
+                });
+            }
+        }
+        Ok(core)
     }
-    Ok(core)
 }
 
 /// An anvil dev account.
@@ -322,91 +327,92 @@ pub fn input_box_data_availability(input_box: Address) -> Bytes {
     .into()
 }
 
-/// Deploys an Authority (owned by the key's account, with `epoch_length`) and an Application
-/// (same owner, InputBox data availability) through `SelfHostedApplicationFactory`.
-/// Requires [`deploy_core`] first. Idempotent for the same arguments: an application already at
-/// the computed address is reused.
-pub async fn deploy_application(
-    rpc_url: &str,
-    owner_key: B256,
-    epoch_length: u64,
-    template_hash: B256,
-    salt: B256,
-) -> Result<Deployment> {
-    let core = core_addresses()?;
-    let (provider, owner) = wallet_provider(rpc_url, owner_key)?;
-    if provider
-        .get_code_at(core.self_hosted_application_factory)
-        .await?
-        .is_empty()
-    {
-        return Err(ChainError::NotDeployed {
-            name: "SelfHostedApplicationFactory (run deploy_core first)".into(),
-            address: core.self_hosted_application_factory,
-        });
-    }
-    let factory =
-        ISelfHostedApplicationFactory::new(core.self_hosted_application_factory, &provider);
-    let da = input_box_data_availability(core.input_box);
-    let epoch = U256::from(epoch_length);
-    let addrs = factory
-        .calculateAddresses(owner, epoch, owner, template_hash, da.clone(), salt)
-        .call()
-        .await?;
-    let (application, authority) = (addrs.application, addrs.authority);
-
-    if provider.get_code_at(application).await?.is_empty() {
-        let pending = factory
-            .deployContracts(owner, epoch, owner, template_hash, da, salt)
-            .send()
-            .await?;
-        confirm(pending).await?;
-    }
-    for (name, address) in [("Application", application), ("Authority", authority)] {
-        if provider.get_code_at(address).await?.is_empty() {
+impl L1 {
+    /// Deploys an Authority (owned by the signer, with `epoch_length`) and an Application
+    /// (same owner, InputBox data availability) through `SelfHostedApplicationFactory`.
+    /// Requires [`L1::deploy_core`] first. Idempotent for the same arguments: an application
+    /// already at the computed address is reused.
+    pub async fn deploy_application(
+        &self,
+        epoch_length: u64,
+        template_hash: B256,
+        salt: B256,
+    ) -> Result<Deployment> {
+        let owner = self.require_signer("deploy_application")?;
+        let core = core_addresses()?;
+        let provider = self.provider();
+        if provider
+            .get_code_at(core.self_hosted_application_factory)
+            .await?
+            .is_empty()
+        {
             return Err(ChainError::NotDeployed {
-                name: name.into(),
-                address,
+                name: "SelfHostedApplicationFactory (run deploy_core first)".into(),
+                address: core.self_hosted_application_factory,
             });
         }
-    }
-
-    let read = read_provider(rpc_url)?;
-    let chain_id = read.get_chain_id().await?;
-    let app = IApplication::new(application, &read);
-    let validator = app.getOutputsMerkleRootValidator().call().await?;
-    if validator != authority {
-        return Err(ChainError::Decode(format!(
-            "application {application} is validated by {validator}, expected authority {authority}"
-        )));
-    }
-    let deployment_block = to_u64(
-        app.getDeploymentBlockNumber().call().await?,
-        "deployment block",
-    )?;
-    let input_box_deployment_block = to_u64(
-        IInputBox::new(core.input_box, &read)
-            .getDeploymentBlockNumber()
+        let factory =
+            ISelfHostedApplicationFactory::new(core.self_hosted_application_factory, provider);
+        let da = input_box_data_availability(core.input_box);
+        let epoch = U256::from(epoch_length);
+        let addrs = factory
+            .calculateAddresses(owner, epoch, owner, template_hash, da.clone(), salt)
             .call()
-            .await?,
-        "InputBox deployment block",
-    )?;
-    Ok(Deployment {
-        chain_id,
-        rpc_url: rpc_url.to_owned(),
-        input_box: core.input_box,
-        input_box_deployment_block,
-        application,
-        authority,
-        epoch_length,
-        application_owner: owner,
-        template_hash,
-        contracts: core.to_map(),
-        accounts: if chain_id == DEV_CHAIN_ID {
-            dev_accounts()
-        } else {
-            Vec::new()
-        },
-        deployment_block,
-    })
+            .await?;
+        let (application, authority) = (addrs.application, addrs.authority);
+
+        if provider.get_code_at(application).await?.is_empty() {
+            let pending = factory
+                .deployContracts(owner, epoch, owner, template_hash, da, salt)
+                .send()
+                .await?;
+            confirm(pending).await?;
+        }
+        for (name, address) in [("Application", application), ("Authority", authority)] {
+            if provider.get_code_at(address).await?.is_empty() {
+                return Err(ChainError::NotDeployed {
+                    name: name.into(),
+                    address,
+                });
+            }
+        }
+
+        let chain_id = self.chain_id().await?;
+        let app = IApplication::new(application, provider);
+        let validator = app.getOutputsMerkleRootValidator().call().await?;
+        if validator != authority {
+            return Err(ChainError::Decode(format!(
+                "application {application} is validated by {validator}, expected authority {authority}"
+            )));
+        }
+        let deployment_block = to_u64(
+            app.getDeploymentBlockNumber().call().await?,
+            "deployment block",
+        )?;
+        let input_box_deployment_block = to_u64(
+            IInputBox::new(core.input_box, provider)
+                .getDeploymentBlockNumber()
+                .call()
+                .await?,
+            "InputBox deployment block",
+        )?;
+        Ok(Deployment {
+            chain_id,
+            rpc_url: self.rpc_url().to_owned(),
+            input_box: core.input_box,
+            input_box_deployment_block,
+            application,
+            authority,
+            epoch_length,
+            application_owner: owner,
+            template_hash,
+            contracts: core.to_map(),
+            accounts: if chain_id == DEV_CHAIN_ID {
+                dev_accounts()
+            } else {
+                Vec::new()
+            },
+            deployment_block,
+        })
+    }
 }

@@ -61,6 +61,9 @@ pub enum ChainError {
     /// The private key is not a valid secp256k1 secret key.
     #[error("invalid private key: {0}")]
     InvalidPrivateKey(String),
+    /// A transaction was asked of an [`L1`](crate::L1) built without a signer.
+    #[error("{0} needs a signer: connect with L1::connect_signer")]
+    NoSigner(&'static str),
     /// Transport or JSON-RPC failure (connection refused, node error without revert data, ...).
     #[error("rpc: {0}")]
     Rpc(Box<alloy::transports::TransportError>),

@@ -17,18 +17,20 @@
 //! the earliest, so every call makes a bounded number of requests.
 
 use alloy::eips::BlockId;
-use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::primitives::{Address, B256, Bytes, TxHash, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::{SolCall, SolEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::abi::IApplication::{IApplicationErrors, OutputValidityProof};
+use crate::abi::IAuthority::{self, IAuthorityErrors};
 use crate::abi::IConsensus::ClaimAccepted;
+use crate::abi::IInputBox::{IInputBoxErrors, InputAdded};
 use crate::abi::{DataAvailability, IApplication, IInputBox};
-use crate::deploy::INPUT_BOX;
+use crate::deploy::{Deployment, INPUT_BOX};
 use crate::error::{ChainError, Result};
-use crate::{decode_revert, parse_rpc_url, to_u64};
+use crate::{AddedInput, InputAddedLog, confirm, decode_revert, parse_rpc_url, signer, to_u64};
 
 /// Largest block range of one `eth_getLogs` request unless [`L1::with_log_range`] says otherwise.
 pub const DEFAULT_LOG_RANGE: u64 = 10_000;
@@ -65,26 +67,59 @@ pub struct OutputValidity {
     pub is_claim_root: bool,
 }
 
-/// One chain client: a provider built once, the InputBox to count inputs in and the log window.
+/// The chain client: a provider built once, optionally the account it signs transactions as,
+/// the InputBox inputs are sent to, read from and counted in, and the log window.
 #[derive(Debug, Clone)]
 pub struct L1 {
     provider: DynProvider,
+    rpc_url: String,
+    signer: Option<Address>,
     input_box: Address,
     log_range: u64,
 }
 
 impl L1 {
-    /// A client for the node at `rpc_url` (no request is made), counting inputs in the canonical
+    /// A read-only client for the node at `rpc_url` (no request is made), using the canonical
     /// v2.2 InputBox ([`INPUT_BOX`]).
     pub fn connect(rpc_url: &str) -> Result<Self> {
         let provider = ProviderBuilder::new()
             .connect_http(parse_rpc_url(rpc_url)?)
             .erased();
-        Ok(Self {
+        Ok(Self::new(provider, rpc_url, None))
+    }
+
+    /// A client that also signs transactions as the account of the secret key `key`, filling in
+    /// gas, chain id and the nonce. The nonce is the account's pending transaction count, read
+    /// for every transaction (not cached), so other senders of the same account (another
+    /// client, another process) do not make it stale.
+    pub fn connect_signer(rpc_url: &str, key: B256) -> Result<Self> {
+        let signer = signer(key)?;
+        let from = signer.address();
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_blob_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(signer)
+            .connect_http(parse_rpc_url(rpc_url)?)
+            .erased();
+        Ok(Self::new(provider, rpc_url, Some(from)))
+    }
+
+    /// A read-only client for a deployment: its RPC URL and its InputBox.
+    pub fn for_deployment(deployment: &Deployment) -> Result<Self> {
+        Ok(Self::connect(&deployment.rpc_url)?.with_input_box(deployment.input_box))
+    }
+
+    fn new(provider: DynProvider, rpc_url: &str, signer: Option<Address>) -> Self {
+        Self {
             provider,
+            rpc_url: rpc_url.to_owned(),
+            signer,
             input_box: INPUT_BOX,
             log_range: DEFAULT_LOG_RANGE,
-        })
+        }
     }
 
     /// Counts inputs in another InputBox (see [`L1::application_input_box`]).
@@ -101,9 +136,24 @@ impl L1 {
         self
     }
 
-    /// The InputBox inputs are counted in.
+    /// The InputBox inputs are sent to, read from and counted in.
     pub fn input_box(&self) -> Address {
         self.input_box
+    }
+
+    /// The RPC URL the client was connected to.
+    pub fn rpc_url(&self) -> &str {
+        &self.rpc_url
+    }
+
+    /// The account transactions are signed as (`None`: read-only).
+    pub fn signer(&self) -> Option<Address> {
+        self.signer
+    }
+
+    /// The signing account, or [`ChainError::NoSigner`] for `what`.
+    pub(crate) fn require_signer(&self, what: &'static str) -> Result<Address> {
+        self.signer.ok_or(ChainError::NoSigner(what))
     }
 
     /// Largest block range of one `eth_getLogs` request.
@@ -124,6 +174,109 @@ impl L1 {
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64> {
         Ok(self.provider.get_block_number().await?)
+    }
+
+    /// Mines `blocks` empty blocks at once (anvil only: `anvil_mine`).
+    pub async fn anvil_mine(&self, blocks: u64) -> Result<()> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("anvil_mine".into(), (U256::from(blocks),))
+            .await?;
+        Ok(())
+    }
+
+    /// Calls `InputBox.addInput(app, payload)` as the signer, waits for the receipt and reads
+    /// the `InputAdded` event from it. A payload over [`MAX_PAYLOAD_LENGTH`] fails with
+    /// [`ChainError::InputTooLarge`] (the contract's own check, seen at gas estimation).
+    ///
+    /// [`MAX_PAYLOAD_LENGTH`]: crate::MAX_PAYLOAD_LENGTH
+    pub async fn add_input(&self, app: Address, payload: impl Into<Bytes>) -> Result<AddedInput> {
+        self.require_signer("addInput")?;
+        let pending = IInputBox::new(self.input_box, &self.provider)
+            .addInput(app, payload.into())
+            .send()
+            .await
+            .map_err(
+                |err| match err.as_decoded_interface_error::<IInputBoxErrors>() {
+                    Some(IInputBoxErrors::InputTooLarge(e)) => ChainError::InputTooLarge {
+                        input_length: u64::try_from(e.inputLength).unwrap_or(u64::MAX),
+                        max_input_length: u64::try_from(e.maxInputLength).unwrap_or(u64::MAX),
+                    },
+                    None => err.into(),
+                },
+            )?;
+        let receipt = confirm(pending).await?;
+        let tx_hash = receipt.transaction_hash;
+        let event = receipt
+            .logs()
+            .iter()
+            .filter(|log| log.address() == self.input_box)
+            .find_map(|log| log.log_decode::<InputAdded>().ok())
+            .ok_or(ChainError::MissingEvent {
+                event: "InputAdded",
+                tx_hash,
+            })?;
+        Ok(AddedInput {
+            tx_hash,
+            block_number: receipt.block_number.ok_or(ChainError::MissingEvent {
+                event: "block number",
+                tx_hash,
+            })?,
+            input_index: to_u64(event.inner.data.index, "input index")?,
+            gas_used: receipt.gas_used,
+        })
+    }
+
+    /// `InputAdded` events of `app` in blocks `from_block..=to_block`, in chain order.
+    pub async fn input_added_logs(
+        &self,
+        app: Address,
+        from_block: u64,
+        to_block: u64,
+    ) -> Result<Vec<InputAddedLog>> {
+        let filter = Filter::new()
+            .address(self.input_box)
+            .event_signature(InputAdded::SIGNATURE_HASH)
+            .topic1(app.into_word())
+            .from_block(from_block)
+            .to_block(to_block);
+        let logs = self.provider.get_logs(&filter).await?;
+        logs.iter()
+            .map(|log| {
+                let decoded = log
+                    .log_decode::<InputAdded>()
+                    .map_err(|e| ChainError::Decode(format!("InputAdded: {e}")))?;
+                Ok(InputAddedLog {
+                    index: to_u64(decoded.inner.data.index, "input index")?,
+                    block_number: log
+                        .block_number
+                        .ok_or_else(|| ChainError::Decode("log without block number".into()))?,
+                    tx_hash: log
+                        .transaction_hash
+                        .ok_or_else(|| ChainError::Decode("log without transaction hash".into()))?,
+                    input: decoded.inner.data.input,
+                })
+            })
+            .collect()
+    }
+
+    /// `Authority.submitClaim(app, last_processed_block, outputs_merkle_root)` as the signer (the
+    /// authority owner); waits for the receipt. Contract rejections (`NotEpochFinalBlock`,
+    /// `NotFirstClaim`, `NotPastBlock`, `OwnableUnauthorizedAccount`) come back as
+    /// [`ChainError::Reverted`].
+    pub async fn submit_claim(
+        &self,
+        authority: Address,
+        app: Address,
+        last_processed_block: u64,
+        outputs_merkle_root: B256,
+    ) -> Result<TxHash> {
+        self.require_signer("submitClaim")?;
+        let pending = IAuthority::new(authority, &self.provider)
+            .submitClaim(app, U256::from(last_processed_block), outputs_merkle_root)
+            .send()
+            .await
+            .map_err(decode_revert::<IAuthorityErrors>("Authority"))?;
+        Ok(confirm(pending).await?.transaction_hash)
     }
 
     /// Timestamp (seconds) of `block`; [`ChainError::BlockNotFound`] if the node does not have it.

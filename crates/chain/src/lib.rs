@@ -3,13 +3,15 @@
 //! - a local dev chain: [`AnvilProcess`] runs the anvil binary from the npm package
 //!   `@foundry-rs/anvil` (nothing is downloaded at run time);
 //! - deterministic deployment of the Cartesi Rollups v2.2 contracts from the npm package
-//!   `@cartesi/rollups@2.2.0` ([`deploy_core`]) at their canonical CREATE2 addresses, and of one
-//!   application with its own Authority ([`deploy_application`]), described by a [`Deployment`]
-//!   (`deployment.json`);
-//! - the calls the rest of the system makes: [`add_input`], [`input_added_logs`],
-//!   [`decode_evm_advance`], [`submit_claim`], [`validate_output`], [`block_number`];
-//! - what a verifier that trusts only L1 reads ([`L1`]): chain id, the application's consensus,
-//!   the latest [`AcceptedClaim`], the number of inputs a claim covers, output validity.
+//!   `@cartesi/rollups@2.2.0` ([`L1::deploy_core`]) at their canonical CREATE2 addresses, and of
+//!   one application with its own Authority ([`L1::deploy_application`]), described by a
+//!   [`Deployment`] (`deployment.json`);
+//! - one chain client, [`L1`] (a provider built once, optionally a signer): the calls the rest
+//!   of the system makes ([`L1::add_input`], [`L1::input_added_logs`], [`L1::submit_claim`],
+//!   [`L1::validate_output`], [`L1::block_number`], [`L1::chain_id`], [`L1::anvil_mine`]) and what
+//!   a verifier that trusts only L1 reads (the application's consensus, the latest
+//!   [`AcceptedClaim`], the number of inputs a claim covers, output validity);
+//! - the pure input codec: [`decode_evm_advance`], [`encode_evm_advance`].
 //!
 //! Keys are raw secp256k1 secret keys ([`B256`]); RPC URLs are plain strings.
 
@@ -18,10 +20,10 @@ use std::time::Duration;
 
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, B256, Bytes, TxHash, U256};
-use alloy::providers::{PendingTransactionBuilder, Provider, ProviderBuilder};
-use alloy::rpc::types::{Filter, TransactionReceipt};
+use alloy::providers::PendingTransactionBuilder;
+use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolEvent, SolInterface};
+use alloy::sol_types::{SolCall, SolInterface};
 use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 
@@ -41,17 +43,15 @@ pub use artifacts::{
 pub use deploy::{
     ADMIN_ACCOUNT, APPLICATION_FACTORY, AUTHORITY_FACTORY, CREATE2_DEPLOYER, CREATE2_SALT,
     CoreAddresses, Deployment, DevAccount, ETHER_PORTAL, GATEWAY_ACCOUNT, INPUT_BOX,
-    QUORUM_FACTORY, SELF_HOSTED_APPLICATION_FACTORY, core_addresses, deploy_application,
-    deploy_core, dev_accounts, input_box_data_availability,
+    QUORUM_FACTORY, SELF_HOSTED_APPLICATION_FACTORY, core_addresses, dev_accounts,
+    input_box_data_availability,
 };
 pub use error::{ChainError, Result};
 pub use l1::{
     AcceptedClaim, DEFAULT_LOG_RANGE, L1, OUTPUTS_TREE_HEIGHT, OutputValidity, outputs_merkle_root,
 };
 
-use abi::IAuthority::IAuthorityErrors;
-use abi::IInputBox::{IInputBoxErrors, InputAdded};
-use abi::{IAuthority, IInputBox, Inputs};
+use abi::Inputs;
 
 /// Largest encoded input (`EvmAdvance` call data) the v2.2 InputBox accepts, in bytes.
 pub const MAX_INPUT_LENGTH: usize = 1 << 16;
@@ -77,24 +77,8 @@ pub fn signer_address(key: B256) -> Result<Address> {
     Ok(signer(key)?.address())
 }
 
-fn signer(key: B256) -> Result<PrivateKeySigner> {
+pub(crate) fn signer(key: B256) -> Result<PrivateKeySigner> {
     PrivateKeySigner::from_bytes(&key).map_err(|e| ChainError::InvalidPrivateKey(e.to_string()))
-}
-
-pub(crate) fn read_provider(rpc_url: &str) -> Result<impl Provider + Clone> {
-    Ok(ProviderBuilder::new().connect_http(parse_rpc_url(rpc_url)?))
-}
-
-pub(crate) fn wallet_provider(
-    rpc_url: &str,
-    key: B256,
-) -> Result<(impl Provider + Clone, Address)> {
-    let signer = signer(key)?;
-    let from = signer.address();
-    let provider = ProviderBuilder::new()
-        .wallet(signer)
-        .connect_http(parse_rpc_url(rpc_url)?);
-    Ok((provider, from))
 }
 
 /// Waits for the receipt and fails on a reverted transaction.
@@ -134,26 +118,7 @@ pub(crate) fn decode_revert<E: SolInterface + Debug>(
     }
 }
 
-/// The latest block number.
-pub async fn block_number(rpc_url: &str) -> Result<u64> {
-    Ok(read_provider(rpc_url)?.get_block_number().await?)
-}
-
-/// The chain id.
-pub async fn chain_id(rpc_url: &str) -> Result<u64> {
-    Ok(read_provider(rpc_url)?.get_chain_id().await?)
-}
-
-/// Mines `blocks` empty blocks at once (anvil only: `anvil_mine`).
-pub async fn anvil_mine(rpc_url: &str, blocks: u64) -> Result<()> {
-    let provider = read_provider(rpc_url)?;
-    provider
-        .raw_request::<_, serde_json::Value>("anvil_mine".into(), (U256::from(blocks),))
-        .await?;
-    Ok(())
-}
-
-/// What [`add_input`] reports about a mined input.
+/// What [`L1::add_input`] reports about a mined input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddedInput {
     /// The `addInput` transaction.
@@ -164,52 +129,6 @@ pub struct AddedInput {
     pub input_index: u64,
     /// Gas used by the transaction.
     pub gas_used: u64,
-}
-
-/// Calls `InputBox.addInput(app, payload)` as the key's account, waits for the receipt and reads
-/// the `InputAdded` event from it. A payload over [`MAX_PAYLOAD_LENGTH`] fails with
-/// [`ChainError::InputTooLarge`] (the contract's own check, seen at gas estimation).
-pub async fn add_input(
-    rpc_url: &str,
-    signer_key: B256,
-    input_box: Address,
-    app: Address,
-    payload: impl Into<Bytes>,
-) -> Result<AddedInput> {
-    let (provider, _) = wallet_provider(rpc_url, signer_key)?;
-    let pending = IInputBox::new(input_box, &provider)
-        .addInput(app, payload.into())
-        .send()
-        .await
-        .map_err(
-            |err| match err.as_decoded_interface_error::<IInputBoxErrors>() {
-                Some(IInputBoxErrors::InputTooLarge(e)) => ChainError::InputTooLarge {
-                    input_length: u64::try_from(e.inputLength).unwrap_or(u64::MAX),
-                    max_input_length: u64::try_from(e.maxInputLength).unwrap_or(u64::MAX),
-                },
-                None => err.into(),
-            },
-        )?;
-    let receipt = confirm(pending).await?;
-    let tx_hash = receipt.transaction_hash;
-    let event = receipt
-        .logs()
-        .iter()
-        .filter(|log| log.address() == input_box)
-        .find_map(|log| log.log_decode::<InputAdded>().ok())
-        .ok_or(ChainError::MissingEvent {
-            event: "InputAdded",
-            tx_hash,
-        })?;
-    Ok(AddedInput {
-        tx_hash,
-        block_number: receipt.block_number.ok_or(ChainError::MissingEvent {
-            event: "block number",
-            tx_hash,
-        })?,
-        input_index: to_u64(event.inner.data.index, "input index")?,
-        gas_used: receipt.gas_used,
-    })
 }
 
 /// An `InputAdded` event as read from the chain.
@@ -223,41 +142,6 @@ pub struct InputAddedLog {
     pub tx_hash: TxHash,
     /// The ABI-encoded `EvmAdvance` (decode with [`decode_evm_advance`]).
     pub input: Bytes,
-}
-
-/// `InputAdded` events of `app` in blocks `from_block..=to_block`, in chain order.
-pub async fn input_added_logs(
-    rpc_url: &str,
-    input_box: Address,
-    app: Address,
-    from_block: u64,
-    to_block: u64,
-) -> Result<Vec<InputAddedLog>> {
-    let provider = read_provider(rpc_url)?;
-    let filter = Filter::new()
-        .address(input_box)
-        .event_signature(InputAdded::SIGNATURE_HASH)
-        .topic1(app.into_word())
-        .from_block(from_block)
-        .to_block(to_block);
-    let logs = provider.get_logs(&filter).await?;
-    logs.iter()
-        .map(|log| {
-            let decoded = log
-                .log_decode::<InputAdded>()
-                .map_err(|e| ChainError::Decode(format!("InputAdded: {e}")))?;
-            Ok(InputAddedLog {
-                index: to_u64(decoded.inner.data.index, "input index")?,
-                block_number: log
-                    .block_number
-                    .ok_or_else(|| ChainError::Decode("log without block number".into()))?,
-                tx_hash: log
-                    .transaction_hash
-                    .ok_or_else(|| ChainError::Decode("log without transaction hash".into()))?,
-                input: decoded.inner.data.input,
-            })
-        })
-        .collect()
 }
 
 /// A decoded input: `EvmAdvance(chainId, appContract, msgSender, blockNumber, blockTimestamp,
@@ -312,43 +196,4 @@ pub fn encode_evm_advance(advance: &EvmAdvance) -> Bytes {
     }
     .abi_encode()
     .into()
-}
-
-/// `Authority.submitClaim(app, last_processed_block, outputs_merkle_root)` as the key's account
-/// (the authority owner); waits for the receipt. Contract rejections (`NotEpochFinalBlock`,
-/// `NotFirstClaim`, `NotPastBlock`, `OwnableUnauthorizedAccount`) come back as
-/// [`ChainError::Reverted`].
-pub async fn submit_claim(
-    rpc_url: &str,
-    owner_key: B256,
-    authority: Address,
-    app: Address,
-    last_processed_block: u64,
-    outputs_merkle_root: B256,
-) -> Result<TxHash> {
-    let (provider, _) = wallet_provider(rpc_url, owner_key)?;
-    let pending = IAuthority::new(authority, &provider)
-        .submitClaim(app, U256::from(last_processed_block), outputs_merkle_root)
-        .send()
-        .await
-        .map_err(decode_revert::<IAuthorityErrors>("Authority"))?;
-    Ok(confirm(pending).await?.transaction_hash)
-}
-
-/// Checks an output against the application's accepted claims with the view
-/// `Application.validateOutput(output, OutputValidityProof{outputIndex, outputHashesSiblings})`.
-/// `Ok(true)`: proven. `Ok(false)`: the proof does not lead to an accepted outputs Merkle root
-/// (`InvalidOutputsMerkleRoot`) or has the wrong number of siblings
-/// (`InvalidOutputHashesSiblingsArrayLength`), or an index of `2^63` or more. Other failures are
-/// errors. Same as [`L1::validate_output`].
-pub async fn validate_output(
-    rpc_url: &str,
-    app: Address,
-    output: Bytes,
-    output_index: u64,
-    siblings: Vec<B256>,
-) -> Result<bool> {
-    L1::connect(rpc_url)?
-        .validate_output(app, output, output_index, siblings)
-        .await
 }

@@ -5,10 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use witness_chain::primitives::B256;
-use witness_chain::{
-    ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, GATEWAY_ACCOUNT, deploy_application, deploy_core,
-    dev_accounts,
-};
+use witness_chain::{ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, GATEWAY_ACCOUNT, L1, dev_accounts};
 
 use crate::CliResult;
 
@@ -71,15 +68,11 @@ async fn up(args: UpArgs) -> CliResult {
 
     let accounts = dev_accounts();
     let admin = &accounts[ADMIN_ACCOUNT];
-    let core = deploy_core(&url, admin.private_key).await?;
-    let deployment = deploy_application(
-        &url,
-        admin.private_key,
-        args.epoch_length,
-        args.template_hash,
-        B256::ZERO,
-    )
-    .await?;
+    let l1 = L1::connect_signer(&url, admin.private_key)?;
+    let core = l1.deploy_core().await?;
+    let deployment = l1
+        .deploy_application(args.epoch_length, args.template_hash, B256::ZERO)
+        .await?;
     let path = args.data_dir.join("deployment.json");
     deployment.save(&path)?;
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, OnceCell, watch};
 use tokio::task::JoinSet;
+use witness_chain::L1;
 
 pub mod api;
 pub mod auth;
@@ -83,6 +84,12 @@ impl Gateway {
         let devices = Arc::new(intake::DeviceCache::default());
         let committer = intake::Committer::spawn(store.clone(), devices.clone(), metrics.clone());
         let node = config.node.clone().map(NodeClient::new);
+        let chain = config.chain.as_ref().and_then(|chain| {
+            L1::connect_signer(&chain.rpc_url, chain.gateway_key)
+                .map(|l1| l1.with_input_box(chain.input_box))
+                .inspect_err(|error| tracing::error!(%error, "no chain client"))
+                .ok()
+        });
         let limiter =
             auth::LoginLimiter::new(config.login_failures_per_minute, Duration::from_secs(60));
         let backend_key = OnceCell::new_with(config.backend_public_key.clone());
@@ -93,6 +100,7 @@ impl Gateway {
                 committer,
                 devices,
                 node,
+                chain,
                 backend_key,
                 passwords,
                 limiter,
@@ -153,6 +161,7 @@ impl Gateway {
                 let submitter = submitter::Submitter {
                     store: self.state.store.clone(),
                     chain: chain.clone(),
+                    l1: self.state.chain.clone(),
                     batch: config.batch,
                     metrics: self.state.metrics.clone(),
                     wake: self.state.wake_submitter.clone(),

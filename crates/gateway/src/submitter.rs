@@ -68,11 +68,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
+use alloy::providers::Provider;
 use tokio::sync::{Notify, watch};
+use witness_chain::L1;
 use witness_chain::abi::IInputBox::{self, InputAdded};
 use witness_node_client::NodeClient;
 use witness_protocol::api::Report;
@@ -107,10 +106,12 @@ enum Fate {
     NotMined,
 }
 
-/// The chain as the submitter uses it.
+/// The chain as the submitter uses it: the gateway's client with the submitter's nonce policy
+/// (nonces reserved in the store, transactions sent with an explicit nonce, fates resolved
+/// against the mined nonce and the `InputAdded` logs).
 #[derive(Debug, Clone)]
 struct Chain {
-    provider: DynProvider,
+    l1: L1,
     address: Address,
     config: ChainConfig,
 }
@@ -120,34 +121,28 @@ fn chain_error(what: &str, e: impl std::fmt::Display) -> GatewayError {
 }
 
 impl Chain {
-    fn new(config: &ChainConfig) -> Result<Self> {
-        let signer = PrivateKeySigner::from_bytes(&config.gateway_key)
-            .map_err(|e| GatewayError::Config(format!("gateway key: {e}")))?;
-        let address = signer.address();
-        let url = config
-            .rpc_url
-            .parse()
-            .map_err(|e| GatewayError::Config(format!("chain RPC URL: {e}")))?;
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url)
-            .erased();
+    /// Wraps the gateway's client (which signs as the gateway account).
+    fn new(l1: Option<L1>, config: &ChainConfig) -> Result<Self> {
+        let l1 = l1.ok_or_else(|| GatewayError::Config("no chain client".into()))?;
+        let address = l1
+            .signer()
+            .ok_or_else(|| GatewayError::Config("the chain client has no signer".into()))?;
         Ok(Self {
-            provider,
+            l1,
             address,
             config: config.clone(),
         })
     }
 
     async fn head(&self) -> Result<u64> {
-        self.provider
-            .get_block_number()
+        self.l1
+            .block_number()
             .await
             .map_err(|e| chain_error("eth_blockNumber", e))
     }
 
     async fn nonce(&self, pending: bool) -> Result<u64> {
-        let call = self.provider.get_transaction_count(self.address);
+        let call = self.l1.provider().get_transaction_count(self.address);
         let call = if pending {
             call.pending()
         } else {
@@ -163,14 +158,10 @@ impl Chain {
         let mut from = input.scan_from_block;
         while from <= head {
             let to = head.min(from.saturating_add(LOG_CHUNK - 1));
-            let logs = witness_chain::input_added_logs(
-                &self.config.rpc_url,
-                self.config.input_box,
-                self.config.application,
-                from,
-                to,
-            )
-            .await?;
+            let logs = self
+                .l1
+                .input_added_logs(self.config.application, from, to)
+                .await?;
             for log in logs {
                 let advance = witness_chain::decode_evm_advance(&log.input)?;
                 if advance.msg_sender == self.address && advance.payload[..] == input.payload[..] {
@@ -203,7 +194,7 @@ impl Chain {
 
     /// Broadcasts `addInput(app, payload)` with `nonce`; the transaction hash.
     async fn broadcast(&self, payload: &[u8], nonce: u64) -> Result<B256> {
-        let contract = IInputBox::new(self.config.input_box, &self.provider);
+        let contract = IInputBox::new(self.l1.input_box(), self.l1.provider());
         let pending = contract
             .addInput(self.config.application, payload.to_vec().into())
             .nonce(nonce)
@@ -215,7 +206,7 @@ impl Chain {
 
     /// `eth_estimateGas` of sending `payload` as an input.
     async fn estimate(&self, payload: &[u8]) -> Result<u64> {
-        IInputBox::new(self.config.input_box, &self.provider)
+        IInputBox::new(self.l1.input_box(), self.l1.provider())
             .addInput(self.config.application, payload.to_vec().into())
             .from(self.address)
             .estimate_gas()
@@ -229,7 +220,8 @@ impl Chain {
         let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
         loop {
             let receipt = self
-                .provider
+                .l1
+                .provider()
                 .get_transaction_receipt(tx_hash)
                 .await
                 .map_err(|e| chain_error("eth_getTransactionReceipt", e))?;
@@ -242,7 +234,7 @@ impl Chain {
                 let event = receipt
                     .logs()
                     .iter()
-                    .filter(|log| log.address() == self.config.input_box)
+                    .filter(|log| log.address() == self.l1.input_box())
                     .find_map(|log| log.log_decode::<InputAdded>().ok())
                     .ok_or_else(|| {
                         GatewayError::Chain(format!("no InputAdded event in {tx_hash}"))
@@ -312,6 +304,8 @@ const FILL_CHECK: Duration = Duration::from_millis(50);
 pub(crate) struct Submitter {
     pub store: Store,
     pub chain: ChainConfig,
+    /// The gateway's chain client (built from `chain`).
+    pub l1: Option<L1>,
     pub batch: BatchConfig,
     pub metrics: Arc<Metrics>,
     /// Woken when messages are acknowledged.
@@ -330,7 +324,7 @@ async fn sleep_or_stop(duration: Duration, stop: &mut watch::Receiver<bool>) -> 
 impl Submitter {
     /// Runs until `stop` turns true.
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
-        let chain = match Chain::new(&self.chain) {
+        let chain = match Chain::new(self.l1.clone(), &self.chain) {
             Ok(chain) => chain,
             Err(error) => {
                 tracing::error!(%error, "submitter disabled");

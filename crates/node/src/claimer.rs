@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use alloy::primitives::B256;
-use alloy::providers::ProviderBuilder;
 use witness_chain::abi::IAuthority;
 
 use crate::Shared;
@@ -50,10 +49,10 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
                 tree.root()
             }
         };
-        let Some(key) = config.claimer_key else {
+        if config.claimer_key.is_none() {
             continue; // reader mode: roots only
-        };
-        let tx = claim(shared, key, last_block, root).await?;
+        }
+        let tx = claim(shared, last_block, root).await?;
         db.set_epoch_claimed(epoch.index, tx)?;
         shared.metrics.claims_submitted.inc();
         tracing::info!(epoch = epoch.index, last_block, tx = ?tx, "claim accepted");
@@ -63,26 +62,16 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
 
 /// Sends the claim; returns its transaction, or `None` when this epoch was already claimed with
 /// the same root (a claim sent before a crash whose recording was lost).
-async fn claim(shared: &Shared, key: B256, last_block: u64, root: B256) -> Result<Option<B256>> {
+async fn claim(shared: &Shared, last_block: u64, root: B256) -> Result<Option<B256>> {
     let config = &shared.config;
-    let sent = witness_chain::submit_claim(
-        &config.rpc_url,
-        key,
-        config.authority,
-        config.application,
-        last_block,
-        root,
-    )
-    .await;
+    let sent = shared
+        .l1
+        .submit_claim(config.authority, config.application, last_block, root)
+        .await;
     match sent {
         Ok(tx) => Ok(Some(tx)),
         Err(e) if e.revert_name() == Some("NotFirstClaim") => {
-            let url = config
-                .rpc_url
-                .parse()
-                .map_err(|e| Error::Config(format!("rpc url: {e}")))?;
-            let provider = ProviderBuilder::new().connect_http(url);
-            let ours = IAuthority::new(config.authority, &provider)
+            let ours = IAuthority::new(config.authority, shared.l1.provider())
                 .isOutputsMerkleRootValid(config.application, root)
                 .call()
                 .await

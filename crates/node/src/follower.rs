@@ -24,7 +24,7 @@ pub(crate) async fn run(shared: Arc<Shared>, db: Db) -> Result<()> {
 /// Reads every new confirmed block range once.
 async fn step(shared: &Shared, db: &Db) -> Result<()> {
     let config = &shared.config;
-    let head = witness_chain::block_number(&config.rpc_url).await?;
+    let head = shared.l1.block_number().await?;
     shared.metrics.chain_head.set(head);
     let Some(safe) = head.checked_sub(config.confirmations) else {
         return Ok(());
@@ -34,14 +34,10 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
         .unwrap_or(config.input_box_deployment_block);
     while from <= safe {
         let to = safe.min(from + LOG_RANGE - 1);
-        let logs = witness_chain::input_added_logs(
-            &config.rpc_url,
-            config.input_box,
-            config.application,
-            from,
-            to,
-        )
-        .await?;
+        let logs = shared
+            .l1
+            .input_added_logs(config.application, from, to)
+            .await?;
         let inputs = logs
             .into_iter()
             .map(|log| {

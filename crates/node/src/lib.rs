@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+use witness_chain::L1;
 
 mod api;
 mod backend;
@@ -40,6 +41,8 @@ use merkle::OutputsTree;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: NodeConfig,
+    /// The chain client (signing as the claimer when there is one).
+    pub l1: L1,
     pub dispatcher: Arc<rollup::Dispatcher>,
     pub metrics: metrics::Metrics,
     /// Signalled by the follower when new inputs are stored.
@@ -152,7 +155,14 @@ impl Node {
             None => rpc_addr,
         };
 
+        let l1 = match config.claimer_key {
+            Some(key) => L1::connect_signer(&config.rpc_url, key),
+            None => L1::connect(&config.rpc_url),
+        }
+        .map_err(|e| Error::Config(format!("chain client: {e}")))?
+        .with_input_box(config.input_box);
         let shared = Arc::new(Shared {
+            l1,
             dispatcher: Arc::new(rollup::Dispatcher::new(
                 config.finish_timeout,
                 config.inspect_timeout,

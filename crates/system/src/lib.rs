@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use witness_chain::primitives::B256;
 use witness_chain::{
-    ADMIN_ACCOUNT, AddedInput, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, add_input,
-    deploy_application, deploy_core, dev_accounts,
+    ADMIN_ACCOUNT, AddedInput, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, L1,
+    dev_accounts,
 };
 use witness_gateway::{ChainConfig, GatewayConfig};
 use witness_node::{Node, NodeConfig, NodeHandle};
@@ -79,16 +79,11 @@ impl Chain {
     /// Deploys the core contracts (unless there already) and one application on a running
     /// anvil, as the admin dev account, which then owns the application and its Authority.
     pub async fn deploy(anvil: AnvilProcess, opts: ChainOpts) -> Result<Self> {
-        let admin = dev_accounts()[ADMIN_ACCOUNT].private_key;
-        deploy_core(anvil.rpc_url(), admin).await?;
-        let deployment = deploy_application(
-            anvil.rpc_url(),
-            admin,
-            opts.epoch_length,
-            opts.template_hash,
-            B256::ZERO,
-        )
-        .await?;
+        let admin = L1::connect_signer(anvil.rpc_url(), dev_accounts()[ADMIN_ACCOUNT].private_key)?;
+        admin.deploy_core().await?;
+        let deployment = admin
+            .deploy_application(opts.epoch_length, opts.template_hash, B256::ZERO)
+            .await?;
         Ok(Self { anvil, deployment })
     }
 
@@ -97,16 +92,18 @@ impl Chain {
         self.anvil.rpc_url()
     }
 
+    /// A chain client signing as dev account `account`, on this deployment's InputBox.
+    pub fn client(&self, account: usize) -> Result<L1> {
+        let key = dev_accounts()[account].private_key;
+        Ok(L1::connect_signer(self.rpc_url(), key)?.with_input_box(self.deployment.input_box))
+    }
+
     /// Adds an input to the application from dev account `account`.
     pub async fn add_input(&self, account: usize, payload: Vec<u8>) -> Result<AddedInput> {
-        Ok(add_input(
-            self.rpc_url(),
-            dev_accounts()[account].private_key,
-            self.deployment.input_box,
-            self.deployment.application,
-            payload,
-        )
-        .await?)
+        Ok(self
+            .client(account)?
+            .add_input(self.deployment.application, payload)
+            .await?)
     }
 
     /// The admin authorizes the gateway account on the application (the input is added, not

@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use alloy::providers::{Provider, ProviderBuilder};
-use witness_chain::{
-    AnvilOptions, AnvilProcess, DEV_CHAIN_ID, block_number, chain_id, dev_accounts,
-};
+use witness_chain::{AnvilOptions, AnvilProcess, DEV_CHAIN_ID, dev_accounts};
+
+use crate::common::reader;
 
 #[tokio::test]
 async fn starts_on_a_free_port_and_is_killed_on_drop() {
@@ -14,11 +14,11 @@ async fn starts_on_a_free_port_and_is_killed_on_drop() {
         format!("http://127.0.0.1:{}", anvil.port())
     );
     let url = anvil.rpc_url().to_owned();
-    assert_eq!(chain_id(&url).await.unwrap(), DEV_CHAIN_ID);
-    assert_eq!(block_number(&url).await.unwrap(), 0);
+    assert_eq!(reader(&url).chain_id().await.unwrap(), DEV_CHAIN_ID);
+    assert_eq!(reader(&url).block_number().await.unwrap(), 0);
     drop(anvil);
     assert!(
-        block_number(&url).await.is_err(),
+        reader(&url).block_number().await.is_err(),
         "anvil still answers after drop"
     );
 }
@@ -39,7 +39,7 @@ async fn fractional_block_time_mines_blocks() {
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let n = block_number(anvil.rpc_url()).await.unwrap();
+    let n = reader(anvil.rpc_url()).block_number().await.unwrap();
     assert!(n >= 3, "only {n} blocks after 1.2 s at 0.2 s block time");
 }
 

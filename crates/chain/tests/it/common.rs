@@ -1,8 +1,5 @@
 use alloy::primitives::{Address, B256};
-use witness_chain::{
-    ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, deploy_application, deploy_core,
-    dev_accounts,
-};
+use witness_chain::{ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, L1, dev_accounts};
 
 /// A fresh anvil that mines one block per transaction.
 pub async fn anvil() -> AnvilProcess {
@@ -17,6 +14,16 @@ pub fn address(index: usize) -> Address {
     dev_accounts()[index].address
 }
 
+/// A read-only client.
+pub fn reader(url: &str) -> L1 {
+    L1::connect(url).unwrap()
+}
+
+/// A client signing as `key`'s account.
+pub fn signer(url: &str, key: B256) -> L1 {
+    L1::connect_signer(url, key).unwrap()
+}
+
 pub fn admin_key() -> B256 {
     key(ADMIN_ACCOUNT)
 }
@@ -28,15 +35,11 @@ pub fn gateway_key() -> B256 {
 /// anvil with the core contracts and one application (owned by the admin).
 pub async fn deployed(epoch_length: u64) -> (AnvilProcess, Deployment) {
     let anvil = anvil().await;
-    deploy_core(anvil.rpc_url(), admin_key()).await.unwrap();
-    let deployment = deploy_application(
-        anvil.rpc_url(),
-        admin_key(),
-        epoch_length,
-        B256::repeat_byte(0x11),
-        B256::ZERO,
-    )
-    .await
-    .unwrap();
+    let admin = signer(anvil.rpc_url(), admin_key());
+    admin.deploy_core().await.unwrap();
+    let deployment = admin
+        .deploy_application(epoch_length, B256::repeat_byte(0x11), B256::ZERO)
+        .await
+        .unwrap();
     (anvil, deployment)
 }

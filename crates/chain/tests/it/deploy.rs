@@ -3,11 +3,11 @@ use alloy::providers::{Provider, ProviderBuilder};
 use witness_chain::abi::{IApplication, IAuthority, ISelfHostedApplicationFactory};
 use witness_chain::{
     APPLICATION_FACTORY, AUTHORITY_FACTORY, ChainError, DEV_CHAIN_ID, Deployment, ETHER_PORTAL,
-    INPUT_BOX, QUORUM_FACTORY, SELF_HOSTED_APPLICATION_FACTORY, block_number, core_addresses,
-    deploy_application, deploy_core, input_box_data_availability,
+    INPUT_BOX, QUORUM_FACTORY, SELF_HOSTED_APPLICATION_FACTORY, core_addresses,
+    input_box_data_availability,
 };
 
-use crate::common::{address, admin_key, anvil, deployed};
+use crate::common::{address, admin_key, anvil, deployed, reader, signer};
 
 #[test]
 fn computed_addresses_are_the_canonical_ones() {
@@ -42,7 +42,7 @@ async fn core_deploys_at_canonical_addresses_and_redeploy_is_a_noop() {
         );
     }
 
-    let deployed = deploy_core(url, admin_key()).await.unwrap();
+    let deployed = signer(url, admin_key()).deploy_core().await.unwrap();
     assert_eq!(deployed, core);
     for (name, addr) in core.to_map() {
         assert!(
@@ -60,11 +60,11 @@ async fn core_deploys_at_canonical_addresses_and_redeploy_is_a_noop() {
         APPLICATION_FACTORY
     );
 
-    let block = block_number(url).await.unwrap();
+    let block = reader(url).block_number().await.unwrap();
     let nonce = provider.get_transaction_count(address(0)).await.unwrap();
-    assert_eq!(deploy_core(url, admin_key()).await.unwrap(), core);
+    assert_eq!(signer(url, admin_key()).deploy_core().await.unwrap(), core);
     assert_eq!(
-        block_number(url).await.unwrap(),
+        reader(url).block_number().await.unwrap(),
         block,
         "second deploy mined blocks"
     );
@@ -77,7 +77,8 @@ async fn core_deploys_at_canonical_addresses_and_redeploy_is_a_noop() {
 #[tokio::test]
 async fn application_needs_core() {
     let anvil = anvil().await;
-    let err = deploy_application(anvil.rpc_url(), admin_key(), 10, B256::ZERO, B256::ZERO)
+    let err = signer(anvil.rpc_url(), admin_key())
+        .deploy_application(10, B256::ZERO, B256::ZERO)
         .await
         .unwrap_err();
     assert!(matches!(err, ChainError::NotDeployed { .. }), "{err}");
@@ -105,7 +106,7 @@ async fn application_deploys_with_its_authority() {
     assert_eq!(d.accounts[1].address, address(1));
     assert!(d.input_box_deployment_block >= 1);
     assert!(d.deployment_block > d.input_box_deployment_block);
-    assert!(d.deployment_block <= block_number(url).await.unwrap());
+    assert!(d.deployment_block <= reader(url).block_number().await.unwrap());
 
     let app = IApplication::new(d.application, &provider);
     assert_eq!(app.owner().call().await.unwrap(), address(0));
@@ -125,14 +126,16 @@ async fn application_deploys_with_its_authority() {
     );
 
     // Same arguments again: same application, nothing sent.
-    let block = block_number(url).await.unwrap();
-    let again = deploy_application(url, admin_key(), 7, d.template_hash, B256::ZERO)
+    let block = reader(url).block_number().await.unwrap();
+    let again = signer(url, admin_key())
+        .deploy_application(7, d.template_hash, B256::ZERO)
         .await
         .unwrap();
     assert_eq!(again, d);
-    assert_eq!(block_number(url).await.unwrap(), block);
+    assert_eq!(reader(url).block_number().await.unwrap(), block);
     // Another salt: another application.
-    let other = deploy_application(url, admin_key(), 7, d.template_hash, B256::repeat_byte(1))
+    let other = signer(url, admin_key())
+        .deploy_application(7, d.template_hash, B256::repeat_byte(1))
         .await
         .unwrap();
     assert_ne!(other.application, d.application);

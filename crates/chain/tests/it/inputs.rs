@@ -3,11 +3,11 @@ use alloy::primitives::{Address, Bytes, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
 use witness_chain::abi::IInputBox;
 use witness_chain::{
-    ChainError, DEV_CHAIN_ID, MAX_INPUT_LENGTH, MAX_PAYLOAD_LENGTH, add_input, block_number,
-    decode_evm_advance, encode_evm_advance, input_added_logs,
+    ChainError, DEV_CHAIN_ID, MAX_INPUT_LENGTH, MAX_PAYLOAD_LENGTH, decode_evm_advance,
+    encode_evm_advance,
 };
 
-use crate::common::{address, deployed, gateway_key, key};
+use crate::common::{address, deployed, gateway_key, key, reader, signer};
 
 #[tokio::test]
 async fn add_input_is_logged_decoded_and_hashed() {
@@ -15,32 +15,34 @@ async fn add_input_is_logged_decoded_and_hashed() {
     let url = anvil.rpc_url();
     let provider = ProviderBuilder::new().connect_http(url.parse().unwrap());
 
-    let first = add_input(
-        url,
-        gateway_key(),
-        d.input_box,
-        d.application,
-        b"hello".to_vec(),
-    )
-    .await
-    .unwrap();
+    let first = signer(url, gateway_key())
+        .with_input_box(d.input_box)
+        .add_input(d.application, b"hello".to_vec())
+        .await
+        .unwrap();
     assert_eq!(first.input_index, 0);
     assert!(first.gas_used > 21_000);
     // Another application's input must not show up in this application's logs.
     let other_app = Address::repeat_byte(0x42);
-    let other = add_input(url, key(2), d.input_box, other_app, vec![9u8; 3])
+    let other = signer(url, key(2))
+        .with_input_box(d.input_box)
+        .add_input(other_app, vec![9u8; 3])
         .await
         .unwrap();
     assert_eq!(other.input_index, 0);
     let payload2 = Bytes::from(vec![0xab; 100]);
-    let second = add_input(url, key(3), d.input_box, d.application, payload2.clone())
+    let second = signer(url, key(3))
+        .with_input_box(d.input_box)
+        .add_input(d.application, payload2.clone())
         .await
         .unwrap();
     assert_eq!(second.input_index, 1);
     assert!(second.block_number > first.block_number);
 
-    let latest = block_number(url).await.unwrap();
-    let logs = input_added_logs(url, d.input_box, d.application, d.deployment_block, latest)
+    let latest = reader(url).block_number().await.unwrap();
+    let logs = reader(url)
+        .with_input_box(d.input_box)
+        .input_added_logs(d.application, d.deployment_block, latest)
         .await
         .unwrap();
     assert_eq!(logs.len(), 2);
@@ -87,15 +89,11 @@ async fn add_input_is_logged_decoded_and_hashed() {
     );
 
     // Block ranges are honoured.
-    let only_second = input_added_logs(
-        url,
-        d.input_box,
-        d.application,
-        first.block_number + 1,
-        latest,
-    )
-    .await
-    .unwrap();
+    let only_second = reader(url)
+        .with_input_box(d.input_box)
+        .input_added_logs(d.application, first.block_number + 1, latest)
+        .await
+        .unwrap();
     assert_eq!(only_second.len(), 1);
     assert_eq!(only_second[0].index, 1);
 }
@@ -104,37 +102,25 @@ async fn add_input_is_logged_decoded_and_hashed() {
 async fn payload_size_limit_is_the_input_box_limit() {
     let (anvil, d) = deployed(10).await;
     let url = anvil.rpc_url();
-    let max = add_input(
-        url,
-        gateway_key(),
-        d.input_box,
-        d.application,
-        vec![0x5a; MAX_PAYLOAD_LENGTH],
-    )
-    .await
-    .unwrap();
-    let logs = input_added_logs(
-        url,
-        d.input_box,
-        d.application,
-        max.block_number,
-        max.block_number,
-    )
-    .await
-    .unwrap();
+    let max = signer(url, gateway_key())
+        .with_input_box(d.input_box)
+        .add_input(d.application, vec![0x5a; MAX_PAYLOAD_LENGTH])
+        .await
+        .unwrap();
+    let logs = reader(url)
+        .with_input_box(d.input_box)
+        .input_added_logs(d.application, max.block_number, max.block_number)
+        .await
+        .unwrap();
     // selector + 8 head words + length word + padded payload
     assert_eq!(logs[0].input.len(), 4 + 9 * 32 + MAX_PAYLOAD_LENGTH);
     assert!(logs[0].input.len() + 32 > MAX_INPUT_LENGTH);
 
-    let err = add_input(
-        url,
-        gateway_key(),
-        d.input_box,
-        d.application,
-        vec![0x5a; MAX_PAYLOAD_LENGTH + 1],
-    )
-    .await
-    .unwrap_err();
+    let err = signer(url, gateway_key())
+        .with_input_box(d.input_box)
+        .add_input(d.application, vec![0x5a; MAX_PAYLOAD_LENGTH + 1])
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("input too large") && text.contains("65536"),

@@ -5,10 +5,10 @@ use alloy::providers::ProviderBuilder;
 use witness_chain::abi::IApplication::{self, IApplicationErrors, OutputValidityProof};
 use witness_chain::{
     AcceptedClaim, ChainError, DEV_CHAIN_ID, Deployment, INPUT_BOX, L1, OUTPUTS_TREE_HEIGHT,
-    add_input, block_number, deploy_application, outputs_merkle_root, submit_claim,
+    outputs_merkle_root,
 };
 
-use crate::common::{admin_key, deployed, gateway_key};
+use crate::common::{admin_key, deployed, gateway_key, reader, signer};
 use crate::outputs::{HEIGHT, mine_past, notice, root_and_siblings};
 
 /// The last block of the epoch that contains `block`.
@@ -17,25 +17,22 @@ fn epoch_end(block: u64, epoch: u64) -> u64 {
 }
 
 async fn input(url: &str, d: &Deployment, payload: &[u8]) -> u64 {
-    add_input(
-        url,
-        gateway_key(),
-        d.input_box,
-        d.application,
-        payload.to_vec(),
-    )
-    .await
-    .unwrap()
-    .block_number
+    signer(url, gateway_key())
+        .with_input_box(d.input_box)
+        .add_input(d.application, payload.to_vec())
+        .await
+        .unwrap()
+        .block_number
 }
 
 /// Submits a claim once `last` is in the past; returns what `latest_accepted_claim` should say.
 async fn claim(l1: &L1, url: &str, d: &Deployment, last: u64, root: B256) -> AcceptedClaim {
     mine_past(url, last).await;
-    let tx_hash = submit_claim(url, admin_key(), d.authority, d.application, last, root)
+    let tx_hash = signer(url, admin_key())
+        .submit_claim(d.authority, d.application, last, root)
         .await
         .unwrap();
-    let block = block_number(url).await.unwrap();
+    let block = reader(url).block_number().await.unwrap();
     AcceptedClaim {
         last_processed_block: last,
         outputs_root: root,
@@ -181,19 +178,13 @@ async fn claims_and_the_inputs_they_cover() {
 
     // The same Authority claims for another address: not this application's claim.
     let elsewhere = Address::repeat_byte(0x42);
-    submit_claim(
-        url,
-        admin_key(),
-        d.authority,
-        elsewhere,
-        last1,
-        B256::repeat_byte(9),
-    )
-    .await
-    .unwrap();
+    signer(url, admin_key())
+        .submit_claim(d.authority, elsewhere, last1, B256::repeat_byte(9))
+        .await
+        .unwrap();
 
     // Epoch 2 covers the third input; a fourth comes after the claim.
-    let last2 = epoch_end(block_number(url).await.unwrap(), epoch) + epoch;
+    let last2 = epoch_end(reader(url).block_number().await.unwrap(), epoch) + epoch;
     let claim2 = claim(&l1, url, &d, last2, B256::repeat_byte(2)).await;
     input(url, &d, b"d").await;
     assert!(claim2.block_number > claim1.block_number);
@@ -243,7 +234,8 @@ async fn claims_and_the_inputs_they_cover() {
     assert!(matches!(other, ChainError::NoCode { .. }), "{other}");
 
     // Another application with its own Authority: no claims, and not this application's.
-    let d2 = deploy_application(url, admin_key(), epoch, B256::ZERO, B256::repeat_byte(1))
+    let d2 = signer(url, admin_key())
+        .deploy_application(epoch, B256::ZERO, B256::repeat_byte(1))
         .await
         .unwrap();
     assert_eq!(
@@ -277,7 +269,7 @@ async fn outputs_are_checked_against_a_claim() {
     let (root1, siblings) = root_and_siblings(&outputs, 1);
     assert_eq!(outputs_merkle_root(&outputs[1], 1, &siblings), Some(root1));
 
-    let last1 = epoch_end(block_number(url).await.unwrap(), epoch);
+    let last1 = epoch_end(reader(url).block_number().await.unwrap(), epoch);
     let claim1 = claim(&l1, url, &d, last1, root1).await;
     let check = l1
         .validate_output_in_claim(
@@ -375,15 +367,10 @@ async fn local_root_is_the_contracts_root() {
         assert_eq!(outputs_merkle_root(&output, index, &siblings), None);
         // ... and validate_output says "not valid" instead of failing.
         assert!(
-            !witness_chain::validate_output(
-                anvil.rpc_url(),
-                d.application,
-                output.clone(),
-                index,
-                siblings.clone()
-            )
-            .await
-            .unwrap()
+            !reader(anvil.rpc_url())
+                .validate_output(d.application, output.clone(), index, siblings.clone())
+                .await
+                .unwrap()
         );
     }
 }

@@ -1,10 +1,10 @@
 use alloy::primitives::{B256, Bytes, keccak256};
 use alloy::providers::ProviderBuilder;
 use alloy::sol_types::SolCall;
+use witness_chain::ChainError;
 use witness_chain::abi::{IAuthority, Outputs};
-use witness_chain::{ChainError, anvil_mine, block_number, submit_claim, validate_output};
 
-use crate::common::{admin_key, deployed, gateway_key};
+use crate::common::{admin_key, deployed, gateway_key, reader, signer};
 
 /// Height of the outputs Merkle tree in Cartesi Rollups v2.
 pub const HEIGHT: usize = 63;
@@ -49,11 +49,11 @@ pub fn root_and_siblings(outputs: &[Bytes], index: usize) -> (B256, Vec<B256>) {
 
 /// Mines until `block` is in the past.
 pub async fn mine_past(url: &str, block: u64) {
-    let now = block_number(url).await.unwrap();
+    let now = reader(url).block_number().await.unwrap();
     if now <= block {
-        anvil_mine(url, block + 1 - now).await.unwrap();
+        reader(url).anvil_mine(block + 1 - now).await.unwrap();
     }
-    assert!(block_number(url).await.unwrap() > block);
+    assert!(reader(url).block_number().await.unwrap() > block);
 }
 
 #[tokio::test]
@@ -63,13 +63,15 @@ async fn wrong_proofs_are_not_valid() {
     let out = notice(b"never claimed");
     let (_, siblings) = root_and_siblings(std::slice::from_ref(&out), 0);
     assert!(
-        !validate_output(url, d.application, out.clone(), 0, siblings)
+        !reader(url)
+            .validate_output(d.application, out.clone(), 0, siblings)
             .await
             .unwrap()
     );
     // Wrong number of siblings.
     assert!(
-        !validate_output(url, d.application, out, 0, vec![B256::ZERO; 5])
+        !reader(url)
+            .validate_output(d.application, out, 0, vec![B256::ZERO; 5])
             .await
             .unwrap()
     );
@@ -92,13 +94,15 @@ async fn claimed_notices_validate_and_claims_are_checked() {
     let last = (d.deployment_block / epoch + 1) * epoch + epoch - 1;
 
     // Not yet in the past.
-    let err = submit_claim(url, admin_key(), d.authority, d.application, last, root)
+    let err = signer(url, admin_key())
+        .submit_claim(d.authority, d.application, last, root)
         .await
         .unwrap_err();
     assert_eq!(err.revert_name(), Some("NotPastBlock"), "{err}");
     mine_past(url, last).await;
     // Not the last block of an epoch.
-    let err = submit_claim(url, admin_key(), d.authority, d.application, last - 1, root)
+    let err = signer(url, admin_key())
+        .submit_claim(d.authority, d.application, last - 1, root)
         .await
         .unwrap_err();
     assert_eq!(err.revert_name(), Some("NotEpochFinalBlock"), "{err}");
@@ -110,7 +114,8 @@ async fn claimed_notices_validate_and_claims_are_checked() {
         }
     ));
     // Only the owner may claim.
-    let err = submit_claim(url, gateway_key(), d.authority, d.application, last, root)
+    let err = signer(url, gateway_key())
+        .submit_claim(d.authority, d.application, last, root)
         .await
         .unwrap_err();
     assert_eq!(
@@ -121,11 +126,13 @@ async fn claimed_notices_validate_and_claims_are_checked() {
 
     // Nothing is valid before the claim.
     assert!(
-        !validate_output(url, d.application, outputs[0].clone(), 0, siblings0.clone())
+        !reader(url)
+            .validate_output(d.application, outputs[0].clone(), 0, siblings0.clone())
             .await
             .unwrap()
     );
-    submit_claim(url, admin_key(), d.authority, d.application, last, root)
+    signer(url, admin_key())
+        .submit_claim(d.authority, d.application, last, root)
         .await
         .unwrap();
     let provider = ProviderBuilder::new().connect_http(url.parse().unwrap());
@@ -137,7 +144,8 @@ async fn claimed_notices_validate_and_claims_are_checked() {
             .await
             .unwrap()
     );
-    let err = submit_claim(url, admin_key(), d.authority, d.application, last, root)
+    let err = signer(url, admin_key())
+        .submit_claim(d.authority, d.application, last, root)
         .await
         .unwrap_err();
     assert_eq!(err.revert_name(), Some("NotFirstClaim"), "{err}");
@@ -149,27 +157,31 @@ async fn claimed_notices_validate_and_claims_are_checked() {
     {
         let i = i as u64;
         assert!(
-            validate_output(url, d.application, out.clone(), i, sib.clone())
+            reader(url)
+                .validate_output(d.application, out.clone(), i, sib.clone())
                 .await
                 .unwrap(),
             "output {i} should be proven"
         );
         // The right output with another index, or another output, is not.
         assert!(
-            !validate_output(url, d.application, out.clone(), i + 3, sib.clone())
+            !reader(url)
+                .validate_output(d.application, out.clone(), i + 3, sib.clone())
                 .await
                 .unwrap()
         );
     }
     assert!(
-        !validate_output(url, d.application, notice(b"forged"), 0, siblings0.clone())
+        !reader(url)
+            .validate_output(d.application, notice(b"forged"), 0, siblings0.clone())
             .await
             .unwrap()
     );
     let mut tampered = siblings0;
     tampered[62] = B256::repeat_byte(1);
     assert!(
-        !validate_output(url, d.application, outputs[0].clone(), 0, tampered)
+        !reader(url)
+            .validate_output(d.application, outputs[0].clone(), 0, tampered)
             .await
             .unwrap()
     );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{Value, json};
 use witness_chain::primitives::Address;
-use witness_chain::{GATEWAY_ACCOUNT, decode_evm_advance, dev_accounts, input_added_logs};
+use witness_chain::{GATEWAY_ACCOUNT, L1, decode_evm_advance, dev_accounts};
 use witness_node_client::quantity;
 use witness_protocol::{Envelope, Message, RollupInput};
 
@@ -121,7 +121,10 @@ pub(super) async fn fleet(args: FleetArgs, dir: &Path) -> CliResult<Value> {
     let application: Address = up.system.application.parse()?;
     let head = quantity(&rpc(&http, &rpc_url, "eth_blockNumber", json!([])).await?)
         .ok_or("eth_blockNumber")?;
-    let logs = input_added_logs(&rpc_url, input_box, application, 0, head).await?;
+    let logs = L1::connect(&rpc_url)?
+        .with_input_box(input_box)
+        .input_added_logs(application, 0, head)
+        .await?;
     let gateway = dev_accounts()[GATEWAY_ACCOUNT].address;
     let mut phases: BTreeMap<&str, ShapeTotals> = BTreeMap::new();
     let mut other_gas = 0u64;

@@ -2,7 +2,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use witness_chain::{DEV_CHAIN_ID, Deployment, INPUT_BOX, block_number, chain_id};
+use witness_chain::{DEV_CHAIN_ID, Deployment, INPUT_BOX, L1};
 
 /// Interrupts the CLI if the test fails half-way, so it stops its anvil too.
 struct Interrupt(u32);
@@ -63,11 +63,12 @@ async fn chain_up_deploys_and_stops_on_sigint() {
     assert_eq!(d.input_box, INPUT_BOX);
     assert_eq!(d.epoch_length, 6);
     assert!(lines.iter().any(|l| l.contains(&d.application.to_string())));
-    assert_eq!(chain_id(&d.rpc_url).await.unwrap(), DEV_CHAIN_ID);
+    let l1 = L1::for_deployment(&d).unwrap();
+    assert_eq!(l1.chain_id().await.unwrap(), DEV_CHAIN_ID);
     // Interval mining is on.
-    let b0 = block_number(&d.rpc_url).await.unwrap();
+    let b0 = l1.block_number().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(block_number(&d.rpc_url).await.unwrap() > b0);
+    assert!(l1.block_number().await.unwrap() > b0);
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -77,7 +78,7 @@ async fn chain_up_deploys_and_stops_on_sigint() {
     let exit = child.wait().unwrap();
     std::mem::forget(guard);
     assert!(exit.success(), "{exit}");
-    assert!(block_number(&d.rpc_url).await.is_err(), "anvil survived");
+    assert!(l1.block_number().await.is_err(), "anvil survived");
     assert!(data_dir.join("anvil.log").is_file());
     std::fs::remove_dir_all(&data_dir).unwrap();
 }

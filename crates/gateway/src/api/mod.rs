@@ -15,6 +15,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
+use witness_chain::L1;
 use witness_node_client::NodeClient;
 use witness_protocol::BackendPublicKey;
 use witness_protocol::api::{InspectAnswer, InspectQuery};
@@ -39,6 +40,9 @@ pub struct AppState {
     pub(crate) committer: Committer,
     pub(crate) devices: Arc<DeviceCache>,
     pub(crate) node: Option<NodeClient>,
+    /// The chain client, signing as the gateway account (`None`: no deployment configured, or
+    /// its RPC URL or key is invalid).
+    pub(crate) chain: Option<L1>,
     pub(crate) backend_key: OnceCell<BackendPublicKey>,
     pub(crate) passwords: Passwords,
     pub(crate) limiter: LoginLimiter,

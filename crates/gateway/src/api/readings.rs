@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use witness_chain::L1;
 use witness_protocol::codec::parse_hex_array;
 
 use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
@@ -231,8 +232,8 @@ pub(super) async fn system(
         ));
     }
     let limit = Duration::from_secs(3);
-    let chain_head = match &state.config.chain {
-        Some(chain) => tokio::time::timeout(limit, witness_chain::block_number(&chain.rpc_url))
+    let chain_head = match &state.chain {
+        Some(chain) => tokio::time::timeout(limit, chain.block_number())
             .await
             .ok()
             .and_then(std::result::Result::ok),
@@ -246,10 +247,9 @@ pub(super) async fn system(
         None => None,
     };
     let gateway_address = state
-        .config
         .chain
         .as_ref()
-        .and_then(|c| witness_chain::signer_address(c.gateway_key).ok())
+        .and_then(L1::signer)
         .map(|a| format!("{a:#x}"));
     Ok(Json(SystemStatus {
         database: state.store.backend(),

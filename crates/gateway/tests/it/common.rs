@@ -704,10 +704,7 @@ impl Drop for FakeNode {
 // ---- chain ----
 
 use alloy::primitives::{Address, B256};
-use witness_chain::{
-    ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, deploy_application, deploy_core,
-    dev_accounts,
-};
+use witness_chain::{ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, L1, dev_accounts};
 use witness_gateway::ChainConfig;
 use witness_protocol::{Message, RollupInput};
 
@@ -725,16 +722,12 @@ pub fn gateway_address() -> Address {
 
 /// Deploys the core contracts and one application on a running anvil.
 pub async fn deploy(rpc_url: &str) -> Deployment {
-    deploy_core(rpc_url, admin_key()).await.unwrap();
-    deploy_application(
-        rpc_url,
-        admin_key(),
-        10,
-        B256::repeat_byte(0x11),
-        B256::ZERO,
-    )
-    .await
-    .unwrap()
+    let admin = L1::connect_signer(rpc_url, admin_key()).unwrap();
+    admin.deploy_core().await.unwrap();
+    admin
+        .deploy_application(10, B256::repeat_byte(0x11), B256::ZERO)
+        .await
+        .unwrap()
 }
 
 /// anvil (`block_time` None: a block per transaction) with a deployed application.
@@ -756,23 +749,20 @@ pub fn chain_config(deployment: &Deployment, rpc_url: &str) -> ChainConfig {
 
 /// Every input on chain for the application: `(index, sender, payload)`.
 pub async fn chain_inputs(rpc_url: &str, deployment: &Deployment) -> Vec<(u64, Address, Vec<u8>)> {
-    let head = witness_chain::block_number(rpc_url).await.unwrap();
-    witness_chain::input_added_logs(
-        rpc_url,
-        deployment.input_box,
-        deployment.application,
-        0,
-        head,
-    )
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|log| {
-        let advance = witness_chain::decode_evm_advance(&log.input).unwrap();
-        assert_eq!(advance.index, log.index);
-        (log.index, advance.msg_sender, advance.payload.to_vec())
-    })
-    .collect()
+    let l1 = L1::connect(rpc_url)
+        .unwrap()
+        .with_input_box(deployment.input_box);
+    let head = l1.block_number().await.unwrap();
+    l1.input_added_logs(deployment.application, 0, head)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|log| {
+            let advance = witness_chain::decode_evm_advance(&log.input).unwrap();
+            assert_eq!(advance.index, log.index);
+            (log.index, advance.msg_sender, advance.payload.to_vec())
+        })
+        .collect()
 }
 
 /// Envelope hashes (and other message hashes) carried by the gateway's inputs on chain, in

@@ -270,10 +270,13 @@ async fn recovery_scenario(url: &str) {
     let mut devices: Vec<Device> = (0..2).map(|_| Device::new(next_seed())).collect();
     app.register(&devices.iter().collect::<Vec<_>>()).await;
     let mut acknowledged = Vec::new();
+    // The gateway account's client, as the crashed submitter would have used it.
+    let l1 = witness_chain::L1::connect_signer(&rpc, gateway_key())
+        .unwrap()
+        .with_input_box(deployment.input_box);
     let pending_nonce = || async {
-        use alloy::providers::{Provider, ProviderBuilder};
-        ProviderBuilder::new()
-            .connect_http(rpc.parse().unwrap())
+        use alloy::providers::Provider;
+        l1.provider()
             .get_transaction_count(gateway_address())
             .pending()
             .await
@@ -282,7 +285,7 @@ async fn recovery_scenario(url: &str) {
     // Builds an input from the pending messages, as the submitter would before crashing.
     let batch_input = || async {
         let batch = store.next_batch(17 * 1024, MAX_MESSAGES).await.unwrap();
-        let head = witness_chain::block_number(&rpc).await.unwrap();
+        let head = l1.block_number().await.unwrap();
         let ids = batch.messages.iter().map(|(id, _)| *id).collect();
         store
             .create_input(ids, build_payload(&batch.messages), head)
@@ -309,15 +312,9 @@ async fn recovery_scenario(url: &str) {
     let input = batch_input().await;
     let nonce = pending_nonce().await;
     store.set_input_nonce(input.id, Some(nonce)).await.unwrap();
-    witness_chain::add_input(
-        &rpc,
-        gateway_key(),
-        deployment.input_box,
-        deployment.application,
-        input.payload.clone(),
-    )
-    .await
-    .unwrap();
+    l1.add_input(deployment.application, input.payload.clone())
+        .await
+        .unwrap();
     assert_eq!(
         run_submitter().await,
         0,
@@ -337,15 +334,9 @@ async fn recovery_scenario(url: &str) {
     let input = batch_input().await;
     let nonce = pending_nonce().await;
     store.set_input_nonce(input.id, Some(nonce)).await.unwrap();
-    witness_chain::add_input(
-        &rpc,
-        gateway_key(),
-        deployment.input_box,
-        deployment.application,
-        b"unrelated".to_vec(),
-    )
-    .await
-    .unwrap();
+    l1.add_input(deployment.application, b"unrelated".to_vec())
+        .await
+        .unwrap();
     assert_eq!(run_submitter().await, 1);
 
     // 5. Crash after recording a broadcast whose transaction was lost (never reached the

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use serde_json::{Value, json};
-use witness_chain::{AnvilOptions, AnvilProcess, Deployment, dev_accounts};
+use witness_chain::{AnvilOptions, AnvilProcess, Deployment, L1, dev_accounts};
 use witness_node::{Node, NodeConfig, NodeHandle};
 use witness_test_support::{Chain, ChainOpts};
 
@@ -218,13 +218,10 @@ pub fn quantity(v: &Value) -> u64 {
 }
 
 pub async fn send(deployment: &Deployment, payload: &[u8]) -> witness_chain::AddedInput {
-    witness_chain::add_input(
-        &deployment.rpc_url,
-        key(SENDER),
-        deployment.input_box,
-        deployment.application,
-        payload.to_vec(),
-    )
-    .await
-    .unwrap()
+    L1::connect_signer(&deployment.rpc_url, key(SENDER))
+        .unwrap()
+        .with_input_box(deployment.input_box)
+        .add_input(deployment.application, payload.to_vec())
+        .await
+        .unwrap()
 }

@@ -2,7 +2,7 @@
 
 use alloy::primitives::{B256, Bytes, keccak256};
 use serde_json::{Value, json};
-use witness_chain::{anvil_mine, block_number, validate_output};
+use witness_chain::L1;
 use witness_node::merkle::root_from_siblings;
 
 use crate::common::{Client, TestNode, deployed, quantity, send, unhex, wait_for};
@@ -25,12 +25,12 @@ fn naive_root(outputs: &[&[u8]]) -> B256 {
 }
 
 /// Mines until the epoch holding `block` is over, then waits for its claim.
-async fn claim_epoch_of(c: &Client, rpc_url: &str, block: u64) -> Value {
+async fn claim_epoch_of(c: &Client, l1: &L1, block: u64) -> Value {
     let epoch = block / EPOCH;
     let last = (epoch + 1) * EPOCH - 1;
-    let now = block_number(rpc_url).await.unwrap();
+    let now = l1.block_number().await.unwrap();
     if now <= last {
-        anvil_mine(rpc_url, last + 1 - now).await.unwrap();
+        l1.anvil_mine(last + 1 - now).await.unwrap();
     }
     let params = json!({ "epoch_index": format!("{epoch:#x}") });
     wait_for("the epoch's claim", || async {
@@ -50,14 +50,14 @@ fn siblings(output: &Value) -> Vec<B256> {
 #[tokio::test]
 async fn notices_are_proven_on_chain_after_the_claim() {
     let (_anvil, deployment) = deployed(EPOCH).await;
-    let rpc = deployment.rpc_url.clone();
+    let l1 = L1::for_deployment(&deployment).unwrap();
     let node = TestNode::start(&deployment).await;
     let c = &node.client;
     let app = deployment.application;
 
     let first = send(&deployment, b"prove me").await;
     c.wait_processed(1).await;
-    let epoch = claim_epoch_of(c, &rpc, first.block_number).await;
+    let epoch = claim_epoch_of(c, &l1, first.block_number).await;
     assert_eq!(quantity(&epoch["last_block"]) % EPOCH, EPOCH - 1);
     assert!(epoch["claim_transaction_hash"].is_string());
     let root = B256::from_slice(&unhex(&epoch["outputs_merkle_root"]));
@@ -72,7 +72,7 @@ async fn notices_are_proven_on_chain_after_the_claim() {
     assert_eq!(root_from_siblings(keccak256(&raw), 0, &proof), root);
     assert_eq!(naive_root(&[&raw]), root);
     assert!(
-        validate_output(&rpc, app, raw.clone(), 0, proof.clone())
+        l1.validate_output(app, raw.clone(), 0, proof.clone())
             .await
             .unwrap()
     );
@@ -81,24 +81,24 @@ async fn notices_are_proven_on_chain_after_the_claim() {
     let mut tampered = raw.to_vec();
     tampered[4 + 32 + 32] ^= 1; // first payload byte after selector, offset and length
     assert!(
-        !validate_output(&rpc, app, tampered.into(), 0, proof.clone())
+        !l1.validate_output(app, tampered.into(), 0, proof.clone())
             .await
             .unwrap()
     );
     let mut bad_proof = proof.clone();
     bad_proof[0] = B256::repeat_byte(0xAB);
     assert!(
-        !validate_output(&rpc, app, raw.clone(), 0, bad_proof)
+        !l1.validate_output(app, raw.clone(), 0, bad_proof)
             .await
             .unwrap()
     );
     assert!(
-        !validate_output(&rpc, app, raw.clone(), 1, proof.clone())
+        !l1.validate_output(app, raw.clone(), 1, proof.clone())
             .await
             .unwrap()
     );
     assert!(
-        !validate_output(&rpc, app, raw.clone(), 0, proof[..62].to_vec())
+        !l1.validate_output(app, raw.clone(), 0, proof[..62].to_vec())
             .await
             .unwrap()
     );
@@ -106,7 +106,7 @@ async fn notices_are_proven_on_chain_after_the_claim() {
     // A later epoch: its root covers all outputs so far (indexes are global).
     let second = send(&deployment, b"and me").await;
     c.wait_processed(2).await;
-    let epoch2 = claim_epoch_of(c, &rpc, second.block_number).await;
+    let epoch2 = claim_epoch_of(c, &l1, second.block_number).await;
     assert_ne!(epoch2["index"], epoch["index"]);
     let root2 = B256::from_slice(&unhex(&epoch2["outputs_merkle_root"]));
     assert_ne!(root2, root);
@@ -119,14 +119,14 @@ async fn notices_are_proven_on_chain_after_the_claim() {
     let proof1 = siblings(&output1);
     assert_eq!(root_from_siblings(keccak256(&raw1), 1, &proof1), root2);
     assert_eq!(naive_root(&[&raw, &raw1]), root2);
-    assert!(validate_output(&rpc, app, raw1, 1, proof1).await.unwrap());
+    assert!(l1.validate_output(app, raw1, 1, proof1).await.unwrap());
     // The first output's proof still verifies against the first (still accepted) root.
     let again = c
         .result("cartesi_getOutput", json!({ "output_index": "0x0" }))
         .await["data"]
         .clone();
     assert_eq!(siblings(&again), proof);
-    assert!(validate_output(&rpc, app, raw, 0, proof).await.unwrap());
+    assert!(l1.validate_output(app, raw, 0, proof).await.unwrap());
 
     let epochs = c
         .result("cartesi_listEpochs", json!({ "status": "CLAIM_ACCEPTED" }))
