@@ -38,6 +38,9 @@ tools/crosscheck/run.sh
 step "web dashboard: type check, unit tests, build"
 (cd web && npm run typecheck && npm test && npm run build)
 
+step "web dashboard in Chromium: the built pages against unreachable services"
+(cd web && node tests/e2e/run.mjs --static)
+
 step "web dashboard in Chromium against a running system (screenshots in web/artifacts/)"
 cargo build -p witness-cli -p witness-backend -p witness-adversary
 (cd web && WITNESS_BIN="$PWD/../target/debug/witness" node tests/e2e/run.mjs)
