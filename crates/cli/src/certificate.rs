@@ -23,7 +23,8 @@ use witness_protocol::{CommitmentKey, Opening};
 use crate::CliResult;
 use crate::system::Anchors;
 use crate::verify::{
-    Failed, PinArgs, Setup, anchors_failure, device_opening, km, proven_state, setup_with,
+    Failed, PinArgs, Setup, anchors_failure, device_opening, km, print_anchors, proven_state,
+    setup_with,
 };
 
 #[derive(Debug, Args)]
@@ -671,13 +672,7 @@ fn print_history(notices: u64, opened: usize, dated: usize, hidden: usize) {
 
 fn print_check(report: &CheckReport) {
     println!("file        {} ({} bytes)", report.file, report.size);
-    println!(
-        "anchors     chain {}, application {}, consensus {} (from {})",
-        report.anchors.chain_id,
-        report.anchors.application,
-        report.anchors.consensus,
-        report.anchors_source
-    );
+    print_anchors(&report.anchors, &report.anchors_source);
     if let Some(claim) = &report.claim {
         println!(
             "as of       block {} (claim in block {}), state notice of input {} (output {})",

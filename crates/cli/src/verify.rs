@@ -745,19 +745,21 @@ fn ago(seconds: u64) -> String {
     }
 }
 
+/// The `anchors` line of a human-readable report.
+pub(crate) fn print_anchors(anchors: &Anchors, source: &str) {
+    println!(
+        "anchors     chain {}, application {}, consensus {} (from {source})",
+        anchors.chain_id, anchors.application, anchors.consensus
+    );
+}
+
 fn print_human(report: &VerifyReport) {
     println!("device      {}", report.device_id);
     println!("verdict     {}", report.verdict.to_uppercase());
     for finding in &report.findings {
         println!("            {} ({})", finding.detail, finding.code);
     }
-    println!(
-        "anchors     chain {}, application {}, consensus {} (from {})",
-        report.anchors.chain_id,
-        report.anchors.application,
-        report.anchors.consensus,
-        report.anchors_source
-    );
+    print_anchors(&report.anchors, &report.anchors_source);
     match &report.claim {
         Some(claim) => {
             let epoch = claim

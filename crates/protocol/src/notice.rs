@@ -470,7 +470,7 @@ fn seal_in_place(
 
 /// Writes `reading` as the detail plaintext carries it: its standalone encoding (5.2)
 /// without the odometer.
-fn encode_detail(reading: &Reading, w: &mut Writer) -> Result<()> {
+pub(crate) fn encode_detail(reading: &Reading, w: &mut Writer) -> Result<()> {
     if reading.faults.len() > MAX_FAULTS_PER_READING {
         return Err(Error::Oversize);
     }

@@ -1843,17 +1843,7 @@ fn detail_plaintext(values: &[([u8; 32], Vec<Reading>)]) -> crate::Result<Vec<u8
     for (key, readings) in values {
         w.bytes(key);
         for reading in readings {
-            // The standalone reading (5.2) without its odometer.
-            if reading.faults.len() > crate::reading::MAX_FAULTS_PER_READING {
-                return Err(crate::Error::Oversize);
-            }
-            w.u32(reading.timestamp)
-                .u32(reading.fuel_ml)
-                .u32(reading.engine_s)
-                .u8(reading.faults.len() as u8);
-            for fault in &reading.faults {
-                w.u16(fault.0);
-            }
+            crate::notice::encode_detail(reading, &mut w)?;
         }
     }
     Ok(w.finish())
