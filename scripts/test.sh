@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
+# A fresh clone builds everything once: incremental caches would only take disk (1.7 GB).
+export CARGO_INCREMENTAL=0
 
 step "setup"
 scripts/setup.sh
@@ -42,5 +44,6 @@ step "web dashboard in Chromium: the built pages against unreachable services"
 (cd web && node tests/e2e/run.mjs --static)
 
 step "web dashboard in Chromium against a running system (screenshots in web/artifacts/)"
+# the same packages, in one command, as the system tests build (witness_test_support::SYSTEM_PACKAGES)
 cargo build -p witness-cli -p witness-backend -p witness-adversary
 (cd web && WITNESS_BIN="$PWD/../target/debug/witness" node tests/e2e/run.mjs)

@@ -2,52 +2,54 @@
 //! binaries of the current build, and the system harness ([`witness_system`], re-exported),
 //! which `witness up` uses too.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
-/// The binary `bin` of workspace package `package`, in the running test's target directory
-/// and profile, built (or brought up to date) once per test process, so a test never runs a
-/// stale binary.
+/// The packages whose binaries the system tests run, built together by one `cargo build`, the
+/// same command `scripts/test.sh` runs before the browser tests: one feature resolution, so the
+/// dependencies are compiled once for all of them (a build per package resolves features per
+/// package and compiles a second copy of many dependencies, which a small CI disk cannot hold).
+pub const SYSTEM_PACKAGES: [&str; 3] = ["witness-cli", "witness-backend", "witness-adversary"];
+
+/// The binary `bin` of the current build, in the running test's target directory and profile:
+/// the [`SYSTEM_PACKAGES`] are built (or brought up to date) once per test process, so a test
+/// never runs a stale binary.
 ///
 /// # Panics
 /// If the test's own path is not `<target>/<profile>/deps/<test>`, or the build fails.
-pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(path) = built.get(bin) {
-        return path.clone();
-    }
-    let exe = std::env::current_exe().expect("the test's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests run from <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("<target>/<profile>");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "-p", package, "--bin", bin])
-        .arg("--target-dir")
-        .arg(target_dir);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("running cargo");
-    assert!(status.success(), "building {bin} failed");
-    let path = profile_dir.join(bin);
-    built.insert(bin.to_owned(), path.clone());
-    path
+pub fn workspace_binary(bin: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let profile_dir = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test's path");
+        let profile_dir = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("tests run from <target>/<profile>/deps")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("<target>/<profile>");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.arg("build");
+        for package in SYSTEM_PACKAGES {
+            build.args(["-p", package]);
+        }
+        build.arg("--target-dir").arg(target_dir);
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo");
+        assert!(status.success(), "building {SYSTEM_PACKAGES:?} failed");
+        profile_dir
+    });
+    profile_dir.join(bin)
 }
 
 pub use witness_system::*;
 
 /// The `witness-backend` binary (see [`workspace_binary`]).
 pub fn backend_binary() -> PathBuf {
-    workspace_binary("witness-backend", "witness-backend")
+    workspace_binary("witness-backend")
 }
 
 /// [`backend_binary`] as the node's backend command line ([`NodeOpts::command`]).
@@ -57,5 +59,5 @@ pub fn backend_command() -> Vec<String> {
 
 /// The `witness-adversary` binary: a lying node and gateway (see [`workspace_binary`]).
 pub fn adversary_binary() -> PathBuf {
-    workspace_binary("witness-adversary", "witness-adversary")
+    workspace_binary("witness-adversary")
 }
