@@ -229,12 +229,6 @@ impl IntoResponse for GatewayError {
     }
 }
 
-impl From<rusqlite::Error> for GatewayError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Database(e.to_string())
-    }
-}
-
 impl From<sqlx::Error> for GatewayError {
     fn from(e: sqlx::Error) -> Self {
         Self::Database(e.to_string())

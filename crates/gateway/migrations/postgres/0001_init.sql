@@ -1,7 +1,9 @@
 -- The Witness gateway, schema version 1 (PostgreSQL).
 -- Times are milliseconds since the Unix epoch; ids and keys are raw bytes.
+-- Applied by sqlx::migrate! (table _sqlx_migrations). IF NOT EXISTS lets a database created
+-- by the gateway's former migration runner (table gateway_migrations) adopt it unchanged.
 
-CREATE TABLE accounts (
+CREATE TABLE IF NOT EXISTS accounts (
     id            BIGSERIAL PRIMARY KEY,
     username      TEXT      NOT NULL UNIQUE,
     password_hash TEXT      NOT NULL,
@@ -9,15 +11,15 @@ CREATE TABLE accounts (
     created_at    BIGINT    NOT NULL
 );
 
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     token_hash BYTEA  PRIMARY KEY,
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
-CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX IF NOT EXISTS sessions_account ON sessions (account_id);
 
-CREATE TABLE devices (
+CREATE TABLE IF NOT EXISTS devices (
     id             BYTEA  PRIMARY KEY,
     model          BIGINT NOT NULL,
     public_key     BYTEA  NOT NULL,
@@ -29,15 +31,15 @@ CREATE TABLE devices (
     last_counter   BIGINT,
     created_at     BIGINT NOT NULL
 );
-CREATE INDEX devices_owner ON devices (owner_account);
-CREATE INDEX devices_registrar ON devices (registered_by);
+CREATE INDEX IF NOT EXISTS devices_owner ON devices (owner_account);
+CREATE INDEX IF NOT EXISTS devices_registrar ON devices (registered_by);
 
-CREATE TABLE registrars (
+CREATE TABLE IF NOT EXISTS registrars (
     key           BYTEA  PRIMARY KEY,
     last_sequence BIGINT NOT NULL
 );
 
-CREATE TABLE inputs (
+CREATE TABLE IF NOT EXISTS inputs (
     id              BIGSERIAL PRIMARY KEY,
     payload         BYTEA   NOT NULL,
     message_count   BIGINT  NOT NULL,
@@ -55,10 +57,10 @@ CREATE TABLE inputs (
     sent_at         BIGINT,
     included_at     BIGINT
 );
-CREATE INDEX inputs_open ON inputs (id) WHERE state <> 'included';
-CREATE INDEX inputs_unchecked ON inputs (input_index) WHERE state = 'included' AND outcome_checked = 0;
+CREATE INDEX IF NOT EXISTS inputs_open ON inputs (id) WHERE state <> 'included';
+CREATE INDEX IF NOT EXISTS inputs_unchecked ON inputs (input_index) WHERE state = 'included' AND outcome_checked = 0;
 
-CREATE TABLE messages (
+CREATE TABLE IF NOT EXISTS messages (
     id           BIGSERIAL PRIMARY KEY,
     kind         BIGINT NOT NULL,
     hash         BYTEA  NOT NULL UNIQUE,
@@ -71,7 +73,7 @@ CREATE TABLE messages (
     outcome      TEXT,
     reason       TEXT
 );
-CREATE INDEX messages_pending ON messages (id) WHERE input_id IS NULL;
-CREATE INDEX messages_input ON messages (input_id, position) WHERE input_id IS NOT NULL;
-CREATE INDEX messages_device ON messages (device_id, id);
-CREATE INDEX messages_rejected ON messages (id) WHERE outcome = 'rejected';
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE input_id IS NULL;
+CREATE INDEX IF NOT EXISTS messages_input ON messages (input_id, position) WHERE input_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_device ON messages (device_id, id);
+CREATE INDEX IF NOT EXISTS messages_rejected ON messages (id) WHERE outcome = 'rejected';

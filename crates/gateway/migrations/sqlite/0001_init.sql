@@ -1,7 +1,9 @@
 -- The Witness gateway, schema version 1 (SQLite).
 -- Times are milliseconds since the Unix epoch; ids and keys are raw bytes.
+-- Applied by sqlx::migrate! (table _sqlx_migrations). IF NOT EXISTS lets a database created
+-- by the gateway's former migration runner (table gateway_migrations) adopt it unchanged.
 
-CREATE TABLE accounts (
+CREATE TABLE IF NOT EXISTS accounts (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE,
     password_hash TEXT    NOT NULL,
@@ -9,16 +11,16 @@ CREATE TABLE accounts (
     created_at    INTEGER NOT NULL
 );
 
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     token_hash BLOB    PRIMARY KEY,
     account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
-CREATE INDEX sessions_account ON sessions (account_id);
+CREATE INDEX IF NOT EXISTS sessions_account ON sessions (account_id);
 
 -- Devices as the gateway knows them (from registrar messages it relayed).
-CREATE TABLE devices (
+CREATE TABLE IF NOT EXISTS devices (
     id             BLOB    PRIMARY KEY,
     model          INTEGER NOT NULL,
     public_key     BLOB    NOT NULL,
@@ -31,17 +33,17 @@ CREATE TABLE devices (
     last_counter   INTEGER,
     created_at     INTEGER NOT NULL
 );
-CREATE INDEX devices_owner ON devices (owner_account);
-CREATE INDEX devices_registrar ON devices (registered_by);
+CREATE INDEX IF NOT EXISTS devices_owner ON devices (owner_account);
+CREATE INDEX IF NOT EXISTS devices_registrar ON devices (registered_by);
 
 -- Highest sequence relayed per registrar key.
-CREATE TABLE registrars (
+CREATE TABLE IF NOT EXISTS registrars (
     key           BLOB    PRIMARY KEY,
     last_sequence INTEGER NOT NULL
 );
 
 -- Rollup inputs built by the submitter. The payload is stored before anything is sent.
-CREATE TABLE inputs (
+CREATE TABLE IF NOT EXISTS inputs (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     payload         BLOB    NOT NULL,
     message_count   INTEGER NOT NULL,
@@ -59,11 +61,11 @@ CREATE TABLE inputs (
     sent_at         INTEGER,
     included_at     INTEGER
 );
-CREATE INDEX inputs_open ON inputs (id) WHERE state <> 'included';
-CREATE INDEX inputs_unchecked ON inputs (input_index) WHERE state = 'included' AND outcome_checked = 0;
+CREATE INDEX IF NOT EXISTS inputs_open ON inputs (id) WHERE state <> 'included';
+CREATE INDEX IF NOT EXISTS inputs_unchecked ON inputs (input_index) WHERE state = 'included' AND outcome_checked = 0;
 
 -- The outbox: every message the gateway acknowledged, in acceptance order.
-CREATE TABLE messages (
+CREATE TABLE IF NOT EXISTS messages (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     kind         INTEGER NOT NULL,
     hash         BLOB    NOT NULL UNIQUE,
@@ -76,7 +78,7 @@ CREATE TABLE messages (
     outcome      TEXT,
     reason       TEXT
 );
-CREATE INDEX messages_pending ON messages (id) WHERE input_id IS NULL;
-CREATE INDEX messages_input ON messages (input_id, position) WHERE input_id IS NOT NULL;
-CREATE INDEX messages_device ON messages (device_id, id);
-CREATE INDEX messages_rejected ON messages (id) WHERE outcome = 'rejected';
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE input_id IS NULL;
+CREATE INDEX IF NOT EXISTS messages_input ON messages (input_id, position) WHERE input_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_device ON messages (device_id, id);
+CREATE INDEX IF NOT EXISTS messages_rejected ON messages (id) WHERE outcome = 'rejected';

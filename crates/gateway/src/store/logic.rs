@@ -1,6 +1,6 @@
-//! Decisions shared by both storage backends. A backend loads the rows a write touches
-//! (inside its transaction), these functions decide what to do, and the backend applies the
-//! returned [`Effect`]s before committing.
+//! The decisions of the store's writes. The store loads the rows a write touches (inside its
+//! transaction), these functions decide what to do, and the store applies the returned
+//! [`Effect`]s before committing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -140,7 +140,7 @@ pub(crate) struct IntakeGroup {
 
 /// The first pass over a job.
 enum Pass {
-    /// Hashes of envelopes whose counter is not fresh: duplicates or replays; the backend
+    /// Hashes of envelopes whose counter is not fresh: duplicates or replays; the store
     /// looks them up.
     NeedsLookup(Vec<[u8; 32]>),
     /// The job's outcome.

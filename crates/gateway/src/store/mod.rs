@@ -1,25 +1,27 @@
 //! Durable state: accounts, sessions, the device registry, the outbox of acknowledged
 //! messages and the rollup inputs built from it.
 //!
-//! Two backends behind one [`Store`]: SQLite (default; a file under the data directory, WAL,
-//! `synchronous=FULL`) and PostgreSQL (by URL). Every write follows the same shape: load the
-//! rows involved inside a transaction (locked `FOR UPDATE` on PostgreSQL, serialized by the
-//! single writer connection on SQLite), decide with the pure functions of [`logic`] (shared
-//! by both backends), apply the resulting [`logic::Effect`]s, commit. An HTTP answer that
-//! acknowledges something is only sent after that commit returned.
-//!
-//! SQLite goes through `rusqlite`, PostgreSQL through `sqlx`: `sqlx-sqlite` 0.9 links an
-//! older `libsqlite3-sys` than the workspace's `rusqlite`, and Cargo allows one `sqlite3` link.
+//! One [`Store`] over SQLite (default; a file under the data directory, WAL,
+//! `synchronous=FULL`) or PostgreSQL (by URL), through sqlx's `Any` driver: every statement
+//! is written once (`queries.rs`), and the few things that truly differ (connection settings,
+//! the schema's column types, how a write transaction starts, row locks, the submitter lock)
+//! sit in `dialect.rs`. Every write follows the same shape: load the rows involved inside a
+//! transaction (locked `FOR UPDATE` on PostgreSQL, serialized by the single writer
+//! connection on SQLite), decide with the pure functions of `logic.rs`, apply the resulting
+//! effects, commit. An HTTP answer that acknowledges something is only sent after
+//! that commit returned.
 
 use serde::Serialize;
+use sqlx::AnyPool;
 use utoipa::ToSchema;
 use witness_protocol::DeviceId;
 
+use self::dialect::Dialect;
 use crate::error::{GatewayError, Result};
 
+mod dialect;
 pub(crate) mod logic;
-mod postgres;
-mod sqlite;
+mod queries;
 
 pub use logic::{ClaimItem, IntakeEnvelope, IntakeJob, JobOutcome, RegistrarItem};
 
@@ -342,22 +344,16 @@ pub struct InputOutcome {
     pub rejected: Vec<(u64, String)>,
 }
 
-/// The gateway's database.
+/// The gateway's database: SQLite or PostgreSQL, chosen by [`Store::open`]'s URL. Its
+/// queries (`queries.rs`) are written once for both.
 #[derive(Debug, Clone)]
-pub enum Store {
-    /// A SQLite file.
-    Sqlite(sqlite::SqliteStore),
-    /// A PostgreSQL database.
-    Postgres(postgres::PgStore),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            Store::Sqlite($s) => $call,
-            Store::Postgres($s) => $call,
-        }
-    };
+pub struct Store {
+    dialect: Dialect,
+    /// Writes. On SQLite its one connection serializes every write transaction.
+    writer: AnyPool,
+    /// Reads. On SQLite, read-only connections that WAL lets run beside the writer; on
+    /// PostgreSQL the same pool as `writer`.
+    reader: AnyPool,
 }
 
 impl Store {
@@ -365,212 +361,18 @@ impl Store {
     /// `postgresql://...` for PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a plain path for
     /// SQLite.
     pub async fn open(url: &str) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(postgres::PgStore::open(url).await?))
-        } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
-            Ok(Self::Sqlite(sqlite::SqliteStore::open(path.into()).await?))
-        }
+        Dialect::open(url).await
     }
 
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
-    }
-
-    // ---- accounts ----
-
-    /// Creates an account; `username_taken` if the name exists.
-    pub async fn create_account(
-        &self,
-        username: &str,
-        password_hash: &str,
-        role: Role,
-    ) -> Result<Account> {
-        dispatch!(self, s => s.create_account(username, password_hash, role).await)
-    }
-
-    /// The account and its password hash.
-    pub async fn account_by_username(&self, username: &str) -> Result<Option<(Account, String)>> {
-        dispatch!(self, s => s.account_by_username(username).await)
-    }
-
-    /// All accounts, by id.
-    pub async fn accounts(&self) -> Result<Vec<Account>> {
-        dispatch!(self, s => s.accounts().await)
-    }
-
-    /// Stores a session (by the SHA-256 of its token).
-    pub async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        account_id: i64,
-        expires_at: i64,
-    ) -> Result<()> {
-        dispatch!(self, s => s.create_session(token_hash, account_id, expires_at).await)
-    }
-
-    /// The account of a live session.
-    pub async fn session_account(&self, token_hash: [u8; 32]) -> Result<Option<Account>> {
-        dispatch!(self, s => s.session_account(token_hash, now_ms()).await)
-    }
-
-    /// Ends a session.
-    pub async fn delete_session(&self, token_hash: [u8; 32]) -> Result<()> {
-        dispatch!(self, s => s.delete_session(token_hash).await)
-    }
-
-    // ---- devices ----
-
-    /// One device.
-    pub async fn device(&self, id: DeviceId) -> Result<Option<DeviceRow>> {
-        dispatch!(self, s => s.device(id).await)
-    }
-
-    /// Devices owned by (`owner = true`) or registered by an account; all devices for `None`.
-    pub async fn devices(&self, account: Option<i64>, owner: bool) -> Result<Vec<DeviceRow>> {
-        dispatch!(self, s => s.devices(account, owner).await)
-    }
-
-    /// Submission state of a device's envelopes.
-    pub async fn submission_counts(&self, id: DeviceId) -> Result<SubmissionCounts> {
-        dispatch!(self, s => s.submission_counts(id).await)
-    }
-
-    // ---- writes ----
-
-    /// Records registrar messages (all or nothing) and queues them.
-    pub async fn commit_registrar(
-        &self,
-        account_id: i64,
-        items: Vec<logic::RegistrarItem>,
-    ) -> Result<Vec<Receipt>> {
-        dispatch!(self, s => s.commit_registrar(account_id, items).await)
-    }
-
-    /// Records a claim and queues the ownership statement.
-    pub async fn commit_claim(&self, account_id: i64, item: logic::ClaimItem) -> Result<Receipt> {
-        dispatch!(self, s => s.commit_claim(account_id, item).await)
-    }
-
-    /// Group commit of intake jobs: one transaction for all, each job all or nothing.
-    pub async fn commit_intake(&self, jobs: Vec<IntakeJob>) -> Result<Vec<Result<JobOutcome>>> {
-        dispatch!(self, s => s.commit_intake(jobs).await)
-    }
-
-    /// A message's receipt by hash.
-    pub async fn receipt(&self, hash: [u8; 32]) -> Result<Option<Receipt>> {
-        dispatch!(self, s => s.receipt(hash).await)
-    }
-
-    // ---- submitter ----
-
-    /// Inputs not yet known to be included, oldest first.
-    pub async fn open_inputs(&self) -> Result<Vec<InputRow>> {
-        dispatch!(self, s => s.open_inputs().await)
-    }
-
-    /// The oldest pending messages, up to `max_bytes` of encoded messages and
-    /// `max_messages` messages.
-    pub async fn next_batch(&self, max_bytes: usize, max_messages: usize) -> Result<Batch> {
-        dispatch!(self, s => s.next_batch(max_bytes, max_messages).await)
-    }
-
-    /// Persists an input built from `message_ids` (in order) before anything is sent.
-    pub async fn create_input(
-        &self,
-        message_ids: Vec<i64>,
-        payload: Vec<u8>,
-        scan_from_block: u64,
-    ) -> Result<InputRow> {
-        dispatch!(self, s => s.create_input(message_ids, payload, scan_from_block).await)
-    }
-
-    /// Reserves (or, with `None`, releases a burnt) nonce for an input.
-    pub async fn set_input_nonce(&self, id: i64, nonce: Option<u64>) -> Result<()> {
-        dispatch!(self, s => s.set_input_nonce(id, nonce).await)
-    }
-
-    /// Records a broadcast transaction.
-    pub async fn mark_sent(&self, id: i64, tx_hash: [u8; 32]) -> Result<()> {
-        dispatch!(self, s => s.mark_sent(id, tx_hash).await)
-    }
-
-    /// Records inclusion.
-    pub async fn mark_included(
-        &self,
-        id: i64,
-        tx_hash: [u8; 32],
-        input_index: u64,
-        block_number: u64,
-        gas_used: Option<u64>,
-    ) -> Result<()> {
-        dispatch!(self, s => s.mark_included(id, tx_hash, input_index, block_number, gas_used).await)
-    }
-
-    /// Records a failed attempt.
-    pub async fn record_input_error(&self, id: i64, error: &str) -> Result<()> {
-        dispatch!(self, s => s.record_input_error(id, error).await)
-    }
-
-    /// Included inputs whose outcome was not fetched yet, with index below `below`.
-    pub async fn unchecked_inputs(&self, below: u64, limit: i64) -> Result<Vec<(i64, u64)>> {
-        dispatch!(self, s => s.unchecked_inputs(below, limit).await)
-    }
-
-    /// Records the backend's verdict on an input's messages.
-    pub async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<()> {
-        dispatch!(self, s => s.record_outcome(input_id, outcome).await)
-    }
-
-    /// Queue figures.
-    pub async fn queue_stats(&self) -> Result<QueueStats> {
-        dispatch!(self, s => s.queue_stats().await)
-    }
-
-    /// The most recent refusals.
-    pub async fn recent_rejections(&self, limit: i64) -> Result<Vec<Rejection>> {
-        dispatch!(self, s => s.recent_rejections(limit).await)
+        self.dialect.name()
     }
 
     /// Takes the lock that makes this process the one submitter of the database; `None`
     /// while another process holds it. Released when dropped (or when the process dies).
     pub async fn try_submitter_lock(&self) -> Result<Option<SubmitterLock>> {
-        match self {
-            Self::Sqlite(s) => {
-                let path = s.lock_path();
-                tokio::task::spawn_blocking(move || {
-                    let file = std::fs::OpenOptions::new()
-                        .create(true)
-                        .truncate(false)
-                        .write(true)
-                        .open(&path)
-                        .map_err(|e| {
-                            GatewayError::Config(format!("cannot open {}: {e}", path.display()))
-                        })?;
-                    match file.try_lock() {
-                        Ok(()) => Ok(Some(SubmitterLock::File(file))),
-                        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-                        Err(std::fs::TryLockError::Error(e)) => Err(GatewayError::Internal(
-                            format!("cannot lock {}: {e}", path.display()),
-                        )),
-                    }
-                })
-                .await?
-            }
-            Self::Postgres(p) => Ok(p.try_submitter_lock().await?.map(SubmitterLock::Postgres)),
-        }
-    }
-
-    /// Payloads of all inputs ever built, with their states (tests and diagnostics).
-    pub async fn inputs(&self) -> Result<Vec<InputRow>> {
-        dispatch!(self, s => s.inputs().await)
+        self.dialect.try_submitter_lock(&self.writer).await
     }
 }
 
@@ -581,7 +383,7 @@ pub enum SubmitterLock {
     /// An exclusive lock on `<database>.submitter.lock`.
     File(std::fs::File),
     /// A session-level advisory lock held by this (pool-detached) connection.
-    Postgres(sqlx::PgConnection),
+    Postgres(sqlx::AnyConnection),
 }
 
 fn device_id_from(bytes: &[u8]) -> Result<DeviceId> {

@@ -7,4 +7,5 @@ mod api;
 mod common;
 mod crash;
 mod e2e;
+mod store;
 mod submitter;
