@@ -259,6 +259,22 @@ impl L1 {
             .collect()
     }
 
+    /// The `InputAdded` events of `app` in blocks `from_block..=to_block`, read forwards in
+    /// windows of at most [`L1::log_range`] blocks, one request each ([`InputAddedScan`]): the
+    /// caller handles each window before the next is read, and may stop early.
+    pub fn input_added_scan(
+        &self,
+        app: Address,
+        from_block: u64,
+        to_block: u64,
+    ) -> InputAddedScan<'_> {
+        InputAddedScan {
+            l1: self,
+            app,
+            windows: BlockWindows::new(from_block, to_block, self.log_range),
+        }
+    }
+
     /// `Authority.submitClaim(app, last_processed_block, outputs_merkle_root)` as the signer (the
     /// authority owner); waits for the receipt. Contract rejections (`NotEpochFinalBlock`,
     /// `NotFirstClaim`, `NotPastBlock`, `OwnableUnauthorizedAccount`) come back as
@@ -447,14 +463,11 @@ impl L1 {
     ) -> Result<u64> {
         let head = self.block_number().await?;
         let mut count = 0u64;
-        let mut from = block.saturating_add(1);
-        while from <= head {
-            let to = from.saturating_add(self.log_range - 1).min(head);
+        for (from, to) in BlockWindows::new(block.saturating_add(1), head, self.log_range) {
             for log in self.claim_logs(consensus, app, from, to).await? {
                 ClaimLog::decode(&log)?;
                 count += 1;
             }
-            from = to + 1;
         }
         Ok(count)
     }
@@ -559,6 +572,73 @@ impl L1 {
     }
 }
 
+/// The `InputAdded` events of a block range, window by window: [`L1::input_added_scan`].
+#[derive(Debug)]
+pub struct InputAddedScan<'a> {
+    l1: &'a L1,
+    app: Address,
+    windows: BlockWindows,
+}
+
+/// One window of an [`InputAddedScan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputAddedWindow {
+    /// First block of the window.
+    pub from_block: u64,
+    /// Last block of the window (inclusive).
+    pub to_block: u64,
+    /// The window's `InputAdded` events of the application, in chain order.
+    pub logs: Vec<InputAddedLog>,
+}
+
+impl InputAddedScan<'_> {
+    /// Reads the next window (one `eth_getLogs` request); `None` once the range is done.
+    pub async fn next_window(&mut self) -> Result<Option<InputAddedWindow>> {
+        let Some((from_block, to_block)) = self.windows.next() else {
+            return Ok(None);
+        };
+        let logs = self
+            .l1
+            .input_added_logs(self.app, from_block, to_block)
+            .await?;
+        Ok(Some(InputAddedWindow {
+            from_block,
+            to_block,
+            logs,
+        }))
+    }
+}
+
+/// `from..=to` split into consecutive `(first, last)` windows of at most `size` blocks, in
+/// order; none if `from > to`.
+#[derive(Debug, Clone)]
+struct BlockWindows {
+    next: Option<u64>,
+    to: u64,
+    size: u64,
+}
+
+impl BlockWindows {
+    fn new(from: u64, to: u64, size: u64) -> Self {
+        Self {
+            next: Some(from),
+            to,
+            size: size.max(1),
+        }
+    }
+}
+
+impl Iterator for BlockWindows {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        let from = self.next.filter(|from| *from <= self.to)?;
+        let to = from.saturating_add(self.size - 1).min(self.to);
+        self.next = to.checked_add(1);
+        Some((from, to))
+    }
+}
+
 fn block_id(block: Option<u64>) -> BlockId {
     block.map_or(BlockId::latest(), BlockId::number)
 }
@@ -622,4 +702,28 @@ pub fn outputs_merkle_root(output: &[u8], output_index: u64, siblings: &[B256]) 
         node = keccak256(buf);
     }
     Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlockWindows;
+
+    fn windows(from: u64, to: u64, size: u64) -> Vec<(u64, u64)> {
+        BlockWindows::new(from, to, size).collect()
+    }
+
+    #[test]
+    fn block_windows_cover_the_range_in_bounded_windows() {
+        assert_eq!(windows(0, 9, 5), [(0, 4), (5, 9)]);
+        assert_eq!(windows(3, 12, 5), [(3, 7), (8, 12)]);
+        assert_eq!(windows(3, 13, 5), [(3, 7), (8, 12), (13, 13)]);
+        assert_eq!(windows(7, 7, 5_000), [(7, 7)]);
+        assert_eq!(windows(2, 4, 1), [(2, 2), (3, 3), (4, 4)]);
+        assert_eq!(windows(2, 4, 0), [(2, 2), (3, 3), (4, 4)]);
+        assert!(windows(8, 7, 5).is_empty());
+        assert_eq!(
+            windows(u64::MAX - 6, u64::MAX, 5),
+            [(u64::MAX - 6, u64::MAX - 2), (u64::MAX - 1, u64::MAX)]
+        );
+    }
 }

@@ -7,10 +7,11 @@
 //!   one application with its own Authority ([`L1::deploy_application`]), described by a
 //!   [`Deployment`] (`deployment.json`);
 //! - one chain client, [`L1`] (a provider built once, optionally a signer): the calls the rest
-//!   of the system makes ([`L1::add_input`], [`L1::input_added_logs`], [`L1::submit_claim`],
-//!   [`L1::validate_output`], [`L1::block_number`], [`L1::chain_id`], [`L1::anvil_mine`]) and what
-//!   a verifier that trusts only L1 reads (the application's consensus, the latest
-//!   [`AcceptedClaim`], the number of inputs a claim covers, output validity);
+//!   of the system makes ([`L1::add_input`], [`L1::input_added_logs`] and, window by window,
+//!   [`L1::input_added_scan`], [`L1::submit_claim`], [`L1::validate_output`],
+//!   [`L1::block_number`], [`L1::chain_id`], [`L1::anvil_mine`]) and what a verifier that trusts
+//!   only L1 reads (the application's consensus, the latest [`AcceptedClaim`], the number of
+//!   inputs a claim covers, output validity);
 //! - the pure input codec: [`decode_evm_advance`], [`encode_evm_advance`].
 //!
 //! Keys are raw secp256k1 secret keys ([`B256`]); RPC URLs are plain strings.
@@ -48,7 +49,8 @@ pub use deploy::{
 };
 pub use error::{ChainError, Result};
 pub use l1::{
-    AcceptedClaim, DEFAULT_LOG_RANGE, L1, OUTPUTS_TREE_HEIGHT, OutputValidity, outputs_merkle_root,
+    AcceptedClaim, DEFAULT_LOG_RANGE, InputAddedScan, InputAddedWindow, L1, OUTPUTS_TREE_HEIGHT,
+    OutputValidity, outputs_merkle_root,
 };
 
 use abi::Inputs;

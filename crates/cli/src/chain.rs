@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use witness_chain::primitives::B256;
-use witness_chain::{ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, GATEWAY_ACCOUNT, L1, dev_accounts};
+use witness_chain::{
+    ADMIN_ACCOUNT, AnvilOptions, AnvilProcess, GATEWAY_ACCOUNT, core_addresses, dev_accounts,
+};
+use witness_system::{Chain, ChainOpts};
 
 use crate::CliResult;
 
@@ -57,22 +60,18 @@ async fn up(args: UpArgs) -> CliResult {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let log_file = args.data_dir.join("anvil.log");
-    let mut anvil = AnvilProcess::spawn(AnvilOptions {
+    let anvil = AnvilOptions {
         port: args.port,
         block_time: (args.block_time > 0.0).then_some(args.block_time),
         log_file: Some(log_file.clone()),
         ..AnvilOptions::default()
-    })
-    .await?;
-    let url = anvil.rpc_url().to_owned();
-
-    let accounts = dev_accounts();
-    let admin = &accounts[ADMIN_ACCOUNT];
-    let l1 = L1::connect_signer(&url, admin.private_key)?;
-    let core = l1.deploy_core().await?;
-    let deployment = l1
-        .deploy_application(args.epoch_length, args.template_hash, B256::ZERO)
-        .await?;
+    };
+    let opts = ChainOpts {
+        epoch_length: args.epoch_length,
+        template_hash: args.template_hash,
+    };
+    let mut chain = Chain::start(anvil, opts).await?;
+    let deployment = &chain.deployment;
     let path = args.data_dir.join("deployment.json");
     deployment.save(&path)?;
 
@@ -82,12 +81,13 @@ async fn up(args: UpArgs) -> CliResult {
         "a block per transaction".to_owned()
     };
     println!(
-        "anvil        {url}  (chain id {}, {block_time}, pid {}, log {})",
+        "anvil        {}  (chain id {}, {block_time}, pid {}, log {})",
+        chain.rpc_url(),
         deployment.chain_id,
-        anvil.pid(),
+        chain.anvil.pid(),
         log_file.display()
     );
-    for (name, address) in core.to_map() {
+    for (name, address) in core_addresses()?.to_map() {
         println!("  {name:<30} {address}");
     }
     println!(
@@ -104,14 +104,14 @@ async fn up(args: UpArgs) -> CliResult {
     );
     println!(
         "gateway      {}  (account {GATEWAY_ACCOUNT})",
-        accounts[GATEWAY_ACCOUNT].address
+        dev_accounts()[GATEWAY_ACCOUNT].address
     );
     println!("deployment   {}", path.display());
     println!("running; Ctrl-C to stop");
 
-    wait_for_stop(&mut anvil).await?;
+    wait_for_stop(&mut chain.anvil).await?;
     println!("stopping anvil");
-    drop(anvil);
+    drop(chain);
     Ok(())
 }
 

@@ -83,7 +83,8 @@ use crate::error::{GatewayError, Result};
 use crate::metrics::Metrics;
 use crate::store::{Batch, InputOutcome, InputRow, Store, now_ms};
 
-/// Most blocks one `eth_getLogs` call covers.
+/// Most blocks one `eth_getLogs` call covers (the window of the submitter's
+/// [`L1::input_added_scan`]).
 const LOG_CHUNK: u64 = 5_000;
 /// How long to wait for a broadcast transaction's receipt before resolving again.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -121,9 +122,12 @@ fn chain_error(what: &str, e: impl std::fmt::Display) -> GatewayError {
 }
 
 impl Chain {
-    /// Wraps the gateway's client (which signs as the gateway account).
+    /// Wraps the gateway's client (which signs as the gateway account), scanning logs in
+    /// windows of [`LOG_CHUNK`] blocks.
     fn new(l1: Option<L1>, config: &ChainConfig) -> Result<Self> {
-        let l1 = l1.ok_or_else(|| GatewayError::Config("no chain client".into()))?;
+        let l1 = l1
+            .ok_or_else(|| GatewayError::Config("no chain client".into()))?
+            .with_log_range(LOG_CHUNK);
         let address = l1
             .signer()
             .ok_or_else(|| GatewayError::Config("the chain client has no signer".into()))?;
@@ -155,20 +159,16 @@ impl Chain {
     /// Scans `InputAdded` logs for `payload` sent by the gateway.
     async fn find(&self, input: &InputRow) -> Result<Option<(B256, u64, u64)>> {
         let head = self.head().await?;
-        let mut from = input.scan_from_block;
-        while from <= head {
-            let to = head.min(from.saturating_add(LOG_CHUNK - 1));
-            let logs = self
-                .l1
-                .input_added_logs(self.config.application, from, to)
-                .await?;
-            for log in logs {
+        let mut scan =
+            self.l1
+                .input_added_scan(self.config.application, input.scan_from_block, head);
+        while let Some(window) = scan.next_window().await? {
+            for log in window.logs {
                 let advance = witness_chain::decode_evm_advance(&log.input)?;
                 if advance.msg_sender == self.address && advance.payload[..] == input.payload[..] {
                     return Ok(Some((log.tx_hash, log.index, log.block_number)));
                 }
             }
-            from = to + 1;
         }
         Ok(None)
     }

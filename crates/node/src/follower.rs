@@ -6,8 +6,9 @@ use crate::Shared;
 use crate::db::{Db, Input, InputStatus};
 use crate::error::{Error, Result};
 
-/// Blocks per `eth_getLogs` query, well under common provider limits.
-const LOG_RANGE: u64 = 5_000;
+/// Blocks per `eth_getLogs` query, well under common provider limits (the node's chain client
+/// scans in windows of this many blocks: [`witness_chain::L1::input_added_scan`]).
+pub(crate) const LOG_RANGE: u64 = 5_000;
 
 pub(crate) async fn run(shared: Arc<Shared>, db: Db) -> Result<()> {
     loop {
@@ -29,16 +30,14 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
     let Some(safe) = head.checked_sub(config.confirmations) else {
         return Ok(());
     };
-    let mut from = db
+    let from = db
         .next_block()?
         .unwrap_or(config.input_box_deployment_block);
-    while from <= safe {
-        let to = safe.min(from + LOG_RANGE - 1);
-        let logs = shared
-            .l1
-            .input_added_logs(config.application, from, to)
-            .await?;
-        let inputs = logs
+    let mut scan = shared.l1.input_added_scan(config.application, from, safe);
+    while let Some(window) = scan.next_window().await? {
+        let (from, to) = (window.from_block, window.to_block);
+        let inputs = window
+            .logs
             .into_iter()
             .map(|log| {
                 let advance = witness_chain::decode_evm_advance(&log.input)?;
@@ -65,7 +64,6 @@ async fn step(shared: &Shared, db: &Db) -> Result<()> {
             tracing::debug!(from, to, found, "inputs read");
             shared.new_inputs.notify_one();
         }
-        from = to + 1;
     }
     Ok(())
 }

@@ -160,7 +160,8 @@ impl Node {
             None => L1::connect(&config.rpc_url),
         }
         .map_err(|e| Error::Config(format!("chain client: {e}")))?
-        .with_input_box(config.input_box);
+        .with_input_box(config.input_box)
+        .with_log_range(follower::LOG_RANGE);
         let shared = Arc::new(Shared {
             l1,
             dispatcher: Arc::new(rollup::Dispatcher::new(

@@ -1,5 +1,5 @@
 //! `witness-system`: The Witness brought up from its parts, the one way every launcher does it
-//! (`witness up`, `witness bench`, the end-to-end tests of the node and the gateway).
+//! (`witness up`, `witness chain up`, `witness bench`, the tests of the node and the gateway).
 //!
 //! - [`Chain`]: anvil with the Cartesi Rollups v2.2 contracts and one application deployed by
 //!   the admin account, inputs from the dev accounts, and the admin's authorization of the
@@ -16,8 +16,9 @@
 //! test stop and restart the node on its store; the gateway's test drives its gateway through
 //! the router. So each part is started from the ones before it, and the caller sets what is its
 //! own on the configuration it gets back (ports, timings, batching, accounts) before starting it.
-//! The fleet is not a part: only `witness up` has one (the tests and benchmarks make their own
-//! devices).
+//! `witness chain up` stops after the [`Chain`]. The fleet is not a part: only `witness up` has
+//! one (the CLI's system test runs `witness up` itself; the other tests and the benchmarks make
+//! their own devices, and `witness fleet run` drives a fleet against any gateway).
 //!
 //! A crate of its own, not `witness-test-support`: `witness up` is production code and depends
 //! on it; `witness-test-support` keeps what only tests need (the binaries of the current build)

@@ -46,6 +46,24 @@ async fn add_input_is_logged_decoded_and_hashed() {
         .await
         .unwrap();
     assert_eq!(logs.len(), 2);
+    // Window by window: the same events, in windows of at most the client's log range.
+    for range in [1, 2, 10_000] {
+        let l1 = reader(url)
+            .with_input_box(d.input_box)
+            .with_log_range(range);
+        let mut scan = l1.input_added_scan(d.application, d.deployment_block, latest);
+        let (mut scanned, mut windows) = (Vec::new(), 0);
+        while let Some(window) = scan.next_window().await.unwrap() {
+            assert!(
+                window.to_block - window.from_block < range,
+                "log range {range}"
+            );
+            windows += 1;
+            scanned.extend(window.logs);
+        }
+        assert_eq!(scanned, logs, "log range {range}");
+        assert_eq!(windows, (latest - d.deployment_block) / range + 1);
+    }
     let expected = [
         (&first, address(1), Bytes::from_static(b"hello")),
         (&second, address(3), payload2),

@@ -704,56 +704,43 @@ impl Drop for FakeNode {
 // ---- chain ----
 
 use alloy::primitives::{Address, B256};
-use witness_chain::{ADMIN_ACCOUNT, AnvilProcess, Deployment, GATEWAY_ACCOUNT, L1, dev_accounts};
+use witness_chain::{AnvilOptions, GATEWAY_ACCOUNT, L1, dev_accounts};
 use witness_gateway::ChainConfig;
 use witness_protocol::{Message, RollupInput};
-
-pub fn admin_key() -> B256 {
-    dev_accounts()[ADMIN_ACCOUNT].private_key
-}
-
-pub fn gateway_key() -> B256 {
-    dev_accounts()[GATEWAY_ACCOUNT].private_key
-}
+use witness_test_support::{Chain, ChainOpts};
 
 pub fn gateway_address() -> Address {
     dev_accounts()[GATEWAY_ACCOUNT].address
 }
 
-/// Deploys the core contracts and one application on a running anvil.
-pub async fn deploy(rpc_url: &str) -> Deployment {
-    let admin = L1::connect_signer(rpc_url, admin_key()).unwrap();
-    admin.deploy_core().await.unwrap();
-    admin
-        .deploy_application(10, B256::repeat_byte(0x11), B256::ZERO)
-        .await
-        .unwrap()
-}
-
 /// anvil (`block_time` None: a block per transaction) with a deployed application.
-pub async fn deployed(block_time: Option<f64>) -> (AnvilProcess, Deployment) {
-    let anvil = AnvilProcess::start(0, block_time).await.unwrap();
-    let deployment = deploy(anvil.rpc_url()).await;
-    (anvil, deployment)
+pub async fn deployed(block_time: Option<f64>) -> Chain {
+    let anvil = AnvilOptions {
+        block_time,
+        ..AnvilOptions::default()
+    };
+    let opts = ChainOpts {
+        template_hash: B256::repeat_byte(0x11),
+        ..ChainOpts::default()
+    };
+    Chain::start(anvil, opts).await.unwrap()
 }
 
-pub fn chain_config(deployment: &Deployment, rpc_url: &str) -> ChainConfig {
+/// How the gateway submits to `chain` through `rpc_url` (anvil's, or a proxy's), polling every
+/// 50 ms.
+pub fn chain_config(chain: &Chain, rpc_url: &str) -> ChainConfig {
     ChainConfig {
         rpc_url: rpc_url.to_owned(),
-        input_box: deployment.input_box,
-        application: deployment.application,
-        gateway_key: gateway_key(),
         poll_interval: std::time::Duration::from_millis(50),
+        ..chain.gateway_chain()
     }
 }
 
 /// Every input on chain for the application: `(index, sender, payload)`.
-pub async fn chain_inputs(rpc_url: &str, deployment: &Deployment) -> Vec<(u64, Address, Vec<u8>)> {
-    let l1 = L1::connect(rpc_url)
-        .unwrap()
-        .with_input_box(deployment.input_box);
+pub async fn chain_inputs(chain: &Chain) -> Vec<(u64, Address, Vec<u8>)> {
+    let l1 = L1::for_deployment(&chain.deployment).unwrap();
     let head = l1.block_number().await.unwrap();
-    l1.input_added_logs(deployment.application, 0, head)
+    l1.input_added_logs(chain.deployment.application, 0, head)
         .await
         .unwrap()
         .into_iter()
@@ -767,9 +754,9 @@ pub async fn chain_inputs(rpc_url: &str, deployment: &Deployment) -> Vec<(u64, A
 
 /// Envelope hashes (and other message hashes) carried by the gateway's inputs on chain, in
 /// chain order, with how often each appears.
-pub async fn submitted_messages(rpc_url: &str, deployment: &Deployment) -> Vec<Message> {
+pub async fn submitted_messages(chain: &Chain) -> Vec<Message> {
     let mut messages = Vec::new();
-    for (_, sender, payload) in chain_inputs(rpc_url, deployment).await {
+    for (_, sender, payload) in chain_inputs(chain).await {
         if sender != gateway_address() {
             continue;
         }

@@ -123,9 +123,9 @@ async fn sigkill_during_intake_and_submission_loses_and_duplicates_nothing() {
 
 async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     // Half-second blocks: kills land between broadcast and inclusion too.
-    let (anvil, deployment) = deployed(Some(0.5)).await;
+    let chain = deployed(Some(0.5)).await;
     let deployment_path = dir.join("deployment.json");
-    deployment.save(&deployment_path).unwrap();
+    chain.deployment.save(&deployment_path).unwrap();
     let keys = Arc::new(Keys::new(next_seed()));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -235,7 +235,7 @@ async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     .await;
     gateway.kill();
 
-    let messages = submitted_messages(anvil.rpc_url(), &deployment).await;
+    let messages = submitted_messages(&chain).await;
     let mut seen = std::collections::HashMap::new();
     for hash in envelope_hashes(&messages) {
         *seen.entry(hash).or_insert(0usize) += 1;

@@ -88,10 +88,10 @@ async fn submits_every_acknowledged_message_once_in_order() {
 }
 
 async fn submit_scenario(url: &str) {
-    let (anvil, deployment) = deployed(None).await;
-    let chain = chain_config(&deployment, anvil.rpc_url());
+    let chain = deployed(None).await;
+    let config = chain_config(&chain, chain.rpc_url());
     let app = App::with(url, move |c| {
-        c.chain = Some(chain);
+        c.chain = Some(config);
         c.batch = small_batches(100);
     })
     .await;
@@ -101,7 +101,7 @@ async fn submit_scenario(url: &str) {
     let acknowledged = post_some(&app, &mut devices, 20, 5).await;
     wait_until("the queue to drain", 60, || drained(&app)).await;
 
-    let messages = submitted_messages(anvil.rpc_url(), &deployment).await;
+    let messages = submitted_messages(&chain).await;
     assert_exactly_once(&acknowledged, &messages);
     assert_eq!(
         messages.len(),
@@ -132,7 +132,7 @@ async fn submit_scenario(url: &str) {
     }
     // Several inputs, each within the size bound, equal to what the gateway stored.
     let stored = app.gateway.store().inputs().await.unwrap();
-    let on_chain: Vec<Vec<u8>> = chain_inputs(anvil.rpc_url(), &deployment)
+    let on_chain: Vec<Vec<u8>> = chain_inputs(&chain)
         .await
         .into_iter()
         .map(|(_, _, payload)| payload)
@@ -191,14 +191,14 @@ async fn submit_scenario(url: &str) {
 #[tokio::test]
 async fn rides_out_rpc_outages_without_duplicates() {
     // Blocks every second, so transactions wait in the mempool while the RPC is cut.
-    let (anvil, deployment) = deployed(Some(1.0)).await;
-    let target: std::net::SocketAddr = format!("127.0.0.1:{}", anvil.port()).parse().unwrap();
+    let chain = deployed(Some(1.0)).await;
+    let target: std::net::SocketAddr = format!("127.0.0.1:{}", chain.anvil.port()).parse().unwrap();
     let proxy = Proxy::start(target).await;
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("g.sqlite").display().to_string();
-    let chain = chain_config(&deployment, &proxy.url);
+    let config = chain_config(&chain, &proxy.url);
     let app = App::with(&url, move |c| {
-        c.chain = Some(chain);
+        c.chain = Some(config);
         c.batch = small_batches(50);
     })
     .await;
@@ -233,10 +233,10 @@ async fn rides_out_rpc_outages_without_duplicates() {
     proxy.set_cut(false);
     acknowledged.extend(post_some(&app, &mut devices, 2, 4).await);
     wait_until("the queue to drain", 90, || drained(&app)).await;
-    let messages = submitted_messages(anvil.rpc_url(), &deployment).await;
+    let messages = submitted_messages(&chain).await;
     assert_exactly_once(&acknowledged, &messages);
     let stored = app.gateway.store().inputs().await.unwrap();
-    let gateway_inputs = chain_inputs(anvil.rpc_url(), &deployment)
+    let gateway_inputs = chain_inputs(&chain)
         .await
         .into_iter()
         .filter(|(_, sender, _)| *sender == gateway_address())
@@ -258,11 +258,10 @@ async fn recovers_an_input_left_at_every_crash_point() {
 }
 
 async fn recovery_scenario(url: &str) {
-    let (anvil, deployment) = deployed(None).await;
-    let rpc = anvil.rpc_url().to_owned();
-    let chain = chain_config(&deployment, &rpc);
+    let chain = deployed(None).await;
+    let config = chain_config(&chain, chain.rpc_url());
     let app = App::with(url, move |c| {
-        c.chain = Some(chain);
+        c.chain = Some(config);
         c.batch = small_batches(50);
     })
     .await;
@@ -271,9 +270,7 @@ async fn recovery_scenario(url: &str) {
     app.register(&devices.iter().collect::<Vec<_>>()).await;
     let mut acknowledged = Vec::new();
     // The gateway account's client, as the crashed submitter would have used it.
-    let l1 = witness_chain::L1::connect_signer(&rpc, gateway_key())
-        .unwrap()
-        .with_input_box(deployment.input_box);
+    let l1 = chain.client(witness_chain::GATEWAY_ACCOUNT).unwrap();
     let pending_nonce = || async {
         use alloy::providers::Provider;
         l1.provider()
@@ -312,7 +309,7 @@ async fn recovery_scenario(url: &str) {
     let input = batch_input().await;
     let nonce = pending_nonce().await;
     store.set_input_nonce(input.id, Some(nonce)).await.unwrap();
-    l1.add_input(deployment.application, input.payload.clone())
+    l1.add_input(chain.deployment.application, input.payload.clone())
         .await
         .unwrap();
     assert_eq!(
@@ -334,7 +331,7 @@ async fn recovery_scenario(url: &str) {
     let input = batch_input().await;
     let nonce = pending_nonce().await;
     store.set_input_nonce(input.id, Some(nonce)).await.unwrap();
-    l1.add_input(deployment.application, b"unrelated".to_vec())
+    l1.add_input(chain.deployment.application, b"unrelated".to_vec())
         .await
         .unwrap();
     assert_eq!(run_submitter().await, 1);
@@ -350,7 +347,7 @@ async fn recovery_scenario(url: &str) {
 
     let stored = store.inputs().await.unwrap();
     assert!(stored.iter().all(|i| i.state == "included"));
-    let on_chain: Vec<Vec<u8>> = chain_inputs(&rpc, &deployment)
+    let on_chain: Vec<Vec<u8>> = chain_inputs(&chain)
         .await
         .into_iter()
         .filter(|(_, sender, payload)| *sender == gateway_address() && payload != b"unrelated")
@@ -378,10 +375,10 @@ async fn recovery_scenario(url: &str) {
 async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("gateway.sqlite").display().to_string();
-    let (anvil, deployment) = deployed(None).await;
-    let chain = chain_config(&deployment, anvil.rpc_url());
+    let chain = deployed(None).await;
+    let config = chain_config(&chain, chain.rpc_url());
     let app = App::with(&url, move |c| {
-        c.chain = Some(chain);
+        c.chain = Some(config);
         c.batch = BatchConfig {
             max_bytes: 60 * 1024,
             max_delay: Duration::from_secs(600),
@@ -393,7 +390,7 @@ async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
     let mut device = Device::new(next_seed());
     app.register(&[&device]).await;
     wait_until("the registration to go at once", 30, || drained(&app)).await;
-    let inputs = || async { chain_inputs(anvil.rpc_url(), &deployment).await.len() };
+    let inputs = || async { chain_inputs(&chain).await.len() };
     let registered = inputs().await;
     let gas_before = metric(&app, "witness_gateway_gas_used_total").await;
 
@@ -423,7 +420,7 @@ async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
     wait_until("the batch to be sent", 30, || drained(&app)).await;
     assert_eq!(inputs().await, registered + 1, "one input for the batch");
-    let messages = submitted_messages(anvil.rpc_url(), &deployment).await;
+    let messages = submitted_messages(&chain).await;
     assert_exactly_once(&acknowledged, &messages);
     let gas = metric(&app, "witness_gateway_gas_used_total").await - gas_before;
     assert!(gas <= 1_000 * 12 * 16, "{gas} gas for 192 readings");
