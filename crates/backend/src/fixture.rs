@@ -1,13 +1,15 @@
 //! A synthetic fleet for benchmarks and measurements: a configured state with registered
 //! devices and an authorized gateway, and full rollup inputs of sealed readings; and
 //! [`device`], a bare map entry for tests that drive the [`crate::map::DeviceMap`] directly.
+//! The cars are the workspace's one synthetic car, [`witness_protocol::fixture::Car`].
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::state::DeviceLeaf;
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId,
-    Reading, RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
+    BackendSecretKey, DeviceId, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId, Reading,
+    RollupInput, SigningKey,
 };
 
 use crate::state::Device;
@@ -28,14 +30,13 @@ pub const ADMIN: [u8; 20] = [0xAD; 20];
 /// The gateway address of the fixture.
 pub const GATEWAY: [u8; 20] = [0x6A; 20];
 const T0: u64 = 1_790_000_000;
-
-struct Car {
-    id: DeviceId,
-    key: SigningKey,
-    counter: u64,
-    odometer_m: u64,
-    time: u32,
-}
+/// Every reading: ten minutes of driving, 8 km, the engine on throughout.
+const LEG: Leg = Leg {
+    seconds: 600,
+    metres: 8_000,
+    engine_s: 600,
+    fuel_ml: 560,
+};
 
 /// A state with `devices` registered cars that drive and report.
 pub struct FleetFixture {
@@ -97,25 +98,20 @@ impl FleetFixture {
         let mut cars = Vec::with_capacity(devices);
         let mut messages = Vec::new();
         for i in 0..devices {
+            // The key first, then the id: the draws the measured figures were taken with.
             let key = SigningKey::generate(&mut rng);
             let id = DeviceId::random(&mut rng);
-            let action = RegistrarAction::RegisterDevice {
-                device_id: id,
-                model: ModelId(1 + (i % 6) as u32),
-                public_key: key.public_key(),
+            let car = Car {
+                odometer_m: 20_000_000 + 1_000 * i as u64,
+                time: T0 as u32,
+                ..Car::new(id, key)
             };
-            if let Ok(message) =
-                RegistrarMessage::sign(&registrar, &backend_public, i as u64 + 1, action)
+            let model = ModelId(1 + (i % 6) as u32);
+            if let Ok(message) = car.registration(&registrar, &backend_public, model, i as u64 + 1)
             {
                 messages.push(Message::Registrar(message));
             }
-            cars.push(Car {
-                id,
-                key,
-                counter: 0,
-                odometer_m: 20_000_000 + 1_000 * i as u64,
-                time: T0 as u32,
-            });
+            cars.push(car);
         }
         for chunk in messages.chunks(300) {
             input_index += 1;
@@ -146,38 +142,19 @@ impl FleetFixture {
         let fleet_size = self.cars.len().max(1);
         while let Some(car) = self.cars.get_mut(self.next_car % fleet_size) {
             self.next_car += 1;
-            let batch: Vec<Reading> = (0..per_envelope)
-                .map(|_| {
-                    car.odometer_m += 8_000;
-                    car.time += 600;
-                    Reading {
-                        timestamp: car.time,
-                        odometer_m: car.odometer_m,
-                        fuel_ml: 560,
-                        engine_s: car.time - T0 as u32,
-                        faults: vec![],
-                    }
-                })
-                .collect();
-            let Ok(sealed) = Envelope::seal(
-                &car.key,
-                &self.backend,
-                car.id,
-                car.counter + 1,
-                &batch,
-                &mut self.rng,
-            ) else {
+            let batch: Vec<Reading> = (0..per_envelope).map(|_| car.drive(LEG)).collect();
+            let Ok(envelope) = car.seal(&self.backend, &batch, &mut self.rng) else {
                 break;
             };
-            let len = sealed.envelope.as_bytes().len() + 1;
+            let len = envelope.as_bytes().len() + 1;
             if size + len > MAX_INPUT_LEN {
                 self.next_car -= 1;
                 break;
             }
-            car.counter += per_envelope as u64;
+            car.sent(per_envelope);
             size += len;
             readings += per_envelope;
-            messages.push(Message::Envelope(sealed.envelope));
+            messages.push(Message::Envelope(envelope));
         }
         self.input_index += 1;
         let time = u64::from(self.cars.iter().map(|c| c.time).max().unwrap_or(T0 as u32));

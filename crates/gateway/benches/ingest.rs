@@ -15,18 +15,17 @@ use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use witness_gateway::store::{IntakeEnvelope, IntakeJob};
 use witness_gateway::{Gateway, GatewayConfig, Role};
-use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, ModelId, Reading, RegistrarAction, RegistrarMessage,
-    SigningKey,
-};
+use witness_protocol::fixture::{Car, Leg};
+use witness_protocol::{BackendSecretKey, ModelId, SigningKey};
 
 const DEVICES: usize = 256;
-
-struct Device {
-    id: DeviceId,
-    key: SigningKey,
-    counter: u64,
-}
+/// Every reading: a minute after the previous one, 1 km on.
+const LEG: Leg = Leg {
+    seconds: 60,
+    metres: 1_000,
+    engine_s: 60,
+    fuel_ml: 70,
+};
 
 struct Scenario {
     readings: usize,
@@ -44,7 +43,7 @@ fn now_s() -> u32 {
 
 /// Seals `count` envelopes of `readings` readings each for `device`, concatenated.
 fn seal(
-    device: &mut Device,
+    device: &mut Car,
     backend: &BackendSecretKey,
     count: usize,
     readings: usize,
@@ -52,26 +51,9 @@ fn seal(
 ) -> Vec<u8> {
     let mut body = Vec::with_capacity(count * (150 + 30 * readings));
     for _ in 0..count {
-        let batch: Vec<Reading> = (0..readings as u64)
-            .map(|i| Reading {
-                timestamp: now_s() - (readings as u64 - i) as u32 * 60,
-                odometer_m: 1_000 * (device.counter + i + 1),
-                fuel_ml: 70,
-                engine_s: (device.counter + i) as u32 * 60,
-                faults: Vec::new(),
-            })
-            .collect();
-        let sealed = Envelope::seal(
-            &device.key,
-            backend.public_key(),
-            device.id,
-            device.counter,
-            &batch,
-            rng,
-        )
-        .unwrap();
-        device.counter += readings as u64;
-        body.extend_from_slice(sealed.envelope.as_bytes());
+        let batch = device.drive_until(now_s(), readings, LEG);
+        let envelope = device.seal_next(backend.public_key(), &batch, rng).unwrap();
+        body.extend_from_slice(envelope.as_bytes());
     }
     body
 }
@@ -79,21 +61,21 @@ fn seal(
 /// The request bodies of each worker (a worker owns its devices, so a device's requests
 /// are sent in counter order).
 fn prepare(
-    devices: &mut [Device],
+    devices: &mut [Car],
     backend: &BackendSecretKey,
     scenario: &Scenario,
 ) -> Vec<Vec<Vec<u8>>> {
     let workers = scenario.concurrency;
     let per_worker = scenario.requests.div_ceil(workers);
     // Split the devices among workers, then seal on two threads.
-    let mut owned: Vec<Vec<&mut Device>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut owned: Vec<Vec<&mut Car>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, device) in devices.iter_mut().enumerate() {
         owned[i % workers].push(device);
     }
-    let mut jobs: Vec<(usize, Vec<&mut Device>)> = owned.into_iter().enumerate().collect();
+    let mut jobs: Vec<(usize, Vec<&mut Car>)> = owned.into_iter().enumerate().collect();
     let half = jobs.len().div_ceil(2);
     let (a, b) = jobs.split_at_mut(half);
-    let work = |slice: &mut [(usize, Vec<&mut Device>)], seed: u64| -> Vec<(usize, Vec<Vec<u8>>)> {
+    let work = |slice: &mut [(usize, Vec<&mut Car>)], seed: u64| -> Vec<(usize, Vec<Vec<u8>>)> {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         slice
             .iter_mut()
@@ -172,28 +154,19 @@ async fn run(label: &str, url: &str, scale: f64) {
         .await
         .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
-    let mut devices: Vec<Device> = (0..DEVICES)
-        .map(|_| Device {
-            id: DeviceId::random(&mut rng),
-            key: SigningKey::generate(&mut rng),
+    let mut devices: Vec<Car> = (0..DEVICES)
+        .map(|_| Car {
             counter: 0,
+            ..Car::generate(&mut rng)
         })
         .collect();
     let messages: Vec<String> = devices
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let message = RegistrarMessage::sign(
-                &registrar,
-                backend.public_key(),
-                i as u64 + 1,
-                RegistrarAction::RegisterDevice {
-                    device_id: d.id,
-                    model: ModelId(1),
-                    public_key: d.key.public_key(),
-                },
-            )
-            .unwrap();
+            let message = d
+                .registration(&registrar, backend.public_key(), ModelId(1), i as u64 + 1)
+                .unwrap();
             hex::encode(message.encode().unwrap())
         })
         .collect();

@@ -23,6 +23,8 @@ pub mod codec;
 mod commitment;
 mod envelope;
 mod error;
+#[cfg(feature = "fixture")]
+pub mod fixture;
 mod hpke_receiver;
 mod input;
 mod keys;

@@ -2,26 +2,17 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
+use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::{
-    BackendPublicKey, DeviceId, Envelope, MAX_INPUT_LEN, Message, ModelId, Reading,
-    RegistrarAction, RegistrarMessage, RollupInput, SigningKey,
+    BackendPublicKey, Envelope, MAX_INPUT_LEN, Message, ModelId, Reading, RollupInput, SigningKey,
 };
 
 use crate::CliResult;
 
-struct Car {
-    id: DeviceId,
-    key: SigningKey,
-    /// Last counter used.
-    counter: u64,
-    odometer_m: u64,
-    engine_s: u32,
-    time: u32,
-}
-
-/// Cars that report in turn, like `witness_backend::fixture::FleetFixture` but sealed to a
-/// given backend key and with readings timed in the recent past (the backend refuses readings
-/// older than 30 days or in the future).
+/// Cars ([`witness_protocol::fixture::Car`]) that report in turn, like
+/// `witness_backend::fixture::FleetFixture` but sealed to a given backend key, with jittered
+/// legs, and with readings timed in the recent past (the backend refuses readings older than
+/// 30 days or in the future).
 pub(super) struct SimFleet {
     cars: Vec<Car>,
     next: usize,
@@ -39,12 +30,9 @@ impl SimFleet {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let cars = (0..devices)
             .map(|i| Car {
-                id: DeviceId::random(&mut rng),
-                key: SigningKey::generate(&mut rng),
-                counter: 0,
                 odometer_m: 10_000_000 + 1_000 * i as u64,
-                engine_s: 0,
                 time: start_time,
+                ..Car::generate(&mut rng)
             })
             .collect();
         Self {
@@ -63,15 +51,11 @@ impl SimFleet {
     ) -> CliResult<Vec<Vec<u8>>> {
         let mut messages = Vec::new();
         for (i, car) in self.cars.iter().enumerate() {
-            messages.push(Message::Registrar(RegistrarMessage::sign(
+            messages.push(Message::Registrar(car.registration(
                 registrar,
                 &self.backend,
+                ModelId(1 + (i % 6) as u32),
                 first_sequence + i as u64,
-                RegistrarAction::RegisterDevice {
-                    device_id: car.id,
-                    model: ModelId(1 + (i % 6) as u32),
-                    public_key: car.key.public_key(),
-                },
             )?));
         }
         let mut inputs = Vec::new();
@@ -86,34 +70,25 @@ impl SimFleet {
         Ok(inputs)
     }
 
-    /// One envelope of `readings` from the next car; the car's counter moves only if `commit`.
+    /// One envelope of `readings` from the next car; its counter moves only once [`Self::input`]
+    /// takes the envelope.
     fn envelope(&mut self, readings: usize) -> CliResult<(usize, Envelope)> {
         let index = self.next % self.cars.len().max(1);
         let car = self.cars.get_mut(index).ok_or("the fleet has no cars")?;
         let batch: Vec<Reading> = (0..readings)
             .map(|_| {
-                let dt = 540 + self.rng.next_u32() % 120;
-                car.time += dt;
-                car.odometer_m += 5_000 + u64::from(self.rng.next_u32() % 7_000);
-                car.engine_s += dt * 4 / 5;
-                Reading {
-                    timestamp: car.time,
-                    odometer_m: car.odometer_m,
-                    fuel_ml: 300 + self.rng.next_u32() % 600,
-                    engine_s: car.engine_s,
-                    faults: vec![],
-                }
+                let seconds = 540 + self.rng.next_u32() % 120;
+                let metres = 5_000 + u64::from(self.rng.next_u32() % 7_000);
+                let fuel_ml = 300 + self.rng.next_u32() % 600;
+                car.drive(Leg {
+                    seconds,
+                    metres,
+                    engine_s: seconds * 4 / 5,
+                    fuel_ml,
+                })
             })
             .collect();
-        let sealed = Envelope::seal(
-            &car.key,
-            &self.backend,
-            car.id,
-            car.counter + 1,
-            &batch,
-            &mut self.rng,
-        )?;
-        Ok((index, sealed.envelope))
+        Ok((index, car.seal(&self.backend, &batch, &mut self.rng)?))
     }
 
     /// An input of up to `max_envelopes` envelopes (`None`: as many as fit in `MAX_INPUT_LEN`)
@@ -134,7 +109,7 @@ impl SimFleet {
             }
             body += 1 + envelope.as_bytes().len();
             if let Some(c) = self.cars.get_mut(car) {
-                c.counter += per_envelope as u64;
+                c.sent(per_envelope);
             }
             self.next += 1;
             messages.push(Message::Envelope(envelope));

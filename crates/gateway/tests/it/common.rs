@@ -19,10 +19,11 @@ use witness_protocol::api::{
     AccumulatorView, ConfigAnswer, DeviceAnswer, ErrorAnswer, GroupStats, HistoryKeysAnswer,
     InspectAnswer, InspectQuery, LeafView, StatsAnswer,
 };
+use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::notice::{HistoryEntry, HistoryNotice, SealedValues, StateNotice};
 use witness_protocol::{
     BackendSecretKey, Commitment, DeviceId, Envelope, ModelId, OwnerQuery, OwnershipStatement,
-    Reading, RegistrarAction, RegistrarMessage, SigningKey,
+    RegistrarAction, RegistrarMessage, SigningKey,
 };
 
 pub const ADMIN: (&str, &str) = ("admin", "admin-password");
@@ -78,61 +79,43 @@ impl Keys {
     }
 }
 
-/// A simulated device.
+/// A simulated device: the synthetic car (counters from 0) with its own sealing randomness.
+/// The car's fields (`id`, `key`, `counter`, `odometer_m`, ...) read and write through it.
 pub struct Device {
-    pub id: DeviceId,
-    pub key: SigningKey,
-    pub counter: u64,
-    pub odometer_m: u64,
+    car: Car,
     rng: ChaCha20Rng,
 }
+
+/// Every reading: a second after the previous one, 1 km on.
+const LEG: Leg = Leg {
+    seconds: 1,
+    metres: 1_000,
+    engine_s: 1,
+    fuel_ml: 80,
+};
 
 impl Device {
     pub fn new(seed: u64) -> Self {
         let mut rng = rng(seed.wrapping_mul(7919).wrapping_add(17));
-        Self {
-            id: DeviceId::random(&mut rng),
-            key: SigningKey::generate(&mut rng),
+        let car = Car {
             counter: 0,
             odometer_m: 10_000_000,
-            rng,
-        }
+            engine_s: 3_600,
+            ..Car::generate(&mut rng)
+        };
+        Self { car, rng }
     }
 
     pub fn register_hex(&self, keys: &Keys) -> String {
-        keys.registrar_message(RegistrarAction::RegisterDevice {
-            device_id: self.id,
-            model: ModelId(1),
-            public_key: self.key.public_key(),
-        })
+        keys.registrar_message(self.car.enrolment(ModelId(1)))
     }
 
-    /// Seals the next `count` readings.
+    /// Seals the next `count` readings, the last one a second ago.
     pub fn seal(&mut self, keys: &Keys, count: usize) -> Envelope {
-        let now = now_s();
-        let readings: Vec<Reading> = (0..count)
-            .map(|i| {
-                self.odometer_m += 1_000;
-                Reading {
-                    timestamp: now - (count - i) as u32,
-                    odometer_m: self.odometer_m,
-                    fuel_ml: 80,
-                    engine_s: 3_600 + self.counter as u32,
-                    faults: Vec::new(),
-                }
-            })
-            .collect();
-        let sealed = Envelope::seal(
-            &self.key,
-            keys.backend.public_key(),
-            self.id,
-            self.counter,
-            &readings,
-            &mut self.rng,
-        )
-        .unwrap();
-        self.counter += count as u64;
-        sealed.envelope
+        let readings = self.car.drive_until(now_s(), count, LEG);
+        self.car
+            .seal_next(keys.backend.public_key(), &readings, &mut self.rng)
+            .unwrap()
     }
 
     /// An ownership statement binding `owner`.
@@ -144,6 +127,20 @@ impl Device {
             owner.public_key(),
             sequence,
         )
+    }
+}
+
+impl std::ops::Deref for Device {
+    type Target = Car;
+
+    fn deref(&self) -> &Car {
+        &self.car
+    }
+}
+
+impl std::ops::DerefMut for Device {
+    fn deref_mut(&mut self) -> &mut Car {
+        &mut self.car
     }
 }
 
