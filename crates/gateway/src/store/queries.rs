@@ -645,21 +645,19 @@ impl Store {
 
     /// Inputs not yet known to be included, oldest first.
     pub async fn open_inputs(&self) -> Result<Vec<InputRow>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {INPUT_COLUMNS} FROM inputs WHERE state <> 'included' ORDER BY id"
-        )))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(input_from).collect()
+        self.inputs_where("WHERE state <> 'included'").await
     }
 
     /// Payloads of all inputs ever built, with their states (tests and diagnostics).
     pub async fn inputs(&self) -> Result<Vec<InputRow>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {INPUT_COLUMNS} FROM inputs ORDER BY id"
-        )))
-        .fetch_all(&self.reader)
-        .await?;
+        self.inputs_where("").await
+    }
+
+    async fn inputs_where(&self, filter: &str) -> Result<Vec<InputRow>> {
+        let sql = format!("SELECT {INPUT_COLUMNS} FROM inputs {filter} ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(input_from).collect()
     }
 
