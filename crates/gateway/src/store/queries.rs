@@ -25,10 +25,9 @@ const PARAMS_PER_STATEMENT: usize = 4096;
 /// `items` in statements of `width` placeholders per row: chunks whose lengths are powers of
 /// two, at most [`PARAMS_PER_STATEMENT`] placeholders each, largest first. A statement's text
 /// depends only on its row count, so a handful of texts serve every size and each is prepared
-/// once per connection and then found in the statement cache; a chunk of exactly the rows at
-/// hand would prepare a new statement of thousands of placeholders on nearly every group
-/// commit (measured: that made SQLite group commits 35-40 % slower than the per-row statements
-/// of the rusqlite store this replaced; see docs/BENCHMARKS.md, gateway intake).
+/// once per connection and then found in the statement cache, where a chunk of exactly the
+/// rows at hand would prepare a new statement of thousands of placeholders for nearly every
+/// group size (docs/BENCHMARKS.md, section 9).
 fn shaped_chunks<T>(items: &[T], width: usize) -> impl Iterator<Item = (usize, &[T])> {
     let most = 1 << (PARAMS_PER_STATEMENT / width).ilog2();
     let mut start = 0;
