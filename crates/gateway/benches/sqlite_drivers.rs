@@ -1,5 +1,6 @@
-//! One group commit's statements on SQLite through three drivers: rusqlite (the store before
-//! issue 14), sqlx's typed `SqlitePool`, and sqlx's `Any` (the store now). Same pragmas as the
+//! One group commit's multi-row statements on SQLite through three drivers: rusqlite, sqlx's
+//! typed `SqlitePool`, and sqlx's `Any` (why the store's SQLite group commit runs through
+//! rusqlite, `src/store/exec.rs`). Same pragmas as the
 //! store's writer (WAL, `synchronous=FULL`, statement journal in memory), same statement texts:
 //! a 256-key device select, a 512-row outbox insert of 400-byte bodies, a 512-row counter
 //! update, in one `BEGIN IMMEDIATE` transaction. It measures what the driver adds (docs/

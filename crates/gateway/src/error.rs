@@ -235,6 +235,12 @@ impl From<sqlx::Error> for GatewayError {
     }
 }
 
+impl From<rusqlite::Error> for GatewayError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
 impl From<witness_chain::ChainError> for GatewayError {
     fn from(e: witness_chain::ChainError) -> Self {
         Self::Chain(e.to_string())

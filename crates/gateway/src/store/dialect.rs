@@ -1,10 +1,11 @@
 //! What differs between SQLite and PostgreSQL, and nothing else: connecting (SQLite's
-//! durability settings and its one writer connection), the schema, how a write transaction
-//! starts, row locks, the placeholders of generated multi-row statements, and the submitter
-//! lock. Every statement lives in
+//! durability settings, its one writer connection and its intake connection), the schema,
+//! how a write transaction starts, row locks, the placeholders of generated multi-row
+//! statements, and the submitter lock. Every statement lives in
 //! [`queries`](super::queries), written once for both.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -47,11 +48,20 @@ const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 10000;
      PRAGMA temp_store = MEMORY;";
 const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
 
+/// Prepared statements the intake connection keeps: the group commit's texts
+/// (`shaped_chunks`: about 34) with room to spare.
+const SQLITE_INTAKE_STATEMENTS: usize = 64;
+
 /// The database behind a [`Store`](super::Store).
 #[derive(Debug, Clone)]
 pub(super) enum Dialect {
-    /// A SQLite file; `lock_path` is the submitter's lock file beside it.
-    Sqlite { lock_path: PathBuf },
+    /// A SQLite file; `lock_path` is the submitter's lock file beside it; `intake` the
+    /// rusqlite connection of the group commit (see [`super::exec`]), a second writer beside
+    /// the pool's (both start with `BEGIN IMMEDIATE`, so they take turns).
+    Sqlite {
+        lock_path: PathBuf,
+        intake: Arc<Mutex<rusqlite::Connection>>,
+    },
     /// A PostgreSQL database.
     Postgres,
 }
@@ -98,11 +108,16 @@ impl Dialect {
         let reader = sqlite_pool(SQLITE_READERS, SQLITE_READER_PRAGMAS)
             .connect(url.as_str())
             .await?;
+        let intake = rusqlite::Connection::open(&path)?;
+        intake.execute_batch(SQLITE_PRAGMAS)?;
+        intake.execute_batch(SQLITE_WRITER_PRAGMAS)?;
+        intake.set_prepared_statement_cache_capacity(SQLITE_INTAKE_STATEMENTS);
         let mut lock_path = path.into_os_string();
         lock_path.push(".submitter.lock");
         Ok(Store {
             dialect: Self::Sqlite {
                 lock_path: lock_path.into(),
+                intake: Arc::new(Mutex::new(intake)),
             },
             writer,
             reader,
@@ -114,6 +129,15 @@ impl Dialect {
         match self {
             Self::Sqlite { .. } => "sqlite",
             Self::Postgres => "postgres",
+        }
+    }
+
+    /// SQLite's intake connection; `None` on PostgreSQL, whose group commit is a transaction
+    /// of the pool like every other.
+    pub(super) fn intake_connection(&self) -> Option<Arc<Mutex<rusqlite::Connection>>> {
+        match self {
+            Self::Sqlite { intake, .. } => Some(Arc::clone(intake)),
+            Self::Postgres => None,
         }
     }
 
@@ -161,7 +185,7 @@ impl Dialect {
     /// See [`Store::try_submitter_lock`](super::Store::try_submitter_lock).
     pub(super) async fn try_submitter_lock(&self, pool: &AnyPool) -> Result<Option<SubmitterLock>> {
         match self {
-            Self::Sqlite { lock_path } => {
+            Self::Sqlite { lock_path, .. } => {
                 let path = lock_path.clone();
                 tokio::task::spawn_blocking(move || {
                     let file = std::fs::OpenOptions::new()

@@ -120,10 +120,6 @@ pub(crate) enum Effect {
         key: [u8; 32],
         sequence: u64,
     },
-    SetLastCounter {
-        id: DeviceId,
-        counter: u64,
-    },
     InsertMessage(NewMessage),
 }
 

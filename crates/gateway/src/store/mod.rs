@@ -5,9 +5,10 @@
 //! `synchronous=FULL`) or PostgreSQL (by URL), through sqlx's `Any` driver: every statement
 //! is written once (`queries.rs`), and the few things that truly differ (connection settings,
 //! the schema's column types, how a write transaction starts, row locks, the submitter lock)
-//! sit in `dialect.rs`. Every write follows the same shape: load the rows involved inside a
-//! transaction (locked `FOR UPDATE` on PostgreSQL, serialized by the single writer
-//! connection on SQLite), decide with the pure functions of `logic.rs`, apply the resulting
+//! sit in `dialect.rs`. SQLite's group commit runs the same statement texts through rusqlite,
+//! behind the one seam of `exec.rs`, which says why. Every write follows the same shape: load
+//! the rows involved inside a transaction (locked `FOR UPDATE` on PostgreSQL, serialized by
+//! `BEGIN IMMEDIATE` on SQLite), decide with the pure functions of `logic.rs`, apply the resulting
 //! effects, commit. An HTTP answer that acknowledges something is only sent after
 //! that commit returned.
 
@@ -20,6 +21,7 @@ use self::dialect::Dialect;
 use crate::error::{GatewayError, Result};
 
 mod dialect;
+mod exec;
 pub(crate) mod logic;
 mod queries;
 

@@ -10,6 +10,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 use witness_protocol::DeviceId;
 
 use super::dialect::Dialect;
+use super::exec::{Bind, Exec, Get};
 use super::logic::{self, DeviceState, Effect, IntakeGroup, NewMessage, RegistrarContext};
 use super::{
     Account, Batch, DeviceRow, InputOutcome, InputRow, IntakeJob, JobOutcome, QueueStats, Receipt,
@@ -18,18 +19,13 @@ use super::{
 };
 use crate::error::{GatewayError, Result};
 
-/// Most placeholders one multi-row statement carries (below SQLite's 32,766 and PostgreSQL's
-/// 65,535): a group commit of 512 envelopes is one insert.
-const PARAMS_PER_STATEMENT: usize = 4096;
-
-/// `items` in statements of `width` placeholders per row: chunks whose lengths are powers of
-/// two, at most [`PARAMS_PER_STATEMENT`] placeholders each, largest first. A statement's text
-/// depends only on its row count, so a handful of texts serve every size and each is prepared
-/// once per connection and then found in the statement cache, where a chunk of exactly the
-/// rows at hand would prepare a new statement of thousands of placeholders for nearly every
-/// group size (docs/BENCHMARKS.md, section 9).
-fn shaped_chunks<T>(items: &[T], width: usize) -> impl Iterator<Item = (usize, &[T])> {
-    let most = 1 << (PARAMS_PER_STATEMENT / width).ilog2();
+/// `items` in statements of at most `most` rows (a power of two, from [`Exec::most_rows`]):
+/// chunks whose lengths are powers of two, largest first. A statement's text depends only on
+/// its row count, so a handful of texts serve every size and each is prepared once per
+/// connection and then found in the statement cache, where a chunk of exactly the rows at
+/// hand would prepare a new statement of thousands of placeholders for nearly every group
+/// size (docs/BENCHMARKS.md, section 9).
+fn shaped_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = (usize, &[T])> {
     let mut start = 0;
     std::iter::from_fn(move || {
         let left = items.len() - start;
@@ -63,40 +59,40 @@ fn unique_violation(e: sqlx::Error, conflict: impl FnOnce() -> GatewayError) -> 
     }
 }
 
-fn device_from(row: &AnyRow) -> Result<DeviceRow> {
-    let id: Vec<u8> = row.try_get(0)?;
-    let model: i64 = row.try_get(1)?;
-    let key: Vec<u8> = row.try_get(2)?;
-    let status: String = row.try_get(3)?;
-    let owner_key: Option<Vec<u8>> = row.try_get(6)?;
+fn device_from(row: &impl Get) -> Result<DeviceRow> {
+    let id: Vec<u8> = row.col(0)?;
+    let model: i64 = row.col(1)?;
+    let key: Vec<u8> = row.col(2)?;
+    let status: String = row.col(3)?;
+    let owner_key: Option<Vec<u8>> = row.col(6)?;
     Ok(DeviceRow {
         id: device_id_from(&id)?,
         model: u32::try_from(model).map_err(|_| GatewayError::Database("model".into()))?,
         public_key: array(&key, "public key")?,
         active: status == "active",
-        registered_by: row.try_get(4)?,
-        owner_account: row.try_get(5)?,
+        registered_by: row.col(4)?,
+        owner_account: row.col(5)?,
         owner_key: owner_key.map(|k| array(&k, "owner key")).transpose()?,
-        owner_sequence: row.try_get::<Option<i64>, _>(7)?.map(from_db),
-        last_counter: row.try_get::<Option<i64>, _>(8)?.map(from_db),
-        created_at: row.try_get(9)?,
+        owner_sequence: row.col::<Option<i64>>(7)?.map(from_db),
+        last_counter: row.col::<Option<i64>>(8)?.map(from_db),
+        created_at: row.col(9)?,
     })
 }
 
-fn receipt_from(row: &AnyRow) -> Result<ReceiptRow> {
+fn receipt_from(row: &impl Get) -> Result<ReceiptRow> {
     Ok(ReceiptRow {
-        hash: row.try_get(0)?,
-        kind: row.try_get(1)?,
-        device_id: row.try_get(2)?,
-        counter: row.try_get(3)?,
-        received_at: row.try_get(4)?,
-        position: row.try_get(5)?,
-        outcome: row.try_get(6)?,
-        reason: row.try_get(7)?,
-        input_state: row.try_get(8)?,
-        tx_hash: row.try_get(9)?,
-        input_index: row.try_get(10)?,
-        block_number: row.try_get(11)?,
+        hash: row.col(0)?,
+        kind: row.col(1)?,
+        device_id: row.col(2)?,
+        counter: row.col(3)?,
+        received_at: row.col(4)?,
+        position: row.col(5)?,
+        outcome: row.col(6)?,
+        reason: row.col(7)?,
+        input_state: row.col(8)?,
+        tx_hash: row.col(9)?,
+        input_index: row.col(10)?,
+        block_number: row.col(11)?,
     })
 }
 
@@ -125,38 +121,35 @@ fn account_from(row: &AnyRow) -> Result<Account> {
 
 /// `{select} WHERE {column} IN (keys) {tail}`, in [`shaped_chunks`] of keys
 /// (in the given order, so that row locks are taken in that order).
-async fn select_in(
-    conn: &mut AnyConnection,
+async fn select_in<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     select: &str,
     column: &str,
     keys: &[Vec<u8>],
     tail: &str,
-) -> Result<Vec<AnyRow>> {
+) -> Result<Vec<E::Row>> {
     let mut rows = Vec::new();
-    for (_, chunk) in shaped_chunks(keys, 1) {
+    for (_, chunk) in shaped_chunks(keys, E::most_rows(1)) {
         let sql = format!(
             "{select} WHERE {column} IN ({}){tail}",
             dialect.params(1, chunk.len())
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for key in chunk {
-            query = query.bind(&key[..]);
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
+        let binds: Vec<Bind<'_>> = chunk.iter().map(|key| Bind::Blob(Some(key))).collect();
+        rows.extend(conn.rows(&sql, &binds).await?);
     }
     Ok(rows)
 }
 
 /// The rows of `columns` of the devices among `ids`, locked with `lock` (see
 /// [`Dialect::for_update`](super::dialect::Dialect::for_update)) in id order.
-async fn select_devices(
-    conn: &mut AnyConnection,
+async fn select_devices<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     columns: &str,
     ids: impl IntoIterator<Item = DeviceId>,
     lock: &str,
-) -> Result<Vec<AnyRow>> {
+) -> Result<Vec<E::Row>> {
     let mut keys: Vec<Vec<u8>> = ids.into_iter().map(|id| id.0.to_vec()).collect();
     keys.sort();
     keys.dedup();
@@ -187,8 +180,8 @@ async fn load_devices(
 
 /// What a group commit checks of the devices among `ids` (four columns, not the whole row:
 /// a group commit reads hundreds), locked like [`select_devices`].
-async fn intake_devices(
-    conn: &mut AnyConnection,
+async fn intake_devices<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     ids: impl IntoIterator<Item = DeviceId>,
     lock: &str,
@@ -197,13 +190,13 @@ async fn intake_devices(
     let rows = select_devices(conn, dialect, columns, ids, lock).await?;
     rows.iter()
         .map(|row| {
-            let id: Vec<u8> = row.try_get(0)?;
-            let key: Vec<u8> = row.try_get(1)?;
-            let status: String = row.try_get(2)?;
+            let id: Vec<u8> = row.col(0)?;
+            let key: Vec<u8> = row.col(1)?;
+            let status: String = row.col(2)?;
             let state = DeviceState {
                 key: array(&key, "public key")?,
                 active: status == "active",
-                last_counter: row.try_get::<Option<i64>, _>(3)?.map(from_db),
+                last_counter: row.col::<Option<i64>>(3)?.map(from_db),
             };
             Ok((device_id_from(&id)?, state))
         })
@@ -240,8 +233,8 @@ async fn registrar_sequences(
 }
 
 /// The receipts of those of `hashes` that are stored.
-async fn lookup_receipts(
-    conn: &mut AnyConnection,
+async fn lookup_receipts<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     hashes: &[[u8; 32]],
 ) -> Result<HashMap<[u8; 32], Receipt>> {
@@ -256,56 +249,58 @@ async fn lookup_receipts(
 }
 
 /// Appends rows to the outbox, in order.
-async fn insert_messages(
-    conn: &mut AnyConnection,
+async fn insert_messages<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     rows: &[NewMessage],
 ) -> Result<()> {
-    for (_, chunk) in shaped_chunks(rows, 6) {
+    for (_, chunk) in shaped_chunks(rows, E::most_rows(6)) {
         let sql = format!(
             "INSERT INTO messages (kind, hash, device_id, counter, body, received_at) VALUES {}",
             dialect.tuples(1, chunk.len(), 6)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for row in chunk {
-            query = query
-                .bind(row.kind)
-                .bind(&row.hash[..])
-                .bind(row.device_id.as_ref().map(|d| &d.0[..]))
-                .bind(row.counter.map(to_db))
-                .bind(&row.body[..])
-                .bind(row.received_at);
-        }
-        query.execute(&mut *conn).await?;
+        let binds: Vec<Bind<'_>> = chunk
+            .iter()
+            .flat_map(|row| {
+                [
+                    Bind::Int(Some(row.kind)),
+                    Bind::Blob(Some(&row.hash)),
+                    Bind::Blob(row.device_id.as_ref().map(|d| &d.0[..])),
+                    Bind::Int(row.counter.map(to_db)),
+                    Bind::Blob(Some(&row.body)),
+                    Bind::Int(Some(row.received_at)),
+                ]
+            })
+            .collect();
+        conn.execute(&sql, &binds).await?;
     }
     Ok(())
 }
 
 /// Sets the devices' last accepted counters.
-async fn set_last_counters(
-    conn: &mut AnyConnection,
+async fn set_last_counters<E: Exec>(
+    conn: &mut E,
     dialect: &Dialect,
     counters: &[(DeviceId, u64)],
 ) -> Result<()> {
-    for (_, chunk) in shaped_chunks(counters, 2) {
+    for (_, chunk) in shaped_chunks(counters, E::most_rows(2)) {
         let sql = format!(
             "UPDATE devices SET last_counter = v.column2 FROM (VALUES {}) AS v
              WHERE devices.id = v.column1",
             dialect.tuples(1, chunk.len(), 2)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (id, counter) in chunk {
-            query = query.bind(&id.0[..]).bind(to_db(*counter));
-        }
-        query.execute(&mut *conn).await?;
+        let binds: Vec<Bind<'_>> = chunk
+            .iter()
+            .flat_map(|(id, counter)| [Bind::Blob(Some(&id.0)), Bind::Int(Some(to_db(*counter)))])
+            .collect();
+        conn.execute(&sql, &binds).await?;
     }
     Ok(())
 }
 
-/// Applies what [`logic`] decided (outbox rows and counters last, in bulk).
+/// Applies what [`logic`] decided (outbox rows last, in bulk).
 async fn apply(conn: &mut AnyConnection, dialect: &Dialect, effects: Vec<Effect>) -> Result<()> {
     let mut messages = Vec::new();
-    let mut counters = Vec::new();
     for effect in effects {
         match effect {
             Effect::InsertDevice {
@@ -377,12 +372,36 @@ async fn apply(conn: &mut AnyConnection, dialect: &Dialect, effects: Vec<Effect>
                 .execute(&mut *conn)
                 .await?;
             }
-            Effect::SetLastCounter { id, counter } => counters.push((id, counter)),
             Effect::InsertMessage(row) => messages.push(row),
         }
     }
-    insert_messages(conn, dialect, &messages).await?;
-    set_last_counters(conn, dialect, &counters).await
+    insert_messages(conn, dialect, &messages).await
+}
+
+/// The statements of a group commit, inside the caller's transaction: read the devices,
+/// let [`IntakeGroup`] decide each job, write its outbox rows and counters.
+async fn group_commit<E: Exec>(
+    conn: &mut E,
+    dialect: &Dialect,
+    jobs: &[IntakeJob],
+) -> Result<Vec<Result<JobOutcome>>> {
+    let ids = jobs.iter().flat_map(IntakeJob::device_ids);
+    let devices = intake_devices(conn, dialect, ids, dialect.for_update()).await?;
+    let mut group = IntakeGroup::new(devices, now_ms());
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let lookups = group.lookups(job);
+        let existing = if lookups.is_empty() {
+            HashMap::new()
+        } else {
+            lookup_receipts(conn, dialect, &lookups).await?
+        };
+        results.push(group.finish(job, &existing));
+    }
+    let (rows, counters) = group.into_effects();
+    insert_messages(conn, dialect, &rows).await?;
+    set_last_counters(conn, dialect, &counters).await?;
+    Ok(results)
 }
 
 impl Store {
@@ -566,7 +585,7 @@ impl Store {
         let mut tx = d.begin(&self.writer).await?;
         let hashes: Vec<[u8; 32]> = items.iter().map(|i| i.hash).collect();
         let context = RegistrarContext {
-            existing: lookup_receipts(&mut tx, d, &hashes).await?,
+            existing: lookup_receipts(&mut *tx, d, &hashes).await?,
             devices: load_devices(&mut tx, d, items.iter().filter_map(|i| i.device_id()), lock)
                 .await?,
             sequences: registrar_sequences(
@@ -590,7 +609,7 @@ impl Store {
         let device = load_devices(&mut tx, &self.dialect, [id], self.dialect.for_update())
             .await?
             .remove(&id);
-        let existing = lookup_receipts(&mut tx, &self.dialect, &[item.hash])
+        let existing = lookup_receipts(&mut *tx, &self.dialect, &[item.hash])
             .await?
             .remove(&item.hash);
         let (effects, receipt) =
@@ -600,42 +619,39 @@ impl Store {
         Ok(receipt)
     }
 
-    /// Group commit of intake jobs: one transaction for all, each job all or nothing.
+    /// Group commit of intake jobs: one transaction for all, each job all or nothing. On
+    /// SQLite it runs on the intake connection, through rusqlite (see [`super::exec`]).
     pub async fn commit_intake(&self, jobs: Vec<IntakeJob>) -> Result<Vec<Result<JobOutcome>>> {
-        let mut tx = self.dialect.begin(&self.writer).await?;
-        let ids = jobs.iter().flat_map(IntakeJob::device_ids);
-        let devices =
-            intake_devices(&mut tx, &self.dialect, ids, self.dialect.for_update()).await?;
-        let mut group = IntakeGroup::new(devices, now_ms());
-        let mut results = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            let lookups = group.lookups(job);
-            let existing = if lookups.is_empty() {
-                HashMap::new()
-            } else {
-                lookup_receipts(&mut tx, &self.dialect, &lookups).await?
-            };
-            results.push(group.finish(job, &existing));
+        let dialect = self.dialect.clone();
+        match self.dialect.intake_connection() {
+            Some(intake) => {
+                let runtime = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = intake
+                        .lock()
+                        .map_err(|_| GatewayError::Internal("intake connection poisoned".into()))?;
+                    let mut tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    // Every future of a rusqlite `Exec` is ready when polled: this does not wait.
+                    let results = runtime.block_on(group_commit(&mut tx, &dialect, &jobs))?;
+                    tx.commit()?;
+                    Ok(results)
+                })
+                .await?
+            }
+            None => {
+                let mut tx = dialect.begin(&self.writer).await?;
+                let results = group_commit(&mut *tx, &dialect, &jobs).await?;
+                tx.commit().await?;
+                Ok(results)
+            }
         }
-        let (rows, counters) = group.into_effects();
-        let effects = rows
-            .into_iter()
-            .map(Effect::InsertMessage)
-            .chain(
-                counters
-                    .into_iter()
-                    .map(|(id, counter)| Effect::SetLastCounter { id, counter }),
-            )
-            .collect();
-        apply(&mut tx, &self.dialect, effects).await?;
-        tx.commit().await?;
-        Ok(results)
     }
 
     /// A message's receipt by hash.
     pub async fn receipt(&self, hash: [u8; 32]) -> Result<Option<Receipt>> {
         let mut conn = self.reader.acquire().await?;
-        Ok(lookup_receipts(&mut conn, &self.dialect, &[hash])
+        Ok(lookup_receipts(&mut *conn, &self.dialect, &[hash])
             .await?
             .remove(&hash))
     }
@@ -717,7 +733,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let mut updated = 0;
-        for (first, chunk) in shaped_chunks(&message_ids, 2) {
+        for (first, chunk) in shaped_chunks(&message_ids, AnyConnection::most_rows(2)) {
             let sql = format!(
                 "UPDATE messages SET input_id = {}, position = v.column2 FROM (VALUES {}) AS v
                  WHERE messages.id = v.column1 AND messages.input_id IS NULL",
@@ -935,6 +951,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::exec::PARAMS_PER_STATEMENT;
 
     #[test]
     fn shaped_chunks_cover_in_order_with_few_statement_texts() {
@@ -943,7 +960,7 @@ mod tests {
             for len in 0..3000 {
                 let items: Vec<usize> = (0..len).collect();
                 let mut next = 0;
-                for (first, chunk) in shaped_chunks(&items, width) {
+                for (first, chunk) in shaped_chunks(&items, AnyConnection::most_rows(width)) {
                     assert_eq!(first, next);
                     assert_eq!(chunk.first(), Some(&first));
                     assert!(chunk.len().is_power_of_two());
