@@ -349,9 +349,18 @@ fn dispatch(state: &ApiState, method: &str, params: Value) -> Result<Value, RpcE
                 .ok_or_else(|| Error::NotFound(format!("epoch {index}")))?;
             data(epoch_json(state, &epoch))
         }
+        "rpc.discover" => Ok(OPENRPC.clone()),
         _ => Err(RpcError::MethodNotFound),
     }
 }
+
+/// This interface's OpenRPC document (`crates/node/openrpc.json`), answered by `rpc.discover`
+/// and checked against the server by `tests/it/openrpc.rs`.
+static OPENRPC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    serde_json::from_str(include_str!("../openrpc.json")).unwrap_or_else(
+        |e| json!({ "error": format!("crates/node/openrpc.json is not JSON: {e}") }),
+    )
+});
 
 fn application_json(state: &ApiState) -> Result<Value> {
     let c = &state.shared.config;

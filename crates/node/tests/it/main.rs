@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 mod common;
+mod openrpc;
 mod processing;
 mod proofs;
 mod qemu;
