@@ -3,6 +3,7 @@
 # formatting and lints, builds the protocol for a bare-metal target (no_std), runs the
 # workspace tests (against SQLite and a throw-away PostgreSQL, the whole system end to end),
 # the riscv64 backend under qemu, the independent Python cross-check of the protocol vectors,
+# every fuzz target for a bounded time,
 # and the web dashboard (unit tests, then Chromium driving it against a running system).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,9 @@ scripts/riscv64-smoke.sh
 
 step "independent protocol cross-check (Python)"
 tools/crosscheck/run.sh
+
+step "fuzz targets, 20 s each from the kept seeds (stable toolchain, libFuzzer)"
+scripts/fuzz.sh 20
 
 step "web dashboard: type check, unit tests, build"
 (cd web && npm run typecheck && npm test && npm run build)

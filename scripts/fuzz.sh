@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (fuzz/fuzz_targets/) with the stable toolchain and runs each for a
+# bounded time with libFuzzer, from the seed corpus in fuzz/corpus/<target>/ (kept in the repo,
+# built from the protocol vectors by fuzz/seeds.py). A crash fails the run and leaves its input
+# in fuzz/artifacts/<target>/; turn it into a test before fixing it.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     # default: 20 s, every target
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh 0 decode   # a fixed number of executions instead
+#
+# No cargo-fuzz and no nightly: the instrumentation cargo-fuzz asks rustc for (SanitizerCoverage
+# through LLVM pass arguments, `--cfg fuzzing`) is available on stable; only the address
+# sanitizer, which this run goes without, would need nightly.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+seconds=${1:-20}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=($(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^witness-fuzz$'))
+fi
+triple=$(rustc -vV | sed -n 's/^host: //p')
+export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
+# --target: the flags then apply to the targets only, not to build scripts and proc macros.
+cargo build --release --locked --target "$triple" $(printf -- '--bin %s ' "${targets[@]}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t" "artifacts/$t" "corpus/$t"
+  limit=(-max_total_time="$seconds")
+  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  echo "==> fuzz $t (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s}, $(ls "corpus/$t" | wc -l) seeds)"
+  # New inputs go to the scratch corpus (first directory); the kept seeds are only read.
+  if ! "target/$triple/release/$t" "${limit[@]}" -print_final_stats=1 \
+      -artifact_prefix="artifacts/$t/" "$work/$t" "corpus/$t" >"$work/$t.log" 2>&1; then
+    tail -40 "$work/$t.log"
+    echo "fuzz target $t failed; its input is in fuzz/artifacts/$t/" >&2
+    exit 1
+  fi
+  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "$work/$t.log" || true
+  grep -E '^#[0-9]+ *DONE' "$work/$t.log" | tail -1 || true
+done
