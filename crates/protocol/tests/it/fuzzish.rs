@@ -1,4 +1,5 @@
-//! Property tests: round trips, single-bit flips, and arbitrary bytes.
+//! Property tests: round trips, single-bit flips, and arbitrary bytes (the `decode` fuzz
+//! target in fuzz/ runs the same checks longer, `scripts/fuzz.sh`).
 
 use proptest::prelude::*;
 use witness_protocol::{
@@ -38,8 +39,28 @@ fn readings_strategy() -> impl Strategy<Value = Vec<Reading>> {
     })
 }
 
+/// Whatever decodes re-encodes to exactly `bytes` (canonical encodings).
+fn decodes_canonically(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok(input) = RollupInput::decode(bytes) {
+        let encoded = input.encode();
+        prop_assert_eq!(encoded.as_deref(), Ok(bytes));
+    }
+    if let Ok(envelope) = Envelope::decode(bytes) {
+        prop_assert_eq!(envelope.as_bytes(), bytes);
+    }
+    if let Ok(proof) = PossessionProof::decode(bytes) {
+        let encoded = proof.encode();
+        prop_assert_eq!(encoded.as_deref(), Ok(bytes));
+    }
+    if let Ok(query) = OwnerQuery::decode(bytes) {
+        prop_assert_eq!(query.encode(), bytes);
+    }
+    Ok(())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // Decoders and packing are fast: many cases (sealing an envelope, below, is not).
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn packed_readings_round_trip(readings in readings_strategy()) {
@@ -51,6 +72,24 @@ proptest! {
     }
 
     #[test]
+    fn random_bytes_never_panic_and_what_decodes_is_canonical(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        decodes_canonically(&bytes)?;
+        if let Ok(readings) = unpack_readings(&bytes, 3, 0) {
+            prop_assert_eq!(readings.len(), 3);
+        }
+        // Behind a valid input header, so that the message decoders are reached too.
+        let mut input = vec![1u8, 1, 1];
+        input.extend_from_slice(&bytes);
+        decodes_canonically(&input)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
     fn any_single_bit_flip_is_rejected(bit in 0usize..(157 * 8), count in 1usize..4) {
         let f = fixture();
         let readings = crate::readings(count);
@@ -60,17 +99,5 @@ proptest! {
         bytes[bit / 8] ^= 1 << (bit % 8);
         let outcome = Envelope::decode(&bytes).and_then(|e| e.open(&f.device.public_key(), &f.backend));
         prop_assert!(outcome.is_err());
-    }
-
-    #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = RollupInput::decode(&bytes);
-        let _ = Envelope::decode(&bytes);
-        let _ = PossessionProof::decode(&bytes);
-        let _ = OwnerQuery::decode(&bytes);
-        let _ = unpack_readings(&bytes, 3, 0);
-        let mut input = vec![1u8, 1, 1];
-        input.extend_from_slice(&bytes);
-        let _ = RollupInput::decode(&input);
     }
 }
