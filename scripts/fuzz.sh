@@ -28,9 +28,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t" "corpus/$t"
-  limit=(-max_total_time="$seconds")
-  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
-  echo "==> fuzz $t (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s}, $(ls "corpus/$t" | wc -l) seeds)"
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    limit=(-runs="$FUZZ_RUNS") bound="$FUZZ_RUNS runs"
+  else
+    limit=(-max_total_time="$seconds") bound="$seconds s"
+  fi
+  echo "==> fuzz $t ($bound, $(ls "corpus/$t" | wc -l) seeds)"
   # New inputs go to the scratch corpus (first directory); the kept seeds are only read.
   if ! "target/$triple/release/$t" "${limit[@]}" -print_final_stats=1 \
       -artifact_prefix="artifacts/$t/" "$work/$t" "corpus/$t" >"$work/$t.log" 2>&1; then
