@@ -48,10 +48,6 @@ const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 10000;
      PRAGMA temp_store = MEMORY;";
 const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
 
-/// Prepared statements the intake connection keeps: the group commit's texts
-/// (`shaped_chunks`: about 34) with room to spare.
-const SQLITE_INTAKE_STATEMENTS: usize = 64;
-
 /// The database behind a [`Store`](super::Store).
 #[derive(Debug, Clone)]
 pub(super) enum Dialect {
@@ -111,7 +107,6 @@ impl Dialect {
         let intake = rusqlite::Connection::open(&path)?;
         intake.execute_batch(SQLITE_PRAGMAS)?;
         intake.execute_batch(SQLITE_WRITER_PRAGMAS)?;
-        intake.set_prepared_statement_cache_capacity(SQLITE_INTAKE_STATEMENTS);
         let mut lock_path = path.into_os_string();
         lock_path.push(".submitter.lock");
         Ok(Store {
