@@ -3,7 +3,8 @@
 # formatting and lints, builds the protocol for a bare-metal target (no_std), runs the
 # workspace tests (against SQLite and a throw-away PostgreSQL, the whole system end to end),
 # the riscv64 backend under qemu, the independent Python cross-check of the protocol vectors,
-# and the web dashboard (unit tests, then Chromium driving it against a running system).
+# schemathesis against the gateway's OpenAPI document on a running system, and the web
+# dashboard (unit tests, then Chromium driving it against a running system).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -36,6 +37,11 @@ scripts/riscv64-smoke.sh
 
 step "independent protocol cross-check (Python)"
 tools/crosscheck/run.sh
+
+step "schemathesis: the gateway's OpenAPI document against a running system (all checks, stateful)"
+# the binaries the system tests built (witness_test_support::SYSTEM_PACKAGES): a no-op here
+cargo build -p witness-cli -p witness-backend -p witness-adversary
+tools/schemathesis/run.sh
 
 step "web dashboard: type check, unit tests, build"
 (cd web && npm run typecheck && npm test && npm run build)
