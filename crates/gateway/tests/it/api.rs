@@ -1597,3 +1597,25 @@ fn example_keeps(example: &Value, schema: &Value) {
         assert!(number <= max, "example {example} is above {max}");
     }
 }
+
+/// The document as served is the one checked in at docs/openapi.json, which integrators and
+/// the dashboard's generated client read without running a gateway. After a change to the API,
+/// `WITNESS_UPDATE_OPENAPI=1 cargo test -p witness-gateway --test it checked_in` rewrites it.
+#[tokio::test]
+async fn the_checked_in_document_is_the_served_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&dir.path().join("g.sqlite").display().to_string()).await;
+    let served = app.get("/openapi.json", None).await.json;
+    let text = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if std::env::var_os("WITNESS_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == text,
+        "{} is not the document the gateway serves; rewrite it with WITNESS_UPDATE_OPENAPI=1 \
+         cargo test -p witness-gateway --test it checked_in",
+        path.display()
+    );
+}
