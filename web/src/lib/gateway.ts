@@ -10,7 +10,7 @@
  */
 import createClient from 'openapi-fetch';
 import { HttpError, capitalize, errorMessageFrom } from './http';
-import type { paths } from './gateway.schema';
+import type { components, paths } from './gateway.schema';
 import type { DeviceAnswer, InspectAnswer } from './api';
 import type { NoticesPage } from './history';
 
@@ -175,30 +175,11 @@ export interface GatewayDevice {
   [key: string]: unknown;
 }
 
-export interface SubmissionCounts {
-  accepted?: number;
-  pending?: number;
-  submitted?: number;
-  included?: number;
-  attested?: number;
-  rejected?: number;
-  last_counter?: number;
-  last_received_at?: number;
-}
+/** Where a device's envelopes are on their way to the rollup (the document's `SubmissionCounts`). */
+export type SubmissionCounts = components['schemas']['SubmissionCounts'];
 
-export interface Receipt {
-  envelope_hash: string;
-  status: 'pending' | 'submitted' | 'included' | 'attested' | 'rejected' | string;
-  kind?: string;
-  device_id?: string;
-  counter?: number;
-  received_at?: number;
-  tx_hash?: string;
-  input_index?: number;
-  block_number?: number;
-  message_index?: number;
-  reason?: string;
-}
+/** The full story of one acknowledged message (the document's `Receipt`). */
+export type Receipt = components['schemas']['Receipt'];
 
 function normalizeDevice(d: Raw): GatewayDevice {
   const id = (d.device_id ?? d.id) as string;
