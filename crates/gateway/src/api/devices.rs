@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -12,7 +12,7 @@ use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
 use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 
-use super::{AppState, HexBytes, JsonBody, unexpected};
+use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -251,7 +251,7 @@ pub(super) async fn list_devices(
 pub(super) async fn device(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<DeviceDetail>> {
     let device = visible_device(&state, &auth, &id).await?;
     let submission = state.store.submission_counts(device.id).await?;
@@ -295,7 +295,7 @@ pub(super) async fn device(
 pub(super) async fn claim(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<ClaimRequest>,
 ) -> Result<(StatusCode, Json<ClaimResponse>)> {
     let id = parse_device_id(&id)?;

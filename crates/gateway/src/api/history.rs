@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -22,7 +22,7 @@ use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::notice::HistoryNotice;
 
 use super::devices::{parse_device_id, visible_device};
-use super::{AppState, HexBytes, JsonBody, unexpected};
+use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -126,7 +126,7 @@ impl ToSchema for HistoryKeysAnswer {}
 pub(super) async fn history_keys(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<HistoryKeysRequest>,
 ) -> Result<Json<HistoryKeysAnswer>> {
     let device = visible_device(&state, &auth, &id).await?;
@@ -237,7 +237,7 @@ pub struct DeviceNotices {
     ))]
 pub(super) async fn notices(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     params: std::result::Result<Query<NoticesParams>, QueryRejection>,
 ) -> Result<Json<DeviceNotices>> {
     let Query(params) = params.map_err(|e| GatewayError::InvalidRequest(e.body_text()))?;

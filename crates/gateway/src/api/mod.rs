@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -128,6 +129,22 @@ impl ToSchema for HexBytes {}
 
 /// The pattern of [`HexBytes`].
 const HEX_BYTES_PATTERN: &str = "^(0x)?([0-9a-fA-F]{2})+$";
+
+/// A path parameter whose rejections (a percent-encoding that is not UTF-8) become
+/// [`GatewayError`]s, answered with the error body like every other bad input.
+#[derive(Debug)]
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(GatewayError::InvalidRequest(rejection.body_text())),
+        }
+    }
+}
 
 /// A JSON body whose rejections become [`GatewayError`]s.
 #[derive(Debug)]

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use witness_protocol::codec::parse_hex_array;
 
 use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
 
-use super::{AppState, HexBytes, unexpected};
+use super::{AppState, HexBytes, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::{self, parse_concatenated, parse_hex_list};
@@ -190,7 +190,7 @@ async fn accept(
     ))]
 pub(super) async fn receipt(
     State(state): State<Arc<AppState>>,
-    Path(hash): Path<String>,
+    PathParam(hash): PathParam<String>,
 ) -> Result<Json<Receipt>> {
     let bytes = parse_hex_array::<32>(&hash)
         .ok_or_else(|| GatewayError::InvalidRequest("the hash must be 64 hex digits".into()))?;
