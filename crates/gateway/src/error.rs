@@ -25,8 +25,13 @@ pub enum GatewayError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The body has a content type the endpoint does not read.
-    #[error("unsupported content type {0:?}: send application/octet-stream or application/json")]
-    UnsupportedMediaType(String),
+    #[error("unsupported content type {got:?}: send {expected}")]
+    UnsupportedMediaType {
+        /// The request's content type (empty when it sent none).
+        got: String,
+        /// What the endpoint reads.
+        expected: &'static str,
+    },
     /// No valid session.
     #[error("sign in first (session cookie or bearer token)")]
     Unauthenticated,
@@ -125,13 +130,19 @@ pub type Result<T, E = GatewayError> = std::result::Result<T, E>;
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable machine-readable code.
+    /// Stable machine-readable code: `invalid_request`, `malformed`, `payload_too_large`,
+    /// `unsupported_media_type`, `unauthenticated`, `invalid_credentials`, `forbidden`,
+    /// `not_found`, `unknown_device`, `device_revoked`, `bad_signature`, `replay`, a conflict's
+    /// (`username_taken`, `already_registered`, `already_claimed`, `stale_sequence`), the
+    /// backend's for a refused query (e.g. `not_owner`), `rate_limited`, `unavailable`,
+    /// `internal`.
     #[schema(example = "replay")]
     pub error: String,
     /// Human-readable explanation.
     pub message: String,
-    /// Position of the offending item in the request, when one caused it.
+    /// Position of the offending item in the request, when one caused it (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub index: Option<usize>,
 }
 
@@ -142,7 +153,7 @@ impl GatewayError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::Malformed { .. } => "malformed",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
@@ -165,7 +176,7 @@ impl GatewayError {
         match self {
             Self::InvalidRequest(_) | Self::Malformed { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -2,8 +2,15 @@
  * The gateway's REST API under /v1 (same origin: the gateway serves this dashboard). The
  * session is the `witness_session` cookie; a bearer token, if the gateway returns one at
  * login, is kept for this tab too (for a dashboard served from another origin).
+ *
+ * Requests go through openapi-fetch with the types openapi-typescript generates from the
+ * gateway's document (docs/openapi.json -> gateway.schema.d.ts; `npm run gen:gateway`): a path,
+ * parameter or body the document does not have fails the type check, and so does a generated
+ * file that no longer matches the document (`npm run typecheck`).
  */
-import { HttpError, requestJson } from './http';
+import createClient from 'openapi-fetch';
+import { HttpError, capitalize, errorMessageFrom } from './http';
+import type { components, paths } from './gateway.schema';
 import type { DeviceAnswer, InspectAnswer } from './api';
 import type { NoticesPage } from './history';
 
@@ -52,15 +59,45 @@ function setToken(value: string | null) {
   }
 }
 
-async function call<T>(path: string, opts: { method?: string; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
+const client = createClient<paths>({ baseUrl: BASE.replace(/\/+$/, ''), credentials: BASE ? 'include' : 'same-origin' });
+
+/** What every request sends besides its own parameters: the bearer token, if any, and a deadline. */
+type Common = {
+  headers: Record<string, string>;
+  signal: AbortSignal;
+};
+
+/**
+ * Runs one typed request and answers its body; errors read like `requestJson`'s: the gateway's
+ * error body (`{error, message}`) as an HttpError with status and code, a timeout or an
+ * unreachable gateway in words.
+ */
+async function call<T>(send: (common: Common) => Promise<{ data?: unknown; error?: unknown; response: Response }>, timeoutMs = 20000): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   const t = token();
-  const { data } = await requestJson<T>(gatewayUrl(path), {
-    ...opts,
-    what: 'the gateway',
-    credentials: BASE ? 'include' : 'same-origin',
-    headers: t ? { Authorization: `Bearer ${t}` } : undefined,
-  });
-  return data;
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const where = new URL(gatewayUrl('/'), globalThis.location?.href ?? 'http://localhost/').origin;
+  let answer: { data?: unknown; error?: unknown; response: Response };
+  try {
+    answer = await send({ headers, signal: controller.signal });
+  } catch (e) {
+    const aborted = (e as Error)?.name === 'AbortError';
+    throw new HttpError(
+      aborted
+        ? `${capitalize('the gateway')} at ${where} did not answer in time.`
+        : `Could not reach the gateway at ${where}. Is it running, and does it allow requests from this page (CORS)?`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  const { data, error, response } = answer;
+  if (!response.ok) {
+    const { message, code } = errorMessageFrom(error);
+    throw new HttpError(message ?? `The gateway answered ${response.status}: ${response.statusText}`, response.status, code, error);
+  }
+  return data as T;
 }
 
 export interface User {
@@ -89,7 +126,7 @@ export function isUnauthorized(e: unknown): boolean {
 export async function currentUser(): Promise<User | null> {
   if (!signedInHint()) return null;
   try {
-    const data = await call<unknown>('/v1/auth/me', { timeoutMs: 8000 });
+    const data = await call<unknown>((c) => client.GET('/v1/auth/me', c), 8000);
     return userFrom(data);
   } catch (e) {
     if (isUnauthorized(e)) {
@@ -100,8 +137,8 @@ export async function currentUser(): Promise<User | null> {
   }
 }
 
-async function authenticate(path: string, username: string, password: string): Promise<User> {
-  const data = await call<Raw>(path, { method: 'POST', body: { username, password } });
+async function authenticate(path: '/v1/auth/signup' | '/v1/auth/login', username: string, password: string): Promise<User> {
+  const data = await call<Raw>((c) => client.POST(path, { ...c, body: { username, password } }));
   const t = data && typeof data === 'object' ? (data.token ?? data.session_token) : undefined;
   setToken(typeof t === 'string' ? t : null);
   setSignedIn(true);
@@ -113,7 +150,7 @@ export const login = (username: string, password: string) => authenticate('/v1/a
 
 export async function logout(): Promise<void> {
   try {
-    await call('/v1/auth/logout', { method: 'POST' });
+    await call((c) => client.POST('/v1/auth/logout', c));
   } catch (e) {
     if (!isUnauthorized(e)) throw e;
   } finally {
@@ -138,30 +175,11 @@ export interface GatewayDevice {
   [key: string]: unknown;
 }
 
-export interface SubmissionCounts {
-  accepted?: number;
-  pending?: number;
-  submitted?: number;
-  included?: number;
-  attested?: number;
-  rejected?: number;
-  last_counter?: number;
-  last_received_at?: number;
-}
+/** Where a device's envelopes are on their way to the rollup (the document's `SubmissionCounts`). */
+export type SubmissionCounts = components['schemas']['SubmissionCounts'];
 
-export interface Receipt {
-  envelope_hash: string;
-  status: 'pending' | 'submitted' | 'included' | 'attested' | 'rejected' | string;
-  kind?: string;
-  device_id?: string;
-  counter?: number;
-  received_at?: number;
-  tx_hash?: string;
-  input_index?: number;
-  block_number?: number;
-  message_index?: number;
-  reason?: string;
-}
+/** The full story of one acknowledged message (the document's `Receipt`). */
+export type Receipt = components['schemas']['Receipt'];
 
 function normalizeDevice(d: Raw): GatewayDevice {
   const id = (d.device_id ?? d.id) as string;
@@ -169,7 +187,7 @@ function normalizeDevice(d: Raw): GatewayDevice {
 }
 
 export async function myDevices(): Promise<GatewayDevice[]> {
-  const data = await call<unknown>('/v1/devices');
+  const data = await call<unknown>((c) => client.GET('/v1/devices', c));
   const list = Array.isArray(data) ? data : ((data as Raw)?.devices as unknown[] | undefined) ?? [];
   return (list as Raw[]).map(normalizeDevice);
 }
@@ -185,7 +203,7 @@ export interface DeviceDetail extends GatewayDevice {
 }
 
 export async function deviceDetail(id: string): Promise<DeviceDetail> {
-  const data = await call<Raw>(`/v1/devices/${id}`);
+  const data = await call<Raw>((c) => client.GET('/v1/devices/{id}', { ...c, params: { path: { id } } }));
   const d = ((data as Raw).device as Raw | undefined) ?? data;
   const merged: Raw = { ...d };
   for (const key of ['pending', 'receipts', 'submissions', 'submission', 'recent', 'rollup', 'rollup_error']) {
@@ -198,7 +216,9 @@ export async function deviceDetail(id: string): Promise<DeviceDetail> {
 
 /** Queues an ownership statement; answers the gateway's receipt for it. */
 export async function claimDevice(id: string, statementHex: string): Promise<Receipt | undefined> {
-  const data = await call<Raw>(`/v1/devices/${id}/claim`, { method: 'POST', body: { statement: statementHex } });
+  const data = await call<Raw>((c) =>
+    client.POST('/v1/devices/{id}/claim', { ...c, params: { path: { id } }, body: { statement: statementHex } }),
+  );
   const r = (data?.receipt ?? data) as Raw | undefined;
   return r && typeof r.envelope_hash === 'string' ? (r as unknown as Receipt) : undefined;
 }
@@ -206,7 +226,9 @@ export async function claimDevice(id: string, statementHex: string): Promise<Rec
 /** Relays an owner query for history keys (`POST /v1/devices/{id}/history-keys`); the answer is the backend's. */
 export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promise<InspectAnswer> {
   try {
-    const data = await call<Raw>(`/v1/devices/${id}/history-keys`, { method: 'POST', body: { owner_query: ownerQueryHex } });
+    const data = await call<Raw>((c) =>
+      client.POST('/v1/devices/{id}/history-keys', { ...c, params: { path: { id } }, body: { owner_query: ownerQueryHex } }),
+    );
     return unwrapReport(data) as unknown as InspectAnswer;
   } catch (e) {
     // The backend's refusals (422 with its code) read like the node's error answers.
@@ -217,9 +239,8 @@ export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promi
 
 /** A page of the device's history notices, newest first (`GET /v1/devices/{id}/notices`; `before` is an input index, inclusive; at most 200). */
 export async function deviceNotices(id: string, before: number | undefined, limit = 200): Promise<NoticesPage> {
-  const q = new URLSearchParams({ limit: String(limit) });
-  if (before !== undefined) q.set('before', String(before));
-  const data = await call<Raw>(`/v1/devices/${id}/notices?${q}`);
+  const query = before === undefined ? { limit } : { limit, before };
+  const data = await call<Raw>((c) => client.GET('/v1/devices/{id}/notices', { ...c, params: { path: { id }, query } }));
   const notices = Array.isArray(data?.notices) ? (data.notices as Raw[]) : [];
   return {
     device_id: String(data?.device_id ?? id),
@@ -249,14 +270,14 @@ export function unwrapReport(data: Raw): Raw {
 }
 
 export async function receipt(hash: string): Promise<Receipt> {
-  const data = await call<Raw>(`/v1/receipts/${hash.replace(/^0x/, '')}`);
+  const data = await call<Raw>((c) => client.GET('/v1/receipts/{hash}', { ...c, params: { path: { hash: hash.replace(/^0x/, '') } } }));
   return ((data.receipt as Raw | undefined) ?? data) as unknown as Receipt;
 }
 
 export async function gatewayStats(): Promise<Raw> {
-  return call<Raw>('/v1/stats');
+  return call<Raw>((c) => client.GET('/v1/stats', c));
 }
 
 export async function gatewaySystem(): Promise<Raw> {
-  return call<Raw>('/v1/system');
+  return call<Raw>((c) => client.GET('/v1/system', c));
 }

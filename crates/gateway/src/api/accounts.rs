@@ -14,14 +14,27 @@ use crate::auth::{Auth, ClientIp, SESSION_COOKIE, check_password, check_username
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::store::{Account, Role, now_ms};
 
-/// Username and password.
+/// Username and password of a new account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    /// 3 to 64 letters, digits or `._@-`.
+    /// 3 to 64 ASCII letters, digits or `._@-`.
+    #[schema(example = "alice", pattern = "^[A-Za-z0-9._@-]{3,64}$")]
+    pub username: String,
+    /// 8 to 256 characters (Unicode code points).
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
+    pub password: String,
+}
+
+/// Username and password to sign in with. Any strings: a name or password no account could
+/// have is a wrong username or password (401).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// The account's username.
     #[schema(example = "alice")]
     pub username: String,
-    /// 8 to 256 characters.
+    /// Its password.
     #[schema(example = "correct horse battery")]
     pub password: String,
 }
@@ -65,9 +78,11 @@ pub struct SessionView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
-    /// Username.
+    /// 3 to 64 ASCII letters, digits or `._@-`.
+    #[schema(example = "registrar-2", pattern = "^[A-Za-z0-9._@-]{3,64}$")]
     pub username: String,
-    /// Password.
+    /// 8 to 256 characters (Unicode code points).
+    #[schema(example = "registrar-password", min_length = 8, max_length = 256)]
     pub password: String,
     /// Role.
     pub role: Role,
@@ -109,8 +124,14 @@ async fn open_session(state: &AppState, account: Account, status: StatusCode) ->
 /// Creates an owner account and signs it in.
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "accounts", request_body = Credentials,
     responses(
-        (status = 201, body = SessionView, description = "Created and signed in"),
-        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "username_taken"),
+        (status = 201, body = SessionView, description = "Created and signed in (also sets the \
+         `witness_session` cookie)"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request: not JSON, a missing or unknown field, or a username or \
+                        password outside its rules"),
+        (status = 409, body = ErrorBody, description = "username_taken"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
     ))]
 pub(super) async fn signup(
     State(state): State<Arc<AppState>>,
@@ -127,16 +148,22 @@ pub(super) async fn signup(
 }
 
 /// Signs in. Five failures per minute for one username from one address answer 429.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = Credentials,
+#[utoipa::path(post, path = "/v1/auth/login", tag = "accounts", request_body = SignIn,
     responses(
-        (status = 200, body = SessionView),
+        (status = 200, body = SessionView, description = "Signed in (also sets the \
+         `witness_session` cookie)"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request: not JSON, or a missing or unknown field"),
         (status = 401, body = ErrorBody, description = "invalid_credentials"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        (status = 429, body = ErrorBody, description = "rate_limited (with Retry-After)",
+         headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     ))]
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,
-    JsonBody(credentials): JsonBody<Credentials>,
+    JsonBody(credentials): JsonBody<SignIn>,
 ) -> Result<Response> {
     state.limiter.check(&credentials.username, ip)?;
     let found = state
@@ -160,7 +187,8 @@ pub(super) async fn login(
     }
 }
 
-/// Ends the session (cookie or bearer token).
+/// Ends the session of the cookie or bearer token sent with the request, if any, and clears
+/// the cookie. Needs no valid session: signing out twice is no error.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "accounts",
     responses((status = 204, description = "Signed out")))]
 pub(super) async fn logout(
@@ -183,7 +211,10 @@ pub(super) async fn logout(
 /// The signed-in account.
 #[utoipa::path(get, path = "/v1/auth/me", tag = "accounts",
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = AccountView),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+    ))]
 pub(super) async fn me(Auth(account): Auth) -> Json<AccountView> {
     Json(account.into())
 }
@@ -192,8 +223,15 @@ pub(super) async fn me(Auth(account): Auth) -> Json<AccountView> {
 #[utoipa::path(post, path = "/v1/admin/accounts", tag = "accounts", request_body = NewAccount,
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 201, body = AccountView), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 201, body = AccountView, description = "Created"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request: not JSON, a missing or unknown field, or a username or \
+                        password outside its rules"),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 403, body = ErrorBody, description = "forbidden: not an admin"),
+        (status = 409, body = ErrorBody, description = "username_taken"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
     ))]
 pub(super) async fn create_account(
     State(state): State<Arc<AppState>>,
@@ -214,7 +252,11 @@ pub(super) async fn create_account(
 /// Lists accounts (admins only).
 #[utoipa::path(get, path = "/v1/admin/accounts", tag = "accounts",
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<AccountView>), (status = 403, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<AccountView>),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 403, body = ErrorBody, description = "forbidden: not an admin"),
+    ))]
 pub(super) async fn list_accounts(
     State(state): State<Arc<AppState>>,
     auth: Auth,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -12,7 +12,7 @@ use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
 use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 
-use super::{AppState, JsonBody, unexpected};
+use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -25,7 +25,9 @@ const MAX_REGISTRAR_MESSAGES: usize = 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrarMessages {
-    /// Hex-encoded `RegistrarMessage`s (docs/PROTOCOL.md).
+    /// 1 to 1024 hex-encoded `RegistrarMessage`s (docs/PROTOCOL.md), each with or without a
+    /// `0x` prefix. More than 1024 answer 413.
+    #[schema(min_items = 1, max_items = 1024, value_type = Vec<HexBytes>)]
     pub messages: Vec<String>,
 }
 
@@ -40,7 +42,9 @@ pub struct Receipts {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimRequest {
-    /// Hex-encoded `OwnershipStatement` binding the claimer's owner key.
+    /// Hex-encoded `OwnershipStatement` binding the claimer's owner key, for the device of the
+    /// path.
+    #[schema(value_type = HexBytes)]
     pub statement: String,
 }
 
@@ -131,15 +135,24 @@ pub(super) async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> R
 }
 
 /// Relays registrar-signed messages: verified against the backend key, recorded (register,
-/// revoke, rotate) and queued for the rollup. All or nothing.
+/// revoke, rotate) and queued for the rollup. All or nothing: the first bad message refuses
+/// the request with its index.
 #[utoipa::path(post, path = "/v1/registrar/messages", tag = "devices",
     request_body = RegistrarMessages, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 202, body = Receipts, description = "Stored durably and queued"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Not a registrar"),
-        (status = 409, body = ErrorBody, description = "already_registered, stale_sequence"),
-        (status = 422, body = ErrorBody, description = "bad_signature"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request (not JSON, a missing or unknown field, no messages, the \
+                        same message twice), malformed (with index: not hex, does not decode)"),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 403, body = ErrorBody, description = "forbidden: not a registrar or an admin"),
+        (status = 409, body = ErrorBody, description = "already_registered, stale_sequence (with index)"),
+        (status = 413, body = ErrorBody,
+         description = "payload_too_large: more than 1024 messages, or the body is too large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        (status = 422, body = ErrorBody, description = "bad_signature (with index)"),
+        (status = 503, body = ErrorBody,
+         description = "unavailable: the backend key is not configured and the node does not answer"),
     ))]
 pub(super) async fn registrar_messages(
     State(state): State<Arc<AppState>>,
@@ -196,7 +209,10 @@ pub(super) async fn registrar_messages(
 /// (and claimed), admins everything.
 #[utoipa::path(get, path = "/v1/devices", tag = "devices",
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<DeviceView>),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+    ))]
 pub(super) async fn list_devices(
     State(state): State<Arc<AppState>>,
     auth: Auth,
@@ -221,16 +237,21 @@ pub(super) async fn list_devices(
 
 /// One device: the gateway's record and submission state, and the rollup's public status.
 #[utoipa::path(get, path = "/v1/devices/{id}", tag = "devices",
-    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff")),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, body = DeviceDetail), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 200, body = DeviceDetail),
+        (status = 400, body = ErrorBody, description = "invalid_request: not a device id"),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 403, body = ErrorBody, description = "forbidden: not the caller's device"),
+        (status = 404, body = ErrorBody, description = "not_found: not registered here"),
     ))]
 pub(super) async fn device(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<DeviceDetail>> {
     let device = visible_device(&state, &auth, &id).await?;
     let submission = state.store.submission_counts(device.id).await?;
@@ -253,18 +274,28 @@ pub(super) async fn device(
 /// Claims a device with a statement the device signed binding the caller's owner key
 /// (pairing or sale). The previous owner's access through this gateway ends.
 #[utoipa::path(post, path = "/v1/devices/{id}/claim", tag = "devices",
-    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff")),
     request_body = ClaimRequest, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 202, body = ClaimResponse, description = "Recorded and queued"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request (not a device id, not JSON, a missing or unknown field, \
+                        a statement for another device), malformed (not hex, does not decode)"),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 404, body = ErrorBody, description = "not_found: not registered here"),
+        (status = 409, body = ErrorBody, description = "already_claimed, stale_sequence"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
         (status = 422, body = ErrorBody, description = "bad_signature, device_revoked"),
+        (status = 503, body = ErrorBody,
+         description = "unavailable: the backend key is not configured and the node does not answer"),
     ))]
 pub(super) async fn claim(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<ClaimRequest>,
 ) -> Result<(StatusCode, Json<ClaimResponse>)> {
     let id = parse_device_id(&id)?;

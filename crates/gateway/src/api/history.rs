@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
@@ -22,7 +22,7 @@ use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::notice::HistoryNotice;
 
 use super::devices::{parse_device_id, visible_device};
-use super::{AppState, JsonBody, unexpected};
+use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -38,6 +38,7 @@ pub const MAX_NOTICES: usize = 200;
 pub struct HistoryKeysRequest {
     /// Hex-encoded `OwnerQuery` (docs/PROTOCOL.md 8.6) for this device; the keys are sealed to
     /// its response key.
+    #[schema(value_type = HexBytes)]
     pub owner_query: String,
 }
 
@@ -103,16 +104,21 @@ impl ToSchema for HistoryKeysAnswer {}
 /// through this gateway may relay; the gateway checks the query's device and signature first.
 /// The answer is sealed to the query's response key: the gateway cannot open it.
 #[utoipa::path(post, path = "/v1/devices/{id}/history-keys", tag = "devices",
-    params(("id" = String, Path, description = "Device id, 32 hex digits")),
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff")),
     request_body = HistoryKeysRequest, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = HistoryKeysAnswer,
          description = "The backend's answer, unchanged: history_keys, or error with its code"),
         (status = 400, body = ErrorBody,
-         description = "invalid_request (bad device id, query for another device), malformed"),
+         description = "invalid_request (bad device id, not JSON, a missing or unknown field, a \
+                        query for another device), malformed (not hex, does not decode)"),
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 403, body = ErrorBody, description = "The caller is not the device's owner here"),
         (status = 404, body = ErrorBody, description = "The device is not registered here"),
+        (status = 413, body = ErrorBody, description = "payload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
         (status = 422, body = ErrorBody,
          description = "bad_signature: the query does not verify under its owner key"),
         (status = 503, body = ErrorBody, description = "No node, or the node failed"),
@@ -120,7 +126,7 @@ impl ToSchema for HistoryKeysAnswer {}
 pub(super) async fn history_keys(
     State(state): State<Arc<AppState>>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<HistoryKeysRequest>,
 ) -> Result<Json<HistoryKeysAnswer>> {
     let device = visible_device(&state, &auth, &id).await?;
@@ -215,12 +221,15 @@ pub struct DeviceNotices {
 /// sealed. The client verifies everything itself (see `DeviceNotices`): the gateway is not
 /// trusted.
 #[utoipa::path(get, path = "/v1/devices/{id}/notices", tag = "public",
-    params(("id" = String, Path, description = "Device id, 32 hex digits"), NoticesParams),
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff"), NoticesParams),
     responses(
         (status = 200, body = DeviceNotices,
          description = "A page, newest first; `next_before` continues it"),
         (status = 400, body = ErrorBody,
-         description = "invalid_request: bad device id, before or limit"),
+         description = "invalid_request: bad device id, before or limit, or an unknown query \
+                        parameter"),
         (status = 404, body = ErrorBody,
          description = "Neither the rollup nor this gateway knows the device"),
         (status = 422, body = ErrorBody, description = "The backend refused the device query"),
@@ -228,7 +237,7 @@ pub struct DeviceNotices {
     ))]
 pub(super) async fn notices(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     params: std::result::Result<Query<NoticesParams>, QueryRejection>,
 ) -> Result<Json<DeviceNotices>> {
     let Query(params) = params.map_err(|e| GatewayError::InvalidRequest(e.body_text()))?;

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -13,7 +14,9 @@ use tokio::sync::{Notify, OnceCell};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 use witness_chain::L1;
 use witness_node_client::NodeClient;
@@ -104,6 +107,45 @@ pub(crate) fn unexpected(answer: &InspectAnswer, wanted: &str) -> GatewayError {
     }
 }
 
+/// Bytes as hex in a JSON string (the document's `HexBytes`): an even number of hex digits,
+/// at least two, with or without one `0x` prefix (the server also ignores surrounding
+/// whitespace).
+#[derive(Debug)]
+pub struct HexBytes;
+
+impl utoipa::PartialSchema for HexBytes {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Bytes as hex: an even number of hex digits, with or without one 0x prefix",
+            ))
+            .pattern(Some(HEX_BYTES_PATTERN))
+            .into()
+    }
+}
+
+impl ToSchema for HexBytes {}
+
+/// The pattern of [`HexBytes`].
+const HEX_BYTES_PATTERN: &str = "^(0x)?([0-9a-fA-F]{2})+$";
+
+/// A path parameter whose rejections (a percent-encoding that is not UTF-8) become
+/// [`GatewayError`]s, answered with the error body like every other bad input.
+#[derive(Debug)]
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(GatewayError::InvalidRequest(rejection.body_text())),
+        }
+    }
+}
+
 /// A JSON body whose rejections become [`GatewayError`]s.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
@@ -112,15 +154,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = GatewayError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => {
                     GatewayError::PayloadTooLarge(rejection.body_text())
                 }
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                    GatewayError::UnsupportedMediaType("expected application/json".into())
-                }
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => GatewayError::UnsupportedMediaType {
+                    got: content_type,
+                    expected: "application/json",
+                },
                 _ => GatewayError::InvalidRequest(rejection.body_text()),
             }),
         }
@@ -158,7 +206,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         client_config,
         metrics,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, HexBytes)),
     modifiers(&SecurityAddon),
     tags(
         (name = "accounts", description = "Sign up, sign in, roles"),
@@ -179,14 +227,24 @@ impl utoipa::Modify for SecurityAddon {
         components.add_security_scheme(
             "bearer",
             utoipa::openapi::security::SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build(),
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Authorization: Bearer <token>` with the `token` of POST /v1/auth/login \
+                         or /v1/auth/signup",
+                    ))
+                    .build(),
             ),
         );
         components.add_security_scheme(
             "cookie",
-            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::SESSION_COOKIE,
-            ))),
+            utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Cookie(
+                ApiKeyValue::with_description(
+                    crate::auth::SESSION_COOKIE,
+                    "The session cookie POST /v1/auth/login and /v1/auth/signup set (HttpOnly, \
+                     SameSite=Strict); it carries the same token",
+                ),
+            )),
         );
     }
 }
@@ -207,7 +265,11 @@ async fn client_config(State(state): State<Arc<AppState>>) -> Json<crate::config
 
 /// Liveness: the database answers.
 #[utoipa::path(get, path = "/healthz", tag = "public",
-    responses((status = 200, description = "ok"), (status = 503, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "ok", body = String, content_type = "text/plain",
+         example = "ok"),
+        (status = 503, body = ErrorBody, description = "unavailable: the database does not answer"),
+    ))]
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<&'static str> {
     state
         .store

@@ -5,18 +5,20 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use witness_chain::L1;
 use witness_protocol::codec::parse_hex_array;
 
 use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
 
-use super::{AppState, unexpected};
+use super::{AppState, HexBytes, PathParam, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::{self, parse_concatenated, parse_hex_list};
@@ -26,9 +28,31 @@ use crate::store::{QueueStats, Receipt, ReceiptStatus, Rejection, Role};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopesJson {
-    /// Hex-encoded sealed envelopes.
+    /// 1 to 8192 hex-encoded sealed envelopes, each exactly one envelope. More than 8192
+    /// answer 413.
+    #[schema(min_items = 1, max_items = 8192, value_type = Vec<HexBytes>)]
     pub envelopes: Vec<String>,
 }
+
+/// Sealed envelopes concatenated (they are self-delimiting): 1 to 8192 of them.
+#[derive(Debug)]
+pub struct EnvelopesOctets;
+
+impl utoipa::PartialSchema for EnvelopesOctets {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .content_media_type("application/octet-stream")
+            .description(Some(
+                "Sealed envelopes (docs/PROTOCOL.md) concatenated: 1 to 8192 of them",
+            ))
+            .min_length(Some(1))
+            .into()
+    }
+}
+
+impl ToSchema for EnvelopesOctets {}
 
 /// The receipt of one envelope.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,15 +78,20 @@ pub struct IntakeResponse {
 /// answer. Sending an envelope again returns its receipt (200) without storing it twice.
 #[utoipa::path(post, path = "/v1/readings", tag = "readings",
     request_body(content(
+        (EnvelopesOctets = "application/octet-stream"),
         (EnvelopesJson = "application/json"),
-        (Vec<u8> = "application/octet-stream"),
     )),
     responses(
         (status = 202, body = IntakeResponse, description = "At least one new envelope stored"),
         (status = 200, body = IntakeResponse, description = "All envelopes were already stored"),
-        (status = 400, body = ErrorBody, description = "malformed (with index)"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request (no envelope; JSON: not JSON, a missing or unknown field), \
+                        malformed (with index: not hex, does not decode)"),
         (status = 409, body = ErrorBody, description = "replay: counter not above the last accepted"),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 413, body = ErrorBody,
+         description = "payload_too_large: more than 8192 envelopes, or the body is too large"),
+        (status = 415, body = ErrorBody,
+         description = "unsupported_media_type: neither application/octet-stream nor application/json"),
         (status = 422, body = ErrorBody, description = "unknown_device, device_revoked, bad_signature"),
     ))]
 pub(super) async fn intake(
@@ -112,7 +141,12 @@ async fn accept(
                 .map_err(|e| GatewayError::InvalidRequest(format!("JSON body: {e}")))?;
             parse_hex_list(&request.envelopes)?
         }
-        other => return Err(GatewayError::UnsupportedMediaType(other.to_owned())),
+        other => {
+            return Err(GatewayError::UnsupportedMediaType {
+                got: other.to_owned(),
+                expected: "application/octet-stream or application/json",
+            });
+        }
     };
     let job = intake::verify(&state.store, &state.devices, &state.metrics, envelopes).await?;
     let outcome = state.committer.commit(job).await?;
@@ -145,14 +179,18 @@ async fn accept(
 /// transaction, included in input N, attested, or rejected with the backend's reason. The
 /// hash works as a capability: anyone holding it may ask.
 #[utoipa::path(get, path = "/v1/receipts/{hash}", tag = "readings",
-    params(("hash" = String, Path, description = "SHA-256 of the envelope, 64 hex digits")),
+    params(("hash" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{64}$",
+        description = "SHA-256 of the envelope (of other messages: of their encoding): 64 hex \
+                       digits, with or without one `0x` prefix",
+        example = "8d7ea1f06bd3c9e0e3ac4c52f9bde84b0c1b4a6f3c2ddf0f3d1bd3f0a7a5e0f1")),
     responses(
-        (status = 200, body = Receipt), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, body = Receipt),
+        (status = 400, body = ErrorBody, description = "invalid_request: not 64 hex digits"),
+        (status = 404, body = ErrorBody, description = "not_found: no message with this hash"),
     ))]
 pub(super) async fn receipt(
     State(state): State<Arc<AppState>>,
-    Path(hash): Path<String>,
+    PathParam(hash): PathParam<String>,
 ) -> Result<Json<Receipt>> {
     let bytes = parse_hex_array::<32>(&hash)
         .ok_or_else(|| GatewayError::InvalidRequest("the hash must be 64 hex digits".into()))?;
@@ -219,8 +257,9 @@ pub struct BatchingPolicy {
 #[utoipa::path(get, path = "/v1/system", tag = "public",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, body = SystemStatus), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, body = SystemStatus),
+        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        (status = 403, body = ErrorBody, description = "forbidden: an owner"),
     ))]
 pub(super) async fn system(
     State(state): State<Arc<AppState>>,

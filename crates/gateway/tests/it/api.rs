@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use witness_protocol::{RegistrarAction, RegistrarMessage, SigningKey};
+use witness_protocol::{DeviceId, RegistrarAction, RegistrarMessage, SigningKey};
 
 use crate::common::*;
 
@@ -1353,4 +1353,270 @@ async fn config_tells_the_dashboard_where_the_other_parts_are() {
     assert_eq!(key.len(), 64);
     let doc = app.get("/openapi.json", None).await;
     assert!(doc.json["paths"].get("/v1/config").is_some());
+}
+
+/// A `$ref`'d schema of the document, resolved (one level).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(pointer) => doc
+            .pointer(pointer.trim_start_matches('#'))
+            .unwrap_or(&Value::Null),
+        None => schema,
+    }
+}
+
+/// A JSON request body made of the examples the document gives for each required property,
+/// if it gives one for each (an enum's first value stands for its example).
+fn example_body(doc: &Value, operation: &Value) -> Option<Value> {
+    let schema = resolve(
+        doc,
+        &operation["requestBody"]["content"]["application/json"]["schema"],
+    );
+    let mut body = serde_json::Map::new();
+    for name in schema["required"].as_array()? {
+        let name = name.as_str()?;
+        let property = resolve(doc, &schema["properties"][name]);
+        let example = match (&property["example"], &property["enum"][0]) {
+            (Value::Null, Value::Null) => return None,
+            (Value::Null, first) => first.clone(),
+            (example, _) => example.clone(),
+        };
+        body.insert(name.to_owned(), example);
+    }
+    Some(Value::Object(body))
+}
+
+/// Every operation of the document, probed with what clients get wrong (no session or another
+/// role's, no body, a body that is not JSON, lacks or adds fields, has another content type or
+/// is too large; a path id that is not one, an unknown and a known one; bad query parameters)
+/// and with the document's own examples: every answer's status is one the document declares
+/// for the operation, every error answer carries the shared error body, and the examples are
+/// accepted (no 400, 413, 415).
+#[tokio::test]
+async fn the_document_declares_every_status_the_router_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(&url, move |c| {
+        c.node = Some(endpoints);
+        c.max_body_bytes = 4096;
+    })
+    .await;
+    let doc = app.get("/openapi.json", None).await.json;
+    let owner = app.signup("probe-owner").await;
+    let mut device = Device::new(next_seed());
+    app.register(&[&device]).await;
+    let (claimed, _) = app.claim(&owner, &device, 1).await;
+    assert_eq!(claimed.status, StatusCode::ACCEPTED, "{}", claimed.json);
+    let envelope = device.seal(&app.keys, 1);
+    let receipt = hash_hex(&envelope);
+    assert_eq!(
+        app.post_octets(concat(&[envelope])).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    let json = Some("application/json");
+    let bodies: Vec<(Option<&str>, Vec<u8>)> = vec![
+        (None, Vec::new()),
+        (json, b"{".to_vec()),
+        (json, b"{}".to_vec()),
+        (json, b"[]".to_vec()),
+        (json, br#"{"unknown": 1}"#.to_vec()),
+        (json, vec![b' '; 5000]),
+        (Some("text/plain"), b"hello".to_vec()),
+        (Some("application/octet-stream"), vec![0; 10]),
+        (Some("application/octet-stream"), vec![0; 5000]),
+    ];
+    let ids = [
+        "not-a-device".to_owned(),
+        "%FF".to_owned(),
+        DeviceId::from_hex("00112233445566778899aabbccddeeff")
+            .unwrap()
+            .to_hex(),
+        device.id.to_hex(),
+    ];
+    let hashes = ["zz".to_owned(), "%FF".to_owned(), "00".repeat(32), receipt];
+    let queries = [
+        "",
+        "?limit=0",
+        "?limit=x",
+        "?before=-1",
+        "?unknown=1",
+        "?before=1&limit=1",
+    ];
+    let tokens = [
+        None,
+        Some(owner.as_str()),
+        Some(app.registrar.as_str()),
+        Some(app.admin.as_str()),
+    ];
+
+    let mut operations: Vec<(String, String, Value)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations.push((method.to_uppercase(), path.clone(), operation.clone()));
+        }
+    }
+    // Signing out ends the session it is sent with: last.
+    operations.sort_by_key(|(_, path, _)| path == "/v1/auth/logout");
+    assert!(operations.len() >= 19, "{} operations", operations.len());
+    let mut probes = 0;
+    for (method, template, operation) in &operations {
+        let declared: Vec<&str> = operation["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let paths: Vec<String> = if template.contains("{id}") {
+            ids.iter().map(|id| template.replace("{id}", id)).collect()
+        } else if template.contains("{hash}") {
+            hashes
+                .iter()
+                .map(|h| template.replace("{hash}", h))
+                .collect()
+        } else {
+            vec![template.clone()]
+        };
+        let with_query = operation["parameters"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+        let example = example_body(&doc, operation);
+        let mut requests: Vec<(String, Option<&str>, Vec<u8>)> = Vec::new();
+        for path in &paths {
+            if operation.get("requestBody").is_some() {
+                for (content_type, body) in &bodies {
+                    requests.push((path.clone(), *content_type, body.clone()));
+                }
+                if let Some(example) = &example {
+                    requests.push((path.clone(), json, example.to_string().into_bytes()));
+                }
+            } else if with_query {
+                for query in queries {
+                    requests.push((format!("{path}{query}"), None, Vec::new()));
+                }
+            } else {
+                requests.push((path.clone(), None, Vec::new()));
+            }
+        }
+        for (path, content_type, body) in requests {
+            for token in tokens {
+                let mut builder = Request::builder().method(method.as_str()).uri(&path);
+                if let Some(token) = token {
+                    builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                if let Some(content_type) = content_type {
+                    builder = builder.header(header::CONTENT_TYPE, content_type);
+                }
+                let answer = app
+                    .request(builder.body(Body::from(body.clone())).unwrap())
+                    .await;
+                probes += 1;
+                let status = answer.status.as_str().to_owned();
+                assert!(
+                    declared.contains(&status.as_str()),
+                    "{method} {path} ({content_type:?}, {} bytes) answered {status}, which the \
+                     document does not declare (it declares {declared:?}): {}",
+                    body.len(),
+                    answer.json
+                );
+                if answer.status.is_client_error() || answer.status.is_server_error() {
+                    assert!(
+                        answer.json["error"].is_string() && answer.json["message"].is_string(),
+                        "{method} {path} answered {status} without the error body: {}",
+                        answer.json
+                    );
+                }
+                let is_example = example
+                    .as_ref()
+                    .is_some_and(|e| e.to_string().as_bytes() == body.as_slice());
+                if is_example && !path.contains("not-a-device") && !path.contains("%FF") {
+                    assert!(
+                        ![
+                            StatusCode::BAD_REQUEST,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            StatusCode::UNSUPPORTED_MEDIA_TYPE
+                        ]
+                        .contains(&answer.status),
+                        "{method} {path}: the document's example {} was refused: {}",
+                        String::from_utf8_lossy(&body),
+                        answer.json
+                    );
+                }
+            }
+        }
+    }
+    assert!(probes > 500, "{probes} probes");
+
+    // Every example the document gives keeps the pattern, lengths and range it declares next
+    // to it (a property's schema, or a parameter's).
+    let mut checked = 0;
+    let mut stack = vec![&doc];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(object) => {
+                if let Some(example) = object.get("example") {
+                    let schema = object.get("schema").unwrap_or(value);
+                    example_keeps(example, schema);
+                    checked += 1;
+                }
+                stack.extend(object.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    assert!(checked >= 8, "{checked} examples");
+    // The path ids' pattern is the server's: its example is a device id.
+    let device_id = &doc["paths"]["/v1/devices/{id}"]["get"]["parameters"][0];
+    let example = device_id["example"].as_str().unwrap();
+    assert!(DeviceId::from_hex(example).is_ok(), "{example}");
+}
+
+/// Fails unless `example` keeps `schema`'s `pattern`, `minLength`, `maxLength`, `minimum` and
+/// `maximum`.
+fn example_keeps(example: &Value, schema: &Value) {
+    if let Some(pattern) = schema["pattern"].as_str() {
+        let text = example.as_str().unwrap_or_default();
+        assert!(
+            regex::Regex::new(pattern).unwrap().is_match(text),
+            "example {example} does not match {pattern}"
+        );
+    }
+    let length = example.as_str().map(|t| t.chars().count() as u64);
+    if let (Some(min), Some(length)) = (schema["minLength"].as_u64(), length) {
+        assert!(length >= min, "example {example} is shorter than {min}");
+    }
+    if let (Some(max), Some(length)) = (schema["maxLength"].as_u64(), length) {
+        assert!(length <= max, "example {example} is longer than {max}");
+    }
+    if let (Some(min), Some(number)) = (schema["minimum"].as_f64(), example.as_f64()) {
+        assert!(number >= min, "example {example} is below {min}");
+    }
+    if let (Some(max), Some(number)) = (schema["maximum"].as_f64(), example.as_f64()) {
+        assert!(number <= max, "example {example} is above {max}");
+    }
+}
+
+/// The document as served is the one checked in at docs/openapi.json, which integrators and
+/// the dashboard's generated client read without running a gateway. After a change to the API,
+/// `WITNESS_UPDATE_OPENAPI=1 cargo test -p witness-gateway --test it checked_in` rewrites it.
+#[tokio::test]
+async fn the_checked_in_document_is_the_served_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&dir.path().join("g.sqlite").display().to_string()).await;
+    let served = app.get("/openapi.json", None).await.json;
+    let text = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    if std::env::var_os("WITNESS_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == text,
+        "{} is not the document the gateway serves; rewrite it with WITNESS_UPDATE_OPENAPI=1 \
+         cargo test -p witness-gateway --test it checked_in",
+        path.display()
+    );
 }
