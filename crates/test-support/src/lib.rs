@@ -1,6 +1,6 @@
 //! Shared by the integration tests of `witness-node`, `witness-gateway` and `witness-cli`: the
-//! binaries of the current build, and the system harness ([`witness_system`], re-exported),
-//! which `witness up` uses too.
+//! binaries of the current build, the system harness ([`witness_system`], re-exported), which
+//! `witness up` uses too, and the validator of our interface documents' schemas.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,4 +60,17 @@ pub fn backend_command() -> Vec<String> {
 /// The `witness-adversary` binary: a lying node and gateway (see [`workspace_binary`]).
 pub fn adversary_binary() -> PathBuf {
     workspace_binary("witness-adversary")
+}
+
+/// A validator of `schema`, a JSON Schema inside an interface document (the gateway's OpenAPI
+/// 3.1 document, the node's OpenRPC document) whose `$ref`s point into `doc["components"]`.
+///
+/// # Panics
+/// If `schema` is not a valid JSON Schema.
+pub fn schema_validator(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+) -> jsonschema::Validator {
+    let root = serde_json::json!({ "components": doc["components"], "allOf": [schema] });
+    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{schema}: {e}"))
 }

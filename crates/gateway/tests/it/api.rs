@@ -1558,7 +1558,7 @@ async fn the_document_declares_every_status_the_router_answers() {
             Value::Object(object) => {
                 if let Some(example) = object.get("example") {
                     let schema = object.get("schema").unwrap_or(value);
-                    example_keeps(example, schema);
+                    example_keeps(&doc, example, schema);
                     checked += 1;
                 }
                 stack.extend(object.values());
@@ -1574,29 +1574,17 @@ async fn the_document_declares_every_status_the_router_answers() {
     assert!(DeviceId::from_hex(example).is_ok(), "{example}");
 }
 
-/// Fails unless `example` keeps `schema`'s `pattern`, `minLength`, `maxLength`, `minimum` and
-/// `maximum`.
-fn example_keeps(example: &Value, schema: &Value) {
-    if let Some(pattern) = schema["pattern"].as_str() {
-        let text = example.as_str().unwrap_or_default();
-        assert!(
-            regex::Regex::new(pattern).unwrap().is_match(text),
-            "example {example} does not match {pattern}"
-        );
-    }
-    let length = example.as_str().map(|t| t.chars().count() as u64);
-    if let (Some(min), Some(length)) = (schema["minLength"].as_u64(), length) {
-        assert!(length >= min, "example {example} is shorter than {min}");
-    }
-    if let (Some(max), Some(length)) = (schema["maxLength"].as_u64(), length) {
-        assert!(length <= max, "example {example} is longer than {max}");
-    }
-    if let (Some(min), Some(number)) = (schema["minimum"].as_f64(), example.as_f64()) {
-        assert!(number >= min, "example {example} is below {min}");
-    }
-    if let (Some(max), Some(number)) = (schema["maximum"].as_f64(), example.as_f64()) {
-        assert!(number <= max, "example {example} is above {max}");
-    }
+/// Fails unless `example` is valid by `schema` (patterns, lengths, ranges, and the rest).
+fn example_keeps(doc: &Value, example: &Value, schema: &Value) {
+    let validator = witness_test_support::schema_validator(doc, schema);
+    let errors: Vec<String> = validator
+        .iter_errors(example)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "example {example} is not valid by {schema}: {errors:?}"
+    );
 }
 
 /// The document as served is the one checked in at docs/openapi.json, which integrators and

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use witness_chain::L1;
+use witness_test_support::schema_validator;
 
 use crate::common::{Client, TestNode, deployed, send, wait_for};
 
@@ -35,12 +36,6 @@ fn document() -> Value {
     serde_json::from_str(include_str!("../../openrpc.json")).unwrap()
 }
 
-/// A validator of `schema`, whose `$ref`s point into the document's components.
-fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
-    let root = json!({ "components": doc["components"], "allOf": [schema] });
-    jsonschema::validator_for(&root).unwrap()
-}
-
 /// The codes of the errors `method` declares.
 fn declared_codes(doc: &Value, method: &Value) -> BTreeSet<i64> {
     let errors = method["errors"].as_array().cloned().unwrap_or_default();
@@ -59,7 +54,7 @@ async fn check_answers(doc: &Value, c: &Client) -> usize {
     let mut checked = 0;
     for m in doc["methods"].as_array().unwrap() {
         let name = m["name"].as_str().unwrap();
-        let result = validator(doc, &m["result"]["schema"]);
+        let result = schema_validator(doc, &m["result"]["schema"]);
         let mut calls = vec![json!({})];
         for example in m["examples"].as_array().into_iter().flatten() {
             let mut params = json!({});
