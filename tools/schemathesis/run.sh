@@ -15,22 +15,12 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-python="${PYTHON:-python3}"
-venv="$here/.venv"
-stamp="$venv/.requirements.sha256"
 bin="${WITNESS_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/witness}"
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-25}"
 seed="${SCHEMATHESIS_SEED:-20}"
 
-"$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "schemathesis needs Python >= 3.10")'
-if [[ ! -x "$venv/bin/python" ]]; then
-    "$python" -m venv "$venv"
-fi
-want="$("$venv/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$here/requirements.txt")"
-if [[ ! -f "$stamp" ]] || [[ "$(cat "$stamp")" != "$want" ]]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    echo "$want" > "$stamp"
-fi
+source "$repo/scripts/python-venv.sh"
+python_venv "$here" schemathesis
 if [[ ! -x "$bin" ]]; then
     echo "schemathesis: $bin not found; build it: cargo build -p witness-cli -p witness-backend" >&2
     exit 1
@@ -74,7 +64,7 @@ fi
 
 # Where the gateway listens and the registrar's password, from what `witness up` wrote; the
 # bearer token from the real sign-in.
-read -r gateway token < <("$venv/bin/python" - "$data/system/system.json" <<'EOF'
+read -r gateway token < <("$venv_python" - "$data/system/system.json" <<'EOF'
 import json, sys, requests
 info = json.load(open(sys.argv[1]))
 url = info["gateway_url"].rstrip("/")
@@ -90,7 +80,7 @@ EOF
 
 export WITNESS_SCHEMATHESIS_TOKEN="$token"
 cd "$data"
-"$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$gateway/openapi.json" \
+"${venv_python%/python}/schemathesis" --config-file "$here/schemathesis.toml" run "$gateway/openapi.json" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$max_examples" \
