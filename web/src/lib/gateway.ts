@@ -9,7 +9,7 @@
  * file that no longer matches the document (`npm run typecheck`).
  */
 import createClient from 'openapi-fetch';
-import { HttpError, capitalize, errorMessageFrom } from './http';
+import { HttpError, answerError, fetchWithin } from './http';
 import type { components, paths } from './gateway.schema';
 import type { DeviceAnswer, InspectAnswer } from './api';
 import type { NoticesPage } from './history';
@@ -64,39 +64,23 @@ const client = createClient<paths>({ baseUrl: BASE.replace(/\/+$/, ''), credenti
 /** What every request sends besides its own parameters: the bearer token, if any, and a deadline. */
 type Common = {
   headers: Record<string, string>;
-  signal: AbortSignal;
+  fetch: (request: Request) => Promise<Response>;
 };
 
 /**
- * Runs one typed request and answers its body; errors read like `requestJson`'s: the gateway's
- * error body (`{error, message}`) as an HttpError with status and code, a timeout or an
- * unreachable gateway in words.
+ * Runs one typed request and answers its body; errors read like `requestJson`'s (the same
+ * `fetchWithin` and `answerError`): the gateway's error body (`{error, message}`) as an
+ * HttpError with status and code, a timeout or an unreachable gateway in words.
  */
 async function call<T>(send: (common: Common) => Promise<{ data?: unknown; error?: unknown; response: Response }>, timeoutMs = 20000): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
   const t = token();
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (t) headers.Authorization = `Bearer ${t}`;
-  const where = new URL(gatewayUrl('/'), globalThis.location?.href ?? 'http://localhost/').origin;
-  let answer: { data?: unknown; error?: unknown; response: Response };
-  try {
-    answer = await send({ headers, signal: controller.signal });
-  } catch (e) {
-    const aborted = (e as Error)?.name === 'AbortError';
-    throw new HttpError(
-      aborted
-        ? `${capitalize('the gateway')} at ${where} did not answer in time.`
-        : `Could not reach the gateway at ${where}. Is it running, and does it allow requests from this page (CORS)?`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  const { data, error, response } = answer;
-  if (!response.ok) {
-    const { message, code } = errorMessageFrom(error);
-    throw new HttpError(message ?? `The gateway answered ${response.status}: ${response.statusText}`, response.status, code, error);
-  }
+  const { data, error, response } = await send({
+    headers,
+    fetch: (request) => fetchWithin(request, {}, 'the gateway', timeoutMs),
+  });
+  if (!response.ok) throw answerError('the gateway', response, error);
   return data as T;
 }
 

@@ -48,9 +48,41 @@ export interface RequestOptions {
   what: string;
 }
 
-export async function requestJson<T = unknown>(url: string, opts: RequestOptions): Promise<{ status: number; data: T }> {
+/**
+ * `fetch` with a deadline (until the answer's headers): a timeout, or a service that cannot be
+ * reached, becomes an HttpError a person can read, naming `what` and where it was asked.
+ */
+export async function fetchWithin(input: string | Request, init: RequestInit, what: string, timeoutMs = 20000): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), opts.timeoutMs ?? 20000);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const where = originOf(typeof input === 'string' ? input : input.url);
+  try {
+    return await fetch(input, { ...init, signal: controller.signal });
+  } catch (e) {
+    const aborted = (e as Error)?.name === 'AbortError';
+    throw new HttpError(
+      aborted
+        ? `${capitalize(what)} at ${where} did not answer in time.`
+        : `Could not reach ${what} at ${where}. Is it running, and does it allow requests from this page (CORS)?`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The HttpError for an answer that is not 2xx: the message of its error body, or its status. */
+export function answerError(what: string, response: Response, data: unknown): HttpError {
+  const { message, code } = errorMessageFrom(data);
+  const fallback = typeof data === 'string' && data.length < 300 && !data.trimStart().startsWith('<') ? data : response.statusText;
+  return new HttpError(
+    message ?? `${capitalize(what)} answered ${response.status}${fallback ? `: ${fallback}` : ''}`,
+    response.status,
+    code,
+    data,
+  );
+}
+
+export async function requestJson<T = unknown>(url: string, opts: RequestOptions): Promise<{ status: number; data: T }> {
   const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) };
   let body: string | undefined;
   if (opts.rawBody !== undefined) {
@@ -60,25 +92,17 @@ export async function requestJson<T = unknown>(url: string, opts: RequestOptions
     body = JSON.stringify(opts.body);
     headers['Content-Type'] = 'application/json';
   }
-  let response: Response;
-  try {
-    response = await fetch(url, {
+  const response = await fetchWithin(
+    url,
+    {
       method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       body,
       credentials: opts.credentials ?? 'same-origin',
-      signal: controller.signal,
-    });
-  } catch (e) {
-    const aborted = (e as Error)?.name === 'AbortError';
-    throw new HttpError(
-      aborted
-        ? `${capitalize(opts.what)} at ${originOf(url)} did not answer in time.`
-        : `Could not reach ${opts.what} at ${originOf(url)}. Is it running, and does it allow requests from this page (CORS)?`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
+    },
+    opts.what,
+    opts.timeoutMs,
+  );
   const text = await response.text();
   let data: unknown = undefined;
   if (text.length > 0) {
@@ -88,16 +112,7 @@ export async function requestJson<T = unknown>(url: string, opts: RequestOptions
       data = text;
     }
   }
-  if (!response.ok) {
-    const { message, code } = errorMessageFrom(data);
-    const fallback = typeof data === 'string' && data.length < 300 && !data.trimStart().startsWith('<') ? data : response.statusText;
-    throw new HttpError(
-      message ?? `${capitalize(opts.what)} answered ${response.status}${fallback ? `: ${fallback}` : ''}`,
-      response.status,
-      code,
-      data,
-    );
-  }
+  if (!response.ok) throw answerError(opts.what, response, data);
   return { status: response.status, data: data as T };
 }
 
