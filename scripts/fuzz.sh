@@ -42,5 +42,5 @@ for t in "${targets[@]}"; do
     exit 1
   fi
   grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "$work/$t.log" || true
-  grep -E '^#[0-9]+ *DONE' "$work/$t.log" | tail -1 || true
+  grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$t.log" | tail -1 || true
 done
