@@ -32,23 +32,23 @@ from pyhpke import AEADId, CipherSuite, KDFId, KEMId
 # --------------------------------------------------------------------------------------------
 # Constants (PROTOCOL.md sections 3, 5, 6, 7, 8, 9)
 
-TAG_ENVELOPE = b"witness/v1/envelope"
-TAG_REGISTRAR = b"witness/v1/registrar"
-TAG_OWNERSHIP = b"witness/v1/ownership"
-TAG_OWNERSHIP_RELEASE = b"witness/v1/ownership-release"
-TAG_POSSESSION = b"witness/v1/possession"
-TAG_OWNER_QUERY = b"witness/v1/owner-query"
+TAG_ENVELOPE = b"witness/v2/envelope"
+TAG_REGISTRAR = b"witness/v2/registrar"
+TAG_OWNERSHIP = b"witness/v2/ownership"
+TAG_OWNERSHIP_RELEASE = b"witness/v2/ownership-release"
+TAG_POSSESSION = b"witness/v2/possession"
+TAG_OWNER_QUERY = b"witness/v2/owner-query"
 TAG_BLINDING = b"witness/v1/blinding"
 TAG_COMMIT = b"witness/v1/commit"
 EXPORTER_CONTEXT = b"witness/v1/commitment"
 HPKE_INFO = b"witness/v1/hpke"
 RESPONSE_HPKE_INFO = b"witness/v1/response"
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
 SUITE_1 = 1
 READING_FORMAT = 1
-INPUT_VERSION = 1
-QUERY_VERSION = 1
+INPUT_VERSION = 2
+QUERY_VERSION = 2
 
 HEADER_LEN = 33
 ENC_LEN = 32
@@ -473,7 +473,7 @@ def read_envelope(rd: Reader) -> dict:
         "enc": raw[33:65],
         "ciphertext": raw[65 : 65 + c],
         "signature": raw[65 + c :],
-        "signed_message": TAG_ENVELOPE + raw[: 65 + c],
+        "signed_body": raw[: 65 + c],
     }
 
 
@@ -484,9 +484,9 @@ def decode_envelope(data: bytes) -> dict:
     return env
 
 
-def open_envelope(env: dict, device_key: bytes, backend_secret: bytes) -> dict:
+def open_envelope(env: dict, device_key: bytes, domain: bytes, backend_secret: bytes) -> dict:
     """Section 10.4 A2-A5 (A1, the registry lookup, is the caller's)."""
-    verify_strict(device_key, env["signed_message"], env["signature"])
+    verify_strict(device_key, signed_bytes(TAG_ENVELOPE, domain, env["signed_body"]), env["signature"])
     plaintext, ctx = hpke_open(backend_secret, env["enc"], HPKE_INFO, env["aad"], env["ciphertext"])
     h = env["header"]
     readings = unpack_readings(plaintext, h["reading_count"], h["timestamp"])
@@ -524,8 +524,16 @@ def decode_opening(data: bytes) -> dict:
 # Signed statements (section 8) and rollup inputs (section 9)
 
 
-def signed_bytes(tag: bytes, backend_public: bytes, body: bytes) -> bytes:
-    return tag + backend_public + body
+def domain_bytes(chain_id: int, application: bytes, backend_public: bytes) -> bytes:
+    """Section 3.5: the deployment every version-2 signature covers."""
+    if len(application) != 20 or len(backend_public) != 32:
+        raise ProtocolError("invalid_field", "domain")
+    return be(chain_id, 8) + application + backend_public
+
+
+def signed_bytes(tag: bytes, domain: bytes, body: bytes) -> bytes:
+    """Section 8.1: tag || domain (60) || body."""
+    return tag + domain + body
 
 
 def read_registrar(rd: Reader) -> dict:
@@ -674,6 +682,12 @@ def check_keys(c: Checker, v: dict):
     c.eq("backend_secret_key is serialized clamped", clamp(h(v, "backend_secret_key")), h(v, "backend_secret_key"))
     sk, pk = hpke_derive_key_pair(b"witness vectors backend key")
     c.eq("backend key = DeriveKeyPair(label)", (sk, pk), (h(v, "backend_secret_key"), h(v, "backend_public_key")))
+    c.eq("domain = chain id || application || backend key", dom(v), h(v, "domain"))
+
+
+def dom(v: dict) -> bytes:
+    """The vector's deployment (section 3.5), from its parts."""
+    return domain_bytes(v["chain_id"], h(v, "application"), h(v, "backend_public_key"))
 
 
 def check_envelope_parts(c: Checker, v: dict, env: dict):
@@ -688,11 +702,12 @@ def check_envelope_parts(c: Checker, v: dict, env: dict):
     c.eq("envelope[65:65+C] = ciphertext", data[65 : 65 + C], ct)
     c.eq("envelope[65+C:] = signature", data[65 + C :], h(v, "signature"))
     c.eq("signed_message[0:19] = tag", sm[0:19], TAG_ENVELOPE)
-    c.eq("signed_message[19:52] = aad", sm[19:52], aad)
-    c.eq("signed_message[52:84] = enc", sm[52:84], enc)
-    c.eq("signed_message[84:] = ciphertext", sm[84:], ct)
-    c.eq("signed_message = tag || envelope[:65+C]", sm, TAG_ENVELOPE + data[: 65 + C])
-    c.eq("own signed_message", env["signed_message"], sm)
+    c.eq("signed_message[19:79] = domain", sm[19:79], dom(v))
+    c.eq("signed_message[79:112] = aad", sm[79:112], aad)
+    c.eq("signed_message[112:144] = enc", sm[112:144], enc)
+    c.eq("signed_message[144:] = ciphertext", sm[144:], ct)
+    c.eq("signed_message = tag || domain || envelope[:65+C]", sm, TAG_ENVELOPE + dom(v) + data[: 65 + C])
+    c.eq("own signed_message", signed_bytes(TAG_ENVELOPE, dom(v), env["signed_body"]), sm)
     c.eq("hpke_info", h(v, "hpke_info"), HPKE_INFO)
 
 
@@ -743,12 +758,12 @@ def check_valid_envelope(c: Checker, v: dict):
         c.true(f"opening[{i}] with another odometer mismatches",
                commitment(o["device_id"], o["counter"], o["blinding"], wrong) != com)
 
-    opened = open_envelope(env, h(v, "device_public_key"), h(v, "backend_secret_key"))
+    opened = open_envelope(env, h(v, "device_public_key"), dom(v), h(v, "backend_secret_key"))
     c.eq("full opener readings", opened["readings"], want_readings)
     c.eq("full opener commitments", [x.hex() for x in opened["commitments"]], v["commitments"])
 
     inp = h(v, "input")
-    c.eq("input = 01 01 01 || envelope", inp, bytes([1, 1, KIND_ENVELOPE]) + data)
+    c.eq("input = 02 01 01 || envelope", inp, bytes([INPUT_VERSION, 1, KIND_ENVELOPE]) + data)
     msgs = decode_input(inp)
     c.eq("input messages", [(k, m["bytes"]) for k, m in msgs], [(KIND_ENVELOPE, data)])
 
@@ -764,15 +779,15 @@ def check_invalid_envelope(c: Checker, v: dict):
 
     def pipeline():
         env = decode_envelope(data)
-        open_envelope(env, h(v, "device_public_key"), h(v, "backend_secret_key"))
+        open_envelope(env, h(v, "device_public_key"), dom(v), h(v, "backend_secret_key"))
 
     c.rejects("opener", v["expected_error"], pipeline)
     # Inside a rollup input the same bytes fail the same way (except trailing bytes, which then
     # belong to the input and are reported by it).
     if v["expected_error"] != "trailing_bytes":
         def in_input():
-            for kind, m in decode_input(bytes([1, 1, KIND_ENVELOPE]) + data):
-                open_envelope(m, h(v, "device_public_key"), h(v, "backend_secret_key"))
+            for kind, m in decode_input(bytes([INPUT_VERSION, 1, KIND_ENVELOPE]) + data):
+                open_envelope(m, h(v, "device_public_key"), dom(v), h(v, "backend_secret_key"))
 
         c.rejects("opener inside an input", v["expected_error"], in_input)
 
@@ -781,15 +796,16 @@ def check_statement_common(c: Checker, v: dict, tag: bytes, body: bytes, signatu
     check_keys(c, v)
     c.eq("signer_public_key from seed", ed25519_public(h(v, "signer_seed")), h(v, "signer_public_key"))
     c.eq("signature = last 64 bytes of message", signature, h(v, "signature"))
-    c.eq("signed_message = tag || backend key || body", h(v, "signed_message"),
-         signed_bytes(tag, h(v, "backend_public_key"), body))
+    c.eq("signed_message = tag || domain || body", h(v, "signed_message"),
+         signed_bytes(tag, dom(v), body))
     verify_strict(h(v, "signer_public_key"), h(v, "signed_message"), h(v, "signature"))
     c.count += 1
     c.eq("re-signed (deterministic Ed25519)", ed25519_sign(h(v, "signer_seed"), h(v, "signed_message")), h(v, "signature"))
-    other = bytearray(h(v, "signed_message"))
-    other[len(tag)] ^= 1  # another backend key
-    c.rejects("signature under another backend key", "bad_signature",
-              verify_strict, h(v, "signer_public_key"), bytes(other), h(v, "signature"))
+    for what, offset in (("chain", 7), ("application", 8), ("backend key", 28)):
+        other = bytearray(h(v, "signed_message"))
+        other[len(tag) + offset] ^= 1
+        c.rejects(f"signature for another {what}", "bad_signature",
+                  verify_strict, h(v, "signer_public_key"), bytes(other), h(v, "signature"))
 
 
 REGISTRAR_EXPECTED = {
@@ -833,7 +849,7 @@ def check_registrar(c: Checker, v: dict):
     if m["op"] == 4:
         c.true("correction fields", m["counter"] == 41 and m["odometer_m"] == 152_300_000)
     inp = h(v, "input")
-    c.eq("input = 01 01 02 || message", inp, bytes([1, 1, KIND_REGISTRAR]) + msg)
+    c.eq("input = 02 01 02 || message", inp, bytes([INPUT_VERSION, 1, KIND_REGISTRAR]) + msg)
     msgs = decode_input(inp)
     c.eq("input parses to the message", [(k, x["body"] + x["signature"]) for k, x in msgs], [(KIND_REGISTRAR, msg)])
 
@@ -853,7 +869,7 @@ def check_ownership(c: Checker, v: dict, all_vectors: dict):
         c.eq("has_release byte", msg[56], 1)
         c.eq("release = message[57:121]", m["release"], h(v, "release_signature"))
         c.eq("release_signed_message", h(v, "release_signed_message"),
-             signed_bytes(TAG_OWNERSHIP_RELEASE, h(v, "backend_public_key"), m["body"]))
+             signed_bytes(TAG_OWNERSHIP_RELEASE, dom(v), m["body"]))
         seller = ed25519_public(h(v, "release_signer_seed"))
         verify_strict(seller, h(v, "release_signed_message"), m["release"])
         c.count += 1
@@ -865,7 +881,7 @@ def check_ownership(c: Checker, v: dict, all_vectors: dict):
         c.eq("has_release byte", msg[56], 0)
         c.eq("owner = seller label", m["owner"], ed25519_public(vector_seed("seller")))
     inp = h(v, "input")
-    c.eq("input = 01 01 04 || message", inp, bytes([1, 1, KIND_OWNERSHIP]) + msg)
+    c.eq("input = 02 01 04 || message", inp, bytes([INPUT_VERSION, 1, KIND_OWNERSHIP]) + msg)
     msgs = decode_input(inp)
     c.eq("input parses to one ownership message", [(k, x["body"]) for k, x in msgs], [(KIND_OWNERSHIP, m["body"])])
 
@@ -889,7 +905,7 @@ def check_possession(c: Checker, v: dict):
     c.eq("reading", m["reading"], reading_from_json(v["readings"][0]))
     c.eq("message length = 142 + 2n", len(msg), 142 + 2 * len(m["reading"]["faults"]))
     c.rejects("trailing byte", "trailing_bytes", decode_possession, msg + b"\x00")
-    c.rejects("version 2", "unsupported_version", decode_possession, b"\x02" + msg[1:])
+    c.rejects("version 1", "unsupported_version", decode_possession, b"\x01" + msg[1:])
 
 
 def check_owner_query(c: Checker, v: dict):
@@ -926,11 +942,11 @@ def check_batch_input(c: Checker, v: dict):
         label = f"batch device {i}"
         c.eq(f"envelope {i} device id = label", env["header"]["device_id"], vector_device_id(label))
         c.eq(f"envelope {i} counter", env["header"]["counter"], 1)
-        opened = open_envelope(env, ed25519_public(vector_seed(label)), h(v, "backend_secret_key"))
+        opened = open_envelope(env, ed25519_public(vector_seed(label)), dom(v), h(v, "backend_secret_key"))
         c.eq(f"envelope {i} readings", len(opened["readings"]), 2)
         c.eq(f"envelope {i} first odometer", opened["readings"][0]["odometer_m"], 10_000_000 * i)
     c.eq("gateway authorization", msgs[3][1], {"gateway": bytes([0x70] * 20), "authorized": True})
-    c.eq("input header", inp[:2], bytes([1, 4]))
+    c.eq("input header", inp[:2], bytes([INPUT_VERSION, 4]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1165,7 +1181,8 @@ def globals_hash(g: dict) -> bytes:
     out = TAG_GLOBALS + bytes.fromhex(g["admin"]) + bytes.fromhex(g["backend_public_key"])
     out += be(len(gateways), 4) + b"".join(gateways) + be(len(registrars), 4)
     for r in registrars:
-        out += bytes.fromhex(r["key"]) + bytes([r["root"]]) + enc_opt(r["last_sequence"], lambda v: be(v, 8), 8)
+        out += bytes.fromhex(r["key"]) + bytes([r["root"], r["trusted"]])
+        out += enc_opt(r["last_sequence"], lambda v: be(v, 8), 8)
     return sha256(out)
 
 
@@ -1379,11 +1396,33 @@ def walk_history(notices: list[bytes], last_input: int) -> list[bytes]:
     return [raw for raw, _ in chain]
 
 
+# --- 6.2 / 15.1 the counter rule
+
+
+MAX_COUNTER_GAP = 2**24
+
+
+def counter_step(last: int | None, counter: int) -> str:
+    """Section 6.2: fresh when above the last accepted counter and at most 2^24 above the next
+    one (0 before any reading)."""
+    if last is not None and counter <= last:
+        return "stale_counter"
+    following = 0 if last is None else last + 1
+    return "counter_jump" if counter - following > MAX_COUNTER_GAP else "fresh"
+
+
+def check_counter_steps(c: Checker, v: dict):
+    c.eq("MAX_COUNTER_GAP", v["max_counter_gap"], MAX_COUNTER_GAP)
+    for case in v["cases"]:
+        c.eq(f"last {case['last']}, counter {case['counter']}", counter_step(case["last"], case["counter"]), case["step"])
+    c.true("every outcome occurs", {x["step"] for x in v["cases"]} == {"fresh", "stale_counter", "counter_jump"})
+
+
 # --- 17.3 verdict rules
 
 
 def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce: bytes,
-           opening_bytes: bytes | None, backend_public: bytes) -> tuple[str, str]:
+           opening_bytes: bytes | None, domain: bytes) -> tuple[str, str]:
     """(verdict, first finding code)."""
     if leaf_bytes is None:
         return "unknown_device", "unknown_device"
@@ -1394,7 +1433,7 @@ def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce
     if proof["device_id"] != device_id or proof["nonce"] != nonce:
         return "cannot_confirm", "proof_not_fresh"
     try:
-        verify_strict(bytes.fromhex(leaf["public_key"]), TAG_POSSESSION + backend_public + proof["body"], proof["signature"])
+        verify_strict(bytes.fromhex(leaf["public_key"]), signed_bytes(TAG_POSSESSION, domain, proof["body"]), proof["signature"])
     except ProtocolError:
         return "cannot_confirm", "device_signature"
     highest = leaf["highest"]
@@ -1624,7 +1663,7 @@ def check_verdict_vector(c: Checker, v: dict):
         c.eq("leaf is the device's", decode_leaf(leaf)["device_id"], v["device_id"])
         c.eq("leaf key = generator label", decode_leaf(leaf)["public_key"], ed25519_public(vector_seed("verdict device")).hex())
     got = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
-                 h(v, "opening") if v["opening"] else None, h(v, "backend_public_key"))
+                 h(v, "opening") if v["opening"] else None, dom(v))
     c.eq("verdict, finding", got, (v["expected_verdict"], v["expected_finding"]))
 
 
@@ -1698,11 +1737,13 @@ def derived_cases(vectors: dict) -> list:
 
     def resigned(b: bytes, seed: bytes) -> bytes:
         body = b[:-64]
-        return body + ed25519_sign(seed, TAG_ENVELOPE + body)
+        return body + ed25519_sign(seed, signed_bytes(TAG_ENVELOPE, dom(base), body))
 
     seed = h(base, "device_signing_seed")
     cases = [
-        ("envelope version 2", "unsupported_version", decode(mutated(0, b"\x02"))),
+        ("envelope version 1 (signed without the chain and application)", "unsupported_version",
+         decode(mutated(0, b"\x01"))),
+        ("envelope version 3", "unsupported_version", decode(mutated(0, b"\x03"))),
         ("envelope suite 9", "unsupported_suite", decode(mutated(1, b"\x09"))),
         ("envelope reading_count 0", "invalid_field", decode(mutated(30, b"\x00"))),
         ("envelope reading_count 65", "oversize", decode(mutated(30, b"\x41"))),
@@ -1712,24 +1753,29 @@ def derived_cases(vectors: dict) -> list:
         ("envelope empty", "truncated", decode(b"")),
         # Same device re-signs its ciphertext under a new counter: signature fine, AAD differs.
         ("counter moved and re-signed", "decryption_failed",
-         lambda: open_envelope(decode_envelope(resigned(mutated(18, be(100, 8)), seed)), dev, bsk)),
+         lambda: open_envelope(decode_envelope(resigned(mutated(18, be(100, 8)), seed)), dev, dom(base), bsk)),
         ("wrong backend key", "decryption_failed",
-         lambda: open_envelope(decode_envelope(data), dev, hpke_derive_key_pair(b"other")[0])),
+         lambda: open_envelope(decode_envelope(data), dev, dom(base), hpke_derive_key_pair(b"other")[0])),
+        ("signed for another chain", "bad_signature",
+         lambda: open_envelope(decode_envelope(data), dev, domain_bytes(base["chain_id"] + 1, h(base, "application"), h(base, "backend_public_key")), bsk)),
+        ("signed for another application", "bad_signature",
+         lambda: open_envelope(decode_envelope(data), dev, domain_bytes(base["chain_id"], bytes(20), h(base, "backend_public_key")), bsk)),
         ("signature with S + L", "bad_signature",
          lambda: verify_strict(dev, h(base, "signed_message"),
                                data[-64:-32] + (int.from_bytes(data[-32:], "little") + L).to_bytes(32, "little"))),
         ("small-order device key", "invalid_public_key", lambda: parse_ed25519_key(bytes(32))),
         ("non-canonical device key", "invalid_public_key",
          lambda: parse_ed25519_key(bytes.fromhex("f0" + "ff" * 30 + "7f"))),
-        ("input version 2", "unsupported_version", lambda: decode_input(b"\x02\x01\x01" + data)),
-        ("input count 0", "invalid_field", lambda: decode_input(b"\x01\x00")),
-        ("input count overlong", "non_canonical_varint", lambda: decode_input(b"\x01\x81\x00\x01" + data)),
-        ("input count 4097", "oversize", lambda: decode_input(b"\x01" + enc_varint(4097))),
-        ("input count beyond remaining", "truncated", lambda: decode_input(b"\x01\x02\x01" + data)),
-        ("input unknown kind", "unknown_kind", lambda: decode_input(b"\x01\x01\x09" + data)),
-        ("input trailing", "trailing_bytes", lambda: decode_input(b"\x01\x01\x01" + data + b"\x00")),
-        ("input too long", "oversize", lambda: decode_input(b"\x01" + bytes(MAX_INPUT_LEN))),
-        ("gateway authorization bool 2", "invalid_field", lambda: decode_input(b"\x01\x01\x03" + bytes(20) + b"\x02")),
+        ("input version 1", "unsupported_version", lambda: decode_input(b"\x01\x01\x01" + data)),
+        ("input version 3", "unsupported_version", lambda: decode_input(b"\x03\x01\x01" + data)),
+        ("input count 0", "invalid_field", lambda: decode_input(b"\x02\x00")),
+        ("input count overlong", "non_canonical_varint", lambda: decode_input(b"\x02\x81\x00\x01" + data)),
+        ("input count 4097", "oversize", lambda: decode_input(b"\x02" + enc_varint(4097))),
+        ("input count beyond remaining", "truncated", lambda: decode_input(b"\x02\x02\x01" + data)),
+        ("input unknown kind", "unknown_kind", lambda: decode_input(b"\x02\x01\x09" + data)),
+        ("input trailing", "trailing_bytes", lambda: decode_input(b"\x02\x01\x01" + data + b"\x00")),
+        ("input too long", "oversize", lambda: decode_input(b"\x02" + bytes(MAX_INPUT_LEN))),
+        ("gateway authorization bool 2", "invalid_field", lambda: decode_input(b"\x02\x01\x03" + bytes(20) + b"\x02")),
         ("varint 10th byte > 1", "non_canonical_varint", lambda: Reader(b"\xff" * 9 + b"\x02").varint()),
         ("varint 11 bytes", "non_canonical_varint", lambda: Reader(b"\xff" * 10).varint()),
         ("varint ends early", "truncated", lambda: Reader(b"\x80").varint()),
@@ -2465,6 +2511,8 @@ def main() -> int:
             run(v["name"], lambda c, v=v: check_verdict_vector(c, v))
         elif kind == "certificate":
             run(v["name"], lambda c, v=v: check_certificate_vector(c, v))
+        elif kind == "counter_step":
+            run(v["name"], lambda c, v=v: check_counter_steps(c, v))
         else:
             failed += 1
             print(f"FAIL {v['name']}: unknown vector kind {kind!r}")

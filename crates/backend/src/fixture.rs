@@ -42,7 +42,7 @@ const LEG: Leg = Leg {
 pub struct FleetFixture {
     /// The backend state.
     pub state: State,
-    backend: witness_protocol::BackendPublicKey,
+    domain: witness_protocol::Domain,
     cars: Vec<Car>,
     next_car: usize,
     input_index: u64,
@@ -59,8 +59,8 @@ impl std::fmt::Debug for FleetFixture {
 
 fn meta(sender: [u8; 20], index: u64, time: u64) -> Metadata {
     Metadata {
-        chain_id: 31337,
-        app_contract: "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        chain_id: witness_protocol::fixture::CHAIN_ID,
+        app_contract: format!("0x{}", hex::encode(witness_protocol::fixture::APPLICATION)),
         msg_sender: format!("0x{}", hex::encode(sender)),
         block_number: index,
         block_timestamp: time,
@@ -80,7 +80,7 @@ impl FleetFixture {
         let mut rng = ChaCha20Rng::seed_from_u64(42);
         let registrar = SigningKey::generate(&mut rng);
         let backend = BackendSecretKey::generate(&mut rng);
-        let backend_public = backend.public_key().clone();
+        let domain = witness_protocol::fixture::domain(backend.public_key());
         let mut config = Config::new(ADMIN, vec![registrar.public_key()], backend);
         configure(&mut config);
         let mut state = State::new(config);
@@ -107,8 +107,7 @@ impl FleetFixture {
                 ..Car::new(id, key)
             };
             let model = ModelId(1 + (i % 6) as u32);
-            if let Ok(message) = car.registration(&registrar, &backend_public, model, i as u64 + 1)
-            {
+            if let Ok(message) = car.registration(&registrar, &domain, model, i as u64 + 1) {
                 messages.push(Message::Registrar(message));
             }
             cars.push(car);
@@ -125,7 +124,7 @@ impl FleetFixture {
         }
         Self {
             state,
-            backend: backend_public,
+            domain,
             cars,
             next_car: 0,
             input_index,
@@ -143,7 +142,7 @@ impl FleetFixture {
         while let Some(car) = self.cars.get_mut(self.next_car % fleet_size) {
             self.next_car += 1;
             let batch: Vec<Reading> = (0..per_envelope).map(|_| car.drive(LEG)).collect();
-            let Ok(envelope) = car.seal(&self.backend, &batch, &mut self.rng) else {
+            let Ok(envelope) = car.seal(&self.domain, &batch, &mut self.rng) else {
                 break;
             };
             let len = envelope.as_bytes().len() + 1;

@@ -96,8 +96,9 @@ fn config(state: &State) -> ConfigAnswer {
             .collect(),
         registrars: state
             .registrars
-            .keys()
-            .map(|k| hex::encode(k.to_bytes()))
+            .iter()
+            .filter(|(_, r)| r.trusted)
+            .map(|(k, _)| hex::encode(k.to_bytes()))
             .collect(),
         gateways: state
             .gateways
@@ -152,7 +153,12 @@ fn history_keys(
     proof: Option<String>,
     response_key: Option<String>,
 ) -> Answer {
-    let backend = state.config.backend_key.public_key();
+    // Signatures are for the deployment of the latest input; before any input there is no
+    // device to ask about.
+    let domain = state
+        .domain
+        .as_ref()
+        .ok_or_else(|| error("unknown_device", "no input processed yet"))?;
     let (device_id, recipient, aad, detail) = match (owner_query, proof, response_key) {
         (Some(query), None, None) => {
             let query = OwnerQuery::decode(&decode_hex(&query, "owner_query")?)
@@ -161,7 +167,7 @@ fn history_keys(
                 .device(&query.device_id)
                 .ok_or_else(|| error("unknown_device", "no device with this id"))?;
             query
-                .verify(backend)
+                .verify(domain)
                 .map_err(|_| error("invalid_owner_query", "signature does not verify"))?;
             if device.leaf.owner != Some(query.owner.to_bytes()) {
                 return Err(error(
@@ -185,7 +191,7 @@ fn history_keys(
                 .ok_or_else(|| error("unknown_device", "no device with this id"))?;
             let key = PublicKey::from_checked_bytes(&device.leaf.key)
                 .map_err(|_| error("invalid_proof", "the device key does not parse"))?;
-            proof.verify(&key, backend).map_err(|_| {
+            proof.verify(&key, domain).map_err(|_| {
                 error(
                     "invalid_proof",
                     "the proof's signature does not verify under the device's current key",

@@ -17,8 +17,8 @@ use witness_protocol::notice::{
 };
 use witness_protocol::state::{AttestedRef, CorrectionRef, DeviceLeaf, TamperRef};
 use witness_protocol::{
-    DeviceId, Envelope, Error as ProtocolError, GatewayAuthorization, Message, OwnershipStatement,
-    PublicKey, RegistrarAction, RegistrarMessage, RollupInput,
+    CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization, Message,
+    OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput,
 };
 
 use crate::config::Config;
@@ -65,9 +65,13 @@ pub struct Device {
     pub(crate) summary: DeviceSummary,
 }
 
+/// A registrar the backend knows: trusted now, or removed. A removed registrar's entry stays
+/// so that its sequence high-water mark survives: re-adding it does not let its old messages
+/// replay (PROTOCOL.md 15.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Registrar {
     pub(crate) root: bool,
+    pub(crate) trusted: bool,
     pub(crate) last_sequence: Option<u64>,
 }
 
@@ -85,6 +89,9 @@ pub struct State {
     pub(crate) processed_inputs: u64,
     /// The latest state notice.
     pub(crate) last_state: Option<StateNotice>,
+    /// The deployment of the latest input (its metadata's chain and application, the
+    /// backend key): what inspect checks signatures against.
+    pub(crate) domain: Option<Domain>,
     /// Hash of gateways and registrars, recomputed when they change.
     globals: [u8; 32],
 }
@@ -102,6 +109,8 @@ pub enum Rejection {
     AlreadyRegistered,
     /// Counter not above the last accepted one (replay, reordering, clone).
     StaleCounter,
+    /// Counter more than `MAX_COUNTER_GAP` above the next one.
+    CounterJump,
     /// A reading dated too far in the future.
     TimestampInFuture,
     /// A reading older than the buffering window.
@@ -129,6 +138,7 @@ impl Rejection {
             Self::RevokedDevice => "revoked_device",
             Self::AlreadyRegistered => "already_registered",
             Self::StaleCounter => "stale_counter",
+            Self::CounterJump => "counter_jump",
             Self::TimestampInFuture => "timestamp_in_future",
             Self::TimestampTooOld => "timestamp_too_old",
             Self::UntrustedRegistrar => "untrusted_registrar",
@@ -206,6 +216,7 @@ impl State {
                     *key,
                     Registrar {
                         root: true,
+                        trusted: true,
                         last_sequence: None,
                     },
                 )
@@ -220,6 +231,7 @@ impl State {
             last_block_timestamp: 0,
             processed_inputs: 0,
             last_state: None,
+            domain: None,
             globals: [0; 32],
         };
         state.globals = state.globals_hash();
@@ -252,8 +264,8 @@ impl State {
     }
 
     /// `SHA-256(GLOBALS_TAG ‖ admin 20 ‖ backend key 32 ‖ u32 n ‖ gateways (20 each, in
-    /// order) ‖ u32 m ‖ registrars (key 32 ‖ root u8 ‖ present u8 ‖ last sequence u64),
-    /// in key order)`.
+    /// order) ‖ u32 m ‖ registrars (key 32 ‖ root u8 ‖ trusted u8 ‖ present u8 ‖ last
+    /// sequence u64), in key order)`.
     fn globals_hash(&self) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(GLOBALS_TAG);
@@ -268,6 +280,7 @@ impl State {
             h.update(key.to_bytes());
             h.update([
                 u8::from(registrar.root),
+                u8::from(registrar.trusted),
                 u8::from(registrar.last_sequence.is_some()),
             ]);
             h.update(registrar.last_sequence.unwrap_or(0).to_be_bytes());
@@ -290,7 +303,10 @@ impl State {
             acts: 0,
         };
         match self.admit(meta, payload) {
-            Ok(input) => self.apply(&mut batch, &input),
+            Ok((input, domain)) => {
+                self.domain = Some(domain.clone());
+                self.apply(&mut batch, &input, &domain)
+            }
             Err((reason, detail)) => batch.reports.push(Report::InputRefused {
                 input_index: meta.input_index,
                 reason: reason.into(),
@@ -300,15 +316,23 @@ impl State {
         self.finish(batch)
     }
 
-    /// The whole-input checks I1-I4: the decoded input, or why nothing of it applies.
+    /// The whole-input checks I1-I4: the decoded input and the deployment its signatures
+    /// must be for, or why nothing of it applies.
     fn admit(
         &self,
         meta: &Metadata,
         payload: &[u8],
-    ) -> Result<RollupInput, (&'static str, String)> {
+    ) -> Result<(RollupInput, Domain), (&'static str, String)> {
         let input = RollupInput::decode(payload).map_err(|e| (e.code(), e.to_string()))?;
         let sender = crate::config::parse_address(&meta.msg_sender)
             .map_err(|_| ("bad_metadata", "msg_sender is not an address".to_string()))?;
+        let application = crate::config::parse_address(&meta.app_contract)
+            .map_err(|_| ("bad_metadata", "app_contract is not an address".to_string()))?;
+        let domain = Domain {
+            chain_id: meta.chain_id,
+            application,
+            backend_key: self.config.backend_key.public_key().clone(),
+        };
         let has = |f: fn(&Message) -> bool| input.messages.iter().any(f);
         if has(|m| matches!(m, Message::Envelope(_))) && !self.gateways.contains(&sender) {
             return Err((
@@ -322,27 +346,27 @@ impl State {
                 format!("{} is not the application admin", meta.msg_sender),
             ));
         }
-        Ok(input)
+        Ok((input, domain))
     }
 
-    fn apply(&mut self, batch: &mut Batch<'_>, input: &RollupInput) {
+    fn apply(&mut self, batch: &mut Batch<'_>, input: &RollupInput, domain: &Domain) {
         let meta = batch.meta;
         self.last_block_timestamp = self.last_block_timestamp.max(meta.block_timestamp);
         let mut globals_changed = false;
         for (index, message) in input.messages.iter().enumerate() {
             let (device_id, counter) = message_subject(message);
             let result = match message {
-                Message::Envelope(envelope) => self.apply_envelope(batch, envelope),
+                Message::Envelope(envelope) => self.apply_envelope(batch, envelope, domain),
                 Message::Registrar(message) => {
                     globals_changed = true;
-                    self.apply_registrar(batch, message)
+                    self.apply_registrar(batch, message, domain)
                 }
                 Message::GatewayAuthorization(authorization) => {
                     globals_changed = true;
                     self.apply_authorization(authorization);
                     Ok(())
                 }
-                Message::Ownership(statement) => self.apply_ownership(batch, statement),
+                Message::Ownership(statement) => self.apply_ownership(batch, statement, domain),
             };
             match result {
                 Ok(()) => {
@@ -441,6 +465,7 @@ impl State {
         &mut self,
         batch: &mut Batch<'_>,
         envelope: &Envelope,
+        domain: &Domain,
     ) -> Result<(), Rejection> {
         let header = *envelope.header();
         let device = self
@@ -451,13 +476,11 @@ impl State {
             return Err(Rejection::RevokedDevice);
         }
         let key = PublicKey::from_checked_bytes(&device.leaf.key)?;
-        envelope.verify_signature(&key)?;
-        if device
-            .leaf
-            .last_counter
-            .is_some_and(|last| header.counter <= last)
-        {
-            return Err(Rejection::StaleCounter);
+        envelope.verify_signature(&key, domain)?;
+        match CounterStep::of(device.leaf.last_counter, header.counter) {
+            CounterStep::Fresh => {}
+            CounterStep::Stale => return Err(Rejection::StaleCounter),
+            CounterStep::Jump => return Err(Rejection::CounterJump),
         }
         let opened = envelope.decrypt(&self.config.backend_key)?;
         let now = batch.meta.block_timestamp;
@@ -544,12 +567,14 @@ impl State {
         &mut self,
         batch: &mut Batch<'_>,
         message: &RegistrarMessage,
+        domain: &Domain,
     ) -> Result<(), Rejection> {
         let registrar = self
             .registrars
             .get(&message.registrar)
+            .filter(|r| r.trusted)
             .ok_or(Rejection::UntrustedRegistrar)?;
-        message.verify(self.config.backend_key.public_key())?;
+        message.verify(domain)?;
         if registrar
             .last_sequence
             .is_some_and(|last| message.sequence <= last)
@@ -664,17 +689,22 @@ impl State {
                 if !is_root {
                     return Err(Rejection::NotRootRegistrar);
                 }
-                self.registrars.entry(*key).or_insert(Registrar {
-                    root: false,
-                    last_sequence: None,
-                });
+                // A registrar added again keeps its high-water mark.
+                self.registrars
+                    .entry(*key)
+                    .or_insert(Registrar {
+                        root: false,
+                        trusted: true,
+                        last_sequence: None,
+                    })
+                    .trusted = true;
             }
             RegistrarAction::RemoveRegistrar { key } => {
                 if !is_root {
                     return Err(Rejection::NotRootRegistrar);
                 }
-                if self.registrars.get(key).is_some_and(|r| !r.root) {
-                    self.registrars.remove(key);
+                if let Some(registrar) = self.registrars.get_mut(key).filter(|r| !r.root) {
+                    registrar.trusted = false;
                 }
             }
         }
@@ -688,8 +718,8 @@ impl State {
         &mut self,
         batch: &mut Batch<'_>,
         statement: &OwnershipStatement,
+        domain: &Domain,
     ) -> Result<(), Rejection> {
-        let backend_key = self.config.backend_key.public_key().clone();
         let device = self
             .devices
             .get(&statement.device_id)
@@ -697,10 +727,7 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        statement.verify_device(
-            &PublicKey::from_checked_bytes(&device.leaf.key)?,
-            &backend_key,
-        )?;
+        statement.verify_device(&PublicKey::from_checked_bytes(&device.leaf.key)?, domain)?;
         if device
             .leaf
             .ownership_sequence
@@ -713,7 +740,7 @@ impl State {
                 let previous =
                     PublicKey::from_bytes(previous).map_err(|_| Rejection::BadRelease)?;
                 statement
-                    .verify_release(&previous, &backend_key)
+                    .verify_release(&previous, domain)
                     .map_err(|_| Rejection::BadRelease)?;
                 true
             }

@@ -8,8 +8,7 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use witness_protocol::{
-    BackendPublicKey, DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction,
-    RegistrarMessage, SigningKey,
+    DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction, RegistrarMessage, SigningKey,
 };
 
 use crate::CliResult;
@@ -178,9 +177,13 @@ async fn register(
     let gateway = gateway_url(target, system.as_ref())?;
     let mut key = [0u8; 32];
     hex::decode_to_slice(&file.public_key, &mut key)?;
+    let domain = system
+        .as_ref()
+        .ok_or("registering needs the deployment `witness up` describes in system.json")?
+        .domain()?;
     let message = RegistrarMessage::sign(
         &local.registrar,
-        local.backend.public_key(),
+        &domain,
         sequence,
         RegistrarAction::RegisterDevice {
             device_id: DeviceId::from_hex(&file.id)?,
@@ -222,9 +225,7 @@ async fn send(
     let (mut file, key) = load(&target.dir)?;
     let system = SystemInfo::load(&target.data_dir)?;
     let gateway = gateway_url(target, Some(&system))?;
-    let mut backend = [0u8; 32];
-    hex::decode_to_slice(&system.backend_public_key, &mut backend)?;
-    let backend = BackendPublicKey::from_bytes(&backend)?;
+    let domain = system.domain()?;
     let reading = Reading {
         timestamp: u32::try_from(crate::up::unix_now()).unwrap_or(u32::MAX),
         odometer_m: (odometer_km * 1000.0).round() as u64,
@@ -244,7 +245,7 @@ async fn send(
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed);
     let sealed = Envelope::seal(
         &key,
-        &backend,
+        &domain,
         DeviceId::from_hex(&file.id)?,
         counter,
         &[reading],

@@ -29,6 +29,12 @@ enum FleetCommand {
         /// The backend's public key (hex), for a new fleet.
         #[arg(long)]
         backend_key: Option<String>,
+        /// The chain id the devices sign for, for a new fleet.
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// The application (0x address) the devices sign for, for a new fleet.
+        #[arg(long)]
+        application: Option<String>,
         /// Cars, for a new fleet.
         #[arg(long, default_value_t = 10)]
         devices: usize,
@@ -71,6 +77,8 @@ pub(crate) async fn run(args: FleetArgs) -> CliResult {
             dir,
             gateway,
             backend_key,
+            chain_id,
+            application,
             devices,
             tampers,
             seed,
@@ -80,10 +88,24 @@ pub(crate) async fn run(args: FleetArgs) -> CliResult {
             let fleet = if dir.join("fleet.json").exists() {
                 Fleet::load(&dir)?
             } else {
-                let key = backend_key.ok_or("--backend-key is needed to create a fleet")?;
+                let (Some(key), Some(chain_id), Some(application)) =
+                    (backend_key, chain_id, application)
+                else {
+                    return Err(
+                        "--backend-key, --chain-id and --application are needed to create a fleet"
+                            .into(),
+                    );
+                };
                 let bytes = witness_protocol::codec::parse_hex_array(&key)
                     .ok_or("--backend-key must be 32 bytes of hex")?;
-                let mut spec = FleetSpec::new(devices, BackendPublicKey::from_bytes(&bytes)?);
+                let application = witness_protocol::codec::parse_hex_array(&application)
+                    .ok_or("--application must be a 20-byte address")?;
+                let domain = witness_protocol::Domain {
+                    chain_id,
+                    application,
+                    backend_key: BackendPublicKey::from_bytes(&bytes)?,
+                };
+                let mut spec = FleetSpec::new(devices, domain);
                 spec.seed = seed;
                 spec.tampers = tampers;
                 Fleet::create(&dir, spec)?

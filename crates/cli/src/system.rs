@@ -39,6 +39,25 @@ impl SystemInfo {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// The deployment signatures are bound to: this chain, application and backend key.
+    pub(crate) fn domain(&self) -> Result<witness_protocol::Domain, String> {
+        use witness_protocol::codec::parse_hex_array;
+        let application = parse_hex_array(&self.application).ok_or_else(|| {
+            format!(
+                "system.json: application {:?} is not an address",
+                self.application
+            )
+        })?;
+        let backend_key = parse_hex_array(&self.backend_public_key)
+            .and_then(|b| witness_protocol::BackendPublicKey::from_bytes(&b).ok())
+            .ok_or("system.json: backend_public_key is not an X25519 key")?;
+        Ok(witness_protocol::Domain {
+            chain_id: self.chain_id,
+            application,
+            backend_key,
+        })
+    }
+
     pub(crate) fn save(&self, data_dir: &Path) -> Result<(), String> {
         let path = Self::path(data_dir);
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;

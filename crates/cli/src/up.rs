@@ -203,7 +203,7 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
     let fleet_dir = data.join("fleet");
     let new_fleet = !fleet_dir.join("fleet.json").exists();
     let fleet = if new_fleet {
-        let mut spec = FleetSpec::new(args.devices, keys.backend.public_key().clone());
+        let mut spec = FleetSpec::new(args.devices, chain.domain(keys.backend.public_key()));
         spec.seed = args.seed;
         spec.start_time = Some(unix_now().saturating_sub(args.history_days * 86_400));
         spec.buffer.max_hold_secs = if args.prompt {
@@ -218,7 +218,16 @@ pub(crate) async fn run(args: UpArgs) -> CliResult {
         };
         Fleet::create(&fleet_dir, spec)?
     } else {
-        Fleet::load(&fleet_dir)?
+        let fleet = Fleet::load(&fleet_dir)?;
+        if *fleet.domain() != chain.domain(keys.backend.public_key()) {
+            return Err(format!(
+                "the fleet in {} signs for another deployment (chain, application or backend \
+                 key); remove it to create a new one",
+                fleet_dir.display()
+            )
+            .into());
+        }
+        fleet
     };
     let link = LocalLink::serve(fleet.clone(), port(&args, args.link_port)).await?;
 
@@ -503,7 +512,7 @@ async fn register_fleet(
     let token = login["token"]
         .as_str()
         .ok_or("the gateway's login answer has no token")?;
-    let messages = fleet.registration_messages(&keys.registrar, keys.backend.public_key(), 1)?;
+    let messages = fleet.registration_messages(&keys.registrar, fleet.domain(), 1)?;
     let encoded = messages
         .iter()
         .map(|m| m.encode().map(hex::encode))

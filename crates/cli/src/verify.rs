@@ -397,7 +397,14 @@ async fn steps(
     let leaf = proven.leaf;
 
     // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
-    let backend_key = backend_key(setup, &node).await?;
+    // Its answer is bound to the pinned chain and application and to the backend key.
+    let domain = witness_protocol::Domain {
+        chain_id: setup.anchors.chain_id,
+        application: parse_address(&setup.anchors.application, "application")
+            .map_err(|e| failed("bad_anchors", e))?
+            .into_array(),
+        backend_key: backend_key(setup, &node).await?,
+    };
     let nonce = random_nonce().map_err(|e| failed("no_randomness", e))?;
     let link = format!(
         "{}/devices/{}",
@@ -426,7 +433,7 @@ async fn steps(
         leaf: leaf.as_ref(),
         proof: &proof,
         nonce: &nonce,
-        backend_key: &backend_key,
+        domain: &domain,
         opening: opening.as_ref(),
     });
     report.verdict = decision.verdict.code();

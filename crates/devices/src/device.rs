@@ -17,7 +17,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use serde::{Deserialize, Serialize};
 use witness_protocol::{
-    BackendPublicKey, CommitmentKey, DeviceId, Envelope, ModelId, Opening, OwnershipStatement,
+    CommitmentKey, DeviceId, Domain, Envelope, ModelId, Opening, OwnershipStatement,
     PossessionProof, PublicKey, Reading, SigningKey,
 };
 
@@ -206,7 +206,7 @@ pub struct Device {
     file: DeviceFile,
     model: &'static ModelSpec,
     key: SigningKey,
-    backend_key: BackendPublicKey,
+    domain: Domain,
     counter: CounterFile,
     state: DeviceState,
     log: Vec<SealedRecord>,
@@ -227,7 +227,7 @@ impl Device {
         key: &SigningKey,
         state: DeviceState,
         first_counter: u64,
-        backend_key: BackendPublicKey,
+        domain: Domain,
     ) -> Result<Self> {
         store::create_private_dir(&dir)?;
         let model = model(ModelId(file.model))
@@ -242,7 +242,7 @@ impl Device {
             dir,
             file,
             model,
-            backend_key,
+            domain,
             counter,
             state,
             log: Vec::new(),
@@ -252,7 +252,7 @@ impl Device {
     }
 
     /// Loads a device directory.
-    pub(crate) fn load(dir: PathBuf, backend_key: BackendPublicKey) -> Result<Self> {
+    pub(crate) fn load(dir: PathBuf, domain: Domain) -> Result<Self> {
         let file: DeviceFile = store::read_json(&device_file_path(&dir))?;
         let model = model(ModelId(file.model)).ok_or_else(|| {
             Error::corrupt(
@@ -269,7 +269,7 @@ impl Device {
             file,
             model,
             key,
-            backend_key,
+            domain,
             counter,
             state,
             log,
@@ -530,7 +530,7 @@ impl Device {
         let mut rng = self.seal_rng(counter, readings)?;
         let sealed = Envelope::seal(
             &self.key,
-            &self.backend_key,
+            &self.domain,
             self.id(),
             counter,
             readings,
@@ -653,7 +653,7 @@ impl Device {
     pub fn possession_proof(&self, nonce: [u8; 32], now: u64) -> Result<PossessionProof> {
         Ok(PossessionProof::sign(
             &self.key,
-            &self.backend_key,
+            &self.domain,
             self.id(),
             nonce,
             self.counter(),
@@ -686,7 +686,7 @@ impl Device {
         self.save()?;
         Ok(OwnershipStatement::sign(
             &self.key,
-            &self.backend_key,
+            &self.domain,
             self.id(),
             owner,
             self.state.pairing_sequence,

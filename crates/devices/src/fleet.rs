@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use witness_protocol::codec::strip_hex_prefix;
-use witness_protocol::{BackendPublicKey, DeviceId, RegistrarAction, RegistrarMessage, SigningKey};
+use witness_protocol::{
+    BackendPublicKey, DeviceId, Domain, RegistrarAction, RegistrarMessage, SigningKey,
+};
 
 use crate::clock::{SimClock, unix_now};
 use crate::device::{BufferSettings, Device, DeviceEvent, DeviceFile, DeviceStats, Unit};
@@ -28,7 +30,7 @@ use crate::tamper::{Scenario, TamperAssignment};
 use crate::transport::{GatewayClient, MAX_ENVELOPES_PER_POST, RetryPolicy};
 
 /// Version of `fleet.json`.
-const FLEET_FILE_VERSION: u32 = 1;
+const FLEET_FILE_VERSION: u32 = 2;
 /// First counter of every device (0 is "none yet" in [`Device::counter`]).
 const FIRST_COUNTER: u64 = 1;
 
@@ -40,8 +42,8 @@ pub struct FleetSpec {
     /// Makes everything reproducible (ids, keys, cars, trips); `None` draws keys and ids
     /// from the operating system.
     pub seed: Option<u64>,
-    /// The backend's X25519 key the devices seal to.
-    pub backend_public_key: BackendPublicKey,
+    /// The deployment the devices sign for (chain, application) and seal to (backend key).
+    pub domain: Domain,
     /// Tamper scenarios, by device index.
     pub tampers: Vec<TamperAssignment>,
     /// Simulated time at which the devices are installed (default: now).
@@ -56,12 +58,12 @@ pub struct FleetSpec {
 }
 
 impl FleetSpec {
-    /// `count` cars sealing to `backend_public_key`, everything else default.
-    pub fn new(count: usize, backend_public_key: BackendPublicKey) -> Self {
+    /// `count` cars of the deployment `domain`, everything else default.
+    pub fn new(count: usize, domain: Domain) -> Self {
         Self {
             count,
             seed: None,
-            backend_public_key,
+            domain,
             tampers: Vec::new(),
             start_time: None,
             profiles: Vec::new(),
@@ -77,6 +79,9 @@ struct FleetFile {
     seed: Option<u64>,
     #[serde(with = "json::hex_bytes")]
     backend_public_key: [u8; 32],
+    chain_id: u64,
+    #[serde(with = "json::hex_bytes")]
+    application: [u8; 20],
     start_time: u64,
     buffer: BufferSettings,
     created_at: u64,
@@ -163,7 +168,7 @@ type Shared = Arc<Mutex<Device>>;
 struct Inner {
     dir: PathBuf,
     file: FleetFile,
-    backend_key: BackendPublicKey,
+    domain: Domain,
     units: RwLock<Vec<Shared>>,
     clock: Mutex<SimClock>,
 }
@@ -262,7 +267,7 @@ impl Fleet {
                 &key,
                 Device::new_state(vehicle, start),
                 FIRST_COUNTER,
-                spec.backend_public_key.clone(),
+                spec.domain.clone(),
             )?;
             ids.push(id_hex);
             units.push(Arc::new(Mutex::new(device)));
@@ -270,14 +275,16 @@ impl Fleet {
         let file = FleetFile {
             version: FLEET_FILE_VERSION,
             seed: spec.seed,
-            backend_public_key: spec.backend_public_key.to_bytes(),
+            backend_public_key: spec.domain.backend_key.to_bytes(),
+            chain_id: spec.domain.chain_id,
+            application: spec.domain.application,
             start_time: start,
             buffer: spec.buffer,
             created_at: unix_now(),
             devices: ids,
         };
         store::write_json(&fleet_path, &file)?;
-        Ok(Self::from_parts(dir, file, spec.backend_public_key, units))
+        Ok(Self::from_parts(dir, file, spec.domain, units))
     }
 
     /// Loads the fleet in `dir`, with its clones.
@@ -288,42 +295,45 @@ impl Fleet {
         if file.version != FLEET_FILE_VERSION {
             return Err(Error::corrupt(
                 &fleet_path,
-                format!("unsupported version {}", file.version),
+                format!(
+                    "unsupported version {} (version 2 binds the chain and application \
+                     into every signature: create the fleet again)",
+                    file.version
+                ),
             ));
         }
-        let backend_key = BackendPublicKey::from_bytes(&file.backend_public_key)
-            .map_err(|e| Error::corrupt(&fleet_path, e))?;
+        let domain = Domain {
+            chain_id: file.chain_id,
+            application: file.application,
+            backend_key: BackendPublicKey::from_bytes(&file.backend_public_key)
+                .map_err(|e| Error::corrupt(&fleet_path, e))?,
+        };
         let mut units = Vec::new();
         let mut clones = Vec::new();
         for id in &file.devices {
             let path = device_dir(&dir, id);
             units.push(Arc::new(Mutex::new(Device::load(
                 path.clone(),
-                backend_key.clone(),
+                domain.clone(),
             )?)));
             let clone_dir = path.join("clone");
             if clone_dir.join("device.json").exists() {
                 clones.push(Arc::new(Mutex::new(Device::load(
                     clone_dir,
-                    backend_key.clone(),
+                    domain.clone(),
                 )?)));
             }
         }
         units.extend(clones);
-        Ok(Self::from_parts(dir, file, backend_key, units))
+        Ok(Self::from_parts(dir, file, domain, units))
     }
 
-    fn from_parts(
-        dir: PathBuf,
-        file: FleetFile,
-        backend_key: BackendPublicKey,
-        units: Vec<Shared>,
-    ) -> Self {
+    fn from_parts(dir: PathBuf, file: FleetFile, domain: Domain, units: Vec<Shared>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 dir,
                 file,
-                backend_key,
+                domain,
                 units: RwLock::new(units),
                 clock: Mutex::new(SimClock::real_time()),
             }),
@@ -353,9 +363,9 @@ impl Fleet {
         self.inner.file.start_time
     }
 
-    /// The backend key the devices seal to.
-    pub fn backend_public_key(&self) -> &BackendPublicKey {
-        &self.inner.backend_key
+    /// The deployment the devices sign for and seal to.
+    pub fn domain(&self) -> &Domain {
+        &self.inner.domain
     }
 
     /// The ids of the enrolled devices, in fleet order.
@@ -430,7 +440,7 @@ impl Fleet {
     pub fn registration_messages(
         &self,
         registrar_key: &SigningKey,
-        backend_public_key: &BackendPublicKey,
+        domain: &Domain,
         start_sequence: u64,
     ) -> Result<Vec<RegistrarMessage>> {
         let mut out = Vec::new();
@@ -445,7 +455,7 @@ impl Fleet {
             let sequence = start_sequence + out.len() as u64;
             out.push(RegistrarMessage::sign(
                 registrar_key,
-                backend_public_key,
+                domain,
                 sequence,
                 RegistrarAction::RegisterDevice {
                     device_id: id,

@@ -10,14 +10,14 @@
 //!
 //! Embedding (the `witness` CLI):
 //! ```no_run
-//! # async fn demo(backend_pk: witness_protocol::BackendPublicKey,
+//! # async fn demo(domain: witness_protocol::Domain,
 //! #               registrar: witness_protocol::SigningKey) -> witness_devices::Result<()> {
 //! use witness_devices::{Fleet, FleetSpec, LocalLink, RunOptions, SimClock};
-//! let mut spec = FleetSpec::new(10, backend_pk.clone());
+//! let mut spec = FleetSpec::new(10, domain.clone());
 //! spec.seed = Some(42);
 //! spec.tampers.push("3=rollback".parse()?);
 //! let fleet = Fleet::create(".witness/fleet", spec)?;
-//! let _registrations = fleet.registration_messages(&registrar, &backend_pk, 1)?;
+//! let _registrations = fleet.registration_messages(&registrar, &domain, 1)?;
 //! let link = LocalLink::serve(fleet.clone(), "127.0.0.1:9700".parse().unwrap()).await?;
 //! let clock = SimClock::catch_up(witness_devices::unix_now() - 3 * 86_400, 3_600.0)?;
 //! let options = RunOptions::new("http://127.0.0.1:8080", clock);

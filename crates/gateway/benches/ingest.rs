@@ -14,9 +14,9 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use witness_gateway::store::{IntakeEnvelope, IntakeJob};
-use witness_gateway::{Gateway, GatewayConfig, Role};
+use witness_gateway::{AppId, Gateway, GatewayConfig, Role};
 use witness_protocol::fixture::{Car, Leg};
-use witness_protocol::{BackendSecretKey, ModelId, SigningKey};
+use witness_protocol::{BackendSecretKey, Domain, ModelId, SigningKey};
 
 const DEVICES: usize = 256;
 /// Every reading: a minute after the previous one, 1 km on.
@@ -44,7 +44,7 @@ fn now_s() -> u32 {
 /// Seals `count` envelopes of `readings` readings each for `device`, concatenated.
 fn seal(
     device: &mut Car,
-    backend: &BackendSecretKey,
+    domain: &Domain,
     count: usize,
     readings: usize,
     rng: &mut ChaCha20Rng,
@@ -52,7 +52,7 @@ fn seal(
     let mut body = Vec::with_capacity(count * (150 + 30 * readings));
     for _ in 0..count {
         let batch = device.drive_until(now_s(), readings, LEG);
-        let envelope = device.seal_next(backend.public_key(), &batch, rng).unwrap();
+        let envelope = device.seal_next(domain, &batch, rng).unwrap();
         body.extend_from_slice(envelope.as_bytes());
     }
     body
@@ -60,11 +60,7 @@ fn seal(
 
 /// The request bodies of each worker (a worker owns its devices, so a device's requests
 /// are sent in counter order).
-fn prepare(
-    devices: &mut [Car],
-    backend: &BackendSecretKey,
-    scenario: &Scenario,
-) -> Vec<Vec<Vec<u8>>> {
+fn prepare(devices: &mut [Car], domain: &Domain, scenario: &Scenario) -> Vec<Vec<Vec<u8>>> {
     let workers = scenario.concurrency;
     let per_worker = scenario.requests.div_ceil(workers);
     // Split the devices among workers, then seal on two threads.
@@ -85,7 +81,7 @@ fn prepare(
                         let n = devices.len();
                         seal(
                             devices[r % n],
-                            backend,
+                            domain,
                             scenario.per_request,
                             scenario.readings,
                             &mut rng,
@@ -124,8 +120,13 @@ async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
 async fn run(label: &str, url: &str, scale: f64) {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let backend = BackendSecretKey::generate(&mut rng);
+    let domain = witness_protocol::fixture::domain(backend.public_key());
     let registrar = SigningKey::generate(&mut rng);
     let mut config = GatewayConfig::new(url);
+    config.app = Some(AppId {
+        chain_id: domain.chain_id,
+        application: domain.application,
+    });
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.argon2_memory_kib = 1024;
     config.backend_public_key = Some(backend.public_key().clone());
@@ -165,7 +166,7 @@ async fn run(label: &str, url: &str, scale: f64) {
         .enumerate()
         .map(|(i, d)| {
             let message = d
-                .registration(&registrar, backend.public_key(), ModelId(1), i as u64 + 1)
+                .registration(&registrar, &domain, ModelId(1), i as u64 + 1)
                 .unwrap();
             hex::encode(message.encode().unwrap())
         })
@@ -215,7 +216,7 @@ async fn run(label: &str, url: &str, scale: f64) {
         "commit%"
     );
     for scenario in &scenarios {
-        let bodies = prepare(&mut devices, &backend, scenario);
+        let bodies = prepare(&mut devices, &domain, scenario);
         let total_requests: usize = bodies.iter().map(Vec::len).sum();
         let commits_before = metric(&http, &base, "witness_gateway_group_commits_total").await;
         let verify_before = metric(&http, &base, "witness_gateway_verify_seconds_total").await;
@@ -295,7 +296,7 @@ async fn run(label: &str, url: &str, scale: f64) {
                 (0..jobs_per_commit)
                     .map(|j| {
                         let device = &mut devices[(c * jobs_per_commit + j) % DEVICES];
-                        let body = seal(device, &backend, 16, 1, &mut rng);
+                        let body = seal(device, &domain, 16, 1, &mut rng);
                         let envelopes = witness_gateway::intake::parse_concatenated(&body).unwrap();
                         IntakeJob {
                             envelopes: envelopes

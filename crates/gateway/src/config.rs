@@ -112,6 +112,15 @@ pub struct ChainConfig {
     pub poll_interval: Duration,
 }
 
+/// One application on one chain: with the backend key, the deployment a signature is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppId {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// The application contract.
+    pub application: [u8; 20],
+}
+
 /// Batching bounds of the submitter.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
@@ -168,6 +177,9 @@ pub struct GatewayConfig {
     pub node: Option<NodeEndpoints>,
     /// The backend key, if known up front.
     pub backend_public_key: Option<BackendPublicKey>,
+    /// The chain and application every signature this gateway checks is bound to (protocol
+    /// version 2); `None`: no deployment, so requests carrying signatures get 503.
+    pub app: Option<AppId>,
     /// Web dashboard directory.
     pub web_dir: Option<PathBuf>,
     /// What `GET /v1/config` tells the dashboard.
@@ -199,6 +211,7 @@ impl GatewayConfig {
             chain: None,
             node: None,
             backend_public_key: None,
+            app: None,
             web_dir: None,
             client: ClientConfig::default(),
             batch: BatchConfig::default(),
@@ -232,6 +245,10 @@ impl GatewayConfig {
             })
             .transpose()?;
         if let Some(deployment) = &deployment {
+            config.app = Some(AppId {
+                chain_id: deployment.chain_id,
+                application: deployment.application.into_array(),
+            });
             let gateway_key = match &args.gateway_key {
                 Some(text) => parse_b256(text, "gateway key")?,
                 None => {

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::{mpsc, oneshot};
 use witness_protocol::codec::Reader;
-use witness_protocol::{DeviceId, Envelope, PublicKey, verify_envelopes};
+use witness_protocol::{DeviceId, Domain, Envelope, PublicKey, verify_envelopes};
 
 use crate::error::{GatewayError, Result};
 use crate::metrics::Metrics;
@@ -120,6 +120,7 @@ pub async fn verify(
     store: &Store,
     cache: &DeviceCache,
     metrics: &Arc<Metrics>,
+    domain: &Domain,
     envelopes: Vec<Envelope>,
 ) -> Result<IntakeJob> {
     if envelopes.is_empty() {
@@ -157,6 +158,7 @@ pub async fn verify(
     // Signature checks are CPU work: keep them off the async workers. Envelopes before a
     // device error are checked too, so that the first offending envelope is reported.
     let metrics = metrics.clone();
+    let domain = domain.clone();
     // At most one verification per core at a time: more threads only thrash.
     let _permit = verifier_permits()
         .acquire()
@@ -168,7 +170,7 @@ pub async fn verify(
             .as_ref()
             .and_then(GatewayError::index)
             .unwrap_or(envelopes.len());
-        let job = check_signatures(&envelopes[..known], &devices);
+        let job = check_signatures(&envelopes[..known], &devices, &domain);
         metrics
             .verify_seconds
             .inc_by(started.elapsed().as_secs_f64());
@@ -188,6 +190,7 @@ pub async fn verify(
 fn check_signatures(
     envelopes: &[Envelope],
     devices: &HashMap<DeviceId, CachedDevice>,
+    domain: &Domain,
 ) -> Result<IntakeJob> {
     let keyed: Vec<(&Envelope, PublicKey)> = envelopes
         .iter()
@@ -202,12 +205,12 @@ fn check_signatures(
     let items: Vec<(&Envelope, &PublicKey)> = keyed.iter().map(|(e, k)| (*e, k)).collect();
     let batch_ok = match items.as_slice() {
         [] => true,
-        [(envelope, key)] => envelope.verify_signature(key).is_ok(),
-        _ => verify_envelopes(&items).is_ok(),
+        [(envelope, key)] => envelope.verify_signature(key, domain).is_ok(),
+        _ => verify_envelopes(&items, domain).is_ok(),
     };
     if !batch_ok {
         for (index, (envelope, key)) in items.iter().enumerate() {
-            if envelope.verify_signature(key).is_err() {
+            if envelope.verify_signature(key, domain).is_err() {
                 return Err(GatewayError::BadSignature {
                     index,
                     signer: "device",

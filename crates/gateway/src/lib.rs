@@ -32,7 +32,7 @@ pub mod store;
 pub mod submitter;
 
 pub use config::{
-    BatchConfig, ChainConfig, ClientConfig, GatewayArgs, GatewayConfig, NodeEndpoints,
+    AppId, BatchConfig, ChainConfig, ClientConfig, GatewayArgs, GatewayConfig, NodeEndpoints,
 };
 pub use error::{GatewayError, Result};
 pub use store::{Role, Store};

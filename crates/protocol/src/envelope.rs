@@ -11,13 +11,11 @@ use zeroize::Zeroizing;
 use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, CommitmentKey};
 use crate::error::{Error, Result};
-use crate::keys::{
-    BackendPublicKey, BackendSecretKey, DeviceId, Kem, PublicKey, Signature, SigningKey,
-};
+use crate::keys::{BackendSecretKey, DeviceId, Domain, Kem, PublicKey, Signature, SigningKey};
 use crate::reading::{Reading, pack_readings, unpack_readings};
 
 /// Envelope format version.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 /// Suite 1: Ed25519 signatures; HPKE base mode with DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
 /// ChaCha20-Poly1305.
 pub const SUITE_ED25519_X25519_CHACHA: u8 = 1;
@@ -26,7 +24,41 @@ pub const MAX_READINGS_PER_ENVELOPE: usize = 64;
 /// HPKE `info` for envelopes.
 pub const HPKE_INFO: &[u8] = b"witness/v1/hpke";
 /// Domain-separation tag prefixed to the bytes a device signs for an envelope.
-pub const ENVELOPE_SIGNING_TAG: &[u8] = b"witness/v1/envelope";
+pub const ENVELOPE_SIGNING_TAG: &[u8] = b"witness/v2/envelope";
+/// Most counters a device may skip between two accepted envelopes (section 6.2): readings
+/// lost on the way are skipped, but a key holder cannot jump the counter near 2^64 and so
+/// end the device's life; reaching the end takes at least 2^40 envelopes.
+pub const MAX_COUNTER_GAP: u64 = 1 << 24;
+
+/// How an envelope's first counter stands to the device's last accepted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterStep {
+    /// Above the last, skipping at most [`MAX_COUNTER_GAP`] counters.
+    Fresh,
+    /// Not above the last: a replay, a reordering or a clone.
+    Stale,
+    /// Skips more than [`MAX_COUNTER_GAP`] counters.
+    Jump,
+}
+
+impl CounterStep {
+    /// The step from `last` (`None`: nothing accepted yet, the next counter is 0) to
+    /// `counter`.
+    pub fn of(last: Option<u64>, counter: u64) -> Self {
+        let next = match last {
+            None => 0,
+            Some(last) if counter <= last => return Self::Stale,
+            // last < counter <= u64::MAX, so last + 1 does not overflow.
+            Some(last) => last + 1,
+        };
+        if counter - next > MAX_COUNTER_GAP {
+            Self::Jump
+        } else {
+            Self::Fresh
+        }
+    }
+}
+
 /// Size of the HPKE encapsulated key.
 pub const ENC_LEN: usize = 32;
 /// Size of the AEAD tag at the end of the ciphertext.
@@ -154,7 +186,7 @@ impl Envelope {
     /// Seals `readings` (consecutive counters from `counter`) for the backend.
     pub fn seal(
         device_key: &SigningKey,
-        backend_key: &BackendPublicKey,
+        domain: &Domain,
         device_id: DeviceId,
         counter: u64,
         readings: &[Reading],
@@ -182,7 +214,7 @@ impl Envelope {
         let aad = header.to_bytes();
         let (enc, mut ctx) = hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(
             &OpModeS::Base,
-            backend_key.inner(),
+            domain.backend_key.inner(),
             HPKE_INFO,
             rng,
         )
@@ -195,7 +227,7 @@ impl Envelope {
         let mut w = Writer::with_capacity(Self::OVERHEAD + ciphertext.len());
         w.bytes(&aad).bytes(&enc.to_bytes()).bytes(&ciphertext);
         let body = w.finish();
-        let signature = device_key.sign(&signing_message(&body));
+        let signature = device_key.sign(&signing_message(domain, &body));
         let mut bytes = body;
         bytes.extend_from_slice(&signature.0);
         Ok(Sealed {
@@ -254,9 +286,10 @@ impl Envelope {
         self.bytes.len() - Signature::LEN
     }
 
-    /// Exactly the bytes the device signs: the tag, then header, enc and ciphertext.
-    pub fn signed_message(&self) -> Vec<u8> {
-        signing_message(&self.bytes[..self.signature_offset()])
+    /// Exactly the bytes the device signs: the tag, the domain, then header, enc and
+    /// ciphertext.
+    pub fn signed_message(&self, domain: &Domain) -> Vec<u8> {
+        signing_message(domain, &self.bytes[..self.signature_offset()])
     }
 
     /// SHA-256 of the envelope bytes: the receipt and the id of the envelope everywhere.
@@ -264,10 +297,10 @@ impl Envelope {
         Sha256::digest(&self.bytes).into()
     }
 
-    /// Checks the device's signature. Needs only the device's public key, so the gateway can
-    /// authenticate an envelope it cannot read.
-    pub fn verify_signature(&self, device_key: &PublicKey) -> Result<()> {
-        device_key.verify(&self.signed_message(), &self.signature())
+    /// Checks the device's signature. Needs only the device's public key and the deployment,
+    /// so the gateway can authenticate an envelope it cannot read.
+    pub fn verify_signature(&self, device_key: &PublicKey, domain: &Domain) -> Result<()> {
+        device_key.verify(&self.signed_message(domain), &self.signature())
     }
 
     /// Decrypts with the backend key, without checking the signature (see [`Self::open`]).
@@ -294,16 +327,18 @@ impl Envelope {
         })
     }
 
-    /// Verifies the signature under `device_key`, then decrypts.
-    pub fn open(&self, device_key: &PublicKey, backend_key: &BackendSecretKey) -> Result<Opened> {
-        self.verify_signature(device_key)?;
+    /// Verifies the signature under `device_key` for `domain`, then decrypts.
+    pub fn open(
+        &self,
+        device_key: &PublicKey,
+        domain: &Domain,
+        backend_key: &BackendSecretKey,
+    ) -> Result<Opened> {
+        self.verify_signature(device_key, domain)?;
         self.decrypt(backend_key)
     }
 }
 
-fn signing_message(body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(ENVELOPE_SIGNING_TAG.len() + body.len());
-    message.extend_from_slice(ENVELOPE_SIGNING_TAG);
-    message.extend_from_slice(body);
-    message
+fn signing_message(domain: &Domain, body: &[u8]) -> Vec<u8> {
+    crate::messages::signed_bytes(ENVELOPE_SIGNING_TAG, domain, body)
 }

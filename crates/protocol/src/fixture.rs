@@ -20,9 +20,23 @@ use rand_core::CryptoRng;
 
 use crate::error::Result;
 use crate::{
-    BackendPublicKey, DeviceId, Envelope, ModelId, Reading, RegistrarAction, RegistrarMessage,
-    SigningKey,
+    BackendPublicKey, DeviceId, Domain, Envelope, ModelId, Reading, RegistrarAction,
+    RegistrarMessage, SigningKey,
 };
+
+/// The chain id of tests and benchmarks (anvil's).
+pub const CHAIN_ID: u64 = 31_337;
+/// The application address of tests and benchmarks.
+pub const APPLICATION: [u8; 20] = [0xaa; 20];
+
+/// The deployment of tests and benchmarks: [`CHAIN_ID`], [`APPLICATION`] and `backend`.
+pub fn domain(backend: &BackendPublicKey) -> Domain {
+    Domain {
+        chain_id: CHAIN_ID,
+        application: APPLICATION,
+        backend_key: backend.clone(),
+    }
+}
 
 /// How one reading moves a car on from the previous one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,15 +110,15 @@ impl Car {
         (0..count).map(|_| self.drive(leg)).collect()
     }
 
-    /// Seals `readings` to `backend` from the car's next counter, which does not move (see
+    /// Seals `readings` for `domain` from the car's next counter, which does not move (see
     /// [`Self::sent`]): a caller can still drop the envelope, e.g. when it does not fit.
     pub fn seal(
         &self,
-        backend: &BackendPublicKey,
+        domain: &Domain,
         readings: &[Reading],
         rng: &mut impl CryptoRng,
     ) -> Result<Envelope> {
-        Envelope::seal(&self.key, backend, self.id, self.counter, readings, rng)
+        Envelope::seal(&self.key, domain, self.id, self.counter, readings, rng)
             .map(|sealed| sealed.envelope)
     }
 
@@ -116,11 +130,11 @@ impl Car {
     /// Seals `readings` from the next counter and moves the counter past them.
     pub fn seal_next(
         &mut self,
-        backend: &BackendPublicKey,
+        domain: &Domain,
         readings: &[Reading],
         rng: &mut impl CryptoRng,
     ) -> Result<Envelope> {
-        let envelope = self.seal(backend, readings, rng)?;
+        let envelope = self.seal(domain, readings, rng)?;
         self.sent(readings.len());
         Ok(envelope)
     }
@@ -138,11 +152,11 @@ impl Car {
     pub fn registration(
         &self,
         registrar: &SigningKey,
-        backend: &BackendPublicKey,
+        domain: &Domain,
         model: ModelId,
         sequence: u64,
     ) -> Result<RegistrarMessage> {
-        RegistrarMessage::sign(registrar, backend, sequence, self.enrolment(model))
+        RegistrarMessage::sign(registrar, domain, sequence, self.enrolment(model))
     }
 }
 
@@ -165,10 +179,11 @@ mod tests {
     fn a_car_seals_what_it_drove_and_counts_on() {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let backend = BackendSecretKey::generate(&mut rng);
+        let domain = domain(backend.public_key());
         let registrar = SigningKey::generate(&mut rng);
         let mut car = Car::generate(&mut rng);
-        let message = car.registration(&registrar, backend.public_key(), ModelId(5), 9);
-        message.unwrap().verify(backend.public_key()).unwrap();
+        let message = car.registration(&registrar, &domain, ModelId(5), 9);
+        message.unwrap().verify(&domain).unwrap();
         car.time = 1_790_000_000;
         let readings: Vec<Reading> = (0..3).map(|_| car.drive(LEG)).collect();
         let last = &readings[2];
@@ -176,14 +191,16 @@ mod tests {
             (last.timestamp, last.odometer_m, last.engine_s),
             (1_790_001_800, 24_000, 1_500)
         );
-        let envelope = car.seal_next(backend.public_key(), &readings, &mut rng);
+        let envelope = car.seal_next(&domain, &readings, &mut rng);
         let envelope = envelope.unwrap();
         assert_eq!(envelope.header().counter, 1);
         assert_eq!(car.counter, 4);
-        let opened = envelope.open(&car.key.public_key(), &backend).unwrap();
+        let opened = envelope
+            .open(&car.key.public_key(), &domain, &backend)
+            .unwrap();
         assert_eq!(opened.readings, readings);
         // Sealed but not sent: the counter stays until `sent`.
-        let dropped = car.seal(backend.public_key(), &readings[..1], &mut rng);
+        let dropped = car.seal(&domain, &readings[..1], &mut rng);
         assert_eq!((dropped.unwrap().header().counter, car.counter), (4, 4));
         car.sent(1);
         assert_eq!(car.counter, 5);

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::messages::{GatewayAuthorization, OwnershipStatement, RegistrarMessage};
 
 /// Input format version.
-pub const INPUT_VERSION: u8 = 1;
+pub const INPUT_VERSION: u8 = 2;
 /// Largest input payload: `InputBox` refuses an ABI-encoded `EvmAdvance` above 65,536 bytes,
 /// which is 292 bytes of fixed fields (selector, 8 words, length) plus the payload padded to
 /// 32 bytes: 65,536 - 292 = 65,244, rounded down to a multiple of 32.

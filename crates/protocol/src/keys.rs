@@ -216,6 +216,36 @@ impl fmt::Debug for BackendPublicKey {
     }
 }
 
+/// The deployment a signature belongs to (docs/PROTOCOL.md 3.5): the chain, the application
+/// contract on it, and the backend key inside the application. Every signature of protocol
+/// version 2 covers its 60 bytes, so a message signed for one deployment (a testnet sharing
+/// keys with production, two applications on one backend key) is refused by every other. The
+/// bytes are never on chain: each party knows its deployment, and the backend reads it from
+/// the input's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// The application contract's address.
+    pub application: [u8; 20],
+    /// The backend's HPKE key.
+    pub backend_key: BackendPublicKey,
+}
+
+impl Domain {
+    /// Size of [`Self::to_bytes`].
+    pub const LEN: usize = 8 + 20 + BackendPublicKey::LEN;
+
+    /// `chain_id (u64) ‖ application (20) ‖ backend key (32)`.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[..8].copy_from_slice(&self.chain_id.to_be_bytes());
+        out[8..28].copy_from_slice(&self.application);
+        out[28..].copy_from_slice(&self.backend_key.to_bytes());
+        out
+    }
+}
+
 /// The rollup backend's X25519 secret key. Whoever holds it can read every reading.
 pub struct BackendSecretKey {
     /// The clamped X25519 scalar (RFC 9180 `SerializePrivateKey`).

@@ -42,13 +42,14 @@ pub use commitment::{
     commitment_of,
 };
 pub use envelope::{
-    AEAD_TAG_LEN, ENC_LEN, ENVELOPE_SIGNING_TAG, ENVELOPE_VERSION, Envelope, HPKE_INFO, Header,
-    MAX_CIPHERTEXT_LEN, MAX_READINGS_PER_ENVELOPE, Opened, SUITE_ED25519_X25519_CHACHA, Sealed,
+    AEAD_TAG_LEN, CounterStep, ENC_LEN, ENVELOPE_SIGNING_TAG, ENVELOPE_VERSION, Envelope,
+    HPKE_INFO, Header, MAX_CIPHERTEXT_LEN, MAX_COUNTER_GAP, MAX_READINGS_PER_ENVELOPE, Opened,
+    SUITE_ED25519_X25519_CHACHA, Sealed,
 };
 pub use error::{Error, Result};
 pub use input::{INPUT_VERSION, MAX_INPUT_LEN, MAX_MESSAGES, Message, RollupInput, kind};
 pub use keys::{
-    BackendPublicKey, BackendSecretKey, DeviceId, ModelId, PublicKey, Signature, SigningKey,
+    BackendPublicKey, BackendSecretKey, DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey,
 };
 pub use messages::{
     GatewayAuthorization, MAX_REASON_LEN, OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG,
@@ -66,10 +67,11 @@ pub use response::{RESPONSE_HPKE_INFO, open_response, seal_response};
 /// verification rejects, so a gateway using it would relay envelopes the backend refuses.
 pub fn verify_envelopes(
     items: &[(&Envelope, &PublicKey)],
+    domain: &Domain,
 ) -> core::result::Result<(), (usize, Error)> {
     for (index, (envelope, key)) in items.iter().enumerate() {
         envelope
-            .verify_signature(key)
+            .verify_signature(key, domain)
             .map_err(|error| (index, error))?;
     }
     Ok(())

@@ -1,36 +1,36 @@
 //! Signed statements other than readings: registrar acts, gateway authorization, ownership
 //! statements, possession proofs and owner queries. Every signature covers a distinct
-//! domain tag and the backend's public key, so a statement cannot be replayed as another
-//! kind of statement or against another deployment.
+//! tag and the deployment's [`Domain`] (chain, application, backend key), so a statement
+//! cannot be replayed as another kind of statement or against another deployment.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::codec::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::keys::{BackendPublicKey, DeviceId, ModelId, PublicKey, Signature, SigningKey};
+use crate::keys::{DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey};
 use crate::reading::Reading;
 
 /// Tag of registrar messages.
-pub const REGISTRAR_TAG: &[u8] = b"witness/v1/registrar";
+pub const REGISTRAR_TAG: &[u8] = b"witness/v2/registrar";
 /// Tag of the device's signature on an ownership statement.
-pub const OWNERSHIP_TAG: &[u8] = b"witness/v1/ownership";
+pub const OWNERSHIP_TAG: &[u8] = b"witness/v2/ownership";
 /// Tag of the previous owner's countersignature on an ownership statement.
-pub const OWNERSHIP_RELEASE_TAG: &[u8] = b"witness/v1/ownership-release";
+pub const OWNERSHIP_RELEASE_TAG: &[u8] = b"witness/v2/ownership-release";
 /// Tag of possession proofs.
-pub const POSSESSION_TAG: &[u8] = b"witness/v1/possession";
+pub const POSSESSION_TAG: &[u8] = b"witness/v2/possession";
 /// Tag of owner queries.
-pub const OWNER_QUERY_TAG: &[u8] = b"witness/v1/owner-query";
+pub const OWNER_QUERY_TAG: &[u8] = b"witness/v2/owner-query";
 /// Longest reason text in a registrar message, in bytes.
 pub const MAX_REASON_LEN: usize = 256;
 /// Version byte of possession proofs and owner queries.
-pub const QUERY_VERSION: u8 = 1;
+pub const QUERY_VERSION: u8 = 2;
 
-/// `tag ‖ backend public key ‖ body`: the bytes every non-envelope signature covers.
-pub fn signed_bytes(tag: &[u8], backend_key: &BackendPublicKey, body: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(tag.len() + 32 + body.len());
+/// `tag ‖ domain (60) ‖ body`: the bytes every non-envelope signature covers (PROTOCOL.md 8.1).
+pub fn signed_bytes(tag: &[u8], domain: &Domain, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(tag.len() + Domain::LEN + body.len());
     message.extend_from_slice(tag);
-    message.extend_from_slice(&backend_key.to_bytes());
+    message.extend_from_slice(&domain.to_bytes());
     message.extend_from_slice(body);
     message
 }
@@ -193,7 +193,7 @@ impl RegistrarMessage {
     /// Signs `action` as registrar `key`.
     pub fn sign(
         key: &SigningKey,
-        backend_key: &BackendPublicKey,
+        domain: &Domain,
         sequence: u64,
         action: RegistrarAction,
     ) -> Result<Self> {
@@ -203,7 +203,7 @@ impl RegistrarMessage {
             action,
             signature: Signature([0; 64]),
         };
-        message.signature = key.sign(&message.signed_message(backend_key)?);
+        message.signature = key.sign(&message.signed_message(domain)?);
         Ok(message)
     }
 
@@ -214,16 +214,16 @@ impl RegistrarMessage {
         Ok(w.finish())
     }
 
-    /// Exactly the signed bytes: `REGISTRAR_TAG ‖ backend key ‖ body`.
-    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Result<Vec<u8>> {
-        Ok(signed_bytes(REGISTRAR_TAG, backend_key, &self.body()?))
+    /// Exactly the signed bytes: `REGISTRAR_TAG ‖ domain ‖ body`.
+    pub fn signed_message(&self, domain: &Domain) -> Result<Vec<u8>> {
+        Ok(signed_bytes(REGISTRAR_TAG, domain, &self.body()?))
     }
 
     /// Checks the signature under the embedded registrar key (whether that registrar is
     /// trusted is the backend's decision).
-    pub fn verify(&self, backend_key: &BackendPublicKey) -> Result<()> {
+    pub fn verify(&self, domain: &Domain) -> Result<()> {
         self.registrar
-            .verify(&self.signed_message(backend_key)?, &self.signature)
+            .verify(&self.signed_message(domain)?, &self.signature)
     }
 
     /// `registrar 32 | sequence u64 | op u8 | op fields | signature 64`.
@@ -298,13 +298,13 @@ impl OwnershipStatement {
     /// The device signs a statement binding `owner`.
     pub fn sign(
         device_key: &SigningKey,
-        backend_key: &BackendPublicKey,
+        domain: &Domain,
         device_id: DeviceId,
         owner: PublicKey,
         sequence: u64,
     ) -> Self {
         let body = Self::body(device_id, &owner, sequence);
-        let device_signature = device_key.sign(&signed_bytes(OWNERSHIP_TAG, backend_key, &body));
+        let device_signature = device_key.sign(&signed_bytes(OWNERSHIP_TAG, domain, &body));
         Self {
             device_id,
             owner,
@@ -315,42 +315,34 @@ impl OwnershipStatement {
     }
 
     /// The previous owner countersigns the same statement.
-    pub fn countersign(&mut self, previous_owner: &SigningKey, backend_key: &BackendPublicKey) {
-        self.release = Some(previous_owner.sign(&self.release_message(backend_key)));
+    pub fn countersign(&mut self, previous_owner: &SigningKey, domain: &Domain) {
+        self.release = Some(previous_owner.sign(&self.release_message(domain)));
     }
 
-    /// Bytes the device signs: `OWNERSHIP_TAG ‖ backend key ‖ device_id ‖ owner ‖ sequence`.
-    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
+    /// Bytes the device signs: `OWNERSHIP_TAG ‖ domain ‖ device_id ‖ owner ‖ sequence`.
+    pub fn signed_message(&self, domain: &Domain) -> Vec<u8> {
         signed_bytes(
             OWNERSHIP_TAG,
-            backend_key,
+            domain,
             &Self::body(self.device_id, &self.owner, self.sequence),
         )
     }
 
     /// Bytes the previous owner signs: the same with `OWNERSHIP_RELEASE_TAG`.
-    pub fn release_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
+    pub fn release_message(&self, domain: &Domain) -> Vec<u8> {
         let body = Self::body(self.device_id, &self.owner, self.sequence);
-        signed_bytes(OWNERSHIP_RELEASE_TAG, backend_key, &body)
+        signed_bytes(OWNERSHIP_RELEASE_TAG, domain, &body)
     }
 
     /// Checks the device's signature.
-    pub fn verify_device(
-        &self,
-        device_key: &PublicKey,
-        backend_key: &BackendPublicKey,
-    ) -> Result<()> {
-        device_key.verify(&self.signed_message(backend_key), &self.device_signature)
+    pub fn verify_device(&self, device_key: &PublicKey, domain: &Domain) -> Result<()> {
+        device_key.verify(&self.signed_message(domain), &self.device_signature)
     }
 
     /// Checks the countersignature, if any, under the previous owner's key.
-    pub fn verify_release(
-        &self,
-        previous: &PublicKey,
-        backend_key: &BackendPublicKey,
-    ) -> Result<()> {
+    pub fn verify_release(&self, previous: &PublicKey, domain: &Domain) -> Result<()> {
         let signature = self.release.as_ref().ok_or(Error::BadSignature)?;
-        previous.verify(&self.release_message(backend_key), signature)
+        previous.verify(&self.release_message(domain), signature)
     }
 
     /// `device_id 16 | owner 32 | sequence u64 | has_release u8 | [release 64] | device sig 64`.
@@ -413,7 +405,7 @@ impl PossessionProof {
     /// The device answers `nonce`.
     pub fn sign(
         device_key: &SigningKey,
-        backend_key: &BackendPublicKey,
+        domain: &Domain,
         device_id: DeviceId,
         nonce: [u8; 32],
         counter: u64,
@@ -426,18 +418,18 @@ impl PossessionProof {
             reading,
             signature: Signature([0; 64]),
         };
-        proof.signature = device_key.sign(&proof.signed_message(backend_key)?);
+        proof.signature = device_key.sign(&proof.signed_message(domain)?);
         Ok(proof)
     }
 
-    /// `POSSESSION_TAG ‖ backend key ‖ body`.
-    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Result<Vec<u8>> {
-        Ok(signed_bytes(POSSESSION_TAG, backend_key, &self.body()?))
+    /// `POSSESSION_TAG ‖ domain ‖ body`.
+    pub fn signed_message(&self, domain: &Domain) -> Result<Vec<u8>> {
+        Ok(signed_bytes(POSSESSION_TAG, domain, &self.body()?))
     }
 
     /// Checks the device's signature.
-    pub fn verify(&self, device_key: &PublicKey, backend_key: &BackendPublicKey) -> Result<()> {
-        device_key.verify(&self.signed_message(backend_key)?, &self.signature)
+    pub fn verify(&self, device_key: &PublicKey, domain: &Domain) -> Result<()> {
+        device_key.verify(&self.signed_message(domain)?, &self.signature)
     }
 
     /// `version u8 | device_id 16 | nonce 32 | counter u64 | standalone reading | sig 64`.
@@ -494,14 +486,14 @@ impl OwnerQuery {
         body[17..49].copy_from_slice(&self.owner.to_bytes());
         body[49..81].copy_from_slice(&self.response_key);
         body[81..85].copy_from_slice(&self.expires_at.to_be_bytes());
-        // Reserved flags byte, zero in version 1.
+        // Reserved flags byte, zero in version 2.
         body
     }
 
     /// The owner signs a query.
     pub fn sign(
         owner_key: &SigningKey,
-        backend_key: &BackendPublicKey,
+        domain: &Domain,
         device_id: DeviceId,
         response_key: [u8; 32],
         expires_at: u32,
@@ -513,20 +505,20 @@ impl OwnerQuery {
             expires_at,
             signature: Signature([0; 64]),
         };
-        query.signature = owner_key.sign(&query.signed_message(backend_key));
+        query.signature = owner_key.sign(&query.signed_message(domain));
         query
     }
 
-    /// `OWNER_QUERY_TAG ‖ backend key ‖ body`.
-    pub fn signed_message(&self, backend_key: &BackendPublicKey) -> Vec<u8> {
-        signed_bytes(OWNER_QUERY_TAG, backend_key, &self.body())
+    /// `OWNER_QUERY_TAG ‖ domain ‖ body`.
+    pub fn signed_message(&self, domain: &Domain) -> Vec<u8> {
+        signed_bytes(OWNER_QUERY_TAG, domain, &self.body())
     }
 
     /// Checks the owner's signature under the embedded owner key (whether that key is bound
     /// to the device is the backend's decision).
-    pub fn verify(&self, backend_key: &BackendPublicKey) -> Result<()> {
+    pub fn verify(&self, domain: &Domain) -> Result<()> {
         self.owner
-            .verify(&self.signed_message(backend_key), &self.signature)
+            .verify(&self.signed_message(domain), &self.signature)
     }
 
     /// `version u8 | device_id 16 | owner 32 | response_key 32 | expires_at u32 | flags u8 (0) |

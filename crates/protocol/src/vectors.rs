@@ -20,7 +20,7 @@ use crate::state::{
     AttestedRef, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof, TamperRef, Terminal,
 };
 use crate::{
-    BackendSecretKey, CommitmentKey, DeviceId, Envelope, FaultCode, GatewayAuthorization,
+    BackendSecretKey, CommitmentKey, DeviceId, Domain, Envelope, FaultCode, GatewayAuthorization,
     HPKE_INFO, Header, Message, ModelId, OwnerQuery, OwnershipStatement, PossessionProof, Reading,
     RegistrarAction, RegistrarMessage, RollupInput, Signature, SigningKey, commitment_of,
     pack_readings,
@@ -68,14 +68,33 @@ struct Keys {
     device_seed: [u8; 32],
     device: SigningKey,
     backend: BackendSecretKey,
+    domain: Domain,
+}
+
+/// The deployment every vector signs for: anvil's chain id, the application of the
+/// certificate vectors (their anchors), and `backend`.
+fn vector_domain(backend: &BackendSecretKey) -> Domain {
+    Domain {
+        chain_id: 31_337,
+        application: [0xa1; 20],
+        backend_key: backend.public_key().clone(),
+    }
+}
+
+fn domain_fields(map: &mut serde_json::Map<String, Value>, domain: &Domain) {
+    map.insert("chain_id".into(), json!(domain.chain_id));
+    map.insert("application".into(), json!(hex::encode(domain.application)));
+    map.insert("domain".into(), json!(hex::encode(domain.to_bytes())));
 }
 
 fn keys(device_label: &str) -> Keys {
     let device_seed = seed_for(device_label);
+    let backend = vector_backend();
     Keys {
         device: SigningKey::from_seed(&device_seed),
         device_seed,
-        backend: BackendSecretKey::derive(b"witness vectors backend key"),
+        domain: vector_domain(&backend),
+        backend,
     }
 }
 
@@ -100,6 +119,7 @@ fn base(name: &str, keys: &Keys) -> serde_json::Map<String, Value> {
         "backend_public_key".into(),
         json!(hex::encode(keys.backend.public_key().to_bytes())),
     );
+    domain_fields(&mut map, &keys.domain);
     for field in [
         "hpke_info",
         "aad",
@@ -117,7 +137,7 @@ fn base(name: &str, keys: &Keys) -> serde_json::Map<String, Value> {
     map
 }
 
-fn envelope_fields(map: &mut serde_json::Map<String, Value>, envelope: &Envelope) {
+fn envelope_fields(map: &mut serde_json::Map<String, Value>, envelope: &Envelope, domain: &Domain) {
     map.insert("hpke_info".into(), json!(hex::encode(HPKE_INFO)));
     map.insert(
         "aad".into(),
@@ -130,7 +150,7 @@ fn envelope_fields(map: &mut serde_json::Map<String, Value>, envelope: &Envelope
     );
     map.insert(
         "signed_message".into(),
-        json!(hex::encode(envelope.signed_message())),
+        json!(hex::encode(envelope.signed_message(domain))),
     );
     map.insert(
         "signature".into(),
@@ -149,19 +169,12 @@ fn valid_envelope(name: &str, counter: u64, readings: Vec<Reading>) -> crate::Re
     let keys = keys(name);
     let id = device_id(name);
     let mut rng = rng_for(name);
-    let sealed = Envelope::seal(
-        &keys.device,
-        keys.backend.public_key(),
-        id,
-        counter,
-        &readings,
-        &mut rng,
-    )?;
+    let sealed = Envelope::seal(&keys.device, &keys.domain, id, counter, &readings, &mut rng)?;
     let envelope = &sealed.envelope;
     let mut map = base(name, &keys);
     map.insert("kind".into(), json!("envelope"));
     map.insert("device_id".into(), json!(id.to_hex()));
-    envelope_fields(&mut map, envelope);
+    envelope_fields(&mut map, envelope, &keys.domain);
     map.insert(
         "plaintext".into(),
         json!(hex::encode(pack_readings(&readings)?)),
@@ -174,7 +187,7 @@ fn valid_envelope(name: &str, counter: u64, readings: Vec<Reading>) -> crate::Re
         "commitment_key".into(),
         json!(hex::encode(*sealed.commitment_key.to_bytes())),
     );
-    let opened = envelope.open(&keys.device.public_key(), &keys.backend)?;
+    let opened = envelope.open(&keys.device.public_key(), &keys.domain, &keys.backend)?;
     map.insert(
         "commitments".into(),
         json!(
@@ -217,7 +230,7 @@ fn invalid_envelope(
     map.insert("valid".into(), json!(false));
     map.insert("expected_error".into(), json!(error.code()));
     if let Some(envelope) = signed_from {
-        envelope_fields(&mut map, envelope);
+        envelope_fields(&mut map, envelope, &keys.domain);
     }
     map.insert("envelope".into(), json!(hex::encode(envelope_bytes)));
     Value::Object(map)
@@ -277,7 +290,7 @@ fn signed_message_vector(
 }
 
 fn registrar_vectors() -> crate::Result<Vec<Value>> {
-    let backend = keys("registrar").backend;
+    let domain = keys("registrar").domain;
     let registrar_seed = seed_for("registrar");
     let registrar = SigningKey::from_seed(&registrar_seed);
     let device = SigningKey::from_seed(&seed_for("registered device"));
@@ -332,8 +345,7 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
         .into_iter()
         .enumerate()
         .map(|(i, (name, action))| {
-            let message =
-                RegistrarMessage::sign(&registrar, backend.public_key(), i as u64 + 1, action)?;
+            let message = RegistrarMessage::sign(&registrar, &domain, i as u64 + 1, action)?;
             let input = RollupInput {
                 messages: vec![Message::Registrar(message.clone())],
             }
@@ -344,7 +356,7 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
                 registrar_seed,
                 Signed {
                     message: &message.encode()?,
-                    signed_message: &message.signed_message(backend.public_key())?,
+                    signed_message: &message.signed_message(&domain)?,
                     signature: &message.signature,
                 },
                 Some(input),
@@ -360,21 +372,9 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
     let seller = SigningKey::from_seed(&seed_for("seller"));
     let buyer = SigningKey::from_seed(&seed_for("buyer"));
     let mut out = Vec::new();
-    let pairing = OwnershipStatement::sign(
-        &keys.device,
-        keys.backend.public_key(),
-        id,
-        seller.public_key(),
-        1,
-    );
-    let mut sale = OwnershipStatement::sign(
-        &keys.device,
-        keys.backend.public_key(),
-        id,
-        buyer.public_key(),
-        2,
-    );
-    sale.countersign(&seller, keys.backend.public_key());
+    let pairing = OwnershipStatement::sign(&keys.device, &keys.domain, id, seller.public_key(), 1);
+    let mut sale = OwnershipStatement::sign(&keys.device, &keys.domain, id, buyer.public_key(), 2);
+    sale.countersign(&seller, &keys.domain);
     for (name, statement) in [
         ("ownership_pairing", pairing),
         ("ownership_sale_countersigned", sale),
@@ -391,7 +391,7 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
             keys.device_seed,
             Signed {
                 message: &w.finish(),
-                signed_message: &statement.signed_message(keys.backend.public_key()),
+                signed_message: &statement.signed_message(&keys.domain),
                 signature: &statement.device_signature,
             },
             Some(input),
@@ -404,9 +404,7 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
             );
             map.insert(
                 "release_signed_message".into(),
-                json!(hex::encode(
-                    statement.release_message(keys.backend.public_key())
-                )),
+                json!(hex::encode(statement.release_message(&keys.domain))),
             );
             map.insert("release_signature".into(), json!(hex::encode(release.0)));
         }
@@ -421,7 +419,7 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
     let reading = drive(1, 88_000_000, Some(0)).remove(0);
     let proof = PossessionProof::sign(
         &keys.device,
-        keys.backend.public_key(),
+        &keys.domain,
         id,
         seed_for("verifier nonce"),
         57,
@@ -433,7 +431,7 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
         keys.device_seed,
         Signed {
             message: &proof.encode()?,
-            signed_message: &proof.signed_message(keys.backend.public_key())?,
+            signed_message: &proof.signed_message(&keys.domain)?,
             signature: &proof.signature,
         },
         None,
@@ -448,7 +446,7 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
     let response_key = BackendSecretKey::derive(b"owner response key");
     let query = OwnerQuery::sign(
         &owner,
-        keys.backend.public_key(),
+        &keys.domain,
         id,
         response_key.public_key().to_bytes(),
         1_790_086_400,
@@ -459,7 +457,7 @@ fn query_vectors() -> crate::Result<Vec<Value>> {
         owner_seed,
         Signed {
             message: &query.encode(),
-            signed_message: &query.signed_message(keys.backend.public_key()),
+            signed_message: &query.signed_message(&keys.domain),
             signature: &query.signature,
         },
         None,
@@ -473,14 +471,7 @@ fn rejection_vectors() -> crate::Result<Vec<Value>> {
     let mut rng = rng_for("rejections");
     let id = device_id("single_reading");
     let readings = drive(1, 120_000_000, None);
-    let sealed = Envelope::seal(
-        &keys.device,
-        keys.backend.public_key(),
-        id,
-        7,
-        &readings,
-        &mut rng,
-    )?;
+    let sealed = Envelope::seal(&keys.device, &keys.domain, id, 7, &readings, &mut rng)?;
     let bytes = sealed.envelope.as_bytes().to_vec();
     let mut out = Vec::new();
 
@@ -500,8 +491,7 @@ fn rejection_vectors() -> crate::Result<Vec<Value>> {
     let thief_id = device_id("thief");
     let mut moved = bytes[..bytes.len() - 64].to_vec();
     moved[2..18].copy_from_slice(&thief_id.0);
-    let mut message = crate::ENVELOPE_SIGNING_TAG.to_vec();
-    message.extend_from_slice(&moved);
+    let message = crate::signed_bytes(crate::ENVELOPE_SIGNING_TAG, &keys.domain, &moved);
     moved.extend_from_slice(&thief.sign(&message).0);
     let moved_envelope = Envelope::decode(&moved)?;
     let mut vector = invalid_envelope(
@@ -566,7 +556,7 @@ fn batch_vector() -> crate::Result<Value> {
             let id = device_id(&format!("batch device {i}"));
             Envelope::seal(
                 &device,
-                keys.backend.public_key(),
+                &keys.domain,
                 id,
                 1,
                 &drive(2, 10_000_000 * i, None),
@@ -628,6 +618,7 @@ fn backend_fields(map: &mut serde_json::Map<String, Value>, backend: &BackendSec
         "backend_public_key".into(),
         json!(hex::encode(backend.public_key().to_bytes())),
     );
+    domain_fields(map, &vector_domain(backend));
 }
 
 fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
@@ -1644,13 +1635,14 @@ fn map_vectors() -> crate::Result<Vec<Value>> {
 struct Globals {
     admin: [u8; 20],
     gateways: Vec<[u8; 20]>,
-    /// `(key, root, last sequence)`.
-    registrars: Vec<([u8; 32], bool, Option<u64>)>,
+    /// `(key, root, trusted, last sequence)`: a removed registrar stays, untrusted, with its
+    /// high-water mark.
+    registrars: Vec<([u8; 32], bool, bool, Option<u64>)>,
 }
 
 impl Globals {
     /// `H("witness/v2/globals" ‖ admin ‖ backend key ‖ u32 n ‖ gateways ascending ‖ u32 m ‖
-    /// (key ‖ root u8 ‖ opt u64 last sequence) by key ascending)`.
+    /// (key ‖ root u8 ‖ trusted u8 ‖ opt u64 last sequence) by key ascending)`.
     fn hash(&self, backend: &BackendSecretKey) -> [u8; 32] {
         let mut gateways = self.gateways.clone();
         gateways.sort_unstable();
@@ -1665,9 +1657,10 @@ impl Globals {
             w.bytes(gateway);
         }
         w.u32(registrars.len() as u32);
-        for (key, root, last) in &registrars {
+        for (key, root, trusted, last) in &registrars {
             w.bytes(key)
                 .u8(u8::from(*root))
+                .u8(u8::from(*trusted))
                 .u8(u8::from(last.is_some()))
                 .u64(last.unwrap_or(0));
         }
@@ -1679,9 +1672,10 @@ impl Globals {
             "admin": hex::encode(self.admin),
             "backend_public_key": hex::encode(backend.public_key().to_bytes()),
             "gateways": self.gateways.iter().map(hex::encode).collect::<Vec<_>>(),
-            "registrars": self.registrars.iter().map(|(key, root, last)| json!({
+            "registrars": self.registrars.iter().map(|(key, root, trusted, last)| json!({
                 "key": hex::encode(key),
                 "root": root,
+                "trusted": trusted,
                 "last_sequence": last,
             })).collect::<Vec<_>>(),
         })
@@ -1713,7 +1707,7 @@ fn state_notice_vectors() -> crate::Result<Vec<Value>> {
     let genesis = Globals {
         admin: [0xad; 20],
         gateways: Vec::new(),
-        registrars: vec![(registrar, true, None)],
+        registrars: vec![(registrar, true, true, None)],
     };
     let empty = StateNotice {
         input_index: 0,
@@ -1727,8 +1721,9 @@ fn state_notice_vectors() -> crate::Result<Vec<Value>> {
         admin: [0xad; 20],
         gateways: vec![[0x70; 20], [0x17; 20]],
         registrars: vec![
-            (registrar, true, Some(9)),
-            (person("second registrar"), false, Some(2)),
+            (registrar, true, true, Some(9)),
+            (person("second registrar"), false, true, Some(2)),
+            (person("removed registrar"), false, false, Some(4)),
         ],
     };
     let eight = eight_device_map();
@@ -2536,6 +2531,7 @@ fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
         "backend_public_key".into(),
         json!(hex::encode(backend.public_key().to_bytes())),
     );
+    domain_fields(&mut map, &vector_domain(&backend));
     map.insert("expected_verdict".into(), json!(case.verdict));
     map.insert("expected_finding".into(), json!(case.finding));
     map.insert("description".into(), json!(case.what));
@@ -2544,6 +2540,7 @@ fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
 
 fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let backend = vector_backend();
+    let domain = vector_domain(&backend);
     let label = "verdict device";
     let device = SigningKey::from_seed(&seed_for(label));
     let id = device_id(label);
@@ -2613,22 +2610,21 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         faults: vec![],
     };
     let sign = |signer: &SigningKey,
-                backend_key: &crate::BackendPublicKey,
+                domain: &Domain,
                 device: DeviceId,
                 nonce: [u8; 32],
                 counter: u64,
                 odometer_m: u64|
      -> crate::Result<Vec<u8>> {
-        PossessionProof::sign(signer, backend_key, device, nonce, counter, now(odometer_m))?
-            .encode()
+        PossessionProof::sign(signer, domain, device, nonce, counter, now(odometer_m))?.encode()
     };
-    let good = sign(&device, backend.public_key(), id, nonce, 45, 152_480_000)?;
-    let equal = sign(&device, backend.public_key(), id, nonce, 45, 152_000_000)?;
-    let below = sign(&device, backend.public_key(), id, nonce, 45, 101_000_000)?;
-    let behind = sign(&device, backend.public_key(), id, nonce, 30, 152_480_000)?;
+    let good = sign(&device, &domain, id, nonce, 45, 152_480_000)?;
+    let equal = sign(&device, &domain, id, nonce, 45, 152_000_000)?;
+    let below = sign(&device, &domain, id, nonce, 45, 101_000_000)?;
+    let behind = sign(&device, &domain, id, nonce, 30, 152_480_000)?;
     let other_nonce = sign(
         &device,
-        backend.public_key(),
+        &domain,
         id,
         seed_for("verdict old nonce"),
         45,
@@ -2636,18 +2632,40 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     )?;
     let other_device = sign(
         &device,
-        backend.public_key(),
+        &domain,
         device_id("verdict other device"),
         nonce,
         45,
         152_480_000,
     )?;
     let clone = SigningKey::from_seed(&seed_for("verdict clone"));
-    let by_clone = sign(&clone, backend.public_key(), id, nonce, 45, 152_480_000)?;
+    let by_clone = sign(&clone, &domain, id, nonce, 45, 152_480_000)?;
     let other_backend = BackendSecretKey::derive(b"verdict other backend");
     let for_other_backend = sign(
         &device,
-        other_backend.public_key(),
+        &vector_domain(&other_backend),
+        id,
+        nonce,
+        45,
+        152_480_000,
+    )?;
+    let for_other_chain = sign(
+        &device,
+        &Domain {
+            chain_id: 1,
+            ..domain.clone()
+        },
+        id,
+        nonce,
+        45,
+        152_480_000,
+    )?;
+    let for_other_application = sign(
+        &device,
+        &Domain {
+            application: [0xa2; 20],
+            ..domain.clone()
+        },
         id,
         nonce,
         45,
@@ -2725,6 +2743,26 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "signed for another deployment's backend key (rule 4, section 8.1)",
+        },
+        VerdictCase {
+            name: "verdict_proof_for_another_chain",
+            leaf: Some(leaf.clone()),
+            proof: for_other_chain,
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "cannot_confirm",
+            finding: "device_signature",
+            what: "signed for the same application address and backend key on another chain (rule 4, section 8.1)",
+        },
+        VerdictCase {
+            name: "verdict_proof_for_another_application",
+            leaf: Some(leaf.clone()),
+            proof: for_other_application,
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "cannot_confirm",
+            finding: "device_signature",
+            what: "signed for another application sharing the backend key (rule 4, section 8.1)",
         },
         VerdictCase {
             name: "verdict_proof_signature_altered",
@@ -3499,7 +3537,45 @@ pub fn generate() -> crate::Result<Value> {
     vectors.push(accumulator_vector(&steps));
     vectors.extend(verdict_vectors()?);
     vectors.extend(certificate_vectors()?);
+    vectors.push(counter_step_vector());
     Ok(json!({ "vectors": vectors }))
+}
+
+/// The counter rule of section 6.2 at its edges: `(last or null, first counter, step)`.
+fn counter_step_vector() -> Value {
+    use crate::{CounterStep, MAX_COUNTER_GAP};
+    let gap = MAX_COUNTER_GAP;
+    let cases: [(Option<u64>, u64); 10] = [
+        (None, 0),
+        (None, gap),
+        (None, gap + 1),
+        (Some(5), 5),
+        (Some(5), 4),
+        (Some(5), 6),
+        (Some(5), 6 + gap),
+        (Some(5), 7 + gap),
+        (Some(u64::MAX - 1), u64::MAX),
+        (Some(0), u64::MAX),
+    ];
+    let mut map = new_vector("counter_steps", "counter_step");
+    map.insert("max_counter_gap".into(), json!(gap));
+    map.insert(
+        "cases".into(),
+        Value::Array(
+            cases
+                .iter()
+                .map(|&(last, counter)| {
+                    let step = match CounterStep::of(last, counter) {
+                        CounterStep::Fresh => "fresh",
+                        CounterStep::Stale => "stale_counter",
+                        CounterStep::Jump => "counter_jump",
+                    };
+                    json!({ "last": last, "counter": counter, "step": step })
+                })
+                .collect(),
+        ),
+    );
+    Value::Object(map)
 }
 
 /// The vectors file's exact text.
@@ -3676,12 +3752,17 @@ mod tests {
             hex => Opening::decode(&bytes(hex)).ok(),
         };
         let backend_key = BackendPublicKey::from_bytes(&array32(&v["backend_public_key"])).unwrap();
+        let domain = Domain {
+            chain_id: v["chain_id"].as_u64().unwrap(),
+            application: bytes(&v["application"]).try_into().unwrap(),
+            backend_key,
+        };
         let decision = decide(&Evidence {
             device_id,
             leaf: leaf.as_ref(),
             proof: &proof,
             nonce: &array32(&v["nonce"]),
-            backend_key: &backend_key,
+            domain: &domain,
             opening: opening.as_ref(),
         });
         let finding = decision.findings.first().map(|f| f.code);

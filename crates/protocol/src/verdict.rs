@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::commitment::Opening;
-use crate::keys::{BackendPublicKey, DeviceId, PublicKey};
+use crate::keys::{DeviceId, Domain, PublicKey};
 use crate::messages::PossessionProof;
 use crate::state::DeviceLeaf;
 
@@ -78,8 +78,9 @@ pub struct Evidence<'a> {
     pub proof: &'a PossessionProof,
     /// The nonce the verifier sent.
     pub nonce: &'a [u8; 32],
-    /// The backend's public key (possession proofs are bound to it).
-    pub backend_key: &'a BackendPublicKey,
+    /// The deployment the verifier trusts (possession proofs are bound to it): the chain
+    /// and application of its anchors and the backend key in the proven globals.
+    pub domain: &'a Domain,
     /// The device's opening of the leaf's highest attested reading, if it gave one.
     pub opening: Option<&'a Opening>,
 }
@@ -114,7 +115,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
         );
     }
     let signed = PublicKey::from_bytes(&leaf.key)
-        .and_then(|key| proof.verify(&key, evidence.backend_key))
+        .and_then(|key| proof.verify(&key, evidence.domain))
         .is_ok();
     if !signed {
         return decision(

@@ -32,10 +32,13 @@ use witness_chain::{
     ADMIN_ACCOUNT, AddedInput, AnvilOptions, AnvilProcess, Deployment, GATEWAY_ACCOUNT, L1,
     dev_accounts,
 };
-use witness_gateway::{ChainConfig, GatewayConfig};
+use witness_gateway::{AppId, ChainConfig, GatewayConfig};
 use witness_node::{Node, NodeConfig, NodeHandle};
 use witness_node_client::{NodeClient, NodeEndpoints};
-use witness_protocol::{BackendSecretKey, GatewayAuthorization, Message, PublicKey, RollupInput};
+use witness_protocol::{
+    BackendPublicKey, BackendSecretKey, Domain, GatewayAuthorization, Message, PublicKey,
+    RollupInput,
+};
 
 mod error;
 
@@ -112,6 +115,15 @@ impl Chain {
     pub async fn authorize_gateway(&self) -> Result<AddedInput> {
         self.add_input(ADMIN_ACCOUNT, gateway_authorization()?)
             .await
+    }
+
+    /// The deployment every signature for this application is bound to, with `backend_key`.
+    pub fn domain(&self, backend_key: &BackendPublicKey) -> Domain {
+        Domain {
+            chain_id: self.deployment.chain_id,
+            application: self.deployment.application.into_array(),
+            backend_key: backend_key.clone(),
+        }
     }
 
     /// How a gateway submits to this deployment: as the gateway dev account, polling the chain
@@ -229,6 +241,10 @@ pub fn gateway_config(
 ) -> GatewayConfig {
     let mut config = GatewayConfig::new(database);
     config.chain = Some(chain.gateway_chain());
+    config.app = Some(AppId {
+        chain_id: chain.deployment.chain_id,
+        application: chain.deployment.application.into_array(),
+    });
     config.node = Some(node.endpoints().clone());
     config
 }

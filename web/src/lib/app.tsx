@@ -6,10 +6,14 @@ import { expectAnswer, inspect, getApplication } from './node';
 import { decodePin, pinFromHash, saveAnchors } from './anchors';
 import { saveOverrides, loadOverrides } from './config';
 import { fromHex } from './hex';
+import { chainId } from './l1';
+import { domainBytes } from './protocol';
 
 export interface BackendConfig {
   backendPublicKey: Uint8Array;
   backendPublicKeyHex: string;
+  /** The deployment signatures are bound to: chain id, application, backend key (`domainBytes`). */
+  domain: Uint8Array;
   kAnonymity?: number;
   models: Map<number, string>;
   proofFreshnessS?: number;
@@ -124,7 +128,12 @@ export function AppProvider({ children }: { children: ReactNode }) {
 
   const backend = useCallback(async (): Promise<BackendConfig> => {
     cache.backend ??= (async () => {
-      const { answer } = await inspect(await inspectUrl(), { type: 'config' });
+      if (!config) throw new Error('Still loading the configuration.');
+      const [{ answer }, app, chain] = await Promise.all([
+        inspect(await inspectUrl(), { type: 'config' }),
+        application(),
+        config.endpoints.chainId ?? chainId(config.endpoints.chainRpcUrl),
+      ]);
       const c = expectAnswer(answer, 'config');
       const key = c.backend_public_key;
       if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) throw new Error('The rollup did not state its backend public key.');
@@ -133,6 +142,7 @@ export function AppProvider({ children }: { children: ReactNode }) {
       return {
         backendPublicKey: fromHex(key),
         backendPublicKeyHex: key,
+        domain: domainBytes(chain, fromHex(app), fromHex(key)),
         kAnonymity: c.k_anonymity,
         proofFreshnessS: c.proof_freshness_s,
         models,
@@ -140,7 +150,7 @@ export function AppProvider({ children }: { children: ReactNode }) {
     })();
     cache.backend.catch(() => (cache.backend = undefined));
     return cache.backend;
-  }, [cache, inspectUrl]);
+  }, [cache, config, inspectUrl, application]);
 
   const value: AppState = {
     config,

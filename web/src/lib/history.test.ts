@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from './hex';
 import { publicKeyFromSeed, verifyStrict } from './ed25519';
 import { seal } from './hpke';
-import { decodeOwnerQuery, ownerQuerySignedMessage } from './protocol';
+import { decodeOwnerQuery, domainBytes, ownerQuerySignedMessage } from './protocol';
 import { decodeLeaf } from './state';
 import { encodeNoticeOutput, decodeNoticeOutput } from './notices';
 import type { HistoryKeys, InspectAnswer } from './api';
@@ -121,7 +121,7 @@ describe('opening the history with the era keys', () => {
 });
 
 describe('history keys (owner query, sealed answer)', () => {
-  const backend = fromHex('52f5395d5536470e0bf804fb9aea9be30a283580d84a4152c3d423af2a423e37');
+  const backend = domainBytes(31337, new Uint8Array(20).fill(0xaa), fromHex('52f5395d5536470e0bf804fb9aea9be30a283580d84a4152c3d423af2a423e37'));
   const seed = new Uint8Array(32).fill(3);
   const owner = publicKeyFromSeed(seed);
   const relay = (keys: HistoryKeys, who = owner) => async (queryHex: string): Promise<InspectAnswer> => {
@@ -132,15 +132,15 @@ describe('history keys (owner query, sealed answer)', () => {
   };
   it('opens the keys sealed to the one-time response key', async () => {
     const keys = keysFor([2]);
-    expect(await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, backendKey: backend, relay: relay(keys) })).toEqual(keys);
+    expect(await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, domain: backend, relay: relay(keys) })).toEqual(keys);
   });
   it('a refusal becomes a readable HistoryError', async () => {
-    const err = await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, backendKey: backend, relay: relay(keysFor([]), new Uint8Array(32)) }).catch((e: unknown) => e);
+    const err = await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, domain: backend, relay: relay(keysFor([]), new Uint8Array(32)) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HistoryError);
     expect((err as HistoryError).code).toBe('not_owner');
   });
   it('keys for another device are refused', async () => {
-    const err = await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, backendKey: backend, relay: relay({ ...keysFor([]), device_id: 'ff'.repeat(16) }) }).catch((e: unknown) => e);
+    const err = await fetchHistoryKeys({ deviceId: DEVICE, ownerSeed: seed, domain: backend, relay: relay({ ...keysFor([]), device_id: 'ff'.repeat(16) }) }).catch((e: unknown) => e);
     expect((err as HistoryError).code).toBe('malformed_plaintext');
   });
 });

@@ -34,7 +34,8 @@ export type KeysRelay = (ownerQueryHex: string) => Promise<InspectAnswer>;
 export interface KeysRequest {
   deviceId: string;
   ownerSeed: Uint8Array;
-  backendKey: Uint8Array;
+  /** The deployment the query is signed for (`domainBytes`). */
+  domain: Uint8Array;
   relay: KeysRelay;
   /** A lower bound of the chain's time (seconds), if known: the query must not expire before it. */
   chainTime?: number;
@@ -61,7 +62,7 @@ export async function fetchHistoryKeys(req: KeysRequest): Promise<HistoryKeys> {
   const responseKey = generateKeyPair();
   const now = Math.floor(Date.now() / 1000);
   const expiresAt = Math.max(now, req.chainTime ?? 0) + 3600;
-  const query = signOwnerQuery({ deviceId: req.deviceId, responseKey: responseKey.publicKey, expiresAt }, req.ownerSeed, req.backendKey);
+  const query = signOwnerQuery({ deviceId: req.deviceId, responseKey: responseKey.publicKey, expiresAt }, req.ownerSeed, req.domain);
   const answer = await req.relay(toHex(encodeOwnerQuery(query)));
   return openKeysAnswer(answer, responseKey, query.signature, req.deviceId);
 }

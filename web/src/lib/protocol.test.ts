@@ -7,6 +7,7 @@ import {
   decodeOwnerQuery,
   decodeOwnershipStatement,
   decodePossessionProof,
+  domainBytes,
   encodeOwnerQuery,
   encodeReading,
   formatFaultCode,
@@ -27,7 +28,7 @@ const must = (v: string | undefined) => {
 
 describe('possession proof (vector possession_proof)', () => {
   const v = vector('possession_proof');
-  const backend = fromHex(v.backend_public_key);
+  const backend = fromHex(v.domain);
   const proof = decodePossessionProof(fromHex(must(v.message)));
 
   it('decodes the fields', () => {
@@ -43,10 +44,13 @@ describe('possession proof (vector possession_proof)', () => {
   it('verifies under the device key and nothing else', () => {
     const key = fromHex(must(v.signer_public_key));
     expect(verifyPossessionProof(proof, key, backend)).toBe(true);
-    // Another deployment's backend key, another device's key, a changed reading: all fail.
-    const otherBackend = backend.slice();
-    otherBackend[0] = (otherBackend[0] ?? 0) ^ 1;
-    expect(verifyPossessionProof(proof, key, otherBackend)).toBe(false);
+    // Another chain, application or backend key, another device's key, a changed reading: all fail.
+    expect(domainBytes(v.chain_id, fromHex(v.application), fromHex(v.backend_public_key))).toEqual(backend);
+    for (const offset of [7, 8, 28]) {
+      const elsewhere = backend.slice();
+      elsewhere[offset] = (elsewhere[offset] ?? 0) ^ 1;
+      expect(verifyPossessionProof(proof, key, elsewhere)).toBe(false);
+    }
     expect(verifyPossessionProof(proof, fromHex(vector('owner_query').signer_public_key ?? ''), backend)).toBe(false);
     const altered = fromHex(must(v.message));
     altered[60] = (altered[60] ?? 0) ^ 0x01; // inside the counter
@@ -65,15 +69,16 @@ describe('possession proof (vector possession_proof)', () => {
     const bytes = fromHex(must(v.message));
     expect(() => decodePossessionProof(new Uint8Array([...bytes, 0]))).toThrow(/trailing/);
     expect(() => decodePossessionProof(bytes.slice(0, -1))).toThrow(/truncated/);
-    const v2 = bytes.slice();
-    v2[0] = 2;
-    expect(() => decodePossessionProof(v2)).toThrow(/version/);
+    // Version 1 signed without the chain and the application.
+    const v1 = bytes.slice();
+    v1[0] = 1;
+    expect(() => decodePossessionProof(v1)).toThrow(/version/);
   });
 });
 
 describe('owner query (vector owner_query)', () => {
   const v = vector('owner_query');
-  const backend = fromHex(v.backend_public_key);
+  const backend = fromHex(v.domain);
   const message = fromHex(must(v.message));
   const q = decodeOwnerQuery(message);
 
@@ -106,7 +111,7 @@ describe('ownership statements', () => {
   for (const name of ['ownership_pairing', 'ownership_sale_countersigned']) {
     it(`${name}: decodes and verifies the device signature`, () => {
       const v = vector(name);
-      const backend = fromHex(v.backend_public_key);
+      const backend = fromHex(v.domain);
       const s = decodeOwnershipStatement(fromHex(must(v.message)));
       expect(toHex(ownershipSignedMessage(s, backend))).toBe(v.signed_message);
       expect(verifyOwnershipStatement(s, fromHex(must(v.signer_public_key)), backend)).toBe(true);

@@ -1,16 +1,17 @@
 /**
  * The parts of the Witness wire protocol (docs/PROTOCOL.md) the browser needs: readings in
  * their standalone encoding, possession proofs (8.5), owner queries (8.6) and ownership
- * statements (8.4). Every signature covers `tag ‖ backend public key ‖ body`.
+ * statements (8.4). Every signature covers `tag ‖ domain ‖ body`, the domain being the
+ * deployment: chain id, application address and backend key (3.5).
  */
 import { ByteReader, concatBytes, fromHex, toHex, u16be, u32be, u64be, utf8 } from './hex';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { publicKeyFromSeed, sign, verifyStrict } from './ed25519';
 
-export const OWNERSHIP_TAG = utf8('witness/v1/ownership');
-export const POSSESSION_TAG = utf8('witness/v1/possession');
-export const OWNER_QUERY_TAG = utf8('witness/v1/owner-query');
-export const QUERY_VERSION = 1;
+export const OWNERSHIP_TAG = utf8('witness/v2/ownership');
+export const POSSESSION_TAG = utf8('witness/v2/possession');
+export const OWNER_QUERY_TAG = utf8('witness/v2/owner-query');
+export const QUERY_VERSION = 2;
 export const MAX_FAULTS = 32;
 
 /** A reading as JSON (inspect answers, local link): odometer in metres, time in seconds. */
@@ -22,9 +23,16 @@ export interface Reading {
   faults: string[];
 }
 
-export function signedBytes(tag: Uint8Array, backendKey: Uint8Array, body: Uint8Array): Uint8Array {
-  if (backendKey.length !== 32) throw new Error('backend public key must be 32 bytes');
-  return concatBytes(tag, backendKey, body);
+/** Section 3.5: `u64(chain id) ‖ application (20) ‖ backend key (32)`, what every signature is bound to. */
+export function domainBytes(chainId: number | bigint, application: Uint8Array, backendKey: Uint8Array): Uint8Array {
+  if (application.length !== 20) throw new Error('the application address must be 20 bytes');
+  if (backendKey.length !== 32) throw new Error('the backend public key must be 32 bytes');
+  return concatBytes(u64be(BigInt(chainId)), application, backendKey);
+}
+
+export function signedBytes(tag: Uint8Array, domain: Uint8Array, body: Uint8Array): Uint8Array {
+  if (domain.length !== 60) throw new Error('the domain must be 60 bytes (domainBytes)');
+  return concatBytes(tag, domain, body);
 }
 
 const SYSTEMS = ['P', 'C', 'B', 'U'] as const;
@@ -104,12 +112,12 @@ export function decodePossessionProof(bytes: Uint8Array): PossessionProof {
   return { deviceId, nonce, counter, reading, signature, body: bytes.slice(0, bodyLength) };
 }
 
-export function possessionSignedMessage(proof: PossessionProof, backendKey: Uint8Array): Uint8Array {
-  return signedBytes(POSSESSION_TAG, backendKey, proof.body);
+export function possessionSignedMessage(proof: PossessionProof, domain: Uint8Array): Uint8Array {
+  return signedBytes(POSSESSION_TAG, domain, proof.body);
 }
 
-export function verifyPossessionProof(proof: PossessionProof, devicePublicKey: Uint8Array, backendKey: Uint8Array): boolean {
-  return verifyStrict(proof.signature, possessionSignedMessage(proof, backendKey), devicePublicKey);
+export function verifyPossessionProof(proof: PossessionProof, devicePublicKey: Uint8Array, domain: Uint8Array): boolean {
+  return verifyStrict(proof.signature, possessionSignedMessage(proof, domain), devicePublicKey);
 }
 
 // ---- owner query (8.6) ----
@@ -133,17 +141,17 @@ export function ownerQueryBody(q: OwnerQueryFields): Uint8Array {
   return concatBytes(new Uint8Array([QUERY_VERSION]), deviceId, q.owner, q.responseKey, u32be(q.expiresAt), new Uint8Array([0]));
 }
 
-export function ownerQuerySignedMessage(q: OwnerQueryFields, backendKey: Uint8Array): Uint8Array {
-  return signedBytes(OWNER_QUERY_TAG, backendKey, ownerQueryBody(q));
+export function ownerQuerySignedMessage(q: OwnerQueryFields, domain: Uint8Array): Uint8Array {
+  return signedBytes(OWNER_QUERY_TAG, domain, ownerQueryBody(q));
 }
 
 export function encodeOwnerQuery(q: OwnerQuery): Uint8Array {
   return concatBytes(ownerQueryBody(q), q.signature);
 }
 
-export function signOwnerQuery(fields: Omit<OwnerQueryFields, 'owner'>, ownerSeed: Uint8Array, backendKey: Uint8Array): OwnerQuery {
+export function signOwnerQuery(fields: Omit<OwnerQueryFields, 'owner'>, ownerSeed: Uint8Array, domain: Uint8Array): OwnerQuery {
   const q: OwnerQueryFields = { ...fields, owner: publicKeyFromSeed(ownerSeed) };
-  return { ...q, signature: sign(ownerQuerySignedMessage(q, backendKey), ownerSeed) };
+  return { ...q, signature: sign(ownerQuerySignedMessage(q, domain), ownerSeed) };
 }
 
 export function decodeOwnerQuery(bytes: Uint8Array): OwnerQuery {
@@ -184,12 +192,12 @@ export function decodeOwnershipStatement(bytes: Uint8Array): OwnershipStatement 
   return { deviceId, owner, sequence, release, deviceSignature };
 }
 
-export function ownershipSignedMessage(s: OwnershipStatement, backendKey: Uint8Array): Uint8Array {
-  return signedBytes(OWNERSHIP_TAG, backendKey, concatBytes(fromHex(s.deviceId), s.owner, u64be(s.sequence)));
+export function ownershipSignedMessage(s: OwnershipStatement, domain: Uint8Array): Uint8Array {
+  return signedBytes(OWNERSHIP_TAG, domain, concatBytes(fromHex(s.deviceId), s.owner, u64be(s.sequence)));
 }
 
-export function verifyOwnershipStatement(s: OwnershipStatement, devicePublicKey: Uint8Array, backendKey: Uint8Array): boolean {
-  return verifyStrict(s.deviceSignature, ownershipSignedMessage(s, backendKey), devicePublicKey);
+export function verifyOwnershipStatement(s: OwnershipStatement, devicePublicKey: Uint8Array, domain: Uint8Array): boolean {
+  return verifyStrict(s.deviceSignature, ownershipSignedMessage(s, domain), devicePublicKey);
 }
 
 export function isDeviceId(text: string): boolean {

@@ -26,7 +26,7 @@ describe('verdict rules (vectors of kind verdict, PROTOCOL.md 17.3)', () => {
         leaf,
         proof: decodePossessionProof(fromHex(str(v, 'possession_proof'))),
         nonce: str(v, 'nonce'),
-        backendKey: fromHex(v.backend_public_key),
+        domain: fromHex(v.domain),
         opening,
       });
       expect(decision.verdict).toBe(v.expected_verdict);

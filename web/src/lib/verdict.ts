@@ -27,16 +27,17 @@ export interface Evidence {
   proof: PossessionProof;
   /** The nonce sent, hex. */
   nonce: string;
-  backendKey: Uint8Array;
+  /** The deployment the answer must be signed for (`domainBytes` of the pinned chain and application, and the backend key). */
+  domain: Uint8Array;
   /** The device's opening of the leaf's highest attested reading, if it gave one. */
   opening?: Opening;
 }
 
 const f = (code: string, detail: string): Finding => ({ code, detail });
 
-function safeVerify(proof: PossessionProof, key: string, backendKey: Uint8Array): boolean {
+function safeVerify(proof: PossessionProof, key: string, domain: Uint8Array): boolean {
   try {
-    return verifyPossessionProof(proof, fromHex(key), backendKey);
+    return verifyPossessionProof(proof, fromHex(key), domain);
   } catch {
     return false;
   }
@@ -51,7 +52,7 @@ export function decide(e: Evidence): Decision {
   if (proof.deviceId !== e.deviceId.toLowerCase() || proof.nonce !== e.nonce.toLowerCase()) {
     return { verdict: 'cannot_confirm', findings: [f('proof_not_fresh', "the device's answer is for another device or another nonce: a replayed answer")] };
   }
-  if (!safeVerify(proof, leaf.key, e.backendKey)) {
+  if (!safeVerify(proof, leaf.key, e.domain)) {
     return {
       verdict: 'cannot_confirm',
       findings: [f('device_signature', "the device's answer does not verify under the key in its proven leaf: another unit, or a forged answer")],

@@ -7,7 +7,8 @@ import type { InspectAnswer } from './api';
 import { errorText, humanizeReason, proveDevice, rejectionText, verdictInfo, verifyDevice, type StepId, type VerifyIO } from './verify';
 import { str, vector } from '../test/vectors';
 
-const APP = '0x' + '11'.repeat(20);
+// The application the verdict vectors' possession proofs are signed for (PROTOCOL.md 3.5).
+const APP = '0x' + vector('verdict_consistent').application;
 const CONSENSUS = '0x' + '22'.repeat(20);
 const ANCHORS = { chainId: 31337, application: APP, consensus: CONSENSUS };
 const CLAIM = { lastProcessedBlock: 120, outputsRoot: '0x' + 'ab'.repeat(32), blockNumber: 125, blockTimestamp: 1_790_000_000, txHash: '0x' + 'cd'.repeat(32) };

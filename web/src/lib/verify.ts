@@ -18,7 +18,7 @@ import { codeOf } from './codec';
 import { decodeNoticeOutput, decodeStateNotice, outputsMerkleRoot, type StateNotice } from './notices';
 import { verifyMapProof, type DeviceLeaf } from './state';
 import { decide, type Decision, type Finding, type VerdictCode } from './verdict';
-import { decodeOpening, decodePossessionProof, type Opening, type PossessionProof } from './protocol';
+import { decodeOpening, decodePossessionProof, domainBytes, type Opening, type PossessionProof } from './protocol';
 
 export type Tone = 'good' | 'bad' | 'warn' | 'neutral';
 
@@ -274,10 +274,11 @@ export async function verifyDevice(io: VerifyIO, anchors: TrustAnchors | undefin
   onStep('device', 'running');
   const nonce = io.nonce();
   let proof: PossessionProof;
-  let backendKey: Uint8Array;
+  let domain: Uint8Array;
   try {
     const [answer, key] = await Promise.all([io.requestProof(deviceId, nonce), io.backendKey()]);
-    backendKey = key;
+    if (!anchors) throw new Error('no trust anchors are pinned');
+    domain = domainBytes(anchors.chainId, fromHex(anchors.application), key);
     proof = decodePossessionProof(fromHex(answer.proof));
   } catch (e) {
     const finding = { code: 'device_unreachable', detail: `The device gave no readable answer to the challenge: ${msg(e)}` };
@@ -298,7 +299,7 @@ export async function verifyDevice(io: VerifyIO, anchors: TrustAnchors | undefin
 
   // V9
   onStep('decide', 'running');
-  const decision = decide({ deviceId, leaf, proof, nonce, backendKey, opening });
+  const decision = decide({ deviceId, leaf, proof, nonce, domain, opening });
   const tone = verdictInfo(decision.verdict).tone;
   onStep('decide', tone === 'good' ? 'ok' : tone === 'bad' ? 'fail' : 'warn', verdictInfo(decision.verdict).label);
   return done({ ...base, nonce, proof, opening, decision });

@@ -67,7 +67,7 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
     if (key) {
       try {
         const backend = await app.backend();
-        keys = await fetchHistoryKeys({ deviceId, ownerSeed: seedOf(key), backendKey: backend.backendPublicKey, relay: ownerKeysRelay(deviceId, app.inspectUrl) });
+        keys = await fetchHistoryKeys({ deviceId, ownerSeed: seedOf(key), domain: backend.domain, relay: ownerKeysRelay(deviceId, app.inspectUrl) });
       } catch (e) {
         keysError = (e as Error).message;
       }

@@ -103,7 +103,7 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
         try {
           const backend = await app.backend();
           const [keys, page] = await Promise.all([
-            fetchHistoryKeys({ deviceId: d.device_id, ownerSeed: seedOf(key), backendKey: backend.backendPublicKey, relay: ownerKeysRelay(d.device_id, app.inspectUrl) }),
+            fetchHistoryKeys({ deviceId: d.device_id, ownerSeed: seedOf(key), domain: backend.domain, relay: ownerKeysRelay(d.device_id, app.inspectUrl) }),
             deviceNotices(d.device_id, undefined, 8),
           ]);
           const { notices } = decodeListed(d.device_id, page.notices);
@@ -227,7 +227,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       const pub = await publicDevice(url, dev);
       if (!pub.leaf) throw new Error('The rollup does not know this device: it must be registered first.');
       const deviceKey = pub.leaf.public_key;
-      if (!verifyOwnershipStatement(statement, fromHex(deviceKey), backend.backendPublicKey)) {
+      if (!verifyOwnershipStatement(statement, fromHex(deviceKey), backend.domain)) {
         throw new Error("The statement's signature does not verify under the device key the rollup registered: this is not the registered device.");
       }
       set(2, { state: 'ok', detail: <>Device key <Hex value={deviceKey} /> (as the node states it)</> });

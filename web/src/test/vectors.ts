@@ -10,6 +10,10 @@ export interface Vector {
   signer_public_key?: string;
   signer_seed?: string;
   backend_public_key: string;
+  /** The deployment the vector signs for (PROTOCOL.md 3.5): chain id ‖ application ‖ backend key. */
+  domain: string;
+  chain_id: number;
+  application: string;
   nonce?: string;
   readings?: { timestamp: number; odometer_m: number; fuel_ml: number; engine_s: number; faults: string[] }[];
   device_id?: string;

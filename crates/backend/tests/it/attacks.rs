@@ -258,8 +258,8 @@ fn ciphertext_moved_to_another_device_fails_to_decrypt() {
     let envelope = w.drive(&mut victim, 10, 1);
     let mut bytes = envelope.as_bytes()[..envelope.as_bytes().len() - 64].to_vec();
     bytes[2..18].copy_from_slice(&thief.id.0);
-    let mut message = witness_protocol::ENVELOPE_SIGNING_TAG.to_vec();
-    message.extend_from_slice(&bytes);
+    let message =
+        witness_protocol::signed_bytes(witness_protocol::ENVELOPE_SIGNING_TAG, &w.domain, &bytes);
     bytes.extend_from_slice(&thief.key.sign(&message).0);
     let outcome = w.send(vec![Envelope::decode(&bytes).unwrap()]);
     assert_eq!(rejections(&outcome), ["decryption_failed"]);
@@ -341,15 +341,13 @@ fn registrar_messages_need_a_trusted_valid_fresh_signature() {
     };
     // Untrusted registrar.
     let impostor = SigningKey::generate(&mut w.rng);
-    let untrusted =
-        RegistrarMessage::sign(&impostor, &w.backend_public, 1, action.clone()).unwrap();
+    let untrusted = RegistrarMessage::sign(&impostor, &w.domain, 1, action.clone()).unwrap();
     assert_eq!(
         rejections(&w.submit(GATEWAY, vec![Message::Registrar(untrusted)])),
         ["untrusted_registrar"]
     );
     // Trusted key, wrong signature (the gateway altered the model).
-    let mut altered =
-        RegistrarMessage::sign(&w.registrar, &w.backend_public, 1, action.clone()).unwrap();
+    let mut altered = RegistrarMessage::sign(&w.registrar, &w.domain, 1, action.clone()).unwrap();
     altered.action = RegistrarAction::RegisterDevice {
         device_id: id,
         model: witness_protocol::ModelId(2),
@@ -359,17 +357,18 @@ fn registrar_messages_need_a_trusted_valid_fresh_signature() {
         rejections(&w.submit(GATEWAY, vec![Message::Registrar(altered)])),
         ["bad_signature"]
     );
-    // Signed for another deployment.
-    let elsewhere = BackendSecretKey::generate(&mut w.rng);
-    let foreign =
-        RegistrarMessage::sign(&w.registrar, elsewhere.public_key(), 1, action.clone()).unwrap();
-    assert_eq!(
-        rejections(&w.submit(GATEWAY, vec![Message::Registrar(foreign)])),
-        ["bad_signature"]
-    );
+    // Signed for another deployment: another backend key, the same keys on another chain (a
+    // testnet), another application sharing the backend key.
+    for foreign in elsewhere(&mut w) {
+        let foreign = RegistrarMessage::sign(&w.registrar, &foreign, 1, action.clone()).unwrap();
+        assert_eq!(
+            rejections(&w.submit(GATEWAY, vec![Message::Registrar(foreign)])),
+            ["bad_signature"]
+        );
+    }
     assert_eq!(w.proven_leaf(&id), None);
     // Valid, then replayed.
-    let valid = RegistrarMessage::sign(&w.registrar, &w.backend_public, 1, action).unwrap();
+    let valid = RegistrarMessage::sign(&w.registrar, &w.domain, 1, action).unwrap();
     let outcome = w.submit(GATEWAY, vec![Message::Registrar(valid.clone())]);
     assert!(rejections(&outcome).is_empty());
     assert!(matches!(
@@ -384,6 +383,130 @@ fn registrar_messages_need_a_trusted_valid_fresh_signature() {
     let leaf = w.leaf(&id);
     assert_eq!(leaf.key, key.public_key().to_bytes());
     assert_eq!(leaf.model.0, 1);
+}
+
+/// Three deployments other than the world's, each differing in one part.
+fn elsewhere(w: &mut World) -> [witness_protocol::Domain; 3] {
+    let other_backend = BackendSecretKey::generate(&mut w.rng);
+    [
+        witness_protocol::Domain {
+            backend_key: other_backend.public_key().clone(),
+            ..w.domain.clone()
+        },
+        witness_protocol::Domain {
+            chain_id: 11_155_111,
+            ..w.domain.clone()
+        },
+        witness_protocol::Domain {
+            application: [0x0b; 20],
+            ..w.domain.clone()
+        },
+    ]
+}
+
+#[test]
+fn envelopes_and_ownership_statements_signed_for_another_deployment_are_refused() {
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let owner = SigningKey::generate(&mut w.rng);
+    for foreign in elsewhere(&mut w) {
+        let reading = w.reading(&car);
+        let envelope = Envelope::seal(&car.key, &foreign, car.id, 1, &[reading], &mut w.rng)
+            .unwrap()
+            .envelope;
+        assert_eq!(rejections(&w.send(vec![envelope])), ["bad_signature"]);
+        let pairing = OwnershipStatement::sign(&car.key, &foreign, car.id, owner.public_key(), 1);
+        let outcome = w.submit(GATEWAY, vec![Message::Ownership(pairing)]);
+        assert_eq!(rejections(&outcome), ["bad_signature"]);
+    }
+    assert_eq!(w.leaf(&car.id).last_counter, None);
+    assert_eq!(w.leaf(&car.id).owner, None);
+    // The same device for this deployment is accepted.
+    let e = w.drive(&mut car, 10, 1);
+    assert!(rejections(&w.send(vec![e])).is_empty());
+}
+
+#[test]
+fn a_counter_jump_beyond_the_bound_is_refused() {
+    use witness_protocol::MAX_COUNTER_GAP;
+    let mut w = World::new();
+    let mut car = w.register(1);
+    // The first envelope may skip up to the bound from counter 0 ...
+    car.counter = MAX_COUNTER_GAP - 1;
+    let e = w.drive(&mut car, 10, 1);
+    assert_eq!(e.header().counter, MAX_COUNTER_GAP);
+    assert!(rejections(&w.send(vec![e])).is_empty());
+    // ... and each later one up to the bound past the last.
+    car.counter += MAX_COUNTER_GAP;
+    let e = w.drive(&mut car, 10, 1);
+    assert!(rejections(&w.send(vec![e])).is_empty());
+    let last = w.leaf(&car.id).last_counter;
+    assert_eq!(last, Some(2 * MAX_COUNTER_GAP + 1));
+    // One more is a jump; a key holder cannot end the device's life by jumping near 2^64.
+    let root = w.root();
+    car.counter += MAX_COUNTER_GAP + 1;
+    let e = w.drive(&mut car, 10, 1);
+    assert_eq!(rejections(&w.send(vec![e])), ["counter_jump"]);
+    car.counter = u64::MAX - 2;
+    let e = w.drive(&mut car, 10, 1);
+    assert_eq!(rejections(&w.send(vec![e])), ["counter_jump"]);
+    assert_eq!(w.root(), root);
+    assert_eq!(w.leaf(&car.id).last_counter, last);
+}
+
+#[test]
+fn a_removed_registrar_keeps_its_sequence_when_added_again() {
+    let mut w = World::new();
+    let delegate = SigningKey::generate(&mut w.rng);
+    let add = w.registrar_message(RegistrarAction::AddRegistrar {
+        key: delegate.public_key(),
+    });
+    w.submit(STRANGER, vec![add.clone()]);
+    let key = SigningKey::generate(&mut w.rng);
+    let old = RegistrarMessage::sign(
+        &delegate,
+        &w.domain,
+        5,
+        RegistrarAction::RegisterDevice {
+            device_id: witness_protocol::DeviceId([6; 16]),
+            model: witness_protocol::ModelId(1),
+            public_key: key.public_key(),
+        },
+    )
+    .unwrap();
+    assert!(rejections(&w.submit(STRANGER, vec![Message::Registrar(old.clone())])).is_empty());
+    let revoke = w.registrar_message(RegistrarAction::RevokeDevice {
+        device_id: witness_protocol::DeviceId([6; 16]),
+        reason: "decommissioned".into(),
+    });
+    w.submit(STRANGER, vec![revoke]);
+    let remove = w.registrar_message(RegistrarAction::RemoveRegistrar {
+        key: delegate.public_key(),
+    });
+    w.submit(STRANGER, vec![remove]);
+    let add_again = w.registrar_message(RegistrarAction::AddRegistrar {
+        key: delegate.public_key(),
+    });
+    assert!(rejections(&w.submit(STRANGER, vec![add_again])).is_empty());
+    // Its old message (sequence 5) does not replay, a new one (6) is taken.
+    let root = w.root();
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![Message::Registrar(old)])),
+        ["stale_sequence"]
+    );
+    assert_eq!(w.root(), root);
+    let fresh = RegistrarMessage::sign(
+        &delegate,
+        &w.domain,
+        6,
+        RegistrarAction::RegisterDevice {
+            device_id: witness_protocol::DeviceId([7; 16]),
+            model: witness_protocol::ModelId(1),
+            public_key: key.public_key(),
+        },
+    )
+    .unwrap();
+    assert!(rejections(&w.submit(STRANGER, vec![Message::Registrar(fresh)])).is_empty());
 }
 
 #[test]
@@ -403,7 +526,7 @@ fn only_root_registrars_manage_registrars() {
     let third = SigningKey::generate(&mut w.rng);
     let by_delegate = RegistrarMessage::sign(
         &delegate,
-        &w.backend_public,
+        &w.domain,
         1,
         RegistrarAction::AddRegistrar {
             key: third.public_key(),
@@ -421,7 +544,7 @@ fn only_root_registrars_manage_registrars() {
     let key = SigningKey::generate(&mut w.rng);
     let register = RegistrarMessage::sign(
         &delegate,
-        &w.backend_public,
+        &w.domain,
         2,
         RegistrarAction::RegisterDevice {
             device_id: witness_protocol::DeviceId([5; 16]),
@@ -486,13 +609,8 @@ fn ownership_needs_the_device_signature_and_a_fresh_sequence() {
     let car = w.register(1);
     let owner = SigningKey::generate(&mut w.rng);
     let not_device = SigningKey::generate(&mut w.rng);
-    let forged = OwnershipStatement::sign(
-        &not_device,
-        &w.backend_public,
-        car.id,
-        not_device.public_key(),
-        1,
-    );
+    let forged =
+        OwnershipStatement::sign(&not_device, &w.domain, car.id, not_device.public_key(), 1);
     assert_eq!(
         rejections(&w.submit(STRANGER, vec![Message::Ownership(forged)])),
         ["bad_signature"]
@@ -510,14 +628,13 @@ fn ownership_needs_the_device_signature_and_a_fresh_sequence() {
     assert_eq!(w.leaf(&car.id).era, 0);
     assert_eq!(rejections(&w.pair(&car, &owner, 1)), ["stale_sequence"]);
     let buyer = SigningKey::generate(&mut w.rng);
-    let mut sale =
-        OwnershipStatement::sign(&car.key, &w.backend_public, car.id, buyer.public_key(), 2);
-    sale.countersign(&not_device, &w.backend_public);
+    let mut sale = OwnershipStatement::sign(&car.key, &w.domain, car.id, buyer.public_key(), 2);
+    sale.countersign(&not_device, &w.domain);
     assert_eq!(
         rejections(&w.submit(STRANGER, vec![Message::Ownership(sale.clone())])),
         ["bad_release_signature"]
     );
-    sale.countersign(&owner, &w.backend_public);
+    sale.countersign(&owner, &w.domain);
     let sold = w.submit(STRANGER, vec![Message::Ownership(sale)]);
     assert!(rejections(&sold).is_empty());
     assert!(matches!(
@@ -671,7 +788,7 @@ fn verify_consistent_for_an_honest_device_proven_against_the_state_notice() {
         leaf: leaf.as_ref(),
         proof: &replayed,
         nonce: &[4; 32],
-        backend_key: &w.backend_public,
+        domain: &w.domain,
         opening: car.opening(1).as_ref(),
     });
     assert_eq!(decision.findings[0].code, "proof_not_fresh");
@@ -681,7 +798,7 @@ fn verify_consistent_for_an_honest_device_proven_against_the_state_notice() {
         leaf: leaf.as_ref(),
         proof: &replayed,
         nonce: &[3; 32],
-        backend_key: &w.backend_public,
+        domain: &w.domain,
         opening: None,
     });
     assert_eq!(decision.verdict, Verdict::CannotConfirm);
@@ -779,7 +896,7 @@ fn config_publishes_the_backend_key() {
     assert_eq!(config["protocol_version"], 2);
     assert_eq!(
         config["backend_public_key"],
-        hex::encode(w.backend_public.to_bytes())
+        hex::encode(w.domain.backend_key.to_bytes())
     );
     assert_eq!(config["gateways"][0], crate::hex_address(GATEWAY));
     assert_eq!(

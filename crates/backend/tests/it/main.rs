@@ -43,7 +43,8 @@ pub(crate) fn hex_address(address: [u8; 20]) -> String {
 pub(crate) struct World {
     pub(crate) state: State,
     pub(crate) registrar: SigningKey,
-    pub(crate) backend_public: witness_protocol::BackendPublicKey,
+    /// The deployment everything is signed for (the metadata's chain and application).
+    pub(crate) domain: witness_protocol::Domain,
     pub(crate) registrar_sequence: u64,
     pub(crate) input_index: u64,
     pub(crate) block_number: u64,
@@ -97,13 +98,13 @@ impl World {
         let mut rng = rng(7);
         let registrar = SigningKey::generate(&mut rng);
         let backend = BackendSecretKey::generate(&mut rng);
-        let backend_public = backend.public_key().clone();
+        let domain = witness_protocol::fixture::domain(backend.public_key());
         let mut config = Config::new(ADMIN, vec![registrar.public_key()], backend);
         configure(&mut config);
         let mut world = Self {
             state: State::new(config),
             registrar,
-            backend_public,
+            domain,
             registrar_sequence: 0,
             input_index: 0,
             block_number: 100,
@@ -125,8 +126,8 @@ impl World {
 
     pub(crate) fn meta(&self, sender: [u8; 20]) -> Metadata {
         Metadata {
-            chain_id: 31337,
-            app_contract: hex_address([0xAA; 20]),
+            chain_id: witness_protocol::fixture::CHAIN_ID,
+            app_contract: hex_address(witness_protocol::fixture::APPLICATION),
             msg_sender: hex_address(sender),
             block_number: self.block_number,
             block_timestamp: self.now,
@@ -156,7 +157,7 @@ impl World {
         Message::Registrar(
             RegistrarMessage::sign(
                 &self.registrar,
-                &self.backend_public,
+                &self.domain,
                 self.registrar_sequence,
                 action,
             )
@@ -213,7 +214,7 @@ impl World {
         car.counter += readings.len() as u64;
         let sealed = Envelope::seal(
             &car.key,
-            &self.backend_public,
+            &self.domain,
             car.id,
             counter,
             readings,
@@ -245,15 +246,10 @@ impl World {
         sequence: u64,
         release_by: Option<&SigningKey>,
     ) -> Message {
-        let mut statement = OwnershipStatement::sign(
-            &car.key,
-            &self.backend_public,
-            car.id,
-            owner.public_key(),
-            sequence,
-        );
+        let mut statement =
+            OwnershipStatement::sign(&car.key, &self.domain, car.id, owner.public_key(), sequence);
         if let Some(previous) = release_by {
-            statement.countersign(previous, &self.backend_public);
+            statement.countersign(previous, &self.domain);
         }
         Message::Ownership(statement)
     }
@@ -284,15 +280,7 @@ impl World {
     ) -> PossessionProof {
         let mut reading = self.reading(car);
         reading.odometer_m = odometer_m;
-        PossessionProof::sign(
-            &car.key,
-            &self.backend_public,
-            car.id,
-            nonce,
-            car.counter,
-            reading,
-        )
-        .unwrap()
+        PossessionProof::sign(&car.key, &self.domain, car.id, nonce, car.counter, reading).unwrap()
     }
 
     pub(crate) fn owner_query(
@@ -304,7 +292,7 @@ impl World {
     ) -> String {
         let query = OwnerQuery::sign(
             owner,
-            &self.backend_public,
+            &self.domain,
             car.id,
             response.public_key().to_bytes(),
             expires_at as u32,
@@ -390,7 +378,7 @@ impl World {
             leaf: leaf.as_ref(),
             proof: &proof,
             nonce: &nonce,
-            backend_key: &self.backend_public,
+            domain: &self.domain,
             opening: opening.as_ref(),
         })
     }

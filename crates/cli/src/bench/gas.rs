@@ -68,7 +68,7 @@ pub(super) async fn gas(args: GasArgs, dir: &Path) -> CliResult<Value> {
     let mut rig = Rig::start(dir, &backend, None, None).await?;
     rig.start_node().await?;
     let start = unix_now_u32() - 20 * 86_400;
-    let mut fleet = SimFleet::new(args.devices, rig.backend_public(), start, 42);
+    let mut fleet = SimFleet::new(args.devices, rig.domain(), start, 42);
     rig.enrol(&fleet).await?;
 
     let shapes: Vec<(usize, Option<usize>)> = [1usize, 4, 16]

@@ -118,9 +118,10 @@ pub(super) async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
     let mut rng = ChaCha20Rng::seed_from_u64(unix_now_u32().into());
     let device_key = SigningKey::generate(&mut rng);
     let device_id = DeviceId::random(&mut rng);
+    let domain = system.domain()?;
     let message = RegistrarMessage::sign(
         &keys.registrar,
-        keys.backend.public_key(),
+        &domain,
         system.devices as u64 + 1,
         RegistrarAction::RegisterDevice {
             device_id,
@@ -273,7 +274,6 @@ pub(super) async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
         }
     }));
 
-    let backend = keys.backend.public_key().clone();
     let progress = bar(args.readings as u64, "readings");
     let mut odometer = 42_000_000u64;
     let mut engine = 0u32;
@@ -293,7 +293,7 @@ pub(super) async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
         };
         let sealed = Envelope::seal(
             &device_key,
-            &backend,
+            &domain,
             device_id,
             counter,
             &[reading],

@@ -61,7 +61,7 @@ pub(super) async fn replay(args: ReplayArgs, dir: &Path) -> CliResult<Value> {
     );
     let mut rig = Rig::start(dir, &backend, args.backend_wrapper.as_deref(), None).await?;
     let start = unix_now_u32() - 20 * 86_400;
-    let mut fleet = SimFleet::new(args.devices, rig.backend_public(), start, 42);
+    let mut fleet = SimFleet::new(args.devices, rig.domain(), start, 42);
     rig.enrol(&fleet).await?;
 
     // Seal everything first (in a blocking thread), then send.

@@ -12,7 +12,7 @@ use witness_chain::{ADMIN_ACCOUNT, AddedInput, AnvilOptions, GATEWAY_ACCOUNT};
 use witness_node::NodeConfig;
 use witness_node_client::NodeClient;
 use witness_protocol::api::Report;
-use witness_protocol::{BackendPublicKey, BackendSecretKey, SigningKey};
+use witness_protocol::{BackendSecretKey, Domain, SigningKey};
 use witness_system::{Chain, ChainOpts, NodeOpts, RunningNode, gateway_authorization, node_config};
 
 use super::sim::SimFleet;
@@ -74,8 +74,9 @@ impl Rig {
         })
     }
 
-    pub(super) fn backend_public(&self) -> BackendPublicKey {
-        self.backend_key.public_key().clone()
+    /// The deployment the rig's devices sign for.
+    pub(super) fn domain(&self) -> Domain {
+        self.chain.domain(self.backend_key.public_key())
     }
 
     pub(super) async fn start_node(&mut self) -> CliResult {

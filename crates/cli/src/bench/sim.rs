@@ -4,29 +4,24 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::{
-    BackendPublicKey, Envelope, MAX_INPUT_LEN, Message, ModelId, Reading, RollupInput, SigningKey,
+    Domain, Envelope, MAX_INPUT_LEN, Message, ModelId, Reading, RollupInput, SigningKey,
 };
 
 use crate::CliResult;
 
 /// Cars ([`witness_protocol::fixture::Car`]) that report in turn, like
-/// `witness_backend::fixture::FleetFixture` but sealed to a given backend key, with jittered
+/// `witness_backend::fixture::FleetFixture` but for a given deployment, with jittered
 /// legs, and with readings timed in the recent past (the backend refuses readings older than
 /// 30 days or in the future).
 pub(super) struct SimFleet {
     cars: Vec<Car>,
     next: usize,
-    backend: BackendPublicKey,
+    domain: Domain,
     rng: ChaCha20Rng,
 }
 
 impl SimFleet {
-    pub(super) fn new(
-        devices: usize,
-        backend: BackendPublicKey,
-        start_time: u32,
-        seed: u64,
-    ) -> Self {
+    pub(super) fn new(devices: usize, domain: Domain, start_time: u32, seed: u64) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let cars = (0..devices)
             .map(|i| Car {
@@ -38,7 +33,7 @@ impl SimFleet {
         Self {
             cars,
             next: 0,
-            backend,
+            domain,
             rng,
         }
     }
@@ -53,7 +48,7 @@ impl SimFleet {
         for (i, car) in self.cars.iter().enumerate() {
             messages.push(Message::Registrar(car.registration(
                 registrar,
-                &self.backend,
+                &self.domain,
                 ModelId(1 + (i % 6) as u32),
                 first_sequence + i as u64,
             )?));
@@ -88,7 +83,7 @@ impl SimFleet {
                 })
             })
             .collect();
-        Ok((index, car.seal(&self.backend, &batch, &mut self.rng)?))
+        Ok((index, car.seal(&self.domain, &batch, &mut self.rng)?))
     }
 
     /// An input of up to `max_envelopes` envelopes (`None`: as many as fit in `MAX_INPUT_LEN`)

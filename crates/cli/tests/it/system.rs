@@ -343,8 +343,16 @@ impl System {
         device: &str,
         owner: &SigningKey,
     ) -> Result<(usize, usize), Value> {
-        let backend =
-            BackendPublicKey::from_bytes(&hex32(&self.info["backend_public_key"])).unwrap();
+        let application = self.info["application"].as_str().unwrap();
+        let domain = witness_protocol::Domain {
+            chain_id: self.info["chain_id"].as_u64().unwrap(),
+            application: hex::decode(application.trim_start_matches("0x"))
+                .unwrap()
+                .try_into()
+                .unwrap(),
+            backend_key: BackendPublicKey::from_bytes(&hex32(&self.info["backend_public_key"]))
+                .unwrap(),
+        };
         let response_key = BackendSecretKey::derive(&owner.to_seed()[..]);
         let expires = (std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -353,7 +361,7 @@ impl System {
             + 600) as u32;
         let query = OwnerQuery::sign(
             owner,
-            &backend,
+            &domain,
             DeviceId::from_hex(device).unwrap(),
             response_key.public_key().to_bytes(),
             expires,

@@ -160,7 +160,7 @@ impl Device {
         let mut rng = ChaCha20Rng::from_seed(rng_seed);
         let sealed = Envelope::seal(
             &self.key,
-            &self.backend_key,
+            &self.domain,
             self.id(),
             counter,
             std::slice::from_ref(&reading),
@@ -220,7 +220,7 @@ impl Device {
             &stolen,
             state,
             snapshot.next_counter,
-            self.backend_key.clone(),
+            self.domain.clone(),
         )
     }
 }

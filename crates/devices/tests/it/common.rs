@@ -19,7 +19,7 @@ use serde_json::json;
 use witness_devices::{Fleet, FleetSpec, GatewayClient, RetryPolicy};
 use witness_protocol::codec::Reader;
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, PublicKey, RegistrarAction, SigningKey,
+    BackendSecretKey, DeviceId, Domain, Envelope, PublicKey, RegistrarAction, SigningKey,
 };
 
 /// 2025-06-16 00:00 UTC, a Monday.
@@ -30,12 +30,21 @@ pub fn backend_secret() -> BackendSecretKey {
     BackendSecretKey::derive(b"witness-devices tests")
 }
 
+/// The tests' deployment: [`backend_secret`]'s key on anvil's chain id and an application.
+pub fn domain() -> Domain {
+    Domain {
+        chain_id: 31_337,
+        application: [0xaa; 20],
+        backend_key: backend_secret().public_key().clone(),
+    }
+}
+
 pub fn registrar() -> SigningKey {
     SigningKey::from_seed(&[0x42; 32])
 }
 
 pub fn spec(count: usize, seed: u64) -> FleetSpec {
-    let mut spec = FleetSpec::new(count, backend_secret().public_key().clone());
+    let mut spec = FleetSpec::new(count, domain());
     spec.seed = Some(seed);
     spec.start_time = Some(START);
     spec.coverage_gaps = false;
@@ -91,13 +100,12 @@ impl Stub {
 
     /// Registers every device of `fleet` with its registered key.
     pub fn register(&self, fleet: &Fleet) {
-        let backend = backend_secret();
         let messages = fleet
-            .registration_messages(&registrar(), backend.public_key(), 1)
+            .registration_messages(&registrar(), &domain(), 1)
             .unwrap();
         let mut state = self.state.lock().unwrap();
         for message in messages {
-            message.verify(backend.public_key()).unwrap();
+            message.verify(&domain()).unwrap();
             if let RegistrarAction::RegisterDevice {
                 device_id,
                 public_key,
@@ -202,7 +210,7 @@ fn judge(s: &StubState, envelopes: &[Envelope]) -> u16 {
     for e in envelopes {
         let h = e.header();
         if let Some(key) = s.keys.get(&h.device_id)
-            && e.verify_signature(key).is_err()
+            && e.verify_signature(key, &domain()).is_err()
         {
             return 400;
         }

@@ -85,7 +85,7 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
         let proof =
             PossessionProof::decode(&hex::decode(answer["proof"].as_str().unwrap()).unwrap())
                 .unwrap();
-        proof.verify(&registered, backend.public_key()).unwrap();
+        proof.verify(&registered, &crate::common::domain()).unwrap();
         assert_eq!(proof.nonce, nonce);
         assert_eq!(proof.device_id, *id);
         assert_eq!(proof.counter, counter);
@@ -154,7 +154,7 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
             .with_device(&hex_id, |d| d.registered_key().unwrap())
             .unwrap();
         statement
-            .verify_device(&registered, backend.public_key())
+            .verify_device(&registered, &crate::common::domain())
             .unwrap();
     }
 

@@ -119,7 +119,11 @@ async fn every_scenario_produces_its_traffic() {
     let received = stub.received_for(ids[1]);
     let clone_traffic: Vec<_> = received
         .iter()
-        .filter(|(e, status)| *status == 409 && e.verify_signature(&registered[1]).is_ok())
+        .filter(|(e, status)| {
+            *status == 409
+                && e.verify_signature(&registered[1], &crate::common::domain())
+                    .is_ok()
+        })
         .collect();
     assert!(!clone_traffic.is_empty());
     // Its readings continue from the odometer at the theft, below the original's.
@@ -155,7 +159,10 @@ async fn every_scenario_produces_its_traffic() {
     let received = stub.received_for(ids[3]);
     let forged: Vec<_> = received
         .iter()
-        .filter(|(e, _)| e.verify_signature(&registered[3]).is_err())
+        .filter(|(e, _)| {
+            e.verify_signature(&registered[3], &crate::common::domain())
+                .is_err()
+        })
         .collect();
     assert!(!forged.is_empty());
     assert!(forged.iter().all(|(_, status)| *status == 400));
@@ -185,11 +192,17 @@ async fn every_scenario_produces_its_traffic() {
     let received = stub.received_for(ids[4]);
     let after_swap: Vec<_> = received
         .iter()
-        .filter(|(e, _)| e.verify_signature(&registered[4]).is_err())
+        .filter(|(e, _)| {
+            e.verify_signature(&registered[4], &crate::common::domain())
+                .is_err()
+        })
         .collect();
     assert!(!after_swap.is_empty());
     for (e, status) in &after_swap {
-        assert!(e.verify_signature(&new_key).is_ok());
+        assert!(
+            e.verify_signature(&new_key, &crate::common::domain())
+                .is_ok()
+        );
         assert_eq!(*status, 400);
     }
     assert!(stats.rejected_drops > 0);

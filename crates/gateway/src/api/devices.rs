@@ -168,7 +168,7 @@ pub(super) async fn registrar_messages(
             "at most {MAX_REGISTRAR_MESSAGES} messages per request"
         )));
     }
-    let backend_key = state.backend_key().await?;
+    let domain = state.domain().await?;
     let mut items = Vec::with_capacity(request.messages.len());
     for (index, text) in request.messages.iter().enumerate() {
         let bytes = decode_hex(text, index)?;
@@ -180,7 +180,7 @@ pub(super) async fn registrar_messages(
                 reason: e.code(),
             })?;
         message
-            .verify(&backend_key)
+            .verify(&domain)
             .map_err(|_| GatewayError::BadSignature {
                 index,
                 signer: "registrar",
@@ -313,14 +313,14 @@ pub(super) async fn claim(
             statement.device_id
         )));
     }
-    let backend_key = state.backend_key().await?;
+    let domain = state.domain().await?;
     let mut body = vec![kind::OWNERSHIP];
     body.extend_from_slice(&bytes);
     let item = ClaimItem {
         hash: Sha256::digest(&body).into(),
         statement,
         body,
-        backend_key,
+        domain,
     };
     let receipt = state.store.commit_claim(auth.0.id, item).await?;
     state.wake_submitter.notify_one();

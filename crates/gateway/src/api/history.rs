@@ -147,9 +147,9 @@ pub(super) async fn history_keys(
             query.device_id, device.id
         )));
     }
-    let backend_key = state.backend_key().await?;
+    let domain = state.domain().await?;
     query
-        .verify(&backend_key)
+        .verify(&domain)
         .map_err(|_| GatewayError::BadSignature {
             index: 0,
             signer: "owner",

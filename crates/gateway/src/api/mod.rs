@@ -20,8 +20,8 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 use witness_chain::L1;
 use witness_node_client::NodeClient;
-use witness_protocol::BackendPublicKey;
 use witness_protocol::api::{InspectAnswer, InspectQuery};
+use witness_protocol::{BackendPublicKey, Domain};
 
 use crate::auth::{LoginLimiter, Passwords};
 use crate::config::GatewayConfig;
@@ -65,6 +65,23 @@ impl AppState {
     /// Asks the backend through the node (503 when the node fails).
     pub(crate) async fn ask(&self, query: &InspectQuery) -> Result<InspectAnswer> {
         Ok(self.node()?.inspect(query).await?.answer)
+    }
+
+    /// The deployment signatures are checked for: the configured chain and application, and
+    /// [`Self::backend_key`].
+    pub(crate) async fn domain(&self) -> Result<Domain> {
+        let app = self.config.app.ok_or_else(|| {
+            GatewayError::Unavailable(
+                "no deployment configured: the chain and application signatures are bound to \
+                 are unknown"
+                    .into(),
+            )
+        })?;
+        Ok(Domain {
+            chain_id: app.chain_id,
+            application: app.application,
+            backend_key: self.backend_key().await?,
+        })
     }
 
     /// The backend's public key: configured, or fetched once from the node's inspect

@@ -148,7 +148,15 @@ async fn accept(
             });
         }
     };
-    let job = intake::verify(&state.store, &state.devices, &state.metrics, envelopes).await?;
+    let domain = state.domain().await?;
+    let job = intake::verify(
+        &state.store,
+        &state.devices,
+        &state.metrics,
+        &domain,
+        envelopes,
+    )
+    .await?;
     let outcome = state.committer.commit(job).await?;
     let metrics = &state.metrics;
     metrics

@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use witness_protocol::{
-    BackendPublicKey, DeviceId, OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage,
+    CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey, RegistrarAction,
+    RegistrarMessage,
 };
 
 use super::{DeviceRow, Receipt, ReceiptStatus, kind};
@@ -217,6 +218,18 @@ impl IntakeGroup {
                     });
                 };
                 let last = counters.get(&device_id).copied().or(state.last_counter);
+                if CounterStep::of(last, envelope.counter) == CounterStep::Jump {
+                    // The backend would refuse it (PROTOCOL.md 6.2): not worth its gas.
+                    break 'scan Some(GatewayError::Conflict {
+                        code: "counter_jump",
+                        message: format!(
+                            "item {index}: device {device_id} counter {} skips more than \
+                             {MAX_COUNTER_GAP} counters past the last accepted one",
+                            envelope.counter
+                        ),
+                        index: Some(index),
+                    });
+                }
                 if last.is_none_or(|last| envelope.counter > last) {
                     if !state.active {
                         break 'scan Some(GatewayError::DeviceRevoked {
@@ -473,8 +486,8 @@ pub struct ClaimItem {
     pub statement: OwnershipStatement,
     /// The encoded rollup message.
     pub body: Vec<u8>,
-    /// The backend key the signatures cover.
-    pub backend_key: BackendPublicKey,
+    /// The deployment the signatures cover.
+    pub domain: Domain,
 }
 
 /// Decides a claim against the (locked) device row.
@@ -510,7 +523,7 @@ pub(crate) fn decide_claim(
     let device_key = PublicKey::from_bytes(&device.public_key)
         .map_err(|e| GatewayError::Database(format!("stored device key: {e}")))?;
     statement
-        .verify_device(&device_key, &item.backend_key)
+        .verify_device(&device_key, &item.domain)
         .map_err(|_| GatewayError::BadSignature {
             index: 0,
             signer: "device",
@@ -532,7 +545,7 @@ pub(crate) fn decide_claim(
         let previous = PublicKey::from_bytes(&previous)
             .map_err(|e| GatewayError::Database(format!("stored owner key: {e}")))?;
         statement
-            .verify_release(&previous, &item.backend_key)
+            .verify_release(&previous, &item.domain)
             .map_err(|_| GatewayError::BadSignature {
                 index: 0,
                 signer: "previous owner",

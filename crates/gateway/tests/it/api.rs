@@ -447,6 +447,13 @@ async fn intake_scenario(url: &str) {
     clone.key = SigningKey::from_seed(&a.key.to_seed());
     clone.counter = 1;
     let replayed = clone.seal(&app.keys, 1);
+    // A jump of more than MAX_COUNTER_GAP counters: the backend would refuse it, so the
+    // gateway does before it pays for it.
+    let mut jumper = Device::new(0);
+    jumper.id = a.id;
+    jumper.key = SigningKey::from_seed(&a.key.to_seed());
+    jumper.counter = a.counter + witness_protocol::MAX_COUNTER_GAP + 10;
+    let jumped = jumper.seal(&app.keys, 1);
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         ("truncated", truncated, StatusCode::BAD_REQUEST, "malformed"),
         ("trailing", trailing, StatusCode::BAD_REQUEST, "malformed"),
@@ -474,6 +481,12 @@ async fn intake_scenario(url: &str) {
             concat(&[good.clone(), replayed]),
             StatusCode::CONFLICT,
             "replay",
+        ),
+        (
+            "counter jump",
+            concat(&[good.clone(), jumped]),
+            StatusCode::CONFLICT,
+            "counter_jump",
         ),
         (
             "empty",
@@ -647,7 +660,7 @@ async fn registrar_messages_are_verified_recorded_and_idempotent() {
         let other = Keys::new(next_seed());
         let foreign = RegistrarMessage::sign(
             &app.keys.registrar,
-            other.backend.public_key(),
+            &other.domain,
             1_000,
             RegistrarAction::RegisterDevice {
                 device_id: d2.id,
@@ -724,7 +737,7 @@ async fn registrar_messages_are_verified_recorded_and_idempotent() {
         );
         let stale = RegistrarMessage::sign(
             &app.keys.registrar,
-            app.keys.backend.public_key(),
+            &app.keys.domain,
             0,
             RegistrarAction::AddRegistrar {
                 key: SigningKey::generate(&mut rng(3)).public_key(),
@@ -792,7 +805,7 @@ async fn claims_transfer_ownership_on_sale() {
         // A bad countersignature by the "previous owner" is refused.
         let buyer_key = SigningKey::generate(&mut rng(next_seed()));
         let mut countersigned = device.ownership(&app.keys, &buyer_key, 2);
-        countersigned.countersign(&buyer_key, app.keys.backend.public_key());
+        countersigned.countersign(&buyer_key, &app.keys.domain);
         let answer = app
             .post(
                 &format!("{path}/claim"),
@@ -807,7 +820,7 @@ async fn claims_transfer_ownership_on_sale() {
             answer.json
         );
         // The sale: the buyer's statement, countersigned by the seller's owner key.
-        countersigned.countersign(&seller_key, app.keys.backend.public_key());
+        countersigned.countersign(&seller_key, &app.keys.domain);
         let sale = app
             .post(
                 &format!("{path}/claim"),

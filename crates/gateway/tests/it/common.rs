@@ -14,7 +14,7 @@ use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use witness_chain::abi::Outputs;
-use witness_gateway::{Gateway, GatewayConfig, NodeEndpoints, Role};
+use witness_gateway::{AppId, Gateway, GatewayConfig, NodeEndpoints, Role};
 use witness_protocol::api::{
     AccumulatorView, ConfigAnswer, DeviceAnswer, ErrorAnswer, GroupStats, HistoryKeysAnswer,
     InspectAnswer, InspectQuery, LeafView, StatsAnswer,
@@ -22,8 +22,8 @@ use witness_protocol::api::{
 use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::notice::{HistoryEntry, HistoryNotice, SealedValues, StateNotice};
 use witness_protocol::{
-    BackendSecretKey, Commitment, DeviceId, Envelope, ModelId, OwnerQuery, OwnershipStatement,
-    RegistrarAction, RegistrarMessage, SigningKey,
+    BackendSecretKey, Commitment, DeviceId, Domain, Envelope, ModelId, OwnerQuery,
+    OwnershipStatement, RegistrarAction, RegistrarMessage, SigningKey,
 };
 
 pub const ADMIN: (&str, &str) = ("admin", "admin-password");
@@ -51,6 +51,9 @@ pub fn now_s() -> u32 {
 /// registrar's.
 pub struct Keys {
     pub backend: BackendSecretKey,
+    /// The deployment of the tests (`witness_protocol::fixture::domain`), which [`config`]
+    /// configures.
+    pub domain: Domain,
     pub registrar: SigningKey,
     registrar_sequence: AtomicU64,
 }
@@ -58,10 +61,26 @@ pub struct Keys {
 impl Keys {
     pub fn new(seed: u64) -> Self {
         let mut rng = rng(seed);
+        let backend = BackendSecretKey::generate(&mut rng);
         Self {
-            backend: BackendSecretKey::generate(&mut rng),
+            domain: witness_protocol::fixture::domain(backend.public_key()),
+            backend,
             registrar: SigningKey::generate(&mut rng),
             registrar_sequence: AtomicU64::new(1),
+        }
+    }
+
+    /// The same keys, signing for `chain`'s deployment instead of the fixture's.
+    pub fn on(mut self, chain: &Chain) -> Self {
+        self.domain = chain.domain(self.backend.public_key());
+        self
+    }
+
+    /// The chain and application the keys sign for (what a gateway is configured with).
+    pub fn app_id(&self) -> AppId {
+        AppId {
+            chain_id: self.domain.chain_id,
+            application: self.domain.application,
         }
     }
 
@@ -73,8 +92,7 @@ impl Keys {
     pub fn registrar_message(&self, action: RegistrarAction) -> String {
         let sequence = self.registrar_sequence.fetch_add(1, Ordering::Relaxed);
         let message =
-            RegistrarMessage::sign(&self.registrar, self.backend.public_key(), sequence, action)
-                .unwrap();
+            RegistrarMessage::sign(&self.registrar, &self.domain, sequence, action).unwrap();
         hex::encode(message.encode().unwrap())
     }
 }
@@ -114,7 +132,7 @@ impl Device {
     pub fn seal(&mut self, keys: &Keys, count: usize) -> Envelope {
         let readings = self.car.drive_until(now_s(), count, LEG);
         self.car
-            .seal_next(keys.backend.public_key(), &readings, &mut self.rng)
+            .seal_next(&keys.domain, &readings, &mut self.rng)
             .unwrap()
     }
 
@@ -122,7 +140,7 @@ impl Device {
     pub fn ownership(&self, keys: &Keys, owner: &SigningKey, sequence: u64) -> OwnershipStatement {
         OwnershipStatement::sign(
             &self.key,
-            keys.backend.public_key(),
+            &keys.domain,
             self.id,
             owner.public_key(),
             sequence,
@@ -158,7 +176,7 @@ pub fn owner_query_hex(
     let response = BackendSecretKey::generate(&mut rng(next_seed() + 1_000_000));
     let query = OwnerQuery::sign(
         owner,
-        keys.backend.public_key(),
+        &keys.domain,
         device,
         response.public_key().to_bytes(),
         now_s() + 3600,
@@ -221,6 +239,7 @@ pub fn config(url: &str, keys: &Keys) -> GatewayConfig {
         (REGISTRAR.0.into(), REGISTRAR.1.into(), Role::Registrar),
     ];
     config.backend_public_key = Some(keys.backend.public_key().clone());
+    config.app = Some(keys.app_id());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config
 }

@@ -126,7 +126,7 @@ async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     let chain = deployed(Some(0.5)).await;
     let deployment_path = dir.join("deployment.json");
     chain.deployment.save(&deployment_path).unwrap();
-    let keys = Arc::new(Keys::new(next_seed()));
+    let keys = Arc::new(Keys::new(next_seed()).on(&chain));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -29,7 +29,8 @@ async fn readings_become_attested_and_queryable() {
     let chain = Chain::start(AnvilOptions::default(), ChainOpts::default())
         .await
         .unwrap();
-    let keys = Keys::new(next_seed());
+    let keys = Keys::new(next_seed()).on(&chain);
+    let app_id = keys.app_id();
 
     // The admin authorizes the gateway's account on the application.
     chain.authorize_gateway().await.unwrap();
@@ -57,6 +58,7 @@ async fn readings_become_attested_and_queryable() {
     let endpoints = node.endpoints().clone();
     let mut app = App::with(&url, move |c| {
         c.chain = Some(gateway_chain);
+        c.app = Some(app_id);
         c.node = Some(endpoints);
         c.backend_public_key = None;
         c.batch = BatchConfig {
@@ -105,7 +107,7 @@ async fn readings_become_attested_and_queryable() {
         }];
         witness_protocol::Envelope::seal(
             &stale.key,
-            app.keys.backend.public_key(),
+            &app.keys.domain,
             stale.id,
             stale.counter,
             &readings,

@@ -89,9 +89,10 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
     chain.authorize_gateway().await.unwrap();
     let car = SigningKey::generate(&mut rng);
     let id = DeviceId::random(&mut rng);
+    let domain = chain.domain(keys.backend.public_key());
     let register = RegistrarMessage::sign(
         &keys.registrar,
-        keys.backend.public_key(),
+        &domain,
         1,
         RegistrarAction::RegisterDevice {
             device_id: id,
@@ -115,16 +116,9 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
             faults: vec![],
         };
         envelopes.push(
-            Envelope::seal(
-                &car,
-                keys.backend.public_key(),
-                id,
-                counter,
-                &[reading],
-                &mut rng,
-            )
-            .unwrap()
-            .envelope,
+            Envelope::seal(&car, &domain, id, counter, &[reading], &mut rng)
+                .unwrap()
+                .envelope,
         );
     }
     // From a stranger: the whole input is rejected.

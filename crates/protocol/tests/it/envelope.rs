@@ -11,7 +11,7 @@ fn seal_then_open_returns_the_readings_and_matching_commitments() {
     let readings = readings(5);
     let sealed = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         40,
         &readings,
@@ -22,7 +22,9 @@ fn seal_then_open_returns_the_readings_and_matching_commitments() {
     assert_eq!(envelope, sealed.envelope);
     assert_eq!(envelope.header().counter, 40);
     assert_eq!(envelope.header().last_counter(), Some(44));
-    let opened = envelope.open(&f.device.public_key(), &f.backend).unwrap();
+    let opened = envelope
+        .open(&f.device.public_key(), &f.domain, &f.backend)
+        .unwrap();
     assert_eq!(opened.readings, readings);
     assert_eq!(
         *opened.commitment_key.to_bytes(),
@@ -48,7 +50,7 @@ fn sizes_meet_the_calldata_budget() {
     let f = fixture();
     let one = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         1,
         &readings(1),
@@ -62,7 +64,7 @@ fn sizes_meet_the_calldata_budget() {
     );
     let sixteen = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         1,
         &readings(16),
@@ -81,7 +83,7 @@ fn the_gateway_can_verify_but_a_wrong_key_cannot_decrypt() {
     let f = fixture();
     let sealed = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         1,
         &readings(1),
@@ -90,11 +92,13 @@ fn the_gateway_can_verify_but_a_wrong_key_cannot_decrypt() {
     .unwrap();
     sealed
         .envelope
-        .verify_signature(&f.device.public_key())
+        .verify_signature(&f.device.public_key(), &f.domain)
         .unwrap();
     let other_device = SigningKey::generate(&mut rng(5));
     assert_eq!(
-        sealed.envelope.verify_signature(&other_device.public_key()),
+        sealed
+            .envelope
+            .verify_signature(&other_device.public_key(), &f.domain),
         Err(Error::BadSignature)
     );
     let other_backend = BackendSecretKey::generate(&mut rng(6));
@@ -109,7 +113,7 @@ fn ciphertext_resigned_under_another_devices_header_fails_to_decrypt() {
     let f = fixture();
     let sealed = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         9,
         &readings(2),
@@ -119,13 +123,15 @@ fn ciphertext_resigned_under_another_devices_header_fails_to_decrypt() {
     let thief = SigningKey::generate(&mut rng(8));
     let mut bytes = sealed.envelope.as_bytes()[..sealed.envelope.as_bytes().len() - 64].to_vec();
     bytes[2..18].copy_from_slice(&[0xAB; 16]);
-    let mut message = witness_protocol::ENVELOPE_SIGNING_TAG.to_vec();
-    message.extend_from_slice(&bytes);
+    let message =
+        witness_protocol::signed_bytes(witness_protocol::ENVELOPE_SIGNING_TAG, &f.domain, &bytes);
     bytes.extend_from_slice(&thief.sign(&message).0);
     let moved = Envelope::decode(&bytes).unwrap();
-    moved.verify_signature(&thief.public_key()).unwrap();
+    moved
+        .verify_signature(&thief.public_key(), &f.domain)
+        .unwrap();
     assert_eq!(
-        moved.open(&thief.public_key(), &f.backend).err(),
+        moved.open(&thief.public_key(), &f.domain, &f.backend).err(),
         Some(Error::DecryptionFailed)
     );
 }
@@ -136,7 +142,7 @@ fn counter_moved_and_resigned_by_the_same_device_fails_to_decrypt() {
     let f = fixture();
     let sealed = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         9,
         &readings(1),
@@ -145,12 +151,14 @@ fn counter_moved_and_resigned_by_the_same_device_fails_to_decrypt() {
     .unwrap();
     let mut bytes = sealed.envelope.as_bytes()[..sealed.envelope.as_bytes().len() - 64].to_vec();
     bytes[18..26].copy_from_slice(&100u64.to_be_bytes());
-    let mut message = witness_protocol::ENVELOPE_SIGNING_TAG.to_vec();
-    message.extend_from_slice(&bytes);
+    let message =
+        witness_protocol::signed_bytes(witness_protocol::ENVELOPE_SIGNING_TAG, &f.domain, &bytes);
     bytes.extend_from_slice(&f.device.sign(&message).0);
     let moved = Envelope::decode(&bytes).unwrap();
     assert_eq!(
-        moved.open(&f.device.public_key(), &f.backend).err(),
+        moved
+            .open(&f.device.public_key(), &f.domain, &f.backend)
+            .err(),
         Some(Error::DecryptionFailed)
     );
 }
@@ -160,7 +168,7 @@ fn header_rules_are_enforced() {
     let f = fixture();
     let sealed = Envelope::seal(
         &f.device,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         1,
         &readings(1),
@@ -169,7 +177,7 @@ fn header_rules_are_enforced() {
     .unwrap();
     let bytes = sealed.envelope.as_bytes();
     let mut version = bytes.to_vec();
-    version[0] = 2;
+    version[0] = 1;
     assert_eq!(Envelope::decode(&version), Err(Error::UnsupportedVersion));
     let mut suite = bytes.to_vec();
     suite[1] = 9;
@@ -193,7 +201,7 @@ fn header_rules_are_enforced() {
 #[test]
 fn sealing_refuses_empty_and_too_many_readings() {
     let f = fixture();
-    let key = f.backend.public_key();
+    let key = &f.domain;
     assert_eq!(
         Envelope::seal(&f.device, key, f.device_id, 1, &[], &mut rng(11)).err(),
         Some(Error::InvalidField)
@@ -223,7 +231,7 @@ fn envelopes_are_self_delimiting_inside_an_input() {
         .map(|i| {
             let sealed = Envelope::seal(
                 &f.device,
-                f.backend.public_key(),
+                &f.domain,
                 f.device_id,
                 1 + 10 * i,
                 &readings(i as usize + 1),

@@ -93,11 +93,11 @@ proptest! {
     fn any_single_bit_flip_is_rejected(bit in 0usize..(157 * 8), count in 1usize..4) {
         let f = fixture();
         let readings = crate::readings(count);
-        let sealed = Envelope::seal(&f.device, f.backend.public_key(), f.device_id, 5, &readings, &mut rng(30)).unwrap();
+        let sealed = Envelope::seal(&f.device, &f.domain, f.device_id, 5, &readings, &mut rng(30)).unwrap();
         let mut bytes = sealed.envelope.as_bytes().to_vec();
         let bit = bit % (bytes.len() * 8);
         bytes[bit / 8] ^= 1 << (bit % 8);
-        let outcome = Envelope::decode(&bytes).and_then(|e| e.open(&f.device.public_key(), &f.backend));
+        let outcome = Envelope::decode(&bytes).and_then(|e| e.open(&f.device.public_key(), &f.domain, &f.backend));
         prop_assert!(outcome.is_err());
     }
 }

@@ -12,7 +12,7 @@ mod verdict;
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use witness_protocol::{BackendSecretKey, DeviceId, FaultCode, Reading, SigningKey};
+use witness_protocol::{BackendSecretKey, DeviceId, Domain, FaultCode, Reading, SigningKey};
 
 pub(crate) fn rng(seed: u8) -> ChaCha20Rng {
     ChaCha20Rng::from_seed([seed; 32])
@@ -22,14 +22,20 @@ pub(crate) struct Fixture {
     pub device: SigningKey,
     pub device_id: DeviceId,
     pub backend: BackendSecretKey,
+    /// The deployment everything is signed for (`witness_protocol::fixture::domain`).
+    pub domain: Domain,
 }
 
 pub(crate) fn fixture() -> Fixture {
     let mut rng = rng(1);
+    let device = SigningKey::generate(&mut rng);
+    let device_id = DeviceId::random(&mut rng);
+    let backend = BackendSecretKey::generate(&mut rng);
     Fixture {
-        device: SigningKey::generate(&mut rng),
-        device_id: DeviceId::random(&mut rng),
-        backend: BackendSecretKey::generate(&mut rng),
+        device,
+        device_id,
+        domain: witness_protocol::fixture::domain(backend.public_key()),
+        backend,
     }
 }
 

@@ -1,7 +1,7 @@
 use witness_protocol::{
-    BackendSecretKey, Error, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId, OwnerQuery,
-    OwnershipStatement, PossessionProof, RegistrarAction, RegistrarMessage, RollupInput,
-    SigningKey, open_response, seal_response,
+    BackendSecretKey, Domain, Error, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId,
+    OwnerQuery, OwnershipStatement, PossessionProof, RegistrarAction, RegistrarMessage,
+    RollupInput, SigningKey, open_response, seal_response,
 };
 
 use crate::{fixture, readings, rng};
@@ -46,21 +46,32 @@ fn registrar_messages_verify_round_trip_and_bind_the_deployment() {
             key: other.public_key(),
         },
     ];
-    let other_deployment = BackendSecretKey::generate(&mut rng(22));
+    let other_backend = BackendSecretKey::generate(&mut rng(22));
+    // Another backend key, another chain (a testnet sharing keys with production), another
+    // application on the same backend key: each is another deployment.
+    let elsewhere = [
+        Domain {
+            backend_key: other_backend.public_key().clone(),
+            ..f.domain.clone()
+        },
+        Domain {
+            chain_id: 11_155_111,
+            ..f.domain.clone()
+        },
+        Domain {
+            application: [0x0b; 20],
+            ..f.domain.clone()
+        },
+    ];
     for (i, action) in actions.into_iter().enumerate() {
-        let message =
-            RegistrarMessage::sign(&registrar, f.backend.public_key(), i as u64, action).unwrap();
-        message.verify(f.backend.public_key()).unwrap();
-        assert_eq!(
-            message.verify(other_deployment.public_key()),
-            Err(Error::BadSignature)
-        );
+        let message = RegistrarMessage::sign(&registrar, &f.domain, i as u64, action).unwrap();
+        message.verify(&f.domain).unwrap();
+        for other in &elsewhere {
+            assert_eq!(message.verify(other), Err(Error::BadSignature));
+        }
         let mut forged = message.clone();
         forged.sequence += 1;
-        assert_eq!(
-            forged.verify(f.backend.public_key()),
-            Err(Error::BadSignature)
-        );
+        assert_eq!(forged.verify(&f.domain), Err(Error::BadSignature));
         round_trip(Message::Registrar(message));
     }
 }
@@ -74,14 +85,14 @@ fn reason_text_is_bounded_and_utf8() {
         reason: "x".repeat(257),
     };
     assert_eq!(
-        RegistrarMessage::sign(&registrar, f.backend.public_key(), 1, long).err(),
+        RegistrarMessage::sign(&registrar, &f.domain, 1, long).err(),
         Some(Error::Oversize)
     );
     let ok = RegistrarAction::RevokeDevice {
         device_id: f.device_id,
         reason: "ab".into(),
     };
-    let message = RegistrarMessage::sign(&registrar, f.backend.public_key(), 1, ok).unwrap();
+    let message = RegistrarMessage::sign(&registrar, &f.domain, 1, ok).unwrap();
     let mut bytes = RollupInput {
         messages: vec![Message::Registrar(message)],
     }
@@ -98,7 +109,7 @@ fn ownership_statement_needs_the_device_and_optionally_the_previous_owner() {
     let f = fixture();
     let seller = SigningKey::generate(&mut rng(24));
     let buyer = SigningKey::generate(&mut rng(25));
-    let key = f.backend.public_key();
+    let key = &f.domain;
     let mut statement =
         OwnershipStatement::sign(&f.device, key, f.device_id, buyer.public_key(), 2);
     statement
@@ -127,7 +138,7 @@ fn ownership_statement_needs_the_device_and_optionally_the_previous_owner() {
 #[test]
 fn possession_proof_binds_nonce_and_reading() {
     let f = fixture();
-    let key = f.backend.public_key();
+    let key = &f.domain;
     let reading = readings(1).remove(0);
     let proof = PossessionProof::sign(&f.device, key, f.device_id, [9; 32], 12, reading).unwrap();
     let decoded = PossessionProof::decode(&proof.encode().unwrap()).unwrap();
@@ -154,19 +165,16 @@ fn owner_query_and_sealed_response() {
     let response = BackendSecretKey::generate(&mut rng(27));
     let query = OwnerQuery::sign(
         &owner,
-        f.backend.public_key(),
+        &f.domain,
         f.device_id,
         response.public_key().to_bytes(),
         99,
     );
     let decoded = OwnerQuery::decode(&query.encode()).unwrap();
-    decoded.verify(f.backend.public_key()).unwrap();
+    decoded.verify(&f.domain).unwrap();
     let mut extended = decoded.clone();
     extended.expires_at += 1;
-    assert_eq!(
-        extended.verify(f.backend.public_key()),
-        Err(Error::BadSignature)
-    );
+    assert_eq!(extended.verify(&f.domain), Err(Error::BadSignature));
     let mut flagged = query.encode();
     flagged[85] = 1;
     assert_eq!(OwnerQuery::decode(&flagged), Err(Error::InvalidField));
@@ -206,9 +214,10 @@ fn inputs_are_bounded_and_strict() {
     .unwrap();
     *bytes.last_mut().unwrap() = 2;
     assert_eq!(RollupInput::decode(&bytes), Err(Error::InvalidField));
-    assert_eq!(RollupInput::decode(&[1, 0]), Err(Error::InvalidField));
-    assert_eq!(RollupInput::decode(&[2, 1]), Err(Error::UnsupportedVersion));
-    let mut unknown = vec![1, 1, 9];
+    assert_eq!(RollupInput::decode(&[2, 0]), Err(Error::InvalidField));
+    // Version 1 signed without the chain and the application (PROTOCOL.md 14).
+    assert_eq!(RollupInput::decode(&[1, 1]), Err(Error::UnsupportedVersion));
+    let mut unknown = vec![2, 1, 9];
     unknown.resize(24, 0);
     assert_eq!(RollupInput::decode(&unknown), Err(Error::UnknownKind));
     assert_eq!(
@@ -217,7 +226,7 @@ fn inputs_are_bounded_and_strict() {
     );
     // A huge message count with few bytes is refused before allocating.
     assert_eq!(
-        RollupInput::decode(&[1, 0xff, 0x1f, 3]),
+        RollupInput::decode(&[2, 0xff, 0x1f, 3]),
         Err(Error::Truncated)
     );
     let too_big = RollupInput {

@@ -1,7 +1,7 @@
 //! The committed vectors equal a fresh regeneration and behave as they declare.
 
 use serde_json::Value;
-use witness_protocol::{BackendSecretKey, Envelope, Error, PublicKey, RollupInput};
+use witness_protocol::{BackendSecretKey, Domain, Envelope, Error, PublicKey, RollupInput};
 
 fn committed() -> String {
     let path = concat!(
@@ -39,15 +39,24 @@ fn every_envelope_vector_behaves_as_declared() {
         let backend =
             BackendSecretKey::from_bytes(&array32(&vector["backend_secret_key"])).unwrap();
         let device = PublicKey::from_bytes(&array32(&vector["device_public_key"])).unwrap();
+        let domain = Domain {
+            chain_id: vector["chain_id"].as_u64().unwrap(),
+            application: bytes(&vector["application"]).try_into().unwrap(),
+            backend_key: backend.public_key().clone(),
+        };
+        assert_eq!(domain.to_bytes().to_vec(), bytes(&vector["domain"]));
         let outcome = Envelope::decode(&bytes(&vector["envelope"]))
-            .and_then(|e| e.open(&device, &backend).map(|o| (e, o)));
+            .and_then(|e| e.open(&device, &domain, &backend).map(|o| (e, o)));
         match (vector["valid"].as_bool().unwrap(), outcome) {
             (true, Ok((envelope, opened))) => {
                 assert_eq!(
                     opened.readings.len(),
                     vector["readings"].as_array().unwrap().len()
                 );
-                assert_eq!(envelope.signed_message(), bytes(&vector["signed_message"]));
+                assert_eq!(
+                    envelope.signed_message(&domain),
+                    bytes(&vector["signed_message"])
+                );
                 let input = RollupInput::decode(&bytes(&vector["input"])).unwrap();
                 assert_eq!(input.messages.len(), 1);
             }

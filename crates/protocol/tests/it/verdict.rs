@@ -3,7 +3,7 @@
 use witness_protocol::state::{AttestedRef, DeviceLeaf, TamperRef};
 use witness_protocol::verdict::{Decision, Evidence, Verdict, decide};
 use witness_protocol::{
-    BackendSecretKey, DeviceId, ModelId, Opening, PossessionProof, Reading, SigningKey,
+    BackendSecretKey, DeviceId, Domain, ModelId, Opening, PossessionProof, Reading, SigningKey,
 };
 
 use crate::rng;
@@ -13,7 +13,7 @@ const NONCE: [u8; 32] = [0x6e; 32];
 struct Case {
     device: SigningKey,
     id: DeviceId,
-    backend: BackendSecretKey,
+    domain: Domain,
     leaf: DeviceLeaf,
     opening: Opening,
 }
@@ -34,7 +34,8 @@ fn case() -> Case {
     let mut rng = rng(40);
     let device = SigningKey::generate(&mut rng);
     let id = DeviceId::random(&mut rng);
-    let backend = BackendSecretKey::generate(&mut rng);
+    let domain =
+        witness_protocol::fixture::domain(BackendSecretKey::generate(&mut rng).public_key());
     let opening = Opening {
         device_id: id,
         counter: 5,
@@ -52,7 +53,7 @@ fn case() -> Case {
     Case {
         device,
         id,
-        backend,
+        domain,
         leaf,
         opening,
     }
@@ -62,7 +63,7 @@ impl Case {
     fn proof(&self, odometer_m: u64, counter: u64) -> PossessionProof {
         PossessionProof::sign(
             &self.device,
-            self.backend.public_key(),
+            &self.domain,
             self.id,
             NONCE,
             counter,
@@ -82,7 +83,7 @@ impl Case {
             leaf,
             proof,
             nonce: &NONCE,
-            backend_key: self.backend.public_key(),
+            domain: &self.domain,
             opening,
         })
     }
@@ -133,15 +134,7 @@ fn rule_2_a_revoked_device_is_revoked_whatever_it_answers() {
     let mut c = case();
     c.leaf.revoked = true;
     let stranger = SigningKey::generate(&mut rng(41));
-    let forged = PossessionProof::sign(
-        &stranger,
-        c.backend.public_key(),
-        c.id,
-        [0; 32],
-        0,
-        reading(1),
-    )
-    .unwrap();
+    let forged = PossessionProof::sign(&stranger, &c.domain, c.id, [0; 32], 0, reading(1)).unwrap();
     assert_eq!(
         c.decide(Some(&c.leaf), &forged, None).verdict,
         Verdict::Revoked
@@ -167,20 +160,16 @@ fn rule_4_an_answer_not_signed_under_the_proven_key_cannot_confirm() {
     let c = case();
     // Signed by another unit.
     let clone = SigningKey::generate(&mut rng(42));
-    let by_clone = PossessionProof::sign(
-        &clone,
-        c.backend.public_key(),
-        c.id,
-        NONCE,
-        6,
-        reading(41_000_000),
-    )
-    .unwrap();
+    let by_clone =
+        PossessionProof::sign(&clone, &c.domain, c.id, NONCE, 6, reading(41_000_000)).unwrap();
     // Signed by the device, for another deployment.
     let elsewhere = BackendSecretKey::generate(&mut rng(43));
     let for_elsewhere = PossessionProof::sign(
         &c.device,
-        elsewhere.public_key(),
+        &Domain {
+            backend_key: elsewhere.public_key().clone(),
+            ..c.domain.clone()
+        },
         c.id,
         NONCE,
         6,
