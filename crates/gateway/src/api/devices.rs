@@ -21,6 +21,9 @@ use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, Submissio
 /// Most registrar messages per request.
 const MAX_REGISTRAR_MESSAGES: usize = 1024;
 
+/// Receipts of a device's latest envelopes in its detail.
+const RECENT_RECEIPTS: i64 = 20;
+
 /// Registrar-signed messages to relay.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +85,10 @@ pub struct DeviceDetail {
     pub device: DeviceView,
     /// Where its envelopes are on their way to the rollup.
     pub submission: SubmissionCounts,
+    /// The receipts of its latest envelopes, newest first (at most 20): those `pending` or
+    /// `submitted` are not on chain yet. `submission` counts all of them.
+    #[schema(max_items = 20)]
+    pub receipts: Vec<Receipt>,
     /// The rollup's current view of the device (inspect `{"type":"device"}`:
     /// `witness_protocol::api::DeviceAnswer`, `{device_id, exists, input_index, leaf}` with
     /// `leaf` a `LeafView` or null), if the node answered. Unproven: for display only.
@@ -235,7 +242,7 @@ pub(super) async fn list_devices(
     Ok(Json(devices.iter().map(|d| view(d, account.id)).collect()))
 }
 
-/// One device: the gateway's record and submission state, and the rollup's public status.
+/// One device: the gateway's record, its envelopes' state and latest receipts, the rollup's view.
 #[utoipa::path(get, path = "/v1/devices/{id}", tag = "devices",
     params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
         description = "Device id: 32 hex digits, with or without one `0x` prefix",
@@ -255,6 +262,10 @@ pub(super) async fn device(
 ) -> Result<Json<DeviceDetail>> {
     let device = visible_device(&state, &auth, &id).await?;
     let submission = state.store.submission_counts(device.id).await?;
+    let receipts = state
+        .store
+        .recent_receipts(device.id, RECENT_RECEIPTS)
+        .await?;
     let query = InspectQuery::Device {
         device_id: device.id.to_hex(),
     };
@@ -266,6 +277,7 @@ pub(super) async fn device(
     Ok(Json(DeviceDetail {
         device: view(&device, auth.0.id),
         submission,
+        receipts,
         rollup,
         rollup_error,
     }))
