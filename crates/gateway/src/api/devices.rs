@@ -12,7 +12,10 @@ use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
 use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 
-use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
+use super::{
+    AppState, HexBytes, JsonBody, NoBackendKey, NotJson, PathParam, PayloadTooLarge,
+    Unauthenticated, unexpected,
+};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -151,15 +154,14 @@ pub(super) async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> R
         (status = 400, body = ErrorBody,
          description = "invalid_request (not JSON, a missing or unknown field, no messages, the \
                         same message twice), malformed (with index: not hex, does not decode)"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not a registrar or an admin"),
         (status = 409, body = ErrorBody, description = "already_registered, stale_sequence (with index)"),
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 1024 messages, or the body is too large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        NotJson,
         (status = 422, body = ErrorBody, description = "bad_signature (with index)"),
-        (status = 503, body = ErrorBody,
-         description = "unavailable: the backend key is not configured and the node does not answer"),
+        NoBackendKey,
     ))]
 pub(super) async fn registrar_messages(
     State(state): State<Arc<AppState>>,
@@ -218,7 +220,7 @@ pub(super) async fn registrar_messages(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = Vec<DeviceView>),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
     ))]
 pub(super) async fn list_devices(
     State(state): State<Arc<AppState>>,
@@ -251,7 +253,7 @@ pub(super) async fn list_devices(
     responses(
         (status = 200, body = DeviceDetail),
         (status = 400, body = ErrorBody, description = "invalid_request: not a device id"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not the caller's device"),
         (status = 404, body = ErrorBody, description = "not_found: not registered here"),
     ))]
@@ -295,14 +297,13 @@ pub(super) async fn device(
         (status = 400, body = ErrorBody,
          description = "invalid_request (not a device id, not JSON, a missing or unknown field, \
                         a statement for another device), malformed (not hex, does not decode)"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 404, body = ErrorBody, description = "not_found: not registered here"),
         (status = 409, body = ErrorBody, description = "already_claimed, stale_sequence"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
         (status = 422, body = ErrorBody, description = "bad_signature, device_revoked"),
-        (status = 503, body = ErrorBody,
-         description = "unavailable: the backend key is not configured and the node does not answer"),
+        NoBackendKey,
     ))]
 pub(super) async fn claim(
     State(state): State<Arc<AppState>>,
