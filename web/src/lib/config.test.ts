@@ -8,7 +8,8 @@ describe('endpoints', () => {
     expect(
       endpointsFromGatewayConfig({
         node_inspect_url: 'http://127.0.0.1:10012/inspect/0xabc',
-        rpc_url: 'http://127.0.0.1:8545',
+        node_rpc_url: 'http://127.0.0.1:10011/rpc',
+        chain_rpc_url: 'http://127.0.0.1:8545',
         application: '0xabc',
         chain_id: 31337,
         local_link_url: 'http://127.0.0.1:9700',
@@ -16,14 +17,16 @@ describe('endpoints', () => {
       }),
     ).toEqual({
       nodeInspectUrl: 'http://127.0.0.1:10012/inspect/0xabc',
+      nodeRpcUrl: 'http://127.0.0.1:10011/rpc',
       chainRpcUrl: 'http://127.0.0.1:8545',
       application: '0xabc',
       chainId: 31337,
       localLinkUrl: 'http://127.0.0.1:9700',
       gatewayBackendKey: 'ff'.repeat(32),
     });
-    expect(endpointsFromGatewayConfig({ rpc_url: 'http://127.0.0.1:10011/rpc' })).toEqual({ nodeRpcUrl: 'http://127.0.0.1:10011/rpc' });
-    expect(endpointsFromGatewayConfig({ node_rpc_url: 'http://n/rpc', chain_rpc_url: 'http://c', rpc_url: 'http://x' })).toEqual({ nodeRpcUrl: 'http://n/rpc', chainRpcUrl: 'http://c' });
+    // What the gateway leaves out (null, missing or empty) is not suggested.
+    expect(endpointsFromGatewayConfig({ node_rpc_url: 'http://n/rpc', chain_rpc_url: null, application: '', chain_id: null })).toEqual({ nodeRpcUrl: 'http://n/rpc' });
+    expect(endpointsFromGatewayConfig({})).toEqual({});
   });
 
   it('builds the inspect URL from any of its forms', () => {

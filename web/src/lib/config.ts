@@ -3,8 +3,7 @@
  * person can override them (kept in localStorage), since the verifier should not have to trust
  * the gateway about which node and chain to ask.
  */
-import { requestJson } from './http';
-import { gatewayUrl } from './gateway';
+import { gatewayConfig, type ClientConfig } from './gateway';
 import { anchorConflicts, loadAnchors, type PinnedAnchors } from './anchors';
 
 export interface Endpoints {
@@ -33,32 +32,19 @@ export const DEFAULT_ENDPOINTS: Endpoints = {
 
 const OVERRIDES_KEY = 'witness.endpoints.v1';
 
-type Raw = Record<string, unknown>;
-
-const s = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-
-/** Maps `GET /v1/config` onto endpoints. `rpc_url` alone is taken as the node's RPC when it ends in `/rpc`, else as the chain's. */
-export function endpointsFromGatewayConfig(raw: Raw): Partial<Endpoints> {
+/** Maps `GET /v1/config` (the document's `ClientConfig`) onto endpoints: the parts it names. */
+export function endpointsFromGatewayConfig(config: ClientConfig): Partial<Endpoints> {
   const out: Partial<Endpoints> = {};
-  const inspect = s(raw.node_inspect_url);
-  if (inspect) out.nodeInspectUrl = inspect;
-  const nodeRpc = s(raw.node_rpc_url);
-  const chainRpc = s(raw.chain_rpc_url) ?? s(raw.eth_rpc_url);
-  const rpc = s(raw.rpc_url);
-  if (nodeRpc) out.nodeRpcUrl = nodeRpc;
-  if (chainRpc) out.chainRpcUrl = chainRpc;
-  if (rpc) {
-    if (/\/rpc\/?$/.test(rpc)) out.nodeRpcUrl ??= rpc;
-    else out.chainRpcUrl ??= rpc;
-  }
-  const app = s(raw.application) ?? s(raw.application_address);
-  if (app) out.application = app;
-  const chainId = typeof raw.chain_id === 'number' ? raw.chain_id : typeof raw.chain_id === 'string' ? Number(raw.chain_id) : undefined;
-  if (chainId !== undefined && Number.isFinite(chainId)) out.chainId = chainId;
-  const local = s(raw.local_link_url);
-  if (local) out.localLinkUrl = local;
-  const key = s(raw.backend_public_key);
-  if (key) out.gatewayBackendKey = key;
+  const set = <K extends keyof Endpoints>(key: K, value: Endpoints[K] | null | undefined) => {
+    if (value !== null && value !== undefined && value !== '') out[key] = value;
+  };
+  set('nodeInspectUrl', config.node_inspect_url);
+  set('nodeRpcUrl', config.node_rpc_url);
+  set('chainRpcUrl', config.chain_rpc_url);
+  set('application', config.application);
+  set('chainId', config.chain_id);
+  set('localLinkUrl', config.local_link_url);
+  set('gatewayBackendKey', config.backend_public_key);
   return out;
 }
 
@@ -129,8 +115,7 @@ export async function loadConfig(): Promise<LoadedConfig> {
   let fromGateway: Partial<Endpoints> = {};
   let gatewayError: string | undefined;
   try {
-    const { data } = await requestJson<Raw>(gatewayUrl('/v1/config'), { what: 'the gateway', timeoutMs: 8000 });
-    fromGateway = endpointsFromGatewayConfig(data ?? {});
+    fromGateway = endpointsFromGatewayConfig(await gatewayConfig());
   } catch (e) {
     gatewayError = (e as Error).message;
   }

@@ -174,7 +174,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One device: the gateway's record and submission state, and the rollup's public status. */
+        /** One device: the gateway's record, its envelopes' state and latest receipts, the rollup's view. */
         get: operations["device"];
         put?: never;
         post?: never;
@@ -445,6 +445,11 @@ export interface components {
         DeviceDetail: {
             /** @description The gateway's record. */
             device: components["schemas"]["DeviceView"];
+            /**
+             * @description The receipts of its latest envelopes, newest first (at most 20): those `pending` or
+             *     `submitted` are not on chain yet. `submission` counts all of them.
+             */
+            receipts: components["schemas"]["Receipt"][];
             /**
              * @description The rollup's current view of the device (inspect `{"type":"device"}`:
              *     `witness_protocol::api::DeviceAnswer`, `{device_id, exists, input_index, leaf}` with

@@ -6,13 +6,14 @@
  * Requests go through openapi-fetch with the types openapi-typescript generates from the
  * gateway's document (docs/openapi.json -> gateway.schema.d.ts; `npm run gen:gateway`): a path,
  * parameter or body the document does not have fails the type check, and so does a generated
- * file that no longer matches the document (`npm run typecheck`).
+ * file that no longer matches the document (`npm run typecheck`). The answers' types are the
+ * document's schemas too; the few objects the document leaves open (the rollup's own answers,
+ * which the gateway passes on) are the protocol's types of ./api.
  */
 import createClient from 'openapi-fetch';
 import { HttpError, answerError, fetchWithin } from './http';
 import type { components, paths } from './gateway.schema';
-import type { DeviceAnswer, InspectAnswer } from './api';
-import type { NoticesPage } from './history';
+import type { DeviceAnswer, InspectAnswer, StatsAnswer } from './api';
 
 const TOKEN_KEY = 'witness.session-token';
 /** Set while this browser believes it has a session, so anonymous visits send no doomed /me request. */
@@ -68,11 +69,12 @@ type Common = {
 };
 
 /**
- * Runs one typed request and answers its body; errors read like `requestJson`'s (the same
- * `fetchWithin` and `answerError`): the gateway's error body (`{error, message}`) as an
- * HttpError with status and code, a timeout or an unreachable gateway in words.
+ * Runs one typed request and answers its body (the document's type for the operation's
+ * success); errors read like `requestJson`'s (the same `fetchWithin` and `answerError`): the
+ * gateway's error body (`{error, message}`) as an HttpError with status and code, a timeout or
+ * an unreachable gateway in words.
  */
-async function call<T>(send: (common: Common) => Promise<{ data?: unknown; error?: unknown; response: Response }>, timeoutMs = 20000): Promise<T> {
+async function call<D>(send: (common: Common) => Promise<{ data?: D; error?: unknown; response: Response }>, timeoutMs = 20000): Promise<D> {
   const t = token();
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (t) headers.Authorization = `Bearer ${t}`;
@@ -81,25 +83,42 @@ async function call<T>(send: (common: Common) => Promise<{ data?: unknown; error
     fetch: (request) => fetchWithin(request, {}, 'the gateway', timeoutMs),
   });
   if (!response.ok) throw answerError('the gateway', response, error);
-  return data as T;
+  return data as D;
 }
 
-export interface User {
-  username: string;
-  role?: string;
-  id?: number | string;
-}
+type Schemas = components['schemas'];
 
-type Raw = Record<string, unknown>;
+/** Where the dashboard finds the other parts (the document's `ClientConfig`). */
+export type ClientConfig = Schemas['ClientConfig'];
 
-function userFrom(data: unknown): User | null {
-  if (!data || typeof data !== 'object') return null;
-  const d = data as Raw;
-  const u = (d.user ?? d.account ?? d) as Raw | null;
-  if (!u || typeof u !== 'object') return null;
-  const username = (u.username ?? u.name ?? u.email) as string | undefined;
-  if (typeof username !== 'string') return null;
-  return { username, role: typeof u.role === 'string' ? u.role : undefined, id: u.id as number | undefined };
+/** A signed-in account (the document's `AccountView`). */
+export type User = Schemas['AccountView'];
+
+/** A device as the gateway lists it (the document's `DeviceView`). */
+export type GatewayDevice = Schemas['DeviceView'];
+
+/** Where a device's envelopes are on their way to the rollup (the document's `SubmissionCounts`). */
+export type SubmissionCounts = Schemas['SubmissionCounts'];
+
+/** The full story of one acknowledged message (the document's `Receipt`). */
+export type Receipt = Schemas['Receipt'];
+
+/**
+ * One device (the document's `DeviceDetail`): the gateway's record, its envelopes' submission
+ * counts and latest receipts, and the rollup's view of it, which the document leaves an open
+ * object: the protocol's `DeviceAnswer` (unproven, for display).
+ */
+export type DeviceDetail = Omit<Schemas['DeviceDetail'], 'rollup'> & { rollup?: DeviceAnswer | null };
+
+/** A page of a device's history notices (the document's `DeviceNotices`). */
+export type DeviceNotices = Schemas['DeviceNotices'];
+
+/** The gateway's queue, batching and recent refusals (the document's `SystemStatus`). */
+export type SystemStatus = Schemas['SystemStatus'];
+
+/** The endpoints the gateway suggests (`GET /v1/config`). */
+export async function gatewayConfig(): Promise<ClientConfig> {
+  return call((c) => client.GET('/v1/config', c), 8000);
 }
 
 export function isUnauthorized(e: unknown): boolean {
@@ -110,8 +129,7 @@ export function isUnauthorized(e: unknown): boolean {
 export async function currentUser(): Promise<User | null> {
   if (!signedInHint()) return null;
   try {
-    const data = await call<unknown>((c) => client.GET('/v1/auth/me', c), 8000);
-    return userFrom(data);
+    return await call((c) => client.GET('/v1/auth/me', c), 8000);
   } catch (e) {
     if (isUnauthorized(e)) {
       setSignedIn(false);
@@ -121,16 +139,15 @@ export async function currentUser(): Promise<User | null> {
   }
 }
 
-async function authenticate(path: '/v1/auth/signup' | '/v1/auth/login', username: string, password: string): Promise<User> {
-  const data = await call<Raw>((c) => client.POST(path, { ...c, body: { username, password } }));
-  const t = data && typeof data === 'object' ? (data.token ?? data.session_token) : undefined;
-  setToken(typeof t === 'string' ? t : null);
+/** Keeps a new session (its token, for a dashboard on another origin) and answers its account. */
+function opened(session: Schemas['SessionView']): User {
+  setToken(session.token);
   setSignedIn(true);
-  return userFrom(data) ?? { username };
+  return session.account;
 }
 
-export const signup = (username: string, password: string) => authenticate('/v1/auth/signup', username, password);
-export const login = (username: string, password: string) => authenticate('/v1/auth/login', username, password);
+export const signup = async (username: string, password: string) => opened(await call((c) => client.POST('/v1/auth/signup', { ...c, body: { username, password } })));
+export const login = async (username: string, password: string) => opened(await call((c) => client.POST('/v1/auth/login', { ...c, body: { username, password } })));
 
 export async function logout(): Promise<void> {
   try {
@@ -143,125 +160,64 @@ export async function logout(): Promise<void> {
   }
 }
 
-/** A device in "my devices" as the gateway lists it (fields beyond `device_id` are optional). */
-export interface GatewayDevice {
-  device_id: string;
-  public_key?: string;
-  owned_by_you?: boolean;
-  registered_at?: number;
-  model?: number;
-  model_name?: string;
-  status?: string;
-  owner_key?: string;
-  owner_sequence?: number;
-  claimed_at?: number;
-  submissions?: SubmissionCounts;
-  [key: string]: unknown;
-}
-
-/** Where a device's envelopes are on their way to the rollup (the document's `SubmissionCounts`). */
-export type SubmissionCounts = components['schemas']['SubmissionCounts'];
-
-/** The full story of one acknowledged message (the document's `Receipt`). */
-export type Receipt = components['schemas']['Receipt'];
-
-function normalizeDevice(d: Raw): GatewayDevice {
-  const id = (d.device_id ?? d.id) as string;
-  return { ...d, device_id: String(id).toLowerCase() } as GatewayDevice;
-}
-
 export async function myDevices(): Promise<GatewayDevice[]> {
-  const data = await call<unknown>((c) => client.GET('/v1/devices', c));
-  const list = Array.isArray(data) ? data : ((data as Raw)?.devices as unknown[] | undefined) ?? [];
-  return (list as Raw[]).map(normalizeDevice);
-}
-
-export interface DeviceDetail extends GatewayDevice {
-  /** The rollup's public device status as the gateway saw it (informational). */
-  rollup?: DeviceAnswer | null;
-  rollup_error?: string;
-  /** Messages the gateway acknowledged and the rollup has not processed yet. */
-  pending?: Receipt[];
-  /** Recent receipts of this device (any status). */
-  receipts?: Receipt[];
+  return call((c) => client.GET('/v1/devices', c));
 }
 
 export async function deviceDetail(id: string): Promise<DeviceDetail> {
-  const data = await call<Raw>((c) => client.GET('/v1/devices/{id}', { ...c, params: { path: { id } } }));
-  const d = ((data as Raw).device as Raw | undefined) ?? data;
-  const merged: Raw = { ...d };
-  for (const key of ['pending', 'receipts', 'submissions', 'submission', 'recent', 'rollup', 'rollup_error']) {
-    if ((data as Raw)[key] !== undefined && merged[key] === undefined) merged[key] = (data as Raw)[key];
-  }
-  if (!merged.submissions && merged.submission) merged.submissions = merged.submission;
-  if (!merged.receipts && Array.isArray(merged.recent)) merged.receipts = merged.recent;
-  return normalizeDevice(merged) as DeviceDetail;
+  const detail = await call((c) => client.GET('/v1/devices/{id}', { ...c, params: { path: { id } } }));
+  return detail as DeviceDetail;
 }
 
 /** Queues an ownership statement; answers the gateway's receipt for it. */
-export async function claimDevice(id: string, statementHex: string): Promise<Receipt | undefined> {
-  const data = await call<Raw>((c) =>
-    client.POST('/v1/devices/{id}/claim', { ...c, params: { path: { id } }, body: { statement: statementHex } }),
-  );
-  const r = (data?.receipt ?? data) as Raw | undefined;
-  return r && typeof r.envelope_hash === 'string' ? (r as unknown as Receipt) : undefined;
+export async function claimDevice(id: string, statementHex: string): Promise<Receipt> {
+  const answer = await call((c) => client.POST('/v1/devices/{id}/claim', { ...c, params: { path: { id } }, body: { statement: statementHex } }));
+  return answer.receipt;
 }
 
 /** Relays an owner query for history keys (`POST /v1/devices/{id}/history-keys`); the answer is the backend's. */
 export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promise<InspectAnswer> {
   try {
-    const data = await call<Raw>((c) =>
-      client.POST('/v1/devices/{id}/history-keys', { ...c, params: { path: { id } }, body: { owner_query: ownerQueryHex } }),
-    );
-    return unwrapReport(data) as unknown as InspectAnswer;
+    return await call((c) => client.POST('/v1/devices/{id}/history-keys', { ...c, params: { path: { id } }, body: { owner_query: ownerQueryHex } }));
   } catch (e) {
-    // The backend's refusals (422 with its code) read like the node's error answers.
+    // The gateway's own refusal of the query (422 bad_signature) reads like the backend's.
     if (e instanceof HttpError && e.status === 422 && e.code) return { type: 'error', error: e.code, detail: e.message };
     throw e;
   }
 }
 
 /** A page of the device's history notices, newest first (`GET /v1/devices/{id}/notices`; `before` is an input index, inclusive; at most 200). */
-export async function deviceNotices(id: string, before: number | undefined, limit = 200): Promise<NoticesPage> {
+export async function deviceNotices(id: string, before: number | undefined, limit = 200): Promise<DeviceNotices> {
   const query = before === undefined ? { limit } : { limit, before };
-  const data = await call<Raw>((c) => client.GET('/v1/devices/{id}/notices', { ...c, params: { path: { id }, query } }));
-  const notices = Array.isArray(data?.notices) ? (data.notices as Raw[]) : [];
-  return {
-    device_id: String(data?.device_id ?? id),
-    leaf: data?.leaf,
-    notices: notices.map((n) => ({ input_index: Number(n.input_index), output_index: Number(n.output_index), payload: String(n.payload ?? '') })),
-    next_before: typeof data?.next_before === 'number' ? data.next_before : null,
-  };
-}
-
-/** Accepts the report itself, `{report}`, or a node inspect answer `{reports:[{payload}]}`. */
-export function unwrapReport(data: Raw): Raw {
-  if (data && typeof data === 'object') {
-    if (typeof data.type === 'string') return data;
-    if (data.report && typeof data.report === 'object') return data.report as Raw;
-    if (Array.isArray(data.reports) && data.reports.length > 0) {
-      const first = data.reports[0] as Raw;
-      if (typeof first.payload === 'string') {
-        const hex = first.payload.replace(/^0x/, '');
-        const bytes = new Uint8Array(hex.length / 2);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-        return JSON.parse(new TextDecoder().decode(bytes)) as Raw;
-      }
-      return first;
-    }
-  }
-  return data;
+  return call((c) => client.GET('/v1/devices/{id}/notices', { ...c, params: { path: { id }, query } }));
 }
 
 export async function receipt(hash: string): Promise<Receipt> {
-  const data = await call<Raw>((c) => client.GET('/v1/receipts/{hash}', { ...c, params: { path: { hash: hash.replace(/^0x/, '') } } }));
-  return ((data.receipt as Raw | undefined) ?? data) as unknown as Receipt;
+  return call((c) => client.GET('/v1/receipts/{hash}', { ...c, params: { path: { hash: hash.replace(/^0x/, '') } } }));
 }
 
-export async function gatewayStats(): Promise<Raw> {
-  return call<Raw>((c) => client.GET('/v1/stats', c));
+/** The rollup's public statistics through the gateway: the backend's `StatsAnswer` (the document leaves it an open object). */
+export async function gatewayStats(): Promise<StatsAnswer> {
+  const stats = await call((c) => client.GET('/v1/stats', c));
+  return stats as unknown as StatsAnswer;
 }
 
-export async function gatewaySystem(): Promise<Raw> {
-  return call<Raw>((c) => client.GET('/v1/system', c));
+export async function gatewaySystem(): Promise<SystemStatus> {
+  return call((c) => client.GET('/v1/system', c));
+}
+
+/** Where a receipt's message is, in words. */
+export function receiptStage(r: Receipt): string {
+  switch (r.status) {
+    case 'pending':
+      return 'waiting to be sent';
+    case 'submitted':
+      return 'sent, not yet mined';
+    case 'included':
+      return `in input ${r.input_index ?? '?'}, not yet processed`;
+    case 'attested':
+      return `attested (input ${r.input_index ?? '?'})`;
+    case 'rejected':
+      return `rejected: ${r.reason ?? 'no reason given'}`;
+  }
 }

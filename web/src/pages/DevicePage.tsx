@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useApp, useAsync } from '../lib/app';
-import { deviceDetail, deviceNotices } from '../lib/gateway';
+import { deviceDetail, deviceNotices, receiptStage, type DeviceDetail } from '../lib/gateway';
 import { ownerKeysRelay } from '../lib/relay';
 import { badgeFor, publicDevice } from '../lib/devices';
 import { ownerKey, seedOf } from '../lib/keys';
@@ -171,12 +171,12 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
   );
 }
 
-function PendingCard({ detail }: { detail: ReturnType<typeof useAsync<Awaited<ReturnType<typeof deviceDetail>> | undefined>> }) {
+function PendingCard({ detail }: { detail: ReturnType<typeof useAsync<DeviceDetail | undefined>> }) {
   const d = detail.data;
-  const counts = d?.submissions;
-  const pending = (d?.pending ?? d?.receipts ?? []).filter((r) => r.status !== 'attested' && r.status !== 'rejected');
+  const counts = d?.submission;
+  const notOnChain = counts ? counts.pending + counts.submitted : 0;
   return (
-    <Card title="Pending submissions (gateway)" id="pending-heading">
+    <Card title="On its way to the rollup (gateway)" id="pending-heading">
       {detail.loading && !d && <Loading />}
       {detail.error && (
         <Alert title="Could not ask the gateway" onRetry={detail.reload}>
@@ -187,42 +187,49 @@ function PendingCard({ detail }: { detail: ReturnType<typeof useAsync<Awaited<Re
       {counts && (
         <KeyValues
           items={[
-            ['Waiting to be sent', counts.pending ?? 0],
-            ['Sent, not yet mined', counts.submitted ?? 0],
-            ['Mined, not yet processed', counts.included ?? 0],
-            ['Attested', counts.attested ?? 0],
-            ['Rejected', counts.rejected ?? 0],
+            ['Envelopes accepted', formatInt(counts.accepted)],
+            ['Waiting to be sent', formatInt(counts.pending)],
+            ['Sent, not yet mined', formatInt(counts.submitted)],
+            ['Mined, not yet processed', formatInt(counts.included)],
+            ['Attested', formatInt(counts.attested)],
+            ['Rejected', formatInt(counts.rejected)],
             ['Last received', formatMs(counts.last_received_at)],
           ]}
         />
       )}
-      {d && pending.length === 0 && !counts && <p className="muted">Nothing pending.</p>}
-      {pending.length > 0 && (
-        <div className="table-wrap">
-          <table className="table compact">
-            <caption className="visually-hidden">Submissions not yet attested</caption>
-            <thead>
-              <tr>
-                <th scope="col">Counter</th>
-                <th scope="col">Status</th>
-                <th scope="col">Received</th>
-                <th scope="col">Transaction</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pending.slice(0, 20).map((r) => (
-                <tr key={r.envelope_hash}>
-                  <td>{r.counter ?? '—'}</td>
-                  <td>{r.status}</td>
-                  <td>{formatMs(r.received_at)}</td>
-                  <td>
-                    <Hex value={r.tx_hash} />
-                  </td>
+      {d && d.receipts.length === 0 && <p className="muted">The gateway has accepted no envelope of this device yet.</p>}
+      {d && d.receipts.length > 0 && (
+        <>
+          <p className="muted small">
+            {notOnChain > 0 ? `${formatInt(notOnChain)} envelope(s) not on chain yet. ` : 'Every envelope is on chain. '}
+            The latest {d.receipts.length}, newest first:
+          </p>
+          <div className="table-wrap">
+            <table className="table compact" data-testid="receipts-table">
+              <caption className="visually-hidden">The device's latest envelopes at the gateway, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Counter</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Received</th>
+                  <th scope="col">Transaction</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {d.receipts.map((r) => (
+                  <tr key={r.envelope_hash} data-status={r.status}>
+                    <td>{r.counter ?? '—'}</td>
+                    <td>{receiptStage(r)}</td>
+                    <td>{formatMs(r.received_at)}</td>
+                    <td>
+                      <Hex value={r.tx_hash ?? undefined} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
     </Card>
   );

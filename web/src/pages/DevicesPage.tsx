@@ -72,8 +72,6 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
   const models = useAsync(async () => (await app.backend()).models, [app.backend]);
   const modelName = (r: Row) => {
     const id = r.pub?.leaf?.model ?? r.device.model;
-    if (r.device.model_name) return r.device.model_name;
-    if (id === undefined) return '—';
     return models.data?.get(id) ?? `Model ${id}`;
   };
 
@@ -99,7 +97,7 @@ function DeviceTable({ devices }: { devices: GatewayDevice[] }) {
         }
         const key = ownerKey(d.device_id);
         // Only the account that claimed a device may have the gateway relay its queries.
-        if (!key || !pub?.leaf || pub.leaf.owner !== key.publicKey || d.owned_by_you === false) return;
+        if (!key || !pub?.leaf || pub.leaf.owner !== key.publicKey || !d.owned_by_you) return;
         try {
           const backend = await app.backend();
           const [keys, page] = await Promise.all([
@@ -233,7 +231,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       set(2, { state: 'ok', detail: <>Device key <Hex value={deviceKey} /> (as the node states it)</> });
       set(3, { state: 'running' });
       const receipt = await claimDevice(dev, paired.statement);
-      set(3, { state: 'ok', detail: receipt ? <>Queued by the gateway, receipt <Hex value={receipt.envelope_hash} /> ({receipt.status})</> : 'Accepted by the gateway' });
+      set(3, { state: 'ok', detail: <>Queued by the gateway, receipt <Hex value={receipt.envelope_hash} /> ({receipt.status})</> });
       onClaimed();
       set(4, { state: 'running', detail: 'Waiting for the next rollup input…' });
       for (let i = 0; i < 60; i++) {

@@ -1,7 +1,7 @@
 import { useApp, useAsync } from '../lib/app';
 import { expectAnswer, inspect } from '../lib/node';
-import type { InspectAnswer, StatsAnswer } from '../lib/api';
-import { gatewayStats, unwrapReport } from '../lib/gateway';
+import type { StatsAnswer } from '../lib/api';
+import { gatewayStats } from '../lib/gateway';
 import { formatInt, formatNumber } from '../lib/format';
 import { BarChart, HBarChart } from '../components/charts';
 import { Alert, Card, Loading, PageTitle } from '../components/ui';
@@ -17,9 +17,7 @@ export function bucketLabels(bounds: number[]): string[] {
   return [...bounds.map((b, i) => (i === 0 ? `<${k(b)}k` : `${k(bounds[i - 1] ?? 0)}–${k(b)}k`)), `≥${k(bounds.at(-1) ?? 0)}k`];
 }
 
-function parseStats(answer: InspectAnswer, source: string): Stats {
-  // The gateway may pass the backend's stats answer on without its `type`.
-  const a = (answer as { type?: string }).type === undefined ? (answer as unknown as StatsAnswer) : expectAnswer(answer, 'stats');
+function checked(a: StatsAnswer, source: string): Stats {
   if (!Array.isArray(a.models)) throw new Error('The statistics answer has no models.');
   return { ...a, source };
 }
@@ -29,10 +27,10 @@ export function StatsPage() {
   const stats = useAsync(async (): Promise<Stats> => {
     try {
       const { answer } = await inspect(await app.inspectUrl(), { type: 'stats' });
-      return parseStats(answer, 'the rollup node (inspect)');
+      return checked(expectAnswer(answer, 'stats'), 'the rollup node (inspect)');
     } catch (nodeError) {
       try {
-        return parseStats(unwrapReport(await gatewayStats()) as unknown as InspectAnswer, 'the gateway (the rollup node could not be reached)');
+        return checked(await gatewayStats(), 'the gateway (the rollup node could not be reached)');
       } catch {
         throw nodeError;
       }

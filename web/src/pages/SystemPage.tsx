@@ -9,8 +9,6 @@ import { EndpointsPanel } from '../components/EndpointsPanel';
 import type { ReactNode } from 'react';
 import type { Report } from '../lib/api';
 
-type Raw = Record<string, unknown>;
-
 interface Rejection {
   source: string;
   input_index?: number;
@@ -18,11 +16,7 @@ interface Rejection {
   counter?: number;
   reason: string;
   detail?: string;
-  at?: string;
 }
-
-const obj = (v: unknown): Raw | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : undefined);
-const n = (v: unknown) => (typeof v === 'number' ? v : parseQuantity(v));
 
 export function SystemPage() {
   const app = useApp();
@@ -65,17 +59,12 @@ export function SystemPage() {
   const gateway = useAsync(async () => (mayAskGateway ? gatewaySystem() : undefined), [mayAskGateway]);
 
   const g = gateway.data;
-  const queue = obj(g?.queue) ?? obj(g?.gateway) ?? (g && 'pending_messages' in g ? g : undefined);
-  const gwChain = obj(g?.chain);
-  const gwNode = obj(g?.node);
-  const gwRejections: Rejection[] = (Array.isArray(g?.rejections) ? (g?.rejections as Raw[]) : Array.isArray(g?.recent_rejections) ? (g?.recent_rejections as Raw[]) : []).map((r) => ({
-    source: `gateway: ${String(r.kind ?? 'message')}`,
-    input_index: n(r.input_index),
-    device_id: typeof r.device_id === 'string' ? r.device_id : undefined,
-    counter: n(r.counter),
-    reason: String(r.reason ?? ''),
-    detail: typeof r.detail === 'string' ? r.detail : undefined,
-    at: typeof r.at === 'number' ? formatMs(r.at) : typeof r.rejected_at === 'number' ? formatMs(r.rejected_at) : undefined,
+  const gwRejections: Rejection[] = (g?.recent_rejections ?? []).map((r) => ({
+    source: `gateway: ${r.kind}`,
+    input_index: r.input_index ?? undefined,
+    device_id: r.device_id ?? undefined,
+    counter: r.counter ?? undefined,
+    reason: r.reason,
   }));
   const lag = node.data?.onChain !== undefined && node.data.processed !== undefined ? Number(node.data.onChain) - node.data.processed : undefined;
 
@@ -131,25 +120,19 @@ export function SystemPage() {
           {g && (
             <KeyValues
               items={[
-                ...((queue
-                  ? [
-                      ['Waiting to be sent', formatInt(n(queue.pending_messages))],
-                      ['Sent, not yet mined', formatInt(n(queue.submitted_messages))],
-                      ['In mined inputs', formatInt(n(queue.included_messages))],
-                      ['Rejected by the rollup', formatInt(n(queue.rejected_messages))],
-                      ['Oldest not yet mined', formatMs(n(queue.oldest_unincluded_at))],
-                      ['Inputs mined', formatInt(n(queue.inputs_included))],
-                      ['Gas used', formatInt(n(queue.gas_used_total))],
-                    ]
-                  : []) as [ReactNode, ReactNode][]),
-                ['Chain head (its view)', g.chain_head != null ? formatInt(n(g.chain_head)) : 'unreachable'],
-                ['Node processed (its view)', g.node_processed_inputs != null ? formatInt(n(g.node_processed_inputs)) : 'unreachable'],
-                ['Submitter', g.submitter_enabled === false ? 'off' : 'on'],
-                ...(obj(g.batching) ? ([['Batching', formatBatching(obj(g.batching) ?? {})]] as [ReactNode, ReactNode][]) : []),
-                ['Account', <Hex key="g" keep={4} value={typeof g.gateway_address === 'string' ? g.gateway_address : undefined} />],
-                ['Database', String(g.database ?? '—')],
-                ...(gwChain ? Object.entries(gwChain).filter(([, v]) => typeof v !== 'object').map(([k, v]) => [`Chain: ${k.replace(/_/g, ' ')}`, String(v)] as [ReactNode, ReactNode]) : []),
-                ...(gwNode ? Object.entries(gwNode).filter(([, v]) => typeof v !== 'object').map(([k, v]) => [`Node: ${k.replace(/_/g, ' ')}`, String(v)] as [ReactNode, ReactNode]) : []),
+                ['Waiting to be sent', formatInt(g.queue.pending_messages)],
+                ['Sent, not yet mined', formatInt(g.queue.submitted_messages)],
+                ['In mined inputs', formatInt(g.queue.included_messages)],
+                ['Rejected by the rollup', formatInt(g.queue.rejected_messages)],
+                ['Oldest not yet mined', formatMs(g.queue.oldest_unincluded_at)],
+                ['Inputs mined', formatInt(g.queue.inputs_included)],
+                ['Gas used', formatInt(g.queue.gas_used_total)],
+                ['Chain head (its view)', g.chain_head != null ? formatInt(g.chain_head) : 'unreachable'],
+                ['Node processed (its view)', g.node_processed_inputs != null ? formatInt(g.node_processed_inputs) : 'unreachable'],
+                ['Submitter', g.submitter_enabled ? 'on' : 'off'],
+                ['Batching', formatBatching(g.batching)],
+                ['Account', <Hex key="g" keep={4} value={g.gateway_address ?? undefined} />],
+                ['Database', g.database],
               ]}
             />
           )}
@@ -179,10 +162,7 @@ export function SystemPage() {
               <tbody>
                 {[...gwRejections, ...(node.data?.rejections ?? [])].slice(0, 100).map((r, i) => (
                   <tr key={i}>
-                    <td>
-                      {r.source}
-                      {r.at ? <div className="small muted">{r.at}</div> : null}
-                    </td>
+                    <td>{r.source}</td>
                     <td>{r.input_index ?? '—'}</td>
                     <td>
                       <Hex value={r.device_id} />

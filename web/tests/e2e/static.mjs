@@ -192,6 +192,50 @@ export async function runStatic() {
       await visit('/devices/26d3b382d70a0b277e991984dcc7007e', /Device|Model/, 'static-device');
       assert(/owner key for this device is not in this browser/.test(await page.locator('main').innerText()), 'expected the missing-key notice');
     });
+    await checks.run("device page, signed in: the gateway's latest receipts with their status", async () => {
+      // Only the gateway answers here, routed in the browser (shapes of docs/openapi.json).
+      const id = '26d3b382d70a0b277e991984dcc7007e';
+      const receipt = (counter, status, extra = {}) => ({ envelope_hash: String(counter).padStart(64, '0'), status, kind: 'envelope', device_id: id, counter, received_at: 1767225600000 + counter * 60000, ...extra });
+      const detail = {
+        device: { device_id: id, model: 1, status: 'active', public_key: 'aa'.repeat(32), owned_by_you: true, registered_at: 1767225600000 },
+        submission: { accepted: 4, pending: 1, submitted: 1, included: 0, attested: 1, rejected: 1, last_counter: 3, last_received_at: 1767225780000 },
+        receipts: [
+          receipt(3, 'pending'),
+          receipt(2, 'submitted', { tx_hash: '0x' + '07'.repeat(32) }),
+          receipt(1, 'rejected', { tx_hash: '0x' + '06'.repeat(32), input_index: 5, block_number: 40, message_index: 1, reason: 'timestamp_too_old' }),
+          receipt(0, 'attested', { tx_hash: '0x' + '06'.repeat(32), input_index: 5, block_number: 40, message_index: 0 }),
+        ],
+        rollup: null,
+        rollup_error: 'this gateway is not connected to a rollups node',
+      };
+      const answers = {
+        '/v1/auth/me': { id: 1, username: 'alice', role: 'owner', created_at: 1767225600000 },
+        [`/v1/devices/${id}`]: detail,
+      };
+      const route = (r) => {
+        const body = answers[new URL(r.request().url()).pathname];
+        return body ? r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }) : r.fallback();
+      };
+      await page.route('**/v1/**', route);
+      await page.evaluate(() => localStorage.setItem('witness.signed-in', '1'));
+      try {
+        // A load, not a hash change: the session is looked up when the app starts.
+        await page.goto(`${base}/#/devices/${id}`);
+        await page.reload();
+        await page.getByRole('heading', { level: 1, name: /Device|Model/ }).waitFor({ timeout: 15000 });
+        const table = page.getByTestId('receipts-table');
+        await table.waitFor({ timeout: 15000 });
+        const statuses = await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+        assert(JSON.stringify(statuses) === JSON.stringify(['pending', 'submitted', 'rejected', 'attested']), `rows: ${statuses}`);
+        const text = await page.getByRole('region', { name: 'On its way to the rollup (gateway)' }).innerText();
+        assert(/2 envelope\(s\) not on chain yet/.test(text), `no count of what is not on chain: ${text}`);
+        assert(/rejected: timestamp_too_old/.test(text) && /waiting to be sent/.test(text), `statuses not in words: ${text}`);
+        await screenshot(page, 'static-device-receipts');
+      } finally {
+        await page.unroute('**/v1/**', route);
+        await page.evaluate(() => localStorage.removeItem('witness.signed-in'));
+      }
+    });
     await checks.run('unknown page', async () => {
       await page.goto(`${base}/#/nowhere`);
       await page.getByText('Page not found').waitFor({ timeout: 5000 });

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, JsonBody};
+use super::{AppState, JsonBody, NotJson, PayloadTooLarge, Unauthenticated};
 use crate::auth::{Auth, ClientIp, SESSION_COOKIE, check_password, check_username, new_token};
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::store::{Account, Role, now_ms};
@@ -130,8 +130,8 @@ async fn open_session(state: &AppState, account: Account, status: StatusCode) ->
          description = "invalid_request: not JSON, a missing or unknown field, or a username or \
                         password outside its rules"),
         (status = 409, body = ErrorBody, description = "username_taken"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
     ))]
 pub(super) async fn signup(
     State(state): State<Arc<AppState>>,
@@ -155,8 +155,8 @@ pub(super) async fn signup(
         (status = 400, body = ErrorBody,
          description = "invalid_request: not JSON, or a missing or unknown field"),
         (status = 401, body = ErrorBody, description = "invalid_credentials"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
         (status = 429, body = ErrorBody, description = "rate_limited (with Retry-After)",
          headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     ))]
@@ -213,7 +213,7 @@ pub(super) async fn logout(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = AccountView),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
     ))]
 pub(super) async fn me(Auth(account): Auth) -> Json<AccountView> {
     Json(account.into())
@@ -227,11 +227,11 @@ pub(super) async fn me(Auth(account): Auth) -> Json<AccountView> {
         (status = 400, body = ErrorBody,
          description = "invalid_request: not JSON, a missing or unknown field, or a username or \
                         password outside its rules"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not an admin"),
         (status = 409, body = ErrorBody, description = "username_taken"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
     ))]
 pub(super) async fn create_account(
     State(state): State<Arc<AppState>>,
@@ -254,7 +254,7 @@ pub(super) async fn create_account(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = Vec<AccountView>),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not an admin"),
     ))]
 pub(super) async fn list_accounts(

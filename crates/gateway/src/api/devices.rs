@@ -12,7 +12,10 @@ use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
 use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
 
-use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
+use super::{
+    AppState, HexBytes, JsonBody, NoBackendKey, NotJson, PathParam, PayloadTooLarge,
+    Unauthenticated, unexpected,
+};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -20,6 +23,9 @@ use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, Submissio
 
 /// Most registrar messages per request.
 const MAX_REGISTRAR_MESSAGES: usize = 1024;
+
+/// Receipts of a device's latest envelopes in its detail.
+const RECENT_RECEIPTS: i64 = 20;
 
 /// Registrar-signed messages to relay.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,6 +88,10 @@ pub struct DeviceDetail {
     pub device: DeviceView,
     /// Where its envelopes are on their way to the rollup.
     pub submission: SubmissionCounts,
+    /// The receipts of its latest envelopes, newest first (at most 20): those `pending` or
+    /// `submitted` are not on chain yet. `submission` counts all of them.
+    #[schema(max_items = 20)]
+    pub receipts: Vec<Receipt>,
     /// The rollup's current view of the device (inspect `{"type":"device"}`:
     /// `witness_protocol::api::DeviceAnswer`, `{device_id, exists, input_index, leaf}` with
     /// `leaf` a `LeafView` or null), if the node answered. Unproven: for display only.
@@ -144,15 +154,14 @@ pub(super) async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> R
         (status = 400, body = ErrorBody,
          description = "invalid_request (not JSON, a missing or unknown field, no messages, the \
                         same message twice), malformed (with index: not hex, does not decode)"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not a registrar or an admin"),
         (status = 409, body = ErrorBody, description = "already_registered, stale_sequence (with index)"),
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 1024 messages, or the body is too large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        NotJson,
         (status = 422, body = ErrorBody, description = "bad_signature (with index)"),
-        (status = 503, body = ErrorBody,
-         description = "unavailable: the backend key is not configured and the node does not answer"),
+        NoBackendKey,
     ))]
 pub(super) async fn registrar_messages(
     State(state): State<Arc<AppState>>,
@@ -211,7 +220,7 @@ pub(super) async fn registrar_messages(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = Vec<DeviceView>),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
     ))]
 pub(super) async fn list_devices(
     State(state): State<Arc<AppState>>,
@@ -235,7 +244,7 @@ pub(super) async fn list_devices(
     Ok(Json(devices.iter().map(|d| view(d, account.id)).collect()))
 }
 
-/// One device: the gateway's record and submission state, and the rollup's public status.
+/// One device: the gateway's record, its envelopes' state and latest receipts, the rollup's view.
 #[utoipa::path(get, path = "/v1/devices/{id}", tag = "devices",
     params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
         description = "Device id: 32 hex digits, with or without one `0x` prefix",
@@ -244,7 +253,7 @@ pub(super) async fn list_devices(
     responses(
         (status = 200, body = DeviceDetail),
         (status = 400, body = ErrorBody, description = "invalid_request: not a device id"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: not the caller's device"),
         (status = 404, body = ErrorBody, description = "not_found: not registered here"),
     ))]
@@ -255,6 +264,10 @@ pub(super) async fn device(
 ) -> Result<Json<DeviceDetail>> {
     let device = visible_device(&state, &auth, &id).await?;
     let submission = state.store.submission_counts(device.id).await?;
+    let receipts = state
+        .store
+        .recent_receipts(device.id, RECENT_RECEIPTS)
+        .await?;
     let query = InspectQuery::Device {
         device_id: device.id.to_hex(),
     };
@@ -266,6 +279,7 @@ pub(super) async fn device(
     Ok(Json(DeviceDetail {
         device: view(&device, auth.0.id),
         submission,
+        receipts,
         rollup,
         rollup_error,
     }))
@@ -283,14 +297,13 @@ pub(super) async fn device(
         (status = 400, body = ErrorBody,
          description = "invalid_request (not a device id, not JSON, a missing or unknown field, \
                         a statement for another device), malformed (not hex, does not decode)"),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 404, body = ErrorBody, description = "not_found: not registered here"),
         (status = 409, body = ErrorBody, description = "already_claimed, stale_sequence"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
         (status = 422, body = ErrorBody, description = "bad_signature, device_revoked"),
-        (status = 503, body = ErrorBody,
-         description = "unavailable: the backend key is not configured and the node does not answer"),
+        NoBackendKey,
     ))]
 pub(super) async fn claim(
     State(state): State<Arc<AppState>>,

@@ -22,7 +22,9 @@ use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::notice::HistoryNotice;
 
 use super::devices::{parse_device_id, visible_device};
-use super::{AppState, HexBytes, JsonBody, PathParam, unexpected};
+use super::{
+    AppState, HexBytes, JsonBody, NodeUnavailable, NotJson, PathParam, PayloadTooLarge, unexpected,
+};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
@@ -117,11 +119,11 @@ impl ToSchema for HistoryKeysAnswer {}
         (status = 401, body = ErrorBody, description = "Not signed in"),
         (status = 403, body = ErrorBody, description = "The caller is not the device's owner here"),
         (status = 404, body = ErrorBody, description = "The device is not registered here"),
-        (status = 413, body = ErrorBody, description = "payload_too_large"),
-        (status = 415, body = ErrorBody, description = "unsupported_media_type: not application/json"),
+        PayloadTooLarge,
+        NotJson,
         (status = 422, body = ErrorBody,
          description = "bad_signature: the query does not verify under its owner key"),
-        (status = 503, body = ErrorBody, description = "No node, or the node failed"),
+        NodeUnavailable,
     ))]
 pub(super) async fn history_keys(
     State(state): State<Arc<AppState>>,
@@ -233,7 +235,7 @@ pub struct DeviceNotices {
         (status = 404, body = ErrorBody,
          description = "Neither the rollup nor this gateway knows the device"),
         (status = 422, body = ErrorBody, description = "The backend refused the device query"),
-        (status = 503, body = ErrorBody, description = "No node, or the node failed"),
+        NodeUnavailable,
     ))]
 pub(super) async fn notices(
     State(state): State<Arc<AppState>>,

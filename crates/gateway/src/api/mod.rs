@@ -1,5 +1,6 @@
 //! The HTTP API: routes, shared state, OpenAPI document, operational endpoints.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use tokio::sync::{Notify, OnceCell};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::RefOr;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 use witness_chain::L1;
@@ -146,6 +149,48 @@ impl ToSchema for HexBytes {}
 
 /// The pattern of [`HexBytes`].
 const HEX_BYTES_PATTERN: &str = "^(0x)?([0-9a-fA-F]{2})+$";
+
+/// Error answers that several operations give with the same words, each declared once: an
+/// operation names them in its `responses(...)` beside its own statuses.
+macro_rules! shared_errors {
+    ($($(#[$doc:meta])* $name:ident: $status:literal, $description:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                BTreeMap::from([($status.to_owned(), error_response($description))])
+            }
+        }
+    )*};
+}
+
+shared_errors! {
+    /// 401: no valid session.
+    Unauthenticated: "401", "unauthenticated";
+    /// 413 of a JSON body.
+    PayloadTooLarge: "413", "payload_too_large";
+    /// 415: a body that should be JSON is not.
+    NotJson: "415", "unsupported_media_type: not application/json";
+    /// 503 of a relayed query.
+    NodeUnavailable: "503", "No node, or the node failed";
+    /// 503 when a message cannot be verified yet.
+    NoBackendKey: "503",
+        "unavailable: the backend key is not configured and the node does not answer";
+}
+
+/// An answer with the error body, as `(status = .., body = ErrorBody, description = ..)`
+/// declares it.
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let body = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", body)
+        .into()
+}
 
 /// A path parameter whose rejections (a percent-encoding that is not UTF-8) become
 /// [`GatewayError`]s, answered with the error body like every other bad input.

@@ -18,7 +18,7 @@ use witness_protocol::codec::parse_hex_array;
 
 use witness_protocol::api::{InspectAnswer, InspectQuery, StatsAnswer};
 
-use super::{AppState, HexBytes, PathParam, unexpected};
+use super::{AppState, HexBytes, NodeUnavailable, PathParam, Unauthenticated, unexpected};
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::{self, parse_concatenated, parse_hex_list};
@@ -217,7 +217,7 @@ pub(super) async fn receipt(
     responses(
         (status = 200, body = Object, description = "witness_protocol::api::StatsAnswer"),
         (status = 422, body = ErrorBody, description = "The backend refused the query"),
-        (status = 503, body = ErrorBody, description = "No node, or the node failed"),
+        NodeUnavailable,
     ))]
 pub(super) async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<StatsAnswer>> {
     match state.ask(&InspectQuery::Stats).await? {
@@ -266,7 +266,7 @@ pub struct BatchingPolicy {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = SystemStatus),
-        (status = 401, body = ErrorBody, description = "unauthenticated"),
+        Unauthenticated,
         (status = 403, body = ErrorBody, description = "forbidden: an owner"),
     ))]
 pub(super) async fn system(

@@ -572,6 +572,21 @@ impl Store {
         })
     }
 
+    /// The receipts of a device's latest envelopes, newest first (the `messages_device` index
+    /// read backwards: as cheap for a device with a long history as for a new one).
+    pub async fn recent_receipts(&self, id: DeviceId, limit: i64) -> Result<Vec<Receipt>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{RECEIPT_SELECT} WHERE m.device_id = $1 AND m.kind = 1 ORDER BY m.id DESC LIMIT $2"
+        )))
+        .bind(&id.0[..])
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(receipt_from(row)?.into_receipt()))
+            .collect()
+    }
+
     // ---- writes ----
 
     /// Records registrar messages (all or nothing) and queues them.

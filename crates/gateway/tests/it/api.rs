@@ -923,8 +923,9 @@ async fn node_backed_reads_history_keys_stats_and_device_status() {
         )
         .await;
     assert_eq!(claim.status, StatusCode::ACCEPTED, "{}", claim.json);
+    let first = device.seal(&keys, 2);
     assert_eq!(
-        app.post_octets(concat(&[device.seal(&keys, 2)]))
+        app.post_octets(concat(std::slice::from_ref(&first)))
             .await
             .status,
         StatusCode::ACCEPTED
@@ -945,6 +946,69 @@ async fn node_backed_reads_history_keys_stats_and_device_status() {
     assert_eq!(detail.json["submission"]["accepted"], 1);
     assert_eq!(detail.json["submission"]["pending"], 1);
     assert_eq!(detail.json["submission"]["last_counter"], 1);
+    let receipts = detail.json["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 1, "{}", detail.json);
+    assert_eq!(receipts[0]["envelope_hash"], hash_hex(&first));
+    assert_eq!(
+        (
+            &receipts[0]["status"],
+            &receipts[0]["kind"],
+            &receipts[0]["counter"]
+        ),
+        (&json!("pending"), &json!("envelope"), &json!(0))
+    );
+    // Its latest envelopes' receipts, newest first and at most 20, with how far each got:
+    // the first one goes out in a transaction, then 19 and 1 more arrive.
+    let store = app.gateway.store();
+    let batch = store.next_batch(1 << 20, 1000).await.unwrap();
+    let ids = batch.messages.iter().map(|(id, _)| *id).collect();
+    let input = store.create_input(ids, vec![0], 0).await.unwrap();
+    store.mark_sent(input.id, [7; 32]).await.unwrap();
+    let later: Vec<_> = (0..20).map(|_| device.seal(&keys, 1)).collect();
+    let hashes = |detail: &Answer| -> Vec<String> {
+        detail.json["receipts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["envelope_hash"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        app.post_octets(concat(&later[..19])).await.status,
+        StatusCode::ACCEPTED
+    );
+    let detail = app.get(&path, Some(&owner)).await;
+    let mut expected: Vec<String> = later[..19].iter().rev().map(hash_hex).collect();
+    expected.push(hash_hex(&first));
+    assert_eq!(hashes(&detail), expected);
+    let oldest = &detail.json["receipts"][19];
+    assert_eq!(
+        (&oldest["status"], &oldest["tx_hash"]),
+        (
+            &json!("submitted"),
+            &json!(format!("0x{}", "07".repeat(32)))
+        ),
+        "{oldest}"
+    );
+    assert!(
+        detail.json["receipts"].as_array().unwrap()[..19]
+            .iter()
+            .all(|r| r["status"] == "pending" && r.get("tx_hash").is_none())
+    );
+    assert_eq!(
+        (
+            &detail.json["submission"]["pending"],
+            &detail.json["submission"]["submitted"]
+        ),
+        (&json!(19), &json!(1))
+    );
+    assert_eq!(
+        app.post_octets(concat(&later[19..])).await.status,
+        StatusCode::ACCEPTED
+    );
+    let detail = app.get(&path, Some(&owner)).await;
+    let expected: Vec<String> = later.iter().rev().map(hash_hex).collect();
+    assert_eq!(hashes(&detail), expected);
     node.rollup.lock().unwrap().leaves.insert(
         device.id.to_hex(),
         leaf(&device, Some(&owner_key), 1, Some(3)),

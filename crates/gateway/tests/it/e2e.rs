@@ -158,6 +158,12 @@ async fn readings_become_attested_and_queryable() {
     );
     assert_eq!(detail.json["submission"]["attested"], 3);
     assert_eq!(detail.json["submission"]["rejected"], 1);
+    // Its latest receipts, newest first, are those by hash: the refused one, then the others.
+    let mut latest = vec![rejected.clone()];
+    for envelope in envelopes.iter().rev() {
+        latest.push(receipt_status(&app, &envelope.hash()).await);
+    }
+    assert_eq!(detail.json["receipts"], Value::Array(latest));
 
     // The owner's history-key query, relayed: the keys are sealed to the owner's response key.
     let (query, response_key) = owner_query_hex(&app.keys, &owner_key, device.id);
