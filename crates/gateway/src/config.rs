@@ -18,6 +18,8 @@ use crate::store::Role;
 pub const DEFAULT_BATCH_MAX_BYTES: usize = 60 * 1024;
 /// Default bound on how long an acknowledged message waits before it is sent.
 pub const DEFAULT_BATCH_MAX_DELAY: Duration = Duration::from_secs(1);
+/// Default of [`BatchConfig::urgent_interval`].
+pub const DEFAULT_URGENT_INTERVAL: Duration = Duration::from_secs(5);
 /// Smallest allowed batch bound: one maximal envelope must fit.
 pub const MIN_BATCH_MAX_BYTES: usize = 17 * 1024;
 
@@ -77,6 +79,10 @@ pub struct GatewayArgs {
     /// readings then go at once. Pair it with a long delay bound for a small fleet.
     #[arg(long, env = "WITNESS_BATCH_GAS_TARGET")]
     pub batch_gas_target: Option<u64>,
+    /// With a gas target: at most one early send of a batch carrying statements (not only
+    /// readings) per this many milliseconds.
+    #[arg(long, env = "WITNESS_BATCH_URGENT_INTERVAL_MS", default_value_t = 5000)]
+    pub batch_urgent_interval_ms: u64,
     /// First admin account, `username:password` (created if missing).
     #[arg(long, env = "WITNESS_GATEWAY_ADMIN", hide_env_values = true)]
     pub admin: Option<String>,
@@ -131,6 +137,11 @@ pub struct BatchConfig {
     /// Gas per reading at which a partial batch is worth sending before `max_delay`; `None`:
     /// only size and delay decide.
     pub gas_target: Option<u64>,
+    /// With a gas target, a batch carrying anything but readings (a registration, an
+    /// ownership statement: someone waits for it) goes before `max_delay`, but at most one
+    /// such early send per this interval: whoever may post statements cannot make the gateway
+    /// pay for a transaction per message.
+    pub urgent_interval: Duration,
 }
 
 impl Default for BatchConfig {
@@ -139,6 +150,7 @@ impl Default for BatchConfig {
             max_bytes: DEFAULT_BATCH_MAX_BYTES,
             max_delay: DEFAULT_BATCH_MAX_DELAY,
             gas_target: None,
+            urgent_interval: DEFAULT_URGENT_INTERVAL,
         }
     }
 }
@@ -287,6 +299,7 @@ impl GatewayConfig {
             max_bytes: args.batch_max_bytes,
             max_delay: Duration::from_millis(args.batch_max_delay_ms),
             gas_target: args.batch_gas_target,
+            urgent_interval: Duration::from_millis(args.batch_urgent_interval_ms),
         };
         for (flag, role) in [
             (&args.admin, Role::Admin),

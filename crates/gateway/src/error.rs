@@ -68,6 +68,15 @@ pub enum GatewayError {
         /// Whose key (`device`, `registrar`, `previous owner`, `owner`).
         signer: &'static str,
     },
+    /// A registrar message signed by a key the rollup does not trust (not in the registrar
+    /// set the node reports): relaying it would only cost gas and be refused.
+    #[error("item {index}: registrar {registrar} is not in the rollup's registrar set")]
+    UntrustedRegistrar {
+        /// Position in the request.
+        index: usize,
+        /// The registrar's key, hex.
+        registrar: String,
+    },
     /// An envelope's counter is not above the last one accepted for its device.
     #[error(
         "item {index}: replay: device {device_id} counter {counter} is not above the last accepted counter {last}"
@@ -161,6 +170,7 @@ impl GatewayError {
             Self::UnknownDevice { .. } => "unknown_device",
             Self::DeviceRevoked { .. } => "device_revoked",
             Self::BadSignature { .. } => "bad_signature",
+            Self::UntrustedRegistrar { .. } => "untrusted_registrar",
             Self::Replay { .. } => "replay",
             Self::Conflict { code, .. } => code,
             Self::BackendRefused { code, .. } => code,
@@ -183,6 +193,7 @@ impl GatewayError {
             Self::UnknownDevice { .. }
             | Self::DeviceRevoked { .. }
             | Self::BadSignature { .. }
+            | Self::UntrustedRegistrar { .. }
             | Self::BackendRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Replay { .. } | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -200,6 +211,7 @@ impl GatewayError {
             | Self::UnknownDevice { index, .. }
             | Self::DeviceRevoked { index, .. }
             | Self::BadSignature { index, .. }
+            | Self::UntrustedRegistrar { index, .. }
             | Self::Replay { index, .. } => Some(*index),
             Self::Conflict { index, .. } => *index,
             _ => None,

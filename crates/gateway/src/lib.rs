@@ -166,6 +166,7 @@ impl Gateway {
                     metrics: self.state.metrics.clone(),
                     wake: self.state.wake_submitter.clone(),
                     included: included.clone(),
+                    urgent: submitter::UrgentLimiter::default(),
                 };
                 tasks.spawn(submitter.run(stopped.clone()));
             }

@@ -294,10 +294,33 @@ enum Step {
 struct BatchVerdict {
     key: (Option<i64>, usize),
     send: bool,
+    /// It carries something other than readings.
+    urgent: bool,
 }
 
 /// How often a partial batch is re-checked for having become full.
 const FILL_CHECK: Duration = Duration::from_millis(50);
+
+/// At most one early send per interval ([`BatchConfig::urgent_interval`]).
+#[derive(Debug, Default)]
+pub(crate) struct UrgentLimiter {
+    last: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl UrgentLimiter {
+    /// Takes the early send at `now` if the last one was at least `interval` before.
+    fn take(&self, now: tokio::time::Instant, interval: Duration) -> bool {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < interval) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
 
 /// The submitter task.
 #[derive(Debug)]
@@ -312,6 +335,8 @@ pub(crate) struct Submitter {
     pub wake: Arc<Notify>,
     /// Woken when an input is included (for the outcome tracker).
     pub included: Arc<Notify>,
+    /// Bounds the early sends of statements.
+    pub urgent: UrgentLimiter,
 }
 
 async fn sleep_or_stop(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
@@ -414,8 +439,9 @@ impl Submitter {
 
     /// Whether a partial batch goes before its delay bound (only with a gas target): at once
     /// if it carries anything but readings (registrations, ownership, authorizations: someone
-    /// is waiting for them), else once its estimated gas per reading is within the target.
-    /// Decided again only when the batch has changed.
+    /// is waiting for them) and no such early send happened within the urgent interval, else
+    /// once its estimated gas per reading is within the target. Decided again only when the
+    /// batch has changed (the urgent interval is checked every time).
     async fn worth_sending_now(
         &self,
         chain: &Chain,
@@ -430,8 +456,9 @@ impl Submitter {
             batch.messages.len(),
         );
         if let Some(known) = verdict.as_ref().filter(|v| v.key == key) {
-            return Ok(known.send);
+            return Ok(known.send && self.urgent_allowed(known.urgent));
         }
+        let urgent = readings_only(batch).is_none();
         let send = match readings_only(batch) {
             None => true,
             Some(readings) => {
@@ -440,8 +467,16 @@ impl Submitter {
                 gas <= target.saturating_mul(readings)
             }
         };
-        *verdict = Some(BatchVerdict { key, send });
-        Ok(send)
+        *verdict = Some(BatchVerdict { key, send, urgent });
+        Ok(send && self.urgent_allowed(urgent))
+    }
+
+    /// Readings-only batches are never limited; others take the limiter's slot.
+    fn urgent_allowed(&self, urgent: bool) -> bool {
+        !urgent
+            || self
+                .urgent
+                .take(tokio::time::Instant::now(), self.batch.urgent_interval)
     }
 
     /// Takes one open input to `included` (or fails, to be resolved again after a backoff).

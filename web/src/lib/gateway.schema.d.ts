@@ -1389,7 +1389,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description unavailable: the backend key is not configured and the node does not answer */
+            /** @description unavailable: no deployment is configured, or the backend key is not configured and the node does not answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1773,7 +1773,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description bad_signature (with index) */
+            /** @description bad_signature (with index), untrusted_registrar (with index: the rollup's registrar set, as the node reports it, does not hold the signer) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1782,7 +1782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description unavailable: the backend key is not configured and the node does not answer */
+            /** @description unavailable: no deployment is configured, or the backend key is not configured and the node does not answer */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -160,7 +160,9 @@ pub(super) async fn visible_device(state: &AppState, auth: &Auth, id: &str) -> R
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 1024 messages, or the body is too large"),
         NotJson,
-        (status = 422, body = ErrorBody, description = "bad_signature (with index)"),
+        (status = 422, body = ErrorBody,
+         description = "bad_signature (with index), untrusted_registrar (with index: the rollup's \
+                        registrar set, as the node reports it, does not hold the signer)"),
         NoBackendKey,
     ))]
 pub(super) async fn registrar_messages(
@@ -178,6 +180,7 @@ pub(super) async fn registrar_messages(
         )));
     }
     let domain = state.domain().await?;
+    let trusted = state.trusted_registrars().await?;
     let mut items = Vec::with_capacity(request.messages.len());
     for (index, text) in request.messages.iter().enumerate() {
         let bytes = decode_hex(text, index)?;
@@ -194,6 +197,10 @@ pub(super) async fn registrar_messages(
                 index,
                 signer: "registrar",
             })?;
+        let registrar = hex::encode(message.registrar.to_bytes());
+        if trusted.as_ref().is_some_and(|t| !t.contains(&registrar)) {
+            return Err(GatewayError::UntrustedRegistrar { index, registrar });
+        }
         let mut body = vec![kind::REGISTRAR];
         body.extend_from_slice(&bytes);
         items.push(RegistrarItem {

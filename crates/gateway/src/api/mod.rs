@@ -70,6 +70,19 @@ impl AppState {
         Ok(self.node()?.inspect(query).await?.answer)
     }
 
+    /// The registrars the rollup trusts now (hex keys), as the node's inspect `config` says;
+    /// `None` without a node. A node that lies can only make the gateway relay a message the
+    /// backend refuses, or refuse one it would take: the backend decides.
+    pub(crate) async fn trusted_registrars(&self) -> Result<Option<Vec<String>>> {
+        if self.node.is_none() {
+            return Ok(None);
+        }
+        match self.ask(&InspectQuery::Config).await? {
+            InspectAnswer::Config(config) => Ok(Some(config.registrars)),
+            other => Err(unexpected(&other, "config")),
+        }
+    }
+
     /// The deployment signatures are checked for: the configured chain and application, and
     /// [`Self::backend_key`].
     pub(crate) async fn domain(&self) -> Result<Domain> {
@@ -177,7 +190,8 @@ shared_errors! {
     NodeUnavailable: "503", "No node, or the node failed";
     /// 503 when a message cannot be verified yet.
     NoBackendKey: "503",
-        "unavailable: the backend key is not configured and the node does not answer";
+        "unavailable: no deployment is configured, or the backend key is not configured and the \
+         node does not answer";
 }
 
 /// An answer with the error body, as `(status = .., body = ErrorBody, description = ..)`

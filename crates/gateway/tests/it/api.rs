@@ -158,6 +158,50 @@ async fn accounts_sessions_cookies_and_login_rate_limit() {
     assert_eq!(unknown.json["error"], "invalid_credentials");
 }
 
+/// A registrar message verifies, but its signer is not in the rollup's registrar set (a
+/// throwaway key): the gateway refuses it before recording anything or paying for it.
+#[tokio::test]
+async fn registrar_messages_from_keys_the_rollup_does_not_trust_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(&url, move |c| c.node = Some(endpoints)).await;
+    let token = app.login(REGISTRAR.0, REGISTRAR.1).await;
+    let device = Device::new(next_seed());
+    let message = device.register_hex(&app.keys);
+    let depth = app.queue_depth().await;
+    let body = json!({ "messages": [message] });
+    let refused = app
+        .post("/v1/registrar/messages", Some(&token), body.clone())
+        .await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.json["error"].as_str(),
+            refused.json["index"].as_u64()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("untrusted_registrar"),
+            Some(0)
+        ),
+        "{}",
+        refused.json
+    );
+    assert_eq!(app.queue_depth().await, depth);
+    assert_eq!(
+        app.get(&format!("/v1/devices/{}", device.id), Some(&token))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    node.trust(&app.keys);
+    let taken = app.post("/v1/registrar/messages", Some(&token), body).await;
+    assert_eq!(taken.status, StatusCode::ACCEPTED, "{}", taken.json);
+    assert_eq!(app.queue_depth().await, depth + 1);
+}
+
 #[tokio::test]
 async fn authorization_matrix() {
     let dir = tempfile::tempdir().unwrap();
@@ -165,6 +209,7 @@ async fn authorization_matrix() {
     let node = FakeNode::start(String::new()).await;
     let endpoints = node.endpoints.clone();
     let app = App::with(&url, move |c| c.node = Some(endpoints)).await;
+    node.trust(&app.keys);
     let a = app.signup("owner-a").await;
     let b = app.signup("owner-b").await;
     let mut d1 = Device::new(next_seed());
@@ -902,6 +947,7 @@ async fn node_backed_reads_history_keys_stats_and_device_status() {
     })
     .await;
     let keys = keys_for_node;
+    node.trust(&keys);
     let owner = app.signup("owner").await;
     let mut device = Device::new(next_seed());
     let register = device.register_hex(&keys);
@@ -1113,6 +1159,7 @@ async fn notices_page_newest_first_through_previous_inputs() {
     let node = FakeNode::start(String::new()).await;
     let endpoints = node.endpoints.clone();
     let app = App::with(&url, move |c| c.node = Some(endpoints)).await;
+    node.trust(&app.keys);
     let car = Device::new(next_seed());
     let other = Device::new(next_seed());
     let owner = SigningKey::generate(&mut rng(next_seed()));
@@ -1480,6 +1527,7 @@ async fn the_document_declares_every_status_the_router_answers() {
         c.max_body_bytes = 4096;
     })
     .await;
+    node.trust(&app.keys);
     let doc = app.get("/openapi.json", None).await.json;
     let owner = app.signup("probe-owner").await;
     let mut device = Device::new(next_seed());

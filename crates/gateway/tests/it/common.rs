@@ -414,6 +414,8 @@ pub struct FakeRollup {
     /// Notice payloads per input, in emission order (outputs get global indexes in input
     /// order).
     pub outputs: BTreeMap<u64, Vec<Vec<u8>>>,
+    /// The trusted registrars its config answer lists (hex keys).
+    pub registrars: Vec<String>,
 }
 
 impl FakeRollup {
@@ -518,13 +520,13 @@ pub fn leaf(
     }
 }
 
-fn config_answer(key: String) -> ConfigAnswer {
+fn config_answer(key: String, registrars: Vec<String>) -> ConfigAnswer {
     ConfigAnswer {
         protocol_version: 2,
         backend_public_key: key,
         admin: format!("{:#x}", Address::ZERO),
         root_registrars: vec![],
-        registrars: vec![],
+        registrars,
         gateways: vec![],
         max_future_skew_s: 300,
         max_age_s: 30 * 86_400,
@@ -566,7 +568,9 @@ fn refused(code: &str) -> InspectAnswer {
 
 fn answer(rollup: &FakeRollup, key: &str, query: InspectQuery) -> InspectAnswer {
     match query {
-        InspectQuery::Config => InspectAnswer::Config(config_answer(key.to_owned())),
+        InspectQuery::Config => {
+            InspectAnswer::Config(config_answer(key.to_owned(), rollup.registrars.clone()))
+        }
         InspectQuery::Stats => InspectAnswer::Stats(stats_answer()),
         InspectQuery::Device { device_id } => {
             let leaf = rollup.leaves.get(&device_id).cloned();
@@ -608,6 +612,8 @@ fn answer(rollup: &FakeRollup, key: &str, query: InspectQuery) -> InspectAnswer 
 /// `cartesi_getProcessedInputCount` / `cartesi_listOutputs` / `cartesi_listReports`.
 pub struct FakeNode {
     pub endpoints: NodeEndpoints,
+    /// Its base URL (inspect and JSON-RPC both), for a gateway binary's `--node-url`.
+    pub url: String,
     pub rollup: Arc<Mutex<FakeRollup>>,
     /// `cartesi_listOutputs` calls answered.
     pub output_calls: Arc<AtomicU64>,
@@ -615,6 +621,12 @@ pub struct FakeNode {
 }
 
 impl FakeNode {
+    /// The rollup trusts `keys`' registrar from now on.
+    pub fn trust(&self, keys: &Keys) {
+        let key = hex::encode(keys.registrar.public_key().to_bytes());
+        self.rollup.lock().unwrap().registrars.push(key);
+    }
+
     pub async fn start(backend_key_hex: String) -> Self {
         use axum::routing::post;
         let rollup = Arc::new(Mutex::new(FakeRollup::default()));
@@ -698,12 +710,10 @@ impl FakeNode {
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
+        let url = format!("http://{addr}");
         Self {
-            endpoints: NodeEndpoints::new(
-                &format!("http://{addr}"),
-                &format!("http://{addr}"),
-                "witness",
-            ),
+            endpoints: NodeEndpoints::new(&url, &url, "witness"),
+            url,
             rollup,
             output_calls,
             task,

@@ -127,6 +127,10 @@ async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     let deployment_path = dir.join("deployment.json");
     chain.deployment.save(&deployment_path).unwrap();
     let keys = Arc::new(Keys::new(next_seed()).on(&chain));
+    // A node that trusts the test's registrar (the gateway checks registrar messages against
+    // the rollup's registrar set) and has processed nothing.
+    let node = FakeNode::start(keys.backend_hex()).await;
+    node.trust(&keys);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -151,9 +155,9 @@ async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
         "--batch-max-delay-ms",
         "50",
         "--node-url",
-        "http://127.0.0.1:9",
+        &node.url,
         "--rpc-node-url",
-        "http://127.0.0.1:9",
+        &node.url,
     ]
     .iter()
     .map(|s| s.to_string())

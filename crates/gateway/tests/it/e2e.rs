@@ -65,6 +65,7 @@ async fn readings_become_attested_and_queryable() {
             max_bytes: 60 * 1024,
             max_delay: Duration::from_millis(100),
             gas_target: None,
+            ..BatchConfig::default()
         };
     })
     .await;

@@ -16,6 +16,7 @@ fn small_batches(max_delay_ms: u64) -> BatchConfig {
         max_bytes: 17 * 1024,
         max_delay: Duration::from_millis(max_delay_ms),
         gas_target: None,
+        ..BatchConfig::default()
     }
 }
 
@@ -383,6 +384,7 @@ async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
             max_bytes: 60 * 1024,
             max_delay: Duration::from_secs(600),
             gas_target: Some(1_000),
+            urgent_interval: URGENT,
         };
     })
     .await;
@@ -424,5 +426,24 @@ async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
     assert_exactly_once(&acknowledged, &messages);
     let gas = metric(&app, "witness_gateway_gas_used_total").await - gas_before;
     assert!(gas <= 1_000 * 12 * 16, "{gas} gas for 192 readings");
+
+    // Statements go early, but at most one early send per urgent interval: a registration
+    // right after another waits (it would go at once without the bound).
+    let first = Device::new(next_seed());
+    app.register(&[&first]).await;
+    wait_until("the registration to go early", 30, || drained(&app)).await;
+    let second = Device::new(next_seed());
+    app.register(&[&second]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stats = app.gateway.store().queue_stats().await.unwrap();
+    assert_eq!(
+        stats.pending_messages, 1,
+        "a second early send within the interval"
+    );
+    wait_until("the interval to pass", 30, || drained(&app)).await;
     handle.shutdown().await;
 }
+
+/// The urgent interval of the gas-target test: long enough that a loaded machine cannot mine
+/// the first registration's input and still leave the second inside the one-second check.
+const URGENT: Duration = Duration::from_secs(6);
