@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use alloy::sol_types::SolCall as _;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use witness_node_rpc::Request;
+pub use witness_node_rpc::{Call, Filter, MAX_LIMIT, Page};
 use witness_protocol::api::{InspectAnswer, InspectQuery, Report};
 use witness_protocol::codec::parse_hex;
 
@@ -232,12 +234,13 @@ impl NodeClient {
     }
 
     /// One JSON-RPC call; its `result`.
-    pub async fn rpc(&self, method: &str, params: Value) -> Result<Value> {
+    pub async fn rpc(&self, call: Call) -> Result<Value> {
+        let method = call.method();
         let http = |source| NodeClientError::Http {
             what: method.into(),
             source,
         };
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let request = Request::new(1, call).to_value();
         let answer: Value = self
             .http
             .post(&self.endpoints.rpc_url)
@@ -259,9 +262,7 @@ impl NodeClient {
 
     /// `cartesi_getProcessedInputCount`.
     pub async fn processed_input_count(&self) -> Result<u64> {
-        let result = self
-            .rpc("cartesi_getProcessedInputCount", json!({}))
-            .await?;
+        let result = self.rpc(Call::GetProcessedInputCount).await?;
         quantity(&result["data"])
             .ok_or_else(|| malformed("processed input count", result.to_string()))
     }
@@ -269,10 +270,9 @@ impl NodeClient {
     /// `cartesi_getOutput`.
     pub async fn output(&self, index: u64) -> Result<Output> {
         let result = self
-            .rpc(
-                "cartesi_getOutput",
-                json!({"output_index": format!("{index:#x}")}),
-            )
+            .rpc(Call::GetOutput {
+                output_index: index,
+            })
             .await?;
         output_of(&result["data"])
     }
@@ -283,10 +283,16 @@ impl NodeClient {
         let mut outputs = Vec::new();
         loop {
             let result = self
-                .rpc(
-                    "cartesi_listOutputs",
-                    json!({"input_index": format!("{input_index:#x}"), "limit": PAGE, "offset": outputs.len()}),
-                )
+                .rpc(Call::ListOutputs {
+                    page: Page {
+                        limit: PAGE,
+                        offset: outputs.len() as u64,
+                    },
+                    filter: Filter {
+                        input_index: Some(input_index),
+                        ..Filter::default()
+                    },
+                })
                 .await?;
             let page = result["data"]
                 .as_array()
@@ -304,10 +310,16 @@ impl NodeClient {
     /// The JSON reports the backend emitted while processing input `input_index`.
     pub async fn input_reports(&self, input_index: u64) -> Result<Vec<Value>> {
         let result = self
-            .rpc(
-                "cartesi_listReports",
-                json!({"input_index": format!("{input_index:#x}"), "limit": 10_000}),
-            )
+            .rpc(Call::ListReports {
+                page: Page {
+                    limit: MAX_LIMIT,
+                    offset: 0,
+                },
+                filter: Filter {
+                    input_index: Some(input_index),
+                    ..Filter::default()
+                },
+            })
             .await?;
         Ok(result["data"]
             .as_array()
@@ -337,6 +349,8 @@ impl NodeClient {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

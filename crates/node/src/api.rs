@@ -9,14 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 
 use crate::Shared;
-use crate::db::{Db, EpochRow, Filter, Input, OutputRow, ReportRow};
+use witness_node_rpc::{Body, Call, Page, Rejected, Request};
+
+use crate::db::{Db, EpochRow, Input, OutputRow, ReportRow};
 use crate::error::{Error, Result};
-use crate::hexfmt::{hex0x, parse_hex, parse_quantity, quantity};
+use crate::hexfmt::{hex0x, quantity};
 use crate::rollup::Completion;
 
 #[derive(Debug)]
@@ -113,24 +114,21 @@ async fn metrics(State(state): S) -> Result<Response> {
 
 // ---- JSON-RPC 2.0 ----
 
-const MAX_LIMIT: u64 = 10_000;
-const DEFAULT_LIMIT: u64 = 50;
-
 async fn rpc(State(state): S, body: Bytes) -> Response {
-    let answer = match serde_json::from_slice::<Value>(&body) {
-        Err(e) => Some(rpc_error(Value::Null, -32700, &format!("parse error: {e}"))),
-        Ok(Value::Array(calls)) if calls.is_empty() => {
-            Some(rpc_error(Value::Null, -32600, "empty batch"))
-        }
-        Ok(request) => {
+    // Parsing (witness_node_rpc) answers every refusal; what is left only executes.
+    let answer = match Body::parse(&body, |app| state.is_app(app)) {
+        Err(e) => Some(rpc_error(Value::Null, e.code(), &e.to_string())),
+        Ok(body) => {
             let state = state.clone();
-            tokio::task::spawn_blocking(move || match request {
-                Value::Array(calls) => {
-                    let answers: Vec<Value> =
-                        calls.into_iter().filter_map(|c| call(&state, c)).collect();
+            tokio::task::spawn_blocking(move || match body {
+                Body::Batch(calls) => {
+                    let answers: Vec<Value> = calls
+                        .into_iter()
+                        .filter_map(|c| answer(&state, c))
+                        .collect();
                     (!answers.is_empty()).then_some(Value::Array(answers))
                 }
-                single => call(&state, single),
+                Body::Single(single) => answer(&state, single),
             })
             .await
             .unwrap_or_else(|e| Some(rpc_error(Value::Null, -32603, &e.to_string())))
@@ -146,211 +144,98 @@ fn rpc_error(id: Value, code: i64, message: &str) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
 }
 
-/// One call; `None` for a notification (no `id`).
-fn call(state: &ApiState, request: Value) -> Option<Value> {
-    let id = request.get("id").cloned();
-    let method = request.get("method").and_then(Value::as_str);
-    let (Some(method), true) = (method, request.get("jsonrpc") == Some(&json!("2.0"))) else {
-        return Some(rpc_error(
-            id.unwrap_or(Value::Null),
-            -32600,
-            "invalid request",
-        ));
-    };
-    let params = normalize_params(request.get("params").cloned().unwrap_or(Value::Null));
-    let result = dispatch(state, method, params);
-    let id = id?;
-    Some(match result {
-        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-        Err(RpcError::MethodNotFound) => {
-            rpc_error(id, -32601, &format!("method {method} not found"))
+/// The answer to one call; `None` for a notification (no `id`), which is not executed.
+fn answer(state: &ApiState, call: Result<Request, Rejected>) -> Option<Value> {
+    match call {
+        Err(rejected) => {
+            let id = rejected.answer_id()?;
+            let e = rejected.error;
+            Some(rpc_error(id, e.code(), &e.to_string()))
         }
-        Err(RpcError::Node(e)) => rpc_error(id, e.rpc_code(), &e.to_string()),
-    })
-}
-
-/// Named parameters are the norm; `["app"]` and `[{...}]` are accepted too.
-fn normalize_params(params: Value) -> Value {
-    match params {
-        Value::Array(mut items) if items.len() == 1 => match items.remove(0) {
-            Value::String(app) => json!({ "application": app }),
-            other => other,
-        },
-        Value::Null => json!({}),
-        other => other,
-    }
-}
-
-enum RpcError {
-    MethodNotFound,
-    Node(Error),
-}
-
-impl From<Error> for RpcError {
-    fn from(e: Error) -> Self {
-        RpcError::Node(e)
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    application: Option<String>,
-    limit: Option<u64>,
-    offset: Option<u64>,
-    epoch_index: Option<String>,
-    input_index: Option<String>,
-    output_index: Option<String>,
-    report_index: Option<String>,
-    sender: Option<String>,
-    output_type: Option<String>,
-    voucher_address: Option<String>,
-    status: Option<String>,
-    /// Accepted for compatibility; data is always returned decoded where it can be.
-    #[serde(rename = "decode")]
-    _decode: Option<bool>,
-}
-
-impl Params {
-    fn page(&self) -> Result<(u64, u64)> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::BadRequest(format!(
-                "limit must be within 1..={MAX_LIMIT}"
-            )));
+        Ok(request) => {
+            let id = request.id?;
+            Some(match dispatch(state, request.call) {
+                Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+                Err(e) => rpc_error(id, e.rpc_code(), &e.to_string()),
+            })
         }
-        Ok((limit, self.offset.unwrap_or(0)))
-    }
-
-    fn index(value: &Option<String>, name: &str) -> Result<Option<u64>> {
-        value
-            .as_deref()
-            .map(|v| parse_quantity(name, v))
-            .transpose()
-    }
-
-    fn required(value: &Option<String>, name: &str) -> Result<u64> {
-        Self::index(value, name)?.ok_or_else(|| Error::BadRequest(format!("{name} is required")))
-    }
-
-    fn address(value: &Option<String>, name: &str) -> Result<Option<Address>> {
-        value
-            .as_deref()
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| Error::BadRequest(format!("{name}: bad address")))
-            })
-            .transpose()
-    }
-
-    fn filter(&self) -> Result<Filter> {
-        let output_type = self
-            .output_type
-            .as_deref()
-            .map(|t| {
-                <[u8; 4]>::try_from(parse_hex("output_type", t)?.as_slice())
-                    .map_err(|_| Error::BadRequest("output_type: expected 4 bytes".into()))
-            })
-            .transpose()?;
-        Ok(Filter {
-            epoch_index: Self::index(&self.epoch_index, "epoch_index")?,
-            input_index: Self::index(&self.input_index, "input_index")?,
-            sender: Self::address(&self.sender, "sender")?,
-            output_type,
-            voucher_address: Self::address(&self.voucher_address, "voucher_address")?,
-            status: self.status.clone(),
-        })
     }
 }
 
-fn page(data: Vec<Value>, total: u64, limit: u64, offset: u64) -> Value {
+fn page(data: Vec<Value>, total: u64, page: Page) -> Value {
     json!({
         "data": data,
-        "pagination": { "total_count": total, "limit": limit, "offset": offset },
+        "pagination": { "total_count": total, "limit": page.limit, "offset": page.offset },
     })
 }
 
-fn dispatch(state: &ApiState, method: &str, params: Value) -> Result<Value, RpcError> {
-    let p: Params = serde_json::from_value(params)
-        .map_err(|e| Error::BadRequest(format!("invalid params: {e}")))?;
-    if let Some(app) = &p.application
-        && !state.is_app(app)
-    {
-        return Err(Error::NotFound(format!("application {app}")).into());
-    }
+fn dispatch(state: &ApiState, call: Call) -> Result<Value> {
     let db = &state.db;
     let config = &state.shared.config;
     let data = |v: Value| Ok(json!({ "data": v }));
-    match method {
-        "cartesi_getChainId" => data(json!(quantity(config.chain_id))),
-        "cartesi_getNodeVersion" => data(json!(env!("CARGO_PKG_VERSION"))),
-        "cartesi_getProcessedInputCount" => data(json!(quantity(db.processed_count()?))),
-        "cartesi_getApplication" => data(application_json(state)?),
-        "cartesi_listApplications" => Ok(page(vec![application_json(state)?], 1, 1, 0)),
-        "cartesi_listInputs" => {
-            let (limit, offset) = p.page()?;
-            let (rows, total) = db.list_inputs(&p.filter()?, limit, offset)?;
+    match call {
+        Call::GetChainId => data(json!(quantity(config.chain_id))),
+        Call::GetNodeVersion => data(json!(env!("CARGO_PKG_VERSION"))),
+        Call::GetProcessedInputCount => data(json!(quantity(db.processed_count()?))),
+        Call::GetApplication => data(application_json(state)?),
+        Call::ListApplications => Ok(page(
+            vec![application_json(state)?],
+            1,
+            Page {
+                limit: 1,
+                offset: 0,
+            },
+        )),
+        Call::ListInputs { page: p, filter } => {
+            let (rows, total) = db.list_inputs(&filter, p.limit, p.offset)?;
             let data = rows
                 .iter()
                 .map(|i| input_json(state, i))
                 .collect::<Result<_>>()?;
-            Ok(page(data, total, limit, offset))
+            Ok(page(data, total, p))
         }
-        "cartesi_getInput" => {
-            let index = Params::required(&p.input_index, "input_index")?;
+        Call::GetInput { input_index } => {
             let input = db
-                .input(index)?
-                .ok_or_else(|| Error::NotFound(format!("input {index}")))?;
+                .input(input_index)?
+                .ok_or_else(|| Error::NotFound(format!("input {input_index}")))?;
             data(input_json(state, &input)?)
         }
-        "cartesi_listOutputs" => {
-            let (limit, offset) = p.page()?;
-            let (rows, total) = db.list_outputs(&p.filter()?, limit, offset)?;
+        Call::ListOutputs { page: p, filter } => {
+            let (rows, total) = db.list_outputs(&filter, p.limit, p.offset)?;
             let data = rows
                 .iter()
                 .map(|o| output_json(state, o))
                 .collect::<Result<_>>()?;
-            Ok(page(data, total, limit, offset))
+            Ok(page(data, total, p))
         }
-        "cartesi_getOutput" => {
-            let index = Params::required(&p.output_index, "output_index")?;
+        Call::GetOutput { output_index } => {
             let output = db
-                .output(index)?
-                .ok_or_else(|| Error::NotFound(format!("output {index}")))?;
+                .output(output_index)?
+                .ok_or_else(|| Error::NotFound(format!("output {output_index}")))?;
             data(output_json(state, &output)?)
         }
-        "cartesi_listReports" => {
-            let (limit, offset) = p.page()?;
-            let (rows, total) = db.list_reports(&p.filter()?, limit, offset)?;
-            Ok(page(
-                rows.iter().map(report_json).collect(),
-                total,
-                limit,
-                offset,
-            ))
+        Call::ListReports { page: p, filter } => {
+            let (rows, total) = db.list_reports(&filter, p.limit, p.offset)?;
+            Ok(page(rows.iter().map(report_json).collect(), total, p))
         }
-        "cartesi_getReport" => {
-            let index = Params::required(&p.report_index, "report_index")?;
+        Call::GetReport { report_index } => {
             let report = db
-                .report(index)?
-                .ok_or_else(|| Error::NotFound(format!("report {index}")))?;
+                .report(report_index)?
+                .ok_or_else(|| Error::NotFound(format!("report {report_index}")))?;
             data(report_json(&report))
         }
-        "cartesi_listEpochs" => {
-            let (limit, offset) = p.page()?;
-            let (rows, total) = db.list_epochs(&p.filter()?, limit, offset)?;
+        Call::ListEpochs { page: p, filter } => {
+            let (rows, total) = db.list_epochs(&filter, p.limit, p.offset)?;
             let data = rows.iter().map(|e| epoch_json(state, e)).collect();
-            Ok(page(data, total, limit, offset))
+            Ok(page(data, total, p))
         }
-        "cartesi_getEpoch" => {
-            let index = Params::required(&p.epoch_index, "epoch_index")?;
+        Call::GetEpoch { epoch_index } => {
             let epoch = db
-                .epoch(index)?
-                .ok_or_else(|| Error::NotFound(format!("epoch {index}")))?;
+                .epoch(epoch_index)?
+                .ok_or_else(|| Error::NotFound(format!("epoch {epoch_index}")))?;
             data(epoch_json(state, &epoch))
         }
-        "rpc.discover" => Ok(OPENRPC.clone()),
-        _ => Err(RpcError::MethodNotFound),
+        Call::Discover => Ok(OPENRPC.clone()),
     }
 }
 

@@ -14,6 +14,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use crate::error::{Error, Result};
 
+/// Filters of the list queries; `None` means no filter (the JSON-RPC parameters, parsed).
+pub(crate) use witness_node_rpc::Filter;
+
 /// How an input ended, as the Cartesi node names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InputStatus {
@@ -120,17 +123,6 @@ pub(crate) struct EpochRow {
     pub(crate) output_count: Option<u64>,
     pub(crate) root: Option<B256>,
     pub(crate) claim_tx: Option<B256>,
-}
-
-/// Filters of the list queries; `None` means no filter.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Filter {
-    pub(crate) epoch_index: Option<u64>,
-    pub(crate) input_index: Option<u64>,
-    pub(crate) sender: Option<Address>,
-    pub(crate) output_type: Option<[u8; 4]>,
-    pub(crate) voucher_address: Option<Address>,
-    pub(crate) status: Option<String>,
 }
 
 /// What one processed input produced, ready to store.

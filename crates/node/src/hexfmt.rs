@@ -1,5 +1,6 @@
 //! The hex conventions of the Cartesi APIs: data as lowercase `0x` + byte pairs, numbers in the
-//! JSON-RPC API as `0x` quantities (no leading zeros).
+//! JSON-RPC API as `0x` quantities (no leading zeros). The JSON-RPC parameters are parsed by
+//! `witness_node_rpc`.
 
 use std::fmt::LowerHex;
 
@@ -22,15 +23,6 @@ pub(crate) fn parse_hex(field: &str, s: &str) -> Result<Vec<u8>> {
     alloy::hex::decode(digits).map_err(|e| Error::BadRequest(format!("{field}: {e}")))
 }
 
-/// Parses a `0x` quantity such as `"0x1a"` into a u64.
-pub(crate) fn parse_quantity(field: &str, s: &str) -> Result<u64> {
-    let digits = s
-        .strip_prefix("0x")
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| Error::BadRequest(format!("{field}: expected a 0x hex quantity")))?;
-    u64::from_str_radix(digits, 16).map_err(|e| Error::BadRequest(format!("{field}: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,8 +40,5 @@ mod tests {
         );
         assert!(parse_hex("p", "abcd").is_err());
         assert!(parse_hex("p", "0xabc").is_err());
-        assert_eq!(parse_quantity("i", "0x1a").ok(), Some(26));
-        assert!(parse_quantity("i", "0x").is_err());
-        assert!(parse_quantity("i", "26").is_err());
     }
 }
