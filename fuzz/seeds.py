@@ -144,9 +144,12 @@ def step(sender, payload=b"", inspect=b"", timestamp=BLOCK_TIME):
             + struct.pack(">H", len(inspect)) + inspect)
 
 
+INPUT_VERSION = 2  # PROTOCOL.md 9
+
+
 def rollup_input(*messages):
     assert 0 < len(messages) < 128  # a one-byte varint count
-    return bytes([1, len(messages)]) + b"".join(messages)
+    return bytes([INPUT_VERSION, len(messages)]) + b"".join(messages)
 
 
 def authorize(gateway, authorized=True):

@@ -9,7 +9,8 @@
 //!
 //! Step `i` advances the state with `payload` as input `i` (block number `i`), then inspects
 //! it with `inspect`. `flags & 3` is the sender, `[n; 20]`: 1 the admin, 2 a gateway the admin
-//! may authorize, 0 and 3 strangers. With `flags & 0x80` set and a payload that decodes as a
+//! may authorize, 0 and 3 strangers. With `flags & 0x40` the metadata's application is no
+//! address (the backend refuses the whole input). With `flags & 0x80` set and a payload that decodes as a
 //! rollup input, the target first signs that input's registrar messages that name the fuzz
 //! registrar (whatever signature they carry), so registrations, revocations and the rest
 //! that the fuzzer makes up apply. A step cut short ends the list.
@@ -23,7 +24,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use witness_backend::{Config, Metadata, State, inspect::inspect};
-use witness_protocol::{BackendSecretKey, Message, RegistrarMessage, RollupInput, SigningKey};
+use witness_protocol::{
+    BackendSecretKey, Domain, Message, RegistrarMessage, RollupInput, SigningKey,
+};
 
 /// The vectors' backend key (`backend_secret_key` of docs/protocol-vectors.json).
 fn backend_key() -> BackendSecretKey {
@@ -44,6 +47,7 @@ fn registrar() -> &'static SigningKey {
 }
 
 const SIGN: u8 = 0x80;
+const BAD_METADATA: u8 = 0x40;
 
 struct Step<'a> {
     flags: u8,
@@ -78,16 +82,26 @@ fn step<'a>(data: &mut &'a [u8]) -> Option<Step<'a>> {
     })
 }
 
+/// The vectors' deployment (PROTOCOL.md 3.5): what the metadata of every step names, unless
+/// the step asks for metadata the backend must refuse.
+fn domain() -> Domain {
+    Domain {
+        chain_id: 31_337,
+        application: [0xa1; 20],
+        backend_key: backend_key().public_key().clone(),
+    }
+}
+
 /// `payload` with the fuzz registrar's messages signed, if it is a rollup input.
 fn signed(payload: &[u8]) -> Option<Vec<u8>> {
     let mut input = RollupInput::decode(payload).ok()?;
     let key = registrar();
-    let backend = backend_key();
+    let domain = domain();
     for message in &mut input.messages {
         if let Message::Registrar(m) = message
             && m.registrar == key.public_key()
         {
-            *m = RegistrarMessage::sign(key, backend.public_key(), m.sequence, m.action.clone())
+            *m = RegistrarMessage::sign(key, &domain, m.sequence, m.action.clone())
                 .ok()?;
         }
     }
@@ -101,9 +115,15 @@ fuzz_target!(|data: &[u8]| {
     let mut index = 0u64;
     while let Some(step) = step(&mut data) {
         let sender = [step.flags % 4; 20];
+        // With BAD_METADATA the application is no address: the whole input is refused.
+        let app_contract = if step.flags & BAD_METADATA != 0 {
+            "0x".to_owned()
+        } else {
+            format!("0x{}", hex_encode(&domain().application))
+        };
         let meta = Metadata {
-            chain_id: 31337,
-            app_contract: "0x".into(),
+            chain_id: domain().chain_id,
+            app_contract,
             msg_sender: format!("0x{}", hex_encode(&sender)),
             block_number: index,
             block_timestamp: step.block_timestamp,
