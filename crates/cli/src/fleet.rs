@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use witness_devices::{Fleet, FleetSpec, RunOptions, SimClock, TamperAssignment};
-use witness_protocol::BackendPublicKey;
 
 use crate::CliResult;
 
@@ -96,15 +95,10 @@ pub(crate) async fn run(args: FleetArgs) -> CliResult {
                             .into(),
                     );
                 };
-                let bytes = witness_protocol::codec::parse_hex_array(&key)
-                    .ok_or("--backend-key must be 32 bytes of hex")?;
-                let application = witness_protocol::codec::parse_hex_array(&application)
-                    .ok_or("--application must be a 20-byte address")?;
-                let domain = witness_protocol::Domain {
-                    chain_id,
-                    application,
-                    backend_key: BackendPublicKey::from_bytes(&bytes)?,
-                };
+                let domain = witness_protocol::Domain::from_hex(chain_id, &application, &key)
+                    .map_err(|e| {
+                        format!("--application (20 bytes) or --backend-key (32 bytes): {e}")
+                    })?;
                 let mut spec = FleetSpec::new(devices, domain);
                 spec.seed = seed;
                 spec.tampers = tampers;

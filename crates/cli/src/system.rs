@@ -41,21 +41,12 @@ impl SystemInfo {
 
     /// The deployment signatures are bound to: this chain, application and backend key.
     pub(crate) fn domain(&self) -> Result<witness_protocol::Domain, String> {
-        use witness_protocol::codec::parse_hex_array;
-        let application = parse_hex_array(&self.application).ok_or_else(|| {
-            format!(
-                "system.json: application {:?} is not an address",
-                self.application
-            )
-        })?;
-        let backend_key = parse_hex_array(&self.backend_public_key)
-            .and_then(|b| witness_protocol::BackendPublicKey::from_bytes(&b).ok())
-            .ok_or("system.json: backend_public_key is not an X25519 key")?;
-        Ok(witness_protocol::Domain {
-            chain_id: self.chain_id,
-            application,
-            backend_key,
-        })
+        witness_protocol::Domain::from_hex(
+            self.chain_id,
+            &self.application,
+            &self.backend_public_key,
+        )
+        .map_err(|e| format!("system.json: the application or the backend key: {e}"))
     }
 
     pub(crate) fn save(&self, data_dir: &Path) -> Result<(), String> {

@@ -236,6 +236,20 @@ impl Domain {
     /// Size of [`Self::to_bytes`].
     pub const LEN: usize = 8 + 20 + BackendPublicKey::LEN;
 
+    /// From the forms configuration files use: the application and the backend key as hex
+    /// (with or without `0x`). A wrong length or a bad key is `invalid_field` /
+    /// `invalid_public_key`.
+    pub fn from_hex(chain_id: u64, application: &str, backend_key: &str) -> Result<Self> {
+        use crate::codec::parse_hex_array;
+        Ok(Self {
+            chain_id,
+            application: parse_hex_array(application).ok_or(Error::InvalidField)?,
+            backend_key: BackendPublicKey::from_bytes(
+                &parse_hex_array(backend_key).ok_or(Error::InvalidField)?,
+            )?,
+        })
+    }
+
     /// `chain_id (u64) ‖ application (20) ‖ backend key (32)`.
     pub fn to_bytes(&self) -> [u8; Self::LEN] {
         let mut out = [0u8; Self::LEN];

@@ -2640,37 +2640,19 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     )?;
     let clone = SigningKey::from_seed(&seed_for("verdict clone"));
     let by_clone = sign(&clone, &domain, id, nonce, 45, 152_480_000)?;
-    let other_backend = BackendSecretKey::derive(b"verdict other backend");
-    let for_other_backend = sign(
-        &device,
-        &vector_domain(&other_backend),
-        id,
-        nonce,
-        45,
-        152_480_000,
-    )?;
-    let for_other_chain = sign(
-        &device,
-        &Domain {
-            chain_id: 1,
-            ..domain.clone()
-        },
-        id,
-        nonce,
-        45,
-        152_480_000,
-    )?;
-    let for_other_application = sign(
-        &device,
-        &Domain {
-            application: [0xa2; 20],
-            ..domain.clone()
-        },
-        id,
-        nonce,
-        45,
-        152_480_000,
-    )?;
+    // The honest answer, signed for another deployment (section 3.5).
+    let elsewhere = |domain: Domain| sign(&device, &domain, id, nonce, 45, 152_480_000);
+    let for_other_backend = elsewhere(vector_domain(&BackendSecretKey::derive(
+        b"verdict other backend",
+    )))?;
+    let for_other_chain = elsewhere(Domain {
+        chain_id: 1,
+        ..domain.clone()
+    })?;
+    let for_other_application = elsewhere(Domain {
+        application: [0xa2; 20],
+        ..domain.clone()
+    })?;
     let mut forged = good.clone();
     let last = forged.len() - 1;
     forged[last] ^= 0x01;

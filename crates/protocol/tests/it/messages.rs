@@ -258,3 +258,28 @@ fn non_canonical_and_small_order_keys_are_refused() {
         Ok(valid)
     );
 }
+
+#[test]
+fn a_domain_parses_from_its_configuration_forms() {
+    let f = fixture();
+    let backend = hex::encode(f.domain.backend_key.to_bytes());
+    let application = format!("0x{}", hex::encode(f.domain.application));
+    assert_eq!(
+        Domain::from_hex(f.domain.chain_id, &application, &backend),
+        Ok(f.domain.clone())
+    );
+    assert_eq!(
+        Domain::from_hex(f.domain.chain_id, &application[..40], &backend),
+        Err(Error::InvalidField)
+    );
+    assert_eq!(
+        Domain::from_hex(f.domain.chain_id, &application, &backend[2..]),
+        Err(Error::InvalidField)
+    );
+    let bytes = f.domain.to_bytes();
+    assert_eq!(bytes.len(), Domain::LEN);
+    assert_eq!(
+        (&bytes[..8], &bytes[8..28]),
+        (&f.domain.chain_id.to_be_bytes()[..], &f.domain.application[..])
+    );
+}
