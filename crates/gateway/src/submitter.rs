@@ -458,8 +458,9 @@ impl Submitter {
         if let Some(known) = verdict.as_ref().filter(|v| v.key == key) {
             return Ok(known.send && self.urgent_allowed(known.urgent));
         }
-        let urgent = readings_only(batch).is_none();
-        let send = match readings_only(batch) {
+        let readings = readings_only(batch);
+        let urgent = readings.is_none();
+        let send = match readings {
             None => true,
             Some(readings) => {
                 let gas = chain.estimate(&build_payload(&batch.messages)).await?;

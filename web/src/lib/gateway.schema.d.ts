@@ -1616,7 +1616,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description replay: counter not above the last accepted */
+            /** @description replay: counter not above the last accepted; counter_jump: more than 2^24 counters past it (with index) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -87,7 +87,9 @@ pub struct IntakeResponse {
         (status = 400, body = ErrorBody,
          description = "invalid_request (no envelope; JSON: not JSON, a missing or unknown field), \
                         malformed (with index: not hex, does not decode)"),
-        (status = 409, body = ErrorBody, description = "replay: counter not above the last accepted"),
+        (status = 409, body = ErrorBody,
+         description = "replay: counter not above the last accepted; counter_jump: more than \
+                        2^24 counters past it (with index)"),
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 8192 envelopes, or the body is too large"),
         (status = 415, body = ErrorBody,

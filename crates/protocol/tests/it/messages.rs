@@ -280,6 +280,9 @@ fn a_domain_parses_from_its_configuration_forms() {
     assert_eq!(bytes.len(), Domain::LEN);
     assert_eq!(
         (&bytes[..8], &bytes[8..28]),
-        (&f.domain.chain_id.to_be_bytes()[..], &f.domain.application[..])
+        (
+            &f.domain.chain_id.to_be_bytes()[..],
+            &f.domain.application[..]
+        )
     );
 }
