@@ -79,7 +79,7 @@ pub struct Evidence<'a> {
     /// The nonce the verifier sent.
     pub nonce: &'a [u8; 32],
     /// The deployment the verifier trusts (possession proofs are bound to it): the chain
-    /// and application of its anchors and the backend key in the proven globals.
+    /// and application of its anchors and the backend key (pinned, or the node's word).
     pub domain: &'a Domain,
     /// The device's opening of the leaf's highest attested reading, if it gave one.
     pub opening: Option<&'a Opening>,
