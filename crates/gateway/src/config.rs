@@ -9,7 +9,7 @@ use witness_protocol::codec::parse_hex_array;
 use alloy::primitives::{Address, B256};
 use witness_chain::{Deployment, GATEWAY_ACCOUNT};
 pub use witness_node_client::NodeEndpoints;
-use witness_protocol::{BackendPublicKey, MAX_INPUT_LEN};
+use witness_protocol::{BackendPublicKey, Domain, MAX_INPUT_LEN};
 
 use crate::error::{GatewayError, Result};
 use crate::store::Role;
@@ -125,6 +125,25 @@ pub struct AppId {
     pub chain_id: u64,
     /// The application contract.
     pub application: [u8; 20],
+}
+
+impl AppId {
+    /// The deployment's chain and application.
+    pub fn of(deployment: &Deployment) -> Self {
+        Self {
+            chain_id: deployment.chain_id,
+            application: deployment.application.into_array(),
+        }
+    }
+
+    /// With the backend key: the domain signatures are bound to (PROTOCOL.md 3.5).
+    pub fn domain(self, backend_key: BackendPublicKey) -> Domain {
+        Domain {
+            chain_id: self.chain_id,
+            application: self.application,
+            backend_key,
+        }
+    }
 }
 
 /// Batching bounds of the submitter.
@@ -257,10 +276,7 @@ impl GatewayConfig {
             })
             .transpose()?;
         if let Some(deployment) = &deployment {
-            config.app = Some(AppId {
-                chain_id: deployment.chain_id,
-                application: deployment.application.into_array(),
-            });
+            config.app = Some(AppId::of(deployment));
             let gateway_key = match &args.gateway_key {
                 Some(text) => parse_b256(text, "gateway key")?,
                 None => {

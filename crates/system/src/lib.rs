@@ -119,11 +119,7 @@ impl Chain {
 
     /// The deployment every signature for this application is bound to, with `backend_key`.
     pub fn domain(&self, backend_key: &BackendPublicKey) -> Domain {
-        Domain {
-            chain_id: self.deployment.chain_id,
-            application: self.deployment.application.into_array(),
-            backend_key: backend_key.clone(),
-        }
+        AppId::of(&self.deployment).domain(backend_key.clone())
     }
 
     /// How a gateway submits to this deployment: as the gateway dev account, polling the chain
@@ -241,10 +237,7 @@ pub fn gateway_config(
 ) -> GatewayConfig {
     let mut config = GatewayConfig::new(database);
     config.chain = Some(chain.gateway_chain());
-    config.app = Some(AppId {
-        chain_id: chain.deployment.chain_id,
-        application: chain.deployment.application.into_array(),
-    });
+    config.app = Some(AppId::of(&chain.deployment));
     config.node = Some(node.endpoints().clone());
     config
 }

@@ -93,11 +93,7 @@ impl AppState {
                     .into(),
             )
         })?;
-        Ok(Domain {
-            chain_id: app.chain_id,
-            application: app.application,
-            backend_key: self.backend_key().await?,
-        })
+        Ok(app.domain(self.backend_key().await?))
     }
 
     /// The backend's public key: configured, or fetched once from the node's inspect
