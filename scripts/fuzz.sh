@@ -22,6 +22,8 @@ triple=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
+# The crypto crates go uninstrumented (fuzz/rustc-uninstrumented.sh says why).
+export RUSTC_WRAPPER="$PWD/rustc-uninstrumented.sh"
 # --target: the flags then apply to the targets only, not to build scripts and proc macros.
 cargo build --release --locked --target "$triple" $(printf -- '--bin %s ' "${targets[@]}")
 work=$(mktemp -d)
