@@ -248,7 +248,7 @@ impl Adversary {
         {
             match (self.args.mode, &mut map_proof.terminal) {
                 (Mode::ForgeLeaf, Terminal::Leaf(leaf)) => {
-                    leaf.flagged = false;
+                    leaf.open_tampers = 0;
                     leaf.tamper_events = 0;
                     leaf.latest_tamper = None;
                     leaf.attested += 1;

@@ -22,6 +22,7 @@ pub fn device(leaf: DeviceLeaf) -> Device {
         leaf,
         baseline_odometer_m: 0,
         summary: DeviceSummary::default(),
+        open_tampers: Vec::new(),
     }
 }
 

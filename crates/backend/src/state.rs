@@ -15,7 +15,7 @@ use witness_protocol::notice::{
     DETAIL_KEY_TAG, EnvelopeValues, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG,
     SealedValues, StateNotice, history_key,
 };
-use witness_protocol::state::{AttestedRef, CorrectionRef, DeviceLeaf, TamperRef};
+use witness_protocol::state::{AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, TamperRef};
 use witness_protocol::{
     CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization, Message,
     OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput,
@@ -63,6 +63,10 @@ pub struct Device {
     pub baseline_odometer_m: u64,
     /// Running figures for the statistics.
     pub(crate) summary: DeviceSummary,
+    /// Counters of the rollbacks on record that no correction has cleared, ascending
+    /// (`leaf.open_tampers` is their number). Empty for nearly every device; it grows only
+    /// with rollbacks, each of which an attacker pays an input for.
+    pub(crate) open_tampers: Vec<u64>,
 }
 
 /// A registrar the backend knows: trusted now, or removed. A removed registrar's entry stays
@@ -127,6 +131,8 @@ pub enum Rejection {
     BadRelease,
     /// A rotated key equal to the current one.
     SameKey,
+    /// A correction that clears no rollback, corrects no value and moves no baseline.
+    NothingToCorrect,
 }
 
 impl Rejection {
@@ -147,6 +153,7 @@ impl Rejection {
             Self::UnknownCounter => "unknown_counter",
             Self::BadRelease => "bad_release_signature",
             Self::SameKey => "same_key",
+            Self::NothingToCorrect => "nothing_to_correct",
         }
     }
 }
@@ -520,7 +527,9 @@ impl State {
                 .map(|highest| highest.counter);
             match reference {
                 Some(reference_counter) => {
-                    device.leaf.flagged = true;
+                    // Counters increase, so pushing keeps the list ascending.
+                    device.open_tampers.push(counter);
+                    device.leaf.open_tampers = device.leaf.open_tampers.saturating_add(1);
                     device.leaf.tamper_events = device.leaf.tamper_events.saturating_add(1);
                     device.leaf.latest_tamper = Some(Box::new(TamperRef {
                         counter,
@@ -544,6 +553,7 @@ impl State {
                         input_index,
                     };
                     device.leaf.highest = Some(attested);
+                    device.leaf.corrected_baseline = None;
                     device.leaf.first.get_or_insert(attested);
                     device.leaf.attested = device.leaf.attested.saturating_add(1);
                     batch.attested += 1;
@@ -603,6 +613,7 @@ impl State {
                     leaf: DeviceLeaf::new(*device_id, *model, public_key.to_bytes()),
                     baseline_odometer_m: 0,
                     summary: DeviceSummary::default(),
+                    open_tampers: Vec::new(),
                 });
                 self.stats.entry(*model).or_default().register();
                 batch.record(
@@ -647,40 +658,52 @@ impl State {
                     );
                 }
             }
-            RegistrarAction::CorrectReading {
-                device_id,
-                counter,
-                odometer_m,
-                reason,
-            } => {
+            RegistrarAction::Correct(correction) => {
                 let device = self
                     .devices
-                    .get(device_id)
+                    .get(&correction.device_id)
                     .ok_or(Rejection::UnknownDevice)?;
                 // Counters are consumed in order, so any consumed one was a reading.
-                if device.leaf.last_counter.is_none_or(|last| *counter > last) {
+                if device
+                    .leaf
+                    .last_counter
+                    .is_none_or(|last| correction.counter > last)
+                {
                     return Err(Rejection::UnknownCounter);
                 }
-                if let Some(device) = self.devices.get_mut(device_id) {
-                    // The corrected value of the latest reading becomes the new baseline (a
-                    // replaced instrument cluster, a mistyped value); the flag is cleared.
-                    if device.leaf.last_counter == Some(*counter) {
-                        device.baseline_odometer_m = *odometer_m;
+                let open = device.open_tampers.binary_search(&correction.counter).ok();
+                if open.is_none()
+                    && correction.odometer_m.is_none()
+                    && correction.baseline_m.is_none()
+                {
+                    return Err(Rejection::NothingToCorrect);
+                }
+                if let Some(device) = self.devices.get_mut(&correction.device_id) {
+                    // Only the rollback at the named counter is cleared; the baseline moves
+                    // only when the correction says where to.
+                    if let Some(position) = open {
+                        device.open_tampers.remove(position);
+                        device.leaf.open_tampers = device.leaf.open_tampers.saturating_sub(1);
                     }
-                    device.leaf.flagged = false;
+                    if let Some(baseline) = correction.baseline_m {
+                        device.baseline_odometer_m = baseline;
+                        device.leaf.corrected_baseline = Some(Box::new(CorrectedBaseline {
+                            odometer_m: baseline,
+                            input_index,
+                        }));
+                    }
                     device.leaf.corrections = device.leaf.corrections.saturating_add(1);
                     device.leaf.latest_correction = Some(Box::new(CorrectionRef {
-                        counter: *counter,
+                        counter: correction.counter,
                         input_index,
                     }));
                     batch.record(
-                        *device_id,
+                        correction.device_id,
                         device.leaf.era,
                         HistoryEntry::Corrected {
-                            counter: *counter,
-                            odometer_m: *odometer_m,
                             registrar: message.registrar.to_bytes(),
-                            reason: reason.clone(),
+                            cleared: open.is_some(),
+                            correction: correction.clone(),
                         },
                     );
                 }

@@ -14,7 +14,8 @@ use witness_protocol::DeviceId;
 use witness_protocol::api::LeafView;
 use witness_protocol::certificate::{
     self, CertNotice, Certificate, CertificateError, ClaimRef, Findings, Level,
-    OUTPUTS_TREE_HEIGHT, OutputProof, ProvenReading, notice_output, verify_offline,
+    OUTPUTS_TREE_HEIGHT, OutputProof, ProvenReading, RecordedCorrection, notice_output,
+    verify_offline,
 };
 use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice};
 use witness_protocol::state::AttestedRef;
@@ -330,6 +331,39 @@ struct DatedJson {
     rollback: bool,
 }
 
+/// A registrar's correction in the proven history (section 8.2.1).
+#[derive(Debug, Serialize)]
+struct CorrectionJson {
+    input_index: u64,
+    counter: u64,
+    registrar: String,
+    cleared_rollback: bool,
+    odometer_m: Option<u64>,
+    baseline_m: Option<u64>,
+    reason: &'static str,
+    evidence: &'static str,
+    evidence_digest: String,
+    note: String,
+}
+
+impl From<&RecordedCorrection> for CorrectionJson {
+    fn from(c: &RecordedCorrection) -> Self {
+        let k = &c.correction;
+        Self {
+            input_index: c.input_index,
+            counter: k.counter,
+            registrar: hex::encode(c.registrar),
+            cleared_rollback: c.cleared,
+            odometer_m: k.odometer_m,
+            baseline_m: k.baseline_m,
+            reason: k.reason.code(),
+            evidence: k.evidence.code(),
+            evidence_digest: hex::encode(k.evidence_digest),
+            note: k.note.clone(),
+        }
+    }
+}
+
 /// The device's state proven now, next to the certificate's.
 #[derive(Debug, Serialize)]
 struct FreshState {
@@ -390,6 +424,7 @@ struct CheckReport {
     odometer_only: Vec<DatedJson>,
     undisclosed: Vec<u64>,
     notices: u64,
+    corrections: Vec<CorrectionJson>,
     /// What the certificate cannot tell by itself (section 18.4), and was not checked on L1.
     cannot_know: Vec<&'static str>,
     l1: Option<L1Check>,
@@ -461,6 +496,7 @@ async fn check(args: CheckArgs) -> CliResult {
         odometer_only: Vec::new(),
         undisclosed: Vec::new(),
         notices: 0,
+        corrections: Vec::new(),
         cannot_know: Vec::new(),
         l1: None,
         fresh: None,
@@ -538,6 +574,7 @@ fn fill(report: &mut CheckReport, findings: &Findings) {
         .collect();
     report.undisclosed = findings.undisclosed.clone();
     report.notices = findings.notices;
+    report.corrections = findings.corrections.iter().map(CorrectionJson::from).collect();
     report.cannot_know = findings.cannot_know.to_vec();
 }
 
@@ -638,8 +675,12 @@ fn print_leaf_and_readings(findings: &Findings) {
         leaf.corrections,
         leaf.era,
         if leaf.revoked { ", revoked" } else { "" },
-        if leaf.flagged { ", flagged" } else { "" }
+        if leaf.flagged() { ", flagged" } else { "" }
     );
+    let corrections: Vec<CorrectionJson> =
+        findings.corrections.iter().map(CorrectionJson::from).collect();
+    let baseline = leaf.corrected_baseline.as_deref();
+    print_corrections(baseline.map(|b| (b.odometer_m, b.input_index)), &corrections);
     let readings = [("highest", &findings.highest), ("first", &findings.first)];
     for (what, reading) in readings {
         if let Some(r) = reading {
@@ -654,6 +695,44 @@ fn print_leaf_and_readings(findings: &Findings) {
             findings.undisclosed.len(),
         );
     }
+}
+
+/// The baseline a correction set (value, input), and the corrections of the history.
+fn print_corrections(baseline: Option<(u64, u64)>, corrections: &[CorrectionJson]) {
+    if let Some((odometer_m, input_index)) = baseline {
+        println!(
+            "baseline    {} set by a registrar's correction at input {input_index}",
+            km(odometer_m)
+        );
+    }
+    for c in corrections {
+        println!("{}", correction_line(c));
+    }
+}
+
+/// One correction of the proven history, for people.
+fn correction_line(k: &CorrectionJson) -> String {
+    let mut line = format!(
+        "correction  of counter {} at input {}: {} ({} on file, SHA-256 {}…)",
+        k.counter,
+        k.input_index,
+        k.reason,
+        k.evidence,
+        &k.evidence_digest[..16]
+    );
+    if k.cleared_rollback {
+        line.push_str("; clears the rollback there");
+    }
+    if let Some(value) = k.odometer_m {
+        line.push_str(&format!("; the reading was {}", km(value)));
+    }
+    if let Some(value) = k.baseline_m {
+        line.push_str(&format!("; baseline now {}", km(value)));
+    }
+    if !k.note.is_empty() {
+        line.push_str(&format!(" \"{}\"", k.note));
+    }
+    line
 }
 
 fn print_reading(what: &str, counter: u64, odometer_m: u64, timestamp: u32) {
@@ -687,6 +766,11 @@ fn print_check(report: &CheckReport) {
         println!(
             "device      {device}: {} attested reading(s), {} tamper event(s), {} correction(s), status {}",
             leaf.attested, leaf.tamper_events, leaf.corrections, leaf.status
+        );
+        let baseline = leaf.corrected_baseline.as_ref();
+        print_corrections(
+            baseline.map(|b| (b.odometer_m, b.input_index)),
+            &report.corrections,
         );
     }
     for (what, reading) in [("highest", &report.highest), ("first", &report.first)] {

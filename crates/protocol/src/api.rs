@@ -155,6 +155,16 @@ pub struct CorrectionView {
     pub input_index: u64,
 }
 
+/// A baseline a correction set (no reading attested since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CorrectedBaselineView {
+    /// The baseline, metres (public: it is in the signed correction).
+    pub odometer_m: u64,
+    /// Input that recorded the correction.
+    pub input_index: u64,
+}
+
 /// The history accumulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -181,8 +191,10 @@ pub struct LeafView {
     pub status: String,
     /// Revoked by a registrar.
     pub revoked: bool,
-    /// A rollback without a correction since.
+    /// A rollback on record that no correction cleared.
     pub flagged: bool,
+    /// Rollbacks on record that no correction cleared.
+    pub open_tampers: u32,
     /// Highest counter consumed.
     pub last_counter: Option<u64>,
     /// Owner key, hex.
@@ -205,6 +217,9 @@ pub struct LeafView {
     pub corrections: u32,
     /// The latest correction.
     pub latest_correction: Option<CorrectionView>,
+    /// The baseline the latest correction set, while no reading is attested since: what
+    /// a verifier compares the device with instead of `highest`.
+    pub corrected_baseline: Option<CorrectedBaselineView>,
     /// The history accumulator.
     pub history: AccumulatorView,
 }

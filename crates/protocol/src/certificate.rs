@@ -13,6 +13,7 @@ use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, Opening};
 use crate::error::Error;
 use crate::keys::DeviceId;
+use crate::messages::Correction;
 use crate::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, STATE_NOTICE_LEN, StateNotice};
 use crate::reading::Reading;
 use crate::state::{
@@ -503,6 +504,19 @@ pub struct DatedOdometer {
     pub rollback: bool,
 }
 
+/// A registrar's correction in the history a full certificate proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedCorrection {
+    /// The input that recorded it.
+    pub input_index: u64,
+    /// The registrar that signed it.
+    pub registrar: [u8; 32],
+    /// It cleared the rollback recorded at its counter.
+    pub cleared: bool,
+    /// What it says.
+    pub correction: Correction,
+}
+
 /// What a certificate proves offline, and what it cannot know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Findings {
@@ -542,6 +556,9 @@ pub struct Findings {
     pub undisclosed: Vec<u64>,
     /// Full level: history notices proven complete against the leaf's accumulator.
     pub notices: u64,
+    /// Full level: the registrar corrections on record, oldest first. The rollbacks the
+    /// history records, less those the corrections cleared, are the leaf's open ones.
+    pub corrections: Vec<RecordedCorrection>,
     /// What only L1 can tell (codes of [`CANNOT_KNOW_OFFLINE`]).
     pub cannot_know: &'static [&'static str],
 }
@@ -640,6 +657,7 @@ pub fn verify_offline(
     let mut disclosed = Vec::new();
     let mut odometer_only = Vec::new();
     let mut undisclosed = Vec::new();
+    let mut corrections = Vec::new();
     if cert.level == Level::Full {
         let mut acc = HistoryAccumulator::default();
         let mut sealed: Vec<&HistoryNotice> = Vec::new();
@@ -670,6 +688,40 @@ pub fn verify_offline(
             }
         }
         if acc != leaf.history {
+            return Err(CertificateError::HistoryMismatch);
+        }
+        // The corrected record: each rollback stays open until a correction clears it.
+        let mut open = alloc::collections::BTreeSet::new();
+        for notice in cert.notices.iter().map(CertNotice::notice) {
+            for entry in &notice.entries {
+                match entry {
+                    HistoryEntry::Reading {
+                        counter,
+                        rollback_of: Some(_),
+                        ..
+                    } => {
+                        open.insert(*counter);
+                    }
+                    HistoryEntry::Corrected {
+                        registrar,
+                        cleared,
+                        correction,
+                    } => {
+                        if *cleared && !open.remove(&correction.counter) {
+                            return Err(CertificateError::HistoryMismatch);
+                        }
+                        corrections.push(RecordedCorrection {
+                            input_index: notice.input_index,
+                            registrar: *registrar,
+                            cleared: *cleared,
+                            correction: correction.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if open.len() != leaf.open_tampers as usize {
             return Err(CertificateError::HistoryMismatch);
         }
         for notice in sealed {
@@ -712,6 +764,7 @@ pub fn verify_offline(
         outputs_root,
         output_index: cert.output_proof.index,
         notices: cert.notices.len() as u64,
+        corrections,
         leaf,
         highest,
         first,

@@ -52,7 +52,7 @@ pub use keys::{
     BackendPublicKey, BackendSecretKey, DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey,
 };
 pub use messages::{
-    GatewayAuthorization, MAX_REASON_LEN, OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG,
+    Correction, CorrectionReason, EvidenceType, GatewayAuthorization, MAX_REASON_LEN, OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG,
     OwnerQuery, OwnershipStatement, POSSESSION_TAG, PossessionProof, QUERY_VERSION, REGISTRAR_TAG,
     RegistrarAction, RegistrarMessage, signed_bytes,
 };

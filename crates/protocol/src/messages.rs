@@ -58,6 +58,132 @@ fn write_reason(w: &mut Writer, reason: &str) -> Result<()> {
     Ok(())
 }
 
+/// Why a correction was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CorrectionReason {
+    /// 1: the instrument cluster (or the odometer sensor) was replaced, so the readings
+    /// after it start from another value.
+    ClusterReplaced,
+    /// 2: the sensor reported a wrong value that the car never showed.
+    SensorFault,
+    /// 3: a value was entered or transcribed wrongly.
+    DataEntryError,
+}
+
+/// What the correction rests on: the kind of document the registrar keeps (its SHA-256 is
+/// in the correction, the document itself is not public).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EvidenceType {
+    /// 1: a workshop's record of the repair.
+    WorkshopRecord,
+    /// 2: an inspection station's report.
+    InspectionReport,
+    /// 3: the manufacturer's diagnostic log of the unit.
+    DiagnosticLog,
+    /// 4: a registry's record (a vehicle register, an insurer).
+    RegistryRecord,
+}
+
+macro_rules! code_enum {
+    ($ty:ident { $($variant:ident = $byte:literal, $code:literal;)* }) => {
+        impl $ty {
+            /// The byte on the wire.
+            pub const fn byte(self) -> u8 {
+                match self { $(Self::$variant => $byte,)* }
+            }
+
+            /// The value of a byte on the wire.
+            pub fn from_byte(byte: u8) -> Result<Self> {
+                match byte { $($byte => Ok(Self::$variant),)* _ => Err(Error::InvalidField) }
+            }
+
+            /// Stable name.
+            pub const fn code(self) -> &'static str {
+                match self { $(Self::$variant => $code,)* }
+            }
+
+            /// Every value, in byte order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+        }
+    };
+}
+
+code_enum!(CorrectionReason {
+    ClusterReplaced = 1, "cluster_replaced";
+    SensorFault = 2, "sensor_fault";
+    DataEntryError = 3, "data_entry_error";
+});
+
+code_enum!(EvidenceType {
+    WorkshopRecord = 1, "workshop_record";
+    InspectionReport = 2, "inspection_report";
+    DiagnosticLog = 3, "diagnostic_log";
+    RegistryRecord = 4, "registry_record";
+});
+
+/// A registrar's correction of one device's record (op 7, section 8.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The consumed counter whose reading (or the rollback recorded at it) this corrects.
+    pub counter: u64,
+    /// The reading's right value, when its value was wrong; the original stays on record.
+    pub odometer_m: Option<u64>,
+    /// The new baseline later readings are compared with, when the correction moves it
+    /// (a replaced cluster starts lower); `None` leaves the baseline where it is.
+    pub baseline_m: Option<u64>,
+    /// Why.
+    pub reason: CorrectionReason,
+    /// On what.
+    pub evidence: EvidenceType,
+    /// SHA-256 of the evidence document (zero when there is none to name).
+    pub evidence_digest: [u8; 32],
+    /// Free text for people, at most [`MAX_REASON_LEN`] bytes.
+    pub note: String,
+}
+
+fn put_opt(w: &mut Writer, value: Option<u64>) {
+    w.u8(u8::from(value.is_some())).u64(value.unwrap_or(0));
+}
+
+/// `present u8 | value u64`, an absent value all zeros (one encoding each).
+fn read_opt(r: &mut Reader<'_>) -> Result<Option<u64>> {
+    let present = r.bool()?;
+    match (present, r.u64()?) {
+        (true, value) => Ok(Some(value)),
+        (false, 0) => Ok(None),
+        (false, _) => Err(Error::InvalidField),
+    }
+}
+
+impl Correction {
+    /// `device_id 16 | counter u64 | has_odometer u8 | odometer u64 | has_baseline u8 |
+    /// baseline u64 | reason u8 | evidence u8 | evidence_digest 32 | note text(256)`.
+    pub(crate) fn encode(&self, w: &mut Writer) -> Result<()> {
+        w.bytes(&self.device_id.0).u64(self.counter);
+        put_opt(w, self.odometer_m);
+        put_opt(w, self.baseline_m);
+        w.u8(self.reason.byte())
+            .u8(self.evidence.byte())
+            .bytes(&self.evidence_digest);
+        write_reason(w, &self.note)
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            device_id: DeviceId(r.array()?),
+            counter: r.u64()?,
+            odometer_m: read_opt(r)?,
+            baseline_m: read_opt(r)?,
+            reason: CorrectionReason::from_byte(r.u8()?)?,
+            evidence: EvidenceType::from_byte(r.u8()?)?,
+            evidence_digest: r.array()?,
+            note: read_reason(r)?,
+        })
+    }
+}
+
 /// What a registrar (manufacturer, fleet operator) may say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrarAction {
@@ -74,14 +200,12 @@ pub enum RegistrarAction {
         device_id: DeviceId,
         new_key: PublicKey,
     },
-    /// Op 4: the reading with `counter` was wrong; its corrected odometer and why. The
-    /// original stays on record; a tamper flag is cleared.
-    CorrectReading {
-        device_id: DeviceId,
-        counter: u64,
-        odometer_m: u64,
-        reason: String,
-    },
+    /// Op 7: a correction of the record at `counter` (section 8.2.1). It names what it
+    /// corrects, says why and on what evidence, keeps the original on record, clears only
+    /// the rollback at `counter` (if that reading is one), and moves the baseline only when
+    /// it says so. Op 4 (the version 2 draft's correction, which cleared every flag) is
+    /// retired and refused.
+    Correct(Correction),
     /// Op 5: trust another registrar.
     AddRegistrar { key: PublicKey },
     /// Op 6: stop trusting a registrar.
@@ -95,9 +219,9 @@ impl RegistrarAction {
             Self::RegisterDevice { .. } => 1,
             Self::RevokeDevice { .. } => 2,
             Self::RotateKey { .. } => 3,
-            Self::CorrectReading { .. } => 4,
             Self::AddRegistrar { .. } => 5,
             Self::RemoveRegistrar { .. } => 6,
+            Self::Correct(_) => 7,
         }
     }
 
@@ -107,7 +231,7 @@ impl RegistrarAction {
             Self::RegisterDevice { device_id, .. }
             | Self::RevokeDevice { device_id, .. }
             | Self::RotateKey { device_id, .. }
-            | Self::CorrectReading { device_id, .. } => Some(*device_id),
+            | Self::Correct(Correction { device_id, .. }) => Some(*device_id),
             Self::AddRegistrar { .. } | Self::RemoveRegistrar { .. } => None,
         }
     }
@@ -131,15 +255,7 @@ impl RegistrarAction {
             Self::RotateKey { device_id, new_key } => {
                 w.bytes(&device_id.0).bytes(&new_key.to_bytes());
             }
-            Self::CorrectReading {
-                device_id,
-                counter,
-                odometer_m,
-                reason,
-            } => {
-                w.bytes(&device_id.0).u64(*counter).u64(*odometer_m);
-                write_reason(w, reason)?;
-            }
+            Self::Correct(correction) => correction.encode(w)?,
             Self::AddRegistrar { key } | Self::RemoveRegistrar { key } => {
                 w.bytes(&key.to_bytes());
             }
@@ -162,14 +278,9 @@ impl RegistrarAction {
                 device_id: DeviceId(r.array()?),
                 new_key: read_key(r)?,
             },
-            4 => Self::CorrectReading {
-                device_id: DeviceId(r.array()?),
-                counter: r.u64()?,
-                odometer_m: r.u64()?,
-                reason: read_reason(r)?,
-            },
             5 => Self::AddRegistrar { key: read_key(r)? },
             6 => Self::RemoveRegistrar { key: read_key(r)? },
+            7 => Self::Correct(Correction::decode(r)?),
             _ => return Err(Error::UnknownKind),
         })
     }

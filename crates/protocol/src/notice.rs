@@ -17,6 +17,7 @@ use crate::commitment::{Commitment, CommitmentKey};
 use crate::envelope::MAX_READINGS_PER_ENVELOPE;
 use crate::error::{Error, Result};
 use crate::keys::{DeviceId, ModelId};
+use crate::messages::Correction;
 use crate::reading::{FaultCode, MAX_FAULTS_PER_READING, Reading};
 
 /// Version byte of every notice this module writes.
@@ -109,8 +110,9 @@ pub mod entry_kind {
     pub const REGISTERED: u8 = 1;
     /// A reading (attested, or a rollback).
     pub const READING: u8 = 2;
-    /// A registrar corrected a reading.
-    pub const CORRECTED: u8 = 3;
+    /// Kind 3 (the version 2 draft's correction) is retired: refused as unknown.
+    /// A registrar's correction (section 8.2.1).
+    pub const CORRECTION: u8 = 8;
     /// The key changed.
     pub const KEY_ROTATED: u8 = 4;
     /// The device was revoked.
@@ -150,17 +152,16 @@ pub enum HistoryEntry {
         /// Counter of the attested reading it fell below, for a rollback.
         rollback_of: Option<u64>,
     },
-    /// A registrar corrected the reading at `counter` to `odometer_m` (public: it is in the
-    /// registrar's signed message on chain).
+    /// A registrar's correction, as it signed it (public: it is in the signed message on
+    /// chain), and whether it cleared the rollback recorded at its counter.
     Corrected {
-        /// The corrected reading.
-        counter: u64,
-        /// The corrected value.
-        odometer_m: u64,
         /// The registrar.
         registrar: [u8; 32],
-        /// Why.
-        reason: String,
+        /// The reading at the correction's counter was an uncorrected rollback, which this
+        /// correction cleared.
+        cleared: bool,
+        /// What it says.
+        correction: Correction,
     },
     /// The key changed to `new_key`.
     KeyRotated {
@@ -214,16 +215,15 @@ impl HistoryEntry {
                 };
             }
             Self::Corrected {
-                counter,
-                odometer_m,
                 registrar,
-                reason,
+                cleared,
+                correction,
             } => {
-                w.u8(entry_kind::CORRECTED)
-                    .u64(*counter)
-                    .u64(*odometer_m)
+                w.u8(entry_kind::CORRECTION)
                     .bytes(registrar)
-                    .var_bytes(reason.as_bytes());
+                    .u8(u8::from(*cleared));
+                // A correction here was decoded from a signed message, so its note fits.
+                let _ = correction.encode(w);
             }
             Self::KeyRotated { new_key } => {
                 w.u8(entry_kind::KEY_ROTATED).bytes(new_key);
@@ -273,11 +273,10 @@ impl HistoryEntry {
                     rollback_of,
                 }
             }
-            entry_kind::CORRECTED => Self::Corrected {
-                counter: r.u64()?,
-                odometer_m: r.u64()?,
+            entry_kind::CORRECTION => Self::Corrected {
                 registrar: r.array()?,
-                reason: text(r)?,
+                cleared: r.bool()?,
+                correction: Correction::decode(r)?,
             },
             entry_kind::KEY_ROTATED => Self::KeyRotated {
                 new_key: r.array()?,

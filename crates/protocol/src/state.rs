@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::keys::{DeviceId, ModelId};
 
 /// Format version of a [`DeviceLeaf`].
-pub const LEAF_VERSION: u8 = 1;
+pub const LEAF_VERSION: u8 = 2;
 /// Prefix of a leaf's hash.
 pub const LEAF_TAG: &[u8] = b"witness/v2/leaf";
 /// Prefix of an inner node's hash.
@@ -34,7 +34,7 @@ pub const KEY_BITS: usize = 128;
 pub const MAP_PROOF_VERSION: u8 = 1;
 /// Encoded length of a [`DeviceLeaf`].
 pub const LEAF_LEN: usize =
-    1 + 16 + 4 + 32 + 1 + 1 + 9 + 33 + 9 + 4 + 8 + 49 + 49 + 4 + 25 + 4 + 17 + 49;
+    1 + 16 + 4 + 32 + 1 + 4 + 9 + 33 + 9 + 4 + 8 + 49 + 49 + 4 + 25 + 4 + 17 + 17 + 49;
 
 /// Bit `index` (0 = most significant) of a device id: the branch taken at depth `index + 1`.
 pub fn key_bit(key: &DeviceId, index: usize) -> bool {
@@ -82,6 +82,16 @@ pub struct CorrectionRef {
     pub input_index: u64,
 }
 
+/// A baseline a registrar's correction set (its value is public: it is in the signed
+/// correction on chain). It holds until a reading is attested at or above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorrectedBaseline {
+    /// The baseline, in metres.
+    pub odometer_m: u64,
+    /// The input that recorded the correction.
+    pub input_index: u64,
+}
+
 /// A hash chain over a device's history notices, in the order they were emitted:
 /// `root_0 = EMPTY_HASH`, `root_{n+1} = SHA-256(HISTORY_TAG ‖ root_n ‖ SHA-256(notice_n))`.
 /// Whoever holds all of a device's history notices can refold it and compare with the
@@ -121,8 +131,9 @@ pub struct DeviceLeaf {
     pub key: [u8; 32],
     /// Retired by a registrar.
     pub revoked: bool,
-    /// A rollback is on record without a correction after it.
-    pub flagged: bool,
+    /// Rollbacks on record that no correction has cleared: the device is flagged while this
+    /// is not zero.
+    pub open_tampers: u32,
     /// Highest counter consumed.
     pub last_counter: Option<u64>,
     /// Current owner key (raw Ed25519 bytes).
@@ -135,8 +146,9 @@ pub struct DeviceLeaf {
     pub era: u32,
     /// Attested (non-rollback) readings.
     pub attested: u64,
-    /// The attested reading with the highest odometer: the baseline later readings must
-    /// not fall below.
+    /// The latest attested reading: the highest odometer since the last baseline a
+    /// correction set, the baseline later readings must not fall below (unless
+    /// `corrected_baseline` is set).
     pub highest: Option<AttestedRef>,
     /// The first reading ever attested: set once, never changed (a certificate dates the
     /// device's record from it).
@@ -150,6 +162,10 @@ pub struct DeviceLeaf {
     pub corrections: u32,
     /// The latest of them. Boxed, as `latest_tamper`: 16 bytes per device saved.
     pub latest_correction: Option<Box<CorrectionRef>>,
+    /// The baseline the latest correction set, while no reading has been attested since:
+    /// then it, not `highest`, is what later readings are compared with. Boxed, as
+    /// `latest_tamper`.
+    pub corrected_baseline: Option<Box<CorrectedBaseline>>,
     /// The device's history notices.
     pub history: HistoryAccumulator,
 }
@@ -183,7 +199,7 @@ impl DeviceLeaf {
             model,
             key,
             revoked: false,
-            flagged: false,
+            open_tampers: 0,
             last_counter: None,
             owner: None,
             ownership_sequence: None,
@@ -195,8 +211,14 @@ impl DeviceLeaf {
             latest_tamper: None,
             corrections: 0,
             latest_correction: None,
+            corrected_baseline: None,
             history: HistoryAccumulator::default(),
         }
+    }
+
+    /// Whether a rollback is on record that no correction cleared.
+    pub fn flagged(&self) -> bool {
+        self.open_tampers > 0
     }
 
     /// The fixed-width encoding (section 16.2), [`LEAF_LEN`] bytes.
@@ -207,7 +229,7 @@ impl DeviceLeaf {
             .u32(self.model.0)
             .bytes(&self.key)
             .u8(u8::from(self.revoked))
-            .u8(u8::from(self.flagged));
+            .u32(self.open_tampers);
         put_opt_u64(&mut w, self.last_counter);
         w.u8(u8::from(self.owner.is_some()))
             .bytes(&self.owner.unwrap_or([0; 32]));
@@ -246,6 +268,10 @@ impl DeviceLeaf {
             .u8(u8::from(self.latest_correction.is_some()))
             .u64(correction.counter)
             .u64(correction.input_index);
+        let baseline = self.corrected_baseline.as_deref();
+        w.u8(u8::from(baseline.is_some()))
+            .u64(baseline.map_or(0, |b| b.odometer_m))
+            .u64(baseline.map_or(0, |b| b.input_index));
         w.u64(self.history.count).bytes(&self.history.root);
         put_opt_u64(&mut w, self.history.last_input);
         let bytes = w.finish();
@@ -265,7 +291,7 @@ impl DeviceLeaf {
         let model = ModelId(r.u32()?);
         let key = r.array()?;
         let revoked = r.bool()?;
-        let flagged = r.bool()?;
+        let open_tampers = r.u32()?;
         let last_counter = get_opt(&mut r, |r| r.u64())?;
         let owner = get_opt(&mut r, |r| r.array::<32>())?;
         let ownership_sequence = get_opt(&mut r, |r| r.u64())?;
@@ -300,6 +326,13 @@ impl DeviceLeaf {
                     input_index,
                 }
             });
+        let corrected_baseline =
+            get_opt(&mut r, |r| Ok((r.u64()?, r.u64()?)))?.map(|(odometer_m, input_index)| {
+                Box::new(CorrectedBaseline {
+                    odometer_m,
+                    input_index,
+                })
+            });
         let count = r.u64()?;
         let root = r.array()?;
         let last_input = get_opt(&mut r, |r| r.u64())?;
@@ -309,7 +342,7 @@ impl DeviceLeaf {
             model,
             key,
             revoked,
-            flagged,
+            open_tampers,
             last_counter,
             owner,
             ownership_sequence,
@@ -321,6 +354,7 @@ impl DeviceLeaf {
             latest_tamper: latest_tamper.map(Box::new),
             corrections,
             latest_correction: latest_correction.map(Box::new),
+            corrected_baseline,
             history: HistoryAccumulator {
                 count,
                 root,
@@ -505,20 +539,23 @@ impl From<&AttestedRef> for crate::api::AttestedView {
 #[cfg(feature = "api")]
 impl From<&DeviceLeaf> for crate::api::LeafView {
     fn from(leaf: &DeviceLeaf) -> Self {
-        use crate::api::{AccumulatorView, AttestedView, CorrectionView, TamperView};
+        use crate::api::{
+            AccumulatorView, AttestedView, CorrectedBaselineView, CorrectionView, TamperView,
+        };
         use alloc::string::ToString as _;
         Self {
             device_id: leaf.device_id.to_hex(),
             model: leaf.model.0,
             public_key: hex::encode(leaf.key),
-            status: match (leaf.revoked, leaf.flagged) {
+            status: match (leaf.revoked, leaf.flagged()) {
                 (true, _) => "revoked",
                 (false, true) => "flagged",
                 (false, false) => "active",
             }
             .to_string(),
             revoked: leaf.revoked,
-            flagged: leaf.flagged,
+            flagged: leaf.flagged(),
+            open_tampers: leaf.open_tampers,
             last_counter: leaf.last_counter,
             owner: leaf.owner.map(hex::encode),
             ownership_sequence: leaf.ownership_sequence,
@@ -536,6 +573,12 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
             latest_correction: leaf.latest_correction.as_ref().map(|c| CorrectionView {
                 counter: c.counter,
                 input_index: c.input_index,
+            }),
+            corrected_baseline: leaf.corrected_baseline.as_ref().map(|b| {
+                CorrectedBaselineView {
+                    odometer_m: b.odometer_m,
+                    input_index: b.input_index,
+                }
             }),
             history: AccumulatorView {
                 count: leaf.history.count,

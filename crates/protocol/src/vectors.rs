@@ -17,10 +17,10 @@ use crate::notice::{
     SealedValues, StateNotice, history_key,
 };
 use crate::state::{
-    AttestedRef, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof, TamperRef, Terminal,
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof, TamperRef, Terminal,
 };
 use crate::{
-    BackendSecretKey, CommitmentKey, DeviceId, Domain, Envelope, FaultCode, GatewayAuthorization,
+    BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, EvidenceType, Domain, Envelope, FaultCode, GatewayAuthorization,
     HPKE_INFO, Header, Message, ModelId, OwnerQuery, OwnershipStatement, PossessionProof, Reading,
     RegistrarAction, RegistrarMessage, RollupInput, Signature, SigningKey, commitment_of,
     pack_readings,
@@ -320,13 +320,17 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
             },
         ),
         (
-            "registrar_correct_reading",
-            RegistrarAction::CorrectReading {
+            "registrar_correct",
+            RegistrarAction::Correct(Correction {
                 device_id: id,
                 counter: 41,
-                odometer_m: 152_300_000,
-                reason: "instrument cluster replaced at 152,300 km".into(),
-            },
+                odometer_m: None,
+                baseline_m: Some(1_200_000),
+                reason: CorrectionReason::ClusterReplaced,
+                evidence: EvidenceType::WorkshopRecord,
+                evidence_digest: Sha256::digest(b"witness vector seed/workshop invoice").into(),
+                note: "instrument cluster replaced at 152,300 km; the new one shows 1,200 km".into(),
+            }),
         ),
         (
             "registrar_add_registrar",
@@ -635,7 +639,7 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
         "model": leaf.model.0,
         "public_key": hex::encode(leaf.key),
         "revoked": leaf.revoked,
-        "flagged": leaf.flagged,
+        "open_tampers": leaf.open_tampers,
         "last_counter": leaf.last_counter,
         "owner": leaf.owner.map(hex::encode),
         "ownership_sequence": leaf.ownership_sequence,
@@ -661,6 +665,10 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
         "latest_correction": leaf.latest_correction.as_ref().map(|c| json!({
             "counter": c.counter,
             "input_index": c.input_index,
+        })),
+        "corrected_baseline": leaf.corrected_baseline.as_ref().map(|b| json!({
+            "odometer_m": b.odometer_m,
+            "input_index": b.input_index,
         })),
         "history": {
             "count": leaf.history.count,
@@ -738,6 +746,20 @@ fn era_keys(backend: &BackendSecretKey, id: &DeviceId, era: u32) -> (HistoryKey,
         history_key(ODOMETER_KEY_TAG, &secret, id, era),
         history_key(DETAIL_KEY_TAG, &secret, id, era),
     )
+}
+
+/// The story's correction of the rollback at counter 3 (input 13).
+fn story_correction(device_id: DeviceId) -> Correction {
+    Correction {
+        device_id,
+        counter: 3,
+        odometer_m: Some(10_295_000),
+        baseline_m: None,
+        reason: CorrectionReason::SensorFault,
+        evidence: EvidenceType::DiagnosticLog,
+        evidence_digest: Sha256::digest(b"witness vector seed/diagnostic log").into(),
+        note: "odometer sensor fault at counter 3; the cluster showed 10,295 km".into(),
+    }
 }
 
 fn story_reading(timestamp: u32, odometer_m: u64, faults: Vec<FaultCode>) -> Reading {
@@ -904,7 +926,7 @@ fn story() -> crate::Result<Vec<Step>> {
         reference_counter: 2,
         input_index: 8,
     }));
-    leaf.flagged = true;
+    leaf.open_tampers = 1;
     let notice = emit(&mut leaf, &backend, 8, 1_790_180_300, entries, &values)?;
     steps.push(Step {
         name: "history_three_readings_with_rollback",
@@ -957,14 +979,14 @@ fn story() -> crate::Result<Vec<Step>> {
         leaf: leaf.clone(),
     });
 
-    // Input 13: a registrar corrects the rollback and rotates the key.
+    // Input 13: a registrar clears the rollback at counter 3 (a sensor fault: the reading's
+    // value is corrected, the baseline stays) and rotates the key.
     let new_key = person("state device rotated");
     let entries = vec![
         HistoryEntry::Corrected {
-            counter: 3,
-            odometer_m: 10_270_000,
             registrar,
-            reason: "cluster swap; reading 3 restored".into(),
+            cleared: true,
+            correction: story_correction(id),
         },
         HistoryEntry::KeyRotated { new_key },
     ];
@@ -973,7 +995,7 @@ fn story() -> crate::Result<Vec<Step>> {
         counter: 3,
         input_index: 13,
     }));
-    leaf.flagged = false;
+    leaf.open_tampers = 0;
     leaf.key = new_key;
     let notice = emit(&mut leaf, &backend, 13, 1_790_300_000, entries, &[])?;
     steps.push(Step {
@@ -1066,12 +1088,12 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         b[offset..offset + value.len()].copy_from_slice(value);
         b
     };
-    let cases: [(&str, Vec<u8>, &str, &str); 13] = [
+    let cases: [(&str, Vec<u8>, &str, &str); 14] = [
         (
-            "leaf_invalid_version_2",
-            with(&good, 0, &[2]),
+            "leaf_invalid_version_1",
+            with(&good, 0, &[1]),
             "unsupported_version",
-            "byte 0 (leaf version) = 2",
+            "byte 0 (leaf version) = 1, the layout before open rollbacks were counted",
         ),
         (
             "leaf_invalid_revoked_2",
@@ -1080,52 +1102,58 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
             "byte 53 (revoked) = 2",
         ),
         (
-            "leaf_invalid_flagged_2",
-            with(&good, 54, &[2]),
-            "invalid_field",
-            "byte 54 (flagged) = 2",
-        ),
-        (
             "leaf_invalid_present_2",
-            with(&good, 64, &[2]),
+            with(&good, 67, &[2]),
             "invalid_field",
-            "byte 64 (owner present) = 2",
+            "byte 67 (owner present) = 2",
         ),
         (
             "leaf_invalid_absent_last_counter_not_zero",
-            with(&fresh, 63, &[1]),
+            with(&fresh, 66, &[1]),
             "invalid_field",
-            "fresh leaf, byte 63 (last byte of the absent last counter) = 1",
+            "fresh leaf, byte 66 (last byte of the absent last counter) = 1",
         ),
         (
             "leaf_invalid_absent_owner_not_zero",
-            with(&fresh, 65, &[0x80]),
+            with(&fresh, 68, &[0x80]),
             "invalid_field",
-            "fresh leaf, byte 65 (first byte of the absent owner key) = 0x80",
+            "fresh leaf, byte 68 (first byte of the absent owner key) = 0x80",
         ),
         (
             "leaf_invalid_absent_highest_not_zero",
-            with(&fresh, 140, &[1]),
+            with(&fresh, 143, &[1]),
             "invalid_field",
-            "fresh leaf, byte 140 (inside the absent highest's commitment) = 1",
+            "fresh leaf, byte 143 (inside the absent highest's commitment) = 1",
         ),
         (
             "leaf_invalid_absent_first_not_zero",
-            with(&fresh, 189, &[1]),
+            with(&fresh, 192, &[1]),
             "invalid_field",
-            "fresh leaf, byte 189 (inside the absent first attested's commitment) = 1",
+            "fresh leaf, byte 192 (inside the absent first attested's commitment) = 1",
         ),
         (
             "leaf_invalid_absent_latest_tamper_not_zero",
-            with(&fresh, 244, &[1]),
+            with(&fresh, 247, &[1]),
             "invalid_field",
-            "fresh leaf, byte 244 (last byte of the absent latest tamper) = 1",
+            "fresh leaf, byte 247 (last byte of the absent latest tamper) = 1",
+        ),
+        (
+            "leaf_invalid_corrected_baseline_present_2",
+            with(&good, 269, &[2]),
+            "invalid_field",
+            "byte 269 (corrected baseline present) = 2",
+        ),
+        (
+            "leaf_invalid_absent_corrected_baseline_not_zero",
+            with(&fresh, 277, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 277 (last byte of the absent corrected baseline's value) = 1",
         ),
         (
             "leaf_invalid_absent_last_history_input_not_zero",
-            with(&fresh, 314, &[1]),
+            with(&fresh, 334, &[1]),
             "invalid_field",
-            "fresh leaf, byte 314 (last byte of the absent history input) = 1",
+            "fresh leaf, byte 334 (last byte of the absent history input) = 1",
         ),
         (
             "leaf_invalid_truncated",
@@ -1895,16 +1923,21 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             "rollback_of": rollback_of,
         }),
         HistoryEntry::Corrected {
-            counter,
-            odometer_m,
             registrar,
-            reason,
+            cleared,
+            correction,
         } => json!({
             "type": "corrected",
-            "counter": counter,
-            "odometer_m": odometer_m,
             "registrar": hex::encode(registrar),
-            "reason": reason,
+            "cleared": cleared,
+            "device_id": correction.device_id.to_hex(),
+            "counter": correction.counter,
+            "odometer_m": correction.odometer_m,
+            "baseline_m": correction.baseline_m,
+            "reason": correction.reason.code(),
+            "evidence": correction.evidence.code(),
+            "evidence_digest": hex::encode(correction.evidence_digest),
+            "note": correction.note,
         }),
         HistoryEntry::KeyRotated { new_key } => json!({
             "type": "key_rotated", "new_key": hex::encode(new_key),
@@ -2107,9 +2140,15 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_unknown_entry_kind",
-            with(&registration, 56, &[8]),
+            with(&registration, 56, &[9]),
             "unknown_kind",
-            "history_registration with entry kind 8",
+            "history_registration with entry kind 9",
+        ),
+        (
+            "history_invalid_retired_entry_kind_3",
+            with(&registration, 56, &[3]),
+            "unknown_kind",
+            "history_registration with entry kind 3 (the version 2 draft's correction, retired)",
         ),
         (
             "history_invalid_entry_count_65217",
@@ -2571,7 +2610,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         last_input: Some(77),
     };
     let flagged = DeviceLeaf {
-        flagged: true,
+        open_tampers: 1,
         tamper_events: 1,
         latest_tamper: Some(Box::new(TamperRef {
             counter: 41,
@@ -2584,6 +2623,35 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         revoked: true,
         ..leaf.clone()
     };
+    // Two rollbacks on record, one of them cleared by a correction: still flagged.
+    let one_of_two_corrected = DeviceLeaf {
+        tamper_events: 2,
+        corrections: 1,
+        latest_correction: Some(Box::new(CorrectionRef {
+            counter: 39,
+            input_index: 78,
+        })),
+        ..flagged.clone()
+    };
+    // The rollback cleared: nothing open, the correction on record.
+    let corrected = DeviceLeaf {
+        open_tampers: 0,
+        tamper_events: 1,
+        corrections: 1,
+        latest_correction: Some(Box::new(CorrectionRef {
+            counter: 41,
+            input_index: 78,
+        })),
+        ..leaf.clone()
+    };
+    // A replaced cluster: a correction set the baseline to 1,200,000 m, no reading since.
+    let rebased = DeviceLeaf {
+        corrected_baseline: Some(Box::new(CorrectedBaseline {
+            odometer_m: 1_200_000,
+            input_index: 78,
+        })),
+        ..corrected.clone()
+    };
     let unattested = DeviceLeaf {
         highest: None,
         attested: 0,
@@ -2591,7 +2659,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         ..leaf.clone()
     };
     let unattested_flagged = DeviceLeaf {
-        flagged: true,
+        open_tampers: 1,
         tamper_events: 1,
         latest_tamper: Some(Box::new(TamperRef {
             counter: 2,
@@ -2621,6 +2689,8 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let good = sign(&device, &domain, id, nonce, 45, 152_480_000)?;
     let equal = sign(&device, &domain, id, nonce, 45, 152_000_000)?;
     let below = sign(&device, &domain, id, nonce, 45, 101_000_000)?;
+    let new_cluster = sign(&device, &domain, id, nonce, 45, 1_250_000)?;
+    let below_new_cluster = sign(&device, &domain, id, nonce, 45, 1_100_000)?;
     let behind = sign(&device, &domain, id, nonce, 30, 152_480_000)?;
     let other_nonce = sign(
         &device,
@@ -2805,6 +2875,46 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "tamper_on_record",
             what: "flagged leaf, the device's odometer is not below (rule 7)",
+        },
+        VerdictCase {
+            name: "verdict_flagged_one_of_two_corrected",
+            leaf: Some(one_of_two_corrected),
+            proof: good.clone(),
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "flagged",
+            finding: "tamper_on_record",
+            what: "two rollbacks on record, a correction cleared one: the other keeps the leaf flagged (rule 7)",
+        },
+        VerdictCase {
+            name: "verdict_consistent_after_correction",
+            leaf: Some(corrected),
+            proof: good.clone(),
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "consistent",
+            finding: "consistent",
+            what: "the only rollback cleared by a correction (rule 10; corrections_on_record follows)",
+        },
+        VerdictCase {
+            name: "verdict_consistent_above_corrected_baseline",
+            leaf: Some(rebased.clone()),
+            proof: new_cluster,
+            nonce,
+            opening: None,
+            verdict: "consistent",
+            finding: "consistent",
+            what: "the device shows 1,250,000 m, at or above the 1,200,000 m baseline a correction set; no opening needed (rules 6 and 10)",
+        },
+        VerdictCase {
+            name: "verdict_rollback_below_corrected_baseline",
+            leaf: Some(rebased),
+            proof: below_new_cluster,
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "rollback",
+            finding: "rollback",
+            what: "the device shows 1,100,000 m, below the 1,200,000 m baseline a correction set; the opened highest (152,000,000 m) is no longer the reference (rule 6)",
         },
         VerdictCase {
             name: "verdict_flagged_without_opening",

@@ -128,55 +128,91 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
         );
     }
     let mut findings = Vec::new();
-    if leaf.flagged {
+    if leaf.flagged() {
         findings.push(finding(
             "tamper_on_record",
             format!(
-                "{} rollback(s) on record, the latest at counter {}, without a correction since",
+                "{} uncorrected rollback(s) of {} on record, the latest at counter {}",
+                leaf.open_tampers,
                 leaf.tamper_events,
                 leaf.latest_tamper.as_ref().map_or(0, |t| t.counter)
             ),
         ));
     }
-    let Some(highest) = leaf.highest else {
-        if leaf.flagged {
-            return decision(Verdict::Flagged, findings);
-        }
-        return decision(
-            Verdict::NoHistory,
-            alloc::vec![finding(
-                "no_history",
-                "no reading attested yet: nothing to compare the device with".into(),
-            )],
-        );
-    };
-    let opened = evidence.opening.filter(|o| {
-        o.device_id == evidence.device_id
-            && o.counter == highest.counter
-            && o.verify(&highest.commitment).is_ok()
+    let corrected = leaf.latest_correction.as_ref().map(|latest| {
+        finding(
+            "corrections_on_record",
+            format!(
+                "{} registrar correction(s) on record, the latest of counter {} at input {}",
+                leaf.corrections, latest.counter, latest.input_index
+            ),
+        )
     });
-    match opened {
-        Some(opening) if proof.reading.odometer_m < opening.reading.odometer_m => {
+    let decision = |verdict, mut findings: Vec<Finding>| {
+        findings.extend(corrected.clone());
+        Decision { verdict, findings }
+    };
+    // What the device's reading is compared with (rule 6): the baseline a correction set, a
+    // public value, or else the highest attested reading, opened by the device.
+    let reference = match (&leaf.corrected_baseline, leaf.highest) {
+        (Some(baseline), _) => Some((
+            baseline.odometer_m,
+            format!(
+                "the {} m baseline a registrar's correction set at input {}",
+                baseline.odometer_m, baseline.input_index
+            ),
+        )),
+        (None, Some(highest)) => evidence
+            .opening
+            .filter(|o| {
+                o.device_id == evidence.device_id
+                    && o.counter == highest.counter
+                    && o.verify(&highest.commitment).is_ok()
+            })
+            .map(|o| {
+                (
+                    o.reading.odometer_m,
+                    format!(
+                        "the {} m attested at counter {}",
+                        o.reading.odometer_m, highest.counter
+                    ),
+                )
+            }),
+        (None, None) => {
+            if leaf.flagged() {
+                return decision(Verdict::Flagged, findings);
+            }
+            return decision(
+                Verdict::NoHistory,
+                alloc::vec![finding(
+                    "no_history",
+                    "no reading attested yet: nothing to compare the device with".into(),
+                )],
+            );
+        }
+    };
+    match reference {
+        Some((value, what)) if proof.reading.odometer_m < value => {
             findings.insert(
                 0,
                 finding(
                     "rollback",
                     format!(
-                        "the device shows {} m, below the {} m attested at counter {}",
-                        proof.reading.odometer_m, opening.reading.odometer_m, highest.counter
+                        "the device shows {} m, below {what}",
+                        proof.reading.odometer_m
                     ),
                 ),
             );
             decision(Verdict::Rollback, findings)
         }
-        _ if leaf.flagged => decision(Verdict::Flagged, findings),
+        _ if leaf.flagged() => decision(Verdict::Flagged, findings),
         None => decision(
             Verdict::CannotConfirm,
             alloc::vec![finding(
                 "opening",
                 format!(
                     "the device did not open its highest attested reading (counter {}) to the proven commitment",
-                    highest.counter
+                    leaf.highest.map_or(0, |h| h.counter)
                 ),
             )],
         ),
@@ -191,13 +227,13 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
                 ),
             )],
         ),
-        Some(opening) => decision(
+        Some((_, what)) => decision(
             Verdict::Consistent,
             alloc::vec![finding(
                 "consistent",
                 format!(
-                    "the device shows {} m, at or above the {} m attested at counter {}",
-                    proof.reading.odometer_m, opening.reading.odometer_m, highest.counter
+                    "the device shows {} m, at or above {what}",
+                    proof.reading.odometer_m
                 ),
             )],
         ),

@@ -196,9 +196,13 @@ status: string,
  */
 revoked: boolean, 
 /**
- * A rollback without a correction since.
+ * A rollback on record that no correction cleared.
  */
 flagged: boolean, 
+/**
+ * Rollbacks on record that no correction cleared.
+ */
+open_tampers: number, 
 /**
  * Highest counter consumed.
  */
@@ -243,6 +247,11 @@ corrections: number,
  * The latest correction.
  */
 latest_correction: CorrectionView | null, 
+/**
+ * The baseline the latest correction set, while no reading is attested since: what
+ * a verifier compares the device with instead of `highest`.
+ */
+corrected_baseline: CorrectedBaselineView | null, 
 /**
  * The history accumulator.
  */

@@ -6,7 +6,8 @@ use witness_protocol::notice::{DETAIL_KEY_TAG, HistoryEntry, ODOMETER_KEY_TAG, h
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
     BackendSecretKey, Envelope, Error, GatewayAuthorization, MAX_INPUT_LEN, Message,
-    OwnershipStatement, RegistrarAction, RegistrarMessage, SigningKey,
+    Correction, CorrectionReason, DeviceId, EvidenceType, OwnershipStatement, RegistrarAction,
+    RegistrarMessage, SigningKey,
 };
 
 use crate::{
@@ -181,7 +182,7 @@ fn rollback_is_a_tamper_event_with_a_history_entry_and_a_flag_until_corrected() 
     assert_eq!(status["leaf"]["status"], "flagged");
     assert_eq!(status["leaf"]["tamper_events"], 1);
     let leaf = w.leaf(&car.id);
-    assert!(leaf.flagged);
+    assert!(leaf.flagged());
     let latest = leaf.latest_tamper.unwrap();
     assert_eq!(
         (latest.counter, latest.reference_counter, latest.input_index),
@@ -203,25 +204,38 @@ fn rollback_is_a_tamper_event_with_a_history_entry_and_a_flag_until_corrected() 
     // Showing the attested value again does not clear the flag.
     assert_eq!(w.verdict(&car, 10_200_000).verdict, Verdict::Flagged);
 
-    // A registrar's correction keeps the record and clears the flag.
-    let correction = w.registrar_message(RegistrarAction::CorrectReading {
-        device_id: car.id,
-        counter: 3,
-        odometer_m: car.odometer_m,
-        reason: "instrument cluster replaced".into(),
-    });
+    // A registrar's correction (the cluster was replaced) keeps the record, clears the
+    // rollback it names and moves the baseline to the new cluster's value.
+    let correction = w.registrar_message(RegistrarAction::Correct(correction(
+        car.id,
+        3,
+        None,
+        Some(car.odometer_m),
+    )));
     let outcome = w.submit(STRANGER, vec![correction]);
     let notices = history(&outcome);
     assert_eq!(notices.len(), 1);
     assert!(matches!(
         &notices[0].entries[..],
-        [HistoryEntry::Corrected { counter: 3, odometer_m, .. }] if *odometer_m == car.odometer_m
+        [HistoryEntry::Corrected { cleared: true, correction, .. }]
+            if correction.counter == 3 && correction.baseline_m == Some(car.odometer_m)
     ));
     let leaf = w.leaf(&car.id);
-    assert!(!leaf.flagged);
+    assert!(!leaf.flagged());
     assert_eq!(leaf.tamper_events, 1, "the rollback stays on record");
     assert_eq!(leaf.corrections, 1);
     assert_eq!(leaf.latest_correction.unwrap().counter, 3);
+    // Verify compares with the corrected baseline, not the old cluster's highest reading:
+    // no false rollback, and no opening is needed for a public baseline.
+    assert_eq!(
+        leaf.corrected_baseline.map(|b| b.odometer_m),
+        Some(car.odometer_m)
+    );
+    assert_eq!(w.verdict(&car, car.odometer_m).verdict, Verdict::Consistent);
+    assert_eq!(
+        w.verdict(&car, car.odometer_m - 1).verdict,
+        Verdict::Rollback
+    );
     let next = w.drive(&mut car, 10, 1);
     let outcome = w.send(vec![next]);
     assert!(rejections(&outcome).is_empty());
@@ -247,7 +261,75 @@ fn rollback_inside_one_envelope_splits_attested_and_tampered_readings() {
     assert_eq!(leaf.last_counter, Some(2));
     assert_eq!(leaf.attested, 1);
     assert_eq!(leaf.highest.unwrap().counter, 1);
-    assert!(leaf.flagged);
+    assert!(leaf.flagged());
+}
+
+/// A correction for `counter` on workshop evidence.
+fn correction(
+    device_id: DeviceId,
+    counter: u64,
+    odometer_m: Option<u64>,
+    baseline_m: Option<u64>,
+) -> Correction {
+    Correction {
+        device_id,
+        counter,
+        odometer_m,
+        baseline_m,
+        reason: CorrectionReason::ClusterReplaced,
+        evidence: EvidenceType::WorkshopRecord,
+        evidence_digest: [7; 32],
+        note: "instrument cluster replaced".into(),
+    }
+}
+
+#[test]
+fn a_correction_clears_only_the_rollback_it_names() {
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let honest = w.drive(&mut car, 100, 2);
+    w.send(vec![honest]);
+    let top = car.odometer_m;
+    // Two rollbacks, counters 3 and 4.
+    car.odometer_m = 5_000_000;
+    let first = w.drive(&mut car, 1, 1);
+    let second = w.drive(&mut car, 1, 1);
+    w.send(vec![first, second]);
+    assert_eq!(w.leaf(&car.id).open_tampers, 2);
+    let correct = |w: &mut World, c: Correction| {
+        let message = w.registrar_message(RegistrarAction::Correct(c));
+        w.submit(STRANGER, vec![message])
+    };
+    // A correction of an honest reading's value clears nothing else: a whitewash fails.
+    let outcome = correct(&mut w, correction(car.id, 1, Some(1_000_000), None));
+    assert!(rejections(&outcome).is_empty());
+    let leaf = w.leaf(&car.id);
+    assert_eq!((leaf.open_tampers, leaf.corrections), (2, 1));
+    assert_eq!(w.verdict(&car, top).verdict, Verdict::Flagged);
+    // A correction that names nothing to correct is refused and changes nothing.
+    let outcome = correct(&mut w, correction(car.id, 2, None, None));
+    assert_eq!(rejections(&outcome), ["nothing_to_correct"]);
+    // Nor can it name a counter never consumed.
+    let outcome = correct(&mut w, correction(car.id, 9, None, None));
+    assert_eq!(rejections(&outcome), ["unknown_counter"]);
+    // Clearing rollback 3 leaves rollback 4 open.
+    let outcome = correct(&mut w, correction(car.id, 3, None, None));
+    assert!(matches!(
+        &history(&outcome)[0].entries[..],
+        [HistoryEntry::Corrected { cleared: true, .. }]
+    ));
+    assert_eq!(w.leaf(&car.id).open_tampers, 1);
+    assert_eq!(w.verdict(&car, top).verdict, Verdict::Flagged);
+    // Naming 3 again clears nothing more (and moves nothing): refused.
+    let outcome = correct(&mut w, correction(car.id, 3, None, None));
+    assert_eq!(rejections(&outcome), ["nothing_to_correct"]);
+    correct(&mut w, correction(car.id, 4, None, None));
+    let leaf = w.leaf(&car.id);
+    assert_eq!((leaf.open_tampers, leaf.tamper_events, leaf.corrections), (0, 2, 3));
+    // Without a baseline moved, the reference is still the highest attested reading: the
+    // cluster showing 5,000 km is still below it.
+    assert_eq!(w.verdict(&car, car.odometer_m).verdict, Verdict::Rollback);
+    assert_eq!(w.verdict(&car, top).verdict, Verdict::Consistent);
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn build(ids: &[[u8; 16]]) -> DeviceMap {
 fn change(leaf: &mut DeviceLeaf, kind: u8) {
     match kind % 6 {
         0 => leaf.attested += 1,
-        1 => leaf.flagged = !leaf.flagged,
+        1 => leaf.open_tampers ^= 1,
         2 => leaf.key[31] ^= 1,
         3 => leaf.history.fold(b"notice", 9),
         4 => leaf.last_counter = Some(leaf.last_counter.map_or(0, |c| c + 1)),

@@ -8,7 +8,7 @@ use witness_protocol::notice::{HistoryEntry, NOTICE_STATE, notice_kind};
 use witness_protocol::state::{HistoryAccumulator, MapProofError, Terminal};
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, MAX_INPUT_LEN, MAX_READINGS_PER_ENVELOPE, Message,
+    BackendSecretKey, Correction, CorrectionReason, DeviceId, EvidenceType, Envelope, MAX_INPUT_LEN, MAX_READINGS_PER_ENVELOPE, Message,
     Reading, RegistrarAction, RollupInput, SigningKey,
 };
 
@@ -34,12 +34,16 @@ fn eventful() -> (World, Vec<Car>, Vec<SigningKey>) {
     a.odometer_m -= 15_000;
     let ea = w.drive(&mut a, 1, 1);
     w.send(vec![ea]);
-    let correction = w.registrar_message(RegistrarAction::CorrectReading {
+    let correction = w.registrar_message(RegistrarAction::Correct(Correction {
         device_id: a.id,
         counter: a.counter,
-        odometer_m: a.odometer_m,
-        reason: "odometer replaced at the dealer".into(),
-    });
+        odometer_m: None,
+        baseline_m: Some(a.odometer_m),
+        reason: CorrectionReason::ClusterReplaced,
+        evidence: EvidenceType::WorkshopRecord,
+        evidence_digest: [1; 32],
+        note: "odometer replaced at the dealer".into(),
+    }));
     w.submit(STRANGER, vec![correction]);
     // Refused inputs in between.
     w.submit_raw(GATEWAY, b"\x01garbage");

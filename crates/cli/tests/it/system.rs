@@ -652,7 +652,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
         let Terminal::Leaf(mut leaf) = forged.map_proof.terminal.clone() else {
             panic!("the certificate's device is absent");
         };
-        leaf.flagged = false;
+        leaf.open_tampers = 0;
         leaf.tamper_events = 0;
         leaf.latest_tamper = None;
         forged.state_notice.map_root = leaf.hash();

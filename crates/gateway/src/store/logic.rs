@@ -459,7 +459,7 @@ pub(crate) fn decide_registrar(
                     });
                 }
             }
-            RegistrarAction::CorrectReading { .. }
+            RegistrarAction::Correct(_)
             | RegistrarAction::AddRegistrar { .. }
             | RegistrarAction::RemoveRegistrar { .. } => {}
         }

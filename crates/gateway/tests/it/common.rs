@@ -501,6 +501,7 @@ pub fn leaf(
         status: "active".into(),
         revoked: false,
         flagged: false,
+        open_tampers: 0,
         last_counter: None,
         owner: owner.map(|o| hex::encode(o.public_key().to_bytes())),
         ownership_sequence: owner.map(|_| 1),
@@ -512,6 +513,7 @@ pub fn leaf(
         latest_tamper: None,
         corrections: 0,
         latest_correction: None,
+        corrected_baseline: None,
         history: AccumulatorView {
             count,
             root: hex::encode([9u8; 32]),

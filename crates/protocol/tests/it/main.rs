@@ -12,7 +12,24 @@ mod verdict;
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
-use witness_protocol::{BackendSecretKey, DeviceId, Domain, FaultCode, Reading, SigningKey};
+use witness_protocol::{
+    BackendSecretKey, Correction, CorrectionReason, DeviceId, Domain, EvidenceType, FaultCode,
+    Reading, SigningKey,
+};
+
+/// A correction of `counter` that gives its right value and moves the baseline.
+pub(crate) fn correction(device_id: DeviceId, counter: u64) -> Correction {
+    Correction {
+        device_id,
+        counter,
+        odometer_m: Some(1_234),
+        baseline_m: Some(1_000),
+        reason: CorrectionReason::ClusterReplaced,
+        evidence: EvidenceType::WorkshopRecord,
+        evidence_digest: [0x5e; 32],
+        note: "cluster replaced".into(),
+    }
+}
 
 pub(crate) fn rng(seed: u8) -> ChaCha20Rng {
     ChaCha20Rng::from_seed([seed; 32])

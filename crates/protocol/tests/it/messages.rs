@@ -33,12 +33,7 @@ fn registrar_messages_verify_round_trip_and_bind_the_deployment() {
             device_id: f.device_id,
             new_key: other.public_key(),
         },
-        RegistrarAction::CorrectReading {
-            device_id: f.device_id,
-            counter: 3,
-            odometer_m: 9,
-            reason: "typo".into(),
-        },
+        RegistrarAction::Correct(crate::correction(f.device_id, 3)),
         RegistrarAction::AddRegistrar {
             key: other.public_key(),
         },

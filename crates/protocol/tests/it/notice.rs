@@ -129,10 +129,9 @@ fn sealed(count: usize) -> Sealed {
         }
     }
     entries.push(HistoryEntry::Corrected {
-        counter: 11,
-        odometer_m: 1_234,
         registrar: [0x77; 32],
-        reason: "cluster replaced".into(),
+        cleared: true,
+        correction: crate::correction(device_id, 11),
     });
     let mut notice = HistoryNotice {
         device_id,
@@ -454,7 +453,14 @@ fn envelope_and_reading_entries_have_the_documented_layout() {
     assert_eq!(bytes[second], 2);
     assert_eq!(bytes[second + 33], 1);
     assert_eq!(&bytes[second + 34..second + 42], &10u64.to_be_bytes());
-    assert_eq!(bytes[second + 42], 3, "the correction follows");
+    // The correction follows: kind 8, the registrar, whether it cleared a rollback, then the
+    // correction as signed (section 8.2.1).
+    let correction = second + 42;
+    assert_eq!(bytes[correction], 8, "the correction follows");
+    assert_eq!(&bytes[correction + 1..correction + 33], &[0x77; 32]);
+    assert_eq!(bytes[correction + 33], 1);
+    assert_eq!(&bytes[correction + 34..correction + 50], &s.notice.device_id.0);
+    assert_eq!(&bytes[correction + 50..correction + 58], &11u64.to_be_bytes());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use sha2::{Digest as _, Sha256};
 use witness_protocol::state::{
-    AttestedRef, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG, HistoryAccumulator, LEAF_LEN,
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG, HistoryAccumulator, LEAF_LEN,
     LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal, key_bit, leaf_hash,
     node_hash,
 };
@@ -11,7 +11,7 @@ use witness_protocol::{Commitment, DeviceId, Error, ModelId};
 fn full_leaf() -> DeviceLeaf {
     let mut leaf = DeviceLeaf::new(DeviceId([0x11; 16]), ModelId(0x0102_0304), [0x22; 32]);
     leaf.revoked = true;
-    leaf.flagged = true;
+    leaf.open_tampers = 0x0102_0304;
     leaf.last_counter = Some(0x0a0b);
     leaf.owner = Some([0x33; 32]);
     leaf.ownership_sequence = Some(7);
@@ -38,52 +38,60 @@ fn full_leaf() -> DeviceLeaf {
         counter: 20,
         input_index: 22,
     }));
+    leaf.corrected_baseline = Some(Box::new(CorrectedBaseline {
+        odometer_m: 0x0c0d,
+        input_index: 22,
+    }));
     leaf.history.fold(b"first notice", 5);
     leaf
 }
 
 #[test]
-fn a_leaf_is_315_bytes_at_the_documented_offsets_and_round_trips() {
-    assert_eq!(LEAF_LEN, 315);
+fn a_leaf_is_335_bytes_at_the_documented_offsets_and_round_trips() {
+    assert_eq!(LEAF_LEN, 335);
     let leaf = full_leaf();
     let bytes = leaf.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), leaf);
-    assert_eq!(bytes[0], 1, "leaf version");
+    assert_eq!(bytes[0], 2, "leaf version");
     assert_eq!(&bytes[1..17], &[0x11; 16]);
     assert_eq!(&bytes[17..21], &[1, 2, 3, 4]);
     assert_eq!(&bytes[21..53], &[0x22; 32]);
-    assert_eq!((bytes[53], bytes[54]), (1, 1));
-    assert_eq!(bytes[55], 1);
-    assert_eq!(&bytes[56..64], &0x0a0bu64.to_be_bytes());
-    assert_eq!(bytes[64], 1);
-    assert_eq!(&bytes[65..97], &[0x33; 32]);
-    assert_eq!(&bytes[98..106], &7u64.to_be_bytes());
-    assert_eq!(&bytes[106..110], &[5, 6, 7, 8]);
-    assert_eq!(&bytes[110..118], &99u64.to_be_bytes());
-    assert_eq!(bytes[118], 1);
-    assert_eq!(&bytes[119..127], &12u64.to_be_bytes());
-    assert_eq!(&bytes[127..159], &[0x44; 32]);
-    assert_eq!(&bytes[159..167], &13u64.to_be_bytes());
-    assert_eq!(bytes[167], 1);
-    assert_eq!(&bytes[168..176], &3u64.to_be_bytes());
-    assert_eq!(&bytes[176..208], &[0x45; 32]);
-    assert_eq!(&bytes[208..216], &4u64.to_be_bytes());
-    assert_eq!(&bytes[216..220], &2u32.to_be_bytes());
-    assert_eq!(bytes[220], 1);
-    assert_eq!(&bytes[237..245], &21u64.to_be_bytes());
-    assert_eq!(&bytes[245..249], &1u32.to_be_bytes());
-    assert_eq!(&bytes[258..266], &22u64.to_be_bytes());
-    assert_eq!(&bytes[266..274], &1u64.to_be_bytes());
-    assert_eq!(&bytes[274..306], &leaf.history.root);
-    assert_eq!(bytes[306], 1);
-    assert_eq!(&bytes[307..315], &5u64.to_be_bytes());
+    assert_eq!(bytes[53], 1);
+    assert_eq!(&bytes[54..58], &[1, 2, 3, 4], "open rollbacks");
+    assert_eq!(bytes[58], 1);
+    assert_eq!(&bytes[59..67], &0x0a0bu64.to_be_bytes());
+    assert_eq!(bytes[67], 1);
+    assert_eq!(&bytes[68..100], &[0x33; 32]);
+    assert_eq!(&bytes[101..109], &7u64.to_be_bytes());
+    assert_eq!(&bytes[109..113], &[5, 6, 7, 8]);
+    assert_eq!(&bytes[113..121], &99u64.to_be_bytes());
+    assert_eq!(bytes[121], 1);
+    assert_eq!(&bytes[122..130], &12u64.to_be_bytes());
+    assert_eq!(&bytes[130..162], &[0x44; 32]);
+    assert_eq!(&bytes[162..170], &13u64.to_be_bytes());
+    assert_eq!(bytes[170], 1);
+    assert_eq!(&bytes[171..179], &3u64.to_be_bytes());
+    assert_eq!(&bytes[179..211], &[0x45; 32]);
+    assert_eq!(&bytes[211..219], &4u64.to_be_bytes());
+    assert_eq!(&bytes[219..223], &2u32.to_be_bytes());
+    assert_eq!(bytes[223], 1);
+    assert_eq!(&bytes[240..248], &21u64.to_be_bytes());
+    assert_eq!(&bytes[248..252], &1u32.to_be_bytes());
+    assert_eq!(&bytes[261..269], &22u64.to_be_bytes());
+    assert_eq!(bytes[269], 1, "corrected baseline present");
+    assert_eq!(&bytes[270..278], &0x0c0du64.to_be_bytes());
+    assert_eq!(&bytes[278..286], &22u64.to_be_bytes());
+    assert_eq!(&bytes[286..294], &1u64.to_be_bytes());
+    assert_eq!(&bytes[294..326], &leaf.history.root);
+    assert_eq!(bytes[326], 1);
+    assert_eq!(&bytes[327..335], &5u64.to_be_bytes());
     // A fresh leaf: every optional field absent, all zeros.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]);
     let bytes = fresh.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), fresh);
-    assert!(bytes[55..64].iter().all(|b| *b == 0));
-    assert!(bytes[118..216].iter().all(|b| *b == 0));
-    assert!(bytes[266..].iter().all(|b| *b == 0));
+    assert!(bytes[54..67].iter().all(|b| *b == 0));
+    assert!(bytes[121..219].iter().all(|b| *b == 0));
+    assert!(bytes[248..].iter().all(|b| *b == 0));
 }
 
 #[test]
@@ -111,7 +119,7 @@ fn a_leaf_hash_is_the_tagged_hash_of_its_bytes() {
 fn only_the_canonical_leaf_encoding_decodes() {
     let bytes = full_leaf().encode();
     let mut wrong_version = bytes;
-    wrong_version[0] = 2;
+    wrong_version[0] = 1;
     assert_eq!(
         DeviceLeaf::decode(&wrong_version),
         Err(Error::UnsupportedVersion)
@@ -121,7 +129,7 @@ fn only_the_canonical_leaf_encoding_decodes() {
     assert!(DeviceLeaf::decode(&not_bool).is_err());
     // An absent field with a value left in it.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]).encode();
-    for offset in [56, 65, 98, 119, 172, 201, 258] {
+    for offset in [59, 68, 101, 122, 175, 204, 261, 270] {
         let mut dirty = fresh;
         dirty[offset] = 1;
         assert_eq!(

@@ -102,7 +102,7 @@ fn codes(decision: &Decision) -> Vec<&'static str> {
 }
 
 fn flag(leaf: &mut DeviceLeaf) {
-    leaf.flagged = true;
+    leaf.open_tampers = 1;
     leaf.tamper_events = 1;
     leaf.latest_tamper = Some(Box::new(TamperRef {
         counter: 6,
