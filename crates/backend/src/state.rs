@@ -15,7 +15,9 @@ use witness_protocol::notice::{
     DETAIL_KEY_TAG, EnvelopeValues, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG,
     SealedValues, StateNotice, history_key,
 };
-use witness_protocol::state::{AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, TamperRef};
+use witness_protocol::state::{
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, TamperRef,
+};
 use witness_protocol::{
     CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization, Message,
     OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput,

@@ -574,7 +574,11 @@ fn fill(report: &mut CheckReport, findings: &Findings) {
         .collect();
     report.undisclosed = findings.undisclosed.clone();
     report.notices = findings.notices;
-    report.corrections = findings.corrections.iter().map(CorrectionJson::from).collect();
+    report.corrections = findings
+        .corrections
+        .iter()
+        .map(CorrectionJson::from)
+        .collect();
     report.cannot_know = findings.cannot_know.to_vec();
 }
 
@@ -677,10 +681,16 @@ fn print_leaf_and_readings(findings: &Findings) {
         if leaf.revoked { ", revoked" } else { "" },
         if leaf.flagged() { ", flagged" } else { "" }
     );
-    let corrections: Vec<CorrectionJson> =
-        findings.corrections.iter().map(CorrectionJson::from).collect();
+    let corrections: Vec<CorrectionJson> = findings
+        .corrections
+        .iter()
+        .map(CorrectionJson::from)
+        .collect();
     let baseline = leaf.corrected_baseline.as_deref();
-    print_corrections(baseline.map(|b| (b.odometer_m, b.input_index)), &corrections);
+    print_corrections(
+        baseline.map(|b| (b.odometer_m, b.input_index)),
+        &corrections,
+    );
     let readings = [("highest", &findings.highest), ("first", &findings.first)];
     for (what, reading) in readings {
         if let Some(r) = reading {

@@ -52,9 +52,10 @@ pub use keys::{
     BackendPublicKey, BackendSecretKey, DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey,
 };
 pub use messages::{
-    Correction, CorrectionReason, EvidenceType, GatewayAuthorization, MAX_REASON_LEN, OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG,
-    OwnerQuery, OwnershipStatement, POSSESSION_TAG, PossessionProof, QUERY_VERSION, REGISTRAR_TAG,
-    RegistrarAction, RegistrarMessage, signed_bytes,
+    Correction, CorrectionReason, EvidenceType, GatewayAuthorization, MAX_REASON_LEN,
+    OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG, OwnerQuery, OwnershipStatement,
+    POSSESSION_TAG, PossessionProof, QUERY_VERSION, REGISTRAR_TAG, RegistrarAction,
+    RegistrarMessage, signed_bytes,
 };
 pub use reading::{
     FaultCode, MAX_FAULTS_PER_READING, READING_FORMAT_V1, Reading, pack_readings, unpack_readings,

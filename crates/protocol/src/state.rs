@@ -574,12 +574,13 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
                 counter: c.counter,
                 input_index: c.input_index,
             }),
-            corrected_baseline: leaf.corrected_baseline.as_ref().map(|b| {
-                CorrectedBaselineView {
+            corrected_baseline: leaf
+                .corrected_baseline
+                .as_ref()
+                .map(|b| CorrectedBaselineView {
                     odometer_m: b.odometer_m,
                     input_index: b.input_index,
-                }
-            }),
+                }),
             history: AccumulatorView {
                 count: leaf.history.count,
                 root: hex::encode(leaf.history.root),

@@ -17,13 +17,14 @@ use crate::notice::{
     SealedValues, StateNotice, history_key,
 };
 use crate::state::{
-    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof, TamperRef, Terminal,
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof,
+    TamperRef, Terminal,
 };
 use crate::{
-    BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, EvidenceType, Domain, Envelope, FaultCode, GatewayAuthorization,
-    HPKE_INFO, Header, Message, ModelId, OwnerQuery, OwnershipStatement, PossessionProof, Reading,
-    RegistrarAction, RegistrarMessage, RollupInput, Signature, SigningKey, commitment_of,
-    pack_readings,
+    BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, Domain, Envelope,
+    EvidenceType, FaultCode, GatewayAuthorization, HPKE_INFO, Header, Message, ModelId, OwnerQuery,
+    OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage, RollupInput,
+    Signature, SigningKey, commitment_of, pack_readings,
 };
 
 fn rng_for(label: &str) -> ChaCha20Rng {
@@ -329,7 +330,8 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
                 reason: CorrectionReason::ClusterReplaced,
                 evidence: EvidenceType::WorkshopRecord,
                 evidence_digest: Sha256::digest(b"witness vector seed/workshop invoice").into(),
-                note: "instrument cluster replaced at 152,300 km; the new one shows 1,200 km".into(),
+                note: "instrument cluster replaced at 152,300 km; the new one shows 1,200 km"
+                    .into(),
             }),
         ),
         (

@@ -5,8 +5,8 @@ use serde_json::json;
 use witness_protocol::notice::{DETAIL_KEY_TAG, HistoryEntry, ODOMETER_KEY_TAG, history_key};
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
-    BackendSecretKey, Envelope, Error, GatewayAuthorization, MAX_INPUT_LEN, Message,
-    Correction, CorrectionReason, DeviceId, EvidenceType, OwnershipStatement, RegistrarAction,
+    BackendSecretKey, Correction, CorrectionReason, DeviceId, Envelope, Error, EvidenceType,
+    GatewayAuthorization, MAX_INPUT_LEN, Message, OwnershipStatement, RegistrarAction,
     RegistrarMessage, SigningKey,
 };
 
@@ -325,7 +325,10 @@ fn a_correction_clears_only_the_rollback_it_names() {
     assert_eq!(rejections(&outcome), ["nothing_to_correct"]);
     correct(&mut w, correction(car.id, 4, None, None));
     let leaf = w.leaf(&car.id);
-    assert_eq!((leaf.open_tampers, leaf.tamper_events, leaf.corrections), (0, 2, 3));
+    assert_eq!(
+        (leaf.open_tampers, leaf.tamper_events, leaf.corrections),
+        (0, 2, 3)
+    );
     // Without a baseline moved, the reference is still the highest attested reading: the
     // cluster showing 5,000 km is still below it.
     assert_eq!(w.verdict(&car, car.odometer_m).verdict, Verdict::Rollback);

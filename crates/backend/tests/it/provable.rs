@@ -8,8 +8,9 @@ use witness_protocol::notice::{HistoryEntry, NOTICE_STATE, notice_kind};
 use witness_protocol::state::{HistoryAccumulator, MapProofError, Terminal};
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
-    BackendSecretKey, Correction, CorrectionReason, DeviceId, EvidenceType, Envelope, MAX_INPUT_LEN, MAX_READINGS_PER_ENVELOPE, Message,
-    Reading, RegistrarAction, RollupInput, SigningKey,
+    BackendSecretKey, Correction, CorrectionReason, DeviceId, Envelope, EvidenceType,
+    MAX_INPUT_LEN, MAX_READINGS_PER_ENVELOPE, Message, Reading, RegistrarAction, RollupInput,
+    SigningKey,
 };
 
 use crate::{

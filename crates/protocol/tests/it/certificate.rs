@@ -2,8 +2,8 @@
 //! a realistic summary and full certificate.
 
 use witness_protocol::certificate::{
-    Anchors, CertNotice, Certificate, ClaimRef, Level, OUTPUTS_TREE_HEIGHT, OdometerKey,
-    OutputProof, verify_offline, zero_hashes,
+    Anchors, CertNotice, Certificate, CertificateError, ClaimRef, Level, OUTPUTS_TREE_HEIGHT,
+    OdometerKey, OutputProof, verify_offline, zero_hashes,
 };
 use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, StateNotice};
 use witness_protocol::state::{AttestedRef, DeviceLeaf, MapProof, Terminal, key_bit, node_hash};
@@ -124,6 +124,18 @@ enum Disclose {
 /// A device in a map of about 100,000 devices (17 siblings) whose state notice is one of
 /// about 10^6 outputs (20 non-empty siblings), with `notices` envelopes of 16 readings.
 fn certificate(level: Level, envelopes: u64, disclose: Disclose) -> (Certificate, Anchors) {
+    certificate_with(level, envelopes, disclose, |_, _| {}, |_| {})
+}
+
+/// [`certificate`], with each notice's entries edited by `entries` (given the notice's
+/// number) and the leaf by `leaf` before they are committed to.
+fn certificate_with(
+    level: Level,
+    envelopes: u64,
+    disclose: Disclose,
+    entries_of: impl Fn(u64, &mut Vec<HistoryEntry>),
+    leaf_of: impl Fn(&mut DeviceLeaf),
+) -> (Certificate, Anchors) {
     let id = DeviceId([0x5a; 16]);
     let mut leaf = DeviceLeaf::new(id, ModelId(3), [7; 32]);
     let key = CommitmentKey::from_bytes([9; 32]);
@@ -144,6 +156,7 @@ fn certificate(level: Level, envelopes: u64, disclose: Disclose) -> (Certificate
                 rollback_of: None,
             });
         }
+        entries_of(n, &mut entries);
         let input_index = 10 + 3 * n;
         let notice = HistoryNotice {
             device_id: id,
@@ -184,6 +197,7 @@ fn certificate(level: Level, envelopes: u64, disclose: Disclose) -> (Certificate
         commitment: key.commit(id, 1, &reading(0)).unwrap(),
         input_index: 10,
     });
+    leaf_of(&mut leaf);
     let siblings: Vec<[u8; 32]> = (0..17).map(filler).collect();
     let mut root = leaf.hash();
     for level in (0..17).rev() {
@@ -342,4 +356,76 @@ fn the_text_form_round_trips_and_every_accepted_input_gives_the_same_bytes() {
             "{garbage:?}"
         );
     }
+}
+
+/// Step 7a of section 18.4: a full certificate recomputes the open rollbacks from the
+/// history, so a leaf that hides one, a correction that clears one never recorded, or a
+/// history that keeps one the leaf dropped is refused; the corrections are in the findings.
+#[test]
+fn a_full_certificate_recomputes_the_corrected_record() {
+    let id = DeviceId([0x5a; 16]);
+    // Reading 20 (notice 1) is a rollback below 19; notice 2 ends with its correction.
+    let rollback = |n: u64, entries: &mut Vec<HistoryEntry>| {
+        for entry in entries.iter_mut() {
+            if let HistoryEntry::Reading {
+                counter: 20,
+                rollback_of,
+                ..
+            } = entry
+            {
+                *rollback_of = Some(19);
+            }
+        }
+        if n == 2 {
+            entries.push(HistoryEntry::Corrected {
+                registrar: [0x77; 32],
+                cleared: true,
+                correction: crate::correction(id, 20),
+            });
+        }
+    };
+    let check = |entries: &dyn Fn(u64, &mut Vec<HistoryEntry>), open: u32| {
+        let (cert, anchors) = certificate_with(Level::Full, 3, Disclose::Nothing, entries, |l| {
+            l.tamper_events = 1;
+            l.open_tampers = open;
+        });
+        verify_offline(&cert.encode().unwrap(), Some(&anchors))
+    };
+    let findings = check(&rollback, 0).unwrap();
+    assert_eq!(findings.corrections.len(), 1);
+    let recorded = &findings.corrections[0];
+    assert_eq!((recorded.input_index, recorded.cleared), (16, true));
+    assert_eq!(recorded.correction, crate::correction(id, 20));
+    // The leaf claims the rollback is still open, though the history cleared it.
+    assert_eq!(
+        check(&rollback, 1).unwrap_err(),
+        CertificateError::HistoryMismatch
+    );
+    // Without the correction the rollback stays open: a leaf showing none hides it.
+    let uncorrected = |n: u64, entries: &mut Vec<HistoryEntry>| {
+        if n < 2 {
+            rollback(n, entries);
+        }
+    };
+    assert_eq!(
+        check(&uncorrected, 0).unwrap_err(),
+        CertificateError::HistoryMismatch
+    );
+    assert!(check(&uncorrected, 1).unwrap().corrections.is_empty());
+    // A correction that says it cleared a rollback the history never recorded.
+    let phantom = |n: u64, entries: &mut Vec<HistoryEntry>| {
+        if n == 2 {
+            rollback(n, entries);
+        }
+    };
+    assert_eq!(
+        check(&phantom, 0).unwrap_err(),
+        CertificateError::HistoryMismatch
+    );
+    // A summary proves only the leaf: it cannot see the history, so it does not refuse.
+    let (cert, anchors) =
+        certificate_with(Level::Summary, 3, Disclose::Nothing, uncorrected, |l| {
+            l.open_tampers = 0;
+        });
+    assert!(verify_offline(&cert.encode().unwrap(), Some(&anchors)).is_ok());
 }

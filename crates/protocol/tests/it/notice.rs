@@ -459,8 +459,14 @@ fn envelope_and_reading_entries_have_the_documented_layout() {
     assert_eq!(bytes[correction], 8, "the correction follows");
     assert_eq!(&bytes[correction + 1..correction + 33], &[0x77; 32]);
     assert_eq!(bytes[correction + 33], 1);
-    assert_eq!(&bytes[correction + 34..correction + 50], &s.notice.device_id.0);
-    assert_eq!(&bytes[correction + 50..correction + 58], &11u64.to_be_bytes());
+    assert_eq!(
+        &bytes[correction + 34..correction + 50],
+        &s.notice.device_id.0
+    );
+    assert_eq!(
+        &bytes[correction + 50..correction + 58],
+        &11u64.to_be_bytes()
+    );
 }
 
 #[test]

@@ -2,9 +2,9 @@
 
 use sha2::{Digest as _, Sha256};
 use witness_protocol::state::{
-    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG, HistoryAccumulator, LEAF_LEN,
-    LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal, key_bit, leaf_hash,
-    node_hash,
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG,
+    HistoryAccumulator, LEAF_LEN, LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal,
+    key_bit, leaf_hash, node_hash,
 };
 use witness_protocol::{Commitment, DeviceId, Error, ModelId};
 
