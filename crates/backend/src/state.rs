@@ -20,7 +20,7 @@ use witness_protocol::state::{
 };
 use witness_protocol::{
     CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization, Message,
-    OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput,
+    OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput, VehicleId,
 };
 
 use crate::config::Config;
@@ -88,6 +88,9 @@ pub struct State {
     pub(crate) gateways: BTreeSet<[u8; 20]>,
     pub(crate) registrars: BTreeMap<PublicKey, Registrar>,
     pub(crate) devices: DeviceMap,
+    /// Each vehicle's current unit (the one without a successor): O(vehicles), what refuses
+    /// a second registration for a vehicle and checks a replacement's old unit.
+    pub(crate) vehicles: BTreeMap<VehicleId, DeviceId>,
     pub(crate) stats: BTreeMap<witness_protocol::ModelId, ModelStats>,
     /// Latest block time seen: the clock for inspect-time checks.
     pub(crate) last_block_timestamp: u64,
@@ -135,6 +138,14 @@ pub enum Rejection {
     SameKey,
     /// A correction that clears no rollback, corrects no value and moves no baseline.
     NothingToCorrect,
+    /// The vehicle has a unit already (a new unit needs a replacement act).
+    VehicleBound,
+    /// The replacement's old unit is not the vehicle's current unit.
+    WrongVehicle,
+    /// The unit was replaced: it takes no more readings or acts.
+    ReplacedDevice,
+    /// A replacement's baseline below the old unit's record.
+    BaselineBelowRecord,
 }
 
 impl Rejection {
@@ -156,6 +167,10 @@ impl Rejection {
             Self::BadRelease => "bad_release_signature",
             Self::SameKey => "same_key",
             Self::NothingToCorrect => "nothing_to_correct",
+            Self::VehicleBound => "vehicle_bound",
+            Self::WrongVehicle => "wrong_vehicle",
+            Self::ReplacedDevice => "replaced_device",
+            Self::BaselineBelowRecord => "baseline_below_record",
         }
     }
 }
@@ -236,6 +251,7 @@ impl State {
             gateways: BTreeSet::new(),
             registrars,
             devices: DeviceMap::default(),
+            vehicles: BTreeMap::new(),
             stats: BTreeMap::new(),
             last_block_timestamp: 0,
             processed_inputs: 0,
@@ -484,6 +500,9 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
+        if device.leaf.successor.is_some() {
+            return Err(Rejection::ReplacedDevice);
+        }
         let key = PublicKey::from_checked_bytes(&device.leaf.key)?;
         envelope.verify_signature(&key, domain)?;
         match CounterStep::of(device.leaf.last_counter, header.counter) {
@@ -522,11 +541,11 @@ impl State {
             opened.readings.iter().zip(opened.commitments).enumerate()
         {
             let counter = header.counter.saturating_add(offset as u64);
-            let reference = device
-                .leaf
-                .highest
-                .filter(|_| reading.odometer_m < device.baseline_odometer_m)
-                .map(|highest| highest.counter);
+            // Below the baseline: a rollback, referring to the highest attested reading's
+            // counter, or 0 when the baseline is one a correction or a replacement stated
+            // before any reading of this unit was attested.
+            let reference = (reading.odometer_m < device.baseline_odometer_m)
+                .then(|| device.leaf.highest.map_or(0, |highest| highest.counter));
             match reference {
                 Some(reference_counter) => {
                     // Counters increase, so pushing keeps the list ascending.
@@ -600,6 +619,9 @@ impl State {
             if device.leaf.revoked {
                 return Err(Rejection::RevokedDevice);
             }
+            if device.leaf.successor.is_some() {
+                return Err(Rejection::ReplacedDevice);
+            }
             Ok(())
         };
         match &message.action {
@@ -607,22 +629,65 @@ impl State {
                 device_id,
                 model,
                 public_key,
+                vehicle,
             } => {
                 if self.devices.get(device_id).is_some() {
                     return Err(Rejection::AlreadyRegistered);
                 }
-                self.devices.insert(Device {
-                    leaf: DeviceLeaf::new(*device_id, *model, public_key.to_bytes()),
-                    baseline_odometer_m: 0,
-                    summary: DeviceSummary::default(),
-                    open_tampers: Vec::new(),
-                });
-                self.stats.entry(*model).or_default().register();
+                if self.vehicles.contains_key(vehicle) {
+                    return Err(Rejection::VehicleBound);
+                }
+                self.register_unit(batch, message, *device_id, *model, public_key, *vehicle);
+            }
+            RegistrarAction::ReplaceUnit {
+                vehicle,
+                old_device,
+                new_device,
+                model,
+                public_key,
+                baseline_m,
+            } => {
+                active(&mut self.devices, old_device)?;
+                if self.vehicles.get(vehicle) != Some(old_device) {
+                    return Err(Rejection::WrongVehicle);
+                }
+                if self.devices.get(new_device).is_some() {
+                    return Err(Rejection::AlreadyRegistered);
+                }
+                let Some(old) = self.devices.get_mut(old_device) else {
+                    return Err(Rejection::UnknownDevice);
+                };
+                // Kilometres on record cannot be dropped by swapping the unit.
+                if *baseline_m < old.baseline_odometer_m {
+                    return Err(Rejection::BaselineBelowRecord);
+                }
+                old.leaf.successor = Some(*new_device);
+                let (owner, era) = (old.leaf.owner, old.leaf.era);
                 batch.record(
-                    *device_id,
+                    *old_device,
+                    era,
+                    HistoryEntry::ReplacedBy {
+                        new_device: *new_device,
+                        registrar: message.registrar.to_bytes(),
+                    },
+                );
+                self.register_unit(batch, message, *new_device, *model, public_key, *vehicle);
+                if let Some(new) = self.devices.get_mut(new_device) {
+                    // The car's owner stays its owner; the new unit's first era is theirs.
+                    new.leaf.owner = owner;
+                    new.leaf.predecessor = Some(*old_device);
+                    new.baseline_odometer_m = *baseline_m;
+                    new.leaf.corrected_baseline = Some(Box::new(CorrectedBaseline {
+                        odometer_m: *baseline_m,
+                        input_index,
+                    }));
+                }
+                batch.record(
+                    *new_device,
                     0,
-                    HistoryEntry::Registered {
-                        model: *model,
+                    HistoryEntry::Replaces {
+                        old_device: *old_device,
+                        baseline_m: *baseline_m,
                         registrar: message.registrar.to_bytes(),
                     },
                 );
@@ -739,6 +804,36 @@ impl State {
         Ok(())
     }
 
+    /// Registers `device_id` as the current unit of `vehicle` (its history's first entry).
+    fn register_unit(
+        &mut self,
+        batch: &mut Batch<'_>,
+        message: &RegistrarMessage,
+        device_id: DeviceId,
+        model: witness_protocol::ModelId,
+        public_key: &PublicKey,
+        vehicle: VehicleId,
+    ) {
+        let mut leaf = DeviceLeaf::new(device_id, model, public_key.to_bytes());
+        leaf.vehicle = vehicle;
+        self.devices.insert(Device {
+            leaf,
+            baseline_odometer_m: 0,
+            summary: DeviceSummary::default(),
+            open_tampers: Vec::new(),
+        });
+        self.vehicles.insert(vehicle, device_id);
+        self.stats.entry(model).or_default().register();
+        batch.record(
+            device_id,
+            0,
+            HistoryEntry::Registered {
+                model,
+                registrar: message.registrar.to_bytes(),
+            },
+        );
+    }
+
     fn apply_ownership(
         &mut self,
         batch: &mut Batch<'_>,
@@ -751,6 +846,9 @@ impl State {
             .ok_or(Rejection::UnknownDevice)?;
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
+        }
+        if device.leaf.successor.is_some() {
+            return Err(Rejection::ReplacedDevice);
         }
         statement.verify_device(&PublicKey::from_checked_bytes(&device.leaf.key)?, domain)?;
         if device

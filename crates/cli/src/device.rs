@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use witness_protocol::{
     DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction, RegistrarMessage, SigningKey,
+    VehicleIdentity,
 };
 
 use crate::CliResult;
@@ -43,6 +44,9 @@ enum DeviceCommand {
         /// Model id (see the backend's catalogue).
         #[arg(long, default_value_t = 1)]
         model: u32,
+        /// The vehicle's VIN (17 characters of ISO 3779); default: a made-up one.
+        #[arg(long)]
+        vin: Option<String>,
     },
     /// The registrar signs the device's enrolment; the gateway relays it to the rollup.
     Register {
@@ -83,6 +87,22 @@ struct DeviceFile {
     model: u32,
     public_key: String,
     next_counter: u64,
+    /// The vehicle's VIN and the salt of its commitment (PROTOCOL.md 4): the owner's to give
+    /// a buyer, never public.
+    vin: String,
+    vehicle_salt: String,
+}
+
+impl DeviceFile {
+    fn vehicle(&self) -> Result<VehicleIdentity, String> {
+        let mut salt = [0u8; 32];
+        hex::decode_to_slice(&self.vehicle_salt, &mut salt)
+            .map_err(|_| "device.json: vehicle_salt is not 32 bytes of hex")?;
+        Ok(VehicleIdentity {
+            vin: self.vin.clone(),
+            salt,
+        })
+    }
 }
 
 fn load(dir: &Path) -> Result<(DeviceFile, SigningKey), String> {
@@ -115,7 +135,7 @@ fn gateway_url(target: &Target, system: Option<&SystemInfo>) -> Result<String, S
 
 pub(crate) async fn run(args: DeviceArgs) -> CliResult {
     match args.command {
-        DeviceCommand::Keys { dir, model } => keys(&dir, model),
+        DeviceCommand::Keys { dir, model, vin } => keys(&dir, model, vin),
         DeviceCommand::Register {
             target,
             user,
@@ -132,16 +152,26 @@ pub(crate) async fn run(args: DeviceArgs) -> CliResult {
     }
 }
 
-fn keys(dir: &Path, model: u32) -> CliResult {
+fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
     if dir.join("device.json").exists() {
         return Err(format!("{} already holds a device", dir.display()).into());
     }
-    std::fs::create_dir_all(dir)?;
     let mut seed = [0u8; 32];
     let mut id = [0u8; 16];
+    let mut salt = [0u8; 32];
     getrandom::fill(&mut seed)
         .and_then(|()| getrandom::fill(&mut id))
+        .and_then(|()| getrandom::fill(&mut salt))
         .map_err(|e| e.to_string())?;
+    let vin = vin.unwrap_or_else(|| VehicleIdentity::simulated(&id).vin);
+    let vehicle = VehicleIdentity { vin, salt };
+    vehicle.id().map_err(|_| {
+        format!(
+            "{:?} is not a VIN: 17 of 0-9 and A-Z without I, O, Q",
+            vehicle.vin
+        )
+    })?;
+    std::fs::create_dir_all(dir)?;
     let key = SigningKey::from_seed(&seed);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -156,6 +186,8 @@ fn keys(dir: &Path, model: u32) -> CliResult {
         model,
         public_key: hex::encode(key.public_key().to_bytes()),
         next_counter: 1,
+        vin: vehicle.vin.clone(),
+        vehicle_salt: hex::encode(vehicle.salt),
     };
     save(dir, &file)?;
     println!(
@@ -189,6 +221,7 @@ async fn register(
             device_id: DeviceId::from_hex(&file.id)?,
             model: ModelId(file.model),
             public_key: witness_protocol::PublicKey::from_bytes(&key)?,
+            vehicle: file.vehicle()?.id()?,
         },
     )?;
     let http = reqwest::Client::new();

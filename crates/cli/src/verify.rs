@@ -169,6 +169,9 @@ pub(crate) struct VerifyReport {
     claim: Option<ClaimFacts>,
     state: Option<StateFacts>,
     leaf: Option<LeafView>,
+    /// The vehicle's earlier units (the units this one replaced), newest first, proven
+    /// against the same state notice.
+    earlier_units: Vec<LeafView>,
     device: Option<DeviceFacts>,
 }
 
@@ -379,6 +382,7 @@ fn verify_report(setup: &Setup, device: &str) -> VerifyReport {
         claim: None,
         state: None,
         leaf: None,
+        earlier_units: Vec::new(),
         device: None,
     }
 }
@@ -394,7 +398,7 @@ async fn steps(
     check_gateway(setup).await?;
     let proven = proven_steps(setup, &device_id, wait, None, report).await?;
     let node = NodeClient::new(setup.node.clone());
-    let leaf = proven.leaf;
+    let leaf = proven.leaf.clone();
 
     // V8: the device, now, answering a fresh nonce, and its opening of the highest reading.
     // Its answer is bound to the pinned chain and application and to the backend key.
@@ -427,7 +431,9 @@ async fn steps(
         opened_highest_odometer_m: opening.as_ref().map(|o| o.reading.odometer_m),
     });
 
-    // V9: decide.
+    // V9: decide, about the vehicle: this unit and the units it replaced.
+    let predecessors = earlier_units(&node, leaf.as_ref(), &proven).await;
+    report.earlier_units = predecessors.iter().map(LeafView::from).collect();
     let decision = decide(&Evidence {
         device_id,
         leaf: leaf.as_ref(),
@@ -435,6 +441,7 @@ async fn steps(
         nonce: &nonce,
         domain: &domain,
         opening: opening.as_ref(),
+        predecessors: &predecessors,
     });
     report.verdict = decision.verdict.code();
     report.findings = decision
@@ -610,10 +617,29 @@ async fn proven_steps(
     });
 
     // V7: the device's leaf and path as of that input.
+    let (map_proof, leaf) = leaf_at(&node, device_id, last_input, &notice.map_root).await?;
+    report.leaf = leaf.as_ref().map(LeafView::from);
+    Ok(Proven {
+        claim,
+        notice,
+        output: output.clone(),
+        map_proof,
+        leaf,
+    })
+}
+
+/// V7 for `device_id`: its path as of input `input` from the node, checked against `root`
+/// (the proven state notice's map root), and the leaf it leads to (`None`: proven absent).
+pub(crate) async fn leaf_at(
+    node: &NodeClient,
+    device_id: &DeviceId,
+    input: u64,
+    root: &[u8; 32],
+) -> Result<(MapProof, Option<DeviceLeaf>), Failed> {
     let answer = node
         .inspect(&InspectQuery::DeviceProof {
             device_id: device_id.to_hex(),
-            input_index: Some(last_input),
+            input_index: Some(input),
         })
         .await
         .map_err(|e| failed("path_invalid", format!("the node gave no path: {e}")))?;
@@ -636,7 +662,7 @@ async fn proven_steps(
         .and_then(|b| MapProof::decode(&b).ok())
         .ok_or_else(|| failed("path_invalid", "the node's path does not decode"))?;
     let leaf = map_proof
-        .verify(device_id, &notice.map_root)
+        .verify(device_id, root)
         .map_err(|e| {
             failed(
                 "path_invalid",
@@ -647,14 +673,31 @@ async fn proven_steps(
             )
         })?
         .cloned();
-    report.leaf = leaf.as_ref().map(LeafView::from);
-    Ok(Proven {
-        claim,
-        notice,
-        output: output.clone(),
-        map_proof,
-        leaf,
-    })
+    Ok((map_proof, leaf))
+}
+
+/// The vehicle's earlier units of `leaf`, newest first, each proven against the same state
+/// notice as `leaf` (PROTOCOL.md 17.2 V7a). A unit the node does not prove is left out: the
+/// verdict then says the record is incomplete (`previous_unit`), never that it is clean.
+pub(crate) async fn earlier_units(
+    node: &NodeClient,
+    leaf: Option<&DeviceLeaf>,
+    proven: &Proven,
+) -> Vec<DeviceLeaf> {
+    let mut units: Vec<DeviceLeaf> = Vec::new();
+    let mut next = leaf.and_then(|l| l.predecessor);
+    // A vehicle has as many units as replacements; the bound only stops a node's loop.
+    while let Some(id) = next.filter(|_| units.len() < 64) {
+        let root = &proven.notice.map_root;
+        match leaf_at(node, &id, proven.notice.input_index, root).await {
+            Ok((_, Some(unit))) => {
+                next = unit.predecessor;
+                units.push(unit);
+            }
+            _ => break,
+        }
+    }
+    units
 }
 
 /// The backend key possession proofs are bound to: pinned, or the node's word (a wrong key

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use witness_protocol::codec::strip_hex_prefix;
 use witness_protocol::{
     BackendPublicKey, DeviceId, Domain, RegistrarAction, RegistrarMessage, SigningKey,
+    VehicleIdentity,
 };
 
 use crate::clock::{SimClock, unix_now};
@@ -461,6 +462,8 @@ impl Fleet {
                     device_id: id,
                     model,
                     public_key: key,
+                    // The simulated car's VIN and salt are drawn from its first unit's id.
+                    vehicle: VehicleIdentity::simulated(&id.0).id()?,
                 },
             )?);
         }

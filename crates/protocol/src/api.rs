@@ -187,7 +187,7 @@ pub struct LeafView {
     pub model: u32,
     /// Ed25519 key, hex.
     pub public_key: String,
-    /// `active`, `flagged` or `revoked`.
+    /// `active`, `flagged`, `replaced` or `revoked`.
     pub status: String,
     /// Revoked by a registrar.
     pub revoked: bool,
@@ -220,6 +220,12 @@ pub struct LeafView {
     /// The baseline the latest correction set, while no reading is attested since: what
     /// a verifier compares the device with instead of `highest`.
     pub corrected_baseline: Option<CorrectedBaselineView>,
+    /// The vehicle (its VIN commitment, hex).
+    pub vehicle: String,
+    /// The unit this one replaced, if any.
+    pub predecessor: Option<String>,
+    /// The unit that replaced this one, if any: this unit is retired.
+    pub successor: Option<String>,
     /// The history accumulator.
     pub history: AccumulatorView,
 }

@@ -707,7 +707,9 @@ pub fn verify_offline(
                         cleared,
                         correction,
                     } => {
-                        if *cleared && !open.remove(&correction.counter) {
+                        // A correction clears the rollback at its counter exactly when one
+                        // is open there (section 18.4 step 7a).
+                        if *cleared != open.remove(&correction.counter) {
                             return Err(CertificateError::HistoryMismatch);
                         }
                         corrections.push(RecordedCorrection {

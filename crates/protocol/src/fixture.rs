@@ -139,12 +139,19 @@ impl Car {
         Ok(envelope)
     }
 
+    /// The car's vehicle: a made-up VIN and salt drawn from its id.
+    pub fn vehicle(&self) -> crate::VehicleIdentity {
+        crate::VehicleIdentity::simulated(&self.id.0)
+    }
+
     /// What a registrar says to enrol this car (its id and key) as a `model`.
     pub fn enrolment(&self, model: ModelId) -> RegistrarAction {
         RegistrarAction::RegisterDevice {
             device_id: self.id,
             model,
             public_key: self.key.public_key(),
+            // A simulated VIN is valid by construction.
+            vehicle: self.vehicle().id().unwrap_or(crate::VehicleId([0; 32])),
         }
     }
 

@@ -53,6 +53,101 @@ impl fmt::Display for DeviceId {
     }
 }
 
+/// Tag of a vehicle commitment.
+pub const VEHICLE_TAG: &[u8] = b"witness/v2/vehicle";
+
+/// A vehicle, by a hiding commitment to its VIN: `SHA-256(VEHICLE_TAG ‖ salt (32) ‖ VIN (17
+/// ASCII))` (PROTOCOL.md 4). The manufacturer draws the salt and hands it to the owner with the
+/// car's papers; only who holds the VIN and the salt can tell which car a leaf is about, and
+/// the VIN never appears in public data.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VehicleId(pub [u8; 32]);
+
+impl VehicleId {
+    /// The commitment to `vin` under `salt`. A VIN is 17 characters of ISO 3779: digits and
+    /// capital letters except I, O and Q (`invalid_field` otherwise; lower case is refused,
+    /// not folded, so that one VIN has one commitment).
+    pub fn commit(vin: &str, salt: &[u8; 32]) -> Result<Self> {
+        use sha2::{Digest as _, Sha256};
+        let valid = |c: u8| c.is_ascii_digit() || (c.is_ascii_uppercase() && !b"IOQ".contains(&c));
+        if vin.len() != 17 || !vin.bytes().all(valid) {
+            return Err(Error::InvalidField);
+        }
+        let mut h = Sha256::new();
+        h.update(VEHICLE_TAG);
+        h.update(salt);
+        h.update(vin.as_bytes());
+        Ok(Self(h.finalize().into()))
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        crate::codec::parse_hex_array(text)
+            .map(Self)
+            .ok_or(Error::InvalidField)
+    }
+
+    /// Lowercase hex without prefix.
+    pub fn to_hex(&self) -> alloc::string::String {
+        hex::encode(self.0)
+    }
+}
+
+/// What opens a [`VehicleId`]: the VIN and the salt. The owner keeps it with the car's
+/// papers and gives it to a buyer, who checks it against the VIN plate and the leaf.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VehicleIdentity {
+    /// The VIN, 17 characters of ISO 3779.
+    pub vin: alloc::string::String,
+    /// The commitment's salt.
+    pub salt: [u8; 32],
+}
+
+/// The 33 characters a VIN may use (ISO 3779: no I, O, Q).
+const VIN_ALPHABET: &[u8; 33] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
+
+impl VehicleIdentity {
+    /// The commitment (`invalid_field` for a VIN that is not one).
+    pub fn id(&self) -> Result<VehicleId> {
+        VehicleId::commit(&self.vin, &self.salt)
+    }
+
+    /// A made-up vehicle for simulations and tests, from `seed`: manufacturer code `WTN`
+    /// (unassigned), 14 characters and the salt drawn from SHA-256 of the seed.
+    pub fn simulated(seed: &[u8]) -> Self {
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"witness simulated vehicle")
+            .chain_update(seed)
+            .finalize();
+        let mut vin = alloc::string::String::from("WTN");
+        vin.extend(
+            digest[..14]
+                .iter()
+                .map(|b| char::from(VIN_ALPHABET[usize::from(*b) % VIN_ALPHABET.len()])),
+        );
+        let salt = Sha256::new()
+            .chain_update(b"witness simulated vehicle salt")
+            .chain_update(seed)
+            .finalize()
+            .into();
+        Self { vin, salt }
+    }
+}
+
+impl fmt::Debug for VehicleIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The salt is what keeps the commitment hiding: not printed.
+        write!(f, "VehicleIdentity({})", self.vin)
+    }
+}
+
+impl fmt::Debug for VehicleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VehicleId({})", self.to_hex())
+    }
+}
+
 /// A vehicle or meter model, assigned by the registrar's catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModelId(pub u32);

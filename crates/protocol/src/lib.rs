@@ -49,7 +49,8 @@ pub use envelope::{
 pub use error::{Error, Result};
 pub use input::{INPUT_VERSION, MAX_INPUT_LEN, MAX_MESSAGES, Message, RollupInput, kind};
 pub use keys::{
-    BackendPublicKey, BackendSecretKey, DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey,
+    BackendPublicKey, BackendSecretKey, DeviceId, Domain, ModelId, PublicKey, Signature,
+    SigningKey, VEHICLE_TAG, VehicleId, VehicleIdentity,
 };
 pub use messages::{
     Correction, CorrectionReason, EvidenceType, GatewayAuthorization, MAX_REASON_LEN,

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use crate::codec::{Reader, Writer};
 use crate::error::{Error, Result};
-use crate::keys::{DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey};
+use crate::keys::{DeviceId, Domain, ModelId, PublicKey, Signature, SigningKey, VehicleId};
 use crate::reading::Reading;
 
 /// Tag of registrar messages.
@@ -187,11 +187,24 @@ impl Correction {
 /// What a registrar (manufacturer, fleet operator) may say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrarAction {
-    /// Op 1: a new device with its model and public key.
+    /// Op 8: a new unit with its model and public key, the unit of `vehicle`, which must have
+    /// none yet. Op 1 (the draft's registration, without a vehicle) is retired and refused.
     RegisterDevice {
         device_id: DeviceId,
         model: ModelId,
         public_key: PublicKey,
+        vehicle: VehicleId,
+    },
+    /// Op 9: `new_device` (a new unit: its own key and counter space) replaces `old_device`
+    /// as the unit of `vehicle` (PROTOCOL.md 8.2.2). The old unit takes no more readings; the
+    /// new one starts from `baseline_m`, which may not be below the old unit's record.
+    ReplaceUnit {
+        vehicle: VehicleId,
+        old_device: DeviceId,
+        new_device: DeviceId,
+        model: ModelId,
+        public_key: PublicKey,
+        baseline_m: u64,
     },
     /// Op 2: the device is retired; its readings are refused from now on.
     RevokeDevice { device_id: DeviceId, reason: String },
@@ -216,7 +229,8 @@ impl RegistrarAction {
     /// The op byte.
     pub fn op(&self) -> u8 {
         match self {
-            Self::RegisterDevice { .. } => 1,
+            Self::RegisterDevice { .. } => 8,
+            Self::ReplaceUnit { .. } => 9,
             Self::RevokeDevice { .. } => 2,
             Self::RotateKey { .. } => 3,
             Self::AddRegistrar { .. } => 5,
@@ -232,8 +246,20 @@ impl RegistrarAction {
             | Self::RevokeDevice { device_id, .. }
             | Self::RotateKey { device_id, .. }
             | Self::Correct(Correction { device_id, .. }) => Some(*device_id),
+            // The new unit: the act registers it.
+            Self::ReplaceUnit { new_device, .. } => Some(*new_device),
             Self::AddRegistrar { .. } | Self::RemoveRegistrar { .. } => None,
         }
+    }
+
+    /// Every device the act touches: [`Self::device_id`] and, for a replacement, the old
+    /// unit.
+    pub fn devices(&self) -> impl Iterator<Item = DeviceId> {
+        let old = match self {
+            Self::ReplaceUnit { old_device, .. } => Some(*old_device),
+            _ => None,
+        };
+        self.device_id().into_iter().chain(old)
     }
 
     fn encode(&self, w: &mut Writer) -> Result<()> {
@@ -243,10 +269,27 @@ impl RegistrarAction {
                 device_id,
                 model,
                 public_key,
+                vehicle,
             } => {
                 w.bytes(&device_id.0)
                     .u32(model.0)
-                    .bytes(&public_key.to_bytes());
+                    .bytes(&public_key.to_bytes())
+                    .bytes(&vehicle.0);
+            }
+            Self::ReplaceUnit {
+                vehicle,
+                old_device,
+                new_device,
+                model,
+                public_key,
+                baseline_m,
+            } => {
+                w.bytes(&vehicle.0)
+                    .bytes(&old_device.0)
+                    .bytes(&new_device.0)
+                    .u32(model.0)
+                    .bytes(&public_key.to_bytes())
+                    .u64(*baseline_m);
             }
             Self::RevokeDevice { device_id, reason } => {
                 w.bytes(&device_id.0);
@@ -265,10 +308,19 @@ impl RegistrarAction {
 
     fn decode(r: &mut Reader<'_>) -> Result<Self> {
         Ok(match r.u8()? {
-            1 => Self::RegisterDevice {
+            8 => Self::RegisterDevice {
                 device_id: DeviceId(r.array()?),
                 model: ModelId(r.u32()?),
                 public_key: read_key(r)?,
+                vehicle: VehicleId(r.array()?),
+            },
+            9 => Self::ReplaceUnit {
+                vehicle: VehicleId(r.array()?),
+                old_device: DeviceId(r.array()?),
+                new_device: DeviceId(r.array()?),
+                model: ModelId(r.u32()?),
+                public_key: read_key(r)?,
+                baseline_m: r.u64()?,
             },
             2 => Self::RevokeDevice {
                 device_id: DeviceId(r.array()?),

@@ -113,6 +113,10 @@ pub mod entry_kind {
     /// Kind 3 (the version 2 draft's correction) is retired: refused as unknown.
     /// A registrar's correction (section 8.2.1).
     pub const CORRECTION: u8 = 8;
+    /// This unit was replaced in its vehicle by another (section 8.2.2).
+    pub const REPLACED_BY: u8 = 9;
+    /// This unit replaced another in its vehicle.
+    pub const REPLACES: u8 = 10;
     /// The key changed.
     pub const KEY_ROTATED: u8 = 4;
     /// The device was revoked.
@@ -173,6 +177,22 @@ pub enum HistoryEntry {
         /// Why.
         reason: String,
     },
+    /// `new_device` replaced this unit in its vehicle; no reading of this unit follows.
+    ReplacedBy {
+        /// The new unit.
+        new_device: DeviceId,
+        /// The registrar that signed the replacement.
+        registrar: [u8; 32],
+    },
+    /// This unit replaced `old_device` in its vehicle, from the stated baseline.
+    Replaces {
+        /// The old unit, whose history is the vehicle's before this one.
+        old_device: DeviceId,
+        /// The baseline this unit starts from (public: it is in the signed act).
+        baseline_m: u64,
+        /// The registrar that signed the replacement.
+        registrar: [u8; 32],
+    },
     /// A new owner key was bound; entries after it are in the next era.
     OwnerChanged {
         /// The statement's sequence.
@@ -228,6 +248,24 @@ impl HistoryEntry {
             Self::KeyRotated { new_key } => {
                 w.u8(entry_kind::KEY_ROTATED).bytes(new_key);
             }
+            Self::ReplacedBy {
+                new_device,
+                registrar,
+            } => {
+                w.u8(entry_kind::REPLACED_BY)
+                    .bytes(&new_device.0)
+                    .bytes(registrar);
+            }
+            Self::Replaces {
+                old_device,
+                baseline_m,
+                registrar,
+            } => {
+                w.u8(entry_kind::REPLACES)
+                    .bytes(&old_device.0)
+                    .u64(*baseline_m)
+                    .bytes(registrar);
+            }
             Self::Revoked { reason } => {
                 w.u8(entry_kind::REVOKED).var_bytes(reason.as_bytes());
             }
@@ -280,6 +318,15 @@ impl HistoryEntry {
             },
             entry_kind::KEY_ROTATED => Self::KeyRotated {
                 new_key: r.array()?,
+            },
+            entry_kind::REPLACED_BY => Self::ReplacedBy {
+                new_device: DeviceId(r.array()?),
+                registrar: r.array()?,
+            },
+            entry_kind::REPLACES => Self::Replaces {
+                old_device: DeviceId(r.array()?),
+                baseline_m: r.u64()?,
+                registrar: r.array()?,
             },
             entry_kind::REVOKED => Self::Revoked { reason: text(r)? },
             entry_kind::OWNER_CHANGED => Self::OwnerChanged {

@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use crate::codec::{Reader, Writer};
 use crate::commitment::Commitment;
 use crate::error::{Error, Result};
-use crate::keys::{DeviceId, ModelId};
+use crate::keys::{DeviceId, ModelId, VehicleId};
 
 /// Format version of a [`DeviceLeaf`].
 pub const LEAF_VERSION: u8 = 2;
@@ -33,8 +33,28 @@ pub const KEY_BITS: usize = 128;
 /// Format version of a [`MapProof`].
 pub const MAP_PROOF_VERSION: u8 = 1;
 /// Encoded length of a [`DeviceLeaf`].
-pub const LEAF_LEN: usize =
-    1 + 16 + 4 + 32 + 1 + 4 + 9 + 33 + 9 + 4 + 8 + 49 + 49 + 4 + 25 + 4 + 17 + 17 + 49;
+pub const LEAF_LEN: usize = 1
+    + 16
+    + 4
+    + 32
+    + 1
+    + 4
+    + 9
+    + 33
+    + 9
+    + 4
+    + 8
+    + 49
+    + 49
+    + 4
+    + 25
+    + 4
+    + 17
+    + 17
+    + 32
+    + 17
+    + 17
+    + 49;
 
 /// Bit `index` (0 = most significant) of a device id: the branch taken at depth `index + 1`.
 pub fn key_bit(key: &DeviceId, index: usize) -> bool {
@@ -166,6 +186,12 @@ pub struct DeviceLeaf {
     /// then it, not `highest`, is what later readings are compared with. Boxed, as
     /// `latest_tamper`.
     pub corrected_baseline: Option<Box<CorrectedBaseline>>,
+    /// The vehicle this is a unit of (a commitment to its VIN, never the VIN).
+    pub vehicle: VehicleId,
+    /// The unit this one replaced in the vehicle: the vehicle's record continues there.
+    pub predecessor: Option<DeviceId>,
+    /// The unit that replaced this one: this unit takes no more readings.
+    pub successor: Option<DeviceId>,
     /// The device's history notices.
     pub history: HistoryAccumulator,
 }
@@ -212,6 +238,9 @@ impl DeviceLeaf {
             corrections: 0,
             latest_correction: None,
             corrected_baseline: None,
+            vehicle: VehicleId([0; 32]),
+            predecessor: None,
+            successor: None,
             history: HistoryAccumulator::default(),
         }
     }
@@ -272,6 +301,11 @@ impl DeviceLeaf {
         w.u8(u8::from(baseline.is_some()))
             .u64(baseline.map_or(0, |b| b.odometer_m))
             .u64(baseline.map_or(0, |b| b.input_index));
+        w.bytes(&self.vehicle.0);
+        for unit in [self.predecessor, self.successor] {
+            w.u8(u8::from(unit.is_some()))
+                .bytes(&unit.unwrap_or(DeviceId([0; 16])).0);
+        }
         w.u64(self.history.count).bytes(&self.history.root);
         put_opt_u64(&mut w, self.history.last_input);
         let bytes = w.finish();
@@ -333,6 +367,9 @@ impl DeviceLeaf {
                     input_index,
                 })
             });
+        let vehicle = VehicleId(r.array()?);
+        let predecessor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
+        let successor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
         let count = r.u64()?;
         let root = r.array()?;
         let last_input = get_opt(&mut r, |r| r.u64())?;
@@ -355,6 +392,9 @@ impl DeviceLeaf {
             corrections,
             latest_correction: latest_correction.map(Box::new),
             corrected_baseline,
+            vehicle,
+            predecessor,
+            successor,
             history: HistoryAccumulator {
                 count,
                 root,
@@ -547,10 +587,11 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
             device_id: leaf.device_id.to_hex(),
             model: leaf.model.0,
             public_key: hex::encode(leaf.key),
-            status: match (leaf.revoked, leaf.flagged()) {
-                (true, _) => "revoked",
-                (false, true) => "flagged",
-                (false, false) => "active",
+            status: match (leaf.revoked, leaf.successor.is_some(), leaf.flagged()) {
+                (true, _, _) => "revoked",
+                (false, true, _) => "replaced",
+                (false, false, true) => "flagged",
+                (false, false, false) => "active",
             }
             .to_string(),
             revoked: leaf.revoked,
@@ -581,6 +622,9 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
                     odometer_m: b.odometer_m,
                     input_index: b.input_index,
                 }),
+            vehicle: leaf.vehicle.to_hex(),
+            predecessor: leaf.predecessor.map(|d| d.to_hex()),
+            successor: leaf.successor.map(|d| d.to_hex()),
             history: AccumulatorView {
                 count: leaf.history.count,
                 root: hex::encode(leaf.history.root),

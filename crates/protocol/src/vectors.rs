@@ -24,7 +24,7 @@ use crate::{
     BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, Domain, Envelope,
     EvidenceType, FaultCode, GatewayAuthorization, HPKE_INFO, Header, Message, ModelId, OwnerQuery,
     OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage, RollupInput,
-    Signature, SigningKey, commitment_of, pack_readings,
+    Signature, SigningKey, VehicleIdentity, commitment_of, pack_readings,
 };
 
 fn rng_for(label: &str) -> ChaCha20Rng {
@@ -304,6 +304,18 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
                 device_id: id,
                 model: ModelId(3),
                 public_key: device.public_key(),
+                vehicle: vector_vehicle("registered device").id()?,
+            },
+        ),
+        (
+            "registrar_replace_unit",
+            RegistrarAction::ReplaceUnit {
+                vehicle: vector_vehicle("registered device").id()?,
+                old_device: id,
+                new_device: device_id("replacement unit"),
+                model: ModelId(3),
+                public_key: SigningKey::from_seed(&seed_for("replacement unit")).public_key(),
+                baseline_m: 152_300_000,
             },
         ),
         (
@@ -672,6 +684,9 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
             "odometer_m": b.odometer_m,
             "input_index": b.input_index,
         })),
+        "vehicle": leaf.vehicle.to_hex(),
+        "predecessor": leaf.predecessor.map(|d| d.to_hex()),
+        "successor": leaf.successor.map(|d| d.to_hex()),
         "history": {
             "count": leaf.history.count,
             "root": hex::encode(leaf.history.root),
@@ -748,6 +763,11 @@ fn era_keys(backend: &BackendSecretKey, id: &DeviceId, era: u32) -> (HistoryKey,
         history_key(ODOMETER_KEY_TAG, &secret, id, era),
         history_key(DETAIL_KEY_TAG, &secret, id, era),
     )
+}
+
+/// The vehicle of a vector's `label`: the simulated VIN and salt of `label`'s seed.
+fn vector_vehicle(label: &str) -> VehicleIdentity {
+    VehicleIdentity::simulated(&seed_for(label))
 }
 
 /// The story's correction of the rollback at counter 3 (input 13).
@@ -854,6 +874,7 @@ fn story() -> crate::Result<Vec<Step>> {
     let id = device_id(STATE_DEVICE);
     let registrar = person("registrar");
     let mut leaf = DeviceLeaf::new(id, ModelId(3), person(STATE_DEVICE));
+    leaf.vehicle = vector_vehicle(STATE_DEVICE).id()?;
     let mut steps = Vec::new();
 
     // Input 3: registered.
@@ -1090,7 +1111,7 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         b[offset..offset + value.len()].copy_from_slice(value);
         b
     };
-    let cases: [(&str, Vec<u8>, &str, &str); 14] = [
+    let cases: [(&str, Vec<u8>, &str, &str); 16] = [
         (
             "leaf_invalid_version_1",
             with(&good, 0, &[1]),
@@ -1152,10 +1173,22 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
             "fresh leaf, byte 277 (last byte of the absent corrected baseline's value) = 1",
         ),
         (
-            "leaf_invalid_absent_last_history_input_not_zero",
-            with(&fresh, 334, &[1]),
+            "leaf_invalid_predecessor_present_2",
+            with(&good, 318, &[2]),
             "invalid_field",
-            "fresh leaf, byte 334 (last byte of the absent history input) = 1",
+            "byte 318 (predecessor present) = 2",
+        ),
+        (
+            "leaf_invalid_absent_successor_not_zero",
+            with(&fresh, 336, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 336 (first byte of the absent successor) = 1",
+        ),
+        (
+            "leaf_invalid_absent_last_history_input_not_zero",
+            with(&fresh, 400, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 400 (last byte of the absent history input) = 1",
         ),
         (
             "leaf_invalid_truncated",
@@ -1945,6 +1978,24 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             "type": "key_rotated", "new_key": hex::encode(new_key),
         }),
         HistoryEntry::Revoked { reason } => json!({"type": "revoked", "reason": reason}),
+        HistoryEntry::ReplacedBy {
+            new_device,
+            registrar,
+        } => json!({
+            "type": "replaced_by",
+            "new_device": new_device.to_hex(),
+            "registrar": hex::encode(registrar),
+        }),
+        HistoryEntry::Replaces {
+            old_device,
+            baseline_m,
+            registrar,
+        } => json!({
+            "type": "replaces",
+            "old_device": old_device.to_hex(),
+            "baseline_m": baseline_m,
+            "registrar": hex::encode(registrar),
+        }),
         HistoryEntry::OwnerChanged {
             sequence,
             consented,
@@ -2142,9 +2193,9 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_unknown_entry_kind",
-            with(&registration, 56, &[9]),
+            with(&registration, 56, &[11]),
             "unknown_kind",
-            "history_registration with entry kind 9",
+            "history_registration with entry kind 11",
         ),
         (
             "history_invalid_retired_entry_kind_3",
@@ -2269,7 +2320,7 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
             "history_invalid_reason_not_utf8",
             with(&corrected, reason_at, &[0xc3, 0x28]),
             "invalid_text",
-            "history_correction_and_key_rotation with the reason's first two bytes c3 28",
+            "history_correction_and_key_rotation with two bytes of the correction's note c3 28",
         ),
         (
             "history_invalid_ciphertext_length_beyond_notice",
@@ -2548,6 +2599,8 @@ struct VerdictCase<'a> {
     verdict: &'a str,
     finding: &'a str,
     what: &'a str,
+    /// The vehicle's earlier units, newest first (17.3).
+    predecessors: Vec<DeviceLeaf>,
 }
 
 fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
@@ -2573,6 +2626,15 @@ fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
         json!(hex::encode(backend.public_key().to_bytes())),
     );
     domain_fields(&mut map, &vector_domain(&backend));
+    map.insert(
+        "predecessors".into(),
+        json!(
+            case.predecessors
+                .iter()
+                .map(|l| hex::encode(l.encode()))
+                .collect::<Vec<_>>()
+        ),
+    );
     map.insert("expected_verdict".into(), json!(case.verdict));
     map.insert("expected_finding".into(), json!(case.finding));
     map.insert("description".into(), json!(case.what));
@@ -2596,6 +2658,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let commitment = key.commit(id, 40, &attested)?;
     let opening = key.opening(id, 40, attested.clone()).encode()?;
     let mut leaf = DeviceLeaf::new(id, ModelId(3), device.public_key().to_bytes());
+    leaf.vehicle = vector_vehicle(label).id()?;
     leaf.last_counter = Some(41);
     leaf.owner = Some(person("owner"));
     leaf.ownership_sequence = Some(1);
@@ -2623,6 +2686,45 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     };
     let revoked = DeviceLeaf {
         revoked: true,
+        ..leaf.clone()
+    };
+    // Replacement: "verdict device" replaced "verdict old unit" in the same vehicle, from a
+    // stated 152,000,000 m baseline, no reading of its own yet.
+    let old_id = device_id("verdict old unit");
+    let old_unit = DeviceLeaf {
+        device_id: old_id,
+        key: person("verdict old unit"),
+        successor: Some(id),
+        ..leaf.clone()
+    };
+    let new_unit = DeviceLeaf {
+        predecessor: Some(old_id),
+        highest: None,
+        first: None,
+        attested: 0,
+        last_counter: None,
+        corrected_baseline: Some(Box::new(CorrectedBaseline {
+            odometer_m: 152_000_000,
+            input_index: 79,
+        })),
+        ..leaf.clone()
+    };
+    let old_unit_flagged = DeviceLeaf {
+        open_tampers: 1,
+        tamper_events: 1,
+        latest_tamper: Some(Box::new(TamperRef {
+            counter: 41,
+            reference_counter: 40,
+            input_index: 77,
+        })),
+        ..old_unit.clone()
+    };
+    let old_unit_of_another = DeviceLeaf {
+        successor: Some(device_id("verdict third unit")),
+        ..old_unit.clone()
+    };
+    let replaced = DeviceLeaf {
+        successor: Some(device_id("verdict next unit")),
         ..leaf.clone()
     };
     // Two rollbacks on record, one of them cleared by a correction: still flagged.
@@ -2747,6 +2849,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "unknown_device",
             finding: "unknown_device",
             what: "proven absent (rule 1)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_revoked",
@@ -2757,6 +2860,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "revoked",
             finding: "revoked",
             what: "the leaf is revoked (rule 2), whatever the device answers",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_for_another_nonce",
@@ -2767,6 +2871,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "proof_not_fresh",
             what: "a replayed answer to an older nonce (rule 3)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_for_another_device",
@@ -2777,6 +2882,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "proof_not_fresh",
             what: "an answer naming another device id (rule 3)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_by_another_key",
@@ -2787,6 +2893,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "signed by a key other than the leaf's (rule 4)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_for_another_backend",
@@ -2797,6 +2904,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "signed for another deployment's backend key (rule 4, section 8.1)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_for_another_chain",
@@ -2807,6 +2915,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "signed for the same application address and backend key on another chain (rule 4, section 8.1)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_for_another_application",
@@ -2817,6 +2926,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "signed for another application sharing the backend key (rule 4, section 8.1)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_proof_signature_altered",
@@ -2827,6 +2937,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "device_signature",
             what: "the proof's last signature byte flipped (rule 4)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_no_history",
@@ -2837,6 +2948,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "no_history",
             finding: "no_history",
             what: "no highest attested reading, not flagged (rule 5)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_flagged_without_history",
@@ -2847,6 +2959,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "tamper_on_record",
             what: "no highest attested reading, flagged (rule 5)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_rollback",
@@ -2857,6 +2970,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "rollback",
             finding: "rollback",
             what: "the device shows 101,000,000 m, the opened highest is 152,000,000 m (rule 6)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_rollback_when_flagged",
@@ -2867,6 +2981,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "rollback",
             finding: "rollback",
             what: "a rollback now outranks the tamper on record (rule 6 before 7)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_flagged",
@@ -2877,6 +2992,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "tamper_on_record",
             what: "flagged leaf, the device's odometer is not below (rule 7)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_flagged_one_of_two_corrected",
@@ -2887,6 +3003,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "tamper_on_record",
             what: "two rollbacks on record, a correction cleared one: the other keeps the leaf flagged (rule 7)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_consistent_after_correction",
@@ -2897,6 +3014,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "consistent",
             finding: "consistent",
             what: "the only rollback cleared by a correction (rule 10; corrections_on_record follows)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_consistent_above_corrected_baseline",
@@ -2907,16 +3025,18 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "consistent",
             finding: "consistent",
             what: "the device shows 1,250,000 m, at or above the 1,200,000 m baseline a correction set; no opening needed (rules 6 and 10)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_rollback_below_corrected_baseline",
             leaf: Some(rebased),
-            proof: below_new_cluster,
+            proof: below_new_cluster.clone(),
             nonce,
             opening: Some(opening.clone()),
             verdict: "rollback",
             finding: "rollback",
             what: "the device shows 1,100,000 m, below the 1,200,000 m baseline a correction set; the opened highest (152,000,000 m) is no longer the reference (rule 6)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_flagged_without_opening",
@@ -2927,6 +3047,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "tamper_on_record",
             what: "flagged leaf, no opening (rule 7 before 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_no_opening",
@@ -2937,6 +3058,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "opening",
             what: "no opening given (rule 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_opening_of_another_counter",
@@ -2947,6 +3069,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "opening",
             what: "an opening of counter 39, not of the highest (40) (rule 6: not valid, so rule 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_opening_mismatch",
@@ -2957,6 +3080,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "opening",
             what: "an opening of counter 40 altered to 160,000,000 m (above the device's 101,000,000 m): it does not match the commitment, so it shows no rollback (rule 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_opening_of_another_device",
@@ -2967,6 +3091,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "opening",
             what: "an opening naming another device id (rule 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_opening_undecodable",
@@ -2977,6 +3102,7 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "cannot_confirm",
             finding: "opening",
             what: "an opening without its last byte (does not decode: no valid opening, rule 8)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_counter_behind",
@@ -2987,26 +3113,95 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             verdict: "flagged",
             finding: "counter_behind",
             what: "the device's counter 30 is below the last consumed 41 (rule 9)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_consistent",
             leaf: Some(leaf.clone()),
-            proof: good,
+            proof: good.clone(),
             nonce,
             opening: Some(opening.clone()),
             verdict: "consistent",
             finding: "consistent",
             what: "everything agrees (rule 10)",
+            predecessors: vec![],
         },
         VerdictCase {
             name: "verdict_consistent_equal_odometer",
             leaf: Some(leaf),
             proof: equal,
             nonce,
-            opening: Some(opening),
+            opening: Some(opening.clone()),
             verdict: "consistent",
             finding: "consistent",
             what: "the device shows exactly the highest attested odometer (rule 6 needs exceeds)",
+            predecessors: vec![],
+        },
+        VerdictCase {
+            name: "verdict_replaced_unit",
+            leaf: Some(replaced),
+            proof: good.clone(),
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "revoked",
+            finding: "replaced",
+            what: "a unit that was replaced in its vehicle: ask the vehicle's current unit (rule 2)",
+            predecessors: vec![],
+        },
+        VerdictCase {
+            name: "verdict_previous_unit_missing",
+            leaf: Some(new_unit.clone()),
+            proof: good.clone(),
+            nonce,
+            opening: None,
+            verdict: "cannot_confirm",
+            finding: "previous_unit",
+            what: "the unit replaced another whose leaf is not given (rule 5)",
+            predecessors: vec![],
+        },
+        VerdictCase {
+            name: "verdict_previous_unit_does_not_link",
+            leaf: Some(new_unit.clone()),
+            proof: good.clone(),
+            nonce,
+            opening: None,
+            verdict: "cannot_confirm",
+            finding: "previous_unit",
+            what: "the earlier unit's leaf names another successor (rule 5)",
+            predecessors: vec![old_unit_of_another],
+        },
+        VerdictCase {
+            name: "verdict_consistent_after_replacement",
+            leaf: Some(new_unit.clone()),
+            proof: good.clone(),
+            nonce,
+            opening: None,
+            verdict: "consistent",
+            finding: "consistent",
+            what: "a new unit at or above the baseline its replacement act stated, the earlier unit clean; unit_replaced follows (rules 6 and 10)",
+            predecessors: vec![old_unit.clone()],
+        },
+        VerdictCase {
+            name: "verdict_flagged_in_previous_unit",
+            leaf: Some(new_unit.clone()),
+            proof: good.clone(),
+            nonce,
+            opening: None,
+            verdict: "flagged",
+            finding: "tamper_on_record",
+            what: "the vehicle's earlier unit has an uncorrected rollback: the vehicle stays flagged after the swap (rule 7)",
+            predecessors: vec![old_unit_flagged],
+        },
+        VerdictCase {
+            name: "verdict_rollback_below_replacement_baseline",
+            leaf: Some(new_unit),
+            proof: below_new_cluster.clone(),
+            nonce,
+            opening: None,
+            verdict: "rollback",
+            finding: "rollback",
+            what: "the new unit shows less than the baseline its replacement act stated (rule 6)",
+            predecessors: vec![old_unit],
         },
     ];
     Ok(cases
@@ -3045,6 +3240,7 @@ pub fn certificate_story() -> crate::Result<CertificateStory> {
     let backend = vector_backend();
     let (odo, det) = era_keys(&backend, &id, 0);
     let mut leaf = DeviceLeaf::new(id, ModelId(7), person("certificate-car-key"));
+    leaf.vehicle = vector_vehicle("certificate-car").id()?;
     let registered = HistoryNotice {
         device_id: id,
         input_index: 3,
@@ -3846,6 +4042,12 @@ mod tests {
             hex => Opening::decode(&bytes(hex)).ok(),
         };
         let backend_key = BackendPublicKey::from_bytes(&array32(&v["backend_public_key"])).unwrap();
+        let predecessors = v["predecessors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hex| DeviceLeaf::decode(&bytes(hex)).map_err(|e| e.code().to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
         let domain = Domain {
             chain_id: v["chain_id"].as_u64().unwrap(),
             application: bytes(&v["application"]).try_into().unwrap(),
@@ -3858,6 +4060,7 @@ mod tests {
             nonce: &array32(&v["nonce"]),
             domain: &domain,
             opening: opening.as_ref(),
+            predecessors: &predecessors,
         });
         let finding = decision.findings.first().map(|f| f.code);
         ensure(

@@ -83,6 +83,29 @@ pub struct Evidence<'a> {
     pub domain: &'a Domain,
     /// The device's opening of the leaf's highest attested reading, if it gave one.
     pub opening: Option<&'a Opening>,
+    /// The vehicle's earlier units (the leaf's predecessor, its predecessor, …), proven
+    /// against the same state notice. The vehicle's record is theirs and this unit's.
+    pub predecessors: &'a [DeviceLeaf],
+}
+
+/// The vehicle's units before `leaf`, checked link by link (rule 5): each is the previous
+/// one's predecessor, names it as its successor and is a unit of the same vehicle. `None`
+/// when one is missing or does not link.
+fn earlier_units<'a>(leaf: &DeviceLeaf, given: &'a [DeviceLeaf]) -> Option<&'a [DeviceLeaf]> {
+    let mut current = leaf;
+    let mut count = 0;
+    while let Some(previous) = current.predecessor {
+        let unit = given.get(count)?;
+        if unit.device_id != previous
+            || unit.successor != Some(current.device_id)
+            || unit.vehicle != leaf.vehicle
+        {
+            return None;
+        }
+        current = unit;
+        count += 1;
+    }
+    Some(&given[..count])
 }
 
 /// Applies the rules in order (section 17.3).
@@ -101,6 +124,17 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
         return decision(
             Verdict::Revoked,
             alloc::vec![finding("revoked", "a registrar revoked the device".into())],
+        );
+    }
+    if let Some(successor) = leaf.successor {
+        return decision(
+            Verdict::Revoked,
+            alloc::vec![finding(
+                "replaced",
+                format!(
+                    "this unit was replaced in its vehicle by {successor}: the vehicle's record continues there, ask that unit"
+                ),
+            )],
         );
     }
     let proof = evidence.proof;
@@ -127,29 +161,62 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
             )],
         );
     }
+    let Some(earlier) = earlier_units(leaf, evidence.predecessors) else {
+        return decision(
+            Verdict::CannotConfirm,
+            alloc::vec![finding(
+                "previous_unit",
+                "the unit replaced an earlier one whose proven leaf is missing or does not link to it: the vehicle's record is incomplete"
+                    .into(),
+            )],
+        );
+    };
+    // The vehicle's record: this unit and the ones before it, newest first.
+    let units = || core::iter::once(leaf).chain(earlier);
+    let flagged = units().any(DeviceLeaf::flagged);
     let mut findings = Vec::new();
-    if leaf.flagged() {
+    for unit in units().filter(|u| u.flagged()) {
+        let which = if unit.device_id == leaf.device_id {
+            String::new()
+        } else {
+            format!(" in the vehicle's earlier unit {}", unit.device_id)
+        };
         findings.push(finding(
             "tamper_on_record",
             format!(
-                "{} uncorrected rollback(s) of {} on record, the latest at counter {}",
-                leaf.open_tampers,
-                leaf.tamper_events,
-                leaf.latest_tamper.as_ref().map_or(0, |t| t.counter)
+                "{} uncorrected rollback(s) of {} on record{which}, the latest at counter {}",
+                unit.open_tampers,
+                unit.tamper_events,
+                unit.latest_tamper.as_ref().map_or(0, |t| t.counter)
             ),
         ));
     }
-    let corrected = leaf.latest_correction.as_ref().map(|latest| {
-        finding(
-            "corrections_on_record",
-            format!(
-                "{} registrar correction(s) on record, the latest of counter {} at input {}",
-                leaf.corrections, latest.counter, latest.input_index
-            ),
-        )
-    });
+    // Findings every verdict from here on ends with: units replaced, corrections.
+    let mut trailing: Vec<Finding> = earlier
+        .iter()
+        .map(|unit| {
+            finding(
+                "unit_replaced",
+                format!(
+                    "the vehicle's unit {} was replaced; its record ({} attested reading(s), {} rollback(s)) is part of the vehicle's",
+                    unit.device_id, unit.attested, unit.tamper_events
+                ),
+            )
+        })
+        .collect();
+    trailing.extend(units().filter_map(|unit| {
+        unit.latest_correction.as_ref().map(|latest| {
+            finding(
+                "corrections_on_record",
+                format!(
+                    "{} registrar correction(s) on record of unit {}, the latest of counter {} at input {}",
+                    unit.corrections, unit.device_id, latest.counter, latest.input_index
+                ),
+            )
+        })
+    }));
     let decision = |verdict, mut findings: Vec<Finding>| {
-        findings.extend(corrected.clone());
+        findings.extend(trailing.iter().cloned());
         Decision { verdict, findings }
     };
     // What the device's reading is compared with (rule 6): the baseline a correction set, a
@@ -179,7 +246,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
                 )
             }),
         (None, None) => {
-            if leaf.flagged() {
+            if flagged {
                 return decision(Verdict::Flagged, findings);
             }
             return decision(
@@ -205,7 +272,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
             );
             decision(Verdict::Rollback, findings)
         }
-        _ if leaf.flagged() => decision(Verdict::Flagged, findings),
+        _ if flagged => decision(Verdict::Flagged, findings),
         None => decision(
             Verdict::CannotConfirm,
             alloc::vec![finding(

@@ -188,7 +188,7 @@ model: number,
  */
 public_key: string, 
 /**
- * `active`, `flagged` or `revoked`.
+ * `active`, `flagged`, `replaced` or `revoked`.
  */
 status: string, 
 /**
@@ -252,6 +252,18 @@ latest_correction: CorrectionView | null,
  * a verifier compares the device with instead of `highest`.
  */
 corrected_baseline: CorrectedBaselineView | null, 
+/**
+ * The vehicle (its VIN commitment, hex).
+ */
+vehicle: string, 
+/**
+ * The unit this one replaced, if any.
+ */
+predecessor: string | null, 
+/**
+ * The unit that replaced this one, if any: this unit is retired.
+ */
+successor: string | null, 
 /**
  * The history accumulator.
  */

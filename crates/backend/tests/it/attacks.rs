@@ -423,6 +423,7 @@ fn registrar_messages_need_a_trusted_valid_fresh_signature() {
         device_id: id,
         model: witness_protocol::ModelId(1),
         public_key: key.public_key(),
+        vehicle: crate::vehicle_of(&id),
     };
     // Untrusted registrar.
     let impostor = SigningKey::generate(&mut w.rng);
@@ -437,6 +438,7 @@ fn registrar_messages_need_a_trusted_valid_fresh_signature() {
         device_id: id,
         model: witness_protocol::ModelId(2),
         public_key: key.public_key(),
+        vehicle: crate::vehicle_of(&id),
     };
     assert_eq!(
         rejections(&w.submit(GATEWAY, vec![Message::Registrar(altered)])),
@@ -556,6 +558,7 @@ fn a_removed_registrar_keeps_its_sequence_when_added_again() {
             device_id: witness_protocol::DeviceId([6; 16]),
             model: witness_protocol::ModelId(1),
             public_key: key.public_key(),
+            vehicle: crate::vehicle_of(&witness_protocol::DeviceId([6; 16])),
         },
     )
     .unwrap();
@@ -588,6 +591,7 @@ fn a_removed_registrar_keeps_its_sequence_when_added_again() {
             device_id: witness_protocol::DeviceId([7; 16]),
             model: witness_protocol::ModelId(1),
             public_key: key.public_key(),
+            vehicle: crate::vehicle_of(&witness_protocol::DeviceId([7; 16])),
         },
     )
     .unwrap();
@@ -635,6 +639,7 @@ fn only_root_registrars_manage_registrars() {
             device_id: witness_protocol::DeviceId([5; 16]),
             model: witness_protocol::ModelId(1),
             public_key: key.public_key(),
+            vehicle: crate::vehicle_of(&witness_protocol::DeviceId([5; 16])),
         },
     )
     .unwrap();
@@ -875,6 +880,7 @@ fn verify_consistent_for_an_honest_device_proven_against_the_state_notice() {
         nonce: &[4; 32],
         domain: &w.domain,
         opening: car.opening(1).as_ref(),
+        predecessors: &[],
     });
     assert_eq!(decision.findings[0].code, "proof_not_fresh");
     // Without the opening there is nothing to compare with.
@@ -885,6 +891,7 @@ fn verify_consistent_for_an_honest_device_proven_against_the_state_notice() {
         nonce: &[3; 32],
         domain: &w.domain,
         opening: None,
+        predecessors: &[],
     });
     assert_eq!(decision.verdict, Verdict::CannotConfirm);
     assert_eq!(decision.findings[0].code, "opening");
@@ -1015,4 +1022,147 @@ fn history_keys_are_the_documented_derivation() {
             );
         }
     }
+}
+
+/// A replacement act for `car`'s vehicle: `new` takes over from `baseline_m`.
+fn replacement(car: &Car, new: &Car, baseline_m: u64) -> RegistrarAction {
+    RegistrarAction::ReplaceUnit {
+        vehicle: crate::vehicle_of(&car.id),
+        old_device: car.id,
+        new_device: new.id,
+        model: witness_protocol::ModelId(1),
+        public_key: new.key.public_key(),
+        baseline_m,
+    }
+}
+
+#[test]
+fn a_replacement_unit_continues_the_vehicles_history() {
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let honest = w.drive(&mut car, 100, 3);
+    w.send(vec![honest]);
+    let owner = SigningKey::generate(&mut w.rng);
+    w.pair(&car, &owner, 1);
+    let mut unit = Car::new(
+        DeviceId([0x55; 16]),
+        SigningKey::generate(&mut w.rng),
+        1,
+        car.odometer_m,
+    );
+    let act = |w: &mut World, action: RegistrarAction| {
+        let message = w.registrar_message(action);
+        rejections(&w.submit(STRANGER, vec![message]))
+    };
+    // The vehicle has a unit: a second registration for it is refused.
+    let second = RegistrarAction::RegisterDevice {
+        device_id: unit.id,
+        model: witness_protocol::ModelId(1),
+        public_key: unit.key.public_key(),
+        vehicle: crate::vehicle_of(&car.id),
+    };
+    assert_eq!(act(&mut w, second), ["vehicle_bound"]);
+    // Kilometres cannot be dropped by swapping the unit.
+    let low = replacement(&car, &unit, car.odometer_m - 1);
+    assert_eq!(act(&mut w, low), ["baseline_below_record"]);
+    // Another car's unit is not this vehicle's.
+    let other = w.register(1);
+    let foreign = RegistrarAction::ReplaceUnit {
+        vehicle: crate::vehicle_of(&car.id),
+        old_device: other.id,
+        new_device: unit.id,
+        model: witness_protocol::ModelId(1),
+        public_key: unit.key.public_key(),
+        baseline_m: car.odometer_m,
+    };
+    assert_eq!(act(&mut w, foreign), ["wrong_vehicle"]);
+    // A unit already registered elsewhere is refused.
+    let bound = Car::new(other.id, SigningKey::from_seed(&other.key.to_seed()), 1, 0);
+    let taken = replacement(&car, &bound, car.odometer_m);
+    assert_eq!(act(&mut w, taken), ["already_registered"]);
+
+    // The replacement: the new unit takes over from the old unit's last reading.
+    assert!(act(&mut w, replacement(&car, &unit, car.odometer_m)).is_empty());
+    let old_leaf = w.leaf(&car.id);
+    let new_leaf = w.leaf(&unit.id);
+    assert_eq!(old_leaf.successor, Some(unit.id));
+    assert_eq!(new_leaf.predecessor, Some(car.id));
+    assert_eq!(new_leaf.vehicle, old_leaf.vehicle);
+    assert_eq!(
+        new_leaf.owner, old_leaf.owner,
+        "the car's owner stays its owner"
+    );
+    assert_eq!(
+        new_leaf.corrected_baseline.map(|b| b.odometer_m),
+        Some(car.odometer_m)
+    );
+    // The old unit takes nothing more.
+    let late = w.drive(&mut car, 10, 1);
+    assert_eq!(rejections(&w.send(vec![late])), ["replaced_device"]);
+    let decision = w.verdict(&car, car.odometer_m);
+    assert_eq!(
+        (decision.verdict, decision.findings[0].code),
+        (Verdict::Revoked, "replaced")
+    );
+    // The new unit speaks for the vehicle: compared with the stated baseline before its first
+    // reading, with the old unit's record part of the verdict.
+    let decision = w.verdict(&unit, car.odometer_m);
+    assert_eq!(decision.verdict, Verdict::Consistent, "{decision:?}");
+    assert!(decision.findings.iter().any(|f| f.code == "unit_replaced"));
+    // Its own counter space starts at 1; its readings continue the odometer.
+    let first = w.drive(&mut unit, 20, 2);
+    assert!(rejections(&w.send(vec![first])).is_empty());
+    assert_eq!(w.leaf(&unit.id).attested, 2);
+    assert_eq!(w.leaf(&unit.id).corrected_baseline, None);
+    assert_eq!(
+        w.verdict(&unit, unit.odometer_m).verdict,
+        Verdict::Consistent
+    );
+    // A verifier who is not shown the old unit cannot confirm the vehicle's record.
+    let proof = w.possession(&unit, unit.odometer_m, [9; 32]);
+    let leaf = w.proven_leaf(&unit.id);
+    let decision = witness_protocol::verdict::decide(&witness_protocol::verdict::Evidence {
+        device_id: unit.id,
+        leaf: leaf.as_ref(),
+        proof: &proof,
+        nonce: &[9; 32],
+        domain: &w.domain,
+        opening: unit
+            .opening(leaf.as_ref().and_then(|l| l.highest).unwrap().counter)
+            .as_ref(),
+        predecessors: &[],
+    });
+    assert_eq!(decision.findings[0].code, "previous_unit");
+}
+
+#[test]
+fn a_rollback_survives_the_swap_of_the_unit() {
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let honest = w.drive(&mut car, 100, 2);
+    w.send(vec![honest]);
+    let top = car.odometer_m;
+    car.odometer_m /= 2;
+    let rolled = w.drive(&mut car, 1, 1);
+    w.send(vec![rolled]);
+    assert!(w.leaf(&car.id).flagged());
+    // The seller has the unit swapped, hoping a fresh unit carries a clean record.
+    let mut unit = Car::new(
+        DeviceId([0x56; 16]),
+        SigningKey::generate(&mut w.rng),
+        1,
+        top,
+    );
+    let message = w.registrar_message(replacement(&car, &unit, top));
+    assert!(rejections(&w.submit(STRANGER, vec![message])).is_empty());
+    let next = w.drive(&mut unit, 10, 1);
+    w.send(vec![next]);
+    let decision = w.verdict(&unit, unit.odometer_m);
+    assert_eq!(decision.verdict, Verdict::Flagged, "{decision:?}");
+    assert!(decision.findings[0].detail.contains("earlier unit"));
+    // A new unit showing less than the baseline its act stated is a rollback of its own.
+    unit.odometer_m = top - 1;
+    let low = w.drive(&mut unit, 0, 1);
+    w.send(vec![low]);
+    assert_eq!(w.leaf(&unit.id).open_tampers, 1);
 }

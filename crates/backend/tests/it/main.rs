@@ -22,7 +22,7 @@ use witness_protocol::verdict::{Decision, Evidence, decide};
 use witness_protocol::{
     BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Opening,
     OwnerQuery, OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage,
-    RollupInput, SigningKey, open_response,
+    RollupInput, SigningKey, VehicleId, VehicleIdentity, open_response,
 };
 
 pub(crate) const ADMIN: [u8; 20] = [0xAD; 20];
@@ -176,6 +176,7 @@ impl World {
             device_id: id,
             model: ModelId(model),
             public_key: key.public_key(),
+            vehicle: vehicle_of(&id),
         });
         let outcome = self.submit(STRANGER, vec![message]);
         assert_eq!(
@@ -361,6 +362,18 @@ impl World {
         self.proven_leaf(id).expect("the device is proven present")
     }
 
+    /// The vehicle's earlier units of `leaf`, newest first, proven against the same root.
+    pub(crate) fn predecessors(&self, leaf: Option<&DeviceLeaf>) -> Vec<DeviceLeaf> {
+        let mut units: Vec<DeviceLeaf> = Vec::new();
+        let mut next = leaf.and_then(|l| l.predecessor);
+        while let Some(id) = next {
+            let unit = self.leaf(&id);
+            next = unit.predecessor;
+            units.push(unit);
+        }
+        units
+    }
+
     /// What a verifier concludes: the leaf proven against the latest state notice, a live
     /// possession proof showing `odometer_m` for a fresh nonce, and the device's opening of
     /// the leaf's highest attested reading.
@@ -380,6 +393,7 @@ impl World {
             nonce: &nonce,
             domain: &self.domain,
             opening: opening.as_ref(),
+            predecessors: &self.predecessors(leaf.as_ref()),
         })
     }
 
@@ -512,6 +526,13 @@ pub(crate) fn refusal(outcome: &AdvanceOutcome) -> Option<String> {
 }
 
 /// The reasons of all rejected messages.
+/// The simulated vehicle of a test device: a made-up VIN and salt from its id.
+pub(crate) fn vehicle_of(id: &DeviceId) -> VehicleId {
+    VehicleIdentity::simulated(&id.0)
+        .id()
+        .expect("a simulated VIN is valid")
+}
+
 pub(crate) fn rejections(outcome: &AdvanceOutcome) -> Vec<String> {
     reports(outcome)
         .iter()

@@ -127,6 +127,7 @@ pub(super) async fn latency(args: LatencyArgs, dir: &Path) -> CliResult<Value> {
             device_id,
             model: ModelId(1),
             public_key: device_key.public_key(),
+            vehicle: witness_protocol::VehicleIdentity::simulated(&device_id.0).id()?,
         },
     )?;
     let gateway = system.gateway_url.clone();

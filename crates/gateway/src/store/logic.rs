@@ -352,6 +352,49 @@ struct DeviceView {
     model: u32,
 }
 
+/// Records a registration of `(id, model, key)` in `devices` and `effects`, or refuses one
+/// the gateway already knows.
+fn register(
+    devices: &mut HashMap<DeviceId, DeviceView>,
+    effects: &mut Vec<Effect>,
+    index: usize,
+    (device_id, model, key): (DeviceId, u32, [u8; 32]),
+    account_id: i64,
+    now: i64,
+) -> Result<()> {
+    if let Some(view) = devices.get(&device_id).filter(|v| v.exists) {
+        let same = view.key == key && view.model == model;
+        return Err(GatewayError::Conflict {
+            code: "already_registered",
+            message: format!(
+                "item {index}: device {device_id} is already registered{}",
+                if same {
+                    " with this key"
+                } else {
+                    " with another key"
+                }
+            ),
+            index: Some(index),
+        });
+    }
+    devices.insert(
+        device_id,
+        DeviceView {
+            exists: true,
+            key,
+            model,
+        },
+    );
+    effects.push(Effect::InsertDevice {
+        id: device_id,
+        model,
+        key,
+        registered_by: account_id,
+        now,
+    });
+    Ok(())
+}
+
 /// Decides a registrar request (all or nothing).
 pub(crate) fn decide_registrar(
     account_id: i64,
@@ -410,37 +453,37 @@ pub(crate) fn decide_registrar(
                 device_id,
                 model,
                 public_key,
+                ..
+            } => register(
+                &mut devices,
+                &mut effects,
+                index,
+                (*device_id, model.0, public_key.to_bytes()),
+                account_id,
+                now,
+            )?,
+            // The new unit is registered; the old one takes no more readings.
+            RegistrarAction::ReplaceUnit {
+                old_device,
+                new_device,
+                model,
+                public_key,
+                ..
             } => {
-                if let Some(view) = devices.get(device_id).filter(|v| v.exists) {
-                    let same = view.key == public_key.to_bytes() && view.model == model.0;
-                    return Err(GatewayError::Conflict {
-                        code: "already_registered",
-                        message: format!(
-                            "item {index}: device {device_id} is already registered{}",
-                            if same {
-                                " with this key"
-                            } else {
-                                " with another key"
-                            }
-                        ),
-                        index: Some(index),
+                register(
+                    &mut devices,
+                    &mut effects,
+                    index,
+                    (*new_device, model.0, public_key.to_bytes()),
+                    account_id,
+                    now,
+                )?;
+                if devices.get(old_device).is_some_and(|v| v.exists) {
+                    effects.push(Effect::SetDeviceActive {
+                        id: *old_device,
+                        active: false,
                     });
                 }
-                devices.insert(
-                    *device_id,
-                    DeviceView {
-                        exists: true,
-                        key: public_key.to_bytes(),
-                        model: model.0,
-                    },
-                );
-                effects.push(Effect::InsertDevice {
-                    id: *device_id,
-                    model: model.0,
-                    key: public_key.to_bytes(),
-                    registered_by: account_id,
-                    now,
-                });
             }
             RegistrarAction::RevokeDevice { device_id, .. } => {
                 if devices.get(device_id).is_some_and(|v| v.exists) {

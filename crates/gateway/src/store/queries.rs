@@ -601,8 +601,13 @@ impl Store {
         let hashes: Vec<[u8; 32]> = items.iter().map(|i| i.hash).collect();
         let context = RegistrarContext {
             existing: lookup_receipts(&mut *tx, d, &hashes).await?,
-            devices: load_devices(&mut tx, d, items.iter().filter_map(|i| i.device_id()), lock)
-                .await?,
+            devices: load_devices(
+                &mut tx,
+                d,
+                items.iter().flat_map(|i| i.message.action.devices()),
+                lock,
+            )
+            .await?,
             sequences: registrar_sequences(
                 &mut tx,
                 d,

@@ -711,6 +711,7 @@ async fn registrar_messages_are_verified_recorded_and_idempotent() {
                 device_id: d2.id,
                 model: witness_protocol::ModelId(1),
                 public_key: d2.key.public_key(),
+                vehicle: witness_protocol::VehicleId([2; 32]),
             },
         )
         .unwrap();

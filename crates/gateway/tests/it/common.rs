@@ -16,11 +16,12 @@ use tower::ServiceExt as _;
 use witness_chain::abi::Outputs;
 use witness_gateway::{AppId, Gateway, GatewayConfig, NodeEndpoints, Role};
 use witness_protocol::api::{
-    AccumulatorView, ConfigAnswer, DeviceAnswer, ErrorAnswer, GroupStats, HistoryKeysAnswer,
-    InspectAnswer, InspectQuery, LeafView, StatsAnswer,
+    ConfigAnswer, DeviceAnswer, ErrorAnswer, GroupStats, HistoryKeysAnswer, InspectAnswer,
+    InspectQuery, LeafView, StatsAnswer,
 };
 use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::notice::{HistoryEntry, HistoryNotice, SealedValues, StateNotice};
+use witness_protocol::state::{DeviceLeaf, HistoryAccumulator};
 use witness_protocol::{
     BackendSecretKey, Commitment, DeviceId, Domain, Envelope, ModelId, OwnerQuery,
     OwnershipStatement, RegistrarAction, RegistrarMessage, SigningKey,
@@ -494,32 +495,16 @@ pub fn leaf(
     count: u64,
     last_input: Option<u64>,
 ) -> LeafView {
-    LeafView {
-        device_id: device.id.to_hex(),
-        model: 1,
-        public_key: hex::encode(device.key.public_key().to_bytes()),
-        status: "active".into(),
-        revoked: false,
-        flagged: false,
-        open_tampers: 0,
-        last_counter: None,
-        owner: owner.map(|o| hex::encode(o.public_key().to_bytes())),
-        ownership_sequence: owner.map(|_| 1),
-        era: u32::from(owner.is_some()),
-        attested: 0,
-        highest: None,
-        first: None,
-        tamper_events: 0,
-        latest_tamper: None,
-        corrections: 0,
-        latest_correction: None,
-        corrected_baseline: None,
-        history: AccumulatorView {
-            count,
-            root: hex::encode([9u8; 32]),
-            last_input,
-        },
-    }
+    let mut leaf = DeviceLeaf::new(device.id, ModelId(1), device.key.public_key().to_bytes());
+    leaf.owner = owner.map(|o| o.public_key().to_bytes());
+    leaf.ownership_sequence = owner.map(|_| 1);
+    leaf.era = u32::from(owner.is_some());
+    leaf.history = HistoryAccumulator {
+        count,
+        root: [9; 32],
+        last_input,
+    };
+    LeafView::from(&leaf)
 }
 
 fn config_answer(key: String, registrars: Vec<String>) -> ConfigAnswer {

@@ -98,6 +98,9 @@ async fn refused_input_keeps_its_state_notice_and_restart_replays_to_the_same_ma
             device_id: id,
             model: ModelId(1),
             public_key: car.public_key(),
+            vehicle: witness_protocol::VehicleIdentity::simulated(&id.0)
+                .id()
+                .unwrap(),
         },
     )
     .unwrap();

@@ -24,6 +24,19 @@ fn registrar_messages_verify_round_trip_and_bind_the_deployment() {
             device_id: f.device_id,
             model: ModelId(7),
             public_key: f.device.public_key(),
+            vehicle: witness_protocol::VehicleIdentity::simulated(b"messages")
+                .id()
+                .unwrap(),
+        },
+        RegistrarAction::ReplaceUnit {
+            vehicle: witness_protocol::VehicleIdentity::simulated(b"messages")
+                .id()
+                .unwrap(),
+            old_device: f.device_id,
+            new_device: witness_protocol::DeviceId([0x42; 16]),
+            model: ModelId(7),
+            public_key: other.public_key(),
+            baseline_m: 1_000,
         },
         RegistrarAction::RevokeDevice {
             device_id: f.device_id,

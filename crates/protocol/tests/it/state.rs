@@ -6,7 +6,7 @@ use witness_protocol::state::{
     HistoryAccumulator, LEAF_LEN, LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal,
     key_bit, leaf_hash, node_hash,
 };
-use witness_protocol::{Commitment, DeviceId, Error, ModelId};
+use witness_protocol::{Commitment, DeviceId, Error, ModelId, VehicleId};
 
 fn full_leaf() -> DeviceLeaf {
     let mut leaf = DeviceLeaf::new(DeviceId([0x11; 16]), ModelId(0x0102_0304), [0x22; 32]);
@@ -42,13 +42,16 @@ fn full_leaf() -> DeviceLeaf {
         odometer_m: 0x0c0d,
         input_index: 22,
     }));
+    leaf.vehicle = VehicleId([0x66; 32]);
+    leaf.predecessor = Some(DeviceId([0x77; 16]));
+    leaf.successor = Some(DeviceId([0x88; 16]));
     leaf.history.fold(b"first notice", 5);
     leaf
 }
 
 #[test]
-fn a_leaf_is_335_bytes_at_the_documented_offsets_and_round_trips() {
-    assert_eq!(LEAF_LEN, 335);
+fn a_leaf_is_401_bytes_at_the_documented_offsets_and_round_trips() {
+    assert_eq!(LEAF_LEN, 401);
     let leaf = full_leaf();
     let bytes = leaf.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), leaf);
@@ -81,17 +84,29 @@ fn a_leaf_is_335_bytes_at_the_documented_offsets_and_round_trips() {
     assert_eq!(bytes[269], 1, "corrected baseline present");
     assert_eq!(&bytes[270..278], &0x0c0du64.to_be_bytes());
     assert_eq!(&bytes[278..286], &22u64.to_be_bytes());
-    assert_eq!(&bytes[286..294], &1u64.to_be_bytes());
-    assert_eq!(&bytes[294..326], &leaf.history.root);
-    assert_eq!(bytes[326], 1);
-    assert_eq!(&bytes[327..335], &5u64.to_be_bytes());
+    assert_eq!(&bytes[286..318], &[0x66; 32], "vehicle");
+    assert_eq!(
+        (bytes[318], &bytes[319..335]),
+        (1, &[0x77; 16][..]),
+        "predecessor"
+    );
+    assert_eq!(
+        (bytes[335], &bytes[336..352]),
+        (1, &[0x88; 16][..]),
+        "successor"
+    );
+    assert_eq!(&bytes[352..360], &1u64.to_be_bytes());
+    assert_eq!(&bytes[360..392], &leaf.history.root);
+    assert_eq!(bytes[392], 1);
+    assert_eq!(&bytes[393..401], &5u64.to_be_bytes());
     // A fresh leaf: every optional field absent, all zeros.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]);
     let bytes = fresh.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), fresh);
     assert!(bytes[54..67].iter().all(|b| *b == 0));
     assert!(bytes[121..219].iter().all(|b| *b == 0));
-    assert!(bytes[248..].iter().all(|b| *b == 0));
+    assert!(bytes[248..286].iter().all(|b| *b == 0));
+    assert!(bytes[318..].iter().all(|b| *b == 0));
 }
 
 #[test]
@@ -129,7 +144,7 @@ fn only_the_canonical_leaf_encoding_decodes() {
     assert!(DeviceLeaf::decode(&not_bool).is_err());
     // An absent field with a value left in it.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]).encode();
-    for offset in [59, 68, 101, 122, 175, 204, 261, 270] {
+    for offset in [59, 68, 101, 122, 175, 204, 261, 270, 319, 336, 393] {
         let mut dirty = fresh;
         dirty[offset] = 1;
         assert_eq!(

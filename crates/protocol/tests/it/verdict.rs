@@ -85,6 +85,7 @@ impl Case {
             nonce: &NONCE,
             domain: &self.domain,
             opening,
+            predecessors: &[],
         })
     }
 
