@@ -10,7 +10,6 @@ use serde::Serialize;
 use witness_chain::L1;
 use witness_chain::primitives::{Address, B256, Bytes};
 use witness_node_client::NodeClient;
-use witness_protocol::DeviceId;
 use witness_protocol::api::LeafView;
 use witness_protocol::certificate::{
     self, CertNotice, Certificate, CertificateError, ClaimRef, Findings, Level,
@@ -20,6 +19,7 @@ use witness_protocol::certificate::{
 use witness_protocol::notice::{EnvelopeValues, HistoryEntry, HistoryNotice};
 use witness_protocol::state::AttestedRef;
 use witness_protocol::{CommitmentKey, Opening};
+use witness_protocol::{DeviceId, VehicleIdentity};
 
 use crate::CliResult;
 use crate::system::Anchors;
@@ -69,6 +69,13 @@ struct IssueArgs {
     /// of the latest (the node must still keep that state's proofs: PROTOCOL.md 16.6).
     #[arg(long)]
     as_of_block: Option<u64>,
+    /// Disclose the vehicle's VIN (with --vehicle-salt, from the car's papers or the
+    /// device's `device.json`): the buyer checks it against the car's plate.
+    #[arg(long, requires = "vehicle_salt")]
+    vin: Option<String>,
+    /// The salt of the vehicle's commitment, 64 hex digits.
+    #[arg(long, requires = "vin")]
+    vehicle_salt: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +154,25 @@ async fn issue(args: IssueArgs) -> CliResult {
             (Level::Full, notices)
         }
     };
+    let vehicle = match (args.vin, args.vehicle_salt) {
+        (Some(vin), Some(salt)) => {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(salt.trim(), &mut bytes)
+                .map_err(|_| "--vehicle-salt: not 32 bytes of hex")?;
+            let vehicle = VehicleIdentity { vin, salt: bytes };
+            if vehicle.id().ok() != Some(leaf.vehicle) {
+                return Err("the VIN and salt do not open the device's vehicle commitment".into());
+            }
+            Some(vehicle)
+        }
+        _ => None,
+    };
+    let node = NodeClient::new(setup.node.clone());
+    let earlier_units = crate::verify::earlier_units(&node, Some(&leaf), &proven)
+        .await
+        .into_iter()
+        .map(|(proof, _)| proof)
+        .collect();
     let cert = Certificate {
         level,
         anchors,
@@ -164,6 +190,8 @@ async fn issue(args: IssueArgs) -> CliResult {
         map_proof: proven.map_proof.clone(),
         highest,
         first,
+        vehicle,
+        earlier_units,
         odometer_keys: Vec::new(),
         notices,
     };
@@ -425,6 +453,10 @@ struct CheckReport {
     undisclosed: Vec<u64>,
     notices: u64,
     corrections: Vec<CorrectionJson>,
+    /// The VIN, when the certificate discloses it (proven to open the vehicle commitment).
+    vin: Option<String>,
+    /// The vehicle's earlier units, newest first.
+    earlier_units: Vec<LeafView>,
     /// What the certificate cannot tell by itself (section 18.4), and was not checked on L1.
     cannot_know: Vec<&'static str>,
     l1: Option<L1Check>,
@@ -497,6 +529,8 @@ async fn check(args: CheckArgs) -> CliResult {
         undisclosed: Vec::new(),
         notices: 0,
         corrections: Vec::new(),
+        vin: None,
+        earlier_units: Vec::new(),
         cannot_know: Vec::new(),
         l1: None,
         fresh: None,
@@ -707,6 +741,19 @@ fn print_leaf_and_readings(findings: &Findings) {
     }
 }
 
+/// The vehicle: its VIN when disclosed, and the units the device replaced.
+fn print_vehicle(vin: Option<&str>, earlier_units: &[LeafView]) {
+    if let Some(vin) = vin {
+        println!("vehicle     VIN {vin} (opens the leaf's vehicle commitment)");
+    }
+    for unit in earlier_units {
+        println!(
+            "earlier     unit {} replaced: {} attested reading(s), {} tamper event(s) ({} uncorrected), {} correction(s)",
+            unit.device_id, unit.attested, unit.tamper_events, unit.open_tampers, unit.corrections
+        );
+    }
+}
+
 /// The baseline a correction set (value, input), and the corrections of the history.
 fn print_corrections(baseline: Option<(u64, u64)>, corrections: &[CorrectionJson]) {
     if let Some((odometer_m, input_index)) = baseline {
@@ -777,6 +824,7 @@ fn print_check(report: &CheckReport) {
             "device      {device}: {} attested reading(s), {} tamper event(s), {} correction(s), status {}",
             leaf.attested, leaf.tamper_events, leaf.corrections, leaf.status
         );
+        print_vehicle(report.vin.as_deref(), &report.earlier_units);
         let baseline = leaf.corrected_baseline.as_ref();
         print_corrections(
             baseline.map(|b| (b.odometer_m, b.input_index)),

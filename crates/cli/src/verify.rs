@@ -16,6 +16,7 @@ use witness_chain::{AcceptedClaim, L1};
 use witness_gateway::ClientConfig;
 use witness_node_client::{NodeClient, NodeEndpoints, Output};
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
+use witness_protocol::certificate::MAX_EARLIER_UNITS;
 use witness_protocol::codec::parse_hex;
 use witness_protocol::notice::StateNotice;
 use witness_protocol::state::{DeviceLeaf, MapProof};
@@ -432,7 +433,11 @@ async fn steps(
     });
 
     // V9: decide, about the vehicle: this unit and the units it replaced.
-    let predecessors = earlier_units(&node, leaf.as_ref(), &proven).await;
+    let predecessors: Vec<DeviceLeaf> = earlier_units(&node, leaf.as_ref(), &proven)
+        .await
+        .into_iter()
+        .map(|(_, unit)| unit)
+        .collect();
     report.earlier_units = predecessors.iter().map(LeafView::from).collect();
     let decision = decide(&Evidence {
         device_id,
@@ -683,16 +688,16 @@ pub(crate) async fn earlier_units(
     node: &NodeClient,
     leaf: Option<&DeviceLeaf>,
     proven: &Proven,
-) -> Vec<DeviceLeaf> {
-    let mut units: Vec<DeviceLeaf> = Vec::new();
+) -> Vec<(MapProof, DeviceLeaf)> {
+    let mut units: Vec<(MapProof, DeviceLeaf)> = Vec::new();
     let mut next = leaf.and_then(|l| l.predecessor);
     // A vehicle has as many units as replacements; the bound only stops a node's loop.
-    while let Some(id) = next.filter(|_| units.len() < 64) {
+    while let Some(id) = next.filter(|_| units.len() < MAX_EARLIER_UNITS) {
         let root = &proven.notice.map_root;
         match leaf_at(node, &id, proven.notice.input_index, root).await {
-            Ok((_, Some(unit))) => {
+            Ok((proof, Some(unit))) => {
                 next = unit.predecessor;
-                units.push(unit);
+                units.push((proof, unit));
             }
             _ => break,
         }

@@ -12,7 +12,7 @@ use sha3::{Digest, Keccak256};
 use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, Opening};
 use crate::error::Error;
-use crate::keys::DeviceId;
+use crate::keys::{DeviceId, VehicleIdentity};
 use crate::messages::Correction;
 use crate::notice::{EnvelopeValues, HistoryEntry, HistoryNotice, STATE_NOTICE_LEN, StateNotice};
 use crate::reading::Reading;
@@ -30,6 +30,8 @@ pub const OUTPUTS_TREE_HEIGHT: usize = 63;
 pub const NOTICE_SELECTOR: [u8; 4] = [0xc2, 0x58, 0xd6, 0xe5];
 /// Largest map proof (version, terminal, depth, bitmap, 128 siblings, a leaf).
 pub const MAX_MAP_PROOF_LEN: usize = 19 + 32 * KEY_BITS + LEAF_LEN;
+/// Most earlier units a certificate carries (a car has its unit replaced a few times).
+pub const MAX_EARLIER_UNITS: usize = 16;
 /// Largest opening (7.4): 77 bytes and 32 fault codes.
 pub const MAX_OPENING_LEN: usize = 77 + 2 * crate::MAX_FAULTS_PER_READING;
 /// Largest history notice a full certificate carries (the machine's 2 MiB output buffer),
@@ -279,6 +281,12 @@ pub struct Certificate {
     pub highest: Option<Opening>,
     /// The opening of the leaf's first attested reading.
     pub first: Option<Opening>,
+    /// The vehicle's VIN and salt, when the seller discloses them: the buyer compares the
+    /// VIN with the car's plate, the verifier the commitment with the leaf's vehicle.
+    pub vehicle: Option<VehicleIdentity>,
+    /// The map proofs of the vehicle's earlier units (the unit the leaf replaced, the one that
+    /// one replaced, …), against the same state notice.
+    pub earlier_units: Vec<MapProof>,
     /// Full level: the eras whose sealed notices' odometer values are disclosed, by era.
     pub odometer_keys: Vec<OdometerKey>,
     /// Full level: every history notice of the device, in accumulator order.
@@ -319,6 +327,10 @@ pub enum CertificateError {
     HistoryMismatch,
     /// An odometer key does not open a sealed notice of its era.
     HistoryKeyMismatch,
+    /// The disclosed VIN and salt do not open the leaf's vehicle commitment.
+    VehicleMismatch,
+    /// An earlier unit is missing or does not link (section 17.3 rule 5).
+    PreviousUnit,
 }
 
 impl CertificateError {
@@ -339,6 +351,8 @@ impl CertificateError {
             Self::CommitmentMismatch => "commitment_mismatch",
             Self::HistoryMismatch => "history_mismatch",
             Self::HistoryKeyMismatch => "history_key_mismatch",
+            Self::VehicleMismatch => "vehicle_mismatch",
+            Self::PreviousUnit => "previous_unit",
         }
     }
 }
@@ -378,6 +392,17 @@ impl Certificate {
                 Some(opening) => w.u8(1).var_bytes(&opening.encode()?),
                 None => w.u8(0),
             };
+        }
+        match &self.vehicle {
+            Some(vehicle) if vehicle.vin.len() == 17 => {
+                w.u8(1).bytes(vehicle.vin.as_bytes()).bytes(&vehicle.salt)
+            }
+            Some(_) => return Err(Error::InvalidField),
+            None => w.u8(0),
+        };
+        w.varint(self.earlier_units.len() as u64);
+        for proof in &self.earlier_units {
+            w.var_bytes(&proof.encode());
         }
         if self.level == Level::Full {
             if self.odometer_keys.windows(2).any(|p| p[0].era >= p[1].era) {
@@ -445,6 +470,20 @@ impl Certificate {
         };
         let highest = opening()?;
         let first = opening()?;
+        let vehicle = match r.bool()? {
+            true => {
+                let vin = core::str::from_utf8(r.take(17)?).map_err(|_| Error::InvalidText)?;
+                Some(VehicleIdentity {
+                    vin: vin.into(),
+                    salt: r.array()?,
+                })
+            }
+            false => None,
+        };
+        let mut earlier_units = Vec::new();
+        for _ in 0..r.count(MAX_EARLIER_UNITS, 2)? {
+            earlier_units.push(MapProof::decode(r.var_bytes(MAX_MAP_PROOF_LEN)?)?);
+        }
         let mut odometer_keys: Vec<OdometerKey> = Vec::new();
         let mut notices = Vec::new();
         if level == Level::Full {
@@ -474,6 +513,8 @@ impl Certificate {
             map_proof,
             highest,
             first,
+            vehicle,
+            earlier_units,
             odometer_keys,
             notices,
         })
@@ -542,6 +583,11 @@ pub struct Findings {
     pub output_index: u64,
     /// The proven leaf: counts (attested readings, tamper events, corrections, era), flags.
     pub leaf: DeviceLeaf,
+    /// The VIN, when disclosed (and proven to open the leaf's vehicle commitment).
+    pub vin: Option<alloc::string::String>,
+    /// The vehicle's earlier units, newest first, proven against the same state notice and
+    /// linked to the leaf (section 17.3 rule 5): the vehicle's record is theirs and the leaf's.
+    pub earlier_units: Vec<DeviceLeaf>,
     /// The highest attested reading, opened.
     pub highest: Option<ProvenReading>,
     /// The first attested reading, opened.
@@ -648,6 +694,34 @@ pub fn verify_offline(
         Err(MapProofError::RootMismatch) => return Err(CertificateError::RootMismatch),
         Err(MapProofError::Malformed(error)) => return Err(error.into()),
     };
+    let vin = match &cert.vehicle {
+        Some(vehicle) if vehicle.id().ok() == Some(leaf.vehicle) => Some(vehicle.vin.clone()),
+        Some(_) => return Err(CertificateError::VehicleMismatch),
+        None => None,
+    };
+    // The vehicle's earlier units, link by link, against the same root.
+    let mut earlier_units: Vec<DeviceLeaf> = Vec::with_capacity(cert.earlier_units.len());
+    let mut next = leaf.predecessor;
+    for proof in &cert.earlier_units {
+        let id = next.ok_or(CertificateError::PreviousUnit)?;
+        let unit = match proof.verify(&id, &state.map_root) {
+            Ok(Some(unit)) => unit.clone(),
+            Ok(None) | Err(MapProofError::WrongPrefix) => {
+                return Err(CertificateError::PreviousUnit);
+            }
+            Err(MapProofError::RootMismatch) => return Err(CertificateError::RootMismatch),
+            Err(MapProofError::Malformed(error)) => return Err(error.into()),
+        };
+        let successor = earlier_units.last().map_or(leaf.device_id, |u| u.device_id);
+        if unit.successor != Some(successor) || unit.vehicle != leaf.vehicle {
+            return Err(CertificateError::PreviousUnit);
+        }
+        next = unit.predecessor;
+        earlier_units.push(unit);
+    }
+    if next.is_some() {
+        return Err(CertificateError::PreviousUnit);
+    }
     let highest = check_named(
         leaf.highest.as_ref(),
         cert.highest.as_ref(),
@@ -767,6 +841,8 @@ pub fn verify_offline(
         output_index: cert.output_proof.index,
         notices: cert.notices.len() as u64,
         corrections,
+        vin,
+        earlier_units,
         leaf,
         highest,
         first,

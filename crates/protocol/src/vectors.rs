@@ -3366,6 +3366,8 @@ pub fn certificate_story() -> crate::Result<CertificateStory> {
         map_proof,
         highest: Some(key.opening(id, 3, readings[2].clone())),
         first: Some(key.opening(id, 1, readings[0].clone())),
+        vehicle: Some(vector_vehicle("certificate-car")),
+        earlier_units: vec![],
         odometer_keys: vec![],
         notices: vec![],
     };
@@ -3444,6 +3446,9 @@ fn certificate_vector(
                         })).collect::<Vec<_>>(),
                         "undisclosed": f.undisclosed,
                         "notices": f.notices,
+                        "vin": f.vin,
+                        "earlier_units": f.earlier_units.iter().map(|l| hex::encode(l.encode())).collect::<Vec<_>>(),
+                        "corrections": f.corrections.len(),
                         "cannot_know": f.cannot_know,
                     }),
                 );
@@ -3549,6 +3554,26 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
         Some(pinned),
         "root_mismatch",
         "the device's path in a map with one more device",
+    ));
+    let mut other_salt = story.summary.clone();
+    if let Some(vehicle) = other_salt.vehicle.as_mut() {
+        vehicle.salt[0] ^= 1;
+    }
+    cases.push((
+        "certificate_vehicle_mismatch",
+        other_salt.encode()?,
+        Some(pinned),
+        "vehicle_mismatch",
+        "the disclosed VIN with another salt: it does not open the leaf's vehicle commitment",
+    ));
+    let mut phantom_unit = story.summary.clone();
+    phantom_unit.earlier_units = vec![story.other_device_proof.clone()];
+    cases.push((
+        "certificate_earlier_unit_without_a_predecessor",
+        phantom_unit.encode()?,
+        Some(pinned),
+        "previous_unit",
+        "an earlier unit's proof for a leaf that replaced no unit",
     ));
     let mut wrong_root = story.summary.clone();
     wrong_root.claim.outputs_root = Some([0x55; 32]);

@@ -247,6 +247,8 @@ fn certificate_with(
         map_proof,
         highest: Some(key.opening(id, last, top)),
         first: Some(key.opening(id, 1, reading(0))),
+        vehicle: None,
+        earlier_units: vec![],
         odometer_keys: match (level, disclose) {
             (Level::Full, Disclose::Odometer) => vec![OdometerKey {
                 era: 0,
@@ -428,4 +430,114 @@ fn a_full_certificate_recomputes_the_corrected_record() {
             l.open_tampers = 0;
         });
     assert!(verify_offline(&cert.encode().unwrap(), Some(&anchors)).is_ok());
+}
+
+/// The root a path of `siblings` (root to leaf) folds `leaf` up to.
+fn fold_path(id: &DeviceId, leaf: &DeviceLeaf, siblings: &[[u8; 32]]) -> [u8; 32] {
+    let mut root = leaf.hash();
+    for level in (0..siblings.len()).rev() {
+        root = if key_bit(id, level) {
+            node_hash(&siblings[level], &root)
+        } else {
+            node_hash(&root, &siblings[level])
+        };
+    }
+    root
+}
+
+/// A certificate of a unit that replaced another carries the earlier unit's path against the
+/// same root; the VIN it discloses must open the vehicle commitment.
+#[test]
+fn a_certificate_speaks_for_the_vehicle_across_units() {
+    let vehicle = witness_protocol::VehicleIdentity::simulated(b"certificate vehicle");
+    let old_id = DeviceId([
+        0x5a, 0x5a, 0xda, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+        0x5a,
+    ]);
+    let (mut cert, anchors) = certificate_with(
+        Level::Summary,
+        1,
+        Disclose::Nothing,
+        |_, _| {},
+        |l| {
+            l.vehicle = vehicle.id().unwrap();
+            l.predecessor = Some(old_id);
+        },
+    );
+    let Terminal::Leaf(leaf) = cert.map_proof.terminal.clone() else {
+        panic!("present");
+    };
+    let mut old = DeviceLeaf::new(old_id, ModelId(3), [8; 32]);
+    old.vehicle = leaf.vehicle;
+    old.successor = Some(leaf.device_id);
+    old.tamper_events = 1;
+    old.open_tampers = 1;
+    // The two units are neighbours at depth 17.
+    let mut siblings = cert.map_proof.siblings.clone();
+    siblings[16] = old.hash();
+    let root = fold_path(&leaf.device_id, &leaf, &siblings);
+    let mut old_siblings = siblings.clone();
+    old_siblings[16] = leaf.hash();
+    assert_eq!(fold_path(&old_id, &old, &old_siblings), root);
+    cert.map_proof.siblings = siblings;
+    cert.state_notice.map_root = root;
+    let old_proof = MapProof {
+        siblings: old_siblings,
+        terminal: Terminal::Leaf(old.clone()),
+    };
+    let check = |cert: &Certificate| verify_offline(&cert.encode().unwrap(), Some(&anchors));
+
+    // Without the earlier unit the record is incomplete.
+    assert_eq!(check(&cert).unwrap_err(), CertificateError::PreviousUnit);
+    cert.earlier_units = vec![old_proof.clone()];
+    let findings = check(&cert).unwrap();
+    assert_eq!(findings.earlier_units, vec![old.clone()]);
+    assert!(
+        findings.earlier_units[0].flagged(),
+        "the old unit's rollback is shown"
+    );
+    // The VIN opens the commitment; another VIN (or salt) does not.
+    cert.vehicle = Some(vehicle.clone());
+    assert_eq!(
+        check(&cert).unwrap().vin.as_deref(),
+        Some(vehicle.vin.as_str())
+    );
+    let mut other = vehicle.clone();
+    other
+        .vin
+        .replace_range(16..17, if other.vin.ends_with('A') { "B" } else { "A" });
+    cert.vehicle = Some(other);
+    assert_eq!(check(&cert).unwrap_err(), CertificateError::VehicleMismatch);
+    cert.vehicle = None;
+    // An earlier unit of another vehicle, or one that names another successor, does not link.
+    for broken in [
+        DeviceLeaf {
+            vehicle: witness_protocol::VehicleId([1; 32]),
+            ..old.clone()
+        },
+        DeviceLeaf {
+            successor: Some(DeviceId([1; 16])),
+            ..old.clone()
+        },
+    ] {
+        let mut siblings = cert.map_proof.siblings.clone();
+        siblings[16] = broken.hash();
+        let mut broken_cert = cert.clone();
+        broken_cert.state_notice.map_root = fold_path(&leaf.device_id, &leaf, &siblings);
+        broken_cert.map_proof.siblings = siblings;
+        let mut path = old_proof.siblings.clone();
+        path[16] = leaf.hash();
+        broken_cert.earlier_units = vec![MapProof {
+            siblings: path,
+            terminal: Terminal::Leaf(broken),
+        }];
+        assert_eq!(
+            check(&broken_cert).unwrap_err(),
+            CertificateError::PreviousUnit
+        );
+    }
+    // The encoding round-trips.
+    cert.earlier_units = vec![old_proof];
+    cert.vehicle = Some(vehicle);
+    assert_eq!(Certificate::decode(&cert.encode().unwrap()).unwrap(), cert);
 }
