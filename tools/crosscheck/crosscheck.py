@@ -536,6 +536,48 @@ def signed_bytes(tag: bytes, domain: bytes, body: bytes) -> bytes:
     return tag + domain + body
 
 
+# 8.2.1: a correction's reason and evidence codes; any other byte is invalid_field.
+CORRECTION_REASONS = {1: "cluster_replaced", 2: "sensor_fault", 3: "data_entry_error"}
+CORRECTION_EVIDENCE = {1: "workshop_record", 2: "inspection_report", 3: "diagnostic_log", 4: "registry_record"}
+OP_CORRECT = 7
+CORRECTION_FIXED_LEN = 76  # device id 16 ‖ counter 8 ‖ 9 ‖ 9 ‖ reason 1 ‖ evidence 1 ‖ digest 32
+
+
+def read_code(rd: Reader, names: dict, what: str) -> str:
+    b = rd.u8()
+    if b not in names:
+        raise ProtocolError("invalid_field", f"{what} {b}")
+    return names[b]
+
+
+def read_correction(rd: Reader) -> dict:
+    """8.2.1, the fields of op 7 (also the tail of history entry kind 8, 16.4): `device_id 16 ‖
+    counter u64 ‖ has_odometer u8 ‖ odometer_m u64 ‖ has_baseline u8 ‖ baseline_m u64 ‖ reason u8
+    ‖ evidence u8 ‖ evidence_digest 32 ‖ note text(256)`. An absent value is all zeros, a flag
+    is 0 or 1 (both invalid_field, as in read_opt). Absent values are None; bytes stay bytes."""
+    return {
+        "device_id": rd.take(16),
+        "counter": rd.u64(),
+        "odometer_m": read_opt(rd, rd.u64),
+        "baseline_m": read_opt(rd, rd.u64),
+        "reason": read_code(rd, CORRECTION_REASONS, "correction reason"),
+        "evidence": read_code(rd, CORRECTION_EVIDENCE, "correction evidence"),
+        "evidence_digest": rd.take(32),
+        "note": rd.text(MAX_REASON),
+    }
+
+
+def encode_correction(m: dict) -> bytes:
+    def code(names: dict, name: str) -> bytes:
+        return bytes([next(k for k, v in names.items() if v == name)])
+
+    u64 = lambda v: be(v, 8)  # noqa: E731
+    note = m["note"].encode()
+    return (m["device_id"] + u64(m["counter"]) + enc_opt(m["odometer_m"], u64, 8) + enc_opt(m["baseline_m"], u64, 8)
+            + code(CORRECTION_REASONS, m["reason"]) + code(CORRECTION_EVIDENCE, m["evidence"])
+            + m["evidence_digest"] + enc_varint(len(note)) + note)
+
+
 def read_registrar(rd: Reader) -> dict:
     start = rd.pos
     m = {"registrar": parse_ed25519_key(rd.take(32)), "sequence": rd.u64(), "op": rd.u8()}
@@ -546,11 +588,12 @@ def read_registrar(rd: Reader) -> dict:
         m.update(device_id=rd.take(16), reason=rd.text(MAX_REASON))
     elif op == 3:
         m.update(device_id=rd.take(16), new_key=parse_ed25519_key(rd.take(32)))
-    elif op == 4:
-        m.update(device_id=rd.take(16), counter=rd.u64(), odometer_m=rd.u64(), reason=rd.text(MAX_REASON))
     elif op in (5, 6):
         m.update(key=parse_ed25519_key(rd.take(32)))
+    elif op == OP_CORRECT:
+        m.update(read_correction(rd))
     else:
+        # Op 4 (the draft's CorrectReading) is retired: unknown_kind like any other op.
         raise ProtocolError("unknown_kind", f"registrar op {op}")
     m["body"] = rd.data[start : rd.pos]
     m["signature"] = rd.take(64)
@@ -812,7 +855,7 @@ REGISTRAR_EXPECTED = {
     "registrar_register_device": 1,
     "registrar_revoke_device": 2,
     "registrar_rotate_key": 3,
-    "registrar_correct_reading": 4,
+    "registrar_correct": OP_CORRECT,
     "registrar_add_registrar": 5,
     "registrar_remove_registrar": 6,
 }
@@ -832,9 +875,9 @@ def check_registrar(c: Checker, v: dict):
     if m["op"] in fixed:
         c.eq("message length", len(msg), 105 + fixed[m["op"]])
     else:
-        reason = m["reason"].encode()
-        base = 121 if m["op"] == 2 else 137
-        c.eq("message length", len(msg), base + len(enc_varint(len(reason))) + len(reason))
+        text = (m["reason"] if m["op"] == 2 else m["note"]).encode()
+        base = 121 if m["op"] == 2 else 181
+        c.eq("message length", len(msg), base + len(enc_varint(len(text))) + len(text))
     if "device_id" in m:
         c.eq("device_id = generator label", m["device_id"], vector_device_id("registered device"))
     second = ed25519_public(vector_seed("second registrar"))
@@ -846,8 +889,16 @@ def check_registrar(c: Checker, v: dict):
         c.eq("registrar key field", m["key"], second)
     if m["op"] == 2:
         c.eq("reason", m["reason"], "stolen")
-    if m["op"] == 4:
-        c.true("correction fields", m["counter"] == 41 and m["odometer_m"] == 152_300_000)
+    if m["op"] == OP_CORRECT:
+        c.eq("op fields = 8.2.1's 76 bytes + note", len(m["body"]), 41 + CORRECTION_FIXED_LEN
+             + len(enc_varint(len(m["note"].encode()))) + len(m["note"].encode()))
+        c.eq("correction re-encoded", m["body"][41:], encode_correction(m))
+        # The generator's story: the cluster replaced after counter 41, the baseline moved to
+        # 1,200 km, no reading value corrected.
+        c.eq("correction fields",
+             (m["counter"], m["odometer_m"], m["baseline_m"], m["reason"], m["evidence"]),
+             (41, None, 1_200_000, "cluster_replaced", "workshop_record"))
+        c.true("evidence digest names a document", m["evidence_digest"] != bytes(32))
     inp = h(v, "input")
     c.eq("input = 02 01 02 || message", inp, bytes([INPUT_VERSION, 1, KIND_REGISTRAR]) + msg)
     msgs = decode_input(inp)
@@ -959,8 +1010,8 @@ TAG_GLOBALS = b"witness/v2/globals"
 TAG_KEY_ODOMETER = b"witness/v2/history-key/odometer"
 TAG_KEY_DETAIL = b"witness/v2/history-key/detail"
 EMPTY = bytes(32)
-LEAF_VERSION = 1
-LEAF_LEN = 315
+LEAF_VERSION = 2
+LEAF_LEN = 335
 MAP_PROOF_VERSION = 1
 KEY_BITS = 128
 NOTICE_VERSION = 2
@@ -1008,7 +1059,9 @@ def read_leaf(rd: Reader) -> dict:
         "model": rd.u32(),
         "public_key": rd.take(32).hex(),
         "revoked": rd.boolean(),
-        "flagged": rd.boolean(),
+        # Version 2: the open rollbacks (u32) where version 1 had a flagged byte; the device
+        # is flagged while this is not 0.
+        "open_tampers": rd.u32(),
         "last_counter": read_opt(rd, rd.u64),
         "owner": read_opt(rd, lambda: rd.take(32).hex()),
         "ownership_sequence": read_opt(rd, rd.u64),
@@ -1021,6 +1074,8 @@ def read_leaf(rd: Reader) -> dict:
         "latest_tamper": read_opt(rd, lambda: {"counter": rd.u64(), "reference_counter": rd.u64(), "input_index": rd.u64()}),
         "corrections": rd.u32(),
         "latest_correction": read_opt(rd, lambda: {"counter": rd.u64(), "input_index": rd.u64()}),
+        # Offset 269: set by a correction that moves the baseline, cleared by the next attested reading.
+        "corrected_baseline": read_opt(rd, lambda: {"odometer_m": rd.u64(), "input_index": rd.u64()}),
     }
     leaf["history"] = {"count": rd.u64(), "root": rd.take(32).hex(), "last_input": read_opt(rd, rd.u64)}
     return leaf
@@ -1036,7 +1091,7 @@ def decode_leaf(data: bytes) -> dict:
 def encode_leaf(leaf: dict) -> bytes:
     u64 = lambda v: be(v, 8)  # noqa: E731
     out = bytes([LEAF_VERSION]) + bytes.fromhex(leaf["device_id"]) + be(leaf["model"], 4)
-    out += bytes.fromhex(leaf["public_key"]) + bytes([leaf["revoked"], leaf["flagged"]])
+    out += bytes.fromhex(leaf["public_key"]) + bytes([leaf["revoked"]]) + be(leaf["open_tampers"], 4)
     out += enc_opt(leaf["last_counter"], u64, 8)
     out += enc_opt(leaf["owner"], bytes.fromhex, 32)
     out += enc_opt(leaf["ownership_sequence"], u64, 8)
@@ -1048,6 +1103,7 @@ def encode_leaf(leaf: dict) -> bytes:
     out += enc_opt(leaf["latest_tamper"], lambda t: u64(t["counter"]) + u64(t["reference_counter"]) + u64(t["input_index"]), 24)
     out += be(leaf["corrections"], 4)
     out += enc_opt(leaf["latest_correction"], lambda c: u64(c["counter"]) + u64(c["input_index"]), 16)
+    out += enc_opt(leaf["corrected_baseline"], lambda b: u64(b["odometer_m"]) + u64(b["input_index"]), 16)
     hist = leaf["history"]
     out += u64(hist["count"]) + bytes.fromhex(hist["root"]) + enc_opt(hist["last_input"], u64, 8)
     assert len(out) == LEAF_LEN
@@ -1205,9 +1261,7 @@ def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitme
             raise ProtocolError("invalid_field", "a reading entry outside any envelope range")
         e["counter"] = range_[0]
         return e
-    if kind == 3:
-        return {"type": "corrected", "counter": rd.u64(), "odometer_m": rd.u64(), "registrar": rd.take(32).hex(),
-                "reason": rd.text(MAX_ENTRY_TEXT)}
+    # Kind 3 (the draft's correction) is retired: it falls through to unknown_kind.
     if kind == 4:
         return {"type": "key_rotated", "new_key": rd.take(32).hex()}
     if kind == 5:
@@ -1216,7 +1270,30 @@ def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitme
         return {"type": "owner_changed", "sequence": rd.u64(), "consented": rd.boolean(), "owner": rd.take(32).hex()}
     if kind == 7:
         return {"type": "envelope", "first_counter": rd.u64(), "count": rd.u8()}
+    if kind == 8:
+        # registrar key 32 ‖ cleared bool ‖ the correction's fields exactly as signed (8.2.1,
+        # with its checks: flags 0/1, absent values zero, known reason and evidence codes, and
+        # the note a text(256), not the text(1024) of the other entries).
+        e = {"type": "corrected", "registrar": rd.take(32).hex(), "cleared": rd.boolean()}
+        e.update(correction_json(read_correction(rd)))
+        return e
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
+
+
+def correction_json(m: dict) -> dict:
+    """A correction's fields (read_correction) as the vectors write them: bytes in hex."""
+    return dict(m, device_id=m["device_id"].hex(), evidence_digest=m["evidence_digest"].hex())
+
+
+def correction_from_json(e: dict) -> dict:
+    keys = ("device_id", "counter", "odometer_m", "baseline_m", "reason", "evidence", "evidence_digest", "note")
+    m = {k: e[k] for k in keys}
+    return dict(m, device_id=bytes.fromhex(m["device_id"]), evidence_digest=bytes.fromhex(m["evidence_digest"]))
+
+
+def encode_corrected_entry(e: dict) -> bytes:
+    """History entry kind 8 from its decoded form (the inverse of read_history_entry's)."""
+    return b"\x08" + bytes.fromhex(e["registrar"]) + bytes([e["cleared"]]) + encode_correction(correction_from_json(e))
 
 
 def check_entry_sequence(range_: tuple[int, int] | None, e: dict) -> tuple[int, int] | None:
@@ -1422,41 +1499,58 @@ def check_counter_steps(c: Checker, v: dict):
 
 
 def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce: bytes,
-           opening_bytes: bytes | None, domain: bytes) -> tuple[str, str]:
-    """(verdict, first finding code)."""
+           opening_bytes: bytes | None, domain: bytes) -> tuple[str, list]:
+    """(verdict, findings): the findings' codes in order, the first one the verdict's code.
+    `corrections_on_record` is a tuple (code, number, latest's counter, latest's input)."""
     if leaf_bytes is None:
-        return "unknown_device", "unknown_device"
+        return "unknown_device", ["unknown_device"]
     leaf = decode_leaf(leaf_bytes)
     if leaf["revoked"]:
-        return "revoked", "revoked"
+        return "revoked", ["revoked"]
     proof = decode_possession(proof_bytes)
     if proof["device_id"] != device_id or proof["nonce"] != nonce:
-        return "cannot_confirm", "proof_not_fresh"
+        return "cannot_confirm", ["proof_not_fresh"]
     try:
         verify_strict(bytes.fromhex(leaf["public_key"]), signed_bytes(TAG_POSSESSION, domain, proof["body"]), proof["signature"])
     except ProtocolError:
-        return "cannot_confirm", "device_signature"
-    highest = leaf["highest"]
-    if highest is None:
-        return ("flagged", "tamper_on_record") if leaf["flagged"] else ("no_history", "no_history")
-    opening = None
-    if opening_bytes is not None:
-        try:
-            o = decode_opening(opening_bytes)
-        except ProtocolError:
-            o = None
-        if (o is not None and o["device_id"] == device_id and o["counter"] == highest["counter"]
-                and commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]).hex() == highest["commitment"]):
-            opening = o
-    if opening is not None and opening["reading"]["odometer_m"] > proof["reading"]["odometer_m"]:
-        return "rollback", "rollback"
-    if leaf["flagged"]:
-        return "flagged", "tamper_on_record"
-    if opening is None:
-        return "cannot_confirm", "opening"
-    if leaf["last_counter"] is not None and proof["counter"] < leaf["last_counter"]:
-        return "flagged", "counter_behind"
-    return "consistent", "consistent"
+        return "cannot_confirm", ["device_signature"]
+    verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes)
+    # From rule 5 on, a correction on record is the last finding.
+    if leaf["corrections"] > 0:
+        latest = leaf["latest_correction"] or {}
+        findings.append(("corrections_on_record", leaf["corrections"], latest.get("counter"), latest.get("input_index")))
+    return verdict, findings
+
+
+def decide_from_rule_5(leaf: dict, device_id: bytes, proof: dict, opening_bytes: bytes | None) -> tuple[str, list]:
+    flagged = leaf["open_tampers"] != 0
+    highest, baseline = leaf["highest"], leaf["corrected_baseline"]
+    # 5. Nothing to compare with: no highest attested reading and no corrected baseline.
+    if highest is None and baseline is None:
+        return ("flagged", ["tamper_on_record"]) if flagged else ("no_history", ["no_history"])
+    # 6. The reference: the corrected baseline when set (public; the opening does not count
+    # then), else the odometer of a valid opening of the highest.
+    if baseline is not None:
+        reference = baseline["odometer_m"]
+    else:
+        reference = None
+        if opening_bytes is not None:
+            try:
+                o = decode_opening(opening_bytes)
+            except ProtocolError:
+                o = None
+            if (o is not None and o["device_id"] == device_id and o["counter"] == highest["counter"]
+                    and commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]).hex() == highest["commitment"]):
+                reference = o["reading"]["odometer_m"]
+    if reference is not None and reference > proof["reading"]["odometer_m"]:
+        return "rollback", ["rollback"] + (["tamper_on_record"] if flagged else [])
+    if flagged:  # 7
+        return "flagged", ["tamper_on_record"]
+    if reference is None:  # 8
+        return "cannot_confirm", ["opening"]
+    if leaf["last_counter"] is not None and proof["counter"] < leaf["last_counter"]:  # 9
+        return "flagged", ["counter_behind"]
+    return "consistent", ["consistent"]  # 10
 
 
 # --- vector checks
@@ -1486,6 +1580,17 @@ def check_leaf_vector(c: Checker, v: dict):
     if first is not None:
         c.true("first attested not after the highest", first["counter"] <= highest["counter"]
                and first["input_index"] <= highest["input_index"])
+    # 16.2 / 15.1: open rollbacks are rollbacks on record not cleared; a correction is counted
+    # with its latest; a corrected baseline is set by a correction (the latest or an earlier one
+    # of the same or a later input than the highest, which would otherwise have cleared it).
+    c.true("open rollbacks at most the tamper events", leaf["open_tampers"] <= leaf["tamper_events"])
+    c.eq("latest tamper named iff tamper events", leaf["latest_tamper"] is None, leaf["tamper_events"] == 0)
+    c.eq("latest correction named iff corrections", leaf["latest_correction"] is None, leaf["corrections"] == 0)
+    cb = leaf["corrected_baseline"]
+    if cb is not None:
+        c.true("a corrected baseline comes from a correction not after the latest",
+               leaf["latest_correction"] is not None and cb["input_index"] <= leaf["latest_correction"]["input_index"])
+        c.true("no attested reading of a later input", highest is None or highest["input_index"] <= cb["input_index"])
     if leaf["device_id"] == vector_device_id("leaf fresh").hex():
         c.eq("public key = generator label", leaf["public_key"], ed25519_public(vector_seed("leaf fresh")).hex())
 
@@ -1574,6 +1679,14 @@ def check_history_vector(c: Checker, v: dict):
     for e in f["entries"]:
         if e["type"] in ("registered", "corrected"):
             c.eq("registrar = generator label", e["registrar"], ed25519_public(vector_seed("registrar")).hex())
+        if e["type"] == "corrected":
+            # 16.4 kind 8: registrar ‖ cleared ‖ the correction exactly as signed (8.2.1), one
+            # kind byte + 32 + 1 + 76 + the note; the correction is this device's.
+            raw_entry = encode_corrected_entry(e)
+            c.true("corrected entry re-encoded is in the entries", raw_entry in n["odometer_aad"][55:])
+            note = e["note"].encode()
+            c.eq("corrected entry length = 110 + var(note)", len(raw_entry), 110 + len(enc_varint(len(note))) + len(note))
+            c.eq("the correction names the notice's device", e["device_id"], f["device_id"])
         if e["type"] == "owner_changed":
             c.eq("owner = generator label", e["owner"],
                  ed25519_public(vector_seed("buyer" if e["consented"] else "seller")).hex())
@@ -1636,6 +1749,25 @@ def check_accumulator_vector(c: Checker, v: dict):
     leaf = decode_leaf(h(v, "leaf"))
     hist = leaf["history"]
     c.eq("the leaf's accumulator = the last fold", hist, v["folds"][-1])
+    # 18.4 step 7a on the device's whole history (15.1): the open rollbacks recomputed from the
+    # notices are the leaf's; every rollback entry is a tamper event and every corrected entry a
+    # correction, the last one the leaf's latest.
+    decoded = [decode_history_notice(raw) for raw in notices]
+    corrections = corrected_record(decoded, leaf["open_tampers"])
+    c.count += 1
+    entries = [(d["fields"]["input_index"], e) for d in decoded for e in d["fields"]["entries"]]
+    rollbacks = [(i, e) for i, e in entries if e["type"] == "reading" and e["rollback_of"] is not None]
+    c.eq("rollback entries = tamper events", len(rollbacks), leaf["tamper_events"])
+    if rollbacks:
+        i, e = rollbacks[-1]
+        c.eq("the last rollback = the latest tamper", leaf["latest_tamper"],
+             {"counter": e["counter"], "reference_counter": e["rollback_of"], "input_index": i})
+    c.eq("corrected entries = corrections", len(corrections), leaf["corrections"])
+    if corrections:
+        c.true("the history holds a correction that cleared a rollback", any(x["cleared"] for x in corrections))
+        last = corrections[-1]
+        c.eq("the last corrected entry = the latest correction", leaf["latest_correction"],
+             {"counter": last["correction"]["counter"], "input_index": last["input_index"]})
     # A reader given the notices in any order walks back from the leaf and refolds.
     chain = walk_history(list(reversed(notices)), hist["last_input"])
     c.eq("walk from last_input finds every notice in order", chain, notices)
@@ -1662,9 +1794,31 @@ def check_verdict_vector(c: Checker, v: dict):
     if leaf is not None:
         c.eq("leaf is the device's", decode_leaf(leaf)["device_id"], v["device_id"])
         c.eq("leaf key = generator label", decode_leaf(leaf)["public_key"], ed25519_public(vector_seed("verdict device")).hex())
-    got = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
-                 h(v, "opening") if v["opening"] else None, dom(v))
-    c.eq("verdict, finding", got, (v["expected_verdict"], v["expected_finding"]))
+    verdict, findings = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
+                               h(v, "opening") if v["opening"] else None, dom(v))
+    c.eq("verdict, finding", (verdict, findings[0]), (v["expected_verdict"], v["expected_finding"]))
+    if leaf is None:
+        return
+    fields = decode_leaf(leaf)
+    c.eq("leaf re-encoded", encode_leaf(fields), leaf)
+    # From rule 5 on (17.3), a corrected record says so in the last finding, and only then.
+    past_rule_4 = findings[0] not in ("unknown_device", "revoked", "proof_not_fresh", "device_signature")
+    codes = [f if isinstance(f, str) else f[0] for f in findings]
+    c.eq("corrections_on_record last, exactly when corrected and past rule 4",
+         codes.count("corrections_on_record"), 1 if past_rule_4 and fields["corrections"] > 0 else 0)
+    if "corrections_on_record" in codes:
+        c.eq("corrections_on_record is the last finding", codes[-1], "corrections_on_record")
+        lc = fields["latest_correction"]
+        c.eq("corrections_on_record: number, latest counter and input", findings[-1][1:],
+             (fields["corrections"], lc["counter"], lc["input_index"]))
+    if "corrections_on_record follows" in (v.get("description") or ""):
+        c.true("the description's corrections_on_record", "corrections_on_record" in codes)
+    # Rule 6: with a corrected baseline the opening does not count (any opening, or none, gives
+    # the same verdict); without one, the rules reached without an opening stay the same.
+    if past_rule_4 and fields["corrected_baseline"] is not None:
+        other = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
+                       None if v["opening"] else bytes(77), dom(v))
+        c.eq("corrected baseline: the opening does not count", other, (verdict, findings))
 
 
 def state_derived_cases(vectors: dict) -> list:
@@ -1691,11 +1845,16 @@ def state_derived_cases(vectors: dict) -> list:
         return bytes(b)
 
     cases = [
-        ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 249, b"\x02"))),
-        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 306, b"\x02"))),
-        ("leaf: first attested present 2", "invalid_field", lambda: decode_leaf(at(leaf, 167, b"\x02"))),
-        ("leaf: 314 bytes", "truncated", lambda: decode_leaf(leaf[:314])),
-        ("leaf: 316 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
+        ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 252, b"\x02"))),
+        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 326, b"\x02"))),
+        ("leaf: first attested present 2", "invalid_field", lambda: decode_leaf(at(leaf, 170, b"\x02"))),
+        ("leaf: corrected baseline present 2", "invalid_field", lambda: decode_leaf(at(leaf, 269, b"\x02"))),
+        ("leaf: absent corrected baseline, an input index under it", "invalid_field",
+         lambda: decode_leaf(at(leaf, 285, b"\x01"))),
+        ("leaf: version 1 at its 315 bytes", "unsupported_version", lambda: decode_leaf(b"\x01" + leaf[1:315])),
+        ("leaf: version 3", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x03"))),
+        ("leaf: 334 bytes", "truncated", lambda: decode_leaf(leaf[:334])),
+        ("leaf: 336 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
         ("map proof: empty", "truncated", lambda: decode_map_proof(b"")),
         ("map proof: depth 255", "oversize", lambda: decode_map_proof(at(proof, 2, b"\xff"))),
         ("state notice: 2 bytes", "truncated", lambda: decode_state_notice(state[:2])),
@@ -1805,8 +1964,137 @@ def derived_cases(vectors: dict) -> list:
     return checks
 
 
-# --------------------------------------------------------------------------------------------
+def verdict_baseline_cases(vectors: dict) -> list:
+    """17.3 rules 5-8 with a corrected baseline, on the leaf of
+    `verdict_consistent_above_corrected_baseline` (the device shows 1,250,000 m) changed."""
+    v = vectors["verdict_consistent_above_corrected_baseline"]
+    leaf = decode_leaf(h(v, "leaf"))
+    assert leaf["corrected_baseline"] is not None and leaf["corrections"] > 0
+    shown = decode_possession(h(v, "possession_proof"))["reading"]["odometer_m"]
 
+    def verdict(changes: dict, opening: bytes | None = None):
+        got, findings = decide(h(v, "device_id"), encode_leaf(dict(leaf, **changes)), h(v, "possession_proof"),
+                               h(v, "nonce"), opening, dom(v))
+        return got, [f if isinstance(f, str) else f[0] for f in findings]
+
+    cb = leaf["corrected_baseline"]
+    above = dict(cb, odometer_m=shown + 1)
+    cases = [
+        # Rule 5 needs no highest *and* no corrected baseline: with the baseline alone, rule 6 compares.
+        ("no highest, a corrected baseline below the device: rule 10", dict(highest=None, first=None),
+         ("consistent", ["consistent", "corrections_on_record"])),
+        ("no highest, a corrected baseline above the device: rule 6", dict(highest=None, first=None, corrected_baseline=above),
+         ("rollback", ["rollback", "corrections_on_record"])),
+        ("no highest, no baseline, corrected: rule 5 with corrections_on_record",
+         dict(highest=None, first=None, corrected_baseline=None), ("no_history", ["no_history", "corrections_on_record"])),
+        ("baseline above the device, flagged", dict(corrected_baseline=above, open_tampers=1),
+         ("rollback", ["rollback", "tamper_on_record", "corrections_on_record"])),
+        ("baseline equal to the device (rule 6 needs exceeds)", dict(corrected_baseline=dict(cb, odometer_m=shown)),
+         ("consistent", ["consistent", "corrections_on_record"])),
+        ("baseline below the device, flagged: rule 7", dict(open_tampers=2),
+         ("flagged", ["tamper_on_record", "corrections_on_record"])),
+        ("baseline below the device, counter behind: rule 9", dict(last_counter=2**64 - 1),
+         ("flagged", ["counter_behind", "corrections_on_record"])),
+        ("the baseline cleared, no opening: rule 8", dict(corrected_baseline=None),
+         ("cannot_confirm", ["opening", "corrections_on_record"])),
+    ]
+    return [(f"verdict: {what}", lambda c, w=what, ch=ch, want=want: c.eq(w, verdict(ch), want))
+            for what, ch, want in cases]
+
+
+def correction_cases(vectors: dict) -> list:
+    """8.2.1 and 16.4 kind 8 applied to mutated bytes of `registrar_correct` and of the history
+    notice with a correction."""
+    msg = h(vectors["registrar_correct"], "message")
+    notice = h(vectors["history_correction_and_key_rotation"], "notice")
+
+    def at(data: bytes, offset: int, value: bytes) -> bytes:
+        b = bytearray(data)
+        b[offset : offset + len(value)] = value
+        return bytes(b)
+
+    def registrar(data: bytes):
+        def run():
+            rd = Reader(data)
+            m = read_registrar(rd)
+            rd.finish()
+            return m
+        return run
+
+    # Offsets in the registrar message: op 40, then the correction from 41 (8.2.1).
+    OP, CORR = 40, 41
+    HAS_ODO, ODO, HAS_BL, BL, REASON, EVIDENCE, NOTE = (CORR + 24, CORR + 25, CORR + 33, CORR + 34,
+                                                        CORR + 42, CORR + 43, CORR + 76)
+    assert msg[OP] == OP_CORRECT and msg[HAS_ODO] == 0 and msg[HAS_BL] == 1
+    body_end = len(msg) - 64
+    long_note = enc_varint(257) + b"a" * 257
+    cases = [
+        ("registrar op 4 (retired CorrectReading)", "unknown_kind", registrar(at(msg, OP, b"\x04"))),
+        ("registrar op 8", "unknown_kind", registrar(at(msg, OP, b"\x08"))),
+        ("registrar op 4 inside an input", "unknown_kind",
+         lambda: decode_input(bytes([INPUT_VERSION, 1, KIND_REGISTRAR]) + at(msg, OP, b"\x04"))),
+        ("correction: has_odometer 2", "invalid_field", registrar(at(msg, HAS_ODO, b"\x02"))),
+        ("correction: odometer absent, value not zero", "invalid_field", registrar(at(msg, ODO + 7, b"\x01"))),
+        ("correction: has_baseline 0 with its value", "invalid_field", registrar(at(msg, HAS_BL, b"\x00"))),
+        ("correction: has_baseline 255", "invalid_field", registrar(at(msg, HAS_BL, b"\xff"))),
+        ("correction: reason 0", "invalid_field", registrar(at(msg, REASON, b"\x00"))),
+        ("correction: reason 4", "invalid_field", registrar(at(msg, REASON, b"\x04"))),
+        ("correction: evidence 0", "invalid_field", registrar(at(msg, EVIDENCE, b"\x00"))),
+        ("correction: evidence 5", "invalid_field", registrar(at(msg, EVIDENCE, b"\x05"))),
+        ("correction: note of 257 bytes", "oversize", registrar(msg[:NOTE] + long_note + msg[body_end:])),
+        ("correction: note not UTF-8", "invalid_text", registrar(at(msg, NOTE + 1, b"\xc3\x28"))),
+        ("correction: cut inside the digest", "truncated", registrar(msg[: EVIDENCE + 10])),
+        ("correction: no signature", "truncated", registrar(msg[:body_end])),
+        ("correction: a byte after the signature", "trailing_bytes", registrar(msg + b"\x00")),
+    ]
+
+    # The history notice: its header (55), a one-byte entry count, then the kind 8 entry.
+    E = 56
+    assert notice[E] == 8
+    H_CLEARED, H_CORR = E + 33, E + 34
+    H_HAS_ODO, H_HAS_BL, H_BL, H_REASON, H_EVIDENCE, H_NOTE = (H_CORR + 24, H_CORR + 33, H_CORR + 34,
+                                                              H_CORR + 42, H_CORR + 43, H_CORR + 76)
+    assert notice[H_HAS_ODO] == 1 and notice[H_HAS_BL] == 0 and notice[H_CLEARED] == 1
+    note_len = notice[H_NOTE]
+    assert note_len < 128
+    after_note = H_NOTE + 1 + note_len
+
+    def with_note(raw: bytes) -> bytes:
+        return notice[:H_NOTE] + enc_varint(len(raw)) + raw + notice[after_note:]
+
+    def history(data: bytes):
+        return lambda: decode_history_notice(data)
+
+    cases += [
+        ("history kind 3 (retired correction) with the kind 8 fields", "unknown_kind", history(at(notice, E, b"\x03"))),
+        ("history kind 8: cleared 2", "invalid_field", history(at(notice, H_CLEARED, b"\x02"))),
+        ("history kind 8: has_odometer 2", "invalid_field", history(at(notice, H_HAS_ODO, b"\x02"))),
+        ("history kind 8: baseline absent, value not zero", "invalid_field", history(at(notice, H_BL + 7, b"\x01"))),
+        ("history kind 8: has_odometer 0 with its value", "invalid_field", history(at(notice, H_HAS_ODO, b"\x00"))),
+        ("history kind 8: reason 9", "invalid_field", history(at(notice, H_REASON, b"\x09"))),
+        ("history kind 8: evidence 0", "invalid_field", history(at(notice, H_EVIDENCE, b"\x00"))),
+        ("history kind 8: a note of 257 bytes (text(256), not text(1024))", "oversize",
+         history(with_note(b"a" * 257))),
+        ("history kind 8: cut inside the digest", "truncated", history(notice[: H_EVIDENCE + 10])),
+    ]
+    checks = [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
+
+    def accepted(c):
+        # The boundaries that decode: a note of exactly 256 bytes; a value given and a baseline moved.
+        n = decode_history_notice(with_note(b"b" * 256))
+        c.eq("a 256-byte note", n["fields"]["entries"][0]["note"], "b" * 256)
+        m = registrar(at(at(msg, HAS_ODO, b"\x01"), ODO, be(1_234, 8)))()
+        c.eq("odometer given, baseline moved", (m["odometer_m"], m["baseline_m"]), (1_234, 1_200_000))
+        m = registrar(at(at(msg, HAS_BL, b"\x00"), BL, bytes(8)))()
+        c.eq("nothing but the counter (a clearing correction) decodes", (m["odometer_m"], m["baseline_m"]), (None, None))
+        for code, name in list(CORRECTION_REASONS.items()):
+            c.eq(f"reason {code}", registrar(at(msg, REASON, bytes([code])))()["reason"], name)
+        for code, name in list(CORRECTION_EVIDENCE.items()):
+            c.eq(f"evidence {code}", registrar(at(msg, EVIDENCE, bytes([code])))()["evidence"], name)
+        e = decode_history_notice(notice)["fields"]["entries"][0]
+        c.eq("the kind 8 entry re-encoded", encode_corrected_entry(e), notice[E:after_note])
+    checks.append(("correction boundaries that decode", accepted))
+    return checks
 
 
 # --------------------------------------------------------------------------------------------
@@ -2045,7 +2333,7 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
     device = cert["device_id"]
     highest = proven_reading(leaf["highest"], cert["highest"], device)  # step 6
     first = proven_reading(leaf["first"], cert["first"], device)  # step 6b
-    disclosed, odometer_only, undisclosed = [], [], []
+    disclosed, odometer_only, undisclosed, corrections = [], [], [], []
     if cert["level"] == "full":
         # Step 7: decode (and rebuild form 1), same device, fold, compare with the leaf.
         acc, last, notices = (0, EMPTY), None, []
@@ -2057,6 +2345,8 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
         hist = leaf["history"]
         if (acc[0], acc[1].hex(), last) != (hist["count"], hist["root"], hist["last_input"]):
             raise ProtocolError("history_mismatch")
+        # Step 7a: the corrected record, recomputed from the history.
+        corrections = corrected_record([n for _, n, _ in notices], leaf["open_tampers"])
         # Step 8: sealed notices with reading entries, of an era with an odometer key, are
         # opened with it; an AEAD failure (a short ciphertext too) is history_key_mismatch.
         keys = dict(cert["odometer_keys"])
@@ -2086,8 +2376,32 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
         "block_timestamp": state["block_timestamp"], "outputs_root": node.hex(),
         "output_index": cert["output_index"], "leaf": raw.hex(), "highest": highest, "first": first,
         "disclosed": disclosed, "odometer_only": odometer_only, "undisclosed": undisclosed,
-        "notices": len(cert["notices"]), "cannot_know": CANNOT_KNOW,
+        "notices": len(cert["notices"]), "corrections": corrections, "cannot_know": CANNOT_KNOW,
     }
+
+
+def corrected_record(notices: list[dict], open_tampers: int) -> list[dict]:
+    """18.4 step 7a. Walks the entries of the decoded notices in order with the set of open
+    rollbacks: a reading entry with rollback = 1 adds its counter, a corrected entry with
+    cleared = 1 removes its correction's counter, which must be there; at the end the set's size
+    must be the leaf's open rollbacks. Returns the corrections, oldest first (input index,
+    registrar, cleared, the correction as signed)."""
+    open_rollbacks, corrections = set(), []
+    for n in notices:
+        for e in n["fields"]["entries"]:
+            if e["type"] == "reading" and e["rollback_of"] is not None:
+                open_rollbacks.add(e["counter"])
+            elif e["type"] == "corrected":
+                if e["cleared"]:
+                    if e["counter"] not in open_rollbacks:
+                        raise ProtocolError("history_mismatch", f"a correction clears {e['counter']}, no open rollback")
+                    open_rollbacks.remove(e["counter"])
+                corrections.append({"input_index": n["fields"]["input_index"], "registrar": e["registrar"],
+                                    "cleared": e["cleared"],
+                                    "correction": {k: v for k, v in e.items() if k not in ("type", "registrar", "cleared")}})
+    if len(open_rollbacks) != open_tampers:
+        raise ProtocolError("history_mismatch", f"{len(open_rollbacks)} open rollbacks, the leaf says {open_tampers}")
+    return corrections
 
 
 def certificate_text(data: bytes) -> str:
@@ -2138,6 +2452,11 @@ def check_certificate_vector(c: Checker, v: dict):
     want = cert_readings_from_json(v["findings"])
     for key in want:
         c.eq(f"findings.{key}", got.get(key), want[key])
+    if "corrections" not in want:
+        # 18.4 lists the corrections among the findings; the vectors (section 13's field list)
+        # do not carry them. The certificate story has no correction, so there are none.
+        c.eq("findings.corrections (18.4 step 7a; not in the vector)", got["corrections"], [])
+        want = dict(want, corrections=[])
     c.eq("no other findings", sorted(got), sorted(want))
     cert = decode_certificate(data)
     c.eq("re-encoded", encode_certificate(cert), data)
@@ -2166,6 +2485,175 @@ def check_certificate_vector(c: Checker, v: dict):
                                      history_key(TAG_KEY_DETAIL, vectors_backend_secret(), cert["device_id"], era), keys)
         c.eq(f"notice {i}: readings = the detail key's", [r["reading"] for r in readings], [o["reading"] for o in opened])
         c.eq(f"notice {i}: form 1 = rebuilt from the payload", build_opened_notice(payload, keys, [o["reading"] for o in opened]), body)
+
+
+def reanchor_certificate(x: dict, notices: list, **leaf_changes) -> dict:
+    """A decoded certificate with other notices (and leaf fields): the leaf gets their
+    accumulator, the map proof the leaf, the state notice the new map root; the outputs root is
+    left out (step 4 then has nothing to compare)."""
+    proof = decode_map_proof(x["map_proof_raw"])
+    raw, leaf = proof["leaf"]
+    acc, last = (0, EMPTY), None
+    for form, body in notices:
+        payload = body if form == FORM_SEALED else rebuild_opened_notice(body)[0]
+        acc, last = fold(acc, payload), decode_history_notice(payload)["fields"]["input_index"]
+    leaf = dict(leaf, **leaf_changes, history={"count": acc[0], "root": acc[1].hex(), "last_input": last})
+    new_leaf = encode_leaf(leaf)
+    node = leaf_hash(new_leaf)
+    key = x["device_id"]
+    for d in range(len(proof["siblings"]) - 1, -1, -1):
+        s = proof["siblings"][d]
+        node = map_node(node, s) if key_bit(key, d) == 0 else map_node(s, node)
+    state_raw = x["state_raw"][:34] + node + x["state_raw"][66:]
+    return dict(x, notices=list(notices), map_proof_raw=x["map_proof_raw"][:-LEAF_LEN] + new_leaf,
+                state_raw=state_raw, outputs_root=None)
+
+
+def build_history_notice(device_id: bytes, input_index: int, block_timestamp: int, era: int, position: int,
+                         previous_input: int | None, items: list, secret: bytes) -> bytes:
+    """A history notice (16.4) sealed under the era's keys of the backend secret `secret`.
+    `items`: ("envelope", first counter, commitment key, [(reading, reference counter or None)])
+    or ("corrected", registrar key hex, cleared, correction (read_correction's form))."""
+    header = bytes([NOTICE_VERSION, NOTICE_HISTORY]) + device_id + be(input_index, 8) + be(block_timestamp, 8)
+    header += be(era, 4) + be(position, 8) + enc_opt(previous_input, lambda v: be(v, 8), 8)
+    entries, count, odo_plain, det_plain = b"", 0, b"", b""
+    for item in items:
+        if item[0] == "envelope":
+            _, first, key, readings = item
+            entries += b"\x07" + be(first, 8) + bytes([len(readings)])
+            det_plain += key
+            count += 1 + len(readings)
+            for k, (r, reference) in enumerate(readings):
+                com = commitment(device_id, first + k, blinding(key, first + k), r)
+                entries += b"\x02" + com + (b"\x00" if reference is None else b"\x01" + be(reference, 8))
+                odo_plain += be(r["timestamp"] // SECONDS_PER_DAY, 4) + be(r["odometer_m"], 8)
+                det_plain += (be(r["timestamp"], 4) + be(r["fuel_ml"], 4) + be(r["engine_s"], 4)
+                              + bytes([len(r["faults"])]) + b"".join(be(f, 2) for f in r["faults"]))
+        else:
+            _, registrar, cleared, m = item
+            entries += b"\x08" + bytes.fromhex(registrar) + bytes([cleared]) + encode_correction(m)
+            count += 1
+    aad = header + enc_varint(count) + entries
+    if not odo_plain:
+        return aad + b"\x00\x00"
+    odo = chacha_seal(history_key(TAG_KEY_ODOMETER, secret, device_id, era), history_nonce(input_index, 0), aad, odo_plain)
+    det = chacha_seal(history_key(TAG_KEY_DETAIL, secret, device_id, era), history_nonce(input_index, 1), header, det_plain)
+    return aad + enc_varint(len(odo)) + odo + enc_varint(len(det)) + det
+
+
+def cert_correction_cases(vectors: dict) -> list:
+    """18.4 step 7a on the valid full certificates, their history extended by notices with
+    rollbacks and corrections (the leaf, map proof and state notice rebuilt for them)."""
+    cases = []
+    secret = vectors_backend_secret()
+    registrar = ed25519_public(vector_seed("registrar")).hex()
+    for base in vectors.values():
+        if base["kind"] != "certificate" or not base["valid"]:
+            continue
+        cert = decode_certificate(h(base, "certificate"))
+        if cert["level"] != "full":
+            continue
+        _, leaf = decode_map_proof(cert["map_proof_raw"])["leaf"]
+        device = cert["device_id"]
+        last = decode_history_notice(payload_of_notice(*cert["notices"][-1]))["fields"]
+        top = leaf["highest"]["counter"]  # the highest attested counter: the rollbacks fall below it
+
+        def reading(k, odometer_m):
+            return {"timestamp": last["block_timestamp"] + 600 * k, "odometer_m": odometer_m,
+                    "fuel_ml": 40_000, "engine_s": 3_600 * k, "faults": []}
+
+        def correction(counter, cleared_hint=""):
+            return {"device_id": device, "counter": counter, "odometer_m": None, "baseline_m": None,
+                    "reason": "sensor_fault", "evidence": "diagnostic_log",
+                    "evidence_digest": sha256(b"workshop report " + be(counter, 8)), "note": f"counter {counter}{cleared_hint}"}
+
+        def notices_of(groups):
+            """One notice per group of items, each one input after the last."""
+            out, previous, position = [], last["input_index"], len(cert["notices"])
+            for k, items in enumerate(groups):
+                index = previous + 1
+                out.append((FORM_SEALED, build_history_notice(device, index, last["block_timestamp"] + 3_600 * (k + 1),
+                                                              last["era"], position, previous, items, secret)))
+                previous, position = index, position + 1
+            return out
+
+        def rollbacks(*counters):
+            """An envelope of readings at `counters` (consecutive, after the last consumed), each below the highest."""
+            key = vector_seed(f"correction case/commitment key/{counters[0]}")
+            return ("envelope", counters[0], key, [(reading(k + 1, 1_000 + k), top) for k, _ in enumerate(counters)])
+
+        def fixed(c, r):
+            return ("corrected", registrar, True, correction(c, r))
+
+        c1, c2 = leaf["last_counter"] + 1, leaf["last_counter"] + 2
+        scenarios = [
+            # (what, notice groups, the leaf's open rollbacks, expected error or the cleared flags of the corrections)
+            ("no rollback in the history, the leaf says 1 open", [], 1, "history_mismatch"),
+            ("a rollback, the leaf says 0 open", [[rollbacks(c1)]], 0, "history_mismatch"),
+            ("a rollback, the leaf says 1 open", [[rollbacks(c1)]], 1, []),
+            ("a rollback and a correction clearing it", [[rollbacks(c1)], [fixed(c1, "")]], 0, [True]),
+            ("a rollback and its correction in one notice", [[rollbacks(c1), fixed(c1, "")]], 0, [True]),
+            ("a rollback and a correction clearing it, the leaf says 1 open", [[rollbacks(c1)], [fixed(c1, "")]], 1,
+             "history_mismatch"),
+            ("a correction clearing an attested reading (no rollback there)", [[fixed(top, "")]], 0, "history_mismatch"),
+            ("a correction clearing a rollback of a later notice", [[fixed(c1, "")], [rollbacks(c1)]], 0,
+             "history_mismatch"),
+            ("a rollback cleared twice", [[rollbacks(c1)], [fixed(c1, "")], [fixed(c1, " again")]], 0,
+             "history_mismatch"),
+            ("two rollbacks, one cleared: 1 open", [[rollbacks(c1, c2)], [fixed(c2, "")]], 1, [True]),
+            ("two rollbacks, one cleared, the leaf says 0 open", [[rollbacks(c1, c2)], [fixed(c2, "")]], 0,
+             "history_mismatch"),
+            ("a correction that clears nothing (cleared 0) next to an open rollback",
+             [[rollbacks(c1)], [("corrected", registrar, False, dict(correction(top), baseline_m=900))]], 1, [False]),
+        ]
+        for what, groups, open_tampers, expect in scenarios:
+            def run(c, base=base, groups=groups, open_tampers=open_tampers, expect=expect):
+                x = decode_certificate(h(base, "certificate"))
+                extra = notices_of(groups)
+                y = encode_certificate(reanchor_certificate(x, x["notices"] + extra, open_tampers=open_tampers))
+                if isinstance(expect, str):
+                    c.rejects("step 7a", expect, verify_certificate, y, base["pinned"])
+                    return
+                got = verify_certificate(y, base["pinned"])
+                items = [(FORM_SEALED, i) for grp in groups for i in grp if i[0] == "corrected"]
+                want, k = [], 0
+                for (_, body), grp in zip(extra, groups):
+                    index = decode_history_notice(body)["fields"]["input_index"]
+                    for item in grp:
+                        if item[0] == "corrected":
+                            want.append({"input_index": index, "registrar": item[1], "cleared": item[2],
+                                         "correction": correction_json(item[3])})
+                c.eq("findings.corrections (oldest first, as signed)", got["corrections"], want)
+                c.eq("cleared flags", [x["cleared"] for x in got["corrections"]], expect)
+                c.eq("every correction item found", len(items), len(want))
+                # The new readings are in the findings, as rollbacks where the keys reach them.
+                seen = {d["counter"]: d["rollback"] for d in got["disclosed"] + got["odometer_only"]}
+                for grp in groups:
+                    for item in grp:
+                        if item[0] == "envelope":
+                            for k in range(len(item[3])):
+                                counter = item[1] + k
+                                if counter in seen:
+                                    c.true(f"counter {counter} a rollback", seen[counter])
+                                else:
+                                    c.true(f"counter {counter} undisclosed", counter in got["undisclosed"])
+            cases.append((f"{base['name']}: step 7a: {what}", run))
+
+        # 7a comes before step 8: a wrong odometer key and a wrong open-rollback count is history_mismatch.
+        if cert["odometer_keys"]:
+            def before_8(c, base=base):
+                x = decode_certificate(h(base, "certificate"))
+                keys = [(era, bytes([k[0] ^ 1]) + k[1:]) for era, k in x["odometer_keys"]]
+                y = dict(reanchor_certificate(x, x["notices"], open_tampers=1), odometer_keys=keys)
+                c.rejects("7a before 8", "history_mismatch", verify_certificate, encode_certificate(y), base["pinned"])
+                y = dict(reanchor_certificate(x, x["notices"]), odometer_keys=keys)
+                c.rejects("then step 8", "history_key_mismatch", verify_certificate, encode_certificate(y), base["pinned"])
+            cases.append((f"{base['name']}: step 7a before step 8 (a wrong odometer key too)", before_8))
+    return cases
+
+
+def payload_of_notice(form: int, body: bytes) -> bytes:
+    return body if form == FORM_SEALED else rebuild_opened_notice(body)[0]
 
 
 def cert_derived_cases(vectors: dict) -> list:
@@ -2345,22 +2833,7 @@ def cert_derived_cases(vectors: dict) -> list:
         # map proof and state notice are rebuilt, and the outputs root left out (step 4 then
         # has nothing to compare).
         def reanchored(x, notices):
-            proof = decode_map_proof(x["map_proof_raw"])
-            raw, leaf = proof["leaf"]
-            acc, last = (0, EMPTY), None
-            for form, body in notices:
-                payload = body if form == FORM_SEALED else rebuild_opened_notice(body)[0]
-                acc, last = fold(acc, payload), decode_history_notice(payload)["fields"]["input_index"]
-            leaf = dict(leaf, history={"count": acc[0], "root": acc[1].hex(), "last_input": last})
-            new_leaf = encode_leaf(leaf)
-            node = leaf_hash(new_leaf)
-            key = x["device_id"]
-            for d in range(len(proof["siblings"]) - 1, -1, -1):
-                s = proof["siblings"][d]
-                node = map_node(node, s) if key_bit(key, d) == 0 else map_node(s, node)
-            state_raw = x["state_raw"][:34] + node + x["state_raw"][66:]
-            return dict(x, notices=list(notices), map_proof_raw=x["map_proof_raw"][:-LEAF_LEN] + new_leaf,
-                        state_raw=state_raw, outputs_root=None)
+            return reanchor_certificate(x, notices)
 
         def with_odometer(notice, odometer_ct):
             """`notice` (decoded, sealed) with another odometer ciphertext."""
@@ -2374,7 +2847,7 @@ def cert_derived_cases(vectors: dict) -> list:
             x = decode_certificate(h(base, "certificate"))
             got = verify_certificate(encode_certificate(reanchored(x, x["notices"])), base["pinned"])
             want = verify_certificate(h(base, "certificate"), base["pinned"])
-            for key in ("highest", "first", "disclosed", "odometer_only", "undisclosed", "notices"):
+            for key in ("highest", "first", "disclosed", "odometer_only", "undisclosed", "notices", "corrections"):
                 c.eq(f"rebuilt leaf: {key}", got[key], want[key])
         case(f"{name}: the same notices under a rebuilt leaf", still_valid)
 
@@ -2517,7 +2990,10 @@ def main() -> int:
             failed += 1
             print(f"FAIL {v['name']}: unknown vector kind {kind!r}")
 
-    for name, fn in derived_cases(by_name) + state_derived_cases(by_name) + cert_derived_cases(by_name):
+    derived = (derived_cases(by_name) + correction_cases(by_name) + verdict_baseline_cases(by_name)
+               + state_derived_cases(by_name)
+               + cert_derived_cases(by_name) + cert_correction_cases(by_name))
+    for name, fn in derived:
         run(f"derived: {name}", fn)
 
     print(f"{passed} passed, {failed} failed")
