@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use witness_protocol::{
-    DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction, RegistrarMessage, SigningKey,
+    DeviceId, Envelope, FaultCode, ModelId, Reading, RegistrarAction, SigningKey, VehicleId,
     VehicleIdentity,
 };
 
 use crate::CliResult;
-use crate::keys::LocalKeys;
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
@@ -87,21 +86,56 @@ struct DeviceFile {
     model: u32,
     public_key: String,
     next_counter: u64,
-    /// The vehicle's VIN and the salt of its commitment (PROTOCOL.md 4): the owner's to give
-    /// a buyer, never public.
-    vin: String,
-    vehicle_salt: String,
+    /// The vehicle this unit belongs to (its VIN commitment, PROTOCOL.md 4).
+    vehicle: String,
+    /// The vehicle's VIN and the commitment's salt, when this unit was made for it: the
+    /// owner's to give a buyer, never public. A replacement unit joins a vehicle by its
+    /// commitment only.
+    vin: Option<String>,
+    vehicle_salt: Option<String>,
 }
 
-impl DeviceFile {
-    fn vehicle(&self) -> Result<VehicleIdentity, String> {
-        let mut salt = [0u8; 32];
-        hex::decode_to_slice(&self.vehicle_salt, &mut salt)
-            .map_err(|_| "device.json: vehicle_salt is not 32 bytes of hex")?;
-        Ok(VehicleIdentity {
-            vin: self.vin.clone(),
-            salt,
+/// A hand-driven device's directory, as other commands use it.
+pub(crate) struct DeviceDir {
+    dir: PathBuf,
+    file: DeviceFile,
+}
+
+impl DeviceDir {
+    pub(crate) fn open(dir: &Path) -> Result<Self, String> {
+        let (file, _) = load(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            file,
         })
+    }
+
+    pub(crate) fn id(&self) -> Result<DeviceId, String> {
+        DeviceId::from_hex(&self.file.id).map_err(|_| "device.json: id is not 32 hex digits".into())
+    }
+
+    pub(crate) fn model(&self) -> ModelId {
+        ModelId(self.file.model)
+    }
+
+    pub(crate) fn public_key(&self) -> Result<witness_protocol::PublicKey, String> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&self.file.public_key, &mut key)
+            .map_err(|_| "device.json: public_key is not 32 bytes of hex")?;
+        witness_protocol::PublicKey::from_bytes(&key).map_err(|e| e.to_string())
+    }
+
+    fn vehicle(&self) -> Result<VehicleId, String> {
+        VehicleId::from_hex(&self.file.vehicle)
+            .map_err(|_| "device.json: vehicle is not 64 hex digits".into())
+    }
+
+    /// The unit now belongs to `vehicle` (it replaced the vehicle's unit).
+    pub(crate) fn join_vehicle(mut self, vehicle: VehicleId) -> Result<(), String> {
+        self.file.vehicle = vehicle.to_hex();
+        self.file.vin = None;
+        self.file.vehicle_salt = None;
+        save(&self.dir, &self.file)
     }
 }
 
@@ -186,8 +220,9 @@ fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
         model,
         public_key: hex::encode(key.public_key().to_bytes()),
         next_counter: 1,
-        vin: vehicle.vin.clone(),
-        vehicle_salt: hex::encode(vehicle.salt),
+        vehicle: vehicle.id()?.to_hex(),
+        vin: Some(vehicle.vin.clone()),
+        vehicle_salt: Some(hex::encode(vehicle.salt)),
     };
     save(dir, &file)?;
     println!(
@@ -203,47 +238,28 @@ async fn register(
     password: Option<String>,
     sequence: u64,
 ) -> CliResult {
-    let (file, _) = load(&target.dir)?;
-    let local = LocalKeys::load_or_create(&target.data_dir)?;
+    let device = DeviceDir::open(&target.dir)?;
     let system = SystemInfo::load(&target.data_dir).ok();
     let gateway = gateway_url(target, system.as_ref())?;
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(&file.public_key, &mut key)?;
     let domain = system
         .as_ref()
         .ok_or("registering needs the deployment `witness up` describes in system.json")?
         .domain()?;
-    let message = RegistrarMessage::sign(
-        &local.registrar,
-        &domain,
-        sequence,
-        RegistrarAction::RegisterDevice {
-            device_id: DeviceId::from_hex(&file.id)?,
-            model: ModelId(file.model),
-            public_key: witness_protocol::PublicKey::from_bytes(&key)?,
-            vehicle: file.vehicle()?.id()?,
-        },
-    )?;
-    let http = reqwest::Client::new();
-    let password = password.unwrap_or(local.demo_password);
-    let login: Value = http
-        .post(format!("{gateway}/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| format!("login failed: {login}"))?;
-    let answer: Value = http
-        .post(format!("{gateway}/v1/registrar/messages"))
-        .bearer_auth(token)
-        .json(&json!({"messages": [hex::encode(message.encode()?)]}))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let action = RegistrarAction::RegisterDevice {
+        device_id: device.id()?,
+        model: device.model(),
+        public_key: device.public_key()?,
+        vehicle: device.vehicle()?,
+    };
+    let act = crate::registrar::Act {
+        data_dir: &target.data_dir,
+        gateway: &gateway,
+        user,
+        password,
+        sequence: Some(sequence),
+        domain,
+    };
+    let answer = crate::registrar::submit(act, action).await?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
 }

@@ -10,6 +10,7 @@ mod chain;
 mod device;
 mod fleet;
 mod keys;
+mod registrar;
 mod system;
 mod up;
 mod verify;
@@ -40,6 +41,8 @@ enum Command {
     Device(device::DeviceArgs),
     /// A simulated fleet against any gateway.
     Fleet(fleet::FleetArgs),
+    /// A registrar's acts: replace a vehicle's unit, revoke a unit, correct a record.
+    Registrar(registrar::RegistrarArgs),
     /// Measurements: gas per reading, latency, replay (see docs/BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -54,6 +57,7 @@ async fn main() -> ExitCode {
         Command::Certificate(args) => certificate::run(args).await,
         Command::Device(args) => device::run(args).await,
         Command::Fleet(args) => fleet::run(args).await,
+        Command::Registrar(args) => registrar::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };
     match result {

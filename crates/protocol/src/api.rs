@@ -487,6 +487,7 @@ mod ts {
             declaration::<AttestedView>(&cfg),
             declaration::<TamperView>(&cfg),
             declaration::<CorrectionView>(&cfg),
+            declaration::<CorrectedBaselineView>(&cfg),
             declaration::<AccumulatorView>(&cfg),
             declaration::<LeafView>(&cfg),
             declaration::<DeviceAnswer>(&cfg),

@@ -155,6 +155,19 @@ counter: number,
 input_index: number, };
 
 /**
+ * A baseline a correction set (no reading attested since).
+ */
+export type CorrectedBaselineView = { 
+/**
+ * The baseline, metres (public: it is in the signed correction).
+ */
+odometer_m: number, 
+/**
+ * Input that recorded the correction.
+ */
+input_index: number, };
+
+/**
  * The history accumulator.
  */
 export type AccumulatorView = { 

@@ -869,4 +869,115 @@ fn the_whole_system_catches_every_tamper_scenario() {
     wait_until("its reading is attested", || {
         system.leaf(&device)["attested"] == 1
     });
+
+    // A registrar's acts through the CLI (PROTOCOL.md 8.2). The rolled-back car's latest
+    // rollback corrected (a sensor fault): that one clears and no other, the record keeps it.
+    let dir = system.dir.path();
+    let before = system.leaf(&rollback);
+    let counter = before["latest_tamper"]["counter"].as_u64().unwrap();
+    witness()
+        .args(["registrar", "correct", "--device", &rollback])
+        .args([
+            "--counter",
+            &counter.to_string(),
+            "--reason",
+            "sensor-fault",
+        ])
+        .args([
+            "--evidence",
+            "diagnostic-log",
+            "--note",
+            "sensor fault at the dealer",
+        ])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the correction is processed", || {
+        system.leaf(&rollback)["corrections"] == 1
+    });
+    let after = system.leaf(&rollback);
+    let count = |leaf: &Value, field: &str| leaf[field].as_u64().unwrap();
+    // The fleet keeps driving the wound-back car: rollbacks since count as open.
+    let new_rollbacks = count(&after, "tamper_events") - count(&before, "tamper_events");
+    assert_eq!(
+        count(&after, "open_tampers"),
+        count(&before, "open_tampers") - 1 + new_rollbacks,
+        "only the named rollback cleared: {after}"
+    );
+    assert_eq!(after["latest_correction"]["counter"], counter, "{after}");
+    let verdict = system.verify(&rollback);
+    assert_eq!(verdict["verdict"], "rollback", "{verdict}");
+    assert!(
+        verdict["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "corrections_on_record"),
+        "{verdict}"
+    );
+    // The hand-driven car gets a new unit at a workshop: the old unit is retired, the new one
+    // joins the vehicle from the odometer read off the car, and its certificate carries the
+    // old unit's record.
+    let unit = dir.join("new-unit");
+    let created = witness()
+        .args(["device", "keys", "--dir"])
+        .arg(&unit)
+        .stdout();
+    let new_unit = created
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    witness()
+        .args(["registrar", "replace", "--old-device", &device, "--new-dir"])
+        .arg(&unit)
+        .args(["--baseline-km", "12345.6"])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the replacement is processed", || {
+        system.leaf(&device)["successor"] == new_unit.as_str()
+    });
+    let old = system.leaf(&device);
+    let new = system.leaf(&new_unit);
+    assert_eq!(old["status"], "replaced", "{old}");
+    assert_eq!(new["predecessor"], device.as_str(), "{new}");
+    assert_eq!(new["vehicle"], old["vehicle"], "{new}");
+    assert_eq!(new["corrected_baseline"]["odometer_m"], 12_345_600, "{new}");
+    // `witness verify` waits for a claim that covers the replacement; the hand-driven unit
+    // is on no local link, so the verdict stops at the device, after the proven leaf.
+    let verdict = system.verify(&new_unit);
+    assert_eq!(verdict["leaf"]["predecessor"], device.as_str(), "{verdict}");
+    assert_eq!(
+        verdict["findings"][0]["code"], "device_unreachable",
+        "{verdict}"
+    );
+    let file = dir.join("new-unit.wtnc");
+    witness()
+        .args(["certificate", "issue", &new_unit, "--out"])
+        .arg(&file)
+        .data_dir(dir)
+        .stdout();
+    let (ok, report) = witness()
+        .args(["certificate", "verify", "--json"])
+        .data_dir(dir)
+        .arg(&file)
+        .json();
+    assert!(ok, "{report}");
+    assert_eq!(
+        report["earlier_units"][0]["device_id"],
+        device.as_str(),
+        "{report}"
+    );
+    assert_eq!(report["earlier_units"][0]["attested"], 1, "{report}");
+    // The new unit's own readings continue the odometer from its own counter 1.
+    let unit = unit.to_str().unwrap();
+    witness()
+        .args(["device", "send", "--odometer-km", "12350", "--dir", unit])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the new unit's reading is attested", || {
+        system.leaf(&new_unit)["attested"] == 1
+    });
 }
