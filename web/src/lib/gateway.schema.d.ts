@@ -624,7 +624,8 @@ export interface components {
             gas_used_total: number;
             /**
              * Format: int64
-             * @description Messages in mined inputs.
+             * @description Messages in mined inputs (a message sent again after its input was refused as a whole
+             *     counts once per input).
              */
             included_messages: number;
             /**
@@ -679,8 +680,19 @@ export interface components {
              * @description Index of the rollup input that carries it.
              */
             input_index?: number | null;
+            /**
+             * Format: int64
+             * @description How many inputs carrying it the backend refused as a whole (nothing of them applied);
+             *     absent when none was. After a refusal that can pass later (`unauthorized_sender`: the
+             *     gateway's account was not authorized when the input was processed) the message is
+             *     pending again and goes in a later input, at most 5 times; the refusal after that
+             *     rejects it.
+             */
+            input_refusals?: number;
             /** @description Message kind: `envelope`, `registrar` or `ownership`. */
             kind: string;
+            /** @description The reason of the last such refusal. */
+            last_input_refusal?: string | null;
             /**
              * Format: int64
              * @description Position of the message in its input.
