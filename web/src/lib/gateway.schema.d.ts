@@ -839,6 +839,12 @@ export interface components {
             /** @description The gateway account. */
             gateway_address?: string | null;
             /**
+             * @description Whether the rollup's authorized gateway set holds the gateway account, as the
+             *     submitter last asked the node (null: not known: no node, no submitter, or no batch
+             *     with envelopes yet). While false, the submitter holds envelopes back.
+             */
+            gateway_authorized?: boolean | null;
+            /**
              * Format: int64
              * @description Inputs the node has processed (null if unreachable).
              */

@@ -242,6 +242,10 @@ pub struct SystemStatus {
     pub chain_head: Option<u64>,
     /// Inputs the node has processed (null if unreachable).
     pub node_processed_inputs: Option<u64>,
+    /// Whether the rollup's authorized gateway set holds the gateway account, as the
+    /// submitter last asked the node (null: not known: no node, no submitter, or no batch
+    /// with envelopes yet). While false, the submitter holds envelopes back.
+    pub gateway_authorized: Option<bool>,
     /// Queue figures.
     pub queue: QueueStats,
     /// When the submitter sends a batch.
@@ -306,6 +310,11 @@ pub(super) async fn system(
         gateway_address,
         chain_head,
         node_processed_inputs,
+        gateway_authorized: match state.metrics.gateway_authorized.get() {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        },
         queue: state.store.queue_stats().await?,
         batching: BatchingPolicy {
             max_bytes: state.config.batch.max_bytes,
