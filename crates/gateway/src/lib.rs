@@ -99,6 +99,7 @@ impl Gateway {
                 store,
                 committer,
                 devices,
+                seeds: intake::CounterSeeds::new(node.clone()),
                 node,
                 chain,
                 backend_key,

@@ -1634,7 +1634,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description replay: counter not above the last accepted; counter_jump: more than 2^24 counters past it (with index) */
+            /** @description replay: counter not above the last accepted (by this gateway, or consumed on the rollup as the node reported it when the device was new to this gateway); counter_jump: more than 2^24 counters past it (with index) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -88,8 +88,10 @@ pub struct IntakeResponse {
          description = "invalid_request (no envelope; JSON: not JSON, a missing or unknown field), \
                         malformed (with index: not hex, does not decode)"),
         (status = 409, body = ErrorBody,
-         description = "replay: counter not above the last accepted; counter_jump: more than \
-                        2^24 counters past it (with index)"),
+         description = "replay: counter not above the last accepted (by this gateway, or \
+                        consumed on the rollup as the node reported it when the device was new \
+                        to this gateway); counter_jump: more than 2^24 counters past it (with \
+                        index)"),
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 8192 envelopes, or the body is too large"),
         (status = 415, body = ErrorBody,
@@ -159,6 +161,7 @@ async fn accept(
         envelopes,
     )
     .await?;
+    state.seeds.seed(&state.store, &state.devices, &job).await;
     let outcome = state.committer.commit(job).await?;
     let metrics = &state.metrics;
     metrics
