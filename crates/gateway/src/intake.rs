@@ -7,11 +7,39 @@
 //! commits them in one database transaction (group commit: one fsync for many requests). In
 //! that transaction each request is decided all or nothing against the device rows (counter
 //! freshness, idempotent repeats); the HTTP answer is sent only after the commit returned.
+//!
+//! # Counters seeded from the rollup
+//!
+//! The gateway's replay check knows the counters it accepted itself. A device it has no
+//! counter for may still have a history on the rollup (registered here after its readings
+//! went through another gateway, or a fresh gateway database), and anyone can copy that
+//! device's old envelopes from calldata: validly signed, fresh to this gateway, refused by the
+//! backend as `stale_counter` after the gateway paid for them. So before the first envelope
+//! of such a device is committed, [`CounterSeeds`] asks the node for the device's leaf and
+//! stores its `last_counter` ([`Store::seed_rollup_counter`]); the replay check then refuses
+//! (409) every counter up to the higher of the gateway's and the rollup's.
+//!
+//! When: at intake, for a device without a counter at this gateway, after its signatures
+//! verified (so only a registered device's valid envelope costs a node query). Not at start
+//! (one inspect per device at every start does not scale, and inspects are expensive on a
+//! Cartesi node, each runs the machine), not at registration (the registration's own input
+//! is not processed yet, and devices registered before this check existed are covered too):
+//! the first envelope is exactly when the counter starts to matter, and once the gateway has
+//! accepted one its own counter is at least the rollup's. A device the rollup has no counter
+//! for is asked again at most every [`SEED_TTL`]. The node never blocks intake: each question
+//! waits at most [`SEED_TIMEOUT`], after a failure nobody asks for [`SEED_BACKOFF`], and
+//! meanwhile the gateway falls back to its own counter (the backend still refuses a replay,
+//! at the gateway's cost). A node that lies can only make the gateway refuse envelopes it
+//! would have relayed (availability, which the gateway never guarantees), never accept one.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio::time::Instant;
+use witness_node_client::NodeClient;
+use witness_protocol::api::{InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
 use witness_protocol::{DeviceId, Domain, Envelope, PublicKey, verify_envelopes};
 
@@ -72,6 +100,9 @@ fn too_many() -> GatewayError {
 struct CachedDevice {
     key: PublicKey,
     active: bool,
+    /// The gateway has a counter for it (its own or seeded from the rollup): no need to ask
+    /// the node. Once true it stays true (counters are never forgotten).
+    counted: bool,
 }
 
 /// Device keys by id, filled from the database on first use. The committer re-checks key
@@ -94,6 +125,15 @@ impl DeviceCache {
         self.devices.read().ok().and_then(|d| d.get(id).copied())
     }
 
+    /// Notes that the gateway now has a counter for the device.
+    fn mark_counted(&self, id: &DeviceId) {
+        if let Ok(mut devices) = self.devices.write()
+            && let Some(device) = devices.get_mut(id)
+        {
+            device.counted = true;
+        }
+    }
+
     async fn load(&self, store: &Store, id: DeviceId) -> Result<Option<CachedDevice>> {
         if let Some(device) = self.get(&id) {
             return Ok(Some(device));
@@ -106,11 +146,121 @@ impl DeviceCache {
         let device = CachedDevice {
             key,
             active: row.active,
+            counted: row.last_counter.is_some() || row.rollup_counter.is_some(),
         };
         if let Ok(mut devices) = self.devices.write() {
             devices.insert(id, device);
         }
         Ok(Some(device))
+    }
+}
+
+/// How long intake waits for the node's answer on a device's counter.
+pub const SEED_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after a failed question nobody asks the node.
+pub const SEED_BACKOFF: Duration = Duration::from_secs(10);
+/// How often a device the rollup has no counter for is asked about again.
+pub const SEED_TTL: Duration = Duration::from_secs(30);
+
+/// One question to the node about one device, shared by the requests that need it meanwhile.
+type Question = Arc<OnceCell<()>>;
+
+/// Seeds the replay check of devices the gateway has no counter for from the rollup's (see
+/// the module documentation).
+#[derive(Debug)]
+pub struct CounterSeeds {
+    node: Option<NodeClient>,
+    /// Devices asked about recently, by when; requests that need an answer being fetched
+    /// wait for it.
+    asked: Mutex<HashMap<DeviceId, (Instant, Question)>>,
+    /// No question before this (the node failed).
+    quiet_until: Mutex<Option<Instant>>,
+}
+
+impl CounterSeeds {
+    /// Seeds from `node`; without one, nothing is seeded.
+    pub fn new(node: Option<NodeClient>) -> Self {
+        Self {
+            node,
+            asked: Mutex::new(HashMap::new()),
+            quiet_until: Mutex::new(None),
+        }
+    }
+
+    /// Makes sure every device of `job` without a counter at this gateway had its counter
+    /// asked of the node (recently, or now: at most [`SEED_TIMEOUT`] per device).
+    pub async fn seed(&self, store: &Store, cache: &DeviceCache, job: &IntakeJob) {
+        if self.node.is_none() {
+            return;
+        }
+        let mut ids: Vec<DeviceId> = job
+            .device_ids()
+            .filter(|id| cache.get(id).is_some_and(|d| !d.counted))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let question = self.question(id);
+            question.get_or_init(|| self.ask(store, cache, id)).await;
+        }
+    }
+
+    /// The question about `id`: the recent one, or a new one.
+    fn question(&self, id: DeviceId) -> Question {
+        let now = Instant::now();
+        let mut asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+        if asked.len() > 100_000 {
+            asked.retain(|_, (at, _)| now.duration_since(*at) < SEED_TTL);
+        }
+        match asked.get(&id) {
+            Some((at, question)) if now.duration_since(*at) < SEED_TTL => question.clone(),
+            _ => {
+                let question = Question::default();
+                asked.insert(id, (now, question.clone()));
+                question
+            }
+        }
+    }
+
+    async fn ask(&self, store: &Store, cache: &DeviceCache, id: DeviceId) {
+        let Some(node) = &self.node else { return };
+        let now = Instant::now();
+        {
+            let quiet = self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+            if quiet.is_some_and(|until| now < until) {
+                return;
+            }
+        }
+        let query = InspectQuery::Device {
+            device_id: id.to_hex(),
+        };
+        let counter = match tokio::time::timeout(SEED_TIMEOUT, node.inspect(&query)).await {
+            Ok(Ok(inspected)) => match inspected.answer {
+                InspectAnswer::Device(device) => device.leaf.and_then(|leaf| leaf.last_counter),
+                other => {
+                    tracing::debug!(device = %id, answer = ?other, "the node answered a device query with something else");
+                    None
+                }
+            },
+            failed => {
+                let error = match failed {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => format!("no answer within {SEED_TIMEOUT:?}"),
+                };
+                tracing::warn!(device = %id, %error, "cannot ask the node for the device's counter; replays of its old envelopes are not caught before they are paid for");
+                *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + SEED_BACKOFF);
+                return;
+            }
+        };
+        let Some(counter) = counter else { return };
+        match store.seed_rollup_counter(id, counter).await {
+            Ok(_) => {
+                tracing::debug!(device = %id, counter, "counter seeded from the rollup");
+                cache.mark_counted(&id);
+            }
+            Err(error) => tracing::warn!(device = %id, %error, "cannot store the rollup's counter"),
+        }
     }
 }
 
@@ -309,6 +459,13 @@ async fn run(
         match committed {
             Ok(results) => {
                 for ((result, reply), ids) in results.into_iter().zip(replies).zip(devices) {
+                    // Every envelope of a committed job was fresh (its counter is now the
+                    // device's) or a repeat (the device had a counter already).
+                    if result.is_ok() {
+                        for id in &ids {
+                            cache.mark_counted(id);
+                        }
+                    }
                     if matches!(
                         result,
                         Err(GatewayError::BadSignature { .. }

@@ -99,6 +99,7 @@ impl Gateway {
                 store,
                 committer,
                 devices,
+                seeds: intake::CounterSeeds::new(node.clone()),
                 node,
                 chain,
                 backend_key,
@@ -164,6 +165,7 @@ impl Gateway {
                     l1: self.state.chain.clone(),
                     batch: config.batch,
                     metrics: self.state.metrics.clone(),
+                    node: self.state.node.clone(),
                     wake: self.state.wake_submitter.clone(),
                     included: included.clone(),
                     urgent: submitter::UrgentLimiter::default(),
@@ -181,6 +183,7 @@ impl Gateway {
                 node.clone(),
                 self.state.metrics.clone(),
                 included,
+                self.state.wake_submitter.clone(),
                 stopped,
             ));
         }

@@ -1,7 +1,7 @@
 //! Prometheus metrics of the gateway, through `prometheus-client` (OpenMetrics text). The
 //! queue's figures come from the database at scrape time ([`Metrics::render`]).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -48,6 +48,14 @@ pub struct Metrics {
     pub chain_head: UGauge,
     /// Processed input count last reported by the node.
     pub node_processed: UGauge,
+    /// Whether the rollup's authorized gateway set holds this gateway, as the submitter last
+    /// asked the node: 1 yes, 0 no, -1 not known (no node, not asked yet).
+    pub gateway_authorized: Gauge<i64, AtomicI64>,
+    /// Submitter rounds that held pending envelopes back because the rollup does not
+    /// authorize this gateway (one per check, about one per second while it lasts).
+    pub envelope_holds: Counter,
+    /// Messages put back in the outbox after the backend refused their input as a whole.
+    pub messages_requeued: Counter,
     intake_duration: Histogram,
     queue_depth: UGauge,
     submitted_messages: UGauge,
@@ -75,6 +83,9 @@ impl Default for Metrics {
             submit_errors: Counter::default(),
             chain_head: Gauge::default(),
             node_processed: Gauge::default(),
+            gateway_authorized: Gauge::default(),
+            envelope_holds: Counter::default(),
+            messages_requeued: Counter::default(),
             intake_duration: Histogram::new(LATENCY_BUCKETS),
             queue_depth: Gauge::default(),
             submitted_messages: Gauge::default(),
@@ -173,6 +184,25 @@ impl Default for Metrics {
             "node_processed_inputs",
             "Inputs the rollups node has processed",
             m.node_processed.clone(),
+        );
+        m.gateway_authorized.set(-1);
+        r.register(
+            "gateway_authorized",
+            "1 if the rollup's authorized gateway set holds this gateway, 0 if not (the \
+             submitter then holds envelopes back), -1 if not known, as last asked of the node",
+            m.gateway_authorized.clone(),
+        );
+        r.register(
+            "envelope_holds",
+            "Submitter rounds that held envelopes back because the rollup does not authorize \
+             this gateway",
+            m.envelope_holds.clone(),
+        );
+        r.register(
+            "messages_requeued",
+            "Messages pending again after the backend refused their input as a whole for a \
+             reason that can pass (unauthorized_sender)",
+            m.messages_requeued.clone(),
         );
         r.register(
             "intake_duration_seconds",

@@ -62,8 +62,42 @@
 //!
 //! The [`track_outcomes`] task follows the node: for each included input the node has
 //! processed, it reads the backend's reports (`cartesi_listReports`) and marks the input's
-//! messages attested, or rejected with the backend's reason (all of them, with the input's
-//! reason, when the backend refused the whole input: `input_refused`).
+//! messages attested, or rejected with the backend's reason.
+//!
+//! When the backend refused the whole input (`input_refused`, PROTOCOL.md 15.1: nothing of
+//! it applied), what happens to its messages depends on whether the refusal can pass later
+//! ([`refusal_can_pass`]): after `unauthorized_sender` (the gateway's account was not, or no
+//! longer, authorized by the admin when the input was processed) they go back to pending with
+//! their outbox ids, so in their acknowledgement order and ahead of everything acknowledged
+//! after them, and are sent again in a later input; their receipts say pending, with the
+//! number of refusals and the last reason. A message is requeued at most
+//! [`MAX_REQUEUES`](crate::store::MAX_REQUEUES) times, then rejected: a gateway the admin
+//! never authorizes stops paying for the same messages. Other refusals reject every message
+//! of the input with the input's reason.
+//!
+//! # Authorization
+//!
+//! Requeued envelopes are only worth sending once the gateway is authorized, and readings
+//! sent while it is not are refused and requeued behind later ones. So before packing a batch
+//! with envelopes, the submitter asks the node's inspect `config` for the rollup's authorized
+//! gateway set (at most once per [`AUTHORIZATION_CHECK`]); when it does not hold the gateway's
+//! address, the submitter sends no envelope: it logs it once, sets the
+//! `witness_gateway_gateway_authorized` gauge to 0, counts the round in
+//! `witness_gateway_envelope_holds_total`, sends only the statements that may go ahead of the
+//! held envelopes without changing what the rollup makes of anything
+//! ([`Store::next_statements`]), and asks again later. Without a node it cannot ask and sends
+//! as before; when the node fails it goes by its last answer (sending if it never had one).
+//!
+//! The residual race: inputs are driven one at a time, but an input's outcome is only known
+//! once the node processed it, while the next inputs go as soon as the previous one is
+//! included, and the node's answer is the state as of the inputs it processed. If the
+//! authorization changes on chain between two of the gateway's inputs (the admin deauthorizes
+//! and authorizes again, or authorizes it while an input sent on a stale answer is on its
+//! way), a refused input can be followed by accepted ones carrying later counters of the same
+//! devices: its requeued envelopes then arrive after them and the backend refuses them as
+//! `stale_counter` (rejected, not lost silently: the receipts say so). With the check, this
+//! needs an authorization change inside the window between the node's answer and the
+//! processing of the inputs sent on it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +108,7 @@ use tokio::sync::{Notify, watch};
 use witness_chain::L1;
 use witness_chain::abi::IInputBox::{self, InputAdded};
 use witness_node_client::NodeClient;
-use witness_protocol::api::Report;
+use witness_protocol::api::{InspectAnswer, InspectQuery, Report};
 use witness_protocol::codec::{Reader, Writer};
 use witness_protocol::{INPUT_VERSION, MAX_MESSAGES, Message};
 
@@ -91,6 +125,11 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Backoff bounds.
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// How long an answer on the gateway's authorization holds before the node is asked again
+/// (and how long the submitter waits before looking again while it holds envelopes back).
+pub const AUTHORIZATION_CHECK: Duration = Duration::from_secs(1);
+/// How long the submitter waits for the node's answer on its authorization.
+const AUTHORIZATION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the chain says about an open input.
 #[derive(Debug)]
@@ -262,6 +301,14 @@ pub fn build_payload(messages: &[(i64, Vec<u8>)]) -> Vec<u8> {
     w.finish()
 }
 
+/// Whether a batch carries an envelope.
+fn has_envelopes(batch: &Batch) -> bool {
+    batch
+        .messages
+        .iter()
+        .any(|(_, bytes)| bytes.first() == Some(&witness_protocol::kind::ENVELOPE))
+}
+
 /// The readings in a batch of envelopes only; `None` if it holds any other message.
 fn readings_only(batch: &Batch) -> Option<u64> {
     batch
@@ -287,6 +334,15 @@ enum Step {
     /// (acknowledgements do not wake the submitter then, so that heavy intake does not make
     /// it re-read the queue on every request).
     Filling(Duration),
+    /// Envelopes are held back (the gateway is not authorized) and nothing else is pending:
+    /// look again after this long (acknowledgements do not wake the submitter either).
+    Held(Duration),
+}
+
+/// The gateway's authorization as last asked of the node: when, and the answer.
+#[derive(Debug, Default)]
+struct Authorization {
+    last: Option<(tokio::time::Instant, bool)>,
 }
 
 /// The gas-target decision on a partial batch, by (first message id, message count).
@@ -331,6 +387,8 @@ pub(crate) struct Submitter {
     pub l1: Option<L1>,
     pub batch: BatchConfig,
     pub metrics: Arc<Metrics>,
+    /// The node, asked whether the rollup authorizes the gateway (`None`: never asked).
+    pub node: Option<NodeClient>,
     /// Woken when messages are acknowledged.
     pub wake: Arc<Notify>,
     /// Woken when an input is included (for the outcome tracker).
@@ -370,11 +428,12 @@ impl Submitter {
         tracing::info!(gateway = %chain.address, "submitter started");
         let mut backoff = BACKOFF_MIN;
         let mut verdict = None;
+        let mut authorization = Authorization::default();
         loop {
             if *stop.borrow() {
                 return;
             }
-            match self.step(&chain, &mut verdict).await {
+            match self.step(&chain, &mut verdict, &mut authorization).await {
                 Ok(Step::Worked) => backoff = BACKOFF_MIN,
                 Ok(Step::Empty(wait)) => {
                     backoff = BACKOFF_MIN;
@@ -384,7 +443,7 @@ impl Submitter {
                         _ = stop.changed() => return,
                     }
                 }
-                Ok(Step::Filling(wait)) => {
+                Ok(Step::Filling(wait) | Step::Held(wait)) => {
                     backoff = BACKOFF_MIN;
                     if sleep_or_stop(wait, &mut stop).await {
                         return;
@@ -402,17 +461,35 @@ impl Submitter {
         }
     }
 
-    async fn step(&self, chain: &Chain, verdict: &mut Option<BatchVerdict>) -> Result<Step> {
+    async fn step(
+        &self,
+        chain: &Chain,
+        verdict: &mut Option<BatchVerdict>,
+        authorization: &mut Authorization,
+    ) -> Result<Step> {
         if let Some(input) = self.store.open_inputs().await?.into_iter().next() {
             self.drive(chain, input).await?;
             return Ok(Step::Worked);
         }
-        let batch = self
+        let mut batch = self
             .store
             .next_batch(self.batch.max_bytes, MAX_MESSAGES)
             .await?;
+        let mut holding = false;
+        if has_envelopes(&batch) && !self.authorized(chain, authorization).await {
+            holding = true;
+            self.metrics.envelope_holds.inc();
+            batch = self
+                .store
+                .next_statements(self.batch.max_bytes, MAX_MESSAGES)
+                .await?;
+        }
         let Some(oldest) = batch.oldest_received_at else {
-            return Ok(Step::Empty(Duration::from_secs(1)));
+            return Ok(if holding {
+                Step::Held(AUTHORIZATION_CHECK)
+            } else {
+                Step::Empty(Duration::from_secs(1))
+            });
         };
         let age =
             Duration::from_millis(u64::try_from(now_ms().saturating_sub(oldest)).unwrap_or(0));
@@ -435,6 +512,67 @@ impl Submitter {
         );
         self.drive(chain, input).await?;
         Ok(Step::Worked)
+    }
+
+    /// Whether the rollup's authorized gateway set holds this gateway, as the node's inspect
+    /// `config` says (asked at most once per [`AUTHORIZATION_CHECK`]). Without a node: yes
+    /// (nothing to ask; the backend decides). When the node fails: the last answer, or yes if
+    /// there was none. A node that lies can only delay envelopes or make the gateway pay for
+    /// an input the backend refuses (and the gateway then requeues).
+    async fn authorized(&self, chain: &Chain, authorization: &mut Authorization) -> bool {
+        let Some(node) = &self.node else {
+            return true;
+        };
+        let now = tokio::time::Instant::now();
+        let last = authorization.last.map(|(_, answer)| answer);
+        if let Some((at, answer)) = authorization.last
+            && now.duration_since(at) < AUTHORIZATION_CHECK
+        {
+            return answer;
+        }
+        let asked =
+            tokio::time::timeout(AUTHORIZATION_TIMEOUT, node.inspect(&InspectQuery::Config));
+        let answer = match asked.await {
+            Ok(Ok(inspected)) => match inspected.answer {
+                InspectAnswer::Config(config) => Some(
+                    config
+                        .gateways
+                        .iter()
+                        .any(|g| g.parse::<Address>().is_ok_and(|g| g == chain.address)),
+                ),
+                other => {
+                    tracing::debug!(answer = ?other, "the node answered a config query with something else");
+                    None
+                }
+            },
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "cannot ask the node whether the gateway is authorized");
+                None
+            }
+            Err(_) => {
+                tracing::debug!("the node did not say in time whether the gateway is authorized");
+                None
+            }
+        };
+        let Some(answer) = answer else {
+            let answer = last.unwrap_or(true);
+            authorization.last = Some((now, answer));
+            return answer;
+        };
+        match (last, answer) {
+            (Some(false), true) => {
+                tracing::info!(gateway = %chain.address, "the rollup authorizes the gateway again: sending envelopes")
+            }
+            (None | Some(true), false) => tracing::warn!(
+                gateway = %chain.address,
+                "the rollup does not authorize this gateway (not in the admin's gateway set): \
+                 holding envelopes back until it does"
+            ),
+            _ => {}
+        }
+        self.metrics.gateway_authorized.set(i64::from(answer));
+        authorization.last = Some((now, answer));
+        answer
     }
 
     /// Whether a partial batch goes before its delay bound (only with a gas target): at once
@@ -541,12 +679,35 @@ impl Submitter {
     }
 }
 
+/// Whether a refusal of a whole input (PROTOCOL.md 15.1) can pass if its messages are sent
+/// again later, from the same account, in another input:
+///
+/// - `unauthorized_sender` (I3): yes. Gateways are authorized and deauthorized by the admin's
+///   own inputs; the gateway may not have been authorized yet when the input was processed,
+///   or was deauthorized for a while.
+/// - `not_admin` (I4): no. The gateway never relays gateway authorizations, and the admin is
+///   fixed in the backend's configuration: the same account is refused again.
+/// - `bad_metadata` (I2): no. The metadata is the InputBox's, the same for every input of
+///   this account; it would say the backend and the chain disagree, which resending cannot fix.
+/// - a decoder's code (I1: `truncated`, `oversize`, `unsupported_version`, ...): no. Decoding
+///   depends on the bytes alone, and messages are self-delimiting, so a message that made the
+///   input fail fails again in any batch; the gateway checked each message's structure before
+///   acknowledging it, so this is a format disagreement between gateway and backend (another
+///   protocol version), and resending would pay again for the same refusal. (The other
+///   messages of such an input are rejected with it: the report does not say which failed.)
+pub fn refusal_can_pass(reason: &str) -> bool {
+    reason == "unauthorized_sender"
+}
+
 /// Reads the backend's verdict on a processed input from its reports.
 pub(crate) fn outcome_from_reports(reports: &[Report]) -> InputOutcome {
     let mut outcome = InputOutcome::default();
     for report in reports {
         match report {
-            Report::InputRefused { reason, .. } => outcome.input_refused = Some(reason.clone()),
+            Report::InputRefused { reason, .. } => {
+                outcome.input_refused = Some(reason.clone());
+                outcome.requeue = refusal_can_pass(reason);
+            }
             Report::MessageRejected {
                 message_index,
                 reason,
@@ -558,16 +719,18 @@ pub(crate) fn outcome_from_reports(reports: &[Report]) -> InputOutcome {
     outcome
 }
 
-/// Follows the node and records the outcome of every included input it has processed.
+/// Follows the node and records the outcome of every included input it has processed; wakes
+/// the submitter when messages went back to pending.
 pub(crate) async fn track_outcomes(
     store: Store,
     node: NodeClient,
     metrics: Arc<Metrics>,
     included: Arc<Notify>,
+    wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let idle = match track_once(&store, &node, &metrics).await {
+        let idle = match track_once(&store, &node, &metrics, &wake).await {
             Ok(0) => Duration::from_millis(500),
             Ok(_) => Duration::ZERO,
             Err(error) => {
@@ -583,15 +746,32 @@ pub(crate) async fn track_outcomes(
     }
 }
 
-async fn track_once(store: &Store, node: &NodeClient, metrics: &Metrics) -> Result<usize> {
+async fn track_once(
+    store: &Store,
+    node: &NodeClient,
+    metrics: &Metrics,
+    wake: &Notify,
+) -> Result<usize> {
     let processed = node.processed_input_count().await?;
     metrics.node_processed.set(processed);
     let inputs = store.unchecked_inputs(processed, 64).await?;
     for (id, index) in &inputs {
         let reports = node.reports_of_input(*index).await?;
-        store
-            .record_outcome(*id, outcome_from_reports(&reports))
-            .await?;
+        let outcome = outcome_from_reports(&reports);
+        let refused = outcome.input_refused.clone();
+        let requeued = store.record_outcome(*id, outcome).await?;
+        if let Some(reason) = refused {
+            tracing::warn!(
+                input_index = index,
+                reason,
+                requeued,
+                "the rollup refused an input as a whole"
+            );
+        }
+        if requeued > 0 {
+            metrics.messages_requeued.inc_by(requeued);
+            wake.notify_one();
+        }
     }
     Ok(inputs.len())
 }

@@ -624,7 +624,8 @@ export interface components {
             gas_used_total: number;
             /**
              * Format: int64
-             * @description Messages in mined inputs.
+             * @description Messages in mined inputs (a message sent again after its input was refused as a whole
+             *     counts once per input).
              */
             included_messages: number;
             /**
@@ -679,8 +680,19 @@ export interface components {
              * @description Index of the rollup input that carries it.
              */
             input_index?: number | null;
+            /**
+             * Format: int64
+             * @description How many inputs carrying it the backend refused as a whole (nothing of them applied);
+             *     absent when none was. After a refusal that can pass later (`unauthorized_sender`: the
+             *     gateway's account was not authorized when the input was processed) the message is
+             *     pending again and goes in a later input, at most 5 times; the refusal after that
+             *     rejects it.
+             */
+            input_refusals?: number;
             /** @description Message kind: `envelope`, `registrar` or `ownership`. */
             kind: string;
+            /** @description The reason of the last such refusal. */
+            last_input_refusal?: string | null;
             /**
              * Format: int64
              * @description Position of the message in its input.
@@ -826,6 +838,12 @@ export interface components {
             database: string;
             /** @description The gateway account. */
             gateway_address?: string | null;
+            /**
+             * @description Whether the rollup's authorized gateway set holds the gateway account, as the
+             *     submitter last asked the node (null: not known: no node, no submitter, or no batch
+             *     with envelopes yet). While false, the submitter holds envelopes back.
+             */
+            gateway_authorized?: boolean | null;
             /**
              * Format: int64
              * @description Inputs the node has processed (null if unreachable).
@@ -1616,7 +1634,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description replay: counter not above the last accepted; counter_jump: more than 2^24 counters past it (with index) */
+            /** @description replay: counter not above the last accepted (by this gateway, or consumed on the rollup as the node reported it when the device was new to this gateway); counter_jump: more than 2^24 counters past it (with index) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -29,7 +29,7 @@ use witness_protocol::{BackendPublicKey, Domain};
 use crate::auth::{LoginLimiter, Passwords};
 use crate::config::GatewayConfig;
 use crate::error::{ErrorBody, GatewayError, Result};
-use crate::intake::{Committer, DeviceCache};
+use crate::intake::{Committer, CounterSeeds, DeviceCache};
 use crate::metrics::Metrics;
 use crate::store::{Store, now_ms};
 
@@ -45,6 +45,8 @@ pub struct AppState {
     pub(crate) store: Store,
     pub(crate) committer: Committer,
     pub(crate) devices: Arc<DeviceCache>,
+    /// Seeds the replay check of devices new to the gateway from the rollup.
+    pub(crate) seeds: CounterSeeds,
     pub(crate) node: Option<NodeClient>,
     /// The chain client, signing as the gateway account (`None`: no deployment configured, or
     /// its RPC URL or key is invalid).

@@ -88,8 +88,10 @@ pub struct IntakeResponse {
          description = "invalid_request (no envelope; JSON: not JSON, a missing or unknown field), \
                         malformed (with index: not hex, does not decode)"),
         (status = 409, body = ErrorBody,
-         description = "replay: counter not above the last accepted; counter_jump: more than \
-                        2^24 counters past it (with index)"),
+         description = "replay: counter not above the last accepted (by this gateway, or \
+                        consumed on the rollup as the node reported it when the device was new \
+                        to this gateway); counter_jump: more than 2^24 counters past it (with \
+                        index)"),
         (status = 413, body = ErrorBody,
          description = "payload_too_large: more than 8192 envelopes, or the body is too large"),
         (status = 415, body = ErrorBody,
@@ -159,6 +161,7 @@ async fn accept(
         envelopes,
     )
     .await?;
+    state.seeds.seed(&state.store, &state.devices, &job).await;
     let outcome = state.committer.commit(job).await?;
     let metrics = &state.metrics;
     metrics
@@ -242,6 +245,10 @@ pub struct SystemStatus {
     pub chain_head: Option<u64>,
     /// Inputs the node has processed (null if unreachable).
     pub node_processed_inputs: Option<u64>,
+    /// Whether the rollup's authorized gateway set holds the gateway account, as the
+    /// submitter last asked the node (null: not known: no node, no submitter, or no batch
+    /// with envelopes yet). While false, the submitter holds envelopes back.
+    pub gateway_authorized: Option<bool>,
     /// Queue figures.
     pub queue: QueueStats,
     /// When the submitter sends a batch.
@@ -306,6 +313,11 @@ pub(super) async fn system(
         gateway_address,
         chain_head,
         node_processed_inputs,
+        gateway_authorized: match state.metrics.gateway_authorized.get() {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        },
         queue: state.store.queue_stats().await?,
         batching: BatchingPolicy {
             max_bytes: state.config.batch.max_bytes,

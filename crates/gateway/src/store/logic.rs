@@ -89,6 +89,8 @@ impl NewMessage {
             block_number: None,
             message_index: None,
             reason: None,
+            input_refusals: 0,
+            last_input_refusal: None,
         }
     }
 }
@@ -615,4 +617,186 @@ pub(crate) fn decide_claim(
         ],
         receipt,
     ))
+}
+
+/// A pending message other than an envelope, as the submitter reads the outbox while it holds
+/// envelopes back (the rollup does not authorize the gateway to send them).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingStatement {
+    pub id: i64,
+    /// The encoded rollup message (kind byte first).
+    pub body: Vec<u8>,
+    pub received_at: i64,
+    pub device_id: Option<DeviceId>,
+    /// A pending envelope of the same device was acknowledged before it.
+    pub behind_envelope: bool,
+}
+
+/// Which pending statements may go ahead of held envelopes, decided in acknowledgement order,
+/// such that the rollup makes of every message what it would have made of it in order:
+///
+/// - a device's messages keep their order: a statement behind a held envelope of its device
+///   is held (a rotation, revocation, correction or ownership change applied before earlier
+///   readings would refuse them, correct a counter not yet consumed, or put a seller's
+///   readings in the buyer's era), and so is every later statement of that device;
+/// - a registrar's messages keep their order (their sequences must increase): once one is
+///   held, the registrar's later messages are held;
+/// - a change of the registrar set (add or remove a registrar) keeps its place among
+///   everything held before it (removing a registrar ahead of its held messages would make
+///   the rollup refuse them);
+/// - a statement that does not decode is held (it cannot be placed).
+#[derive(Debug, Default)]
+pub(crate) struct Overtaking {
+    devices: HashSet<DeviceId>,
+    registrars: HashSet<[u8; 32]>,
+    held_any: bool,
+}
+
+impl Overtaking {
+    /// Whether `statement`, the next pending statement in acknowledgement order, may be sent
+    /// now; a held one holds whatever must stay behind it.
+    pub(crate) fn may_pass(&mut self, statement: &PendingStatement) -> bool {
+        let message = witness_protocol::Message::read(&mut witness_protocol::codec::Reader::new(
+            &statement.body,
+        ));
+        let (registrar, registrar_set) = match &message {
+            Ok(witness_protocol::Message::Registrar(m)) => (
+                Some(m.registrar.to_bytes()),
+                matches!(
+                    m.action,
+                    RegistrarAction::AddRegistrar { .. } | RegistrarAction::RemoveRegistrar { .. }
+                ),
+            ),
+            _ => (None, false),
+        };
+        let held = message.is_err()
+            || statement.behind_envelope
+            || statement
+                .device_id
+                .is_some_and(|d| self.devices.contains(&d))
+            || registrar.is_some_and(|r| self.registrars.contains(&r))
+            || (registrar_set && self.held_any);
+        if held {
+            self.held_any = true;
+            self.devices.extend(statement.device_id);
+            self.registrars.extend(registrar);
+        }
+        !held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use witness_protocol::{ModelId, SigningKey};
+
+    use super::*;
+
+    fn registrar_statement(
+        id: i64,
+        key: &SigningKey,
+        sequence: u64,
+        action: RegistrarAction,
+        behind_envelope: bool,
+    ) -> PendingStatement {
+        let backend = witness_protocol::BackendSecretKey::from_bytes(&[7; 32]).unwrap();
+        let domain = witness_protocol::fixture::domain(backend.public_key());
+        let device_id = action.device_id();
+        let message = RegistrarMessage::sign(key, &domain, sequence, action).unwrap();
+        let mut body = vec![witness_protocol::kind::REGISTRAR];
+        body.extend(message.encode().unwrap());
+        PendingStatement {
+            id,
+            body,
+            received_at: 0,
+            device_id,
+            behind_envelope,
+        }
+    }
+
+    fn register(device: u8, key: &SigningKey) -> RegistrarAction {
+        RegistrarAction::RegisterDevice {
+            device_id: DeviceId([device; 16]),
+            model: ModelId(1),
+            public_key: key.public_key(),
+        }
+    }
+
+    /// Statements pass held envelopes unless a device's, a registrar's or the registrar set's
+    /// order would change.
+    #[test]
+    fn statements_overtake_held_envelopes_only_where_order_does_not_matter() {
+        let r1 = SigningKey::from_seed(&[1; 32]);
+        let r2 = SigningKey::from_seed(&[2; 32]);
+        let r3 = SigningKey::from_seed(&[4; 32]);
+        let device_key = SigningKey::from_seed(&[3; 32]);
+        let rotate = |device: u8| RegistrarAction::RotateKey {
+            device_id: DeviceId([device; 16]),
+            new_key: SigningKey::from_seed(&[device; 32]).public_key(),
+        };
+        let cases = [
+            // A registration of a new device passes.
+            (
+                registrar_statement(1, &r1, 1, register(1, &device_key), false),
+                true,
+            ),
+            // A rotation behind a held envelope of its device waits,
+            (registrar_statement(2, &r2, 1, rotate(2), true), false),
+            // and so does its registrar's next message, of another device,
+            (
+                registrar_statement(3, &r2, 2, register(3, &device_key), false),
+                false,
+            ),
+            // and a later message of the held device by another registrar (which holds that
+            // registrar's later messages too).
+            (registrar_statement(4, &r1, 2, rotate(3), false), false),
+            (
+                registrar_statement(5, &r1, 3, register(6, &device_key), false),
+                false,
+            ),
+            // A third registrar's message of another device passes.
+            (
+                registrar_statement(5, &r3, 1, register(5, &device_key), false),
+                true,
+            ),
+            // A change of the registrar set waits behind what is held.
+            (
+                registrar_statement(
+                    6,
+                    &r3,
+                    2,
+                    RegistrarAction::RemoveRegistrar {
+                        key: r2.public_key(),
+                    },
+                    false,
+                ),
+                false,
+            ),
+        ];
+        let mut overtaking = Overtaking::default();
+        for (statement, passes) in &cases {
+            assert_eq!(
+                overtaking.may_pass(statement),
+                *passes,
+                "statement {}",
+                statement.id
+            );
+        }
+        // Nothing held yet: a change of the registrar set passes; garbage does not.
+        let mut fresh = Overtaking::default();
+        let add = registrar_statement(
+            7,
+            &r1,
+            5,
+            RegistrarAction::AddRegistrar {
+                key: r2.public_key(),
+            },
+            false,
+        );
+        assert!(fresh.may_pass(&add));
+        let garbage = PendingStatement {
+            body: vec![witness_protocol::kind::REGISTRAR, 0],
+            ..add.clone()
+        };
+        assert!(!fresh.may_pass(&garbage));
+    }
 }

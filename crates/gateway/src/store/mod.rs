@@ -118,6 +118,9 @@ pub struct DeviceRow {
     pub owner_sequence: Option<u64>,
     /// Last counter accepted by the gateway.
     pub last_counter: Option<u64>,
+    /// The device's last consumed counter on the rollup, as the node reported it when the
+    /// gateway had no counter of its own for the device (see [`Store::seed_rollup_counter`]).
+    pub rollup_counter: Option<u64>,
     /// Registration time (ms).
     pub created_at: i64,
 }
@@ -170,7 +173,27 @@ pub struct Receipt {
     /// Why the backend refused it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How many inputs carrying it the backend refused as a whole (nothing of them applied);
+    /// absent when none was. After a refusal that can pass later (`unauthorized_sender`: the
+    /// gateway's account was not authorized when the input was processed) the message is
+    /// pending again and goes in a later input, at most 5 times; the refusal after that
+    /// rejects it.
+    #[serde(skip_serializing_if = "is_zero")]
+    #[schema(minimum = 1)]
+    pub input_refusals: u64,
+    /// The reason of the last such refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_input_refusal: Option<String>,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How many times a message goes back to pending after an input carrying it was refused as a
+/// whole for a reason that can pass later: the refusal after that rejects it, so an input the
+/// rollup keeps refusing is not paid for forever.
+pub const MAX_REQUEUES: u64 = 5;
 
 /// A receipt row as read from the database.
 #[derive(Debug, Clone)]
@@ -187,6 +210,8 @@ pub(crate) struct ReceiptRow {
     pub tx_hash: Option<Vec<u8>>,
     pub input_index: Option<i64>,
     pub block_number: Option<i64>,
+    pub refusals: i64,
+    pub last_refusal: Option<String>,
 }
 
 impl ReceiptRow {
@@ -226,6 +251,8 @@ impl ReceiptRow {
             block_number: self.block_number.map(from_db),
             message_index: self.position.filter(|_| submitted).map(from_db),
             reason: self.reason,
+            input_refusals: from_db(self.refusals),
+            last_input_refusal: self.last_refusal,
         }
     }
 }
@@ -292,7 +319,8 @@ pub struct QueueStats {
     pub pending_messages: u64,
     /// Messages in a transaction sent but not yet mined.
     pub submitted_messages: u64,
-    /// Messages in mined inputs.
+    /// Messages in mined inputs (a message sent again after its input was refused as a whole
+    /// counts once per input).
     pub included_messages: u64,
     /// Messages the backend refused.
     pub rejected_messages: u64,
@@ -342,6 +370,9 @@ pub struct InputOutcome {
     /// The backend refused the whole input (`input_refused`: nothing of it applied), with
     /// this reason.
     pub input_refused: Option<String>,
+    /// With `input_refused`: the refusal can pass later, so the input's messages go back to
+    /// pending (each at most [`MAX_REQUEUES`] times) instead of being rejected.
+    pub requeue: bool,
     /// Refused messages: `(position, reason)`.
     pub rejected: Vec<(u64, String)>,
 }

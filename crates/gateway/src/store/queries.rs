@@ -39,11 +39,11 @@ fn shaped_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = (usize, &[
 }
 
 const DEVICE_COLUMNS: &str = "id, model, public_key, status, registered_by, owner_account, \
-     owner_key, owner_sequence, last_counter, created_at";
+     owner_key, owner_sequence, last_counter, created_at, rollup_counter";
 
 const RECEIPT_SELECT: &str = "SELECT m.hash, m.kind, m.device_id, m.counter, m.received_at, \
-     m.position, m.outcome, m.reason, i.state, i.tx_hash, i.input_index, i.block_number \
-     FROM messages m LEFT JOIN inputs i ON i.id = m.input_id";
+     m.position, m.outcome, m.reason, i.state, i.tx_hash, i.input_index, i.block_number, \
+     m.refusals, m.last_refusal FROM messages m LEFT JOIN inputs i ON i.id = m.input_id";
 
 const INPUT_COLUMNS: &str =
     "id, payload, message_count, state, scan_from_block, nonce, tx_hash, input_index";
@@ -76,6 +76,7 @@ fn device_from(row: &impl Get) -> Result<DeviceRow> {
         owner_sequence: row.col::<Option<i64>>(7)?.map(from_db),
         last_counter: row.col::<Option<i64>>(8)?.map(from_db),
         created_at: row.col(9)?,
+        rollup_counter: row.col::<Option<i64>>(10)?.map(from_db),
     })
 }
 
@@ -93,6 +94,8 @@ fn receipt_from(row: &impl Get) -> Result<ReceiptRow> {
         tx_hash: row.col(9)?,
         input_index: row.col(10)?,
         block_number: row.col(11)?,
+        refusals: row.col(12)?,
+        last_refusal: row.col(13)?,
     })
 }
 
@@ -178,15 +181,16 @@ async fn load_devices(
         .collect()
 }
 
-/// What a group commit checks of the devices among `ids` (four columns, not the whole row:
-/// a group commit reads hundreds), locked like [`select_devices`].
+/// What a group commit checks of the devices among `ids` (five columns, not the whole row:
+/// a group commit reads hundreds), locked like [`select_devices`]. The replay check's last
+/// counter is the higher of the gateway's own and the one seeded from the rollup.
 async fn intake_devices<E: Exec>(
     conn: &mut E,
     dialect: &Dialect,
     ids: impl IntoIterator<Item = DeviceId>,
     lock: &str,
 ) -> Result<HashMap<DeviceId, DeviceState>> {
-    let columns = "id, public_key, status, last_counter";
+    let columns = "id, public_key, status, last_counter, rollup_counter";
     let rows = select_devices(conn, dialect, columns, ids, lock).await?;
     rows.iter()
         .map(|row| {
@@ -196,7 +200,10 @@ async fn intake_devices<E: Exec>(
             let state = DeviceState {
                 key: array(&key, "public key")?,
                 active: status == "active",
-                last_counter: row.col::<Option<i64>>(3)?.map(from_db),
+                last_counter: row
+                    .col::<Option<i64>>(3)?
+                    .map(from_db)
+                    .max(row.col::<Option<i64>>(4)?.map(from_db)),
             };
             Ok((device_id_from(&id)?, state))
         })
@@ -522,6 +529,33 @@ impl Store {
             .remove(&id))
     }
 
+    /// Raises the device's rollup counter (the last counter the rollup consumed, as the node
+    /// reported it) to `counter`; the replay check refuses counters up to the higher of it and
+    /// the gateway's own. Never lowers it. Whether the device exists.
+    pub async fn seed_rollup_counter(&self, id: DeviceId, counter: u64) -> Result<bool> {
+        let mut tx = self.dialect.begin(&self.writer).await?;
+        let current: Option<Option<i64>> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT rollup_counter FROM devices WHERE id = $1{}",
+            self.dialect.for_update()
+        )))
+        .bind(&id.0[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        // Compared here: the database holds u64 counters bit for bit in signed columns.
+        if current.map(from_db).is_none_or(|c| c < counter) {
+            sqlx::query("UPDATE devices SET rollup_counter = $1 WHERE id = $2")
+                .bind(to_db(counter))
+                .bind(&id.0[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Devices owned by (`owner = true`) or registered by an account; all devices for `None`.
     pub async fn devices(&self, account: Option<i64>, owner: bool) -> Result<Vec<DeviceRow>> {
         let filter = match (account, owner) {
@@ -734,6 +768,69 @@ impl Store {
         }
     }
 
+    /// Like [`Self::next_batch`] without envelopes: the oldest pending statements (registrar
+    /// messages, ownership statements) that may go ahead of the pending envelopes, which the
+    /// submitter holds back while the rollup does not authorize the gateway to send them
+    /// ([`logic::Overtaking`] decides which).
+    pub async fn next_statements(&self, max_bytes: usize, max_messages: usize) -> Result<Batch> {
+        let envelope = super::kind::ENVELOPE;
+        // The kind is a literal, not a parameter, so that SQLite can use the partial index
+        // `messages_pending_statements`.
+        let sql = format!(
+            "SELECT m.id, m.body, m.received_at, m.device_id,
+                 CAST(CASE WHEN m.device_id IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM messages e
+                     WHERE e.device_id = m.device_id AND e.id < m.id
+                         AND e.input_id IS NULL AND e.kind = {envelope}
+                 ) THEN 1 ELSE 0 END AS BIGINT)
+             FROM messages m
+             WHERE m.input_id IS NULL AND m.kind <> {envelope} AND m.id > $1
+             ORDER BY m.id LIMIT 256"
+        );
+        let mut batch = Batch::default();
+        let mut overtaking = logic::Overtaking::default();
+        let mut bytes = 0usize;
+        let mut after = i64::MIN;
+        loop {
+            let rows = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(after)
+                .fetch_all(&self.reader)
+                .await?;
+            if rows.is_empty() {
+                return Ok(batch);
+            }
+            for row in &rows {
+                let device_id: Option<Vec<u8>> = row.try_get(3)?;
+                let statement = logic::PendingStatement {
+                    id: row.try_get(0)?,
+                    body: row.try_get(1)?,
+                    received_at: row.try_get(2)?,
+                    device_id: device_id.as_deref().map(device_id_from).transpose()?,
+                    behind_envelope: row.try_get::<i64, _>(4)? != 0,
+                };
+                after = statement.id;
+                if !overtaking.may_pass(&statement) {
+                    continue;
+                }
+                let count = batch.messages.len() + 1;
+                if count > max_messages
+                    || witness_protocol::RollupInput::header_len(count)
+                        + bytes
+                        + statement.body.len()
+                        > max_bytes
+                {
+                    batch.full = true;
+                    return Ok(batch);
+                }
+                batch
+                    .oldest_received_at
+                    .get_or_insert(statement.received_at);
+                bytes += statement.body.len();
+                batch.messages.push((statement.id, statement.body));
+            }
+        }
+    }
+
     /// Persists an input built from `message_ids` (in order) before anything is sent.
     pub async fn create_input(
         &self,
@@ -863,18 +960,44 @@ impl Store {
             .collect()
     }
 
-    /// Records the backend's verdict on an input's messages.
-    pub async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<()> {
+    /// Records the backend's verdict on an input's messages; how many went back to pending.
+    ///
+    /// An input refused as a whole changed nothing on the rollup. With `requeue` (a refusal
+    /// that can pass later), its messages become pending again, keeping their outbox ids and
+    /// so their acknowledgement order, ahead of everything acknowledged after them; a message
+    /// already requeued [`MAX_REQUEUES`](super::MAX_REQUEUES) times is rejected instead.
+    /// Without `requeue` they are all rejected with the input's reason. Either way the refusal
+    /// is counted on each message and its reason kept (the receipt shows both).
+    pub async fn record_outcome(&self, input_id: i64, outcome: InputOutcome) -> Result<u64> {
         let mut tx = self.dialect.begin(&self.writer).await?;
+        let mut requeued = 0;
         match &outcome.input_refused {
             Some(reason) => {
+                let limit = if outcome.requeue {
+                    to_db(super::MAX_REQUEUES)
+                } else {
+                    0
+                };
                 sqlx::query(
-                    "UPDATE messages SET outcome = 'rejected', reason = $1 WHERE input_id = $2",
+                    "UPDATE messages SET outcome = 'rejected', reason = $1,
+                         refusals = refusals + 1, last_refusal = $1
+                     WHERE input_id = $2 AND refusals >= $3",
+                )
+                .bind(reason)
+                .bind(input_id)
+                .bind(limit)
+                .execute(&mut *tx)
+                .await?;
+                requeued = sqlx::query(
+                    "UPDATE messages SET input_id = NULL, position = NULL,
+                         refusals = refusals + 1, last_refusal = $1
+                     WHERE input_id = $2 AND outcome IS NULL",
                 )
                 .bind(reason)
                 .bind(input_id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
             }
             None => {
                 sqlx::query("UPDATE messages SET outcome = 'attested' WHERE input_id = $1")
@@ -899,7 +1022,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(requeued)
     }
 
     /// Queue figures.

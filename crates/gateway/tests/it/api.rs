@@ -2,6 +2,8 @@
 //! authorization matrix, bad inputs. Scenarios touching storage run on SQLite and, when
 //! `WITNESS_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -1732,5 +1734,125 @@ async fn the_checked_in_document_is_the_served_one() {
         "{} is not the document the gateway serves; rewrite it with WITNESS_UPDATE_OPENAPI=1 \
          cargo test -p witness-gateway --test it checked_in",
         path.display()
+    );
+}
+
+/// A device new to this gateway (a fresh database) whose counters the rollup already consumed:
+/// its old envelopes, copied from calldata, are refused with 409 before the gateway pays for
+/// them, because the gateway asks the node for the device's counter first; a node that does
+/// not answer delays intake by at most the seeding timeout, once, and the gateway then goes by
+/// its own counter.
+#[tokio::test]
+async fn old_envelopes_of_a_device_new_to_the_gateway_are_replays_by_the_rollups_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        seeding_scenario(&url).await;
+    }
+}
+
+async fn seeding_scenario(url: &str) {
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(url, move |c| c.node = Some(endpoints)).await;
+    node.trust(&app.keys);
+    let mut device = Device::new(next_seed());
+    let mut fresh = Device::new(next_seed());
+    app.register(&[&device, &fresh]).await;
+    // Two envelopes another gateway carried: the rollup consumed counters 0..=2.
+    let old = [device.seal(&app.keys, 1), device.seal(&app.keys, 2)];
+    let mut leaf_view = leaf(&device, None, 2, Some(3));
+    leaf_view.last_counter = Some(2);
+    node.rollup
+        .lock()
+        .unwrap()
+        .leaves
+        .insert(device.id.to_hex(), leaf_view);
+    let depth = app.queue_depth().await;
+    for envelope in &old {
+        let replayed = app
+            .post_octets(concat(std::slice::from_ref(envelope)))
+            .await;
+        assert_eq!(
+            (replayed.status, replayed.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("replay")),
+            "{url}: {}",
+            replayed.json
+        );
+        assert!(
+            replayed.json["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("last accepted counter 2"),
+            "{url}: {}",
+            replayed.json
+        );
+    }
+    assert_eq!(app.queue_depth().await, depth, "{url}: nothing stored");
+    let row = app
+        .gateway
+        .store()
+        .device(device.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.last_counter, row.rollup_counter),
+        (None, Some(2)),
+        "{url}"
+    );
+    // The next envelope is fresh; then the gateway's own counter leads.
+    let next = device.seal(&app.keys, 1);
+    let answer = app.post_octets(concat(&[next])).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::ACCEPTED,
+        "{url}: {}",
+        answer.json
+    );
+    let status = app
+        .get(&format!("/v1/devices/{}", device.id), Some(&app.admin))
+        .await;
+    assert_eq!(status.json["submission"]["last_counter"], 3, "{url}");
+    // A device the rollup has no counter for starts from its first envelope.
+    let first = fresh.seal(&app.keys, 1);
+    assert_eq!(
+        app.post_octets(concat(&[first])).await.status,
+        StatusCode::ACCEPTED,
+        "{url}"
+    );
+
+    // A node that does not answer device queries: the first envelope of a device new to the
+    // gateway waits at most the seeding timeout, then it is accepted by the gateway's own
+    // counter; for a while after, nobody waits for the node.
+    node.rollup.lock().unwrap().silent_devices = true;
+    let mut a = Device::new(next_seed());
+    let mut b = Device::new(next_seed());
+    app.register(&[&a, &b]).await;
+    let started = std::time::Instant::now();
+    let answer = app.post_octets(concat(&[a.seal(&app.keys, 1)])).await;
+    let waited = started.elapsed();
+    assert_eq!(
+        answer.status,
+        StatusCode::ACCEPTED,
+        "{url}: {}",
+        answer.json
+    );
+    assert!(
+        waited >= witness_gateway::intake::SEED_TIMEOUT
+            && waited < witness_gateway::intake::SEED_TIMEOUT + Duration::from_secs(3),
+        "{url}: {waited:?}"
+    );
+    let started = std::time::Instant::now();
+    let answer = app.post_octets(concat(&[b.seal(&app.keys, 1)])).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::ACCEPTED,
+        "{url}: {}",
+        answer.json
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{url}: {:?}",
+        started.elapsed()
     );
 }

@@ -417,6 +417,10 @@ pub struct FakeRollup {
     pub outputs: BTreeMap<u64, Vec<Vec<u8>>>,
     /// The trusted registrars its config answer lists (hex keys).
     pub registrars: Vec<String>,
+    /// The authorized gateways its config answer lists (`0x…`).
+    pub gateways: Vec<String>,
+    /// Device queries get no answer (a node that hangs).
+    pub silent_devices: bool,
 }
 
 impl FakeRollup {
@@ -507,14 +511,14 @@ pub fn leaf(
     LeafView::from(&leaf)
 }
 
-fn config_answer(key: String, registrars: Vec<String>) -> ConfigAnswer {
+fn config_answer(key: String, rollup: &FakeRollup) -> ConfigAnswer {
     ConfigAnswer {
         protocol_version: 2,
         backend_public_key: key,
         admin: format!("{:#x}", Address::ZERO),
         root_registrars: vec![],
-        registrars,
-        gateways: vec![],
+        registrars: rollup.registrars.clone(),
+        gateways: rollup.gateways.clone(),
         max_future_skew_s: 300,
         max_age_s: 30 * 86_400,
         proof_freshness_s: 600,
@@ -555,9 +559,7 @@ fn refused(code: &str) -> InspectAnswer {
 
 fn answer(rollup: &FakeRollup, key: &str, query: InspectQuery) -> InspectAnswer {
     match query {
-        InspectQuery::Config => {
-            InspectAnswer::Config(config_answer(key.to_owned(), rollup.registrars.clone()))
-        }
+        InspectQuery::Config => InspectAnswer::Config(config_answer(key.to_owned(), rollup)),
         InspectQuery::Stats => InspectAnswer::Stats(stats_answer()),
         InspectQuery::Device { device_id } => {
             let leaf = rollup.leaves.get(&device_id).cloned();
@@ -614,6 +616,12 @@ impl FakeNode {
         self.rollup.lock().unwrap().registrars.push(key);
     }
 
+    /// The rollup authorizes the gateway account from now on.
+    pub fn authorize_gateway(&self) {
+        let address = format!("{:#x}", gateway_address());
+        self.rollup.lock().unwrap().gateways.push(address);
+    }
+
     pub async fn start(backend_key_hex: String) -> Self {
         use axum::routing::post;
         let rollup = Arc::new(Mutex::new(FakeRollup::default()));
@@ -628,7 +636,12 @@ impl FakeNode {
                     let key = backend_key_hex.clone();
                     let rollup = inspect_rollup.clone();
                     async move {
-                        let answer = match serde_json::from_slice::<InspectQuery>(&body) {
+                        let query = serde_json::from_slice::<InspectQuery>(&body);
+                        let silent = rollup.lock().unwrap().silent_devices;
+                        if silent && matches!(query, Ok(InspectQuery::Device { .. })) {
+                            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                        }
+                        let answer = match query {
                             Ok(query) => answer(&rollup.lock().unwrap(), &key, query),
                             Err(_) => refused("bad_query"),
                         };

@@ -128,9 +128,11 @@ async fn kill_and_restart(dir: &std::path::Path, database_url: &str) {
     chain.deployment.save(&deployment_path).unwrap();
     let keys = Arc::new(Keys::new(next_seed()).on(&chain));
     // A node that trusts the test's registrar (the gateway checks registrar messages against
-    // the rollup's registrar set) and has processed nothing.
+    // the rollup's registrar set) and authorizes the gateway (the submitter holds envelopes
+    // back otherwise), and has processed nothing.
     let node = FakeNode::start(keys.backend_hex()).await;
     node.trust(&keys);
+    node.authorize_gateway();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

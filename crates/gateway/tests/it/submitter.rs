@@ -447,3 +447,85 @@ async fn a_gas_target_holds_readings_until_their_input_is_cheap_enough() {
 /// The urgent interval of the gas-target test: long enough that a loaded machine cannot mine
 /// the first registration's input and still leave the second inside the one-second check.
 const URGENT: Duration = Duration::from_secs(6);
+
+/// While the rollup's authorized gateway set (the node's inspect `config`) does not hold the
+/// gateway, the submitter sends no envelope: statements that may overtake them go (another
+/// device's registration), those that may not wait (an ownership statement behind its device's
+/// envelopes); once authorized, everything goes, each device's messages in order.
+#[tokio::test]
+async fn envelopes_wait_while_the_rollup_does_not_authorize_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        authorization_scenario(&url).await;
+    }
+}
+
+async fn authorization_scenario(url: &str) {
+    let chain = deployed(None).await;
+    let config = chain_config(&chain, chain.rpc_url());
+    let node = FakeNode::start(String::new()).await;
+    let endpoints = node.endpoints.clone();
+    let app = App::with(url, move |c| {
+        c.chain = Some(config);
+        c.node = Some(endpoints);
+        c.batch = small_batches(50);
+    })
+    .await;
+    node.trust(&app.keys);
+    let handle = app.gateway.clone().serve().await.unwrap();
+    let mut a = Device::new(next_seed());
+    app.register(&[&a]).await;
+    wait_until("a's registration to go", 30, || drained(&app)).await;
+    let owner = app.signup("owner").await;
+    let acknowledged = post_some(&app, std::slice::from_mut(&mut a), 2, 3).await;
+    let (claim, _) = app.claim(&owner, &a, 1).await;
+    assert_eq!(claim.status, StatusCode::ACCEPTED, "{}", claim.json);
+    let b = Device::new(next_seed());
+    app.register(&[&b]).await;
+
+    let registrations = |messages: &[Message]| {
+        messages
+            .iter()
+            .filter(|m| matches!(m, Message::Registrar(_)))
+            .count()
+    };
+    wait_until(
+        "b's registration to overtake the held envelopes",
+        30,
+        || async { registrations(&submitted_messages(&chain).await) == 2 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = submitted_messages(&chain).await;
+    assert_eq!(messages.len(), 2, "{url}: only the registrations went");
+    assert_eq!(
+        app.queue_depth().await,
+        7,
+        "{url}: six envelopes and the claim wait"
+    );
+    assert_eq!(metric(&app, "witness_gateway_gateway_authorized").await, 0);
+    assert!(metric(&app, "witness_gateway_envelope_holds_total").await >= 2);
+    let system = app.get("/v1/system", Some(&app.admin)).await;
+    assert_eq!(system.json["gateway_authorized"], false, "{}", system.json);
+
+    node.authorize_gateway();
+    wait_until("the held messages to go", 30, || drained(&app)).await;
+    let messages = submitted_messages(&chain).await;
+    assert_exactly_once(&acknowledged, &messages);
+    assert_eq!(messages.len(), 9, "{url}");
+    // a's envelopes, then its ownership statement.
+    let ownership = messages
+        .iter()
+        .position(|m| matches!(m, Message::Ownership(_)))
+        .unwrap();
+    let last_envelope = messages
+        .iter()
+        .rposition(|m| matches!(m, Message::Envelope(_)))
+        .unwrap();
+    assert!(
+        last_envelope < ownership,
+        "{url}: the claim overtook a's envelopes"
+    );
+    assert_eq!(metric(&app, "witness_gateway_gateway_authorized").await, 1);
+    handle.shutdown().await;
+}
