@@ -362,7 +362,7 @@ function HistoryView({ h }: { h: LoadedHistory }) {
             {h.opened.events.map((e, i) => (
               <li key={i}>
                 <strong>{e.entry.kind.replace(/_/g, ' ')}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
-                {e.entry.kind === 'corrected' ? `: counter ${e.entry.counter} → ${formatKm(Number(e.entry.odometerM))} (${e.entry.reason})` : ''}
+                {e.entry.kind === 'corrected' ? `: counter ${e.entry.correction.counter}${e.entry.correction.odometerM !== null ? ` → ${formatKm(Number(e.entry.correction.odometerM))}` : ''} (${e.entry.correction.reason})` : ''}
                 {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
                 {e.entry.kind === 'owner_changed' ? `: a new owner key${e.entry.consented ? ', released by the previous owner' : ''}` : ''}
               </li>
