@@ -5,7 +5,8 @@ import { formatDate, formatDay, formatInt, formatKm } from '../lib/format';
 import { href } from '../lib/router';
 import { Hex, KeyValues } from './ui';
 import { OdometerChart } from './charts';
-import { anchorsText, asOfText, cannotKnowText, certificatePoints, daySeconds, LEVEL_WORDS, readingText, refusalText, statusText } from './certificateSummary';
+import { anchorsText, asOfText, baselineRow, cannotKnowText, certificatePoints, daySeconds, LEVEL_WORDS, readingText, refusalText, statusText } from './certificateSummary';
+import { baselineText, correctionParts, correctionsText, rollbacksText } from '../lib/corrections';
 
 export type L1Result = Awaited<ReturnType<typeof checkCertificateOnL1>>;
 
@@ -101,6 +102,12 @@ export function CertificateVerdict({
         ) : (
           <p data-testid="cert-highest" data-odometer-m="">No reading of this device is attested yet.</p>
         )}
+        {f.leaf.correctedBaseline && (
+          <p data-testid="cert-baseline" data-odometer-m={String(f.leaf.correctedBaseline.odometerM)}>
+            The car is compared with a <strong>{baselineText(f.leaf.correctedBaseline)}</strong>, not with its highest attested reading: no reading has been attested since that
+            correction.
+          </p>
+        )}
         {problem && <p><strong>{statusText(f)}.</strong></p>}
         <L1Line l1={l1} anchorsPinned={f.anchorsPinned} />
       </div>
@@ -125,8 +132,9 @@ export function CertificateVerdict({
               ['Highest attested', readingText(f.highest)],
               ['First attested', readingText(f.first)],
               ['Attested readings', formatInt(Number(f.leaf.attested))],
-              ['Tamper events', formatInt(f.leaf.tamperEvents)],
-              ['Registrar corrections', formatInt(f.leaf.corrections)],
+              ['Rollbacks on record', <span key="rb" data-testid="cert-rollbacks" data-open={f.leaf.openTampers} data-total={f.leaf.tamperEvents}>{rollbacksText(f.leaf.openTampers, f.leaf.tamperEvents)}</span>],
+              ['Registrar corrections', correctionsText(f.leaf.corrections, f.leaf.latestCorrection)],
+              ...(f.leaf.correctedBaseline ? ([['Baseline', baselineRow(f)]] as [string, string][]) : []),
               ['Ownership changes (era)', formatInt(f.leaf.era)],
               ['Status', statusText(f)],
               ['As of', asOfText(f)],
@@ -177,7 +185,66 @@ export function CertificateVerdict({
           </p>
         </section>
       </div>
+      <CertificateCorrections findings={f} />
       <CertificateReadings findings={f} />
+    </section>
+  );
+}
+
+/** The registrar corrections on record: listed from the history in a full certificate, counted in a summary. */
+export function CertificateCorrections({ findings: f }: { findings: CertificateFindings }) {
+  if (f.leaf.corrections === 0 && f.corrections.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="cert-corrections-heading">
+      <h2 id="cert-corrections-heading">Corrections by a registrar</h2>
+      <p className="small">
+        A registrar (the maker or a fleet operator) may correct the record when it has evidence: a replaced instrument cluster, a faulty sensor, a mistyped value. A correction
+        never deletes anything: the original reading stays on record, and the correction is public, signed and named here. It clears only the one rollback it names, and it
+        moves the baseline the car is compared with only when it says so.
+      </p>
+      {f.level === 'summary' ? (
+        <p className="muted small" data-testid="cert-corrections-summary">
+          {correctionsText(f.leaf.corrections, f.leaf.latestCorrection)} on record. A summary certificate counts them; the full certificate lists each one with its reason and
+          evidence.
+        </p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table compact" data-testid="cert-corrections">
+            <caption className="visually-hidden">Registrar corrections, oldest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Counter</th>
+                <th scope="col">Recorded</th>
+                <th scope="col">What it did</th>
+                <th scope="col">Why</th>
+                <th scope="col">Evidence</th>
+                <th scope="col">Rollback cleared</th>
+                <th scope="col">Corrected value</th>
+                <th scope="col">New baseline</th>
+                <th scope="col">Note</th>
+              </tr>
+            </thead>
+            <tbody>
+              {f.corrections.map((c, i) => {
+                const p = correctionParts(c.correction, c.cleared);
+                return (
+                  <tr key={i} data-counter={String(c.correction.counter)} data-cleared={String(c.cleared)}>
+                    <td>{String(c.correction.counter)}</td>
+                    <td>input {String(c.inputIndex)}</td>
+                    <td>{p.what}</td>
+                    <td>{p.why}</td>
+                    <td>{p.evidence}</td>
+                    <td>{c.cleared ? 'yes' : 'no'}</td>
+                    <td>{p.value}</td>
+                    <td>{p.baseline}</td>
+                    <td>{p.note || '—'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }
@@ -190,6 +257,9 @@ export function CertificateReadings({ findings: f }: { findings: CertificateFind
   const points = certificatePoints(f);
   const disclosed = all ? f.disclosed : f.disclosed.slice(0, SHOWN);
   const odo = all ? f.odometerOnly : f.odometerOnly.slice(0, SHOWN);
+  const cleared = new Set(f.corrections.filter((c) => c.cleared).map((c) => c.correction.counter));
+  const tamper = (counter: bigint) =>
+    cleared.has(counter) ? <span className="badge badge-pending inline">rollback, cleared by a correction</span> : <span className="badge badge-tamper inline">tamper</span>;
   return (
     <section className="card" aria-labelledby="cert-readings-heading">
       <h2 id="cert-readings-heading">Readings the certificate proves</h2>
@@ -211,11 +281,11 @@ export function CertificateReadings({ findings: f }: { findings: CertificateFind
             </thead>
             <tbody>
               {disclosed.map((r) => (
-                <tr key={String(r.counter)} className={r.rollback ? 'row-tamper' : undefined}>
+                <tr key={String(r.counter)} className={r.rollback && !cleared.has(r.counter) ? 'row-tamper' : undefined}>
                   <td>{String(r.counter)}</td>
                   <td>
                     {formatKm(Number(r.reading.odometer_m))}
-                    {r.rollback && <span className="badge badge-tamper inline">tamper</span>}
+                    {r.rollback && tamper(r.counter)}
                   </td>
                   <td>{formatDate(r.reading.timestamp)}</td>
                   <td>{formatInt(r.reading.fuel_ml)} mL</td>
@@ -240,11 +310,11 @@ export function CertificateReadings({ findings: f }: { findings: CertificateFind
             </thead>
             <tbody>
               {odo.map((d) => (
-                <tr key={String(d.counter)} className={d.rollback ? 'row-tamper' : undefined}>
+                <tr key={String(d.counter)} className={d.rollback && !cleared.has(d.counter) ? 'row-tamper' : undefined}>
                   <td>{String(d.counter)}</td>
                   <td>
                     {formatKm(Number(d.odometerM))}
-                    {d.rollback && <span className="badge badge-tamper inline">tamper</span>}
+                    {d.rollback && tamper(d.counter)}
                   </td>
                   <td>{formatDay(daySeconds(d))}</td>
                 </tr>

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../lib/hex';
 import { CERTIFICATE_CODES, verifyCertificateOffline, type CertAnchors } from '../lib/certificate';
 import { ofKind, str, vector } from '../test/vectors';
-import { certificatePoints, certificateFileName, readingText, refusalText, REFUSALS, summaryRows, summaryText } from './certificateSummary';
+import { certificatePoints, certificateFileName, readingText, refusalText, REFUSALS, statusText, summaryRows, summaryText } from './certificateSummary';
+import type { CertificateFindings, RecordedCorrection } from '../lib/certificate';
+import type { Correction } from '../lib/notices';
+import { rollbacksText } from '../lib/corrections';
 import { checkInput } from '../pages/CertificatePage';
 
 function pinnedOf(name: string): CertAnchors {
@@ -21,8 +24,9 @@ describe('the summary of a certificate, in words', () => {
     expect(text).toContain('Highest attested reading: 81,050.0 km on 2026-09-22 20:00 UTC (counter 3)');
     expect(text).toContain('First attested reading: 81,000.0 km on 2026-09-22 18:00 UTC (counter 1)');
     expect(text).toContain('Attested readings: 3');
-    expect(text).toContain('Tamper events: 0');
-    expect(text).toContain('Registrar corrections: 0');
+    expect(text).toContain('Rollbacks on record: none');
+    expect(text).toContain('Registrar corrections: none');
+    expect(text).not.toContain('Baseline:');
     expect(text).toMatch(/Ownership changes \(era\): \d+/);
     expect(text).toContain('As of: block 1,210 (claim in block 1,215), state of input 5 dated');
     expect(text).toContain('Anchors (match the ones you pinned): chain 31337');
@@ -66,6 +70,74 @@ describe('the summary of a certificate, in words', () => {
     expect(readingText(undefined)).toBe('none');
     expect(certificateFileName('ab'.repeat(16), 'binary')).toBe(`${'ab'.repeat(16)}.wtnc`);
     expect(certificateFileName('ab'.repeat(16), 'text')).toBe(`${'ab'.repeat(16)}.wtnc.txt`);
+  });
+});
+
+describe('corrections, open rollbacks and a corrected baseline, in words', () => {
+  const full = () => verifyCertificateOffline(fromHex(str(vector('certificate_full'), 'certificate')), pinnedOf('certificate_full'));
+  const fix: Correction = {
+    deviceId: 'a8f931094082a72b44a6c79cac7bd729',
+    counter: 2n,
+    odometerM: 81_020_000n,
+    baselineM: null,
+    reason: 'sensor_fault',
+    evidence: 'diagnostic_log',
+    evidenceDigest: '45'.repeat(32),
+    note: 'odometer sensor fault at counter 2',
+  };
+  const rebase: Correction = { ...fix, counter: 3n, odometerM: null, baselineM: 1_200_000n, reason: 'cluster_replaced', evidence: 'workshop_record', evidenceDigest: '00'.repeat(32), note: '' };
+  /** The full vector's findings as if its history held a cleared rollback at 2 and a new cluster at 3. */
+  const corrected = (): CertificateFindings => {
+    const f = full();
+    const corrections: RecordedCorrection[] = [
+      { inputIndex: 6n, registrar: '7b'.repeat(32), cleared: true, correction: fix },
+      { inputIndex: 7n, registrar: '7b'.repeat(32), cleared: false, correction: rebase },
+    ];
+    return {
+      ...f,
+      leaf: { ...f.leaf, tamperEvents: 2, openTampers: 1, flagged: true, corrections: 2, latestCorrection: { counter: 3n, inputIndex: 7n }, correctedBaseline: { odometerM: 1_200_000n, inputIndex: 7n } },
+      disclosed: f.disclosed.map((r) => ({ ...r, rollback: r.counter === 2n })),
+      corrections,
+    };
+  };
+
+  it('says open vs all rollbacks', () => {
+    expect(rollbacksText(0, 0)).toBe('none');
+    expect(rollbacksText(0, 1)).toBe("1, cleared by a registrar's correction");
+    expect(rollbacksText(0, 3)).toBe("3, all cleared by a registrar's correction");
+    expect(rollbacksText(1, 1)).toBe("1, not cleared by a registrar's correction");
+    expect(rollbacksText(1, 2)).toBe("2: 1 still open, 1 cleared by a registrar's correction");
+  });
+
+  it("names the baseline a registrar's correction set, the status, and each correction of a full certificate", () => {
+    const f = corrected();
+    const text = summaryText(f);
+    expect(text).toContain("Rollbacks on record: 2: 1 still open, 1 cleared by a registrar's correction");
+    expect(text).toContain('Registrar corrections: 2 (the latest of counter 3, at input 7)');
+    expect(text).toContain("Baseline: baseline 1,200.0 km set by a registrar's correction at input 7 (no reading attested since");
+    expect(statusText(f)).toBe("flagged: 1 of 2 rollback(s) on record not cleared by a registrar's correction");
+    expect(text).toContain(
+      "Correction 1: Counter 2, corrected at input 6: cleared the rollback recorded there; gave the reading's right value, 81,020.0 km (the original stays on record). Why: the odometer sensor reported a value the car never showed. On: the manufacturer's diagnostic log of the unit (SHA-256 4545454545454545…). Note: “odometer sensor fault at counter 2”.",
+    );
+    expect(text).toContain('Correction 2: Counter 3, corrected at input 7: moved the baseline to 1,200.0 km. Why: the instrument cluster (or the odometer sensor) was replaced');
+    expect(text).toContain("On: a workshop's record of the repair (no document named).");
+    // Every rollback cleared: said so, not flagged.
+    const clean = { ...f, leaf: { ...f.leaf, openTampers: 0, flagged: false } };
+    expect(statusText(clean)).toBe("2 rollback(s) on record, every one cleared by a registrar's correction");
+  });
+
+  it('charts a cleared rollback as a corrected reading, not as a tamper event', () => {
+    const points = certificatePoints(corrected());
+    const second = points.find((p) => p.label.includes('(counter 2)'));
+    expect(second?.kind).toBe('corrected');
+    expect(second?.label).toMatch(/^Rollback cleared by a registrar's correction: 81,025.0 km/);
+    const f = corrected();
+    expect(certificatePoints({ ...f, corrections: [] }).find((p) => p.label.includes('(counter 2)'))?.kind).toBe('rollback');
+  });
+
+  it('a summary names no correction one by one', () => {
+    const f = corrected();
+    expect(summaryText({ ...f, level: 'summary', corrections: [] })).not.toContain('Correction 1');
   });
 });
 

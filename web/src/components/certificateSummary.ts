@@ -6,6 +6,7 @@
 import type { CertAnchors, CertificateFindings, DatedOdometer, ProvenReading } from '../lib/certificate';
 import { SECONDS_PER_DAY } from '../lib/notices';
 import { formatDate, formatDay, formatInt, formatKm } from '../lib/format';
+import { baselineText, correctionsText, correctionText, rollbacksText } from '../lib/corrections';
 import type { OdometerPoint } from './charts';
 
 /** Plain-language reasons for the refusal codes (18.5), and for what the text form can refuse. */
@@ -29,7 +30,8 @@ export const REFUSALS: Record<string, string> = {
   opening_missing: 'The reading the record names is not opened in the certificate.',
   wrong_commitment: 'An opened reading is not the one the record names.',
   commitment_mismatch: 'An opened reading does not match what was recorded on chain: the reading was altered.',
-  history_mismatch: 'The history notices do not add up to the device’s record: a notice is missing, altered or out of order, or a disclosed reading was altered.',
+  history_mismatch:
+    'The history notices do not add up to the device’s record: a notice is missing, altered or out of order, a disclosed reading was altered, or the rollbacks and corrections in the history do not match the record’s count of open rollbacks.',
   history_key_mismatch: 'A history key in the certificate does not open the notices it is given for.',
   decryption_failed: 'A sealed part of the certificate does not open: it was altered.',
   malformed_plaintext: 'A sealed part of the certificate opens to something that does not decode.',
@@ -75,9 +77,21 @@ export function anchorsText(a: CertAnchors): string {
 export function statusText(f: CertificateFindings): string {
   const leaf = f.leaf;
   if (leaf.revoked) return 'revoked by a registrar';
-  if (leaf.flagged) return 'flagged (tampering on record without a correction, or a counter behind the rollup)';
-  if (leaf.tamperEvents > 0) return 'tampering on record, corrected by a registrar';
+  if (leaf.flagged) return `flagged: ${formatInt(leaf.openTampers)} of ${formatInt(leaf.tamperEvents)} rollback(s) on record not cleared by a registrar's correction`;
+  if (leaf.tamperEvents > 0) return `${formatInt(leaf.tamperEvents)} rollback(s) on record, every one cleared by a registrar's correction`;
   return 'no tampering on record';
+}
+
+/** What the device is compared with: the baseline a correction set, or its highest attested reading. */
+export function baselineRow(f: CertificateFindings): string {
+  const b = f.leaf.correctedBaseline;
+  if (b) return `${baselineText(b)} (no reading attested since: a verifier compares the car with it, not with the highest attested reading)`;
+  return 'the highest attested reading';
+}
+
+/** A full certificate's corrections, oldest first, one line each. */
+export function correctionLines(f: CertificateFindings): string[] {
+  return f.corrections.map((c) => correctionText(c.correction, c.cleared, c.inputIndex));
 }
 
 export function asOfText(f: CertificateFindings): string {
@@ -93,14 +107,16 @@ export function summaryRows(f: CertificateFindings): [string, string][] {
     ['Highest attested reading', readingText(f.highest)],
     ['First attested reading', readingText(f.first)],
     ['Attested readings', formatInt(Number(leaf.attested))],
-    ['Tamper events', formatInt(leaf.tamperEvents)],
-    ['Registrar corrections', formatInt(leaf.corrections)],
+    ['Rollbacks on record', rollbacksText(leaf.openTampers, leaf.tamperEvents)],
+    ['Registrar corrections', correctionsText(leaf.corrections, leaf.latestCorrection)],
+    ...(leaf.correctedBaseline ? ([['Baseline', baselineRow(f)]] as [string, string][]) : []),
     ['Ownership changes (era)', formatInt(leaf.era)],
     ['Status', statusText(f)],
     ['As of', asOfText(f)],
   ];
   if (f.level === 'full') {
     rows.push(['History', `${formatInt(f.notices)} notice(s) proven complete: ${formatInt(f.disclosed.length)} whole reading(s) disclosed, ${formatInt(f.odometerOnly.length)} dated odometer value(s), ${formatInt(f.undisclosed.length)} reading(s) not disclosed`]);
+    correctionLines(f).forEach((line, i) => rows.push([`Correction ${i + 1}`, line]));
   }
   rows.push(['Outputs root L1 must have accepted', `0x${f.outputsRoot} (output ${f.outputIndex})`]);
   rows.push([f.anchorsPinned ? 'Anchors (match the ones you pinned)' : 'Anchors the certificate claims (not pinned)', anchorsText(f.anchors)]);
@@ -114,23 +130,29 @@ export function summaryText(f: CertificateFindings): string {
     .join('\n');
 }
 
-/** Every reading the certificate proves, for the odometer chart: one point per counter. */
+/**
+ * Every reading the certificate proves, for the odometer chart: one point per counter. A
+ * rollback a registrar's correction cleared is marked as corrected, not as a tamper event.
+ */
 export function certificatePoints(f: CertificateFindings): OdometerPoint[] {
+  const cleared = new Set(f.corrections.filter((c) => c.cleared).map((c) => c.correction.counter));
+  const kindOf = (counter: bigint, rollback: boolean): OdometerPoint['kind'] => (!rollback ? 'attested' : cleared.has(counter) ? 'corrected' : 'rollback');
+  const words = (counter: bigint, rollback: boolean, what: string) => (!rollback ? what : cleared.has(counter) ? "Rollback cleared by a registrar's correction" : 'Tamper event');
   const byCounter = new Map<bigint, OdometerPoint>();
   const whole = (r: ProvenReading, what: string) => {
     byCounter.set(r.counter, {
       time: r.reading.timestamp,
       km: Number(r.reading.odometer_m) / 1000,
-      kind: r.rollback ? 'rollback' : 'attested',
-      label: `${r.rollback ? 'Tamper event' : what}: ${formatKm(Number(r.reading.odometer_m))} at ${formatDate(r.reading.timestamp)} (counter ${r.counter})`,
+      kind: kindOf(r.counter, r.rollback),
+      label: `${words(r.counter, r.rollback, what)}: ${formatKm(Number(r.reading.odometer_m))} at ${formatDate(r.reading.timestamp)} (counter ${r.counter})`,
     });
   };
   for (const d of f.odometerOnly) {
     byCounter.set(d.counter, {
       time: daySeconds(d),
       km: Number(d.odometerM) / 1000,
-      kind: d.rollback ? 'rollback' : 'attested',
-      label: `${d.rollback ? 'Tamper event' : 'Attested'}: ${formatKm(Number(d.odometerM))} on ${formatDay(daySeconds(d))} (counter ${d.counter}, dated odometer)`,
+      kind: kindOf(d.counter, d.rollback),
+      label: `${words(d.counter, d.rollback, 'Attested')}: ${formatKm(Number(d.odometerM))} on ${formatDay(daySeconds(d))} (counter ${d.counter}, dated odometer)`,
     });
   }
   for (const r of f.disclosed) whole(r, 'Attested');

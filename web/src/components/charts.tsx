@@ -44,9 +44,10 @@ export function OdometerChart({ points, title }: { points: OdometerPoint[]; titl
   const yTicks = niceTicks(y0, y1, 5);
   const xTicks = niceTicks(t0, t1, 5);
   const rollbacks = points.filter((p) => p.kind === 'rollback');
+  const corrected = points.filter((p) => p.kind === 'corrected');
   const summary = `${title}. ${attested.length} attested readings from ${formatInt(attested[0]?.km ?? 0)} km to ${formatInt(attested.at(-1)?.km ?? 0)} km${
     rollbacks.length ? `; ${rollbacks.length} tamper event(s) marked in red` : ''
-  }.`;
+  }${corrected.length ? `; ${corrected.length} reading(s) a registrar corrected marked in orange` : ''}.`;
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary}>
@@ -79,13 +80,11 @@ export function OdometerChart({ points, title }: { points: OdometerPoint[]; titl
             </path>
           </g>
         ))}
-        {points
-          .filter((p) => p.kind === 'corrected')
-          .map((p, i) => (
-            <rect key={`c${i}`} x={x(p.time) - 5} y={y(p.km) - 5} width={10} height={10} transform={`rotate(45 ${x(p.time)} ${y(p.km)})`} className="pt-corrected">
-              <title>{p.label}</title>
-            </rect>
-          ))}
+        {corrected.map((p, i) => (
+          <rect key={`c${i}`} x={x(p.time) - 5} y={y(p.km) - 5} width={10} height={10} transform={`rotate(45 ${x(p.time)} ${y(p.km)})`} className="pt-corrected">
+            <title>{p.label}</title>
+          </rect>
+        ))}
       </svg>
       <figcaption className="legend">
         <span>
@@ -95,7 +94,7 @@ export function OdometerChart({ points, title }: { points: OdometerPoint[]; titl
           <span className="key key-rollback" aria-hidden="true" /> tamper event (odometer lower than attested)
         </span>
         <span>
-          <span className="key key-corrected" aria-hidden="true" /> registrar correction
+          <span className="key key-corrected" aria-hidden="true" /> reading a registrar corrected (a rollback it cleared)
         </span>
       </figcaption>
     </figure>

@@ -4,8 +4,8 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { concatBytes, fromHex, toHex, u16be, u32be, u64be, utf8 } from './hex';
 import { encodeReading, parseFaultCode, type Reading } from './protocol';
-import { decodeHistoryNotice, decodeOpenedHistoryNotice, encodeNoticeOutput, encodeOpenedHistoryNotice, encodeStateNotice, openHistoryValues, type StateNotice } from './notices';
-import { decodeLeaf, encodeLeaf, EMPTY_HASH, foldNotice, keyBit, leafHash, nodeHash, type DeviceLeaf } from './state';
+import { decodeHistoryNotice, decodeOpenedHistoryNotice, encodeCorrection, encodeNoticeOutput, encodeOpenedHistoryNotice, encodeStateNotice, openHistoryValues, type Correction, type StateNotice } from './notices';
+import { decodeLeaf, encodeLeaf, EMPTY_HASH, foldNotice, keyBit, leafHash, nodeHash, LEAF_LEN, type LeafFields } from './state';
 import { CLAIM_ACCEPTED_TOPIC, SELECTORS, addressWord, type RpcLog } from './l1';
 import type { HistoryKeys, InspectAnswer } from './api';
 import type { NodeOutput } from './node';
@@ -78,6 +78,8 @@ interface NoticeSpec {
 
 const registeredEntry = (model: number, registrar: Uint8Array) => concatBytes(new Uint8Array([1]), u32be(model), registrar);
 const ownerChangedEntry = (sequence: bigint, owner: Uint8Array) => concatBytes(new Uint8Array([6]), u64be(sequence), new Uint8Array([1]), owner);
+/** 16.4 kind 8: registrar ‖ cleared ‖ the correction as signed (8.2.1). */
+const correctedEntry = (registrar: Uint8Array, cleared: boolean, c: Correction) => concatBytes(new Uint8Array([8]), registrar, new Uint8Array([cleared ? 1 : 0]), encodeCorrection(c));
 
 /** A history notice (16.4) sealed under the era's keys. */
 function sealNotice(device: Uint8Array, n: NoticeSpec, odoKey: Uint8Array, detKey: Uint8Array, extraOdometer = new Uint8Array()): Uint8Array {
@@ -145,12 +147,12 @@ function outputsTree(outputs: Uint8Array[], index: number): { siblings: Uint8Arr
   return { siblings, root: nodes[0] as Uint8Array };
 }
 
-function leafOf(fields: Partial<Omit<DeviceLeaf, 'encoded'>> & { deviceId: string }): Omit<DeviceLeaf, 'encoded'> {
+function leafOf(fields: Partial<LeafFields> & { deviceId: string }): LeafFields {
   return {
     model: 7,
     key: toHex(label(`key ${fields.deviceId}`)),
     revoked: false,
-    flagged: false,
+    openTampers: 0,
     lastCounter: null,
     owner: null,
     ownershipSequence: null,
@@ -162,6 +164,7 @@ function leafOf(fields: Partial<Omit<DeviceLeaf, 'encoded'>> & { deviceId: strin
     latestTamper: null,
     corrections: 0,
     latestCorrection: null,
+    correctedBaseline: null,
     history: { count: 0n, root: toHex(EMPTY_HASH), lastInput: null },
     ...fields,
   };
@@ -185,7 +188,15 @@ const APP = '0x' + 'a1'.repeat(20);
 const CONSENSUS = '0x' + 'c0'.repeat(20);
 const ANCHORS: CertAnchors = { chainId: 31337, application: APP, consensus: CONSENSUS };
 
-function story(opts: { longOdometer?: boolean } = {}) {
+interface StoryOptions {
+  longOdometer?: boolean;
+  /** The entries of input 9 before the change of owner (default: the correction clearing counter 5). */
+  corrections?: (c: Correction, registrar: Uint8Array) => Uint8Array[];
+  /** Fields of the device's leaf to change. */
+  leaf?: Partial<LeafFields>;
+}
+
+function story(opts: StoryOptions = {}) {
   const device = label('certificate test car', 16);
   const deviceId = toHex(device);
   const odo = [label('K_odo era 0'), label('K_odo era 1')];
@@ -203,11 +214,24 @@ function story(opts: { longOdometer?: boolean } = {}) {
     reading(1_790_403_600, 81_950_000),
   ] as Reading[];
   const owner = label('the buyer');
+  // Input 9: a registrar clears the rollback at counter 5 (a sensor fault: the reading's value
+  // corrected, the baseline unchanged), then the car changes hands.
+  const correction: Correction = {
+    deviceId,
+    counter: 5n,
+    odometerM: 81_320_000n,
+    baselineM: null,
+    reason: 'sensor_fault',
+    evidence: 'diagnostic_log',
+    evidenceDigest: toHex(label('the diagnostic log')),
+    note: 'odometer sensor fault at counter 5; the cluster showed 81,320 km',
+  };
+  const registrar = label('registrar');
   const specs: NoticeSpec[] = [
     { input: 3n, timestamp: 1_790_000_000n, era: 0, position: 0n, previous: null, events: [registeredEntry(7, label('registrar'))] },
     { input: 5n, timestamp: 1_790_107_300n, era: 0, position: 1n, previous: 3n, envelopes: [{ key: envKeys[0] as Uint8Array, first: 1n, readings: [r[1], r[2], r[3]] as Reading[] }] },
     { input: 8n, timestamp: 1_790_203_700n, era: 0, position: 2n, previous: 5n, envelopes: [{ key: envKeys[1] as Uint8Array, first: 4n, readings: [r[4], r[5]] as Reading[], rollbackOf: [null, 4n] }] },
-    { input: 9n, timestamp: 1_790_300_000n, era: 1, position: 3n, previous: 8n, events: [ownerChangedEntry(1n, owner)] },
+    { input: 9n, timestamp: 1_790_300_000n, era: 1, position: 3n, previous: 8n, events: [...(opts.corrections ? opts.corrections(correction, registrar) : [correctedEntry(registrar, true, correction)]), ownerChangedEntry(1n, owner)] },
     { input: 12n, timestamp: 1_790_403_700n, era: 1, position: 4n, previous: 9n, envelopes: [{ key: envKeys[2] as Uint8Array, first: 6n, readings: [r[6], r[7]] as Reading[] }] },
   ];
   // `longOdometer`: a backend that sealed 12 bytes too many in notice 1's odometer part.
@@ -224,12 +248,13 @@ function story(opts: { longOdometer?: boolean } = {}) {
     attested: 6n,
     highest: { counter: 7n, commitment: commitmentOf(7, envKeys[2] as Uint8Array), inputIndex: 12n },
     first: { counter: 1n, commitment: commitmentOf(1, envKeys[0] as Uint8Array), inputIndex: 5n },
-    flagged: false,
+    openTampers: 0,
     tamperEvents: 1,
     latestTamper: { counter: 5n, referenceCounter: 4n, inputIndex: 8n },
     corrections: 1,
     latestCorrection: { counter: 5n, inputIndex: 9n },
     history: { count: BigInt(payloads.length), root: toHex(root), lastInput: 12n },
+    ...opts.leaf,
   });
   const leafBytes = encodeLeaf(leaf);
   const neighbours = [0, 1, 2, 3, 4, 5].map((i) => encodeLeaf(leafOf({ deviceId: toHex(label(`neighbour ${i}`, 16)) })));
@@ -246,6 +271,8 @@ function story(opts: { longOdometer?: boolean } = {}) {
   return {
     device,
     deviceId,
+    correction,
+    registrar,
     odo,
     det,
     envKeys,
@@ -356,6 +383,8 @@ describe('certificate vectors (kind certificate)', () => {
       if (v.valid) {
         const f = verifyCertificateOffline(bytes, pinned);
         expect(findingsJson(f)).toEqual(v.findings);
+        // The vectors' stories have no correction (their findings name none).
+        expect(f.corrections).toEqual([]);
         expect(f.anchorsPinned).toBe(pinned !== undefined);
         if (pinned) expect(f.anchors).toEqual(pinned);
         expect(toHex(encodeCertificate(decodeCertificate(bytes)))).toBe(toHex(bytes));
@@ -525,6 +554,58 @@ describe('build → verify: full (forms 0 and 1)', () => {
   });
 });
 
+describe('build → verify: the corrected record (18.4 step 7a)', () => {
+  const full = (s: Story) => verifyCertificateOffline(buildCertificate(fullInputs(s)), ANCHORS);
+  it("lists the history's corrections, oldest first, with the input, the registrar and what they cleared", () => {
+    const f = verifyCertificateOffline(FULL, ANCHORS);
+    expect(f.corrections).toEqual([{ inputIndex: 9n, registrar: toHex(S.registrar), cleared: true, correction: S.correction }]);
+    expect(f.leaf).toMatchObject({ tamperEvents: 1, openTampers: 0, flagged: false, corrections: 1 });
+    // A summary carries no history: no corrections listed (the leaf still counts them).
+    expect(verifyCertificateOffline(SUMMARY, ANCHORS).corrections).toEqual([]);
+  });
+  it('a correction that gives a value and clears nothing leaves the rollback open: the leaf counts it, and is flagged', () => {
+    const s = story({
+      corrections: (c, r) => [correctedEntry(r, false, { ...c, counter: 4n, odometerM: 81_310_000n, reason: 'data_entry_error', evidence: 'inspection_report', note: '' })],
+      leaf: { openTampers: 1, latestCorrection: { counter: 4n, inputIndex: 9n } },
+    });
+    const f = full(s);
+    expect(f.leaf.flagged).toBe(true);
+    expect(f.corrections.map((c) => [c.cleared, c.correction.counter, c.correction.reason])).toEqual([[false, 4n, 'data_entry_error']]);
+  });
+  it('two corrections, one moving the baseline: both listed in order', () => {
+    const s = story({
+      corrections: (c, r) => [correctedEntry(r, true, c), correctedEntry(r, false, { ...c, counter: 5n, odometerM: null, baselineM: 60_000_000n, reason: 'cluster_replaced', evidence: 'workshop_record' })],
+      leaf: { corrections: 2 },
+    });
+    const f = full(s);
+    expect(f.corrections.map((c) => [c.cleared, c.correction.baselineM])).toEqual([
+      [true, null],
+      [false, 60_000_000n],
+    ]);
+  });
+  it('history_mismatch: a correction that says it cleared a rollback the history does not hold open', () => {
+    // Counter 4 was attested, not a rollback.
+    const notOpen = story({ corrections: (c, r) => [correctedEntry(r, true, { ...c, counter: 4n })] });
+    expect(errorOf(() => full(notOpen))).toBe('history_mismatch');
+    expect(() => full(notOpen)).toThrow(/cleared the rollback at counter 4, which the history does not hold open/);
+    // The same rollback cleared twice.
+    const twice = story({ corrections: (c, r) => [correctedEntry(r, true, c), correctedEntry(r, true, c)], leaf: { corrections: 2 } });
+    expect(errorOf(() => full(twice))).toBe('history_mismatch');
+    // A summary does not walk the history: it does not see it.
+    expect(verifyCertificateOffline(buildCertificate(summaryInputs(notOpen)), ANCHORS).level).toBe('summary');
+  });
+  it("history_mismatch: the history's open rollbacks are not the leaf's", () => {
+    // No correction on record, yet the leaf counts no open rollback.
+    const uncleared = story({ corrections: () => [], leaf: { corrections: 0, latestCorrection: null } });
+    expect(errorOf(() => full(uncleared))).toBe('history_mismatch');
+    // The rollback cleared, yet the leaf still counts it open.
+    const stillOpen = story({ leaf: { openTampers: 1 } });
+    expect(errorOf(() => full(stillOpen))).toBe('history_mismatch');
+    expect(() => full(stillOpen)).toThrow(/leaves 0 rollback\(s\) uncleared; the leaf counts 1 open/);
+    expect(errorOf(() => full(story({ corrections: () => [], leaf: { corrections: 0, latestCorrection: null, openTampers: 1 } })))).toBeUndefined();
+  });
+});
+
 describe('build → verify: the notices of the vectors (history_accumulator_state_device, three eras)', () => {
   const acc = vector('history_accumulator_state_device');
   const device = str(acc, 'device_id');
@@ -671,8 +752,9 @@ describe('refusals while decoding', () => {
   });
   it('oversize: a map proof or an opening longer than allowed', () => {
     const mapLen = AT.siblings + 96;
-    // Map proof length 4,431 (one above 19 + 32 × 128 + 315) as a varint.
-    const big = concatBytes(SUMMARY.slice(0, mapLen), new Uint8Array([0xcf, 0x22]), SUMMARY.slice(mapLen + 2));
+    // Map proof length 4,451 (one above 19 + 32 × 128 + 335) as a varint.
+    expect(19 + 32 * 128 + LEAF_LEN + 1).toBe(4451);
+    const big = concatBytes(SUMMARY.slice(0, mapLen), new Uint8Array([0xe3, 0x22]), SUMMARY.slice(mapLen + 2));
     expect(errorOf(() => decodeCertificate(big))).toBe('oversize');
     const openingAt = mapLen + 2 + S.mapProof.length + 1;
     expect(SUMMARY[openingAt]).toBe(S.highestOpening.length);
@@ -695,7 +777,7 @@ describe('refusals while decoding', () => {
     expect(errorOf(() => decodeCertificate(at(SUMMARY, AT.state + 1, 5)))).toBe('unknown_kind');
     const mapAt = AT.siblings + 96 + 2;
     expect(errorOf(() => decodeCertificate(at(SUMMARY, mapAt, 2)))).toBe('unsupported_version');
-    const leafAt = mapAt + S.mapProof.length - 315;
+    const leafAt = mapAt + S.mapProof.length - LEAF_LEN;
     expect(errorOf(() => decodeCertificate(at(SUMMARY, leafAt + 53, 2)))).toBe('invalid_field');
     // Every notice is decoded with the certificate (step 1), so before the pinned anchors are compared.
     const c = decodeCertificate(FULL);

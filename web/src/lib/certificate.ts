@@ -5,7 +5,8 @@
  * against the `certificate` vectors of docs/protocol-vectors.json.
  *
  * - {@link decodeCertificate} / {@link encodeCertificate}: the strict binary format (18.2).
- * - {@link verifyCertificateOffline}: every proof it carries, in the order of 18.4, first
+ * - {@link verifyCertificateOffline}: every proof it carries, in the order of 18.4 (for a
+ *   full one, the corrected record of step 7a too), first
  *   failure reported as a {@link CertificateError} with the stable code of 18.5.
  * - {@link checkCertificateOnL1}: what only L1 can tell (is the outputs root accepted, are
  *   there later claims).
@@ -32,6 +33,7 @@ import {
   commitReading,
   readStandalone,
   STATE_NOTICE_LEN,
+  type Correction,
   type EnvelopeValues,
   type HistoryEntry,
   type HistoryNotice,
@@ -179,6 +181,18 @@ export interface DatedOdometer {
   rollback: boolean;
 }
 
+/** A registrar's correction in the history a full certificate proves (18.4 step 7a). */
+export interface RecordedCorrection {
+  /** The input that recorded it. */
+  inputIndex: bigint;
+  /** The registrar that signed it, hex. */
+  registrar: string;
+  /** It cleared the rollback recorded at its counter. */
+  cleared: boolean;
+  /** What it says, as signed. */
+  correction: Correction;
+}
+
 /** What a certificate proves offline, and what it cannot know (18.4). */
 export interface CertificateFindings {
   level: CertLevel;
@@ -211,6 +225,11 @@ export interface CertificateFindings {
   undisclosed: bigint[];
   /** Full: history notices proven complete against the leaf's accumulator. */
   notices: number;
+  /**
+   * Full: the registrar corrections on record, oldest first. The rollbacks the history
+   * records, less those the corrections cleared, are the leaf's open ones (checked).
+   */
+  corrections: RecordedCorrection[];
   /** What only L1 can tell (codes of {@link CANNOT_KNOW_OFFLINE}). */
   cannotKnow: string[];
 }
@@ -536,6 +555,7 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
   const disclosed: ProvenReading[] = [];
   const odometerOnly: DatedOdometer[] = [];
   const undisclosed: bigint[] = [];
+  const corrections: RecordedCorrection[] = [];
   if (cert.level === 'full') {
     // 7. every notice the device's, refolded
     const sealed: HistoryNotice[] = [];
@@ -555,6 +575,21 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
     const acc = leaf.history;
     if (checked.count !== acc.count || checked.root !== acc.root || checked.lastInput !== acc.lastInput) {
       fail('history_mismatch', `the notices refold to ${checked.count} notice(s), root ${checked.root}; the leaf holds ${acc.count}, root ${acc.root}`);
+    }
+    // 7a. the corrected record: each rollback stays open until a correction clears it
+    const open = new Set<bigint>();
+    for (const notice of folded) {
+      for (const e of notice.entries) {
+        if (e.kind === 'reading' && e.rollbackOf !== null) open.add(e.counter);
+        if (e.kind !== 'corrected') continue;
+        if (e.cleared && !open.delete(e.correction.counter)) {
+          fail('history_mismatch', `the correction at input ${notice.inputIndex} says it cleared the rollback at counter ${e.correction.counter}, which the history does not hold open`);
+        }
+        corrections.push({ inputIndex: notice.inputIndex, registrar: e.registrar, cleared: e.cleared, correction: e.correction });
+      }
+    }
+    if (open.size !== leaf.openTampers) {
+      fail('history_mismatch', `the history leaves ${open.size} rollback(s) uncleared; the leaf counts ${leaf.openTampers} open`);
     }
     // 8. sealed notices of eras whose odometer key is given: dated odometer values
     for (const notice of sealed) {
@@ -600,6 +635,7 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
     odometerOnly,
     undisclosed,
     notices: cert.notices.length,
+    corrections,
     cannotKnow: [...CANNOT_KNOW_OFFLINE],
   };
 }

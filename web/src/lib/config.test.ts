@@ -65,6 +65,7 @@ describe('status badges', () => {
     status: 'active',
     revoked: false,
     flagged: false,
+    open_tampers: 0,
     last_counter: 3,
     owner: 'k1',
     ownership_sequence: 1,
@@ -76,6 +77,7 @@ describe('status badges', () => {
     latest_tamper: null,
     corrections: 0,
     latest_correction: null,
+    corrected_baseline: null,
     history: { count: 1, root: '00', last_input: 2 },
   };
   const base: DeviceAnswer = { device_id: 'aa', exists: true, input_index: 9, leaf };
@@ -85,7 +87,9 @@ describe('status badges', () => {
     expect(badgeFor(withLeaf({ owner: 'other' }), 'k1').kind).toBe('pending');
     expect(badgeFor(base, undefined).kind).toBe('pending');
     expect(badgeFor(withLeaf({ highest: null }), 'k1').kind).toBe('pending');
-    expect(badgeFor(withLeaf({ status: 'flagged', flagged: true, tamper_events: 2 }), 'k1')).toMatchObject({ kind: 'tamper', why: expect.stringMatching(/2 tamper/) });
+    expect(badgeFor(withLeaf({ status: 'flagged', flagged: true, open_tampers: 1, tamper_events: 2 }), 'k1')).toMatchObject({ kind: 'tamper', why: expect.stringMatching(/1 of 2 rollback/) });
+    // Rollbacks on record, every one cleared by a registrar's correction: not a tamper alert.
+    expect(badgeFor(withLeaf({ tamper_events: 2, corrections: 2, latest_correction: { counter: 5, input_index: 8 } }), 'k1').kind).toBe('verified');
     expect(badgeFor(withLeaf({ status: 'revoked', revoked: true }), 'k1')).toMatchObject({ kind: 'revoked' });
     expect(badgeFor({ device_id: 'aa', exists: false, input_index: 3, leaf: null }, 'k1').kind).toBe('pending');
     expect(badgeFor(undefined, 'k1').kind).toBe('unknown');

@@ -22,7 +22,7 @@ export function badgeFor(pub: DeviceAnswer | undefined, ownerKeyHex: string | un
   const leaf: LeafView | null = pub.leaf;
   if (!pub.exists || !leaf) return { kind: 'pending', why: 'The rollup does not know this device yet.' };
   if (leaf.revoked) return { kind: 'revoked', why: 'Revoked by the registrar.' };
-  if (leaf.flagged) return { kind: 'tamper', why: `${leaf.tamper_events} tamper event(s) on record without a correction.` };
+  if (leaf.flagged) return { kind: 'tamper', why: `${leaf.open_tampers} of ${leaf.tamper_events} rollback(s) on record not cleared by a registrar's correction.` };
   if (!ownerKeyHex) return { kind: 'pending', why: 'The owner key for this device is not in this browser.' };
   if (leaf.owner !== ownerKeyHex) return { kind: 'pending', why: 'Waiting for the rollup to record your claim.' };
   if (!leaf.highest) return { kind: 'pending', why: 'No reading attested yet.' };

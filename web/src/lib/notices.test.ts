@@ -12,6 +12,7 @@ import {
   decodeStateNotice,
   encodeNoticeOutput,
   encodeStateNotice,
+  encodeCorrection,
   openHistoryValues,
   outputsMerkleRoot,
   type HistoryEntry,
@@ -42,7 +43,19 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
     case 'reading':
       return { type: 'reading', counter: Number(e.counter), commitment: e.commitment, rollback_of: num(e.rollbackOf) };
     case 'corrected':
-      return { type: 'corrected', counter: Number(e.counter), odometer_m: Number(e.odometerM), registrar: e.registrar, reason: e.reason };
+      return {
+        type: 'corrected',
+        registrar: e.registrar,
+        cleared: e.cleared,
+        device_id: e.correction.deviceId,
+        counter: Number(e.correction.counter),
+        odometer_m: num(e.correction.odometerM),
+        baseline_m: num(e.correction.baselineM),
+        reason: e.correction.reason,
+        evidence: e.correction.evidence,
+        evidence_digest: e.correction.evidenceDigest,
+        note: e.correction.note,
+      };
     case 'key_rotated':
       return { type: 'key_rotated', new_key: e.newKey };
     case 'revoked':
@@ -118,7 +131,11 @@ describe('state notice (vectors of kind state_notice)', () => {
 
 describe('history notice (vectors of kind history_notice)', () => {
   const all = ofKind('history_notice');
-  it('has vectors', () => expect(all.length).toBeGreaterThan(20));
+  it('has vectors, the corrections (kind 8, kind 3 retired) among them', () => {
+    expect(all.length).toBeGreaterThan(20);
+    const names = all.map((v) => v.name);
+    for (const n of ['history_invalid_retired_entry_kind_3', 'history_invalid_unknown_entry_kind', 'history_correction_and_key_rotation']) expect(names).toContain(n);
+  });
   for (const v of all) {
     it(v.name, () => {
       const bytes = fromHex(str(v, 'notice'));
@@ -228,6 +245,56 @@ describe('history notice (vectors of kind history_notice)', () => {
     const reencoded = concatBytes(n.odometerAad.slice(0, 134), u64be(1), n.odometerAad.slice(142));
     expect(errorOf(() => openHistoryValues({ ...altered, odometerAad: reencoded }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))))).toBe('decryption_failed');
     expect(openHistoryValues({ ...altered, odometerAad: n.odometerAad }, fromHex(str(v, 'odometer_key')), fromHex(str(v, 'detail_key'))).length).toBe(3);
+  });
+});
+
+describe('a correction entry (kind 8: registrar ‖ cleared ‖ the correction as signed, PROTOCOL.md 16.4, 8.2.1)', () => {
+  const v = vector('history_correction_and_key_rotation');
+  const bytes = fromHex(str(v, 'notice'));
+  const n = decodeHistoryNotice(bytes);
+  const entry = n.entries[0] as Extract<HistoryEntry, { kind: 'corrected' }>;
+  // The entry starts at 56 (after the header and the entry count): kind 8, the registrar at 57, cleared at 89, the correction from 90.
+  const at = 56;
+
+  it('decodes the correction as the registrar signed it', () => {
+    expect(entry.kind).toBe('corrected');
+    expect(entry).toMatchObject({ cleared: true, correction: { counter: 3n, odometerM: 10_295_000n, baselineM: null, reason: 'sensor_fault', evidence: 'diagnostic_log' } });
+    expect(bytes[at]).toBe(8);
+    expect(bytes[at + 33]).toBe(1);
+    // The correction's bytes are exactly its encoding: the entry is 110 + varint + note bytes
+    // (16.4's table says 147 + var; the fields it lists add up to 110).
+    const c = encodeCorrection(entry.correction);
+    expect(toHex(bytes.slice(at + 34, at + 34 + c.length))).toBe(toHex(c));
+    expect(1 + 32 + 1 + c.length).toBe(110 + 1 + utf8(entry.correction.note).length);
+    expect(n.entries[1]?.kind).toBe('key_rotated');
+    expect(bytes[at + 34 + c.length]).toBe(4);
+  });
+
+  it('refuses a kind 3 entry, a cleared byte, a present flag, a reason or an evidence type out of range, a present flag 0 with a value', () => {
+    const set = (offset: number, value: number) => {
+      const b = bytes.slice();
+      b[offset] = value;
+      return errorOf(() => decodeHistoryNotice(b));
+    };
+    expect(set(at, 3)).toBe('unknown_kind');
+    expect(set(at + 33, 2)).toBe('invalid_field');
+    const c = at + 34;
+    // device 16, counter 8: has_odometer at +24, odometer +25..33, has_baseline +33, baseline +34..42, reason +42, evidence +43.
+    expect(set(c + 24, 2)).toBe('invalid_field');
+    expect(set(c + 24, 0)).toBe('invalid_field');
+    expect(set(c + 33 + 8, 1)).toBe('invalid_field');
+    expect(set(c + 42, 0)).toBe('invalid_field');
+    expect(set(c + 42, 4)).toBe('invalid_field');
+    expect(set(c + 43, 5)).toBe('invalid_field');
+    expect(set(c + 43, 4)).toBeUndefined();
+    expect(set(c + 42, 1)).toBeUndefined();
+  });
+
+  it('encodes every reason and evidence type by its byte, and refuses a note over 256 bytes', () => {
+    const base = entry.correction;
+    expect(encodeCorrection({ ...base, reason: 'cluster_replaced', evidence: 'workshop_record' })[42]).toBe(1);
+    expect(encodeCorrection({ ...base, reason: 'data_entry_error', evidence: 'registry_record' }).slice(42, 44)).toEqual(new Uint8Array([3, 4]));
+    expect(errorOf(() => encodeCorrection({ ...base, note: 'x'.repeat(257) }))).toBe('oversize');
   });
 });
 

@@ -119,12 +119,86 @@ export function encodeStateNotice(n: StateNotice): Uint8Array {
   );
 }
 
+/** Why a registrar corrected a record (8.2.1), by wire byte 1, 2, 3. */
+export const CORRECTION_REASONS = ['cluster_replaced', 'sensor_fault', 'data_entry_error'] as const;
+export type CorrectionReason = (typeof CORRECTION_REASONS)[number];
+/** What a correction rests on (8.2.1), by wire byte 1, 2, 3, 4. */
+export const EVIDENCE_TYPES = ['workshop_record', 'inspection_report', 'diagnostic_log', 'registry_record'] as const;
+export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
+/** The longest note of a correction, in bytes of UTF-8 (`MAX_REASON_LEN`). */
+export const MAX_NOTE_LEN = 256;
+
+/** A registrar's correction of one device's record (op 7, 8.2.1), as it signed it. */
+export interface Correction {
+  /** Hex. */
+  deviceId: string;
+  /** The consumed counter whose reading (or the rollback recorded at it) it corrects. */
+  counter: bigint;
+  /** The reading's right value, when it was wrong (the original stays on record). */
+  odometerM: bigint | null;
+  /** The new baseline, when the correction moves it. */
+  baselineM: bigint | null;
+  reason: CorrectionReason;
+  evidence: EvidenceType;
+  /** SHA-256 of the document the registrar keeps, hex (all zeros when there is none to name). */
+  evidenceDigest: string;
+  note: string;
+}
+
+/** `device_id 16 ‖ counter u64 ‖ has_odometer u8 ‖ odometer u64 ‖ has_baseline u8 ‖ baseline u64 ‖ reason u8 ‖ evidence u8 ‖ digest 32 ‖ note text(256)`. */
+export function readCorrection(r: Reader): Correction {
+  const deviceId = toHex(r.take(16));
+  const counter = r.u64();
+  const odometerM = r.optU64();
+  const baselineM = r.optU64();
+  const reason = CORRECTION_REASONS[r.u8() - 1] ?? r.fail('invalid_field');
+  const evidence = EVIDENCE_TYPES[r.u8() - 1] ?? r.fail('invalid_field');
+  const evidenceDigest = toHex(r.take(32));
+  const note = r.text(MAX_NOTE_LEN);
+  return { deviceId, counter, odometerM, baselineM, reason, evidence, evidenceDigest, note };
+}
+
+/** The correction's bytes as signed (8.2.1); a note over 256 bytes is `oversize`. */
+export function encodeCorrection(c: Correction): Uint8Array {
+  const opt = (v: bigint | null) => concatBytes(new Uint8Array([v === null ? 0 : 1]), u64be(v ?? 0n));
+  const note = utf8(c.note);
+  if (note.length > MAX_NOTE_LEN) throw new DecodeError('oversize', 'correction note');
+  const device = fromHex(c.deviceId);
+  const digest = fromHex(c.evidenceDigest);
+  if (device.length !== 16 || digest.length !== 32) throw new DecodeError('invalid_field', 'correction');
+  return concatBytes(
+    device,
+    u64be(c.counter),
+    opt(c.odometerM),
+    opt(c.baselineM),
+    new Uint8Array([CORRECTION_REASONS.indexOf(c.reason) + 1, EVIDENCE_TYPES.indexOf(c.evidence) + 1]),
+    digest,
+    varintBytes(note.length),
+    note,
+  );
+}
+
+function varintBytes(n: number): Uint8Array {
+  const out: number[] = [];
+  let x = n;
+  do {
+    const low = x & 0x7f;
+    x = Math.floor(x / 128);
+    out.push(x > 0 ? low | 0x80 : low);
+  } while (x > 0);
+  return new Uint8Array(out);
+}
+
 export type HistoryEntry =
   | { kind: 'registered'; model: number; registrar: string }
   | { kind: 'envelope'; firstCounter: bigint; count: number }
   /** `counter` is not on the wire: the k-th reading entry after an envelope entry has `firstCounter + k`. */
   | { kind: 'reading'; counter: bigint; commitment: string; rollbackOf: bigint | null }
-  | { kind: 'corrected'; counter: bigint; odometerM: bigint; registrar: string; reason: string }
+  /**
+   * Kind 8: a registrar's correction as signed (public: it is on chain), and whether it
+   * cleared the rollback recorded at its counter. Kind 3 (the draft's correction) is retired.
+   */
+  | { kind: 'corrected'; registrar: string; cleared: boolean; correction: Correction }
   | { kind: 'key_rotated'; newKey: string }
   | { kind: 'revoked'; reason: string }
   | { kind: 'owner_changed'; sequence: bigint; consented: boolean; owner: string };
@@ -167,8 +241,6 @@ function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): Hi
       if (!owed) throw new DecodeError('invalid_field', 'history notice');
       return { kind: 'reading', counter: owed.next, commitment, rollbackOf };
     }
-    case 3:
-      return { kind: 'corrected', counter: r.u64(), odometerM: r.u64(), registrar: toHex(r.take(32)), reason: r.text(MAX_TEXT) };
     case 4:
       return { kind: 'key_rotated', newKey: toHex(r.take(32)) };
     case 5:
@@ -177,7 +249,10 @@ function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): Hi
       return { kind: 'owner_changed', sequence: r.u64(), consented: r.bool(), owner: toHex(r.take(32)) };
     case 7:
       return { kind: 'envelope', firstCounter: r.u64(), count: r.u8() };
+    case 8:
+      return { kind: 'corrected', registrar: toHex(r.take(32)), cleared: r.bool(), correction: readCorrection(r) };
     default:
+      // Kind 3, the version 2 draft's correction, is retired: unknown like any other.
       return r.fail('unknown_kind');
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from './hex';
 import { codeOf } from './codec';
-import { decodeLeaf, decodeMapProof, encodeLeaf, foldAll, foldNotice, keyBit, leafHash, nodeHash, verifyMapProof, EMPTY_HASH, LEAF_LEN, type DeviceLeaf } from './state';
+import { decodeLeaf, decodeMapProof, encodeLeaf, foldAll, foldNotice, keyBit, leafHash, nodeHash, verifyMapProof, EMPTY_HASH, LEAF_LEN, type DeviceLeaf, type LeafFields } from './state';
 import { ofKind, str, vector, type Vector } from '../test/vectors';
 
 /** The JSON fields of a leaf vector, as the decoder gives them. */
@@ -12,7 +12,7 @@ function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
     model: leaf.model,
     public_key: leaf.key,
     revoked: leaf.revoked,
-    flagged: leaf.flagged,
+    open_tampers: leaf.openTampers,
     last_counter: n(leaf.lastCounter),
     owner: leaf.owner,
     ownership_sequence: n(leaf.ownershipSequence),
@@ -24,6 +24,7 @@ function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
     latest_tamper: leaf.latestTamper && { counter: Number(leaf.latestTamper.counter), reference_counter: Number(leaf.latestTamper.referenceCounter), input_index: Number(leaf.latestTamper.inputIndex) },
     corrections: leaf.corrections,
     latest_correction: leaf.latestCorrection && { counter: Number(leaf.latestCorrection.counter), input_index: Number(leaf.latestCorrection.inputIndex) },
+    corrected_baseline: leaf.correctedBaseline && { odometer_m: Number(leaf.correctedBaseline.odometerM), input_index: Number(leaf.correctedBaseline.inputIndex) },
     history: { count: Number(leaf.history.count), root: leaf.history.root, last_input: n(leaf.history.lastInput) },
   };
 }
@@ -39,7 +40,12 @@ const errorOf = (f: () => unknown): string | undefined => {
 
 describe('device leaf (vectors of kind leaf)', () => {
   const leaves = ofKind('leaf');
-  it('has vectors', () => expect(leaves.length).toBeGreaterThan(10));
+  it('has vectors, the version 2 ones among them', () => {
+    expect(leaves.length).toBeGreaterThan(10);
+    const names = leaves.map((v) => v.name);
+    for (const n of ['leaf_invalid_version_1', 'leaf_invalid_corrected_baseline_present_2', 'leaf_invalid_absent_corrected_baseline_not_zero', 'leaf_corrected']) expect(names).toContain(n);
+    expect(names).not.toContain('leaf_invalid_flagged_2');
+  });
   for (const v of leaves) {
     it(v.name, () => {
       const bytes = fromHex(str(v, 'leaf'));
@@ -49,6 +55,7 @@ describe('device leaf (vectors of kind leaf)', () => {
         expect(fieldsOf(leaf)).toEqual(v.fields);
         expect(toHex(leafHash(leaf.encoded))).toBe(v.leaf_hash);
         expect(toHex(encodeLeaf(leaf))).toBe(toHex(bytes));
+        expect(leaf.flagged).toBe(leaf.openTampers > 0);
       } else {
         expect(errorOf(() => decodeLeaf(bytes))).toBe(v.expected_error);
       }
@@ -56,13 +63,13 @@ describe('device leaf (vectors of kind leaf)', () => {
   }
 });
 
-describe('device leaf layout (315 bytes, "first attested" at 167)', () => {
-  const base: Omit<DeviceLeaf, 'encoded'> = {
+describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first attested" at 170, corrected baseline at 269)', () => {
+  const base: LeafFields = {
     deviceId: '0f'.repeat(16),
     model: 7,
     key: '11'.repeat(32),
     revoked: false,
-    flagged: false,
+    openTampers: 0,
     lastCounter: 9n,
     owner: null,
     ownershipSequence: null,
@@ -74,34 +81,61 @@ describe('device leaf layout (315 bytes, "first attested" at 167)', () => {
     latestTamper: null,
     corrections: 0,
     latestCorrection: null,
+    correctedBaseline: null,
     history: { count: 2n, root: 'cc'.repeat(32), lastInput: 5n },
   };
   it('writes "first attested" right after "highest attested", like it', () => {
     const bytes = encodeLeaf(base);
     expect(bytes.length).toBe(LEAF_LEN);
-    expect(LEAF_LEN).toBe(315);
-    expect(bytes[118]).toBe(1);
-    expect(toHex(bytes.slice(119, 127))).toBe('0000000000000009');
-    expect(bytes[167]).toBe(1);
-    expect(toHex(bytes.slice(168, 176))).toBe('0000000000000004');
-    expect(toHex(bytes.slice(176, 208))).toBe('bb'.repeat(32));
-    expect(toHex(bytes.slice(208, 216))).toBe('0000000000000003');
-    expect(toHex(bytes.slice(274, 306))).toBe('cc'.repeat(32));
+    expect(LEAF_LEN).toBe(335);
+    expect(bytes[0]).toBe(2);
+    expect(bytes[121]).toBe(1);
+    expect(toHex(bytes.slice(122, 130))).toBe('0000000000000009');
+    expect(bytes[170]).toBe(1);
+    expect(toHex(bytes.slice(171, 179))).toBe('0000000000000004');
+    expect(toHex(bytes.slice(179, 211))).toBe('bb'.repeat(32));
+    expect(toHex(bytes.slice(211, 219))).toBe('0000000000000003');
+    expect(toHex(bytes.slice(294, 326))).toBe('cc'.repeat(32));
     const leaf = decodeLeaf(bytes);
     expect(leaf.first).toEqual(base.first);
     expect(leaf.highest).toEqual(base.highest);
   });
+  it('counts open rollbacks in a u32 at 54 (flagged while not 0), and only the version 2 layout is read', () => {
+    const two = encodeLeaf({ ...base, openTampers: 2, tamperEvents: 3 });
+    expect(toHex(two.slice(54, 58))).toBe('00000002');
+    expect(toHex(two.slice(58, 67))).toBe('01' + '0000000000000009');
+    const leaf = decodeLeaf(two);
+    expect(leaf).toMatchObject({ openTampers: 2, flagged: true, tamperEvents: 3 });
+    expect(decodeLeaf(encodeLeaf(base))).toMatchObject({ openTampers: 0, flagged: false });
+    // A version 1 leaf (315 bytes, a flagged byte at 54) is refused by its version byte.
+    const v1 = two.slice(0, 315);
+    v1[0] = 1;
+    expect(errorOf(() => decodeLeaf(v1))).toBe('unsupported_version');
+  });
+  it('writes the corrected baseline at 269 (present, odometer, input); absent all zeros, else invalid_field', () => {
+    const rebased = encodeLeaf({ ...base, correctedBaseline: { odometerM: 1_200_000n, inputIndex: 78n } });
+    expect(rebased[269]).toBe(1);
+    expect(toHex(rebased.slice(270, 278))).toBe(toHex(new Uint8Array([0, 0, 0, 0, 0, 0x12, 0x4f, 0x80])));
+    expect(toHex(rebased.slice(278, 286))).toBe('000000000000004e');
+    expect(decodeLeaf(rebased).correctedBaseline).toEqual({ odometerM: 1_200_000n, inputIndex: 78n });
+    const none = encodeLeaf(base);
+    expect(none.slice(269, 286).every((b) => b === 0)).toBe(true);
+    expect(decodeLeaf(none).correctedBaseline).toBeNull();
+    const dirty = none.slice();
+    dirty[285] = 1;
+    expect(errorOf(() => decodeLeaf(dirty))).toBe('invalid_field');
+  });
   it('absent "first": all zeros, else invalid_field; a short or long leaf is refused', () => {
     const none = encodeLeaf({ ...base, first: null });
-    expect(none.slice(167, 216).every((b) => b === 0)).toBe(true);
+    expect(none.slice(170, 219).every((b) => b === 0)).toBe(true);
     expect(decodeLeaf(none).first).toBeNull();
     const dirty = none.slice();
-    dirty[200] = 1;
+    dirty[203] = 1;
     expect(errorOf(() => decodeLeaf(dirty))).toBe('invalid_field');
     const badPresent = none.slice();
-    badPresent[167] = 2;
+    badPresent[170] = 2;
     expect(errorOf(() => decodeLeaf(badPresent))).toBe('invalid_field');
-    expect(errorOf(() => decodeLeaf(none.slice(0, 314)))).toBe('truncated');
+    expect(errorOf(() => decodeLeaf(none.slice(0, 334)))).toBe('truncated');
     expect(errorOf(() => decodeLeaf(new Uint8Array([...none, 0])))).toBe('trailing_bytes');
   });
 });

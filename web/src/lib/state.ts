@@ -1,5 +1,5 @@
 /**
- * The provable device state (PROTOCOL.md 16.2-16.4): the 315-byte device leaf, the sparse
+ * The provable device state (PROTOCOL.md 16.2-16.4): the 335-byte device leaf (version 2), the sparse
  * Merkle map's proofs, and the per-device history accumulator. The twin of
  * `witness_protocol::state`; checked against docs/protocol-vectors.json.
  */
@@ -7,8 +7,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, fromHex, toHex, u32be, u64be, utf8 } from './hex';
 import { DecodeError, Reader } from './codec';
 
-export const LEAF_VERSION = 1;
-export const LEAF_LEN = 315;
+export const LEAF_VERSION = 2;
+export const LEAF_LEN = 335;
 export const MAP_PROOF_VERSION = 1;
 export const KEY_BITS = 128;
 export const LEAF_TAG = utf8('witness/v2/leaf');
@@ -34,6 +34,14 @@ export interface CorrectionRef {
   inputIndex: bigint;
 }
 
+/** A baseline a registrar's correction set (8.2.1): public, it is in the signed correction. */
+export interface CorrectedBaseline {
+  /** The baseline, in metres. */
+  odometerM: bigint;
+  /** The input that recorded the correction. */
+  inputIndex: bigint;
+}
+
 export interface Accumulator {
   count: bigint;
   /** Hex. */
@@ -48,6 +56,9 @@ export interface DeviceLeaf {
   /** Current Ed25519 device key, hex. */
   key: string;
   revoked: boolean;
+  /** Rollbacks on record that no registrar's correction cleared. */
+  openTampers: number;
+  /** Derived: `openTampers > 0` (not on the wire since leaf version 2). */
   flagged: boolean;
   lastCounter: bigint | null;
   /** Owner key, hex. */
@@ -62,8 +73,13 @@ export interface DeviceLeaf {
   latestTamper: TamperRef | null;
   corrections: number;
   latestCorrection: CorrectionRef | null;
+  /**
+   * The baseline the latest correction set, while no reading has been attested since: then
+   * it, not `highest`, is what the device is compared with (17.3 rule 6).
+   */
+  correctedBaseline: CorrectedBaseline | null;
   history: Accumulator;
-  /** The 315 bytes it was decoded from. */
+  /** The 335 bytes it was decoded from. */
   encoded: Uint8Array;
 }
 
@@ -84,7 +100,7 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
   const model = r.u32();
   const key = toHex(r.take(32));
   const revoked = r.bool();
-  const flagged = r.bool();
+  const openTampers = r.u32();
   const lastCounter = r.optU64();
   const owner = opt(r, () => r.take(32), zeros);
   const ownershipSequence = r.optU64();
@@ -110,6 +126,11 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     () => ({ counter: r.u64(), inputIndex: r.u64() }),
     (c) => c.counter === 0n && c.inputIndex === 0n,
   );
+  const correctedBaseline = opt(
+    r,
+    () => ({ odometerM: r.u64(), inputIndex: r.u64() }),
+    (b) => b.odometerM === 0n && b.inputIndex === 0n,
+  );
   const count = r.u64();
   const root = toHex(r.take(32));
   const lastInput = r.optU64();
@@ -119,7 +140,8 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     model,
     key,
     revoked,
-    flagged,
+    openTampers,
+    flagged: openTampers > 0,
     lastCounter,
     owner: owner ? toHex(owner) : null,
     ownershipSequence,
@@ -131,13 +153,17 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     latestTamper,
     corrections,
     latestCorrection,
+    correctedBaseline,
     history: { count, root, lastInput },
     encoded: bytes.slice(),
   };
 }
 
-/** The leaf's canonical encoding (16.2), from its decoded fields (`encoded` is not read). */
-export function encodeLeaf(leaf: Omit<DeviceLeaf, 'encoded'>): Uint8Array {
+/** The fields a leaf is encoded from: `encoded` and the derived `flagged` are not read. */
+export type LeafFields = Omit<DeviceLeaf, 'encoded' | 'flagged'>;
+
+/** The leaf's canonical encoding (16.2), from its decoded fields. */
+export function encodeLeaf(leaf: LeafFields): Uint8Array {
   const u8 = (v: number) => new Uint8Array([v]);
   const flag = (b: boolean) => u8(b ? 1 : 0);
   const optU64 = (v: bigint | null) => concatBytes(flag(v !== null), u64be(v ?? 0n));
@@ -150,13 +176,14 @@ export function encodeLeaf(leaf: Omit<DeviceLeaf, 'encoded'>): Uint8Array {
     concatBytes(flag(a !== null), u64be(a?.counter ?? 0n), a ? bytesOf(a.commitment, 32, 'commitment') : new Uint8Array(32), u64be(a?.inputIndex ?? 0n));
   const t = leaf.latestTamper;
   const c = leaf.latestCorrection;
+  const b = leaf.correctedBaseline;
   return concatBytes(
     u8(LEAF_VERSION),
     bytesOf(leaf.deviceId, 16, 'device id'),
     u32be(leaf.model),
     bytesOf(leaf.key, 32, 'device key'),
     flag(leaf.revoked),
-    flag(leaf.flagged),
+    u32be(leaf.openTampers),
     optU64(leaf.lastCounter),
     flag(leaf.owner !== null),
     leaf.owner !== null ? bytesOf(leaf.owner, 32, 'owner key') : new Uint8Array(32),
@@ -169,6 +196,7 @@ export function encodeLeaf(leaf: Omit<DeviceLeaf, 'encoded'>): Uint8Array {
     concatBytes(flag(t !== null), u64be(t?.counter ?? 0n), u64be(t?.referenceCounter ?? 0n), u64be(t?.inputIndex ?? 0n)),
     u32be(leaf.corrections),
     concatBytes(flag(c !== null), u64be(c?.counter ?? 0n), u64be(c?.inputIndex ?? 0n)),
+    concatBytes(flag(b !== null), u64be(b?.odometerM ?? 0n), u64be(b?.inputIndex ?? 0n)),
     u64be(leaf.history.count),
     bytesOf(leaf.history.root, 32, 'history root'),
     optU64(leaf.history.lastInput),

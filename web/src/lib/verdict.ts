@@ -1,7 +1,9 @@
 /**
  * The verdict rules (PROTOCOL.md 17.3, the twin of `witness_protocol::verdict::decide`):
  * what a verifier concludes from a device leaf it proved against L1 (or proved absent), the
- * device's answer to a fresh nonce, and its opening of the leaf's highest attested reading.
+ * device's answer to a fresh nonce, and its opening of the leaf's highest attested reading
+ * (not needed while the leaf holds a baseline a registrar's correction set: that public value
+ * is the reference then).
  * Pure: proving and I/O are the caller's.
  */
 import { commitmentOf, verifyPossessionProof, type Opening, type PossessionProof } from './protocol';
@@ -61,37 +63,44 @@ export function decide(e: Evidence): Decision {
   const findings: Finding[] = [];
   if (leaf.flagged) {
     findings.push(
-      f('tamper_on_record', `${leaf.tamperEvents} rollback(s) on record, the latest at counter ${leaf.latestTamper?.counter ?? 0n}, without a correction since`),
+      f('tamper_on_record', `${leaf.openTampers} uncorrected rollback(s) of ${leaf.tamperEvents} on record, the latest at counter ${leaf.latestTamper?.counter ?? 0n}`),
     );
   }
+  // From rule 5 on, a correction on record is always said, last.
+  const latest = leaf.latestCorrection;
+  const corrected = latest
+    ? [f('corrections_on_record', `${leaf.corrections} registrar correction(s) on record, the latest of counter ${latest.counter} at input ${latest.inputIndex}`)]
+    : [];
+  const decision = (verdict: VerdictCode, list: Finding[]): Decision => ({ verdict, findings: [...list, ...corrected] });
+  // Rule 6's reference: the baseline a correction set (public, no opening needed), else the
+  // odometer of a valid opening of the highest attested reading.
+  let reference: { value: number | bigint; what: string } | undefined;
   const highest = leaf.highest;
-  if (!highest) {
-    if (leaf.flagged) return { verdict: 'flagged', findings };
-    return { verdict: 'no_history', findings: [f('no_history', 'no reading attested yet: nothing to compare the device with')] };
+  const baseline = leaf.correctedBaseline;
+  if (baseline) {
+    reference = { value: baseline.odometerM, what: `the ${baseline.odometerM} m baseline a registrar's correction set at input ${baseline.inputIndex}` };
+  } else if (highest) {
+    const o = e.opening;
+    if (o && o.deviceId === e.deviceId.toLowerCase() && o.counter === highest.counter && commitmentOf(o) === highest.commitment) {
+      reference = { value: o.reading.odometer_m, what: `the ${o.reading.odometer_m} m attested at counter ${highest.counter}` };
+    }
+  } else {
+    // Rule 5: nothing to compare the device with.
+    if (leaf.flagged) return decision('flagged', findings);
+    return decision('no_history', [f('no_history', 'no reading attested yet: nothing to compare the device with')]);
   }
-  const o = e.opening;
-  const opened = o && o.deviceId === e.deviceId.toLowerCase() && o.counter === highest.counter && commitmentOf(o) === highest.commitment ? o : undefined;
-  if (opened && proof.reading.odometer_m < opened.reading.odometer_m) {
-    findings.unshift(
-      f('rollback', `the device shows ${proof.reading.odometer_m} m, below the ${opened.reading.odometer_m} m attested at counter ${highest.counter}`),
-    );
-    return { verdict: 'rollback', findings };
+  if (reference && BigInt(proof.reading.odometer_m) < BigInt(reference.value)) {
+    findings.unshift(f('rollback', `the device shows ${proof.reading.odometer_m} m, below ${reference.what}`));
+    return decision('rollback', findings);
   }
-  if (leaf.flagged) return { verdict: 'flagged', findings };
-  if (!opened) {
-    return {
-      verdict: 'cannot_confirm',
-      findings: [f('opening', `the device did not open its highest attested reading (counter ${highest.counter}) to the proven commitment`)],
-    };
+  if (leaf.flagged) return decision('flagged', findings);
+  if (!reference) {
+    return decision('cannot_confirm', [
+      f('opening', `the device did not open its highest attested reading (counter ${highest?.counter ?? 0n}) to the proven commitment`),
+    ]);
   }
   if (leaf.lastCounter !== null && proof.counter < leaf.lastCounter) {
-    return {
-      verdict: 'flagged',
-      findings: [f('counter_behind', `the device's counter ${proof.counter} is below the last consumed counter ${leaf.lastCounter}: a clone or a reset`)],
-    };
+    return decision('flagged', [f('counter_behind', `the device's counter ${proof.counter} is below the last consumed counter ${leaf.lastCounter}: a clone or a reset`)]);
   }
-  return {
-    verdict: 'consistent',
-    findings: [f('consistent', `the device shows ${proof.reading.odometer_m} m, at or above the ${opened.reading.odometer_m} m attested at counter ${highest.counter}`)],
-  };
+  return decision('consistent', [f('consistent', `the device shows ${proof.reading.odometer_m} m, at or above ${reference.what}`)]);
 }

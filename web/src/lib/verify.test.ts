@@ -116,10 +116,11 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
     await cannot(world('verdict_consistent', { outputsOfInput: async () => outputs }), 'proof_refused', 'onchain');
   });
 
-  it('V7: a forged leaf (flag cleared) does not check against the proven root', async () => {
+  it('V7: a forged leaf (its open rollback cleared) does not check against the proven root', async () => {
     const w = world('verdict_flagged');
     const forged = w.leaf.slice();
-    forged[54] = 0; // flagged
+    expect(forged.slice(54, 58)).toEqual(new Uint8Array([0, 0, 0, 1])); // one open rollback
+    forged[57] = 0;
     const r = await cannot(
       world('verdict_flagged', { deviceProof: async (id, input) => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(forged)), proof: mapProofOf(forged) }) }),
       'path_invalid',

@@ -241,7 +241,7 @@ export async function proveDevice(io: VerifyIO, anchors: TrustAnchors | undefine
     const outcome = verifyMapProof(proofBytes, deviceId, fromHex(state.mapRoot));
     if (!outcome.ok) return stop('path_invalid', `The device's path does not check against the proven map root (${outcome.code}): ${outcome.detail}.`);
     const leaf = outcome.member ? outcome.leaf : null;
-    onStep('path', 'ok', leaf ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} tamper event(s), counter ${leaf.lastCounter ?? '—'}.` : 'Proven absent: the claimed state has no device with this id.');
+    onStep('path', 'ok', leaf ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} rollback(s) on record (${leaf.openTampers} not cleared by a correction), ${leaf.corrections} correction(s), counter ${leaf.lastCounter ?? '—'}.` : 'Proven absent: the claimed state has no device with this id.');
     return { ok: true, asOf, state, stateOutputIndex: index, leaf, mapProof: proofBytes, stateSiblings: [...(siblings as string[])], outputsRoot: c.outputsRoot };
   } catch (e) {
     const s = e instanceof Stop ? e : new Stop(current, { code: 'cannot_confirm', detail: msg(e) });
@@ -311,17 +311,18 @@ const VERDICTS: Record<VerdictCode, { tone: Tone; label: string; summary: string
   consistent: {
     tone: 'good',
     label: 'Consistent',
-    summary: "The odometer the device shows now agrees with its history as proven on chain: at or above its highest attested reading, and no tampering on record.",
+    summary:
+      "The odometer the device shows now agrees with its history as proven on chain: at or above its highest attested reading (or the baseline a registrar's correction set), and no rollback on record that a correction did not clear.",
   },
   rollback: {
     tone: 'bad',
     label: 'Rollback detected',
-    summary: 'The device shows less distance than its highest reading attested on chain: the odometer was wound back.',
+    summary: "The device shows less distance than its highest reading attested on chain (or than the baseline a registrar's correction set): the odometer was wound back.",
   },
   flagged: {
     tone: 'warn',
     label: 'Tamper history',
-    summary: 'The proven state has tampering on record without a registrar correction, or the device counts behind what the rollup consumed (a clone or a reset).',
+    summary: "The proven state has a rollback on record that no registrar's correction cleared, or the device counts behind what the rollup consumed (a clone or a reset).",
   },
   revoked: {
     tone: 'bad',

@@ -13,6 +13,7 @@ import {
   noticesFromNode,
   openHistory,
   type Completeness,
+  type HistoryEvent,
   type HistoryRow,
   type ListedNotice,
   type OpenedHistory,
@@ -28,6 +29,7 @@ import { href } from '../lib/router';
 import { OdometerChart, type OdometerPoint } from '../components/charts';
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
 import { CreateCertificate } from '../components/CreateCertificate';
+import { baselineText, correctionsText, correctionText, rollbacksText } from '../lib/corrections';
 
 const SHOWN = 50;
 
@@ -130,10 +132,22 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
             <KeyValues
               items={[
                 ['Status', badge ? <>{badge.why}</> : '—'],
-                ['Tamper events', String(leaf.tamper_events)],
+                ['Rollbacks on record', <span key="rb" data-testid="device-rollbacks" data-open={leaf.open_tampers} data-total={leaf.tamper_events}>{rollbacksText(leaf.open_tampers, leaf.tamper_events)}</span>],
+                ['Registrar corrections', correctionsText(leaf.corrections, leaf.latest_correction && { counter: leaf.latest_correction.counter, inputIndex: leaf.latest_correction.input_index })],
                 ['Attested readings', formatInt(leaf.attested)],
                 ['Last counter', leaf.last_counter ?? '—'],
                 ['Highest attested', leaf.highest ? `counter ${leaf.highest.counter}, input ${leaf.highest.input_index}` : '—'],
+                [
+                  'Baseline',
+                  leaf.corrected_baseline ? (
+                    <span key="b" data-testid="device-baseline">
+                      {baselineText({ odometerM: leaf.corrected_baseline.odometer_m, inputIndex: leaf.corrected_baseline.input_index })} (readings are compared with it until one is
+                      attested at or above it)
+                    </span>
+                  ) : (
+                    'the highest attested reading'
+                  ),
+                ],
                 ['Ownership era', leaf.era],
                 ['Device key', <Hex key="k" value={leaf.public_key} />],
                 [
@@ -235,17 +249,26 @@ function PendingCard({ detail }: { detail: ReturnType<typeof useAsync<DeviceDeta
   );
 }
 
-function points(rows: HistoryRow[]): OdometerPoint[] {
+/** The counters whose rollback a registrar's correction cleared. */
+function clearedCounters(events: HistoryEvent[]): Set<bigint> {
+  const out = new Set<bigint>();
+  for (const e of events) if (e.entry.kind === 'corrected' && e.entry.cleared) out.add(e.entry.correction.counter);
+  return out;
+}
+
+function points(rows: HistoryRow[], cleared: Set<bigint>): OdometerPoint[] {
   const out: OdometerPoint[] = [];
   for (const r of rows) {
     if (r.odometerM === undefined) continue;
     const time = r.reading?.timestamp ?? r.day ?? Number(r.blockTimestamp);
     const when = r.reading ? formatDate(r.reading.timestamp) : r.day !== undefined ? formatDay(r.day) : '';
+    const rollback = r.rollbackOf !== null;
+    const corrected = rollback && cleared.has(r.counter);
     out.push({
       time,
       km: r.odometerM / 1000,
-      kind: r.rollbackOf !== null ? 'rollback' : 'attested',
-      label: `${r.rollbackOf !== null ? 'Tamper event' : 'Attested'}: ${formatKm(r.odometerM)} at ${when} (counter ${r.counter})`,
+      kind: corrected ? 'corrected' : rollback ? 'rollback' : 'attested',
+      label: `${corrected ? "Rollback cleared by a registrar's correction" : rollback ? 'Tamper event' : 'Attested'}: ${formatKm(r.odometerM)} at ${when} (counter ${r.counter})`,
     });
   }
   return out;
@@ -294,11 +317,13 @@ function HistoryView({ h }: { h: LoadedHistory }) {
   const visible = showAll ? rows : rows.slice(0, SHOWN);
   const detailEras = new Set(h.keys?.detail.map((k) => k.era) ?? []);
   const odoOnly = rows.filter((r) => r.level === 'odometer').length;
+  const cleared = clearedCounters(h.opened.events);
+  const corrections = h.opened.events.filter((e): e is HistoryEvent & { entry: { kind: 'corrected' } } => e.entry.kind === 'corrected');
   return (
     <>
       <StatusLine h={h} />
       {h.keysError && <Alert title="Could not get the history keys">{h.keysError}</Alert>}
-      <OdometerChart points={points(h.opened.rows)} title="Odometer over time" />
+      <OdometerChart points={points(h.opened.rows, cleared)} title="Odometer over time" />
       <p className="muted small">
         {h.opened.notices} history notice(s) from {h.noticesFrom}, opened in this browser{h.undecodable ? `; ${h.undecodable} could not be decoded` : ''}.{' '}
         {detailEras.size > 0 ? `Whole readings of your era (${[...detailEras].join(', ')}) are checked against their commitments.` : ''}{' '}
@@ -320,15 +345,18 @@ function HistoryView({ h }: { h: LoadedHistory }) {
           </thead>
           <tbody>
             {visible.map((r) => (
-              <tr key={`${r.counter}-${r.inputIndex}`} className={r.rollbackOf !== null ? 'row-tamper' : undefined} data-level={r.level}>
+              <tr key={`${r.counter}-${r.inputIndex}`} className={r.rollbackOf !== null && !cleared.has(r.counter) ? 'row-tamper' : undefined} data-level={r.level}>
                 <td>{String(r.counter)}</td>
                 <td>
                   {r.odometerM !== undefined ? formatKm(r.odometerM) : <span className="muted">sealed</span>}
-                  {r.rollbackOf !== null && (
-                    <span className="badge badge-tamper inline">
-                      <span aria-hidden="true">!</span> tamper (below counter {String(r.rollbackOf)})
-                    </span>
-                  )}
+                  {r.rollbackOf !== null &&
+                    (cleared.has(r.counter) ? (
+                      <span className="badge badge-pending inline">rollback (below counter {String(r.rollbackOf)}), cleared by a registrar's correction</span>
+                    ) : (
+                      <span className="badge badge-tamper inline">
+                        <span aria-hidden="true">!</span> tamper (below counter {String(r.rollbackOf)})
+                      </span>
+                    ))}
                 </td>
                 <td>{r.reading ? formatDate(r.reading.timestamp) : r.day !== undefined ? formatDay(r.day) : formatDate(Number(r.blockTimestamp))}</td>
                 <td>{String(r.inputIndex)}</td>
@@ -355,14 +383,27 @@ function HistoryView({ h }: { h: LoadedHistory }) {
           {showAll ? `Show the latest ${SHOWN}` : `Show all ${rows.length} readings`}
         </button>
       )}
+      {corrections.length > 0 && (
+        <section aria-labelledby="corrections-heading">
+          <h3 id="corrections-heading">Corrections by a registrar ({corrections.length})</h3>
+          <p className="muted small">Each is public and signed; the original readings stay on record. A correction clears only the rollback it names and moves the baseline only when it says so.</p>
+          <ul data-testid="history-corrections">
+            {corrections.map((e, i) => (
+              <li key={i} data-counter={String(e.entry.correction.counter)} data-cleared={String(e.entry.cleared)}>
+                {correctionText(e.entry.correction, e.entry.cleared, e.inputIndex)} <span className="muted small">({formatDate(Number(e.blockTimestamp))})</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {h.opened.events.length > 0 && (
         <details className="events">
           <summary>Other events ({h.opened.events.length})</summary>
           <ul>
             {h.opened.events.map((e, i) => (
               <li key={i}>
-                <strong>{e.entry.kind.replace(/_/g, ' ')}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
-                {e.entry.kind === 'corrected' ? `: counter ${e.entry.counter} → ${formatKm(Number(e.entry.odometerM))} (${e.entry.reason})` : ''}
+                <strong>{e.entry.kind === 'corrected' ? "registrar's correction" : e.entry.kind.replace(/_/g, ' ')}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
+                {e.entry.kind === 'corrected' ? `: ${correctionText(e.entry.correction, e.entry.cleared)}` : ''}
                 {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
                 {e.entry.kind === 'owner_changed' ? `: a new owner key${e.entry.consented ? ', released by the previous owner' : ''}` : ''}
               </li>

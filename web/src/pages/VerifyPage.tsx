@@ -9,6 +9,7 @@ import { Alert, Card, Field, Hex, KeyValues, PageTitle, Steps, type Step } from 
 import { EndpointsPanel } from '../components/EndpointsPanel';
 import { AnchorsPanel } from '../components/AnchorsPanel';
 import { describeLocal } from './DevicesPage';
+import { baselineText, correctionsText, rollbacksText } from '../lib/corrections';
 
 export function VerifyPage({ initialDevice }: { initialDevice: string }) {
   const app = useApp();
@@ -194,8 +195,31 @@ function Result({ result }: { result: VerifyResult }) {
                   ? `counter ${leaf.highest.counter}, input ${leaf.highest.inputIndex}${openingMatches && opening ? `: opened by the device to ${formatKm(opening.reading.odometer_m)} at ${formatDate(opening.reading.timestamp)}` : ''}`
                   : 'none',
               ],
+              [
+                'Compared with',
+                leaf?.correctedBaseline ? (
+                  <span key="b" data-testid="verify-baseline" data-odometer-m={String(leaf.correctedBaseline.odometerM)}>
+                    the {baselineText(leaf.correctedBaseline)} (no reading attested since; no opening needed)
+                  </span>
+                ) : leaf?.highest ? (
+                  'the highest attested reading, as the device opened it'
+                ) : (
+                  'nothing yet'
+                ),
+              ],
               ['Attested readings', leaf ? formatInt(Number(leaf.attested)) : '—'],
-              ['Tamper events', leaf ? `${leaf.tamperEvents}${leaf.latestTamper ? ` (latest: counter ${leaf.latestTamper.counter} fell below counter ${leaf.latestTamper.referenceCounter})` : ''}` : '—'],
+              [
+                'Rollbacks on record',
+                leaf ? (
+                  <span key="rb" data-testid="verify-rollbacks" data-open={leaf.openTampers} data-total={leaf.tamperEvents}>
+                    {rollbacksText(leaf.openTampers, leaf.tamperEvents)}
+                    {leaf.latestTamper ? ` (latest: counter ${leaf.latestTamper.counter} fell below counter ${leaf.latestTamper.referenceCounter})` : ''}
+                  </span>
+                ) : (
+                  '—'
+                ),
+              ],
+              ['Registrar corrections', leaf ? correctionsText(leaf.corrections, leaf.latestCorrection) : '—'],
               ['Last consumed counter', leaf?.lastCounter !== undefined && leaf?.lastCounter !== null ? String(leaf.lastCounter) : '—'],
               ['Device key (proven)', <Hex key="k" value={leaf?.key} />],
               ['State notice', result.stateOutputIndex !== undefined && result.state ? `output ${result.stateOutputIndex}, input ${result.state.inputIndex}, map root ${result.state.mapRoot.slice(0, 16)}…` : '—'],
