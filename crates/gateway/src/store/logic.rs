@@ -659,17 +659,21 @@ impl Overtaking {
         let message = witness_protocol::Message::read(&mut witness_protocol::codec::Reader::new(
             &statement.body,
         ));
-        let (registrar, registrar_set) = match &message {
+        let (registrar, registrar_set, replacement) = match &message {
             Ok(witness_protocol::Message::Registrar(m)) => (
                 Some(m.registrar.to_bytes()),
                 matches!(
                     m.action,
                     RegistrarAction::AddRegistrar { .. } | RegistrarAction::RemoveRegistrar { .. }
                 ),
+                matches!(m.action, RegistrarAction::ReplaceUnit { .. }),
             ),
-            _ => (None, false),
+            _ => (None, false, false),
         };
+        // A replacement retires the old unit: its readings acknowledged before must reach the
+        // rollup first, and they are among the held envelopes, so it waits for them.
         let held = message.is_err()
+            || replacement
             || statement.behind_envelope
             || statement
                 .device_id
@@ -718,6 +722,7 @@ mod tests {
             device_id: DeviceId([device; 16]),
             model: ModelId(1),
             public_key: key.public_key(),
+            vehicle: witness_protocol::VehicleId([device; 32]),
         }
     }
 
@@ -793,6 +798,22 @@ mod tests {
             false,
         );
         assert!(fresh.may_pass(&add));
+        // A replacement waits for the held envelopes (its old unit's among them).
+        let replace = registrar_statement(
+            8,
+            &r2,
+            9,
+            RegistrarAction::ReplaceUnit {
+                vehicle: witness_protocol::VehicleId([3; 32]),
+                old_device: DeviceId([1; 16]),
+                new_device: DeviceId([2; 16]),
+                model: ModelId(1),
+                public_key: r1.public_key(),
+                baseline_m: 0,
+            },
+            false,
+        );
+        assert!(!Overtaking::default().may_pass(&replace));
         let garbage = PendingStatement {
             body: vec![witness_protocol::kind::REGISTRAR, 0],
             ..add.clone()
