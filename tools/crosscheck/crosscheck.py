@@ -578,12 +578,50 @@ def encode_correction(m: dict) -> bytes:
             + m["evidence_digest"] + enc_varint(len(note)) + note)
 
 
+# Section 4: a vehicle is named by a hiding commitment to its VIN.
+TAG_VEHICLE = b"witness/v2/vehicle"
+VIN_LEN = 17
+VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # ISO 3779: digits, capitals but I, O and Q
+assert len(VIN_ALPHABET) == 33 and not set("IOQ") & set(VIN_ALPHABET)
+
+
+def check_vin(vin: str) -> bytes:
+    """17 characters of the ISO 3779 alphabet, else invalid_field (lower case too): one VIN, one
+    commitment. Returns its 17 ASCII bytes."""
+    if len(vin) != VIN_LEN or any(ch not in VIN_ALPHABET for ch in vin):
+        raise ProtocolError("invalid_field", f"VIN {vin!r}")
+    return vin.encode("ascii")
+
+
+def vehicle_id(vin: str, salt: bytes) -> bytes:
+    """SHA-256("witness/v2/vehicle" ‖ salt 32 ‖ VIN 17 ASCII)."""
+    assert len(salt) == 32
+    return hashlib.sha256(TAG_VEHICLE + salt + check_vin(vin)).digest()
+
+
+def simulated_vehicle(seed: bytes) -> tuple[str, bytes]:
+    """Section 13, `VehicleIdentity::simulated(seed)`: VIN "WTN" and 14 characters
+    VIN_ALPHABET[b mod 33] of the first 14 bytes of SHA-256("witness simulated vehicle" ‖ seed);
+    salt SHA-256("witness simulated vehicle salt" ‖ seed)."""
+    d = hashlib.sha256(b"witness simulated vehicle" + seed).digest()
+    vin = "WTN" + "".join(VIN_ALPHABET[b % 33] for b in d[:14])
+    return vin, hashlib.sha256(b"witness simulated vehicle salt" + seed).digest()
+
+
+OP_REGISTER, OP_REPLACE = 8, 9
+
+
 def read_registrar(rd: Reader) -> dict:
     start = rd.pos
     m = {"registrar": parse_ed25519_key(rd.take(32)), "sequence": rd.u64(), "op": rd.u8()}
     op = m["op"]
-    if op == 1:
-        m.update(device_id=rd.take(16), model=rd.u32(), public_key=parse_ed25519_key(rd.take(32)))
+    if op == OP_REGISTER:
+        m.update(device_id=rd.take(16), model=rd.u32(), public_key=parse_ed25519_key(rd.take(32)),
+                 vehicle=rd.take(32))
+    elif op == OP_REPLACE:
+        # 8.2.2: vehicle ‖ old unit ‖ new unit ‖ model ‖ the new unit's key ‖ baseline_m.
+        m.update(vehicle=rd.take(32), old_device=rd.take(16), new_device=rd.take(16), model=rd.u32(),
+                 public_key=parse_ed25519_key(rd.take(32)), baseline_m=rd.u64())
     elif op == 2:
         m.update(device_id=rd.take(16), reason=rd.text(MAX_REASON))
     elif op == 3:
@@ -593,7 +631,8 @@ def read_registrar(rd: Reader) -> dict:
     elif op == OP_CORRECT:
         m.update(read_correction(rd))
     else:
-        # Op 4 (the draft's CorrectReading) is retired: unknown_kind like any other op.
+        # Ops 1 (the draft's RegisterDevice without a vehicle) and 4 (the draft's
+        # CorrectReading) are retired: unknown_kind like any other op.
         raise ProtocolError("unknown_kind", f"registrar op {op}")
     m["body"] = rd.data[start : rd.pos]
     m["signature"] = rd.take(64)
@@ -852,7 +891,8 @@ def check_statement_common(c: Checker, v: dict, tag: bytes, body: bytes, signatu
 
 
 REGISTRAR_EXPECTED = {
-    "registrar_register_device": 1,
+    "registrar_register_device": OP_REGISTER,
+    "registrar_replace_unit": OP_REPLACE,
     "registrar_revoke_device": 2,
     "registrar_rotate_key": 3,
     "registrar_correct": OP_CORRECT,
@@ -871,7 +911,9 @@ def check_registrar(c: Checker, v: dict):
     c.eq("registrar key = signer", m["registrar"], h(v, "signer_public_key"))
     c.eq("signer seed = generator label", h(v, "signer_seed"), vector_seed("registrar"))
     c.eq("op", m["op"], REGISTRAR_EXPECTED[v["name"]])
-    fixed = {1: 52, 3: 48, 5: 32, 6: 32}
+    # Op fields: RegisterDevice 16 + 4 + 32 + 32 (189 bytes in all, 8.2); ReplaceUnit 32 + 16 +
+    # 16 + 4 + 32 + 8 = 108, so 213 bytes in all (8.2's table says 221: see the report).
+    fixed = {OP_REGISTER: 84, OP_REPLACE: 108, 3: 48, 5: 32, 6: 32}
     if m["op"] in fixed:
         c.eq("message length", len(msg), 105 + fixed[m["op"]])
     else:
@@ -881,8 +923,24 @@ def check_registrar(c: Checker, v: dict):
     if "device_id" in m:
         c.eq("device_id = generator label", m["device_id"], vector_device_id("registered device"))
     second = ed25519_public(vector_seed("second registrar"))
-    if m["op"] == 1:
+    # The registered device's vehicle is VehicleIdentity::simulated of its label's seed (13).
+    vehicle = vehicle_id(*simulated_vehicle(vector_seed("registered device")))
+    if m["op"] == OP_REGISTER:
         c.eq("registered key", m["public_key"], ed25519_public(vector_seed("registered device")))
+        c.eq("vehicle = simulated(\"registered device\")", m["vehicle"], vehicle)
+        c.eq("op fields re-encoded", m["body"][41:],
+             m["device_id"] + be(m["model"], 4) + m["public_key"] + m["vehicle"])
+    if m["op"] == OP_REPLACE:
+        # The registered device's unit replaced by the unit "replacement unit", from a baseline.
+        c.eq("vehicle = the registered device's", m["vehicle"], vehicle)
+        c.eq("old unit = the registered device", m["old_device"], vector_device_id("registered device"))
+        c.eq("new unit = generator label", m["new_device"], vector_device_id("replacement unit"))
+        c.eq("new unit's key = generator label", m["public_key"], ed25519_public(vector_seed("replacement unit")))
+        c.true("old and new unit differ", m["old_device"] != m["new_device"])
+        c.eq("op fields re-encoded", m["body"][41:],
+             m["vehicle"] + m["old_device"] + m["new_device"] + be(m["model"], 4) + m["public_key"]
+             + be(m["baseline_m"], 8))
+        c.eq("model, baseline", (m["model"], m["baseline_m"]), (3, 152_300_000))
     if m["op"] == 3:
         c.eq("new key", m["new_key"], second)
     if m["op"] in (5, 6):
@@ -1011,7 +1069,7 @@ TAG_KEY_ODOMETER = b"witness/v2/history-key/odometer"
 TAG_KEY_DETAIL = b"witness/v2/history-key/detail"
 EMPTY = bytes(32)
 LEAF_VERSION = 2
-LEAF_LEN = 335
+LEAF_LEN = 401
 MAP_PROOF_VERSION = 1
 KEY_BITS = 128
 NOTICE_VERSION = 2
@@ -1076,6 +1134,10 @@ def read_leaf(rd: Reader) -> dict:
         "latest_correction": read_opt(rd, lambda: {"counter": rd.u64(), "input_index": rd.u64()}),
         # Offset 269: set by a correction that moves the baseline, cleared by the next attested reading.
         "corrected_baseline": read_opt(rd, lambda: {"odometer_m": rd.u64(), "input_index": rd.u64()}),
+        # Offsets 286-351: the vehicle's commitment (section 4) and the unit's links (8.2.2).
+        "vehicle": rd.take(32).hex(),
+        "predecessor": read_opt(rd, lambda: rd.take(16).hex()),
+        "successor": read_opt(rd, lambda: rd.take(16).hex()),
     }
     leaf["history"] = {"count": rd.u64(), "root": rd.take(32).hex(), "last_input": read_opt(rd, rd.u64)}
     return leaf
@@ -1104,6 +1166,9 @@ def encode_leaf(leaf: dict) -> bytes:
     out += be(leaf["corrections"], 4)
     out += enc_opt(leaf["latest_correction"], lambda c: u64(c["counter"]) + u64(c["input_index"]), 16)
     out += enc_opt(leaf["corrected_baseline"], lambda b: u64(b["odometer_m"]) + u64(b["input_index"]), 16)
+    out += bytes.fromhex(leaf["vehicle"])
+    out += enc_opt(leaf["predecessor"], bytes.fromhex, 16)
+    out += enc_opt(leaf["successor"], bytes.fromhex, 16)
     hist = leaf["history"]
     out += u64(hist["count"]) + bytes.fromhex(hist["root"]) + enc_opt(hist["last_input"], u64, 8)
     assert len(out) == LEAF_LEN
@@ -1277,7 +1342,36 @@ def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitme
         e = {"type": "corrected", "registrar": rd.take(32).hex(), "cleared": rd.boolean()}
         e.update(correction_json(read_correction(rd)))
         return e
+    if kind == 9:
+        # The unit was replaced (8.2.2): the new unit's id ‖ the registrar's key.
+        return {"type": "replaced_by", "new_device": rd.take(16).hex(), "registrar": rd.take(32).hex()}
+    if kind == 10:
+        # The unit replaced another: the old unit's id ‖ the baseline it starts from ‖ the registrar.
+        return {"type": "replaces", "old_device": rd.take(16).hex(), "baseline_m": rd.u64(), "registrar": rd.take(32).hex()}
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
+
+
+def encode_entry(e: dict) -> bytes:
+    """A non-reading history entry (16.4) from its decoded form."""
+    t = e["type"]
+    if t == "registered":
+        return b"\x01" + be(e["model"], 4) + bytes.fromhex(e["registrar"])
+    if t == "key_rotated":
+        return b"\x04" + bytes.fromhex(e["new_key"])
+    if t == "revoked":
+        r = e["reason"].encode()
+        return b"\x05" + enc_varint(len(r)) + r
+    if t == "owner_changed":
+        return b"\x06" + be(e["sequence"], 8) + bytes([e["consented"]]) + bytes.fromhex(e["owner"])
+    if t == "envelope":
+        return b"\x07" + be(e["first_counter"], 8) + bytes([e["count"]])
+    if t == "corrected":
+        return encode_corrected_entry(e)
+    if t == "replaced_by":
+        return b"\x09" + bytes.fromhex(e["new_device"]) + bytes.fromhex(e["registrar"])
+    if t == "replaces":
+        return b"\x0a" + bytes.fromhex(e["old_device"]) + be(e["baseline_m"], 8) + bytes.fromhex(e["registrar"])
+    raise AssertionError(t)
 
 
 def correction_json(m: dict) -> dict:
@@ -1499,14 +1593,18 @@ def check_counter_steps(c: Checker, v: dict):
 
 
 def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce: bytes,
-           opening_bytes: bytes | None, domain: bytes) -> tuple[str, list]:
-    """(verdict, findings): the findings' codes in order, the first one the verdict's code.
-    `corrections_on_record` is a tuple (code, number, latest's counter, latest's input)."""
+           opening_bytes: bytes | None, domain: bytes, predecessors: list[bytes] = ()) -> tuple[str, list]:
+    """(verdict, findings): the findings in order, the first one's code the verdict's. A finding
+    is its code, or a tuple (code, …): ("tamper_on_record", unit), ("unit_replaced", unit,
+    attested readings, tamper events, open rollbacks), ("corrections_on_record", unit, number,
+    latest's counter, latest's input). `predecessors`: the earlier units' leaves, newest first."""
     if leaf_bytes is None:
         return "unknown_device", ["unknown_device"]
     leaf = decode_leaf(leaf_bytes)
     if leaf["revoked"]:
         return "revoked", ["revoked"]
+    if leaf["successor"] is not None:  # 2: replaced; ask the vehicle's current unit
+        return "revoked", ["replaced"]
     proof = decode_possession(proof_bytes)
     if proof["device_id"] != device_id or proof["nonce"] != nonce:
         return "cannot_confirm", ["proof_not_fresh"]
@@ -1514,20 +1612,47 @@ def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce
         verify_strict(bytes.fromhex(leaf["public_key"]), signed_bytes(TAG_POSSESSION, domain, proof["body"]), proof["signature"])
     except ProtocolError:
         return "cannot_confirm", ["device_signature"]
-    verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes)
-    # From rule 5 on, a correction on record is the last finding.
-    if leaf["corrections"] > 0:
-        latest = leaf["latest_correction"] or {}
-        findings.append(("corrections_on_record", leaf["corrections"], latest.get("counter"), latest.get("input_index")))
+    # 5: the earlier units, each the previous one's predecessor, naming it as successor, of the
+    # same vehicle; the vehicle is flagged when any unit has open rollbacks.
+    units, linked = [leaf], True
+    given = [decode_leaf(p) for p in predecessors]
+    while units[-1]["predecessor"] is not None:
+        k = len(units) - 1
+        unit = given[k] if k < len(given) else None
+        if (unit is None or unit["device_id"] != units[-1]["predecessor"]
+                or unit["successor"] != units[-1]["device_id"] or unit["vehicle"] != leaf["vehicle"]):
+            linked = False
+            break
+        units.append(unit)
+    if linked and len(given) > len(units) - 1:
+        linked = False  # a leaf given beyond the last predecessor is no earlier unit of this one
+    if not linked:
+        verdict, findings = "cannot_confirm", ["previous_unit"]
+    else:
+        flagged = [u["device_id"] for u in units if u["open_tampers"] != 0]
+        verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes, flagged)
+    # From rule 5 on: one unit_replaced per earlier unit, then one corrections_on_record per unit
+    # with a correction (the leaf first).
+    for u in units[1:]:
+        findings.append(("unit_replaced", u["device_id"], u["attested"], u["tamper_events"], u["open_tampers"]))
+    for u in units:
+        if u["corrections"] > 0:
+            latest = u["latest_correction"] or {}
+            findings.append(("corrections_on_record", u["device_id"], u["corrections"], latest.get("counter"),
+                             latest.get("input_index")))
     return verdict, findings
 
 
-def decide_from_rule_5(leaf: dict, device_id: bytes, proof: dict, opening_bytes: bytes | None) -> tuple[str, list]:
-    flagged = leaf["open_tampers"] != 0
+def decide_from_rule_5(leaf: dict, device_id: bytes, proof: dict, opening_bytes: bytes | None,
+                       flagged_units: list[str]) -> tuple[str, list]:
+    """Rules 5 (its second part) to 10; `flagged_units`: the vehicle's units with open rollbacks
+    (the leaf's and the earlier units'), one tamper_on_record finding each."""
+    flagged = bool(flagged_units)
+    tampers = [("tamper_on_record", u) for u in flagged_units]
     highest, baseline = leaf["highest"], leaf["corrected_baseline"]
     # 5. Nothing to compare with: no highest attested reading and no corrected baseline.
     if highest is None and baseline is None:
-        return ("flagged", ["tamper_on_record"]) if flagged else ("no_history", ["no_history"])
+        return ("flagged", tampers) if flagged else ("no_history", ["no_history"])
     # 6. The reference: the corrected baseline when set (public; the opening does not count
     # then), else the odometer of a valid opening of the highest.
     if baseline is not None:
@@ -1543,9 +1668,9 @@ def decide_from_rule_5(leaf: dict, device_id: bytes, proof: dict, opening_bytes:
                     and commitment(o["device_id"], o["counter"], o["blinding"], o["reading"]).hex() == highest["commitment"]):
                 reference = o["reading"]["odometer_m"]
     if reference is not None and reference > proof["reading"]["odometer_m"]:
-        return "rollback", ["rollback"] + (["tamper_on_record"] if flagged else [])
+        return "rollback", ["rollback"] + tampers
     if flagged:  # 7
-        return "flagged", ["tamper_on_record"]
+        return "flagged", tampers
     if reference is None:  # 8
         return "cannot_confirm", ["opening"]
     if leaf["last_counter"] is not None and proof["counter"] < leaf["last_counter"]:  # 9
@@ -1588,11 +1713,20 @@ def check_leaf_vector(c: Checker, v: dict):
     c.eq("latest correction named iff corrections", leaf["latest_correction"] is None, leaf["corrections"] == 0)
     cb = leaf["corrected_baseline"]
     if cb is not None:
-        c.true("a corrected baseline comes from a correction not after the latest",
-               leaf["latest_correction"] is not None and cb["input_index"] <= leaf["latest_correction"]["input_index"])
+        # Set by a correction that moves the baseline (16.2) or by the replacement act (8.2.2, 15.1).
+        c.true("a corrected baseline comes from a correction not after the latest, or a replacement",
+               (leaf["latest_correction"] is not None and cb["input_index"] <= leaf["latest_correction"]["input_index"])
+               or leaf["predecessor"] is not None)
         c.true("no attested reading of a later input", highest is None or highest["input_index"] <= cb["input_index"])
+    # 8.2.2: a unit's links name other units.
+    c.true("predecessor and successor are other units",
+           leaf["device_id"] not in (leaf["predecessor"], leaf["successor"]))
     if leaf["device_id"] == vector_device_id("leaf fresh").hex():
         c.eq("public key = generator label", leaf["public_key"], ed25519_public(vector_seed("leaf fresh")).hex())
+    if leaf["device_id"] == vector_device_id("state device").hex():
+        # Section 13: vector vehicles are VehicleIdentity::simulated(seed of the label).
+        c.eq("vehicle = simulated(\"state device\")", leaf["vehicle"],
+             vehicle_id(*simulated_vehicle(vector_seed("state device"))).hex())
 
 
 def check_map_vector(c: Checker, v: dict):
@@ -1786,44 +1920,71 @@ def check_accumulator_vector(c: Checker, v: dict):
     c.true("two notices swapped: the root differs", swapped[1].hex() != hist["root"])
 
 
+def finding_code(f) -> str:
+    return f if isinstance(f, str) else f[0]
+
+
 def check_verdict_vector(c: Checker, v: dict):
     c.eq("backend key = the vectors'", h(v, "backend_public_key"), hpke_derive_key_pair(b"witness vectors backend key")[1])
     device_id = h(v, "device_id")
     leaf = h(v, "leaf") if v["leaf"] else None
+    predecessors = [bytes.fromhex(x) for x in v["predecessors"]]
     c.eq("device id = generator label", device_id, vector_device_id("verdict device"))
     if leaf is not None:
         c.eq("leaf is the device's", decode_leaf(leaf)["device_id"], v["device_id"])
         c.eq("leaf key = generator label", decode_leaf(leaf)["public_key"], ed25519_public(vector_seed("verdict device")).hex())
+        # Section 13: vector vehicles are VehicleIdentity::simulated(seed of the label).
+        c.eq("vehicle = simulated(\"verdict device\")", decode_leaf(leaf)["vehicle"],
+             vehicle_id(*simulated_vehicle(vector_seed("verdict device"))).hex())
+    for raw in predecessors:
+        c.eq("predecessor leaf re-encoded", encode_leaf(decode_leaf(raw)), raw)
     verdict, findings = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
-                               h(v, "opening") if v["opening"] else None, dom(v))
-    c.eq("verdict, finding", (verdict, findings[0]), (v["expected_verdict"], v["expected_finding"]))
+                               h(v, "opening") if v["opening"] else None, dom(v), predecessors)
+    c.eq("verdict, finding", (verdict, finding_code(findings[0])), (v["expected_verdict"], v["expected_finding"]))
     if leaf is None:
         return
     fields = decode_leaf(leaf)
     c.eq("leaf re-encoded", encode_leaf(fields), leaf)
-    # From rule 5 on (17.3), a corrected record says so in the last finding, and only then.
-    past_rule_4 = findings[0] not in ("unknown_device", "revoked", "proof_not_fresh", "device_signature")
-    codes = [f if isinstance(f, str) else f[0] for f in findings]
-    c.eq("corrections_on_record last, exactly when corrected and past rule 4",
-         codes.count("corrections_on_record"), 1 if past_rule_4 and fields["corrections"] > 0 else 0)
-    if "corrections_on_record" in codes:
-        c.eq("corrections_on_record is the last finding", codes[-1], "corrections_on_record")
-        lc = fields["latest_correction"]
-        c.eq("corrections_on_record: number, latest counter and input", findings[-1][1:],
-             (fields["corrections"], lc["counter"], lc["input_index"]))
+    codes = [finding_code(f) for f in findings]
+    past_rule_4 = codes[0] not in ("unknown_device", "revoked", "replaced", "proof_not_fresh", "device_signature")
+    # Rule 5 with earlier units: the ones that link (all of them unless previous_unit).
+    units = [fields] + ([] if codes[0] == "previous_unit" else [decode_leaf(p) for p in predecessors])
+    if codes[0] != "previous_unit":
+        c.eq("earlier units given = the leaf's predecessors walked", len(predecessors),
+             0 if fields["predecessor"] is None else len(units) - 1)
+    # From rule 5 on (17.3): unit_replaced per earlier unit, then corrections_on_record per
+    # corrected unit (the leaf first), last; before rule 5 neither.
+    corrected = [u for u in units if u["corrections"] > 0] if past_rule_4 else []
+    tail = ([("unit_replaced", u["device_id"], u["attested"], u["tamper_events"], u["open_tampers"]) for u in units[1:]]
+            if past_rule_4 else [])
+    tail += [("corrections_on_record", u["device_id"], u["corrections"], u["latest_correction"]["counter"],
+              u["latest_correction"]["input_index"]) for u in corrected]
+    c.eq("the trailing findings", findings[len(findings) - len(tail):] if tail else [], tail)
+    c.eq("no other unit_replaced / corrections_on_record", codes.count("unit_replaced") + codes.count("corrections_on_record"), len(tail))
     if "corrections_on_record follows" in (v.get("description") or ""):
         c.true("the description's corrections_on_record", "corrections_on_record" in codes)
+    if "unit_replaced follows" in (v.get("description") or ""):
+        c.true("the description's unit_replaced", "unit_replaced" in codes)
+    # A flagged vehicle: one tamper_on_record per unit with open rollbacks, no other.
+    if codes[0] in ("rollback", "tamper_on_record") and past_rule_4:
+        c.eq("tamper_on_record per flagged unit", [f[1] for f in findings if finding_code(f) == "tamper_on_record"],
+             [u["device_id"] for u in units if u["open_tampers"] != 0])
+    # Rule 2: a replaced unit is revoked (replaced) whatever the device answers.
+    if fields["successor"] is not None and not fields["revoked"]:
+        c.eq("replaced: no other finding", findings, ["replaced"])
     # Rule 6: with a corrected baseline the opening does not count (any opening, or none, gives
     # the same verdict); without one, the rules reached without an opening stay the same.
     if past_rule_4 and fields["corrected_baseline"] is not None:
         other = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
-                       None if v["opening"] else bytes(77), dom(v))
+                       None if v["opening"] else bytes(77), dom(v), predecessors)
         c.eq("corrected baseline: the opening does not count", other, (verdict, findings))
 
 
 def state_derived_cases(vectors: dict) -> list:
     """Rules of sections 16 and 17 applied to mutated vector bytes."""
     leaf = h(vectors["leaf_corrected"], "leaf")
+    fresh = h(vectors["leaf_fresh"], "leaf")
+    assert decode_leaf(fresh)["history"]["last_input"] is None
     proof = h(vectors["map_proof_member_device_3"], "proof")
     notice = h(vectors["history_three_readings_with_rollback"], "notice")
     registration = h(vectors["history_registration"], "notice")
@@ -1846,15 +2007,29 @@ def state_derived_cases(vectors: dict) -> list:
 
     cases = [
         ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 252, b"\x02"))),
-        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 326, b"\x02"))),
+        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 392, b"\x02"))),
+        ("leaf: absent history input, a value under it", "invalid_field", lambda: decode_leaf(at(fresh, 400, b"\x01"))),
+        ("leaf: predecessor present 2", "invalid_field", lambda: decode_leaf(at(leaf, 318, b"\x02"))),
+        ("leaf: predecessor present 255", "invalid_field", lambda: decode_leaf(at(leaf, 318, b"\xff"))),
+        ("leaf: successor present 2", "invalid_field", lambda: decode_leaf(at(leaf, 335, b"\x02"))),
+        ("leaf: absent predecessor, an id under it (last byte)", "invalid_field",
+         lambda: decode_leaf(at(leaf, 334, b"\x01"))),
+        ("leaf: absent predecessor, an id under it (first byte)", "invalid_field",
+         lambda: decode_leaf(at(leaf, 319, b"\x80"))),
+        ("leaf: absent successor, an id under it (last byte)", "invalid_field",
+         lambda: decode_leaf(at(leaf, 351, b"\x01"))),
+        ("leaf: version 2 at 335 bytes (before the vehicle)", "truncated", lambda: decode_leaf(leaf[:335])),
+        ("leaf: cut inside the vehicle id", "truncated", lambda: decode_leaf(leaf[:300])),
+        ("leaf: cut after the successor's present byte", "truncated", lambda: decode_leaf(leaf[:336])),
         ("leaf: first attested present 2", "invalid_field", lambda: decode_leaf(at(leaf, 170, b"\x02"))),
         ("leaf: corrected baseline present 2", "invalid_field", lambda: decode_leaf(at(leaf, 269, b"\x02"))),
         ("leaf: absent corrected baseline, an input index under it", "invalid_field",
          lambda: decode_leaf(at(leaf, 285, b"\x01"))),
         ("leaf: version 1 at its 315 bytes", "unsupported_version", lambda: decode_leaf(b"\x01" + leaf[1:315])),
         ("leaf: version 3", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x03"))),
-        ("leaf: 334 bytes", "truncated", lambda: decode_leaf(leaf[:334])),
-        ("leaf: 336 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
+        ("leaf: 400 bytes", "truncated", lambda: decode_leaf(leaf[:400])),
+        ("leaf: 402 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
+        ("leaf: version 1 at 401 bytes", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x01"))),
         ("map proof: empty", "truncated", lambda: decode_map_proof(b"")),
         ("map proof: depth 255", "oversize", lambda: decode_map_proof(at(proof, 2, b"\xff"))),
         ("state notice: 2 bytes", "truncated", lambda: decode_state_notice(state[:2])),
@@ -2030,7 +2205,9 @@ def correction_cases(vectors: dict) -> list:
     long_note = enc_varint(257) + b"a" * 257
     cases = [
         ("registrar op 4 (retired CorrectReading)", "unknown_kind", registrar(at(msg, OP, b"\x04"))),
-        ("registrar op 8", "unknown_kind", registrar(at(msg, OP, b"\x08"))),
+        ("registrar op 10", "unknown_kind", registrar(at(msg, OP, b"\x0a"))),
+        ("registrar op 0", "unknown_kind", registrar(at(msg, OP, b"\x00"))),
+        ("registrar op 255", "unknown_kind", registrar(at(msg, OP, b"\xff"))),
         ("registrar op 4 inside an input", "unknown_kind",
          lambda: decode_input(bytes([INPUT_VERSION, 1, KIND_REGISTRAR]) + at(msg, OP, b"\x04"))),
         ("correction: has_odometer 2", "invalid_field", registrar(at(msg, HAS_ODO, b"\x02"))),
@@ -2134,6 +2311,7 @@ ODOMETER_KEY_ITEM = 36  # era u32 ‖ K_odo 32
 MIN_CERT_NOTICE = 4  # form u8 ‖ a length byte ‖ the 2-byte notice version and kind
 MAX_CERT_NOTICE = 2 * 1024 * 1024  # a notice's length above this is oversize
 MAX_OPENING = 141  # 7.4 with 32 faults
+MAX_EARLIER_UNITS = 16  # 18.2; 17.2 V7a proves at most 16 earlier units too
 TEXT_BEGIN = "-----BEGIN WITNESS CERTIFICATE-----"
 TEXT_END = "-----END WITNESS CERTIFICATE-----"
 
@@ -2194,6 +2372,23 @@ def decode_certificate(data: bytes) -> dict:
     cert["map_proof"] = decode_map_proof(cert["map_proof_raw"])
     cert["highest_raw"], cert["highest"] = opening()
     cert["first_raw"], cert["first"] = opening()
+    # The vehicle: present ‖ VIN 17 (UTF-8, else invalid_text; ISO 3779, else invalid_field, as
+    # section 4 says of any VIN) ‖ salt 32.
+    cert["vehicle"] = None
+    if rd.boolean():
+        raw_vin = rd.take(VIN_LEN)
+        try:
+            vin = raw_vin.decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise ProtocolError("invalid_text", "VIN") from None
+        check_vin(vin)
+        cert["vehicle"] = (vin, rd.take(32))
+    # The earlier units: at most 16 map proofs, newest first.
+    cert["earlier_raw"], cert["earlier"] = [], []
+    for _ in range(rd.count(MAX_EARLIER_UNITS, 2)):
+        raw = var(19 + 32 * KEY_BITS + LEAF_LEN)
+        cert["earlier_raw"].append(raw)
+        cert["earlier"].append(decode_map_proof(raw))
     # Full only: the odometer keys (era ascending) and the notices, each sealed or opened.
     # Step 1 decodes every notice too (form 0 as a history notice, 16.4; form 1 in the opened
     # form, rebuilt), before the anchors are compared: a malformed notice is refused with its
@@ -2237,6 +2432,8 @@ def encode_certificate(cert: dict) -> bytes:
     out += be(cert["output_index"], 8) + be(bitmap, 8)
     out += b"".join(s for k, s in enumerate(cert["output_siblings"]) if s != ZERO_HASHES[k])
     out += var(cert["map_proof_raw"]) + opt_opening(cert["highest_raw"]) + opt_opening(cert["first_raw"])
+    out += b"\x00" if cert["vehicle"] is None else b"\x01" + cert["vehicle"][0].encode() + cert["vehicle"][1]
+    out += enc_varint(len(cert["earlier_raw"])) + b"".join(var(raw) for raw in cert["earlier_raw"])
     if cert["level"] == "full":
         out += enc_varint(len(cert["odometer_keys"]))
         out += b"".join(be(era, 4) + key for era, key in cert["odometer_keys"])
@@ -2331,6 +2528,14 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
         raise ProtocolError("wrong_device")
     leaf = decode_leaf(raw)
     device = cert["device_id"]
+    # Step 5a: the disclosed VIN and salt open the leaf's vehicle commitment.
+    vin = None
+    if cert["vehicle"] is not None:
+        vin, salt = cert["vehicle"]
+        if vehicle_id(vin, salt).hex() != leaf["vehicle"]:
+            raise ProtocolError("vehicle_mismatch")
+    # Step 5b: the earlier units, walked from the leaf's predecessor, each against the same root.
+    earlier = earlier_units(leaf, cert["earlier"], bytes.fromhex(state["map_root"]))
     highest = proven_reading(leaf["highest"], cert["highest"], device)  # step 6
     first = proven_reading(leaf["first"], cert["first"], device)  # step 6b
     disclosed, odometer_only, undisclosed, corrections = [], [], [], []
@@ -2376,8 +2581,38 @@ def verify_certificate(data: bytes, pinned: dict | None) -> dict:
         "block_timestamp": state["block_timestamp"], "outputs_root": node.hex(),
         "output_index": cert["output_index"], "leaf": raw.hex(), "highest": highest, "first": first,
         "disclosed": disclosed, "odometer_only": odometer_only, "undisclosed": undisclosed,
-        "notices": len(cert["notices"]), "corrections": corrections, "cannot_know": CANNOT_KNOW,
+        "notices": len(cert["notices"]), "corrections": corrections, "vin": vin,
+        "earlier_units": [x.hex() for x in earlier], "cannot_know": CANNOT_KNOW,
     }
+
+
+def earlier_units(leaf: dict, proofs: list[dict], root: bytes) -> list[bytes]:
+    """18.4 step 5b. The k-th proof verifies (16.3) for the k-th predecessor's id against `root`
+    (root_mismatch); absence, or another device's leaf (wrong_prefix too), is previous_unit; its
+    leaf names the unit after it as successor and has the leaf's vehicle (previous_unit); a
+    predecessor without a proof, or a proof beyond the last predecessor, is previous_unit.
+    Returns the earlier units' leaves, newest first."""
+    out, after = [], leaf
+    while after["predecessor"] is not None:
+        k = len(out)
+        if k >= len(proofs):
+            raise ProtocolError("previous_unit", f"no proof for earlier unit {k}")
+        try:
+            outcome, raw = verify_map_proof(proofs[k], bytes.fromhex(after["predecessor"]), root)
+        except ProtocolError as e:
+            if e.code == "wrong_prefix":
+                raise ProtocolError("previous_unit", f"earlier unit {k}: another device's leaf") from None
+            raise
+        if outcome != "member":
+            raise ProtocolError("previous_unit", f"earlier unit {k} proven absent")
+        unit = decode_leaf(raw)
+        if unit["successor"] != after["device_id"] or unit["vehicle"] != leaf["vehicle"]:
+            raise ProtocolError("previous_unit", f"earlier unit {k} does not link")
+        out.append(raw)
+        after = unit
+    if len(proofs) > len(out):
+        raise ProtocolError("previous_unit", "a proof beyond the last predecessor")
+    return out
 
 
 def corrected_record(notices: list[dict], open_tampers: int) -> list[dict]:
@@ -2396,6 +2631,9 @@ def corrected_record(notices: list[dict], open_tampers: int) -> list[dict]:
                     if e["counter"] not in open_rollbacks:
                         raise ProtocolError("history_mismatch", f"a correction clears {e['counter']}, no open rollback")
                     open_rollbacks.remove(e["counter"])
+                elif e["counter"] in open_rollbacks:
+                    # The backend would have cleared it.
+                    raise ProtocolError("history_mismatch", f"a correction of open rollback {e['counter']} clears nothing")
                 corrections.append({"input_index": n["fields"]["input_index"], "registrar": e["registrar"],
                                     "cleared": e["cleared"],
                                     "correction": {k: v for k, v in e.items() if k not in ("type", "registrar", "cleared")}})
@@ -2411,17 +2649,27 @@ def certificate_text(data: bytes) -> str:
 
 
 def read_certificate_text(given: bytes) -> bytes:
-    """18.6: the binary file (starts with the magic), the text form, or bare base64."""
+    """18.6: the binary file (starts with the magic), the two lines anywhere in a text (whitespace
+    ignored; BEGIN without END is truncated), bare base64, or hex; anything else not_a_certificate."""
     if given.startswith(CERT_MAGIC):
         return given
-    text = given.decode("ascii")
+    try:
+        text = given.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("not_a_certificate", "not text") from None
     body = "".join(text.split())
-    if body.startswith(TEXT_BEGIN.replace(" ", "")):
+    begin, end = TEXT_BEGIN.replace(" ", ""), TEXT_END.replace(" ", "")
+    if begin in body:
         # Whitespace is ignored, so the lines are compared without their spaces.
-        begin, end = TEXT_BEGIN.replace(" ", ""), TEXT_END.replace(" ", "")
-        if not body.endswith(end):
-            raise ProtocolError("not_a_certificate", "no end line")
-        body = body[len(begin) : -len(end)]
+        body = body[body.index(begin) + len(begin) :]
+        if end not in body:
+            raise ProtocolError("truncated", "no end line")
+        body = body[: body.index(end)]
+    elif body.lower().startswith(CERT_MAGIC.hex()):
+        try:
+            return bytes.fromhex(body)
+        except ValueError:
+            raise ProtocolError("not_a_certificate", "not hex") from None
     try:
         return base64.b64decode(body, validate=True)
     except ValueError:
@@ -2447,23 +2695,52 @@ def check_certificate_vector(c: Checker, v: dict):
     pinned = v["pinned"]
     if not v["valid"]:
         c.rejects(v["name"], v["expected_error"], verify_certificate, data, pinned)
+        vin, salt = simulated_vehicle(vector_seed("certificate-car"))
+        if v["expected_error"] == "vehicle_mismatch":
+            # The story's VIN with another salt (its description): 5a fails, and with the right
+            # salt it would open the leaf's vehicle id.
+            x = decode_certificate(data)
+            leaf = decode_leaf(x["map_proof"]["leaf"][0])
+            c.eq("the disclosed VIN is the car's", x["vehicle"][0], vin)
+            c.true("under another salt", x["vehicle"][1] != salt)
+            c.eq("the right salt opens the leaf's vehicle id", vehicle_id(vin, salt).hex(), leaf["vehicle"])
+        if v["expected_error"] == "previous_unit" and "no unit" in (v.get("description") or ""):
+            x = decode_certificate(data)
+            leaf = decode_leaf(x["map_proof"]["leaf"][0])
+            c.eq("the leaf replaced no unit", leaf["predecessor"], None)
+            c.true("and an earlier unit's proof is given", len(x["earlier"]) > 0)
+            c.eq("without it the certificate verifies", verify_certificate(encode_certificate(dict(x, earlier_raw=[])), pinned)["earlier_units"], [])
         return
     got = verify_certificate(data, pinned)
     want = cert_readings_from_json(v["findings"])
+    # 18.4's findings carry the corrections (7a); the vectors carry their number (section 13).
+    got = dict(got, corrections=len(got["corrections"]))
     for key in want:
         c.eq(f"findings.{key}", got.get(key), want[key])
-    if "corrections" not in want:
-        # 18.4 lists the corrections among the findings; the vectors (section 13's field list)
-        # do not carry them. The certificate story has no correction, so there are none.
-        c.eq("findings.corrections (18.4 step 7a; not in the vector)", got["corrections"], [])
-        want = dict(want, corrections=[])
     c.eq("no other findings", sorted(got), sorted(want))
     cert = decode_certificate(data)
+    leaf = decode_leaf(bytes.fromhex(got["leaf"]))
+    # Step 5a and section 13: the summary discloses the vehicle of "certificate-car",
+    # VehicleIdentity::simulated of its label's seed, which opens the leaf's vehicle id.
+    vin_salt = simulated_vehicle(vector_seed("certificate-car"))
+    c.eq("leaf vehicle = simulated(\"certificate-car\")", leaf["vehicle"], vehicle_id(*vin_salt).hex())
+    if cert["vehicle"] is not None:
+        c.eq("disclosed VIN and salt = simulated(\"certificate-car\")", cert["vehicle"], vin_salt)
+        c.eq("findings.vin = the disclosed VIN", got["vin"], vin_salt[0])
+    else:
+        c.eq("no VIN disclosed: findings.vin null", got["vin"], None)
+    if cert["level"] == "summary":
+        c.true("the summary discloses the vehicle (section 13)", cert["vehicle"] is not None)
+    c.eq("earlier units: one per predecessor", len(got["earlier_units"]), len(cert["earlier"]))
     c.eq("re-encoded", encode_certificate(cert), data)
     text = certificate_text(data)
     c.true("text lines of at most 64", all(len(x) <= 64 for x in text.splitlines()[1:-1]))
     c.eq("text form read back", read_certificate_text(text.encode()), data)
     c.eq("bare base64 read back", read_certificate_text(base64.b64encode(data)), data)
+    c.eq("hex read back (as the vectors write it)", read_certificate_text(v["certificate"].encode()), data)
+    c.eq("the text form inside an e-mail", read_certificate_text(("Hello,\n\n" + text + "\nRegards\n").encode()), data)
+    c.rejects("BEGIN without END", "truncated", read_certificate_text, text.split(TEXT_END)[0].encode())
+    c.rejects("neither base64 nor hex", "not_a_certificate", read_certificate_text, b"not a certificate!")
     for key in ("text", "certificate_text"):
         if v.get(key) is not None:
             c.eq(f"{key} = 18.6 text form", v[key].strip(), text.strip())
@@ -2513,7 +2790,8 @@ def build_history_notice(device_id: bytes, input_index: int, block_timestamp: in
                          previous_input: int | None, items: list, secret: bytes) -> bytes:
     """A history notice (16.4) sealed under the era's keys of the backend secret `secret`.
     `items`: ("envelope", first counter, commitment key, [(reading, reference counter or None)])
-    or ("corrected", registrar key hex, cleared, correction (read_correction's form))."""
+    or ("corrected", registrar key hex, cleared, correction (read_correction's form)) or
+    ("entry", a decoded non-reading entry, encoded by encode_entry)."""
     header = bytes([NOTICE_VERSION, NOTICE_HISTORY]) + device_id + be(input_index, 8) + be(block_timestamp, 8)
     header += be(era, 4) + be(position, 8) + enc_opt(previous_input, lambda v: be(v, 8), 8)
     entries, count, odo_plain, det_plain = b"", 0, b"", b""
@@ -2529,6 +2807,9 @@ def build_history_notice(device_id: bytes, input_index: int, block_timestamp: in
                 odo_plain += be(r["timestamp"] // SECONDS_PER_DAY, 4) + be(r["odometer_m"], 8)
                 det_plain += (be(r["timestamp"], 4) + be(r["fuel_ml"], 4) + be(r["engine_s"], 4)
                               + bytes([len(r["faults"])]) + b"".join(be(f, 2) for f in r["faults"]))
+        elif item[0] == "entry":
+            entries += encode_entry(item[1])
+            count += 1
         else:
             _, registrar, cleared, m = item
             entries += b"\x08" + bytes.fromhex(registrar) + bytes([cleared]) + encode_correction(m)
@@ -2603,6 +2884,14 @@ def cert_correction_cases(vectors: dict) -> list:
             ("two rollbacks, one cleared: 1 open", [[rollbacks(c1, c2)], [fixed(c2, "")]], 1, [True]),
             ("two rollbacks, one cleared, the leaf says 0 open", [[rollbacks(c1, c2)], [fixed(c2, "")]], 0,
              "history_mismatch"),
+            # 7a: a correction with cleared 0 that names an open rollback (the backend would have cleared it).
+            ("a correction of the open rollback that says it cleared nothing",
+             [[rollbacks(c1)], [("corrected", registrar, False, correction(c1))]], 1, "history_mismatch"),
+            ("the same, the leaf says 0 open", [[rollbacks(c1)], [("corrected", registrar, False, correction(c1))]], 0,
+             "history_mismatch"),
+            ("a correction with cleared 0 of a rollback cleared before (no longer open)",
+             [[rollbacks(c1)], [fixed(c1, "")], [("corrected", registrar, False, dict(correction(c1, " value"), odometer_m=5))]],
+             0, [True, False]),
             ("a correction that clears nothing (cleared 0) next to an open rollback",
              [[rollbacks(c1)], [("corrected", registrar, False, dict(correction(top), baseline_m=900))]], 1, [False]),
         ]
@@ -2929,6 +3218,421 @@ def cert_derived_cases(vectors: dict) -> list:
     return cases
 
 
+# --------------------------------------------------------------------------------------------
+# Vehicles and replacement units (sections 4, 8.2, 8.2.2, 16.2, 16.4 kinds 9-10, 17.3, 18.4 5a-5b)
+
+
+def vehicle_cases(vectors: dict) -> list:
+    """Section 4's VIN rule, registrar ops 1/8/9, history entries 9 and 10, and the verdict rules
+    for the vehicle applied to mutated vector bytes."""
+    checks = []
+
+    def at(data: bytes, offset: int, value: bytes) -> bytes:
+        b = bytearray(data)
+        b[offset : offset + len(value)] = value
+        return bytes(b)
+
+    def rejects(name, code, fn):
+        checks.append((name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)))
+
+    # --- section 4: the VIN and its commitment
+    vin, salt = simulated_vehicle(vector_seed("certificate-car"))
+    for what, bad in (("lower case", vin[:-1] + vin[-1].lower() if vin[-1].isalpha() else vin[:3].lower() + vin[3:]),
+                      ("an I", vin[:-1] + "I"), ("an O", vin[:-1] + "O"), ("a Q", vin[:-1] + "Q"),
+                      ("16 characters", vin[:-1]), ("18 characters", vin + "A"), ("a space", vin[:-1] + " "),
+                      ("a non-ASCII letter", vin[:-1] + "É"), ("a hyphen", vin[:-1] + "-")):
+        rejects(f"VIN with {what}", "invalid_field", lambda bad=bad: vehicle_id(bad, salt))
+
+    def vin_ok(c):
+        for label in ("certificate-car", "state device", "verdict device", "registered device"):
+            v, s = simulated_vehicle(vector_seed(label))
+            c.eq(f"simulated({label}) is 17 characters from WTN", (len(v), v[:3]), (17, "WTN"))
+            c.eq(f"simulated({label}) passes ISO 3779", check_vin(v), v.encode())
+            c.eq(f"simulated({label}) commitment", vehicle_id(v, s), sha256(TAG_VEHICLE, s, v.encode()))
+        c.true("another salt, another commitment", vehicle_id(vin, salt) != vehicle_id(vin, bytes(32)))
+        c.true("another VIN, another commitment", vehicle_id(vin, salt) != vehicle_id(vin[:-1] + ("A" if vin[-1] != "A" else "B"), salt))
+        c.eq("every alphabet character is accepted", check_vin("0123456789ABCDEFG"), b"0123456789ABCDEFG")
+        c.eq("and the rest", check_vin("HJKLMNPRSTUVWXYZ0"), b"HJKLMNPRSTUVWXYZ0")
+    checks.append(("VIN: the simulated vehicles, the alphabet", vin_ok))
+
+    # --- 8.2: op 1 retired, op 8 RegisterDevice with a vehicle, op 9 ReplaceUnit
+    reg = h(vectors["registrar_register_device"], "message")
+    rep = h(vectors["registrar_replace_unit"], "message")
+    OP = 40
+
+    def registrar(data: bytes):
+        def run():
+            rd = Reader(data)
+            m = read_registrar(rd)
+            rd.finish()
+            return m
+        return run
+
+    sig_reg, sig_rep = len(reg) - 64, len(rep) - 64
+    rejects("registrar op 1 (retired RegisterDevice) with the op 8 fields", "unknown_kind", registrar(at(reg, OP, b"\x01")))
+    rejects("registrar op 1 in its old 157-byte layout", "unknown_kind",
+            registrar(at(reg[: 41 + 52], OP, b"\x01") + reg[sig_reg:]))
+    rejects("registrar op 1 inside an input", "unknown_kind",
+            lambda: decode_input(bytes([INPUT_VERSION, 1, KIND_REGISTRAR]) + at(reg, OP, b"\x01")))
+    rejects("registrar op 8 without its vehicle (the old 157 bytes)", "truncated", registrar(reg[: 41 + 52] + reg[sig_reg:]))
+    rejects("registrar op 8: a byte after the signature", "trailing_bytes", registrar(reg + b"\x00"))
+    rejects("registrar op 8: a small-order device key", "invalid_public_key", registrar(at(reg, 41 + 20, bytes(32))))
+    rejects("registrar op 8: cut inside the vehicle", "truncated", registrar(reg[: 41 + 60]))
+    rejects("registrar op 9: a small-order new key", "invalid_public_key", registrar(at(rep, 41 + 68, bytes(32))))
+    rejects("registrar op 9: a non-canonical new key", "invalid_public_key",
+            registrar(at(rep, 41 + 68, bytes.fromhex("f0" + "ff" * 30 + "7f"))))
+    rejects("registrar op 9 at 8.2's 221 bytes (8 more before the signature)", "trailing_bytes",
+            registrar(rep[:sig_rep] + bytes(8) + rep[sig_rep:]))
+    rejects("registrar op 9 without its baseline", "truncated", registrar(rep[: sig_rep - 8] + rep[sig_rep:]))
+    rejects("registrar op 9: no signature", "truncated", registrar(rep[:sig_rep]))
+    rejects("registrar op 9: a byte after the signature", "trailing_bytes", registrar(rep + b"\x00"))
+    rejects("registrar op 9's fields under op 8", "trailing_bytes", registrar(at(rep, OP, b"\x08")))
+
+    def ops_ok(c):
+        m = registrar(reg)()
+        c.eq("op 8 fields at their offsets", (m["device_id"], m["model"], m["public_key"], m["vehicle"]),
+             (reg[41:57], int.from_bytes(reg[57:61], "big"), reg[61:93], reg[93:125]))
+        m = registrar(rep)()
+        c.eq("op 9 fields at their offsets",
+             (m["vehicle"], m["old_device"], m["new_device"], m["model"], m["public_key"], m["baseline_m"]),
+             (rep[41:73], rep[73:89], rep[89:105], int.from_bytes(rep[105:109], "big"), rep[109:141],
+              int.from_bytes(rep[141:149], "big")))
+        # The vehicle is not parsed as a key or checked against an alphabet: any 32 bytes.
+        c.eq("op 8: any 32 bytes are a vehicle id", registrar(at(reg, 93, bytes(32)))()["vehicle"], bytes(32))
+        c.eq("op 9 with the same old and new unit decodes (the backend refuses it)",
+             registrar(at(rep, 89, rep[73:89]))()["new_device"], rep[73:89])
+        msgs = decode_input(bytes([INPUT_VERSION, 2, KIND_REGISTRAR]) + reg + bytes([KIND_REGISTRAR]) + rep)
+        c.eq("ops 8 and 9 in one input", [x["op"] for _, x in msgs], [OP_REGISTER, OP_REPLACE])
+        # The signatures cover the op fields: any byte of them changed breaks it.
+        for name, msg, v in (("op 8", reg, vectors["registrar_register_device"]), ("op 9", rep, vectors["registrar_replace_unit"])):
+            for off in (41, len(msg) - 65):
+                x = registrar(at(msg, off, bytes([msg[off] ^ 1])))()
+                c.rejects(f"{name}: byte {off} changed after signing", "bad_signature", verify_strict,
+                          x["registrar"], signed_bytes(TAG_REGISTRAR, dom(v), x["body"]), x["signature"])
+    checks.append(("registrar ops 8 and 9: fields, signatures, an input of both", ops_ok))
+
+    # --- 16.4: entries 9 (replaced by) and 10 (replaces)
+    secret = vectors_backend_secret()
+    registrar_key = ed25519_public(vector_seed("registrar")).hex()
+    old_unit, new_unit = vector_device_id("registered device"), vector_device_id("replacement unit")
+    replaced_by = {"type": "replaced_by", "new_device": new_unit.hex(), "registrar": registrar_key}
+    replaces = {"type": "replaces", "old_device": old_unit.hex(), "baseline_m": 152_300_000, "registrar": registrar_key}
+    registered = {"type": "registered", "model": 3, "registrar": registrar_key}
+    r1 = {"timestamp": 1_790_000_000, "odometer_m": 152_400_000, "fuel_ml": 1_000, "engine_s": 10, "faults": []}
+    key1 = vector_seed("vehicle case/commitment key/1")
+    old_notice = build_history_notice(old_unit, 20, 1_790_000_100, 0, 4, 18, [("entry", replaced_by)], secret)
+    new_notice = build_history_notice(new_unit, 20, 1_790_000_100, 0, 0, None,
+                                      [("entry", registered), ("entry", replaces)], secret)
+    later = build_history_notice(new_unit, 21, 1_790_000_200, 0, 1, 20,
+                                 [("envelope", 1, key1, [(r1, None)]), ("entry", replaces)], secret)
+
+    def entries_ok(c):
+        n = decode_history_notice(old_notice)
+        c.eq("the old unit's notice: replaced_by", n["fields"]["entries"], [replaced_by])
+        c.eq("replaced_by is 49 bytes", len(encode_entry(replaced_by)), 49)
+        c.eq("notice = header, count 1, the entry, two empty ciphertexts", len(old_notice), 55 + 1 + 49 + 2)
+        c.eq("no readings: nothing to open", open_history_values(n, bytes(32), None), [])
+        n = decode_history_notice(new_notice)
+        c.eq("the new unit's notice: registered then replaces", n["fields"]["entries"], [registered, replaces])
+        c.eq("replaces is 57 bytes", len(encode_entry(replaces)), 57)
+        c.eq("entries re-encoded", n["odometer_aad"][56:], encode_entry(registered) + encode_entry(replaces))
+        n = decode_history_notice(later)
+        c.eq("an entry 10 after a complete envelope range", [e["type"] for e in n["fields"]["entries"]],
+             ["envelope", "reading", "replaces"])
+        opened = open_history_values(n, history_key(TAG_KEY_ODOMETER, secret, new_unit, 0),
+                                     history_key(TAG_KEY_DETAIL, secret, new_unit, 0))
+        c.eq("its reading opens", [o["reading"] for o in opened], [r1])
+        acc = fold(fold((0, EMPTY), new_notice), later)
+        c.eq("the new unit's notices fold", acc[0], 2)
+    checks.append(("history entries 9 and 10: decode, sizes, re-encoding, with a range", entries_ok))
+    E = 56
+    rejects("history entry 9 cut inside the new unit's id", "truncated",
+            lambda: decode_history_notice(old_notice[: E + 10]))
+    rejects("history entry 9 cut inside the registrar key", "truncated",
+            lambda: decode_history_notice(old_notice[: E + 40]))
+    rejects("history entry 10 cut inside the baseline", "truncated",
+            lambda: decode_history_notice(new_notice[: E + 38 + 20]))
+    rejects("history entry 9 without the ciphertext lengths", "truncated",
+            lambda: decode_history_notice(old_notice[:-2]))
+    rejects("history entry 9: a byte after the ciphertexts", "trailing_bytes",
+            lambda: decode_history_notice(old_notice + b"\x00"))
+    rejects("history entry kind 11", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x0b")))
+    rejects("history entry kind 0", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x00")))
+    in_range = build_history_notice(new_unit, 21, 1_790_000_200, 0, 1, 20,
+                                    [("envelope", 1, key1, [(r1, None), (r1, None)])], secret)
+    n = decode_history_notice(in_range)
+    second = n["reading_offsets"][1] - 1  # the second reading entry's kind byte
+    assert second + 34 == len(n["odometer_aad"])  # the second reading entry is the last entry
+    rejects("history entry 9 where a reading of the range is due", "invalid_field",
+            lambda: decode_history_notice(in_range[:second] + encode_entry(replaced_by) + in_range[second + 34 :]))
+    rejects("history entry 10 where a reading of the range is due", "invalid_field",
+            lambda: decode_history_notice(in_range[:second] + encode_entry(replaces) + in_range[second + 34 :]))
+    rejects("a reading entry after entry 9 (no range)", "invalid_field",
+            lambda: decode_history_notice(old_notice[:55] + b"\x02" + old_notice[56:-2] + b"\x02" + bytes(32) + b"\x00" + b"\x00\x00"))
+
+    # --- 17.3 rules 2 and 5 on the vehicle's leaves
+    base = vectors["verdict_consistent_after_replacement"]
+    leaf = decode_leaf(h(base, "leaf"))
+    pred = decode_leaf(bytes.fromhex(base["predecessors"][0]))
+    assert leaf["predecessor"] == pred["device_id"] and pred["successor"] == leaf["device_id"]
+    older_id = vector_device_id("vehicle case/older unit").hex()
+    older = dict(pred, device_id=older_id, successor=pred["device_id"], predecessor=None)
+    pred2 = dict(pred, predecessor=older_id)
+    correction = {"counter": 7, "input_index": 30}
+
+    def verdict(leaf_changes: dict, predecessors: list[dict], **kw):
+        got, findings = decide(h(base, "device_id"), encode_leaf(dict(leaf, **leaf_changes)),
+                               kw.get("proof", h(base, "possession_proof")), kw.get("nonce", h(base, "nonce")),
+                               None, dom(base), [encode_leaf(p) for p in predecessors])
+        return got, [finding_code(f) for f in findings], findings
+
+    shown = decode_possession(h(base, "possession_proof"))["reading"]["odometer_m"]
+    flagged = dict(pred, open_tampers=1, tamper_events=1,
+                   latest_tamper={"counter": 5, "reference_counter": 4, "input_index": 9})
+    cases = [
+        ("the earlier unit given", {}, [pred], ("consistent", ["consistent", "unit_replaced"])),
+        ("no earlier unit given", {}, [], ("cannot_confirm", ["previous_unit"])),
+        ("the earlier unit of another vehicle", {}, [dict(pred, vehicle="11" * 32)], ("cannot_confirm", ["previous_unit"])),
+        ("the earlier unit naming no successor", {}, [dict(pred, successor=None)], ("cannot_confirm", ["previous_unit"])),
+        ("another device's leaf as the earlier unit", {}, [dict(pred, device_id=older_id)], ("cannot_confirm", ["previous_unit"])),
+        # A leaf given beyond the last predecessor links to nothing (17.3 rule 5: each MUST be the
+        # previous leaf's predecessor); the units that do link are still reported (from rule 5 on).
+        ("the earlier unit given twice", {}, [pred, pred], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("a leaf given beyond the last predecessor", {}, [pred, older], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("an earlier unit given for a leaf that replaced none", dict(predecessor=None), [pred],
+         ("cannot_confirm", ["previous_unit"])),
+        ("two earlier units", {}, [pred2, older], ("consistent", ["consistent", "unit_replaced", "unit_replaced"])),
+        ("two earlier units in the wrong order", {}, [older, pred2], ("cannot_confirm", ["previous_unit"])),
+        ("the second earlier unit missing", {}, [pred2], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("the oldest unit flagged: the vehicle is", {}, [pred2, dict(older, open_tampers=2, tamper_events=2)],
+         ("flagged", ["tamper_on_record", "unit_replaced", "unit_replaced"])),
+        ("the earlier unit and the leaf flagged: one tamper_on_record each", dict(open_tampers=1), [flagged],
+         ("flagged", ["tamper_on_record", "tamper_on_record", "unit_replaced"])),
+        ("below the baseline, the earlier unit flagged", dict(corrected_baseline=dict(leaf["corrected_baseline"], odometer_m=shown + 1)),
+         [flagged], ("rollback", ["rollback", "tamper_on_record", "unit_replaced"])),
+        ("no highest and no baseline, the earlier unit flagged (rule 5)", dict(corrected_baseline=None, highest=None, first=None),
+         [flagged], ("flagged", ["tamper_on_record", "unit_replaced"])),
+        ("no highest and no baseline, the earlier unit clean (rule 5)", dict(corrected_baseline=None, highest=None, first=None),
+         [pred], ("no_history", ["no_history", "unit_replaced"])),
+        ("tamper events on record in the earlier unit, none open", {}, [dict(flagged, open_tampers=0)],
+         ("consistent", ["consistent", "unit_replaced"])),
+        ("the baseline equal to the device's odometer", dict(corrected_baseline=dict(leaf["corrected_baseline"], odometer_m=shown)),
+         [pred], ("consistent", ["consistent", "unit_replaced"])),
+        ("the baseline cleared by an attested reading, no opening: rule 8",
+         dict(corrected_baseline=None, highest=pred["highest"], first=pred["highest"], attested=1), [pred],
+         ("cannot_confirm", ["opening", "unit_replaced"])),
+        ("corrections in both units: the leaf's first, after unit_replaced",
+         dict(corrections=1, latest_correction=correction), [dict(pred, corrections=2, latest_correction=correction)],
+         ("consistent", ["consistent", "unit_replaced", "corrections_on_record", "corrections_on_record"])),
+        ("a correction in the earlier unit only", {}, [dict(pred, corrections=1, latest_correction=correction)],
+         ("consistent", ["consistent", "unit_replaced", "corrections_on_record"])),
+        # Rule 2 before rules 3 to 5.
+        ("the leaf replaced too (a successor): rule 2 first", dict(successor=older_id), [],
+         ("revoked", ["replaced"])),
+        ("revoked and replaced: revoked first", dict(successor=older_id, revoked=True), [], ("revoked", ["revoked"])),
+    ]
+    for what, ch, preds, want in cases:
+        checks.append((f"verdict: {what}", lambda c, w=what, ch=ch, preds=preds, want=want: c.eq(w, verdict(ch, preds)[:2], want)))
+
+    def details(c):
+        _, _, f = verdict({}, [pred2, dict(older, open_tampers=2, tamper_events=3, attested=4)])
+        c.eq("tamper_on_record names the flagged unit", f[0], ("tamper_on_record", older_id))
+        c.eq("unit_replaced per earlier unit, newest first (attested, tamper events, open)",
+             [x for x in f if finding_code(x) == "unit_replaced"],
+             [("unit_replaced", pred2["device_id"], pred2["attested"], pred2["tamper_events"], pred2["open_tampers"]),
+              ("unit_replaced", older_id, 4, 3, 2)])
+        _, _, f = verdict(dict(corrections=1, latest_correction=correction),
+                          [dict(pred, corrections=2, latest_correction=dict(correction, counter=3))])
+        c.eq("corrections_on_record: the leaf's, then the earlier unit's", f[-2:],
+             [("corrections_on_record", leaf["device_id"], 1, 7, 30), ("corrections_on_record", pred["device_id"], 2, 3, 30)])
+        # Rules 3 and 4 come before rule 5: a stale or forged proof is that, whatever the units.
+        got = verdict({}, [], nonce=bytes(32))[:2]
+        c.eq("another nonce, no earlier unit given: rule 3", got, ("cannot_confirm", ["proof_not_fresh"]))
+        proof = h(base, "possession_proof")
+        got = verdict({}, [], proof=proof[:-1] + bytes([proof[-1] ^ 1]))[:2]
+        c.eq("a forged proof, no earlier unit given: rule 4", got, ("cannot_confirm", ["device_signature"]))
+    checks.append(("verdict: the vehicle's findings in detail, rules 3-4 before 5", details))
+    return checks
+
+
+def cert_vehicle_cases(vectors: dict) -> list:
+    """18.2's vehicle and earlier units, 18.4 steps 5a and 5b, on the valid certificates, whose
+    map is rebuilt with earlier units of the certificate's unit (the state notice gets the new map
+    root; the outputs root is left out, so step 4 has nothing to compare)."""
+    cases = []
+    for base in vectors.values():
+        if base["kind"] == "certificate" and base["valid"]:
+            cases += cert_vehicle_cases_of(base)
+    return cases
+
+
+def cert_vehicle_cases_of(base: dict) -> list:
+    cases = []
+    cert0 = decode_certificate(h(base, "certificate"))
+    _, leaf0 = cert0["map_proof"]["leaf"]
+    device = cert0["device_id"]
+    name = base["name"]
+    vin, salt = simulated_vehicle(vector_seed("certificate-car"))
+    p1_id = vector_device_id("vehicle case/earlier unit 1").hex()
+    p2_id = vector_device_id("vehicle case/earlier unit 2").hex()
+    stranger_id = vector_device_id("vehicle case/stranger").hex()
+    empty = {"count": 0, "root": EMPTY.hex(), "last_input": None}
+
+    def unit(uid, succ, pred=None, **kw):
+        return dict(leaf0, device_id=uid, successor=succ, predecessor=pred, public_key=ed25519_public(vector_seed(uid)).hex(),
+                    history=empty, **kw)
+
+    p1 = unit(p1_id, leaf0["device_id"], p2_id)
+    p2 = unit(p2_id, p1_id)
+    stranger = unit(stranger_id, None, vehicle="22" * 32)
+
+    def build(x, leaf_changes, units, proofs_for=None, extra_leaves=(), vehicle="keep"):
+        """The certificate `x` with its leaf changed, a map of the leaf, `units` and a stranger,
+        and earlier-unit proofs for the ids `proofs_for` (default: the units')."""
+        leaf = dict(leaf0, **leaf_changes)
+        leaves = [encode_leaf(leaf)] + [encode_leaf(u) for u in units] + [encode_leaf(stranger)] + list(extra_leaves)
+        root = map_root(leaves)
+        state_raw = x["state_raw"][:26] + be(len(leaves), 8) + root + x["state_raw"][66:]
+        ids = [u["device_id"] for u in units] if proofs_for is None else proofs_for
+        earlier = [make_map_proof(leaves, bytes.fromhex(i)) for i in ids]
+        y = dict(x, map_proof_raw=make_map_proof(leaves, device), state_raw=state_raw, outputs_root=None,
+                 earlier_raw=earlier)
+        if vehicle != "keep":
+            y["vehicle"] = vehicle
+        return encode_certificate(y)
+
+    def accepted(what, leaf_changes, units, want_units, **kw):
+        def run(c):
+            x = decode_certificate(h(base, "certificate"))
+            want = verify_certificate(h(base, "certificate"), base["pinned"])
+            got = verify_certificate(build(x, leaf_changes, units, **kw), base["pinned"])
+            c.eq("findings.earlier_units", got["earlier_units"], [encode_leaf(u).hex() for u in want_units])
+            keep = ("highest", "first", "disclosed", "odometer_only", "undisclosed", "notices", "corrections", "vin",
+                    "device_id", "level", "as_of_block", "claim_block", "input_index", "block_timestamp")
+            c.eq("the other findings", {k: got[k] for k in keep if k != "vin" or "vehicle" not in kw},
+                 {k: want[k] for k in keep if k != "vin" or "vehicle" not in kw})
+            c.eq("findings.leaf", decode_leaf(bytes.fromhex(got["leaf"])), dict(leaf0, **leaf_changes))
+            if "vehicle" in kw:
+                c.eq("findings.vin", got["vin"], None if kw["vehicle"] is None else kw["vehicle"][0])
+        cases.append((f"{name}: {what}", run))
+
+    def refused(what, code, leaf_changes, units, pinned=True, **kw):
+        def run(c):
+            x = decode_certificate(h(base, "certificate"))
+            c.rejects(what, code, verify_certificate, build(x, leaf_changes, units, **kw),
+                      base["pinned"] if pinned else None)
+        cases.append((f"{name}: {what}", run))
+
+    two = dict(predecessor=p1_id)
+    accepted("the same map rebuilt, no earlier unit", {}, [], [])
+    accepted("one earlier unit", two, [dict(p1, predecessor=None)], [dict(p1, predecessor=None)])
+    accepted("two earlier units, newest first", two, [p1, p2], [p1, p2])
+    accepted("two earlier units, the VIN not disclosed", two, [p1, p2], [p1, p2], vehicle=None)
+    if cert0["vehicle"] is not None:
+        accepted("the VIN disclosed", {}, [], [], vehicle=(vin, salt))
+    refused("no proof for the earlier unit", "previous_unit", two, [dict(p1, predecessor=None)], proofs_for=[])
+    refused("no proof for the second earlier unit", "previous_unit", two, [p1, p2], proofs_for=[p1_id])
+    refused("the two earlier units' proofs swapped", "previous_unit", two, [p1, p2], proofs_for=[p2_id, p1_id])
+    refused("a proof beyond the last predecessor", "previous_unit", two, [dict(p1, predecessor=None), p2],
+            proofs_for=[p1_id, p2_id])
+    refused("the earlier unit's proof given twice", "previous_unit", two, [dict(p1, predecessor=None)],
+            proofs_for=[p1_id, p1_id])
+    refused("the earlier unit names another successor", "previous_unit", two,
+            [dict(p1, predecessor=None, successor=stranger_id)])
+    refused("the earlier unit names no successor", "previous_unit", two, [dict(p1, predecessor=None, successor=None)])
+    refused("the earlier unit of another vehicle", "previous_unit", two, [dict(p1, predecessor=None, vehicle="33" * 32)])
+    refused("the oldest unit of another vehicle", "previous_unit", two, [p1, dict(p2, vehicle="33" * 32)])
+    refused("the earlier unit not in the map (a proof of absence)", "previous_unit", two, [], proofs_for=[p1_id])
+    refused("a stranger's path for the earlier unit (wrong prefix or absent)", "previous_unit", two, [],
+            proofs_for=[stranger_id])
+    def other_root(c):
+        x = decode_certificate(h(base, "certificate"))
+        y = decode_certificate(build(x, two, [dict(p1, predecessor=None)]))
+        # The earlier unit's path taken from a map with one more device.
+        leaves = [encode_leaf(dict(leaf0, **two)), encode_leaf(dict(p1, predecessor=None)), encode_leaf(stranger),
+                  encode_leaf(unit(vector_device_id("vehicle case/extra").hex(), None))]
+        y["earlier_raw"] = [make_map_proof(leaves, bytes.fromhex(p1_id))]
+        c.rejects("root_mismatch", "root_mismatch", verify_certificate, encode_certificate(y), base["pinned"])
+    cases.append((f"{name}: the earlier unit's path in another map (root_mismatch)", other_root))
+    # 18.2: the vehicle field and the bounds of the earlier units.
+    refused("a VIN with a lower-case letter", "invalid_field", {}, [], vehicle=(vin[:3].lower() + vin[3:], salt))
+    refused("a VIN with an O", "invalid_field", {}, [], vehicle=(vin[:-1] + "O", salt))
+    refused("another VIN (valid), the same salt", "vehicle_mismatch", {}, [],
+            vehicle=(vin[:-1] + ("A" if vin[-1] != "A" else "B"), salt))
+    refused("the VIN with another salt", "vehicle_mismatch", {}, [], vehicle=(vin, bytes([salt[0] ^ 1]) + salt[1:]))
+    refused("a VIN and salt of another vehicle", "vehicle_mismatch", {}, [],
+            vehicle=simulated_vehicle(vector_seed("state device")))
+    # Steps in order: 5 before 5a, 5a before 5b, 5b before 6; decoding before the anchors.
+    refused("a wrong VIN and no proof for the earlier unit: 5a first", "vehicle_mismatch", two, [], proofs_for=[],
+            vehicle=(vin, bytes(32)))
+    if leaf0["highest"] is not None:
+        def later(c):
+            x = decode_certificate(h(base, "certificate"))
+            y = dict(decode_certificate(build(x, two, [dict(p1, predecessor=None)], proofs_for=[])), highest_raw=None)
+            c.rejects("5b before 6", "previous_unit", verify_certificate, encode_certificate(y), base["pinned"])
+        cases.append((f"{name}: no proof for the earlier unit and no highest opening: 5b first", later))
+
+    def raw_cases(c):
+        x = decode_certificate(h(base, "certificate"))
+        y = dict(x, vehicle=None, earlier_raw=[])
+        data = encode_certificate(y)
+        # Where the vehicle field starts: after the first opening.
+        head = encode_certificate(dict(y, notices=[], odometer_keys=[], level="summary"))
+        at = len(head) - 2  # vehicle present byte 0, earlier count 0
+        assert data[at : at + 2] == b"\x00\x00"
+        pin = base["pinned"]
+        other = dict(pin or {"chain_id": 0, "application": "00" * 20, "consensus": "00" * 20},
+                     chain_id=(pin or {"chain_id": 0})["chain_id"] + 1)
+
+        def put(tail_from, middle):
+            return data[:at] + middle + data[tail_from:]
+        c.rejects("vehicle present 2", "invalid_field", verify_certificate, put(at + 1, b"\x02"), pin)
+        c.rejects("vehicle present 2, another chain pinned (decoding first)", "invalid_field", verify_certificate,
+                  put(at + 1, b"\x02"), other)
+        # Section 4's alphabet is checked as the VIN is decoded (step 1), before the anchors.
+        c.rejects("a lower-case VIN, another chain pinned (decoding first)", "invalid_field", verify_certificate,
+                  put(at + 1, b"\x01" + vin.lower().encode() + salt), other)
+        c.rejects("a VIN not UTF-8, another chain pinned", "invalid_text", verify_certificate,
+                  put(at + 1, b"\x01" + b"\xc3\x28" + vin.encode()[2:] + salt), other)
+        c.rejects("a VIN not UTF-8", "invalid_text", verify_certificate,
+                  put(at + 1, b"\x01" + b"\xc3\x28" + vin.encode()[2:] + salt), pin)
+        c.rejects("a VIN of UTF-8 but not ASCII", "invalid_field", verify_certificate,
+                  put(at + 1, b"\x01" + "É".encode() + vin.encode()[2:] + salt), pin)
+        c.rejects("a VIN cut short", "truncated", verify_certificate, data[:at] + b"\x01" + vin.encode()[:10], pin)
+        c.rejects("a salt cut short", "truncated", verify_certificate, data[:at] + b"\x01" + vin.encode() + salt[:5], pin)
+        proof = make_map_proof([encode_leaf(p1)], bytes.fromhex(p1_id))
+        c.rejects("17 earlier units", "oversize", verify_certificate,
+                  put(at + 2, b"\x00" + enc_varint(17) + (enc_varint(len(proof)) + proof) * 17), pin)
+        c.rejects("16 earlier units in 31 bytes", "truncated", verify_certificate,
+                  data[:at] + b"\x00" + enc_varint(16) + bytes(31), pin)
+        c.rejects("an earlier unit's proof over the bound", "oversize", verify_certificate,
+                  put(at + 2, b"\x00\x01" + enc_varint(19 + 32 * KEY_BITS + LEAF_LEN + 1) + proof), pin)
+        bad = proof[:-LEAF_LEN + 53] + b"\x02" + proof[-LEAF_LEN + 54 :]
+        assert len(bad) == len(proof)
+        c.rejects("an earlier unit's leaf with revoked 2, another chain pinned", "invalid_field", verify_certificate,
+                  put(at + 2, b"\x00\x01" + enc_varint(len(bad)) + bad), other)
+        c.rejects("an earlier unit's proof with a trailing byte", "trailing_bytes", verify_certificate,
+                  put(at + 2, b"\x00\x01" + enc_varint(len(proof) + 1) + proof + b"\x00"), pin)
+        # 16 proofs decode (the bound is 16): for a leaf with no predecessor, previous_unit.
+        c.rejects("16 earlier units for a leaf with no predecessor", "previous_unit", verify_certificate,
+                  put(at + 2, b"\x00" + enc_varint(16) + (enc_varint(len(proof)) + proof) * 16), None)
+    cases.append((f"{name}: the vehicle field and the earlier units' bounds (18.2)", raw_cases))
+
+    def sixteen(c):
+        # A chain of 16 earlier units verifies; a 17th predecessor cannot be proven (at most 16).
+        x = decode_certificate(h(base, "certificate"))
+        ids = [vector_device_id(f"vehicle case/chain {k}").hex() for k in range(17)]
+        chain = [unit(ids[k], ids[k - 1] if k else leaf0["device_id"], ids[k + 1] if k + 1 < 17 else None)
+                 for k in range(17)]
+        data = build(x, dict(predecessor=ids[0]), chain[:15] + [dict(chain[15], predecessor=None)])
+        got = verify_certificate(data, base["pinned"])
+        c.eq("16 earlier units", len(got["earlier_units"]), 16)
+        data = build(x, dict(predecessor=ids[0]), chain, proofs_for=ids[:16])
+        c.rejects("a 17th predecessor without a proof", "previous_unit", verify_certificate, data, base["pinned"])
+    cases.append((f"{name}: sixteen earlier units, and a seventeenth", sixteen))
+    return cases
+
+
 def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs/protocol-vectors.json"
     vectors = json.loads(path.read_text())["vectors"]
@@ -2992,7 +3696,8 @@ def main() -> int:
 
     derived = (derived_cases(by_name) + correction_cases(by_name) + verdict_baseline_cases(by_name)
                + state_derived_cases(by_name)
-               + cert_derived_cases(by_name) + cert_correction_cases(by_name))
+               + cert_derived_cases(by_name) + cert_correction_cases(by_name)
+               + vehicle_cases(by_name) + cert_vehicle_cases(by_name))
     for name, fn in derived:
         run(f"derived: {name}", fn)
 
