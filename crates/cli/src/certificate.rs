@@ -613,6 +613,8 @@ fn fill(report: &mut CheckReport, findings: &Findings) {
         .iter()
         .map(CorrectionJson::from)
         .collect();
+    report.vin = findings.vin.clone();
+    report.earlier_units = findings.earlier_units.iter().map(LeafView::from).collect();
     report.cannot_know = findings.cannot_know.to_vec();
 }
 

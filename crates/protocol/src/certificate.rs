@@ -394,7 +394,7 @@ impl Certificate {
             };
         }
         match &self.vehicle {
-            Some(vehicle) if vehicle.vin.len() == 17 => {
+            Some(vehicle) if vehicle.id().is_ok() => {
                 w.u8(1).bytes(vehicle.vin.as_bytes()).bytes(&vehicle.salt)
             }
             Some(_) => return Err(Error::InvalidField),
@@ -473,10 +473,13 @@ impl Certificate {
         let vehicle = match r.bool()? {
             true => {
                 let vin = core::str::from_utf8(r.take(17)?).map_err(|_| Error::InvalidText)?;
-                Some(VehicleIdentity {
+                let vehicle = VehicleIdentity {
                     vin: vin.into(),
                     salt: r.array()?,
-                })
+                };
+                // A VIN outside ISO 3779 is refused here, as everywhere (section 4).
+                vehicle.id()?;
+                Some(vehicle)
             }
             false => None,
         };

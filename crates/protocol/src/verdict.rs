@@ -90,7 +90,7 @@ pub struct Evidence<'a> {
 
 /// The vehicle's units before `leaf`, checked link by link (rule 5): each is the previous
 /// one's predecessor, names it as its successor and is a unit of the same vehicle. `None`
-/// when one is missing or does not link.
+/// when one is missing or does not link, or more are given than the chain has.
 fn earlier_units<'a>(leaf: &DeviceLeaf, given: &'a [DeviceLeaf]) -> Option<&'a [DeviceLeaf]> {
     let mut current = leaf;
     let mut count = 0;
@@ -105,7 +105,8 @@ fn earlier_units<'a>(leaf: &DeviceLeaf, given: &'a [DeviceLeaf]) -> Option<&'a [
         current = unit;
         count += 1;
     }
-    Some(&given[..count])
+    // Leaves beyond the last predecessor are no unit of this vehicle's chain.
+    (count == given.len()).then_some(given)
 }
 
 /// Applies the rules in order (section 17.3).
