@@ -294,3 +294,52 @@ fn a_domain_parses_from_its_configuration_forms() {
         )
     );
 }
+
+/// A vehicle is a salted commitment to its VIN (PROTOCOL.md 4): one VIN, one commitment per
+/// salt; anything that is not a VIN of ISO 3779 is refused, lower case included.
+#[test]
+fn a_vehicle_commits_to_a_valid_vin_under_its_salt() {
+    use sha2::{Digest as _, Sha256};
+    use witness_protocol::{VEHICLE_TAG, VehicleId, VehicleIdentity};
+    let salt = [7; 32];
+    let vin = "WDB1240821A123456";
+    let id = VehicleId::commit(vin, &salt).unwrap();
+    let expected: [u8; 32] = Sha256::new()
+        .chain_update(VEHICLE_TAG)
+        .chain_update(salt)
+        .chain_update(vin)
+        .finalize()
+        .into();
+    assert_eq!(id.0, expected);
+    assert_ne!(
+        VehicleId::commit(vin, &[8; 32]).unwrap(),
+        id,
+        "the salt hides the VIN"
+    );
+    for bad in [
+        "WDB1240821A12345",   // 16 characters
+        "WDB1240821A1234567", // 18
+        "wdb1240821a123456",  // lower case
+        "WDB1240821I123456",  // I
+        "WDB1240821O123456",  // O
+        "WDB1240821Q123456",  // Q
+        "WDB1240821-123456",
+    ] {
+        assert_eq!(
+            VehicleId::commit(bad, &salt),
+            Err(witness_protocol::Error::InvalidField),
+            "{bad}"
+        );
+    }
+    let simulated = VehicleIdentity::simulated(b"seed");
+    assert!(simulated.vin.starts_with("WTN"));
+    assert_eq!(
+        simulated.id().unwrap(),
+        VehicleIdentity::simulated(b"seed").id().unwrap()
+    );
+    assert_ne!(
+        simulated.id().unwrap(),
+        VehicleIdentity::simulated(b"other").id().unwrap()
+    );
+    assert!(!format!("{simulated:?}").contains(&hex::encode(simulated.salt)));
+}
