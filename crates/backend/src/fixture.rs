@@ -22,7 +22,6 @@ pub fn device(leaf: DeviceLeaf) -> Device {
         leaf,
         baseline_odometer_m: 0,
         summary: DeviceSummary::default(),
-        open_tampers: Vec::new(),
     }
 }
 

@@ -65,10 +65,6 @@ pub struct Device {
     pub baseline_odometer_m: u64,
     /// Running figures for the statistics.
     pub(crate) summary: DeviceSummary,
-    /// Counters of the rollbacks on record that no correction has cleared, ascending
-    /// (`leaf.open_tampers` is their number). Empty for nearly every device; it grows only
-    /// with rollbacks, each of which an attacker pays an input for.
-    pub(crate) open_tampers: Vec<u64>,
 }
 
 /// A registrar the backend knows: trusted now, or removed. A removed registrar's entry stays
@@ -88,9 +84,17 @@ pub struct State {
     pub(crate) gateways: BTreeSet<[u8; 20]>,
     pub(crate) registrars: BTreeMap<PublicKey, Registrar>,
     pub(crate) devices: DeviceMap,
-    /// Each vehicle's current unit (the one without a successor): O(vehicles), what refuses
-    /// a second registration for a vehicle and checks a replacement's old unit.
-    pub(crate) vehicles: BTreeMap<VehicleId, DeviceId>,
+    /// The vehicles that have a unit, by the first 8 bytes of their id: what refuses a
+    /// second registration for a vehicle (a replacement checks the old unit's leaf instead).
+    /// Eight bytes, not 32, for the machine's memory per device (BENCHMARKS.md section 7):
+    /// two vehicles sharing them (about 3 × 10^-10 for 10^5 vehicles, and a registrar cannot
+    /// aim at a vehicle already registered, whose id it would have to collide with) only
+    /// make the second registration go through a replacement instead.
+    pub(crate) vehicles: BTreeSet<u64>,
+    /// Per device with any, the counters of its rollbacks no correction has cleared,
+    /// ascending (`leaf.open_tampers` is their number): nothing for the devices without
+    /// one, and each entry an attacker paid an input for.
+    pub(crate) open_rollbacks: BTreeMap<DeviceId, Vec<u64>>,
     pub(crate) stats: BTreeMap<witness_protocol::ModelId, ModelStats>,
     /// Latest block time seen: the clock for inspect-time checks.
     pub(crate) last_block_timestamp: u64,
@@ -251,7 +255,8 @@ impl State {
             gateways: BTreeSet::new(),
             registrars,
             devices: DeviceMap::default(),
-            vehicles: BTreeMap::new(),
+            vehicles: BTreeSet::new(),
+            open_rollbacks: BTreeMap::new(),
             stats: BTreeMap::new(),
             last_block_timestamp: 0,
             processed_inputs: 0,
@@ -500,7 +505,7 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        if device.leaf.successor.is_some() {
+        if device.leaf.successor().is_some() {
             return Err(Rejection::ReplacedDevice);
         }
         let key = PublicKey::from_checked_bytes(&device.leaf.key)?;
@@ -549,7 +554,10 @@ impl State {
             match reference {
                 Some(reference_counter) => {
                     // Counters increase, so pushing keeps the list ascending.
-                    device.open_tampers.push(counter);
+                    self.open_rollbacks
+                        .entry(header.device_id)
+                        .or_default()
+                        .push(counter);
                     device.leaf.open_tampers = device.leaf.open_tampers.saturating_add(1);
                     device.leaf.tamper_events = device.leaf.tamper_events.saturating_add(1);
                     device.leaf.latest_tamper = Some(Box::new(TamperRef {
@@ -619,7 +627,7 @@ impl State {
             if device.leaf.revoked {
                 return Err(Rejection::RevokedDevice);
             }
-            if device.leaf.successor.is_some() {
+            if device.leaf.successor().is_some() {
                 return Err(Rejection::ReplacedDevice);
             }
             Ok(())
@@ -634,7 +642,7 @@ impl State {
                 if self.devices.get(device_id).is_some() {
                     return Err(Rejection::AlreadyRegistered);
                 }
-                if self.vehicles.contains_key(vehicle) {
+                if self.vehicles.contains(&vehicle_key(vehicle)) {
                     return Err(Rejection::VehicleBound);
                 }
                 self.register_unit(batch, message, *device_id, *model, public_key, *vehicle);
@@ -648,7 +656,12 @@ impl State {
                 baseline_m,
             } => {
                 active(&mut self.devices, old_device)?;
-                if self.vehicles.get(vehicle) != Some(old_device) {
+                // An active unit has no successor: the old unit is its vehicle's current one.
+                if self
+                    .devices
+                    .get(old_device)
+                    .is_none_or(|old| old.leaf.vehicle != *vehicle)
+                {
                     return Err(Rejection::WrongVehicle);
                 }
                 if self.devices.get(new_device).is_some() {
@@ -661,7 +674,7 @@ impl State {
                 if *baseline_m < old.baseline_odometer_m {
                     return Err(Rejection::BaselineBelowRecord);
                 }
-                old.leaf.successor = Some(*new_device);
+                old.leaf.set_successor(Some(*new_device));
                 let (owner, era) = (old.leaf.owner, old.leaf.era);
                 batch.record(
                     *old_device,
@@ -675,7 +688,7 @@ impl State {
                 if let Some(new) = self.devices.get_mut(new_device) {
                     // The car's owner stays its owner; the new unit's first era is theirs.
                     new.leaf.owner = owner;
-                    new.leaf.predecessor = Some(*old_device);
+                    new.leaf.set_predecessor(Some(*old_device));
                     new.baseline_odometer_m = *baseline_m;
                     new.leaf.corrected_baseline = Some(Box::new(CorrectedBaseline {
                         odometer_m: *baseline_m,
@@ -738,7 +751,10 @@ impl State {
                 {
                     return Err(Rejection::UnknownCounter);
                 }
-                let open = device.open_tampers.binary_search(&correction.counter).ok();
+                let open = self
+                    .open_rollbacks
+                    .get(&correction.device_id)
+                    .and_then(|open| open.binary_search(&correction.counter).ok());
                 if open.is_none()
                     && correction.odometer_m.is_none()
                     && correction.baseline_m.is_none()
@@ -748,8 +764,13 @@ impl State {
                 if let Some(device) = self.devices.get_mut(&correction.device_id) {
                     // Only the rollback at the named counter is cleared; the baseline moves
                     // only when the correction says where to.
-                    if let Some(position) = open {
-                        device.open_tampers.remove(position);
+                    if let Some(position) = open
+                        && let Some(list) = self.open_rollbacks.get_mut(&correction.device_id)
+                    {
+                        list.remove(position);
+                        if list.is_empty() {
+                            self.open_rollbacks.remove(&correction.device_id);
+                        }
                         device.leaf.open_tampers = device.leaf.open_tampers.saturating_sub(1);
                     }
                     if let Some(baseline) = correction.baseline_m {
@@ -820,9 +841,8 @@ impl State {
             leaf,
             baseline_odometer_m: 0,
             summary: DeviceSummary::default(),
-            open_tampers: Vec::new(),
         });
-        self.vehicles.insert(vehicle, device_id);
+        self.vehicles.insert(vehicle_key(&vehicle));
         self.stats.entry(model).or_default().register();
         batch.record(
             device_id,
@@ -847,7 +867,7 @@ impl State {
         if device.leaf.revoked {
             return Err(Rejection::RevokedDevice);
         }
-        if device.leaf.successor.is_some() {
+        if device.leaf.successor().is_some() {
             return Err(Rejection::ReplacedDevice);
         }
         statement.verify_device(&PublicKey::from_checked_bytes(&device.leaf.key)?, domain)?;
@@ -894,6 +914,13 @@ impl State {
         device.leaf.ownership_sequence = Some(statement.sequence);
         Ok(())
     }
+}
+
+/// The key of [`State::vehicles`]: the vehicle id's first 8 bytes.
+fn vehicle_key(vehicle: &VehicleId) -> u64 {
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&vehicle.0[..8]);
+    u64::from_be_bytes(key)
 }
 
 fn message_subject(message: &Message) -> (Option<DeviceId>, Option<u64>) {

@@ -690,13 +690,13 @@ pub(crate) async fn earlier_units(
     proven: &Proven,
 ) -> Vec<(MapProof, DeviceLeaf)> {
     let mut units: Vec<(MapProof, DeviceLeaf)> = Vec::new();
-    let mut next = leaf.and_then(|l| l.predecessor);
+    let mut next = leaf.and_then(|l| l.predecessor());
     // A vehicle has as many units as replacements; the bound only stops a node's loop.
     while let Some(id) = next.filter(|_| units.len() < MAX_EARLIER_UNITS) {
         let root = &proven.notice.map_root;
         match leaf_at(node, &id, proven.notice.input_index, root).await {
             Ok((proof, Some(unit))) => {
-                next = unit.predecessor;
+                next = unit.predecessor();
                 units.push((proof, unit));
             }
             _ => break,

@@ -704,7 +704,7 @@ pub fn verify_offline(
     };
     // The vehicle's earlier units, link by link, against the same root.
     let mut earlier_units: Vec<DeviceLeaf> = Vec::with_capacity(cert.earlier_units.len());
-    let mut next = leaf.predecessor;
+    let mut next = leaf.predecessor();
     for proof in &cert.earlier_units {
         let id = next.ok_or(CertificateError::PreviousUnit)?;
         let unit = match proof.verify(&id, &state.map_root) {
@@ -716,10 +716,10 @@ pub fn verify_offline(
             Err(MapProofError::Malformed(error)) => return Err(error.into()),
         };
         let successor = earlier_units.last().map_or(leaf.device_id, |u| u.device_id);
-        if unit.successor != Some(successor) || unit.vehicle != leaf.vehicle {
+        if unit.successor() != Some(successor) || unit.vehicle != leaf.vehicle {
             return Err(CertificateError::PreviousUnit);
         }
-        next = unit.predecessor;
+        next = unit.predecessor();
         earlier_units.push(unit);
     }
     if next.is_some() {

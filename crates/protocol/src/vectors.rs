@@ -18,7 +18,7 @@ use crate::notice::{
 };
 use crate::state::{
     AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof,
-    TamperRef, Terminal,
+    TamperRef, Terminal, UnitLinks,
 };
 use crate::{
     BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, Domain, Envelope,
@@ -685,8 +685,8 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
             "input_index": b.input_index,
         })),
         "vehicle": leaf.vehicle.to_hex(),
-        "predecessor": leaf.predecessor.map(|d| d.to_hex()),
-        "successor": leaf.successor.map(|d| d.to_hex()),
+        "predecessor": leaf.predecessor().map(|d| d.to_hex()),
+        "successor": leaf.successor().map(|d| d.to_hex()),
         "history": {
             "count": leaf.history.count,
             "root": hex::encode(leaf.history.root),
@@ -2694,11 +2694,11 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
     let old_unit = DeviceLeaf {
         device_id: old_id,
         key: person("verdict old unit"),
-        successor: Some(id),
+        links: UnitLinks::boxed(None, Some(id)),
         ..leaf.clone()
     };
     let new_unit = DeviceLeaf {
-        predecessor: Some(old_id),
+        links: UnitLinks::boxed(Some(old_id), None),
         highest: None,
         first: None,
         attested: 0,
@@ -2720,11 +2720,11 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         ..old_unit.clone()
     };
     let old_unit_of_another = DeviceLeaf {
-        successor: Some(device_id("verdict third unit")),
+        links: UnitLinks::boxed(None, Some(device_id("verdict third unit"))),
         ..old_unit.clone()
     };
     let replaced = DeviceLeaf {
-        successor: Some(device_id("verdict next unit")),
+        links: UnitLinks::boxed(None, Some(device_id("verdict next unit"))),
         ..leaf.clone()
     };
     // Two rollbacks on record, one of them cleared by a correction: still flagged.

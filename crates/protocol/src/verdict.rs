@@ -94,10 +94,10 @@ pub struct Evidence<'a> {
 fn earlier_units<'a>(leaf: &DeviceLeaf, given: &'a [DeviceLeaf]) -> Option<&'a [DeviceLeaf]> {
     let mut current = leaf;
     let mut count = 0;
-    while let Some(previous) = current.predecessor {
+    while let Some(previous) = current.predecessor() {
         let unit = given.get(count)?;
         if unit.device_id != previous
-            || unit.successor != Some(current.device_id)
+            || unit.successor() != Some(current.device_id)
             || unit.vehicle != leaf.vehicle
         {
             return None;
@@ -127,7 +127,7 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
             alloc::vec![finding("revoked", "a registrar revoked the device".into())],
         );
     }
-    if let Some(successor) = leaf.successor {
+    if let Some(successor) = leaf.successor() {
         return decision(
             Verdict::Revoked,
             alloc::vec![finding(

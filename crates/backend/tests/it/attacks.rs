@@ -1085,8 +1085,8 @@ fn a_replacement_unit_continues_the_vehicles_history() {
     assert!(act(&mut w, replacement(&car, &unit, car.odometer_m)).is_empty());
     let old_leaf = w.leaf(&car.id);
     let new_leaf = w.leaf(&unit.id);
-    assert_eq!(old_leaf.successor, Some(unit.id));
-    assert_eq!(new_leaf.predecessor, Some(car.id));
+    assert_eq!(old_leaf.successor(), Some(unit.id));
+    assert_eq!(new_leaf.predecessor(), Some(car.id));
     assert_eq!(new_leaf.vehicle, old_leaf.vehicle);
     assert_eq!(
         new_leaf.owner, old_leaf.owner,

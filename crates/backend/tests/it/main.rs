@@ -365,10 +365,10 @@ impl World {
     /// The vehicle's earlier units of `leaf`, newest first, proven against the same root.
     pub(crate) fn predecessors(&self, leaf: Option<&DeviceLeaf>) -> Vec<DeviceLeaf> {
         let mut units: Vec<DeviceLeaf> = Vec::new();
-        let mut next = leaf.and_then(|l| l.predecessor);
+        let mut next = leaf.and_then(|l| l.predecessor());
         while let Some(id) = next {
             let unit = self.leaf(&id);
-            next = unit.predecessor;
+            next = unit.predecessor();
             units.push(unit);
         }
         units

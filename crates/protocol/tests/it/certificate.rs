@@ -461,7 +461,7 @@ fn a_certificate_speaks_for_the_vehicle_across_units() {
         |_, _| {},
         |l| {
             l.vehicle = vehicle.id().unwrap();
-            l.predecessor = Some(old_id);
+            l.set_predecessor(Some(old_id));
         },
     );
     let Terminal::Leaf(leaf) = cert.map_proof.terminal.clone() else {
@@ -469,7 +469,7 @@ fn a_certificate_speaks_for_the_vehicle_across_units() {
     };
     let mut old = DeviceLeaf::new(old_id, ModelId(3), [8; 32]);
     old.vehicle = leaf.vehicle;
-    old.successor = Some(leaf.device_id);
+    old.set_successor(Some(leaf.device_id));
     old.tamper_events = 1;
     old.open_tampers = 1;
     // The two units are neighbours at depth 17.
@@ -516,7 +516,7 @@ fn a_certificate_speaks_for_the_vehicle_across_units() {
             ..old.clone()
         },
         DeviceLeaf {
-            successor: Some(DeviceId([1; 16])),
+            links: witness_protocol::state::UnitLinks::boxed(None, Some(DeviceId([1; 16]))),
             ..old.clone()
         },
     ] {

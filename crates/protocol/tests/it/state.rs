@@ -43,8 +43,8 @@ fn full_leaf() -> DeviceLeaf {
         input_index: 22,
     }));
     leaf.vehicle = VehicleId([0x66; 32]);
-    leaf.predecessor = Some(DeviceId([0x77; 16]));
-    leaf.successor = Some(DeviceId([0x88; 16]));
+    leaf.set_predecessor(Some(DeviceId([0x77; 16])));
+    leaf.set_successor(Some(DeviceId([0x88; 16])));
     leaf.history.fold(b"first notice", 5);
     leaf
 }
