@@ -179,7 +179,7 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
                 EvidenceArg::RegistryRecord => EvidenceType::RegistryRecord,
             },
             evidence_digest: match evidence_file {
-                Some(path) => digest_of(&path)?,
+                Some(path) => digest_of(path)?,
                 None => [0; 32],
             },
             note: note.clone(),
