@@ -5,7 +5,7 @@ import { fromHex } from '../lib/hex';
 import { verifyCertificateOffline, type CertificateFindings } from '../lib/certificate';
 import type { Correction } from '../lib/notices';
 import { str, vector } from '../test/vectors';
-import { CertificateCorrections, CertificateVerdict } from './CertificateView';
+import { CertificateCorrections, CertificateEarlierUnits, CertificateVerdict } from './CertificateView';
 
 const v = vector('certificate_full');
 const p = v.pinned as { chain_id: number; application: string; consensus: string };
@@ -58,5 +58,35 @@ describe('the certificate view', () => {
     const plain = render(full());
     expect(plain).not.toContain('cert-baseline');
     expect(plain).toContain('data-testid="cert-rollbacks" data-open="0" data-total="0"');
+  });
+});
+
+describe("the certificate view: the vehicle", () => {
+  it('shows the disclosed VIN as matching the record, or says it is not disclosed', () => {
+    const html = render(full());
+    expect(html).toContain('data-testid="cert-vin" data-vin="WTN1ERVPT76V2AGYM"');
+    expect(html).toContain('VIN WTN1ERVPT76V2AGYM matches the record.');
+    const hidden = render({ ...full(), vin: null });
+    expect(hidden).toContain('data-testid="cert-vin" data-vin=""');
+    expect(hidden).toContain('does not disclose the car&#x27;s VIN');
+    expect(html).not.toContain('cert-earlier-units');
+  });
+  it("lists the vehicle's earlier units with their records, and warns when one has an open rollback", () => {
+    const f = full();
+    const oldId = '0a'.repeat(16);
+    const old = { ...f.leaf, deviceId: oldId, predecessor: null, successor: f.deviceId, attested: 12n, tamperEvents: 2, openTampers: 1, flagged: true };
+    const g: CertificateFindings = { ...f, leaf: { ...f.leaf, predecessor: oldId, correctedBaseline: { odometerM: 1n, inputIndex: 4n } }, earlierUnits: [old] };
+    const units = renderToStaticMarkup(createElement(CertificateEarlierUnits, { findings: g }));
+    expect(units).toContain(`data-device="${oldId}" data-open="1" data-total="2"`);
+    expect(units).toContain(`Unit replaced at input 4; the vehicle&#x27;s record includes unit ${oldId}: 12 attested readings, 2 rollbacks (1 open).`);
+    const html = render(g);
+    expect(html).toContain('Valid certificate, with a warning');
+    expect(html).toContain(`of the vehicle&#x27;s earlier unit ${oldId} not cleared`);
+  });
+  it("a replaced unit's certificate says where the vehicle's record went", () => {
+    const f = full();
+    const html = render({ ...f, leaf: { ...f.leaf, successor: 'bb'.repeat(16) } });
+    expect(html).toContain(`data-testid="cert-replaced" data-successor="${'bb'.repeat(16)}"`);
+    expect(html).toContain(`This unit was replaced by ${'bb'.repeat(16)}; check the vehicle&#x27;s current unit.`);
   });
 });

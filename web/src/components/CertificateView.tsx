@@ -5,8 +5,10 @@ import { formatDate, formatDay, formatInt, formatKm } from '../lib/format';
 import { href } from '../lib/router';
 import { Hex, KeyValues } from './ui';
 import { OdometerChart } from './charts';
-import { anchorsText, asOfText, baselineRow, cannotKnowText, certificatePoints, daySeconds, LEVEL_WORDS, readingText, refusalText, statusText } from './certificateSummary';
+import { anchorsText, asOfText, baselineRow, cannotKnowText, certificatePoints, daySeconds, hasProblem, LEVEL_WORDS, readingText, refusalText, statusText, vehicleText } from './certificateSummary';
 import { baselineText, correctionParts, correctionsText, rollbacksText } from '../lib/corrections';
+import { replacementInput } from '../lib/state';
+import { capitalized, earlierUnitLines, replacedByText } from '../lib/units';
 
 export type L1Result = Awaited<ReturnType<typeof checkCertificateOnL1>>;
 
@@ -78,7 +80,7 @@ export function CertificateVerdict({
   onCheckL1?: () => void;
   chainRpcUrl?: string;
 }) {
-  const problem = f.leaf.revoked || f.leaf.flagged;
+  const problem = hasProblem(f);
   const tone = l1.state === 'done' && !l1.result.outputsRootAccepted ? 'bad' : problem || !f.anchorsPinned ? 'warn' : 'good';
   const label =
     tone === 'bad' ? 'Not accepted on L1' : problem ? 'Valid certificate, with a warning' : f.anchorsPinned ? 'Valid certificate' : 'Valid against the anchors it claims (none pinned)';
@@ -94,6 +96,22 @@ export function CertificateVerdict({
           {f.anchorsPinned ? 'the trust anchors you pinned' : 'the anchors it names itself (you pinned none, so nothing ties them to the real application)'}: device{' '}
           <code data-testid="cert-device">{f.deviceId}</code>, as of block {formatInt(f.asOfBlock)}.
         </p>
+        {f.vin ? (
+          <p data-testid="cert-vin" data-vin={f.vin}>
+            <strong>VIN {f.vin} matches the record.</strong> Compare it with the VIN on the car (on its plate and on the car's papers): the record is this car's only if they are
+            the same.
+          </p>
+        ) : (
+          <p data-testid="cert-vin" data-vin="" className="small">
+            The certificate does not disclose the car's VIN, so it does not show which car the record is about: ask the seller for a certificate that discloses it (they hold the
+            VIN's salt with the car's papers).
+          </p>
+        )}
+        {f.leaf.successor && (
+          <p data-testid="cert-replaced" data-successor={f.leaf.successor}>
+            <strong>{capitalized(replacedByText(f.leaf.successor))}.</strong> This certificate shows the record of a unit that is no longer in use.
+          </p>
+        )}
         {f.highest ? (
           <p>
             Highest attested reading: <strong data-testid="cert-highest" data-odometer-m={String(f.highest.reading.odometer_m)}>{formatKm(Number(f.highest.reading.odometer_m))}</strong> on{' '}
@@ -104,8 +122,8 @@ export function CertificateVerdict({
         )}
         {f.leaf.correctedBaseline && (
           <p data-testid="cert-baseline" data-odometer-m={String(f.leaf.correctedBaseline.odometerM)}>
-            The car is compared with a <strong>{baselineText(f.leaf.correctedBaseline)}</strong>, not with its highest attested reading: no reading has been attested since that
-            correction.
+            The car is compared with a <strong>{baselineText(f.leaf.correctedBaseline, replacementInput(f.leaf) === f.leaf.correctedBaseline.inputIndex)}</strong>, not with its highest
+            attested reading: no reading has been attested since.
           </p>
         )}
         {problem && <p><strong>{statusText(f)}.</strong></p>}
@@ -128,6 +146,7 @@ export function CertificateVerdict({
           <KeyValues
             items={[
               ['Device', <Hex key="d" value={f.deviceId} keep={16} />],
+              ['Vehicle', vehicleText(f)],
               ['Level', LEVEL_WORDS[f.level] ?? f.level],
               ['Highest attested', readingText(f.highest)],
               ['First attested', readingText(f.first)],
@@ -136,6 +155,7 @@ export function CertificateVerdict({
               ['Registrar corrections', correctionsText(f.leaf.corrections, f.leaf.latestCorrection)],
               ...(f.leaf.correctedBaseline ? ([['Baseline', baselineRow(f)]] as [string, string][]) : []),
               ['Ownership changes (era)', formatInt(f.leaf.era)],
+              ['Earlier units of the vehicle', f.leaf.predecessor === null ? "none: this is the vehicle's first unit" : `${formatInt(f.earlierUnits.length)}, proven (below)`],
               ['Status', statusText(f)],
               ['As of', asOfText(f)],
               ...(f.level === 'full'
@@ -185,8 +205,32 @@ export function CertificateVerdict({
           </p>
         </section>
       </div>
+      <CertificateEarlierUnits findings={f} />
       <CertificateCorrections findings={f} />
       <CertificateReadings findings={f} />
+    </section>
+  );
+}
+
+/** The vehicle's earlier units the certificate proves (18.4 step 5b): their records are part of the vehicle's. */
+export function CertificateEarlierUnits({ findings: f }: { findings: CertificateFindings }) {
+  if (f.earlierUnits.length === 0) return null;
+  const at = replacementInput(f.leaf);
+  return (
+    <section className="card" aria-labelledby="cert-units-heading">
+      <h2 id="cert-units-heading">The vehicle's earlier units</h2>
+      <p className="small">
+        A workshop replaced this car's unit (its telematics unit or instrument cluster){at !== undefined ? ` at input ${formatInt(Number(at))}` : ''}. The new unit counts on from the
+        kilometres on record, and the record of every unit before it is part of the vehicle's, proven here against the same state: a rollback left open in an earlier unit keeps the
+        vehicle flagged.
+      </p>
+      <ul data-testid="cert-earlier-units">
+        {earlierUnitLines(f.leaf, f.earlierUnits).map((l) => (
+          <li key={l.unit.deviceId} data-device={l.unit.deviceId} data-open={l.unit.openTampers} data-total={l.unit.tamperEvents} className={l.unit.flagged ? 'error-text' : undefined}>
+            {capitalized(l.text)}.
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

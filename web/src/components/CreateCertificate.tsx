@@ -11,11 +11,11 @@ import { verifyIO } from '../lib/proofs';
 import { deviceNotices } from '../lib/gateway';
 import { formatInt } from '../lib/format';
 import { href, navigate } from '../lib/router';
-import { Alert, Card, KeyValues, Loading } from './ui';
+import { Alert, Card, Field, KeyValues, Loading } from './ui';
 import { QrCode } from './QrCode';
 import { QR_MAX_BYTES } from './qr';
 import { blobUrl, keepForPrint } from './certificateFiles';
-import { certificateFileName, readingText, refusalText } from './certificateSummary';
+import { certificateFileName, readingText, refusalText, vehicleText } from './certificateSummary';
 
 interface Made {
   bytes: Uint8Array;
@@ -31,6 +31,8 @@ export function CreateCertificate({ deviceId, keys, keysPending }: { deviceId: s
   const [error, setError] = useState<{ code?: string; message: string }>();
   const [made, setMade] = useState<Made>();
   const [copied, setCopied] = useState(false);
+  const [vin, setVin] = useState('');
+  const [salt, setSalt] = useState('');
   const config = app.config;
   const anchors = config?.anchors?.anchors;
 
@@ -59,6 +61,8 @@ export function CreateCertificate({ deviceId, keys, keysPending }: { deviceId: s
         io,
         anchors,
         keys,
+        // The VIN is disclosed only when the owner gives it with its salt (from the car's papers).
+        ...(vin.trim() || salt.trim() ? { vehicle: { vin: vin.trim(), salt: salt.trim() } } : {}),
         localLinkUrl: config.endpoints.localLinkUrl,
         // The gateway only relays the notices (they are checked against the proven record); without it they are walked back on the node.
         fetchNotices: (before) => deviceNotices(deviceId, before),
@@ -117,6 +121,21 @@ export function CreateCertificate({ deviceId, keys, keysPending }: { deviceId: s
             for a QR code){level === 'full' && !keys ? (keysPending ? ' — your history keys are still loading' : ' — without your history keys, readings stay sealed') : ''}
           </label>
         </fieldset>
+        <details className="disclose">
+          <summary>Disclose the car's VIN (optional)</summary>
+          <p className="muted small">
+            The record names the car only by a sealed commitment to its VIN. To let the buyer check that the record is this car's, disclose the VIN with its salt: both are on the
+            car's papers. Leave them empty to keep the VIN private.
+          </p>
+          <div className="row">
+            <Field label="VIN" id="cert-vin" hint="17 characters: digits and capital letters except I, O and Q.">
+              <input id="cert-vin" value={vin} onChange={(e) => setVin(e.target.value.toUpperCase())} spellCheck={false} autoComplete="off" maxLength={17} aria-describedby="cert-vin-hint" />
+            </Field>
+            <Field label="VIN salt" id="cert-vin-salt" hint="64 hexadecimal digits, from the car's papers.">
+              <input id="cert-vin-salt" value={salt} onChange={(e) => setSalt(e.target.value)} spellCheck={false} autoComplete="off" aria-describedby="cert-vin-salt-hint" />
+            </Field>
+          </div>
+        </details>
         <button type="submit" className="button" disabled={busy || !anchors}>
           {busy ? 'Creating…' : 'Create certificate'}
         </button>
@@ -158,6 +177,8 @@ export function CreateCertificate({ deviceId, keys, keysPending }: { deviceId: s
               ['Highest attested', readingText(made.findings.highest)],
               ['First attested', readingText(made.findings.first)],
               ['Attested readings', formatInt(Number(made.findings.leaf.attested))],
+              ['Vehicle', vehicleText(made.findings)],
+              ...(made.findings.earlierUnits.length > 0 ? ([['Earlier units of the vehicle', `${formatInt(made.findings.earlierUnits.length)}, proven with it`]] as [string, string][]) : []),
               ...(made.findings.level === 'full'
                 ? ([['History', `${formatInt(made.findings.notices)} notice(s); ${formatInt(made.findings.disclosed.length)} reading(s) disclosed whole, ${formatInt(made.findings.odometerOnly.length)} as dated odometer, ${formatInt(made.findings.undisclosed.length)} sealed`]] as [string, string][])
                 : []),

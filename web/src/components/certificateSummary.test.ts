@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../lib/hex';
 import { CERTIFICATE_CODES, verifyCertificateOffline, type CertAnchors } from '../lib/certificate';
 import { ofKind, str, vector } from '../test/vectors';
-import { certificatePoints, certificateFileName, readingText, refusalText, REFUSALS, statusText, summaryRows, summaryText } from './certificateSummary';
+import { certificatePoints, certificateFileName, hasProblem, readingText, refusalText, REFUSALS, statusText, summaryRows, summaryText } from './certificateSummary';
+import { earlierUnitLines, earlierUnitText, unitRecordText } from '../lib/units';
+import { replacementInput } from '../lib/state';
 import type { CertificateFindings, RecordedCorrection } from '../lib/certificate';
 import type { Correction } from '../lib/notices';
 import { rollbacksText } from '../lib/corrections';
@@ -20,6 +22,8 @@ describe('the summary of a certificate, in words', () => {
     const f = summary();
     const text = summaryText(f);
     expect(text).toContain('Device: a8f931094082a72b44a6c79cac7bd729');
+    expect(text).toContain('Vehicle: VIN WTN1ERVPT76V2AGYM matches the record: compare it with the VIN plate on the car');
+    expect(text).not.toContain('Earlier unit');
     // Highest: counter 3, 81,050 km at 1790107200 (2026-09-22 20:00 UTC); first: counter 1, 81,000 km.
     expect(text).toContain('Highest attested reading: 81,050.0 km on 2026-09-22 20:00 UTC (counter 3)');
     expect(text).toContain('First attested reading: 81,000.0 km on 2026-09-22 18:00 UTC (counter 1)');
@@ -165,5 +169,61 @@ describe('checking what a buyer gives the page', () => {
     const altered = checkInput(fromHex(str(vector('certificate_altered_reading'), 'certificate')), pinned, 'a file');
     expect(altered).toMatchObject({ kind: 'refused', code: 'commitment_mismatch' });
     if (altered.kind === 'refused') expect(refusalText(altered.code)).toMatch(/altered/);
+  });
+});
+
+describe("the vehicle's VIN and earlier units, in words", () => {
+  const f = summary();
+  const unit = (id: string, patch: Partial<CertificateFindings['leaf']> = {}): CertificateFindings['leaf'] => ({ ...f.leaf, deviceId: id, predecessor: null, successor: null, ...patch });
+  const oldId = '0a'.repeat(16);
+  const firstId = '0e'.repeat(16);
+  /** The summary vector's findings as if its unit had replaced two earlier ones, the replacement at input 4. */
+  const replaced = (): CertificateFindings => ({
+    ...f,
+    leaf: { ...f.leaf, predecessor: oldId, correctedBaseline: { odometerM: 80_000_000n, inputIndex: 4n } },
+    earlierUnits: [
+      unit(oldId, { predecessor: firstId, successor: f.deviceId, attested: 12n, tamperEvents: 2, openTampers: 1, flagged: true, corrections: 0, latestCorrection: null, correctedBaseline: null }),
+      unit(firstId, { successor: oldId, attested: 1n, tamperEvents: 0, openTampers: 0, flagged: false, corrections: 1, latestCorrection: { counter: 1n, inputIndex: 2n }, correctedBaseline: null }),
+    ],
+  });
+
+  it('says when the VIN is not disclosed', () => {
+    expect(summaryText({ ...f, vin: null })).toContain('Vehicle: VIN not disclosed');
+  });
+
+  it('lists each earlier unit with its record, and when it was replaced when the leaf tells it', () => {
+    const text = summaryText(replaced());
+    expect(text).toContain(`Earlier unit 1: Unit replaced at input 4; the vehicle's record includes unit ${oldId}: 12 attested readings, 2 rollbacks (1 open)`);
+    // The old unit's own leaf does not say when it replaced the first one (no corrected baseline).
+    expect(text).toContain(`Earlier unit 2: Unit replaced; the vehicle's record includes unit ${firstId}: 1 attested reading, no rollback, 1 registrar correction`);
+  });
+
+  it("an open rollback of an earlier unit flags the vehicle; a replaced unit says where the vehicle's record went", () => {
+    const r = replaced();
+    expect(statusText(r)).toBe(`flagged: 1 of 2 rollback(s) of the vehicle's earlier unit ${oldId} not cleared by a registrar's correction`);
+    expect(hasProblem(r)).toBe(true);
+    const clean = { ...r, earlierUnits: r.earlierUnits.map((u) => ({ ...u, openTampers: 0, flagged: false })) };
+    expect(statusText(clean)).toBe("2 rollback(s) on record in the vehicle's units, every one cleared by a registrar's correction");
+    expect(hasProblem(clean)).toBe(false);
+    const retired = { ...f, leaf: { ...f.leaf, successor: 'bb'.repeat(16) } };
+    expect(statusText(retired)).toBe(`replaced: this unit was replaced by ${'bb'.repeat(16)}; check the vehicle's current unit`);
+    expect(hasProblem(retired)).toBe(true);
+  });
+
+  it('the record of a unit in words', () => {
+    expect(unitRecordText({ ...unit('aa'), attested: 0n, tamperEvents: 0, openTampers: 0, corrections: 0 })).toBe('0 attested readings, no rollback');
+    expect(unitRecordText({ ...unit('aa'), attested: 1_234n, tamperEvents: 3, openTampers: 0, corrections: 2 })).toBe('1,234 attested readings, 3 rollbacks (none open), 2 registrar corrections');
+    expect(earlierUnitText(unit('aa', { attested: 2n, tamperEvents: 1, openTampers: 1, corrections: 0 }), 41n)).toBe("unit replaced at input 41; the vehicle's record includes unit aa: 2 attested readings, 1 rollback (1 open)");
+  });
+
+  it('the input of a replacement: the new unit\'s corrected baseline, unless a correction came at or after it', () => {
+    const leaf = replaced().leaf;
+    expect(replacementInput(leaf)).toBe(4n);
+    expect(replacementInput({ ...leaf, latestCorrection: { inputIndex: 3n } })).toBe(4n);
+    expect(replacementInput({ ...leaf, latestCorrection: { inputIndex: 4n } })).toBeUndefined();
+    expect(replacementInput({ ...leaf, predecessor: null })).toBeUndefined();
+    expect(replacementInput({ ...leaf, correctedBaseline: null })).toBeUndefined();
+    // A known input (the history's `replaces` entry) wins.
+    expect(earlierUnitLines(leaf, replaced().earlierUnits, new Map([[firstId, 2n]]))[1]?.replacedAt).toBe(2n);
   });
 });

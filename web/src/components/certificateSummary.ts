@@ -7,6 +7,8 @@ import type { CertAnchors, CertificateFindings, DatedOdometer, ProvenReading } f
 import { SECONDS_PER_DAY } from '../lib/notices';
 import { formatDate, formatDay, formatInt, formatKm } from '../lib/format';
 import { baselineText, correctionsText, correctionText, rollbacksText } from '../lib/corrections';
+import { replacementInput } from '../lib/state';
+import { capitalized, earlierUnitLines, replacedByText, vehicleFlagged, vinText } from '../lib/units';
 import type { OdometerPoint } from './charts';
 
 /** Plain-language reasons for the refusal codes (18.5), and for what the text form can refuse. */
@@ -33,6 +35,9 @@ export const REFUSALS: Record<string, string> = {
   history_mismatch:
     'The history notices do not add up to the device’s record: a notice is missing, altered or out of order, a disclosed reading was altered, or the rollbacks and corrections in the history do not match the record’s count of open rollbacks.',
   history_key_mismatch: 'A history key in the certificate does not open the notices it is given for.',
+  vehicle_mismatch: 'The VIN (and its salt) in the certificate do not match the vehicle on record: the certificate names another car, or was altered.',
+  previous_unit:
+    "This unit replaced an earlier one in its vehicle, and the certificate does not carry the earlier unit's proven record (or carries one that does not link to it): the vehicle's record would be incomplete.",
   decryption_failed: 'A sealed part of the certificate does not open: it was altered.',
   malformed_plaintext: 'A sealed part of the certificate opens to something that does not decode.',
   empty: 'There is nothing to check: open a file, paste the text or read a QR code.',
@@ -77,15 +82,37 @@ export function anchorsText(a: CertAnchors): string {
 export function statusText(f: CertificateFindings): string {
   const leaf = f.leaf;
   if (leaf.revoked) return 'revoked by a registrar';
+  if (leaf.successor) return `replaced: ${replacedByText(leaf.successor)}`;
   if (leaf.flagged) return `flagged: ${formatInt(leaf.openTampers)} of ${formatInt(leaf.tamperEvents)} rollback(s) on record not cleared by a registrar's correction`;
-  if (leaf.tamperEvents > 0) return `${formatInt(leaf.tamperEvents)} rollback(s) on record, every one cleared by a registrar's correction`;
+  const earlier = f.earlierUnits.filter((u) => u.flagged);
+  if (earlier.length > 0) {
+    return `flagged: ${earlier.map((u) => `${formatInt(u.openTampers)} of ${formatInt(u.tamperEvents)} rollback(s) of the vehicle's earlier unit ${u.deviceId}`).join(', ')} not cleared by a registrar's correction`;
+  }
+  const all = [leaf, ...f.earlierUnits].reduce((n, u) => n + u.tamperEvents, 0);
+  if (all > 0) return `${formatInt(all)} rollback(s) on record${f.earlierUnits.length ? " in the vehicle's units" : ''}, every one cleared by a registrar's correction`;
   return 'no tampering on record';
+}
+
+/** Something a buyer must be warned about: the unit revoked or replaced, or the vehicle flagged. */
+export function hasProblem(f: CertificateFindings): boolean {
+  return f.leaf.revoked || f.leaf.successor !== null || vehicleFlagged(f.leaf, f.earlierUnits);
+}
+
+/** The vehicle: the VIN when disclosed, in words. */
+export function vehicleText(f: CertificateFindings): string {
+  if (f.vin) return `${vinText(f.vin)}: compare it with the VIN plate on the car`;
+  return "VIN not disclosed: nothing in the certificate ties the record to one car's VIN (ask the seller for a certificate that discloses it)";
+}
+
+/** The vehicle's earlier units, newest first, one line each (`unit replaced at input N; …`). */
+export function earlierUnitRows(f: CertificateFindings): string[] {
+  return earlierUnitLines(f.leaf, f.earlierUnits).map((l) => capitalized(l.text));
 }
 
 /** What the device is compared with: the baseline a correction set, or its highest attested reading. */
 export function baselineRow(f: CertificateFindings): string {
   const b = f.leaf.correctedBaseline;
-  if (b) return `${baselineText(b)} (no reading attested since: a verifier compares the car with it, not with the highest attested reading)`;
+  if (b) return `${baselineText(b, replacementInput(f.leaf) === b.inputIndex)} (no reading attested since: a verifier compares the car with it, not with the highest attested reading)`;
   return 'the highest attested reading';
 }
 
@@ -103,6 +130,7 @@ export function summaryRows(f: CertificateFindings): [string, string][] {
   const leaf = f.leaf;
   const rows: [string, string][] = [
     ['Device', f.deviceId],
+    ['Vehicle', vehicleText(f)],
     ['Level', LEVEL_WORDS[f.level] ?? f.level],
     ['Highest attested reading', readingText(f.highest)],
     ['First attested reading', readingText(f.first)],
@@ -111,6 +139,7 @@ export function summaryRows(f: CertificateFindings): [string, string][] {
     ['Registrar corrections', correctionsText(leaf.corrections, leaf.latestCorrection)],
     ...(leaf.correctedBaseline ? ([['Baseline', baselineRow(f)]] as [string, string][]) : []),
     ['Ownership changes (era)', formatInt(leaf.era)],
+    ...earlierUnitRows(f).map((line, i): [string, string] => [`Earlier unit ${i + 1}`, line]),
     ['Status', statusText(f)],
     ['As of', asOfText(f)],
   ];

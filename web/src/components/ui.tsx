@@ -110,12 +110,13 @@ export function Steps({ steps, label }: { steps: Step[]; label: string }) {
   );
 }
 
-export type BadgeKind = 'verified' | 'tamper' | 'revoked' | 'pending' | 'unknown';
+export type BadgeKind = 'verified' | 'tamper' | 'revoked' | 'replaced' | 'pending' | 'unknown';
 
 const BADGE: Record<BadgeKind, { label: string; icon: string }> = {
   verified: { label: 'Verified', icon: '✓' },
   tamper: { label: 'Tamper alert', icon: '!' },
   revoked: { label: 'Revoked', icon: '✗' },
+  replaced: { label: 'Replaced', icon: '⇄' },
   pending: { label: 'Pending', icon: '…' },
   unknown: { label: 'Unknown', icon: '?' },
 };

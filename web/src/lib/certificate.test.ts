@@ -5,7 +5,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { concatBytes, fromHex, toHex, u16be, u32be, u64be, utf8 } from './hex';
 import { encodeReading, parseFaultCode, type Reading } from './protocol';
 import { decodeHistoryNotice, decodeOpenedHistoryNotice, encodeCorrection, encodeNoticeOutput, encodeOpenedHistoryNotice, encodeStateNotice, openHistoryValues, type Correction, type StateNotice } from './notices';
-import { decodeLeaf, encodeLeaf, EMPTY_HASH, foldNotice, keyBit, leafHash, nodeHash, LEAF_LEN, type LeafFields } from './state';
+import { decodeLeaf, encodeLeaf, EMPTY_HASH, foldNotice, leafHash, LEAF_LEN, type LeafFields } from './state';
 import { CLAIM_ACCEPTED_TOPIC, SELECTORS, addressWord, type RpcLog } from './l1';
 import type { HistoryKeys, InspectAnswer } from './api';
 import type { NodeOutput } from './node';
@@ -33,6 +33,8 @@ import {
   type IssueNotice,
 } from './certificate';
 import { ofKind, str, vector, type Vector } from '../test/vectors';
+import { simulatedVehicle, vehicleCommitment } from './vehicle';
+import { mapProofOf, rootOf } from '../test/maps';
 
 // ---- helpers: what the backend and the device do, written out from PROTOCOL.md ----
 
@@ -106,31 +108,6 @@ function sealNotice(device: Uint8Array, n: NoticeSpec, odoKey: Uint8Array, detKe
   return concatBytes(aad, vbytes(odoCt), vbytes(detCt));
 }
 
-/** 16.3: the root of a set of leaves (encoded) below `depth`. */
-function rootOf(leaves: Uint8Array[], depth = 0): Uint8Array {
-  if (leaves.length === 0) return EMPTY_HASH;
-  if (leaves.length === 1) return leafHash(leaves[0] as Uint8Array);
-  const bit = (l: Uint8Array) => keyBit(l.slice(1, 17), depth);
-  return nodeHash(rootOf(leaves.filter((l) => !bit(l)), depth + 1), rootOf(leaves.filter(bit), depth + 1));
-}
-
-/** 16.3: the map proof of `key` in the map of `leaves`. */
-function mapProofOf(leaves: Uint8Array[], key: Uint8Array): Uint8Array {
-  let set = leaves;
-  const siblings: Uint8Array[] = [];
-  while (set.length > 1) {
-    const depth = siblings.length;
-    const bit = keyBit(key, depth);
-    siblings.push(rootOf(set.filter((l) => keyBit(l.slice(1, 17), depth) !== bit), depth + 1));
-    set = set.filter((l) => keyBit(l.slice(1, 17), depth) === bit);
-  }
-  const bitmap = new Uint8Array(16);
-  siblings.forEach((s, i) => {
-    if (s.some((b) => b !== 0)) bitmap[i >> 3] = (bitmap[i >> 3] as number) | (0x80 >> (i & 7));
-  });
-  return concatBytes(new Uint8Array([1, set.length, siblings.length]), bitmap, ...siblings.filter((s) => s.some((b) => b !== 0)), ...(set.length ? [set[0] as Uint8Array] : []));
-}
-
 /** The outputs tree (height 63) over `outputs` (ABI-encoded): the proof of `index` and the root. */
 function outputsTree(outputs: Uint8Array[], index: number): { siblings: Uint8Array[]; root: Uint8Array } {
   const zero = zeroHashes();
@@ -165,6 +142,9 @@ function leafOf(fields: Partial<LeafFields> & { deviceId: string }): LeafFields 
     corrections: 0,
     latestCorrection: null,
     correctedBaseline: null,
+    vehicle: toHex(label(`vehicle of ${fields.deviceId}`)),
+    predecessor: null,
+    successor: null,
     history: { count: 0n, root: toHex(EMPTY_HASH), lastInput: null },
     ...fields,
   };
@@ -194,6 +174,8 @@ interface StoryOptions {
   corrections?: (c: Correction, registrar: Uint8Array) => Uint8Array[];
   /** Fields of the device's leaf to change. */
   leaf?: Partial<LeafFields>;
+  /** More leaves in the map (the vehicle's earlier units, …). */
+  units?: LeafFields[];
 }
 
 function story(opts: StoryOptions = {}) {
@@ -258,7 +240,8 @@ function story(opts: StoryOptions = {}) {
   });
   const leafBytes = encodeLeaf(leaf);
   const neighbours = [0, 1, 2, 3, 4, 5].map((i) => encodeLeaf(leafOf({ deviceId: toHex(label(`neighbour ${i}`, 16)) })));
-  const leaves = [...neighbours, leafBytes];
+  const unitLeaves = (opts.units ?? []).map((u) => encodeLeaf(u));
+  const leaves = [...neighbours, ...unitLeaves, leafBytes];
   const state: StateNotice = { inputIndex: 12n, blockNumber: 1_200n, blockTimestamp: 1_790_403_700n, devices: BigInt(leaves.length), mapRoot: toHex(rootOf(leaves)), globals: toHex(label('globals')) };
   const statePayload = encodeStateNotice(state);
   // Outputs: other devices' outputs, the notices, the state notice of input 12 last.
@@ -294,6 +277,8 @@ function story(opts: StoryOptions = {}) {
     opening,
     envelopeValues,
     mapProof: mapProofOf(leaves, device),
+    /** The map proofs of `opts.units`, in their order. */
+    unitProofs: (opts.units ?? []).map((u) => mapProofOf(leaves, fromHex(u.deviceId))),
   };
 }
 
@@ -361,6 +346,9 @@ function findingsJson(f: CertificateFindings): Record<string, unknown> {
     odometer_only: f.odometerOnly.map((d) => ({ counter: Number(d.counter), day: d.day, odometer_m: Number(d.odometerM), rollback: d.rollback })),
     undisclosed: f.undisclosed.map(Number),
     notices: f.notices,
+    vin: f.vin,
+    earlier_units: f.earlierUnits.map((u) => toHex(u.encoded)),
+    corrections: f.corrections.length,
     cannot_know: f.cannotKnow,
   };
 }
@@ -375,6 +363,8 @@ describe('certificate vectors (kind certificate)', () => {
   it('has vectors, valid and invalid', () => {
     expect(all.filter((v) => v.valid).length).toBeGreaterThanOrEqual(3);
     expect(all.filter((v) => !v.valid).length).toBeGreaterThanOrEqual(15);
+    const names = all.map((v) => v.name);
+    for (const n of ['certificate_vehicle_mismatch', 'certificate_earlier_unit_without_a_predecessor']) expect(names).toContain(n);
   });
   for (const v of all) {
     it(v.name, () => {
@@ -401,6 +391,30 @@ describe('certificate vectors (kind certificate)', () => {
       }
     });
   }
+});
+
+describe('the vectors\' vehicle (PROTOCOL.md 4, 18.2)', () => {
+  it('the summary discloses the simulated vehicle of "certificate-car", which opens the leaf\'s vehicle id', () => {
+    const v = vector('certificate_summary');
+    const f = verifyCertificateOffline(fromHex(str(v, 'certificate')), pinnedOf(v));
+    const car = simulatedVehicle(sha256(utf8('witness vector seed/certificate-car')));
+    expect(car.vin).toBe((v.findings as { vin: string }).vin);
+    expect(f.vin).toBe(car.vin);
+    expect(vehicleCommitment(car.vin, car.salt)).toBe(f.leaf.vehicle);
+    expect(toHex(decodeCertificate(fromHex(str(v, 'certificate'))).vehicle?.salt ?? new Uint8Array())).toBe(toHex(car.salt));
+  });
+  it('certificate_vehicle_mismatch is the same VIN under another salt; the earlier-unit vector is the leaf of another device', () => {
+    const bad = decodeCertificate(fromHex(str(vector('certificate_vehicle_mismatch'), 'certificate')));
+    const good = decodeCertificate(fromHex(str(vector('certificate_summary'), 'certificate')));
+    expect(bad.vehicle?.vin).toBe(good.vehicle?.vin);
+    expect(toHex(bad.vehicle?.salt ?? new Uint8Array())).not.toBe(toHex(good.vehicle?.salt ?? new Uint8Array()));
+    // With the right salt it verifies.
+    expect(verifyCertificateOffline(encodeCertificate({ ...bad, vehicle: good.vehicle }), pinnedOf(vector('certificate_vehicle_mismatch'))).vin).toBe(good.vehicle?.vin);
+    const phantom = decodeCertificate(fromHex(str(vector('certificate_earlier_unit_without_a_predecessor'), 'certificate')));
+    expect(phantom.earlierUnits).toHaveLength(1);
+    // Without it, the summary's bytes.
+    expect(toHex(encodeCertificate({ ...phantom, earlierUnits: [] }))).toBe(str(vector('certificate_summary'), 'certificate'));
+  });
 });
 
 // ---- round trips ----
@@ -443,8 +457,8 @@ describe('build → verify: summary', () => {
     expect(toHex(SUMMARY.slice(AT.bitmap, AT.siblings))).toBe(toHex(u64be(0b111)));
     const c = decodeCertificate(SUMMARY);
     expect(c.outputProof.siblings.map(toHex)).toEqual(S.tree.siblings.map(toHex));
-    // It ends with the two openings.
-    const tail = concatBytes(new Uint8Array([1, S.highestOpening.length]), S.highestOpening, new Uint8Array([1, S.firstOpening.length]), S.firstOpening);
+    // It ends with the two openings, no vehicle (0) and no earlier unit (count 0).
+    const tail = concatBytes(new Uint8Array([1, S.highestOpening.length]), S.highestOpening, new Uint8Array([1, S.firstOpening.length]), S.firstOpening, new Uint8Array([0, 0]));
     expect(toHex(SUMMARY.slice(SUMMARY.length - tail.length))).toBe(toHex(tail));
   });
   it('unpinned: the anchors the certificate claims', () => {
@@ -752,9 +766,9 @@ describe('refusals while decoding', () => {
   });
   it('oversize: a map proof or an opening longer than allowed', () => {
     const mapLen = AT.siblings + 96;
-    // Map proof length 4,451 (one above 19 + 32 × 128 + 335) as a varint.
-    expect(19 + 32 * 128 + LEAF_LEN + 1).toBe(4451);
-    const big = concatBytes(SUMMARY.slice(0, mapLen), new Uint8Array([0xe3, 0x22]), SUMMARY.slice(mapLen + 2));
+    // Map proof length 4,517 (one above 19 + 32 × 128 + 401) as a varint.
+    expect(19 + 32 * 128 + LEAF_LEN + 1).toBe(4517);
+    const big = concatBytes(SUMMARY.slice(0, mapLen), varint(4517), SUMMARY.slice(mapLen + 2));
     expect(errorOf(() => decodeCertificate(big))).toBe('oversize');
     const openingAt = mapLen + 2 + S.mapProof.length + 1;
     expect(SUMMARY[openingAt]).toBe(S.highestOpening.length);
@@ -1266,5 +1280,189 @@ describe('issueCertificate', () => {
     localLink();
     const err = await issueCertificate({ level: 'summary', deviceId: S.deviceId, anchors: ANCHORS, io, localLinkUrl: LINK }).catch((e: unknown) => e);
     expect((err as IssueError).code).toBe('outputs_root_mismatch');
+  });
+});
+
+// ---- the vehicle: its VIN (18.4 step 5a) and its earlier units (step 5b) ----
+
+describe('the vehicle: the VIN (18.2, 18.4 step 5a)', () => {
+  const car = simulatedVehicle(utf8('the certificate test car'));
+  const V = story({ leaf: { vehicle: vehicleCommitment(car.vin, car.salt) } });
+  const inputs = (patch: Partial<IssueInputs> = {}) => summaryInputs(V, { vehicle: { vin: car.vin, salt: car.salt }, ...patch });
+
+  it('is written after the first opening (present 1, the VIN, the salt: 50 bytes), then the earlier units (none: 0); the findings carry the VIN', () => {
+    const bytes = buildCertificate(inputs());
+    const plain = buildCertificate(summaryInputs(V));
+    expect(bytes.length).toBe(plain.length + 49);
+    expect(toHex(bytes.slice(bytes.length - 51))).toBe('01' + toHex(utf8(car.vin)) + toHex(car.salt) + '00');
+    const f = verifyCertificateOffline(bytes, ANCHORS);
+    expect(f.vin).toBe(car.vin);
+    expect(verifyCertificateOffline(plain, ANCHORS).vin).toBeNull();
+    expect(toHex(encodeCertificate(decodeCertificate(bytes)))).toBe(toHex(bytes));
+  });
+
+  it('vehicle_mismatch: another salt, another VIN, a VIN that is not one (lower case)', () => {
+    const salt = car.salt.slice();
+    salt[0] = (salt[0] as number) ^ 1;
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs({ vehicle: { vin: car.vin, salt } })), ANCHORS))).toBe('vehicle_mismatch');
+    const other = simulatedVehicle(utf8('another car'));
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs({ vehicle: { vin: other.vin, salt: car.salt } })), ANCHORS))).toBe('vehicle_mismatch');
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs({ vehicle: { vin: car.vin.toLowerCase(), salt: car.salt } })), ANCHORS))).toBe('vehicle_mismatch');
+    // Checked after the device's path: a path for another root is refused first.
+    const extra = encodeLeaf(leafOf({ deviceId: toHex(label('newcomer', 16)) }));
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs({ vehicle: { vin: car.vin, salt }, mapProof: mapProofOf([...V.leaves, extra], V.device) })), ANCHORS))).toBe('root_mismatch');
+  });
+
+  it('decoding: a present byte other than 0 and 1 is invalid_field, a VIN that is not UTF-8 invalid_text, a VIN cut short truncated; a VIN of another length is not written', () => {
+    const bytes = buildCertificate(inputs());
+    const at = bytes.length - 51;
+    const set = (offset: number, value: number) => {
+      const b = bytes.slice();
+      b[offset] = value;
+      return errorOf(() => decodeCertificate(b));
+    };
+    expect(set(at, 2)).toBe('invalid_field');
+    expect(set(at + 1, 0xff)).toBe('invalid_text');
+    expect(errorOf(() => decodeCertificate(bytes.slice(0, at + 10)))).toBe('truncated');
+    // UTF-8 that is no VIN decodes, and is refused by step 5a; a byte-order mark is kept as part of it.
+    const bom = concatBytes(bytes.slice(0, at + 1), new Uint8Array([0xef, 0xbb, 0xbf]), bytes.slice(at + 4));
+    const c = decodeCertificate(bom);
+    expect(c.vehicle?.vin.length).toBe(15);
+    expect(toHex(encodeCertificate(c))).toBe(toHex(bom));
+    expect(errorOf(() => verifyCertificateOffline(bom, ANCHORS))).toBe('vehicle_mismatch');
+    expect(errorOf(() => buildCertificate(inputs({ vehicle: { vin: car.vin.slice(1), salt: car.salt } })))).toBe('invalid_field');
+    expect(errorOf(() => buildCertificate(inputs({ vehicle: { vin: car.vin, salt: car.salt.slice(1) } })))).toBe('invalid_field');
+  });
+});
+
+describe("the vehicle's earlier units (18.2, 18.4 step 5b; PROTOCOL.md 8.2.2)", () => {
+  const car = simulatedVehicle(utf8('a car with two replaced units'));
+  const vehicle = vehicleCommitment(car.vin, car.salt);
+  const firstId = toHex(label('the first unit', 16));
+  const oldId = toHex(label('the old unit', 16));
+  const first = leafOf({ deviceId: firstId, vehicle, successor: oldId, attested: 4n, tamperEvents: 1, openTampers: 0, corrections: 1, latestCorrection: { counter: 3n, inputIndex: 1n } });
+  const old = leafOf({ deviceId: oldId, vehicle, predecessor: firstId, successor: S.deviceId, attested: 9n, tamperEvents: 2, openTampers: 1, latestTamper: { counter: 8n, referenceCounter: 7n, inputIndex: 2n } });
+  const R = story({ leaf: { vehicle, predecessor: oldId }, units: [old, first] });
+  const [oldProof, firstProof] = R.unitProofs as [Uint8Array, Uint8Array];
+  const inputs = (earlierUnits: Uint8Array[], patch: Partial<IssueInputs> = {}) => summaryInputs(R, { earlierUnits, ...patch });
+
+  it('proves each earlier unit against the same root, newest first; the findings carry their leaves', () => {
+    const bytes = buildCertificate(inputs([oldProof, firstProof], { vehicle: { vin: car.vin, salt: car.salt } }));
+    const f = verifyCertificateOffline(bytes, ANCHORS);
+    expect(f.earlierUnits.map((u) => u.deviceId)).toEqual([oldId, firstId]);
+    expect(f.earlierUnits[0]).toMatchObject({ attested: 9n, tamperEvents: 2, openTampers: 1, flagged: true, successor: S.deviceId });
+    expect(f.vin).toBe(car.vin);
+    expect(toHex(encodeCertificate(decodeCertificate(bytes)))).toBe(toHex(bytes));
+    // The layout: a count, then each proof with its length.
+    const tail = concatBytes(new Uint8Array([2]), varint(oldProof.length), oldProof, varint(firstProof.length), firstProof);
+    expect(toHex(bytes.slice(bytes.length - tail.length))).toBe(toHex(tail));
+    // A full certificate carries them too.
+    expect(verifyCertificateOffline(buildCertificate({ ...fullInputs(R), earlierUnits: [oldProof, firstProof] }), ANCHORS).earlierUnits).toHaveLength(2);
+  });
+
+  it('previous_unit: a predecessor without its proof, a proof beyond the last predecessor, out of order, of absence', () => {
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs([])), ANCHORS))).toBe('previous_unit');
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs([oldProof])), ANCHORS))).toBe('previous_unit');
+    expect(() => verifyCertificateOffline(buildCertificate(inputs([oldProof])), ANCHORS)).toThrow(new RegExp(`unit ${oldId} replaced unit ${firstId}, whose proof the certificate does not carry`));
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs([oldProof, firstProof, firstProof])), ANCHORS))).toBe('previous_unit');
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs([firstProof, oldProof])), ANCHORS))).toBe('previous_unit');
+    // The plain story's leaf replaced no unit: any earlier unit is one too many.
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(summaryInputs(S, { earlierUnits: [S.mapProof] })), ANCHORS))).toBe('previous_unit');
+    // A proof of absence for the predecessor: in a map without it.
+    const without = story({ leaf: { vehicle, predecessor: oldId } });
+    const absent = mapProofOf(without.leaves, fromHex(oldId));
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(summaryInputs(without, { earlierUnits: [absent] })), ANCHORS))).toBe('previous_unit');
+  });
+
+  it('previous_unit: an earlier unit naming another successor, none, or of another vehicle', () => {
+    for (const patch of [{ successor: toHex(label('someone else', 16)) }, { successor: null }, { vehicle: toHex(label('another vehicle')) }]) {
+      const bad = story({ leaf: { vehicle, predecessor: oldId }, units: [{ ...old, ...patch }, first] });
+      expect(errorOf(() => verifyCertificateOffline(buildCertificate(summaryInputs(bad, { earlierUnits: bad.unitProofs })), ANCHORS)), JSON.stringify(patch)).toBe('previous_unit');
+    }
+    // The first unit names the old one, not the certificate's device.
+    const skipped = story({ leaf: { vehicle, predecessor: firstId }, units: [first] });
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(summaryInputs(skipped, { earlierUnits: skipped.unitProofs })), ANCHORS))).toBe('previous_unit');
+  });
+
+  it('root_mismatch: an earlier unit proven against another root', () => {
+    const extra = encodeLeaf(leafOf({ deviceId: toHex(label('newcomer', 16)) }));
+    const elsewhere = mapProofOf([...R.leaves, extra], fromHex(oldId));
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(inputs([elsewhere, firstProof])), ANCHORS))).toBe('root_mismatch');
+  });
+
+  it('decoding: at most 16 earlier units (oversize), each a map proof that decodes', () => {
+    const bytes = buildCertificate(inputs([oldProof, firstProof]));
+    const countAt = bytes.length - (1 + varint(oldProof.length).length + oldProof.length + varint(firstProof.length).length + firstProof.length);
+    expect(bytes[countAt]).toBe(2);
+    const withCount = (n: number) => {
+      const b = bytes.slice();
+      b[countAt] = n;
+      return errorOf(() => decodeCertificate(b));
+    };
+    expect(withCount(17)).toBe('oversize');
+    expect(withCount(3)).toBe('truncated');
+    const c = decodeCertificate(bytes);
+    expect(errorOf(() => encodeCertificate({ ...c, earlierUnits: Array.from({ length: 17 }, () => oldProof) }))).toBe('oversize');
+    const broken = oldProof.slice();
+    broken[0] = 2;
+    expect(errorOf(() => encodeCertificate({ ...c, earlierUnits: [broken] }))).toBe('unsupported_version');
+    const raw = concatBytes(bytes.slice(0, countAt + 1 + varint(oldProof.length).length), broken, bytes.slice(countAt + 1 + varint(oldProof.length).length + oldProof.length));
+    expect(errorOf(() => decodeCertificate(raw))).toBe('unsupported_version');
+  });
+});
+
+describe('the corrected record (18.4 step 7a): a correction clears the rollback at its counter exactly when one is open', () => {
+  it('history_mismatch: a correction that says it cleared nothing, naming an open rollback', () => {
+    const s = story({ corrections: (c, r) => [correctedEntry(r, false, c)], leaf: { openTampers: 1 } });
+    expect(errorOf(() => verifyCertificateOffline(buildCertificate(fullInputs(s)), ANCHORS))).toBe('history_mismatch');
+    expect(() => verifyCertificateOffline(buildCertificate(fullInputs(s)), ANCHORS)).toThrow(/says it cleared nothing, yet the history holds a rollback open there/);
+  });
+});
+
+describe('issueCertificate: the vehicle', () => {
+  afterEach(() => vi.unstubAllGlobals());
+  const LINK = 'http://127.0.0.1:9700';
+  const car = simulatedVehicle(utf8('an issued car'));
+  const vehicle = vehicleCommitment(car.vin, car.salt);
+  const oldId = toHex(label('the replaced unit', 16));
+  const old = leafOf({ deviceId: oldId, vehicle, successor: S.deviceId, attested: 5n });
+  const R = story({ leaf: { vehicle, predecessor: oldId }, units: [old] });
+  /** The story's world, whose node proves each device by its own path. */
+  const proving = (s: Story, known: Uint8Array[]) =>
+    world(s, {
+      deviceProof: async (id, input): Promise<InspectAnswer> => ({ type: 'device_proof', device_id: id, input_index: input, map_root: s.state.mapRoot, proof: toHex(mapProofOf(known, fromHex(id))) }),
+    });
+
+  it('discloses the VIN and carries the earlier units the node proves (V7a)', async () => {
+    localLink(R);
+    const { io } = proving(R, R.leaves);
+    const r = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io, keys: ownerKeys(R), localLinkUrl: LINK, vehicle: { vin: car.vin, salt: toHex(car.salt) } });
+    expect(r.findings.vin).toBe(car.vin);
+    expect(r.findings.earlierUnits.map((u) => u.deviceId)).toEqual([oldId]);
+    const c = decodeCertificate(r.bytes);
+    expect(c.earlierUnits.map(toHex)).toEqual(R.unitProofs.map(toHex));
+    // Without the VIN: the earlier unit still, no VIN.
+    const plain = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io, keys: ownerKeys(R), localLinkUrl: LINK });
+    expect(plain.findings.vin).toBeNull();
+    expect(plain.findings.earlierUnits).toHaveLength(1);
+  });
+
+  it('refuses a VIN and salt that do not open the record, and a record whose earlier unit the node does not prove', async () => {
+    localLink(R);
+    const { io } = proving(R, R.leaves);
+    const other = simulatedVehicle(utf8('another car'));
+    const wrong = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io, localLinkUrl: LINK, vehicle: { vin: other.vin, salt: toHex(car.salt) } }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'vehicle_mismatch' });
+    const notVin = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io, localLinkUrl: LINK, vehicle: { vin: 'WTN-NOT-A-VIN', salt: toHex(car.salt) } }).catch((e: unknown) => e);
+    expect(notVin).toMatchObject({ code: 'invalid_field', message: expect.stringMatching(/not a VIN/) });
+    const shortSalt = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io, localLinkUrl: LINK, vehicle: { vin: car.vin, salt: 'abcd' } }).catch((e: unknown) => e);
+    expect(shortSalt).toMatchObject({ code: 'invalid_field', message: expect.stringMatching(/4 hexadecimal digits, not 64/) });
+    const refusing = world(R, {
+      deviceProof: async (id, input): Promise<InspectAnswer> =>
+        id === oldId ? { type: 'error', error: 'not_kept', detail: 'gone' } : { type: 'device_proof', device_id: id, input_index: input, map_root: R.state.mapRoot, proof: toHex(R.mapProof) },
+    });
+    const err = await issueCertificate({ level: 'summary', deviceId: R.deviceId, anchors: ANCHORS, io: refusing.io, keys: ownerKeys(R), localLinkUrl: LINK }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IssueError);
+    expect(err).toMatchObject({ code: 'previous_unit', message: expect.stringContaining(oldId) });
   });
 });

@@ -5,9 +5,9 @@
  * against the `certificate` vectors of docs/protocol-vectors.json.
  *
  * - {@link decodeCertificate} / {@link encodeCertificate}: the strict binary format (18.2).
- * - {@link verifyCertificateOffline}: every proof it carries, in the order of 18.4 (for a
- *   full one, the corrected record of step 7a too), first
- *   failure reported as a {@link CertificateError} with the stable code of 18.5.
+ * - {@link verifyCertificateOffline}: every proof it carries, in the order of 18.4 (the
+ *   vehicle's VIN and earlier units of steps 5a-5b; for a full one, the corrected record of
+ *   step 7a too), first failure reported as a {@link CertificateError} with the stable code of 18.5.
  * - {@link checkCertificateOnL1}: what only L1 can tell (is the outputs root accepted, are
  *   there later claims).
  * - {@link certificateToText} / {@link certificateFromInput}: the text form (18.6).
@@ -42,6 +42,7 @@ import {
 } from './notices';
 import { commitmentOf, encodeReading, type Opening, type Reading } from './protocol';
 import { decodeMapProof, foldAll, KEY_BITS, LEAF_LEN, verifyMapProof, type AttestedRef, type DeviceLeaf } from './state';
+import { isVin, opensVehicle, VIN_LEN, type VehicleIdentity } from './vehicle';
 import { checkAccumulator, decodeListed, fetchAllNotices, noticesFromNode, type ListedNotice, type NoticesFetch } from './history';
 import { proveDevice, type OnStep, type VerifyIO } from './verify';
 
@@ -61,6 +62,10 @@ export const MAX_OPENING_LEN = 77 + 2 * 32;
 export const MAX_NOTICE_LEN = 2 * 1024 * 1024;
 /** Smallest odometer key entry: era u32 ‖ key 32 (the bound of its count, section 2). */
 export const MIN_ODOMETER_KEY_LEN = 36;
+/** Most earlier units a certificate carries (18.2; a car has its unit replaced a few times). */
+export const MAX_EARLIER_UNITS = 16;
+/** Smallest earlier-unit item: its length and a map proof's first byte (the bound of its count). */
+export const MIN_EARLIER_UNIT_LEN = 2;
 /** Smallest notice item (18.2): form, length, and a notice's version and kind. */
 export const MIN_CERT_NOTICE_LEN = 4;
 /** What a certificate cannot know offline, by stable code (18.4). */
@@ -90,6 +95,8 @@ export const CERTIFICATE_CODES = [
   'commitment_mismatch',
   'history_mismatch',
   'history_key_mismatch',
+  'vehicle_mismatch',
+  'previous_unit',
 ] as const;
 
 // ---- types ----
@@ -158,6 +165,10 @@ export interface Certificate {
   mapProof: Uint8Array;
   highest: Opening | null;
   first: Opening | null;
+  /** The vehicle's VIN and salt, when the seller discloses them (5a: they must open the leaf's vehicle id). */
+  vehicle: VehicleIdentity | null;
+  /** The map proofs (16.3) of the vehicle's earlier units, newest first, canonical bytes (5b). */
+  earlierUnits: Uint8Array[];
   /** Full only: by era strictly ascending. */
   odometerKeys: OdometerKey[];
   /** Full only: every history notice of the device, in accumulator order. */
@@ -215,6 +226,13 @@ export interface CertificateFindings {
   outputIndex: bigint;
   /** The proven leaf. */
   leaf: DeviceLeaf;
+  /** The VIN, when the certificate discloses it: it opens the leaf's vehicle commitment (5a). */
+  vin: string | null;
+  /**
+   * The vehicle's earlier units, newest first, proven against the same state notice and linked
+   * to the leaf (5b): the vehicle's record is theirs and the leaf's.
+   */
+  earlierUnits: DeviceLeaf[];
   highest?: ProvenReading;
   first?: ProvenReading;
   /** Full: every reading of the opened notices, proven by its commitment, by counter. */
@@ -373,6 +391,20 @@ export function encodeCertificate(cert: Certificate): Uint8Array {
     if (b.length > MAX_OPENING_LEN) fail('oversize', 'an opening is too long');
     parts.push(new Uint8Array([1]), varBytes(b));
   }
+  if (cert.vehicle) {
+    const vin = utf8(cert.vehicle.vin);
+    if (vin.length !== VIN_LEN) fail('invalid_field', 'the VIN is not 17 bytes');
+    parts.push(new Uint8Array([1]), vin, bytes32(cert.vehicle.salt, 'the vehicle salt'));
+  } else {
+    parts.push(new Uint8Array([0]));
+  }
+  if (cert.earlierUnits.length > MAX_EARLIER_UNITS) fail('oversize', `more than ${MAX_EARLIER_UNITS} earlier units`);
+  parts.push(varint(BigInt(cert.earlierUnits.length)));
+  for (const proof of cert.earlierUnits) {
+    if (proof.length > MAX_MAP_PROOF_LEN) fail('oversize', "an earlier unit's map proof is too long");
+    coded(() => decodeMapProof(proof));
+    parts.push(varBytes(proof));
+  }
   if (cert.level === 'full') {
     cert.odometerKeys.forEach((k, i) => {
       const prev = cert.odometerKeys[i - 1];
@@ -454,6 +486,25 @@ function decodeParts(bytes: Uint8Array): { cert: Certificate; decoded: DecodedNo
     };
     const highest = opening();
     const first = opening();
+    let vehicle: VehicleIdentity | null = null;
+    if (r.bool()) {
+      let vin: string;
+      try {
+        // A leading byte-order mark is part of the VIN's bytes, not skipped.
+        vin = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(r.take(VIN_LEN));
+      } catch (e) {
+        if (e instanceof DecodeError) throw e;
+        return r.fail('invalid_text');
+      }
+      vehicle = { vin, salt: r.take(32) };
+    }
+    const earlierUnits: Uint8Array[] = [];
+    const units = r.count(MAX_EARLIER_UNITS, MIN_EARLIER_UNIT_LEN);
+    for (let i = 0; i < units; i++) {
+      const proof = r.varBytes(MAX_MAP_PROOF_LEN);
+      decodeMapProof(proof);
+      earlierUnits.push(proof);
+    }
     const odometerKeys: OdometerKey[] = [];
     const notices: CertNotice[] = [];
     const decoded: DecodedNotice[] = [];
@@ -491,6 +542,8 @@ function decodeParts(bytes: Uint8Array): { cert: Certificate; decoded: DecodedNo
       mapProof,
       highest,
       first,
+      vehicle,
+      earlierUnits,
       odometerKeys,
       notices,
     };
@@ -549,6 +602,30 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
   }
   if (!outcome.member) fail('wrong_device', 'the map proof proves the device absent');
   const leaf = outcome.leaf;
+  // 5a. the vehicle: a disclosed VIN and salt must open the leaf's vehicle commitment
+  let vin: string | null = null;
+  if (cert.vehicle) {
+    if (!opensVehicle(cert.vehicle, leaf.vehicle)) fail('vehicle_mismatch', `the disclosed VIN ${JSON.stringify(cert.vehicle.vin)} and salt do not open the leaf's vehicle commitment ${leaf.vehicle}`);
+    vin = cert.vehicle.vin;
+  }
+  // 5b. the vehicle's earlier units, link by link, against the same root
+  const earlierUnits: DeviceLeaf[] = [];
+  let next = leaf.predecessor;
+  for (const [k, proof] of cert.earlierUnits.entries()) {
+    if (next === null) fail('previous_unit', `earlier unit ${k + 1} is given, but ${k === 0 ? 'the leaf replaced no unit' : `unit ${earlierUnits[k - 1]?.deviceId} replaced none`}`);
+    const unit = verifyMapProof(coded(() => decodeMapProof(proof)), next, fromHex(state.mapRoot));
+    if (!unit.ok) {
+      if (unit.code === 'wrong_prefix') fail('previous_unit', `the proof of earlier unit ${next} ends in another device's leaf`);
+      fail(unit.code, `the proof of earlier unit ${next}: ${unit.detail}`);
+    }
+    if (!unit.member) fail('previous_unit', `the proof of earlier unit ${next} proves it absent`);
+    const successor = earlierUnits[earlierUnits.length - 1]?.deviceId ?? leaf.deviceId;
+    if (unit.leaf.successor !== successor) fail('previous_unit', `earlier unit ${next} names ${unit.leaf.successor ?? 'no unit'} as its successor, not ${successor}`);
+    if (unit.leaf.vehicle !== leaf.vehicle) fail('previous_unit', `earlier unit ${next} belongs to another vehicle`);
+    earlierUnits.push(unit.leaf);
+    next = unit.leaf.predecessor;
+  }
+  if (next !== null) fail('previous_unit', `unit ${earlierUnits[earlierUnits.length - 1]?.deviceId ?? leaf.deviceId} replaced unit ${next}, whose proof the certificate does not carry`);
   // 6, 6b. the openings of the readings the leaf names
   const highest = checkNamed(leaf.highest, cert.highest, cert.deviceId, 'highest');
   const first = checkNamed(leaf.first, cert.first, cert.deviceId, 'first');
@@ -582,8 +659,13 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
       for (const e of notice.entries) {
         if (e.kind === 'reading' && e.rollbackOf !== null) open.add(e.counter);
         if (e.kind !== 'corrected') continue;
-        if (e.cleared && !open.delete(e.correction.counter)) {
+        // A correction clears the rollback at its counter exactly when one is open there.
+        const wasOpen = open.delete(e.correction.counter);
+        if (e.cleared && !wasOpen) {
           fail('history_mismatch', `the correction at input ${notice.inputIndex} says it cleared the rollback at counter ${e.correction.counter}, which the history does not hold open`);
+        }
+        if (!e.cleared && wasOpen) {
+          fail('history_mismatch', `the correction at input ${notice.inputIndex} of counter ${e.correction.counter} says it cleared nothing, yet the history holds a rollback open there (the backend would have cleared it)`);
         }
         corrections.push({ inputIndex: notice.inputIndex, registrar: e.registrar, cleared: e.cleared, correction: e.correction });
       }
@@ -629,6 +711,8 @@ export function verifyCertificateOffline(bytes: Uint8Array, pinned?: CertAnchors
     outputsRoot: toHex(outputsRoot),
     outputIndex: cert.outputProof.index,
     leaf,
+    vin,
+    earlierUnits,
     ...(highest ? { highest } : {}),
     ...(first ? { first } : {}),
     disclosed,
@@ -799,6 +883,10 @@ export interface IssueInputs {
   highest?: Uint8Array | string | null;
   /** The opening of the leaf's first attested reading. */
   first?: Uint8Array | string | null;
+  /** The vehicle's VIN and salt (hex or bytes), to disclose them (from the car's papers). */
+  vehicle?: { vin: string; salt: string | Uint8Array } | null;
+  /** The map proofs of the vehicle's earlier units, newest first (the leaf's predecessor first). */
+  earlierUnits?: (Uint8Array | string)[];
   /** Full: odometer keys of the eras whose sealed notices' dated odometer values are disclosed (any order). */
   odometerKeys?: { era: number; key: string | Uint8Array }[];
   /** Full: every notice of the device, in accumulator order. */
@@ -843,6 +931,8 @@ export function buildCertificate(inputs: IssueInputs): Uint8Array {
     mapProof: asBytes(inputs.mapProof),
     highest: inputs.highest ? decodeOpeningStrict(asBytes(inputs.highest)) : null,
     first: inputs.first ? decodeOpeningStrict(asBytes(inputs.first)) : null,
+    vehicle: inputs.vehicle ? { vin: inputs.vehicle.vin, salt: bytes32(inputs.vehicle.salt, 'the vehicle salt') } : null,
+    earlierUnits: (inputs.earlierUnits ?? []).map(asBytes),
     odometerKeys: keys,
     notices,
   });
@@ -871,6 +961,11 @@ export interface IssueOptions {
   io: VerifyIO;
   /** The owner's era keys (`fetchHistoryKeys`), if the owner's key is in this browser. */
   keys?: HistoryKeys;
+  /**
+   * The vehicle's VIN and its salt (64 hex digits, from the car's papers), to disclose them: the
+   * buyer compares the VIN with the car's plate. They must open the proven leaf's vehicle id.
+   */
+  vehicle?: { vin: string; salt: string };
   /** The device's local link: openings the owner's keys cannot give are asked of it. */
   localLinkUrl?: string;
   /** The gateway's list of the device's notices; without it (or when it is incomplete) they are walked back on the node. */
@@ -915,6 +1010,31 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssueResult>
   if (!proven.ok) throw new IssueError(proven.finding.code, `The device's state could not be proven: ${proven.finding.detail}`);
   const leaf = proven.leaf;
   if (!leaf) throw new IssueError('unknown_device', 'The proven state has no device with this id: there is nothing to certify.');
+  // The vehicle: a disclosed VIN must be the proven leaf's, and every earlier unit must be proven.
+  let vehicle: VehicleIdentity | null = null;
+  if (opts.vehicle) {
+    const vin = opts.vehicle.vin.trim();
+    let salt: Uint8Array;
+    try {
+      salt = fromHex(opts.vehicle.salt.trim().replace(/^0x/i, ''));
+    } catch {
+      throw new IssueError('invalid_field', 'The vehicle salt is not hexadecimal: it is 64 hexadecimal digits, on the car’s papers.');
+    }
+    if (salt.length !== 32) throw new IssueError('invalid_field', `The vehicle salt has ${salt.length * 2} hexadecimal digits, not 64.`);
+    if (!isVin(vin)) throw new IssueError('invalid_field', `“${vin}” is not a VIN: 17 characters, digits and capital letters except I, O and Q.`);
+    if (!opensVehicle({ vin, salt }, leaf.vehicle)) throw new IssueError('vehicle_mismatch', `The VIN ${vin} and this salt do not open the vehicle commitment of the device's proven record: another car's papers, or a mistyped VIN or salt.`);
+    vehicle = { vin, salt };
+  }
+  if (proven.earlierMissing) {
+    throw new IssueError(
+      'previous_unit',
+      `This unit replaced an earlier one in its vehicle, and the node does not prove the earlier unit ${proven.earlierMissing.deviceId} (${proven.earlierMissing.why}): the vehicle's record would be incomplete.`,
+    );
+  }
+  const lastUnit = proven.earlierUnits[proven.earlierUnits.length - 1]?.leaf ?? leaf;
+  if (lastUnit.predecessor !== null) {
+    throw new IssueError('previous_unit', `The vehicle has more than ${MAX_EARLIER_UNITS} earlier units: a certificate carries at most ${MAX_EARLIER_UNITS}.`);
+  }
   const claimRoot = proven.outputsRoot.replace(/^0x/, '').toLowerCase();
   const proofRoot = outputProofRoot(encodeNoticeOutput(encodeStateNotice(proven.state)), { index: BigInt(proven.stateOutputIndex), siblings: proven.stateSiblings.map((s) => fromHex(s)) });
   if (toHex(proofRoot) !== claimRoot) {
@@ -1045,6 +1165,8 @@ export async function issueCertificate(opts: IssueOptions): Promise<IssueResult>
     mapProof: proven.mapProof,
     highest,
     first,
+    vehicle,
+    earlierUnits: proven.earlierUnits.map((u) => u.mapProof),
     odometerKeys: [...eraKeys].map(([era, key]) => ({ era, key })),
     notices,
   });

@@ -78,6 +78,9 @@ describe('status badges', () => {
     corrections: 0,
     latest_correction: null,
     corrected_baseline: null,
+    vehicle: 'dd'.repeat(32),
+    predecessor: null,
+    successor: null,
     history: { count: 1, root: '00', last_input: 2 },
   };
   const base: DeviceAnswer = { device_id: 'aa', exists: true, input_index: 9, leaf };
@@ -91,6 +94,13 @@ describe('status badges', () => {
     // Rollbacks on record, every one cleared by a registrar's correction: not a tamper alert.
     expect(badgeFor(withLeaf({ tamper_events: 2, corrections: 2, latest_correction: { counter: 5, input_index: 8 } }), 'k1').kind).toBe('verified');
     expect(badgeFor(withLeaf({ status: 'revoked', revoked: true }), 'k1')).toMatchObject({ kind: 'revoked' });
+    // A unit replaced in its vehicle is retired: said before a tamper alert, naming its successor.
+    expect(badgeFor(withLeaf({ status: 'replaced', successor: 'bb'.repeat(16), flagged: true, open_tampers: 1 }), 'k1')).toMatchObject({
+      kind: 'replaced',
+      why: `This unit was replaced by ${'bb'.repeat(16)}; check the vehicle's current unit.`,
+    });
+    // The unit that replaced another is judged on its own badge.
+    expect(badgeFor(withLeaf({ predecessor: 'cc'.repeat(16) }), 'k1').kind).toBe('verified');
     expect(badgeFor({ device_id: 'aa', exists: false, input_index: 3, leaf: null }, 'k1').kind).toBe('pending');
     expect(badgeFor(undefined, 'k1').kind).toBe('unknown');
   });

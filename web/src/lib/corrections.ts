@@ -33,9 +33,13 @@ export function evidenceText(evidence: string, digest?: string): string {
 
 const n = (v: number | bigint) => Number(v);
 
-/** `baseline 1,200.0 km set by a registrar's correction at input 78`. */
-export function baselineText(b: { odometerM: number | bigint; inputIndex: number | bigint }): string {
-  return `baseline ${formatKm(n(b.odometerM))} set by a registrar's correction at input ${formatInt(n(b.inputIndex))}`;
+/**
+ * `baseline 1,200.0 km set by a registrar's correction at input 78`; set by a replacement unit's
+ * act (8.2.2): `baseline 152,000.0 km the unit's replacement stated at input 79`.
+ */
+export function baselineText(b: { odometerM: number | bigint; inputIndex: number | bigint }, byReplacement = false): string {
+  const by = byReplacement ? "the unit's replacement stated" : "set by a registrar's correction";
+  return `baseline ${formatKm(n(b.odometerM))} ${by} at input ${formatInt(n(b.inputIndex))}`;
 }
 
 /** Rollbacks on record, open vs all: `2: 1 still open, 1 cleared by a registrar's correction`. */

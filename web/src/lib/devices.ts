@@ -14,7 +14,7 @@ export async function publicDevice(inspectUrl: string, deviceId: string): Promis
 }
 
 /**
- * The badge of "my devices": revoked and tamper alerts come first; "pending" until the rollup
+ * The badge of "my devices": revoked, replaced and tamper alerts come first; "pending" until the rollup
  * has bound this browser's owner key and attested a reading; then "verified".
  */
 export function badgeFor(pub: DeviceAnswer | undefined, ownerKeyHex: string | undefined): { kind: BadgeKind; why: string } {
@@ -22,6 +22,7 @@ export function badgeFor(pub: DeviceAnswer | undefined, ownerKeyHex: string | un
   const leaf: LeafView | null = pub.leaf;
   if (!pub.exists || !leaf) return { kind: 'pending', why: 'The rollup does not know this device yet.' };
   if (leaf.revoked) return { kind: 'revoked', why: 'Revoked by the registrar.' };
+  if (leaf.successor) return { kind: 'replaced', why: `This unit was replaced by ${leaf.successor}; check the vehicle's current unit.` };
   if (leaf.flagged) return { kind: 'tamper', why: `${leaf.open_tampers} of ${leaf.tamper_events} rollback(s) on record not cleared by a registrar's correction.` };
   if (!ownerKeyHex) return { kind: 'pending', why: 'The owner key for this device is not in this browser.' };
   if (leaf.owner !== ownerKeyHex) return { kind: 'pending', why: 'Waiting for the rollup to record your claim.' };

@@ -62,6 +62,10 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
       return { type: 'revoked', reason: e.reason };
     case 'owner_changed':
       return { type: 'owner_changed', sequence: Number(e.sequence), consented: e.consented, owner: e.owner };
+    case 'replaced_by':
+      return { type: 'replaced_by', new_device: e.newDevice, registrar: e.registrar };
+    case 'replaces':
+      return { type: 'replaces', old_device: e.oldDevice, baseline_m: Number(e.baselineM), registrar: e.registrar };
   }
 }
 
@@ -295,6 +299,44 @@ describe('a correction entry (kind 8: registrar ‖ cleared ‖ the correction a
     expect(encodeCorrection({ ...base, reason: 'cluster_replaced', evidence: 'workshop_record' })[42]).toBe(1);
     expect(encodeCorrection({ ...base, reason: 'data_entry_error', evidence: 'registry_record' }).slice(42, 44)).toEqual(new Uint8Array([3, 4]));
     expect(errorOf(() => encodeCorrection({ ...base, note: 'x'.repeat(257) }))).toBe('oversize');
+  });
+});
+
+describe('the replacement entries (kind 9 replaced by, kind 10 replaces: PROTOCOL.md 16.4, 8.2.2)', () => {
+  const oldUnit = '0a'.repeat(16);
+  const newUnit = '0b'.repeat(16);
+  const registrar = '7b'.repeat(32);
+  /** A notice of one input without readings: header (55 bytes), the entries, two empty ciphertexts. */
+  const notice = (device: string, ...entries: Uint8Array[]) =>
+    concatBytes(new Uint8Array([2, 5]), fromHex(device), u64be(40), u64be(1_790_000_000), u32be(0), u64be(3), new Uint8Array([1]), u64be(31), new Uint8Array([entries.length]), ...entries, new Uint8Array([0, 0]));
+  const replacedBy = concatBytes(new Uint8Array([9]), fromHex(newUnit), fromHex(registrar));
+  const replaces = concatBytes(new Uint8Array([10]), fromHex(oldUnit), u64be(152_000_000), fromHex(registrar));
+  const registered = concatBytes(new Uint8Array([1]), u32be(3), fromHex(registrar));
+
+  it('are 49 and 57 bytes, kind included, and decode to the units they name', () => {
+    expect(replacedBy.length).toBe(49);
+    expect(replaces.length).toBe(57);
+    const old = decodeHistoryNotice(notice(oldUnit, replacedBy));
+    expect(old.entries).toEqual([{ kind: 'replaced_by', newDevice: newUnit, registrar }]);
+    // The new unit's notice of the same input: registered, then replaces.
+    const fresh = decodeHistoryNotice(notice(newUnit, registered, replaces));
+    expect(fresh.entries.map(entryJson)).toEqual([
+      { type: 'registered', model: 3, registrar },
+      { type: 'replaces', old_device: oldUnit, baseline_m: 152_000_000, registrar },
+    ]);
+    // No readings: nothing sealed, nothing to open.
+    expect(openHistoryValues(fresh, new Uint8Array(32))).toEqual([]);
+  });
+
+  it('refuses them cut short, and a kind 11 as unknown', () => {
+    const full = notice(newUnit, replaces);
+    expect(errorOf(() => decodeHistoryNotice(concatBytes(full.slice(0, full.length - 3))))).toBe('truncated');
+    const eleven = full.slice();
+    eleven[56] = 11;
+    expect(errorOf(() => decodeHistoryNotice(eleven))).toBe('unknown_kind');
+    // A reading entry may not follow them without its envelope entry.
+    const reading = concatBytes(new Uint8Array([2]), new Uint8Array(32), new Uint8Array([0]));
+    expect(errorOf(() => decodeHistoryNotice(notice(oldUnit, replacedBy, reading)))).toBe('invalid_field');
   });
 });
 

@@ -201,7 +201,11 @@ export type HistoryEntry =
   | { kind: 'corrected'; registrar: string; cleared: boolean; correction: Correction }
   | { kind: 'key_rotated'; newKey: string }
   | { kind: 'revoked'; reason: string }
-  | { kind: 'owner_changed'; sequence: bigint; consented: boolean; owner: string };
+  | { kind: 'owner_changed'; sequence: bigint; consented: boolean; owner: string }
+  /** Kind 9: the unit was replaced in its vehicle by `newDevice` (8.2.2); no reading of it follows. */
+  | { kind: 'replaced_by'; newDevice: string; registrar: string }
+  /** Kind 10: the unit replaced `oldDevice` in its vehicle, starting from the baseline the registrar stated. */
+  | { kind: 'replaces'; oldDevice: string; baselineM: bigint; registrar: string };
 
 /** One device's entries of one input (16.4). */
 export interface HistoryNotice {
@@ -251,6 +255,10 @@ function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): Hi
       return { kind: 'envelope', firstCounter: r.u64(), count: r.u8() };
     case 8:
       return { kind: 'corrected', registrar: toHex(r.take(32)), cleared: r.bool(), correction: readCorrection(r) };
+    case 9:
+      return { kind: 'replaced_by', newDevice: toHex(r.take(16)), registrar: toHex(r.take(32)) };
+    case 10:
+      return { kind: 'replaces', oldDevice: toHex(r.take(16)), baselineM: r.u64(), registrar: toHex(r.take(32)) };
     default:
       // Kind 3, the version 2 draft's correction, is retired: unknown like any other.
       return r.fail('unknown_kind');

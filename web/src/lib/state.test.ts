@@ -25,6 +25,9 @@ function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
     corrections: leaf.corrections,
     latest_correction: leaf.latestCorrection && { counter: Number(leaf.latestCorrection.counter), input_index: Number(leaf.latestCorrection.inputIndex) },
     corrected_baseline: leaf.correctedBaseline && { odometer_m: Number(leaf.correctedBaseline.odometerM), input_index: Number(leaf.correctedBaseline.inputIndex) },
+    vehicle: leaf.vehicle,
+    predecessor: leaf.predecessor,
+    successor: leaf.successor,
     history: { count: Number(leaf.history.count), root: leaf.history.root, last_input: n(leaf.history.lastInput) },
   };
 }
@@ -43,7 +46,15 @@ describe('device leaf (vectors of kind leaf)', () => {
   it('has vectors, the version 2 ones among them', () => {
     expect(leaves.length).toBeGreaterThan(10);
     const names = leaves.map((v) => v.name);
-    for (const n of ['leaf_invalid_version_1', 'leaf_invalid_corrected_baseline_present_2', 'leaf_invalid_absent_corrected_baseline_not_zero', 'leaf_corrected']) expect(names).toContain(n);
+    for (const n of [
+      'leaf_invalid_version_1',
+      'leaf_invalid_corrected_baseline_present_2',
+      'leaf_invalid_absent_corrected_baseline_not_zero',
+      'leaf_corrected',
+      'leaf_invalid_predecessor_present_2',
+      'leaf_invalid_absent_successor_not_zero',
+    ])
+      expect(names).toContain(n);
     expect(names).not.toContain('leaf_invalid_flagged_2');
   });
   for (const v of leaves) {
@@ -63,7 +74,7 @@ describe('device leaf (vectors of kind leaf)', () => {
   }
 });
 
-describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first attested" at 170, corrected baseline at 269)', () => {
+describe('device leaf layout (version 2, 401 bytes: open rollbacks at 54, "first attested" at 170, corrected baseline at 269, vehicle at 286, predecessor at 318, successor at 335, history at 352)', () => {
   const base: LeafFields = {
     deviceId: '0f'.repeat(16),
     model: 7,
@@ -82,12 +93,15 @@ describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first
     corrections: 0,
     latestCorrection: null,
     correctedBaseline: null,
+    vehicle: 'dd'.repeat(32),
+    predecessor: null,
+    successor: null,
     history: { count: 2n, root: 'cc'.repeat(32), lastInput: 5n },
   };
   it('writes "first attested" right after "highest attested", like it', () => {
     const bytes = encodeLeaf(base);
     expect(bytes.length).toBe(LEAF_LEN);
-    expect(LEAF_LEN).toBe(335);
+    expect(LEAF_LEN).toBe(401);
     expect(bytes[0]).toBe(2);
     expect(bytes[121]).toBe(1);
     expect(toHex(bytes.slice(122, 130))).toBe('0000000000000009');
@@ -95,7 +109,9 @@ describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first
     expect(toHex(bytes.slice(171, 179))).toBe('0000000000000004');
     expect(toHex(bytes.slice(179, 211))).toBe('bb'.repeat(32));
     expect(toHex(bytes.slice(211, 219))).toBe('0000000000000003');
-    expect(toHex(bytes.slice(294, 326))).toBe('cc'.repeat(32));
+    expect(toHex(bytes.slice(352, 360))).toBe('0000000000000002');
+    expect(toHex(bytes.slice(360, 392))).toBe('cc'.repeat(32));
+    expect(toHex(bytes.slice(392, 401))).toBe('01' + '0000000000000005');
     const leaf = decodeLeaf(bytes);
     expect(leaf.first).toEqual(base.first);
     expect(leaf.highest).toEqual(base.highest);
@@ -125,6 +141,42 @@ describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first
     dirty[285] = 1;
     expect(errorOf(() => decodeLeaf(dirty))).toBe('invalid_field');
   });
+  it('writes the vehicle at 286, the predecessor at 318 and the successor at 335 (present, device id); absent all zeros, else invalid_field', () => {
+    const old = '0a'.repeat(16);
+    const next = '0b'.repeat(16);
+    const linked = encodeLeaf({ ...base, predecessor: old, successor: next });
+    expect(toHex(linked.slice(286, 318))).toBe('dd'.repeat(32));
+    expect(toHex(linked.slice(318, 335))).toBe('01' + old);
+    expect(toHex(linked.slice(335, 352))).toBe('01' + next);
+    expect(decodeLeaf(linked)).toMatchObject({ vehicle: 'dd'.repeat(32), predecessor: old, successor: next });
+    const none = encodeLeaf(base);
+    expect(none.slice(318, 352).every((b) => b === 0)).toBe(true);
+    expect(decodeLeaf(none)).toMatchObject({ predecessor: null, successor: null });
+    for (const [at, value] of [
+      [318, 2],
+      [335, 2],
+      [330, 1],
+      [351, 1],
+    ] as const) {
+      const dirty = none.slice();
+      dirty[at] = value;
+      expect(errorOf(() => decodeLeaf(dirty)), `byte ${at}`).toBe('invalid_field');
+    }
+    expect(errorOf(() => encodeLeaf({ ...base, vehicle: 'dd'.repeat(31) }))).toBe('invalid_field');
+    expect(errorOf(() => encodeLeaf({ ...base, predecessor: '0a'.repeat(15) }))).toBe('invalid_field');
+  });
+  it('the verdict vectors\' units link: the new unit names the old one as predecessor, the old one it as successor, one vehicle', () => {
+    const fresh = decodeLeaf(fromHex(str(vector('verdict_consistent_after_replacement'), 'leaf')));
+    const old = decodeLeaf(fromHex((vector('verdict_consistent_after_replacement').predecessors as string[])[0] as string));
+    expect(fresh.predecessor).toBe(old.deviceId);
+    expect(old.successor).toBe(fresh.deviceId);
+    expect(old.vehicle).toBe(fresh.vehicle);
+    // The replacement's baseline is the new unit's corrected baseline.
+    expect(fresh.correctedBaseline).not.toBeNull();
+    expect(fresh.highest).toBeNull();
+    const replaced = decodeLeaf(fromHex(str(vector('verdict_replaced_unit'), 'leaf')));
+    expect(replaced.successor).not.toBeNull();
+  });
   it('absent "first": all zeros, else invalid_field; a short or long leaf is refused', () => {
     const none = encodeLeaf({ ...base, first: null });
     expect(none.slice(170, 219).every((b) => b === 0)).toBe(true);
@@ -135,7 +187,7 @@ describe('device leaf layout (version 2, 335 bytes: open rollbacks at 54, "first
     const badPresent = none.slice();
     badPresent[170] = 2;
     expect(errorOf(() => decodeLeaf(badPresent))).toBe('invalid_field');
-    expect(errorOf(() => decodeLeaf(none.slice(0, 334)))).toBe('truncated');
+    expect(errorOf(() => decodeLeaf(none.slice(0, 400)))).toBe('truncated');
     expect(errorOf(() => decodeLeaf(new Uint8Array([...none, 0])))).toBe('trailing_bytes');
   });
 });

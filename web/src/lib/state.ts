@@ -1,5 +1,5 @@
 /**
- * The provable device state (PROTOCOL.md 16.2-16.4): the 335-byte device leaf (version 2), the sparse
+ * The provable device state (PROTOCOL.md 16.2-16.4): the 401-byte device leaf (version 2), the sparse
  * Merkle map's proofs, and the per-device history accumulator. The twin of
  * `witness_protocol::state`; checked against docs/protocol-vectors.json.
  */
@@ -8,7 +8,7 @@ import { concatBytes, equalBytes, fromHex, toHex, u32be, u64be, utf8 } from './h
 import { DecodeError, Reader } from './codec';
 
 export const LEAF_VERSION = 2;
-export const LEAF_LEN = 335;
+export const LEAF_LEN = 401;
 export const MAP_PROOF_VERSION = 1;
 export const KEY_BITS = 128;
 export const LEAF_TAG = utf8('witness/v2/leaf');
@@ -78,8 +78,14 @@ export interface DeviceLeaf {
    * it, not `highest`, is what the device is compared with (17.3 rule 6).
    */
   correctedBaseline: CorrectedBaseline | null;
+  /** The vehicle the unit belongs to: the commitment to its VIN (section 4), hex. */
+  vehicle: string;
+  /** The unit this one replaced in its vehicle (8.2.2), hex. */
+  predecessor: string | null;
+  /** The unit that replaced this one: this unit is retired, the vehicle's record continues there. Hex. */
+  successor: string | null;
   history: Accumulator;
-  /** The 335 bytes it was decoded from. */
+  /** The 401 bytes it was decoded from. */
   encoded: Uint8Array;
 }
 
@@ -131,6 +137,9 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     () => ({ odometerM: r.u64(), inputIndex: r.u64() }),
     (b) => b.odometerM === 0n && b.inputIndex === 0n,
   );
+  const vehicle = toHex(r.take(32));
+  const predecessor = opt(r, () => r.take(16), zeros);
+  const successor = opt(r, () => r.take(16), zeros);
   const count = r.u64();
   const root = toHex(r.take(32));
   const lastInput = r.optU64();
@@ -154,9 +163,28 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     corrections,
     latestCorrection,
     correctedBaseline,
+    vehicle,
+    predecessor: predecessor ? toHex(predecessor) : null,
+    successor: successor ? toHex(successor) : null,
     history: { count, root, lastInput },
     encoded: bytes.slice(),
   };
+}
+
+/**
+ * The input at which a unit replaced its predecessor (8.2.2), when its leaf still tells it: a
+ * replacement sets the new unit's corrected baseline, recorded at the replacement's input, and
+ * only a correction could have set it since (then the latest correction is at or after it).
+ */
+export function replacementInput(leaf: {
+  predecessor: string | null;
+  correctedBaseline: { inputIndex: bigint | number } | null;
+  latestCorrection: { inputIndex: bigint | number } | null;
+}): bigint | undefined {
+  const b = leaf.correctedBaseline;
+  if (leaf.predecessor === null || !b) return undefined;
+  if (leaf.latestCorrection && BigInt(leaf.latestCorrection.inputIndex) >= BigInt(b.inputIndex)) return undefined;
+  return BigInt(b.inputIndex);
 }
 
 /** The fields a leaf is encoded from: `encoded` and the derived `flagged` are not read. */
@@ -174,6 +202,7 @@ export function encodeLeaf(leaf: LeafFields): Uint8Array {
   };
   const attested = (a: AttestedRef | null) =>
     concatBytes(flag(a !== null), u64be(a?.counter ?? 0n), a ? bytesOf(a.commitment, 32, 'commitment') : new Uint8Array(32), u64be(a?.inputIndex ?? 0n));
+  const unit = (id: string | null, what: string) => concatBytes(flag(id !== null), id !== null ? bytesOf(id, 16, what) : new Uint8Array(16));
   const t = leaf.latestTamper;
   const c = leaf.latestCorrection;
   const b = leaf.correctedBaseline;
@@ -197,6 +226,9 @@ export function encodeLeaf(leaf: LeafFields): Uint8Array {
     u32be(leaf.corrections),
     concatBytes(flag(c !== null), u64be(c?.counter ?? 0n), u64be(c?.inputIndex ?? 0n)),
     concatBytes(flag(b !== null), u64be(b?.odometerM ?? 0n), u64be(b?.inputIndex ?? 0n)),
+    bytesOf(leaf.vehicle, 32, 'vehicle id'),
+    unit(leaf.predecessor, 'predecessor'),
+    unit(leaf.successor, 'successor'),
     u64be(leaf.history.count),
     bytesOf(leaf.history.root, 32, 'history root'),
     optU64(leaf.history.lastInput),

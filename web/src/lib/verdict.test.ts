@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex } from './hex';
-import { decodeLeaf } from './state';
+import { decodeLeaf, encodeLeaf, type DeviceLeaf } from './state';
 import { decodeOpening, decodePossessionProof, type Opening } from './protocol';
 import { decide, type Evidence } from './verdict';
 import { ofKind, str, vector, type Vector } from '../test/vectors';
@@ -23,18 +23,30 @@ function evidenceOf(v: Vector): Evidence {
     nonce: str(v, 'nonce'),
     domain: fromHex(v.domain),
     opening,
+    predecessors: ((v.predecessors as string[] | undefined) ?? []).map((h) => decodeLeaf(fromHex(h))),
   };
 }
 
-/** Rules 1-4 end before the findings of the record are gathered. */
-const EARLY = new Set(['unknown_device', 'revoked', 'proof_not_fresh', 'device_signature']);
+/** Rules 1-5's link check end before the findings of the record are gathered. */
+const EARLY = new Set(['unknown_device', 'revoked', 'replaced', 'proof_not_fresh', 'device_signature', 'previous_unit']);
 
 describe('verdict rules (vectors of kind verdict, PROTOCOL.md 17.3)', () => {
   const all = ofKind('verdict');
   it('has a vector for each rule, the corrections among them', () => {
     expect(new Set(all.map((v) => v.expected_verdict))).toEqual(new Set(['unknown_device', 'revoked', 'cannot_confirm', 'no_history', 'flagged', 'rollback', 'consistent']));
     const names = all.map((v) => v.name);
-    for (const n of ['verdict_flagged_one_of_two_corrected', 'verdict_consistent_after_correction', 'verdict_consistent_above_corrected_baseline', 'verdict_rollback_below_corrected_baseline']) {
+    for (const n of [
+      'verdict_flagged_one_of_two_corrected',
+      'verdict_consistent_after_correction',
+      'verdict_consistent_above_corrected_baseline',
+      'verdict_rollback_below_corrected_baseline',
+      'verdict_replaced_unit',
+      'verdict_previous_unit_missing',
+      'verdict_previous_unit_does_not_link',
+      'verdict_consistent_after_replacement',
+      'verdict_flagged_in_previous_unit',
+      'verdict_rollback_below_replacement_baseline',
+    ]) {
       expect(names).toContain(n);
     }
   });
@@ -44,14 +56,16 @@ describe('verdict rules (vectors of kind verdict, PROTOCOL.md 17.3)', () => {
       const decision = decide(e);
       expect(decision.verdict).toBe(v.expected_verdict);
       expect(decision.findings[0]?.code).toBe(v.expected_finding);
-      // From rule 5 on, a leaf with a correction on record ends with corrections_on_record (and only then).
-      const last = decision.findings[decision.findings.length - 1]?.code;
-      const said = decision.findings.filter((x) => x.code === 'corrections_on_record').length;
-      if (e.leaf?.latestCorrection && !EARLY.has(v.expected_finding as string)) {
-        expect(last).toBe('corrections_on_record');
-        expect(said).toBe(1);
+      // From rule 5 on, every verdict ends with one unit_replaced per earlier unit, then one
+      // corrections_on_record per unit with a correction (the leaf first), and only then.
+      const codes = decision.findings.map((x) => x.code);
+      if (e.leaf && !EARLY.has(v.expected_finding as string)) {
+        const units = [e.leaf, ...e.predecessors];
+        const tail = [...e.predecessors.map(() => 'unit_replaced'), ...units.filter((u) => u.latestCorrection).map(() => 'corrections_on_record')];
+        expect(codes.slice(codes.length - tail.length)).toEqual(tail);
+        expect(codes.filter((c) => c === 'unit_replaced' || c === 'corrections_on_record')).toEqual(tail);
       } else {
-        expect(said).toBe(0);
+        expect(codes.filter((c) => c === 'unit_replaced' || c === 'corrections_on_record')).toEqual([]);
       }
     });
   }
@@ -87,6 +101,75 @@ describe('the reference of rule 6: the corrected baseline when the leaf holds on
     const d = decide(evidenceOf(vector('verdict_flagged_one_of_two_corrected')));
     expect(d.findings.map((x) => x.code)).toEqual(['tamper_on_record', 'corrections_on_record']);
     expect(d.findings[0]?.detail).toMatch(/^1 uncorrected rollback\(s\) of 2 on record/);
-    expect(d.findings[1]?.detail).toBe('1 registrar correction(s) on record, the latest of counter 39 at input 78');
+    expect(d.findings[1]?.detail).toBe('1 registrar correction(s) on record of unit 932e87b1159e371676f11573ea4b7ebc, the latest of counter 39 at input 78');
+  });
+});
+
+describe("the vehicle's units (rules 2 and 5: replacement units, PROTOCOL.md 8.2.2)", () => {
+  const after = vector('verdict_consistent_after_replacement');
+  /** A leaf re-encoded with some fields changed (the device's own key and answer untouched). */
+  const edited = (leaf: DeviceLeaf, patch: Partial<DeviceLeaf>): DeviceLeaf => decodeLeaf(encodeLeaf({ ...leaf, ...patch }));
+
+  it('a replaced unit is retired: revoked, naming the unit that replaced it (rule 2, before the device is asked)', () => {
+    const e = evidenceOf(vector('verdict_replaced_unit'));
+    const d = decide(e);
+    expect(d).toMatchObject({ verdict: 'revoked', findings: [{ code: 'replaced' }] });
+    expect(d.findings).toHaveLength(1);
+    expect(d.findings[0]?.detail).toContain(`replaced in its vehicle by unit ${e.leaf?.successor}`);
+    expect(d.findings[0]?.detail).toContain("check the vehicle's current unit");
+    // Even a stale answer: rule 2 comes before rule 3.
+    expect(decide({ ...e, nonce: 'ff'.repeat(32) }).findings[0]?.code).toBe('replaced');
+  });
+
+  it("the new unit without its predecessor's leaf: cannot confirm; with it: consistent, the earlier unit said", () => {
+    const missing = evidenceOf(vector('verdict_previous_unit_missing'));
+    expect(missing.predecessors).toEqual([]);
+    expect(missing.leaf?.predecessor).not.toBeNull();
+    expect(decide(missing).findings).toEqual([expect.objectContaining({ code: 'previous_unit', detail: expect.stringContaining('incomplete') })]);
+    const d = decide({ ...missing, predecessors: evidenceOf(after).predecessors });
+    expect(d.verdict).toBe('consistent');
+    expect(d.findings.map((x) => x.code)).toEqual(['consistent', 'unit_replaced']);
+    const old = evidenceOf(after).predecessors[0] as DeviceLeaf;
+    expect(d.findings[1]?.detail).toBe(`the vehicle's unit ${old.deviceId} was replaced; its record (${old.attested} attested reading(s), ${old.tamperEvents} rollback(s), ${old.openTampers} not cleared) is part of the vehicle's`);
+    // The reference is the baseline the replacement stated, not a correction's.
+    expect(d.findings[0]?.detail).toMatch(/baseline the unit's replacement stated at input \d+$/);
+  });
+
+  it('an earlier unit that does not link: another successor, another id, another vehicle', () => {
+    const e = evidenceOf(after);
+    const old = e.predecessors[0] as DeviceLeaf;
+    expect(decide(evidenceOf(vector('verdict_previous_unit_does_not_link'))).findings[0]?.code).toBe('previous_unit');
+    for (const patch of [{ successor: 'ee'.repeat(16) }, { successor: null }, { vehicle: 'ee'.repeat(32) }]) {
+      expect(decide({ ...e, predecessors: [edited(old, patch)] }).findings[0]?.code, JSON.stringify(patch)).toBe('previous_unit');
+    }
+    expect(decide({ ...e, predecessors: [edited(old, { deviceId: 'ee'.repeat(16) })] }).findings[0]?.code).toBe('previous_unit');
+    // A unit given beyond the last predecessor is not used.
+    expect(decide({ ...e, predecessors: [old, old] }).findings.map((x) => x.code)).toEqual(['consistent', 'unit_replaced']);
+  });
+
+  it('an open rollback in an earlier unit flags the vehicle, one finding per flagged unit', () => {
+    const d = decide(evidenceOf(vector('verdict_flagged_in_previous_unit')));
+    expect(d.verdict).toBe('flagged');
+    expect(d.findings.map((x) => x.code)).toEqual(['tamper_on_record', 'unit_replaced']);
+    expect(d.findings[0]?.detail).toMatch(/uncorrected rollback\(s\) of \d+ on record in the vehicle's earlier unit [0-9a-f]{32}, the latest at counter \d+/);
+    expect(decide(evidenceOf(vector('verdict_rollback_below_replacement_baseline'))).findings.map((x) => x.code)).toEqual(['rollback', 'unit_replaced']);
+  });
+
+  it('three units: both earlier ones proven and said, newest first; flags and corrections per unit, the leaf first', () => {
+    const e = evidenceOf(after);
+    const leaf = e.leaf as DeviceLeaf;
+    const middle = e.predecessors[0] as DeviceLeaf;
+    const first = edited(middle, { deviceId: '0e'.repeat(16), successor: middle.deviceId, predecessor: null, openTampers: 1, tamperEvents: 2, latestTamper: { counter: 9n, referenceCounter: 8n, inputIndex: 20n }, corrections: 1, latestCorrection: { counter: 9n, inputIndex: 21n } });
+    const linked = edited(middle, { predecessor: first.deviceId, openTampers: 1, tamperEvents: 1, latestTamper: { counter: 3n, referenceCounter: 2n, inputIndex: 30n } });
+    const withCorrection = { ...leaf, latestCorrection: { counter: 1n, inputIndex: 50n }, corrections: 1 };
+    const d = decide({ ...e, leaf: withCorrection, predecessors: [linked, first] });
+    expect(d.verdict).toBe('flagged');
+    expect(d.findings.map((x) => x.code)).toEqual(['tamper_on_record', 'tamper_on_record', 'unit_replaced', 'unit_replaced', 'corrections_on_record', 'corrections_on_record']);
+    expect(d.findings[2]?.detail).toContain(linked.deviceId);
+    expect(d.findings[3]?.detail).toContain(first.deviceId);
+    expect(d.findings[4]?.detail).toContain(`of unit ${leaf.deviceId}`);
+    expect(d.findings[5]?.detail).toContain(`of unit ${first.deviceId}`);
+    // The oldest unit left out: the record is incomplete.
+    expect(decide({ ...e, predecessors: [linked] }).findings[0]?.code).toBe('previous_unit');
   });
 });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from './hex';
 import { encodeNoticeOutput, encodeStateNotice } from './notices';
-import { leafHash } from './state';
+import { decodeLeaf, encodeLeaf } from './state';
+import { mapProofOf, rootOf } from '../test/maps';
 import type { NodeOutput } from './node';
 import type { InspectAnswer } from './api';
-import { errorText, humanizeReason, proveDevice, rejectionText, verdictInfo, verifyDevice, type StepId, type VerifyIO } from './verify';
+import { decisionInfo, errorText, humanizeReason, proveDevice, rejectionText, verdictInfo, verifyDevice, type StepId, type VerifyIO } from './verify';
 import { str, vector } from '../test/vectors';
 
 // The application the verdict vectors' possession proofs are signed for (PROTOCOL.md 3.5).
@@ -15,7 +16,7 @@ const CLAIM = { lastProcessedBlock: 120, outputsRoot: '0x' + 'ab'.repeat(32), bl
 const SIBLINGS = Array.from({ length: 63 }, (_, i) => '0x' + toHex(new Uint8Array(32).fill(i + 1)));
 
 /** A one-device map: its root is the leaf's hash, its proof has depth 0. */
-function mapProofOf(leaf: Uint8Array): string {
+function soleProofOf(leaf: Uint8Array): string {
   return toHex(concatBytes(new Uint8Array([1, 1, 0]), new Uint8Array(16), leaf));
 }
 
@@ -23,14 +24,23 @@ interface World {
   io: VerifyIO;
   deviceId: string;
   leaf: Uint8Array;
+  /** Device ids the node was asked to prove, in order. */
+  asked: string[];
 }
 
-/** An honest world built from a verdict vector (the device, its leaf, proof and opening). */
-function world(name: string, patch: Partial<VerifyIO> = {}, n = 7): World {
+/**
+ * An honest world built from a verdict vector (the device, its leaf, proof and opening); the
+ * map holds the leaf, the vector's predecessors (the vehicle's earlier units) unless
+ * `units` says otherwise.
+ */
+function world(name: string, patch: Partial<VerifyIO> = {}, n = 7, units?: Uint8Array[]): World {
   const v = vector(name);
   const leaf = fromHex(str(v, 'leaf'));
   const deviceId = str(v, 'device_id');
-  const state = encodeStateNotice({ inputIndex: BigInt(Math.max(0, n - 1)), blockNumber: 118n, blockTimestamp: 1_789_999_000n, devices: 1n, mapRoot: toHex(leafHash(leaf)), globals: '00'.repeat(32) });
+  const leaves = [leaf, ...(units ?? ((v.predecessors as string[] | undefined) ?? []).map(fromHex))];
+  const root = toHex(rootOf(leaves));
+  const asked: string[] = [];
+  const state = encodeStateNotice({ inputIndex: BigInt(Math.max(0, n - 1)), blockNumber: 118n, blockTimestamp: 1_789_999_000n, devices: BigInt(leaves.length), mapRoot: root, globals: '00'.repeat(32) });
   const raw = '0x' + toHex(encodeNoticeOutput(state));
   const history = '0x' + toHex(encodeNoticeOutput(new Uint8Array([2, 5, 0])));
   const outputs: NodeOutput[] = [
@@ -46,7 +56,10 @@ function world(name: string, patch: Partial<VerifyIO> = {}, n = 7): World {
     headTime: async () => CLAIM.blockTimestamp + 90,
     validateOutput: async (_app, output, index) => (output === raw && index === 0x11n ? { ok: true } : { ok: false, reason: 'InvalidOutputsMerkleRoot' }),
     outputsOfInput: async (i) => (i === n - 1 ? outputs : []),
-    deviceProof: async (id, input): Promise<InspectAnswer> => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(leaf)), proof: mapProofOf(leaf) }),
+    deviceProof: async (id, input): Promise<InspectAnswer> => {
+      asked.push(id);
+      return { type: 'device_proof', device_id: id, input_index: input, map_root: root, proof: toHex(mapProofOf(leaves, fromHex(id))) };
+    },
     backendKey: async () => fromHex(v.backend_public_key),
     requestProof: async () => ({ proof: str(v, 'possession_proof') }),
     requestOpening: async () => {
@@ -57,7 +70,7 @@ function world(name: string, patch: Partial<VerifyIO> = {}, n = 7): World {
     now: () => 1_790_000_600,
     ...patch,
   };
-  return { io, deviceId, leaf };
+  return { io, deviceId, leaf, asked };
 }
 
 async function run(w: World) {
@@ -122,7 +135,7 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
     expect(forged.slice(54, 58)).toEqual(new Uint8Array([0, 0, 0, 1])); // one open rollback
     forged[57] = 0;
     const r = await cannot(
-      world('verdict_flagged', { deviceProof: async (id, input) => ({ type: 'device_proof', device_id: id, input_index: input, map_root: toHex(leafHash(forged)), proof: mapProofOf(forged) }) }),
+      world('verdict_flagged', { deviceProof: async (id, input) => ({ type: 'device_proof', device_id: id, input_index: input, map_root: '00', proof: soleProofOf(forged) }) }),
       'path_invalid',
       'path',
     );
@@ -159,7 +172,8 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
     const w = world('verdict_consistent');
     const p = await proveDevice(w.io, ANCHORS, w.deviceId);
     if (!p.ok) throw new Error('not proven');
-    expect(toHex(p.mapProof)).toBe(mapProofOf(w.leaf));
+    expect(toHex(p.mapProof)).toBe(soleProofOf(w.leaf));
+    expect(p.earlierUnits).toEqual([]);
     expect(p.stateSiblings).toEqual(SIBLINGS);
     expect(p.outputsRoot).toBe(CLAIM.outputsRoot);
     expect(p.stateOutputIndex).toBe(0x11);
@@ -174,6 +188,74 @@ describe('verifyDevice (V1-V9 against a simulated chain, node and device)', () =
   });
 });
 
+describe("V7a: the vehicle's earlier units, proven against the same map root", () => {
+  const after = 'verdict_consistent_after_replacement';
+  const oldOf = (name: string) => decodeLeaf(fromHex((vector(name).predecessors as string[])[0] as string));
+
+  it("proves the new unit's predecessor at the same input and decides for the vehicle", async () => {
+    const w = world(after);
+    const steps: [StepId, string, string | undefined][] = [];
+    const r = await verifyDevice(w.io, ANCHORS, w.deviceId, (id, state, detail) => steps.push([id, state, detail]));
+    const old = oldOf(after);
+    expect(w.asked).toEqual([w.deviceId, old.deviceId]);
+    expect(r.decision.verdict).toBe('consistent');
+    expect(r.decision.findings.map((x) => x.code)).toEqual(['consistent', 'unit_replaced']);
+    expect(r.earlierUnits?.map((u) => u.deviceId)).toEqual([old.deviceId]);
+    const path = steps.find(([id, state]) => id === 'path' && state === 'ok');
+    expect(path?.[2]).toContain(`The vehicle's 1 earlier unit(s) proven against the same root (V7a): ${old.deviceId}.`);
+    const p = await proveDevice(w.io, ANCHORS, w.deviceId);
+    if (!p.ok) throw new Error('not proven');
+    expect(p.earlierUnits.map((u) => toHex(u.leaf.encoded))).toEqual(vector(after).predecessors);
+    expect(p.earlierUnits[0] && toHex(p.earlierUnits[0].mapProof)).toBe(toHex(mapProofOf([w.leaf, old.encoded], fromHex(old.deviceId))));
+    expect(p.earlierMissing).toBeUndefined();
+  });
+
+  it("an open rollback in the earlier unit flags the vehicle; the replacement's baseline is the reference", async () => {
+    expect((await run(world('verdict_flagged_in_previous_unit'))).r.decision.verdict).toBe('flagged');
+    expect((await run(world('verdict_rollback_below_replacement_baseline'))).r.decision.verdict).toBe('rollback');
+  });
+
+  const incomplete = async (w: World, why: RegExp) => {
+    const steps: [StepId, string, string | undefined][] = [];
+    const r = await verifyDevice(w.io, ANCHORS, w.deviceId, (id, state, detail) => steps.push([id, state, detail]));
+    expect(r.decision.verdict).toBe('cannot_confirm');
+    expect(r.decision.findings.map((x) => x.code)).toEqual(['previous_unit']);
+    expect(r.failedStep).toBeUndefined();
+    const warned = steps.find(([id, state]) => id === 'path' && state === 'warn');
+    expect(warned?.[2]).toMatch(why);
+    expect(warned?.[2]).toContain("the vehicle's record is incomplete");
+  };
+
+  it('a unit the node does not prove is left out: the record is incomplete (previous_unit), never clean', async () => {
+    const old = oldOf(after);
+    const refusing = world(after);
+    const honest = refusing.io.deviceProof;
+    refusing.io.deviceProof = async (id, input) => (id === old.deviceId ? { type: 'error', error: 'not_kept', detail: 'gone' } : honest(id, input));
+    await incomplete(refusing, /not_kept/);
+    // Proven absent: a map without the earlier unit.
+    await incomplete(world(after, {}, 7, []), /the node proves it absent/);
+    // A path for another root.
+    const other = world(after);
+    const elsewhere = toHex(mapProofOf([other.leaf, old.encoded, encodeLeaf({ ...old, deviceId: 'ee'.repeat(16) })], fromHex(old.deviceId)));
+    const real = other.io.deviceProof;
+    other.io.deviceProof = async (id, input) => (id === old.deviceId ? { type: 'device_proof', device_id: id, input_index: input, map_root: '00', proof: elsewhere } : real(id, input));
+    await incomplete(other, /root_mismatch/);
+    // The vector whose earlier unit names another successor: proven, and does not link.
+    expect((await run(world('verdict_previous_unit_does_not_link'))).r.decision.findings[0]?.code).toBe('previous_unit');
+  });
+
+  it("stops after 16 earlier units (a node's loop)", async () => {
+    const old = oldOf(after);
+    const leaf = decodeLeaf(fromHex(str(vector(after), 'leaf')));
+    // The earlier unit names the new one as its predecessor: a cycle.
+    const looping = encodeLeaf({ ...old, predecessor: leaf.deviceId });
+    const w = world(after, {}, 7, [looping]);
+    const r = await verifyDevice(w.io, ANCHORS, w.deviceId);
+    expect(w.asked).toHaveLength(1 + 16);
+    expect(r.decision.findings[0]?.code).toBe('previous_unit');
+  });
+});
+
 describe('words', () => {
   it('verdicts', () => {
     expect(verdictInfo('consistent').tone).toBe('good');
@@ -181,6 +263,10 @@ describe('words', () => {
     expect(verdictInfo('cannot_confirm').tone).toBe('bad');
     expect(verdictInfo('no_history').tone).toBe('warn');
     expect(verdictInfo('new_kind')).toMatchObject({ tone: 'neutral', label: 'new_kind' });
+    // A unit replaced in its vehicle is retired, not revoked by a registrar.
+    expect(decisionInfo({ verdict: 'revoked', findings: [{ code: 'replaced', detail: '' }] })).toMatchObject({ tone: 'warn', label: 'Replaced unit' });
+    expect(decisionInfo({ verdict: 'revoked', findings: [{ code: 'revoked', detail: '' }] })).toMatchObject({ label: 'Revoked' });
+    expect(rejectionText('replaced_device')).toMatch(/current unit/);
   });
   it('reasons in kilometres, error codes and rejections in words', () => {
     expect(humanizeReason('the device shows 40000000 m, below the 152000000 m attested')).toBe('the device shows 40,000.0 km, below the 152,000.0 km attested');

@@ -64,7 +64,7 @@ export const STEPS: [StepId, string][] = [
   ['claim', 'The latest accepted claim and the inputs it covers (V3, V4)'],
   ['notice', "The state notice of the claim's last input, from the node (V5)"],
   ['onchain', 'The state notice is proven on chain: Application.validateOutput (V6)'],
-  ['path', "The device's leaf and path, checked against the notice's map root (V7)"],
+  ['path', "The device's leaf and path, and those of the vehicle's earlier units, checked against the notice's map root (V7, V7a)"],
   ['device', 'The device signs a fresh challenge and opens its highest attested reading (V8)'],
   ['decide', 'Decide (V9, PROTOCOL.md 17.3)'],
 ];
@@ -96,6 +96,8 @@ export interface VerifyResult {
   stateOutputIndex?: number;
   /** `undefined`: not proven; `null`: proven absent. */
   leaf?: DeviceLeaf | null;
+  /** The vehicle's earlier units proven against the same state notice (V7a), newest first. */
+  earlierUnits?: DeviceLeaf[];
   nonce?: string;
   proof?: PossessionProof;
   opening?: Opening;
@@ -116,6 +118,39 @@ class Stop extends Error {
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** An earlier unit of the vehicle, proven against the same state notice (V7a). */
+export interface ProvenUnit {
+  leaf: DeviceLeaf;
+  /** Its map proof (16.3) as the node gave it: what a certificate carries (18.2). */
+  mapProof: Uint8Array;
+}
+
+/** Most earlier units asked for (a vehicle has as many as replacements; the bound only stops a node's loop). */
+export const MAX_EARLIER_UNITS = 16;
+
+type LeafAt = { ok: true; leaf: DeviceLeaf | null; proof: Uint8Array } | { ok: false; why: 'unreachable' | 'invalid'; detail: string };
+
+/** The node's map proof of `deviceId` as of `input`, checked against `root` (V7). */
+async function leafAt(io: VerifyIO, deviceId: string, input: number, root: Uint8Array, whose: string): Promise<LeafAt> {
+  let answer: InspectAnswer;
+  try {
+    answer = await io.deviceProof(deviceId, input);
+  } catch (e) {
+    return { ok: false, why: 'unreachable', detail: msg(e) };
+  }
+  if (answer.type === 'error') return { ok: false, why: 'invalid', detail: `The node refused ${whose} path as of input ${input}: ${answer.error}: ${answer.detail}` };
+  if (answer.type !== 'device_proof') return { ok: false, why: 'invalid', detail: `The node answered ${answer.type} instead of a device proof.` };
+  let proof: Uint8Array;
+  try {
+    proof = fromHex(answer.proof);
+  } catch {
+    return { ok: false, why: 'invalid', detail: 'The map proof is not hex.' };
+  }
+  const outcome = verifyMapProof(proof, deviceId, root);
+  if (!outcome.ok) return { ok: false, why: 'invalid', detail: `${whose[0]?.toUpperCase()}${whose.slice(1)} path does not check against the proven map root (${outcome.code}): ${outcome.detail}.` };
+  return { ok: true, leaf: outcome.member ? outcome.leaf : null, proof };
+}
+
 /** What V1-V7 establish: the device's leaf (or its absence) as of the latest claim. */
 export interface ProvenState {
   ok: true;
@@ -126,6 +161,13 @@ export interface ProvenState {
   leaf: DeviceLeaf | null;
   /** The map proof (16.3) as the node gave it, checked against the state notice's map root. */
   mapProof: Uint8Array;
+  /**
+   * V7a: the vehicle's earlier units (the leaf's predecessor, its predecessor, …, at most 16),
+   * newest first, each proven against the same map root, up to the first the node does not prove.
+   */
+  earlierUnits: ProvenUnit[];
+  /** The earlier unit the node did not prove, and why (the verdict says `previous_unit`). */
+  earlierMissing?: { deviceId: string; why: string };
   /** The state notice's 63 output siblings (0x hex, level 0 first), accepted by `validateOutput`. */
   stateSiblings: string[];
   /** The claim's outputs root (0x hex), from its ClaimAccepted event. */
@@ -228,21 +270,30 @@ export async function proveDevice(io: VerifyIO, anchors: TrustAnchors | undefine
 
     // V7
     step('path');
-    const answer = await io.deviceProof(deviceId, last).catch((e) => stop('path_invalid', `The node could not be asked for the device's path: ${msg(e)}`));
-    if (answer.type === 'error') stop('path_invalid', `The node refused the device's path as of input ${last}: ${answer.error}: ${answer.detail}`);
-    if (answer.type !== 'device_proof') stop('path_invalid', `The node answered ${answer.type} instead of a device proof.`);
-    const dp = answer as Extract<InspectAnswer, { type: 'device_proof' }>;
-    let proofBytes: Uint8Array;
-    try {
-      proofBytes = fromHex(dp.proof);
-    } catch {
-      return stop('path_invalid', 'The map proof is not hex.');
+    const root = fromHex(state.mapRoot);
+    const at = await leafAt(io, deviceId, last, root, "the device's");
+    if (!at.ok) return stop('path_invalid', at.why === 'unreachable' ? `The node could not be asked for the device's path: ${at.detail}` : at.detail);
+    const { leaf, proof: proofBytes } = at;
+    // V7a: the vehicle's earlier units, against the same root. One the node does not prove is
+    // left out: the verdict then says the record is incomplete, never that it is clean.
+    const earlierUnits: ProvenUnit[] = [];
+    let missing: { deviceId: string; why: string } | undefined;
+    for (let next = leaf?.predecessor ?? null; next !== null && earlierUnits.length < MAX_EARLIER_UNITS; ) {
+      const unit = await leafAt(io, next, last, root, `the earlier unit ${next}'s`);
+      if (!unit.ok || !unit.leaf) {
+        missing = { deviceId: next, why: unit.ok ? 'the node proves it absent' : unit.detail };
+        break;
+      }
+      earlierUnits.push({ leaf: unit.leaf, mapProof: unit.proof });
+      next = unit.leaf.predecessor;
     }
-    const outcome = verifyMapProof(proofBytes, deviceId, fromHex(state.mapRoot));
-    if (!outcome.ok) return stop('path_invalid', `The device's path does not check against the proven map root (${outcome.code}): ${outcome.detail}.`);
-    const leaf = outcome.member ? outcome.leaf : null;
-    onStep('path', 'ok', leaf ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} rollback(s) on record (${leaf.openTampers} not cleared by a correction), ${leaf.corrections} correction(s), counter ${leaf.lastCounter ?? '—'}.` : 'Proven absent: the claimed state has no device with this id.');
-    return { ok: true, asOf, state, stateOutputIndex: index, leaf, mapProof: proofBytes, stateSiblings: [...(siblings as string[])], outputsRoot: c.outputsRoot };
+    const said = leaf
+      ? `Leaf proven: ${leaf.attested} attested reading(s), ${leaf.tamperEvents} rollback(s) on record (${leaf.openTampers} not cleared by a correction), ${leaf.corrections} correction(s), counter ${leaf.lastCounter ?? '—'}.`
+      : 'Proven absent: the claimed state has no device with this id.';
+    const units = earlierUnits.length ? ` The vehicle's ${earlierUnits.length} earlier unit(s) proven against the same root (V7a): ${earlierUnits.map((u) => u.leaf.deviceId).join(', ')}.` : '';
+    if (missing) onStep('path', 'warn', `${said}${units} The earlier unit ${missing.deviceId} is not proven (${missing.why}): the vehicle's record is incomplete.`);
+    else onStep('path', 'ok', `${said}${units}`);
+    return { ok: true, asOf, state, stateOutputIndex: index, leaf, mapProof: proofBytes, earlierUnits, ...(missing ? { earlierMissing: missing } : {}), stateSiblings: [...(siblings as string[])], outputsRoot: c.outputsRoot };
   } catch (e) {
     const s = e instanceof Stop ? e : new Stop(current, { code: 'cannot_confirm', detail: msg(e) });
     onStep(s.step, 'fail', s.finding.detail);
@@ -260,7 +311,7 @@ export async function verifyDevice(io: VerifyIO, anchors: TrustAnchors | undefin
   if (!proven.ok) {
     return { asOf: proven.asOf, state: proven.state, decision: { verdict: 'cannot_confirm', findings: [proven.finding] }, failedStep: proven.step, elapsedMs: Date.now() - t0 };
   }
-  const base = { asOf: proven.asOf, state: proven.state, stateOutputIndex: proven.stateOutputIndex, leaf: proven.leaf };
+  const base = { asOf: proven.asOf, state: proven.state, stateOutputIndex: proven.stateOutputIndex, leaf: proven.leaf, earlierUnits: proven.earlierUnits.map((u) => u.leaf) };
   const done = (r: Omit<VerifyResult, 'elapsedMs'>): VerifyResult => ({ ...r, elapsedMs: Date.now() - t0 });
 
   // V8
@@ -299,9 +350,9 @@ export async function verifyDevice(io: VerifyIO, anchors: TrustAnchors | undefin
 
   // V9
   onStep('decide', 'running');
-  const decision = decide({ deviceId, leaf, proof, nonce, domain, opening });
-  const tone = verdictInfo(decision.verdict).tone;
-  onStep('decide', tone === 'good' ? 'ok' : tone === 'bad' ? 'fail' : 'warn', verdictInfo(decision.verdict).label);
+  const decision = decide({ deviceId, leaf, proof, nonce, domain, opening, predecessors: base.earlierUnits });
+  const info = decisionInfo(decision);
+  onStep('decide', info.tone === 'good' ? 'ok' : info.tone === 'bad' ? 'fail' : 'warn', info.label);
   return done({ ...base, nonce, proof, opening, decision });
 }
 
@@ -322,7 +373,8 @@ const VERDICTS: Record<VerdictCode, { tone: Tone; label: string; summary: string
   flagged: {
     tone: 'warn',
     label: 'Tamper history',
-    summary: "The proven state has a rollback on record that no registrar's correction cleared, or the device counts behind what the rollup consumed (a clone or a reset).",
+    summary:
+      "The proven state has a rollback on record that no registrar's correction cleared (in this unit, or in a unit the vehicle had before it), or the device counts behind what the rollup consumed (a clone or a reset).",
   },
   revoked: {
     tone: 'bad',
@@ -350,6 +402,22 @@ export function verdictInfo(verdict: string): { tone: Tone; label: string; summa
   return VERDICTS[verdict as VerdictCode] ?? { tone: 'neutral', label: verdict, summary: 'A verdict this page does not know.' };
 }
 
+/**
+ * The words of a decision: its verdict's, except for a unit replaced in its vehicle (`revoked`
+ * with finding `replaced`), which is retired rather than revoked: the buyer checks the vehicle's
+ * current unit.
+ */
+export function decisionInfo(decision: Decision): { tone: Tone; label: string; summary: string } {
+  if (decision.verdict === 'revoked' && decision.findings[0]?.code === 'replaced') {
+    return {
+      tone: 'warn',
+      label: 'Replaced unit',
+      summary: "A workshop fitted the car with a new unit: this one's readings are no longer accepted, and the vehicle's record continues on the new unit.",
+    };
+  }
+  return verdictInfo(decision.verdict);
+}
+
 /** Words for each reason code of V1-V8. */
 export const REASONS: Record<string, string> = {
   no_anchors: 'no trust anchors pinned',
@@ -365,6 +433,7 @@ export const REASONS: Record<string, string> = {
   proof_not_fresh: "the device's answer is not for this challenge",
   device_signature: "the device's signature does not verify",
   opening: 'the device did not open its highest attested reading',
+  previous_unit: "the record of a unit the vehicle had before is missing or does not link to this one",
 };
 
 const ERRORS: Record<string, string> = {
@@ -396,6 +465,10 @@ const REJECTIONS: Record<string, string> = {
   malformed_plaintext: 'the readings inside do not decode',
   unknown_device: 'the device is not registered',
   revoked_device: 'the device was revoked',
+  replaced_device: "the unit was replaced in its vehicle: the vehicle's current unit takes its readings",
+  vehicle_bound: 'the vehicle has a unit already: a second one comes only by a replacement',
+  wrong_vehicle: "the unit is not the vehicle's current unit",
+  baseline_below_record: "the replacement's baseline is below the kilometres on record",
   unauthorized_sender: 'the input was not sent by an authorized gateway',
   not_admin: 'the gateway authorization was not sent by the admin',
   timestamp_in_future: 'the reading is dated in the future',

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { useApp, useAsync } from '../lib/app';
 import { deviceDetail, deviceNotices, receiptStage, type DeviceDetail } from '../lib/gateway';
 import { ownerKeysRelay } from '../lib/relay';
@@ -30,6 +30,12 @@ import { OdometerChart, type OdometerPoint } from '../components/charts';
 import { Alert, Card, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
 import { CreateCertificate } from '../components/CreateCertificate';
 import { baselineText, correctionsText, correctionText, rollbacksText } from '../lib/corrections';
+import type { LeafView } from '../lib/api';
+import { replacementInput } from '../lib/state';
+import { capitalized, earlierUnitLines, factsOfView, replacedByText } from '../lib/units';
+
+/** Most earlier units walked back (as the verifier's V7a). */
+const MAX_EARLIER_UNITS = 16;
 
 const SHOWN = 50;
 
@@ -106,6 +112,28 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
     return out;
   }, [deviceId, app.backend, app.config, pubSettled, leaf?.history.root]);
 
+  // The vehicle's earlier units, as the node states them (unproven, like the rest of this card).
+  const predecessor = leaf?.predecessor ?? null;
+  const units = useAsync(async (): Promise<{ units: LeafView[]; missing?: string }> => {
+    const out: LeafView[] = [];
+    if (predecessor === null) return { units: out };
+    const url = await app.inspectUrl();
+    for (let next: string | null = predecessor; next !== null && out.length < MAX_EARLIER_UNITS; ) {
+      const unit: LeafView | null | undefined = (await publicDevice(url, next).catch(() => undefined))?.leaf;
+      if (!unit) return { units: out, missing: next };
+      out.push(unit);
+      next = unit.predecessor;
+    }
+    return { units: out };
+  }, [predecessor, app.inspectUrl]);
+  // The input of each replacement, from the history's `replaces` entries when it is loaded.
+  const replacedAt = useMemo(() => {
+    const m = new Map<string, bigint>();
+    for (const e of history.data?.opened.events ?? []) if (e.entry.kind === 'replaces') m.set(e.entry.oldDevice, e.inputIndex);
+    return m;
+  }, [history.data]);
+  const earlier = leaf && predecessor ? earlierUnitLines(factsOfView(leaf), (units.data?.units ?? []).map(factsOfView), replacedAt) : [];
+
   const badge = pub.data ? badgeFor(pub.data, key?.publicKey) : undefined;
   const model = leaf?.model;
   const modelName = useAsync(async () => (model === undefined ? undefined : (await app.backend()).models.get(model)), [model, app.backend]);
@@ -128,6 +156,15 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
             </Alert>
           )}
           {pub.data && !leaf && <Alert tone="warn">The rollup does not know this device.</Alert>}
+          {leaf?.successor && (
+            <div className="alert alert-warn" role="status" data-testid="device-replaced" data-successor={leaf.successor}>
+              <strong className="alert-title">Replaced unit</strong>
+              <div>
+                {capitalized(replacedByText(leaf.successor))}: a workshop fitted the car with a new unit, which carries the vehicle's record on. This unit's readings are no longer
+                accepted. <a href={href(`/devices/${leaf.successor}`)}>Open the current unit</a> · <a href={href(`/verify?device=${leaf.successor}`)}>Verify it</a>
+              </div>
+            </div>
+          )}
           {leaf && (
             <KeyValues
               items={[
@@ -141,13 +178,39 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
                   'Baseline',
                   leaf.corrected_baseline ? (
                     <span key="b" data-testid="device-baseline">
-                      {baselineText({ odometerM: leaf.corrected_baseline.odometer_m, inputIndex: leaf.corrected_baseline.input_index })} (readings are compared with it until one is
+                      {baselineText({ odometerM: leaf.corrected_baseline.odometer_m, inputIndex: leaf.corrected_baseline.input_index }, replacementInput(factsOfView(leaf)) === BigInt(leaf.corrected_baseline.input_index))} (readings are compared with it until one is
                       attested at or above it)
                     </span>
                   ) : (
                     'the highest attested reading'
                   ),
                 ],
+                ...(predecessor
+                  ? ([
+                      [
+                        'Earlier units of the vehicle',
+                        <div key="u" data-testid="device-earlier-units">
+                          {units.loading && !units.data && <span className="muted">asking the rollup node…</span>}
+                          {units.error && <span className="error-text">could not ask the rollup node: {units.error}</span>}
+                          {earlier.length > 0 && (
+                            <ul className="units">
+                              {earlier.map((l) => (
+                                <li key={l.unit.deviceId} data-device={l.unit.deviceId} data-open={l.unit.openTampers} data-total={l.unit.tamperEvents}>
+                                  {capitalized(l.text)}.
+                                </li>
+                              ))}
+                            </ul>
+                          )}
+                          {earlier.some((l) => l.unit.openTampers > 0) && (
+                            <div className="warn-text" data-testid="device-vehicle-flagged">
+                              A rollback left open in an earlier unit keeps the vehicle flagged.
+                            </div>
+                          )}
+                          {units.data?.missing && <span className="warn-text">The rollup node does not know the earlier unit {units.data.missing}: the vehicle's record is incomplete here.</span>}
+                        </div>,
+                      ],
+                    ] as [string, ReactNode][])
+                  : []),
                 ['Ownership era', leaf.era],
                 ['Device key', <Hex key="k" value={leaf.public_key} />],
                 [
@@ -406,6 +469,8 @@ function HistoryView({ h }: { h: LoadedHistory }) {
                 {e.entry.kind === 'corrected' ? `: ${correctionText(e.entry.correction, e.entry.cleared)}` : ''}
                 {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
                 {e.entry.kind === 'owner_changed' ? `: a new owner key${e.entry.consented ? ', released by the previous owner' : ''}` : ''}
+                {e.entry.kind === 'replaced_by' ? `: a workshop replaced this unit with unit ${e.entry.newDevice}, which carries the vehicle's record on` : ''}
+                {e.entry.kind === 'replaces' ? `: this unit replaced unit ${e.entry.oldDevice}, counting on from ${formatKm(Number(e.entry.baselineM))} (the kilometres on record)` : ''}
               </li>
             ))}
           </ul>

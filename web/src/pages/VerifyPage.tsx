@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useApp } from '../lib/app';
 import { listLocalDevices, type LocalDevice } from '../lib/localLink';
 import { isDeviceId } from '../lib/protocol';
-import { STEPS, humanizeReason, verdictInfo, verifyDevice, REASONS, type StepId, type VerifyResult } from '../lib/verify';
+import { STEPS, decisionInfo, humanizeReason, verifyDevice, REASONS, type StepId, type VerifyResult } from '../lib/verify';
 import { verifyIO } from '../lib/proofs';
 import { formatAgo, formatDate, formatInt, formatKm } from '../lib/format';
 import { Alert, Card, Field, Hex, KeyValues, PageTitle, Steps, type Step } from '../components/ui';
@@ -10,6 +10,9 @@ import { EndpointsPanel } from '../components/EndpointsPanel';
 import { AnchorsPanel } from '../components/AnchorsPanel';
 import { describeLocal } from './DevicesPage';
 import { baselineText, correctionsText, rollbacksText } from '../lib/corrections';
+import { replacementInput } from '../lib/state';
+import { linkedUnits } from '../lib/verdict';
+import { capitalized, earlierUnitLines, replacedByText } from '../lib/units';
 
 export function VerifyPage({ initialDevice }: { initialDevice: string }) {
   const app = useApp();
@@ -136,14 +139,18 @@ export function VerifyPage({ initialDevice }: { initialDevice: string }) {
         </Card>
       )}
       {error && <Alert title="Verification could not finish">{error}</Alert>}
-      {result && <Result result={result} />}
+      {result && <Result result={result} onVerify={(id) => void verify(id)} busy={busy} />}
     </>
   );
 }
 
-function Result({ result }: { result: VerifyResult }) {
+export function Result({ result, onVerify, busy }: { result: VerifyResult; onVerify: (deviceId: string) => void; busy: boolean }) {
   const { decision, asOf, leaf, proof, opening } = result;
-  const info = verdictInfo(decision.verdict);
+  const info = decisionInfo(decision);
+  const successor = decision.findings[0]?.code === 'replaced' ? leaf?.successor : null;
+  // Only the earlier units that link to this one are the vehicle's record (17.3 rule 5).
+  const linked = leaf ? linkedUnits(leaf, result.earlierUnits ?? []) : { units: [], complete: true };
+  const earlier = leaf ? earlierUnitLines(leaf, linked.units) : [];
   const reason = decision.verdict === 'cannot_confirm' ? decision.findings[0] : undefined;
   const openingMatches = !!(opening && leaf?.highest && opening.counter === leaf.highest.counter);
   return (
@@ -160,15 +167,25 @@ function Result({ result }: { result: VerifyResult }) {
           {info.label}
         </h2>
         <p>{info.summary}</p>
+        {successor && (
+          <p data-testid="verify-replaced" data-successor={successor}>
+            <strong>{capitalized(replacedByText(successor))}.</strong>{' '}
+            <button type="button" className="button small" disabled={busy} onClick={() => onVerify(successor)}>
+              Verify the current unit
+            </button>
+          </p>
+        )}
         {reason && (
           <p data-testid="verdict-reason">
             <strong>Why: {REASONS[reason.code] ?? reason.code}.</strong> {humanizeReason(reason.detail)}
           </p>
         )}
-        {!reason && decision.findings.length > 0 && (
+        {!reason && !successor && decision.findings.length > 0 && (
           <ul className="reasons">
-            {decision.findings.map((x) => (
-              <li key={x.code}>{humanizeReason(x.detail)}</li>
+            {decision.findings.map((x, i) => (
+              <li key={i} data-code={x.code}>
+                {humanizeReason(x.detail)}
+              </li>
             ))}
           </ul>
         )}
@@ -199,7 +216,7 @@ function Result({ result }: { result: VerifyResult }) {
                 'Compared with',
                 leaf?.correctedBaseline ? (
                   <span key="b" data-testid="verify-baseline" data-odometer-m={String(leaf.correctedBaseline.odometerM)}>
-                    the {baselineText(leaf.correctedBaseline)} (no reading attested since; no opening needed)
+                    the {baselineText(leaf.correctedBaseline, replacementInput(leaf) === leaf.correctedBaseline.inputIndex)} (no reading attested since; no opening needed)
                   </span>
                 ) : leaf?.highest ? (
                   'the highest attested reading, as the device opened it'
@@ -220,6 +237,10 @@ function Result({ result }: { result: VerifyResult }) {
                 ),
               ],
               ['Registrar corrections', leaf ? correctionsText(leaf.corrections, leaf.latestCorrection) : '—'],
+              [
+                'Earlier units of the vehicle',
+                !leaf ? '—' : leaf.predecessor === null ? "none: this is the vehicle's first unit" : `${formatInt(earlier.length)} proven against the same state (below)${linked.complete ? '' : '; the record is incomplete'}`,
+              ],
               ['Last consumed counter', leaf?.lastCounter !== undefined && leaf?.lastCounter !== null ? String(leaf.lastCounter) : '—'],
               ['Device key (proven)', <Hex key="k" value={leaf?.key} />],
               ['State notice', result.stateOutputIndex !== undefined && result.state ? `output ${result.stateOutputIndex}, input ${result.state.inputIndex}, map root ${result.state.mapRoot.slice(0, 16)}…` : '—'],
@@ -229,6 +250,35 @@ function Result({ result }: { result: VerifyResult }) {
           />
         </Card>
       )}
+      {leaf && leaf.predecessor !== null && <EarlierUnits leaf={leaf} lines={earlier} complete={linked.complete} />}
     </section>
+  );
+}
+
+/** The units the vehicle had before this one, as proven against the same state notice (V7a). */
+function EarlierUnits({ leaf, lines, complete }: { leaf: NonNullable<VerifyResult['leaf']>; lines: ReturnType<typeof earlierUnitLines>; complete: boolean }) {
+  const at = replacementInput(leaf);
+  const missing = complete ? null : ((lines[lines.length - 1]?.unit ?? leaf).predecessor ?? 'before it');
+  return (
+    <Card title="The vehicle's earlier units" id="earlier-units-heading">
+      <p className="small">
+        A workshop replaced this car's unit{at !== undefined ? ` at input ${formatInt(Number(at))}` : ''}: the new unit counts from the kilometres on record, and the record of the
+        units before it stays part of the vehicle's. A rollback left open in an earlier unit keeps the vehicle flagged.
+      </p>
+      {lines.length > 0 && (
+        <ul data-testid="verify-earlier-units">
+          {lines.map((l) => (
+            <li key={l.unit.deviceId} data-device={l.unit.deviceId} data-open={l.unit.openTampers} data-total={l.unit.tamperEvents}>
+              {capitalized(l.text)}.
+            </li>
+          ))}
+        </ul>
+      )}
+      {missing !== null && (
+        <Alert tone="warn" title="The vehicle's record is incomplete">
+          The node did not prove the earlier unit {missing} (or its record does not link to the unit after it): nothing is concluded about the kilometres it recorded.
+        </Alert>
+      )}
+    </Card>
   );
 }

@@ -143,6 +143,10 @@ export async function runStatic() {
         assert((await verdict.getAttribute('data-state')) === 'valid', `refused: ${await verdict.innerText()}`);
         assert((await page.getByTestId('cert-device').innerText()) === summaryVector.findings.device_id, 'another device shown');
         assert((await page.getByTestId('cert-highest').getAttribute('data-odometer-m')) === String(summaryVector.findings.highest.reading.odometer_m), 'another highest reading shown');
+        // The summary discloses the vehicle (18.2): its VIN opens the leaf's commitment, for the buyer to compare with the plate.
+        const vin = page.getByTestId('cert-vin');
+        assert((await vin.getAttribute('data-vin')) === summaryVector.findings.vin, `another VIN shown: ${await vin.getAttribute('data-vin')}`);
+        assert((await vin.innerText()).includes(`VIN ${summaryVector.findings.vin} matches the record`), `the VIN is not said to match: ${await vin.innerText()}`);
         const unpinned = await page.getByTestId('cert-unpinned').innerText();
         assert(unpinned.includes('0x' + summaryVector.pinned.application), `the claimed anchors are not named: ${unpinned}`);
         await screenshot(page, 'static-certificate-unpinned');
@@ -234,6 +238,55 @@ export async function runStatic() {
       } finally {
         await page.unroute('**/v1/**', route);
         await page.evaluate(() => localStorage.removeItem('witness.signed-in'));
+      }
+    });
+    await checks.run("device page: a unit that replaced another names the earlier unit's record; the replaced unit points at the current one", async () => {
+      // Only the node's inspect answers here (device queries), routed in the browser.
+      const fresh = '5ac0ffee5ac0ffee5ac0ffee5ac0ffee';
+      const old = '01d01d01d01d01d01d01d01d01d01d01';
+      const view = (id, patch) => ({
+        device_id: id, model: 1, public_key: 'aa'.repeat(32), status: 'active', revoked: false, flagged: false, open_tampers: 0, last_counter: null, owner: null,
+        ownership_sequence: null, era: 0, attested: 0, highest: null, first: null, tamper_events: 0, latest_tamper: null, corrections: 0, latest_correction: null,
+        corrected_baseline: null, vehicle: 'dd'.repeat(32), predecessor: null, successor: null, history: { count: 1, root: '00'.repeat(32), last_input: 4 }, ...patch,
+      });
+      const leaves = {
+        [fresh]: view(fresh, { predecessor: old, corrected_baseline: { odometer_m: 152000000, input_index: 41 }, history: { count: 1, root: '00'.repeat(32), last_input: 41 } }),
+        [old]: view(old, {
+          status: 'replaced', flagged: true, successor: fresh, attested: 12, open_tampers: 1, tamper_events: 2, last_counter: 14,
+          latest_tamper: { counter: 9, reference_counter: 8, input_index: 20 }, highest: { counter: 14, commitment: '00'.repeat(32), input_index: 39 },
+        }),
+      };
+      const hex = (text) => Buffer.from(text, 'utf8').toString('hex');
+      const route = (r) => {
+        let query;
+        try {
+          query = JSON.parse(r.request().postData() ?? '');
+        } catch {
+          return r.fallback();
+        }
+        if (query?.type !== 'device' || !leaves[query.device_id]) return r.fallback();
+        const answer = { type: 'device', device_id: query.device_id, exists: true, input_index: 41, leaf: leaves[query.device_id] };
+        return r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'Accepted', reports: [{ payload: '0x' + hex(JSON.stringify(answer)) }], processed_input_count: 42 }) });
+      };
+      await page.route('**/inspect/**', route);
+      try {
+        await page.goto(`${base}/#/devices/${fresh}`);
+        const units = page.getByTestId('device-earlier-units');
+        await units.getByText(/Unit replaced at input 41/).waitFor({ timeout: 15000 });
+        const line = await units.innerText();
+        assert(line.includes(`Unit replaced at input 41; the vehicle's record includes unit ${old}: 12 attested readings, 2 rollbacks (1 open)`), `earlier unit not in words: ${line}`);
+        assert(/the unit's replacement stated at input 41/.test(await page.getByTestId('device-baseline').innerText()), 'the baseline is not said to be the replacement\'s');
+        assert(/keeps the vehicle flagged/.test(await page.getByTestId('device-vehicle-flagged').innerText()), 'the open rollback of the earlier unit is not said to flag the vehicle');
+        await screenshot(page, 'static-device-replacement');
+        await page.goto(`${base}/#/devices/${old}`);
+        const replaced = page.getByTestId('device-replaced');
+        await replaced.waitFor({ timeout: 15000 });
+        const text = await replaced.innerText();
+        assert(text.includes(`This unit was replaced by ${fresh}; check the vehicle's current unit`), `the replacement is not said: ${text}`);
+        assert((await page.locator('.badge-replaced').count()) > 0, 'no "replaced" badge');
+        await screenshot(page, 'static-device-replaced');
+      } finally {
+        await page.unroute('**/inspect/**', route);
       }
     });
     await checks.run('unknown page', async () => {
