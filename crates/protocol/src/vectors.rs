@@ -1086,6 +1086,20 @@ fn invalid_leaf_vector(name: &str, bytes: &[u8], code: &str, what: &str) -> Valu
 fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
     let fresh = DeviceLeaf::new(device_id("leaf fresh"), ModelId(7), person("leaf fresh"));
     let mut out = vec![leaf_vector("leaf_fresh", &fresh)];
+    // A unit between two others of its vehicle, with the baseline its replacement stated.
+    let mut linked = fresh.clone();
+    linked.vehicle = VehicleIdentity::simulated(&seed_for("leaf fresh"))
+        .id()
+        .unwrap_or(crate::VehicleId([0; 32]));
+    linked.links = UnitLinks::boxed(
+        Some(device_id("leaf earlier unit")),
+        Some(device_id("leaf later unit")),
+    );
+    linked.corrected_baseline = Some(Box::new(CorrectedBaseline {
+        odometer_m: 55_000_000,
+        input_index: 9,
+    }));
+    out.push(leaf_vector("leaf_between_units", &linked));
     for (name, step) in [
         ("leaf_registered", "history_registration"),
         ("leaf_with_owner", "history_reading_and_pairing"),
@@ -3028,6 +3042,17 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             predecessors: vec![],
         },
         VerdictCase {
+            name: "verdict_consistent_corrected_baseline_outranks_highest",
+            leaf: Some(rebased.clone()),
+            proof: below.clone(),
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "consistent",
+            finding: "consistent",
+            what: "the device shows 101,000,000 m, below the opened highest (152,000,000 m) but above the 1,200,000 m baseline a correction set: the baseline is the reference (rule 6)",
+            predecessors: vec![],
+        },
+        VerdictCase {
             name: "verdict_rollback_below_corrected_baseline",
             leaf: Some(rebased),
             proof: below_new_cluster.clone(),
@@ -3765,8 +3790,10 @@ fn certificate_vectors() -> crate::Result<Vec<Value>> {
         CertNotice::Sealed(payload, _) => payload.len(),
         CertNotice::Opened(..) => 0,
     };
-    // No keys, two notices, the first in form 0 with a one-byte length: the second's form.
-    let at = summary.len() + 2 + 2 + registered;
+    // No keys, two notices, the first in form 0 (form byte, varint length, payload): the
+    // second's form.
+    let varint_len = if registered < 128 { 1 } else { 2 };
+    let at = summary.len() + 3 + varint_len + registered;
     form[at] = 2;
     cases.push((
         "certificate_full_unknown_form",

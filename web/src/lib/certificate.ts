@@ -393,7 +393,7 @@ export function encodeCertificate(cert: Certificate): Uint8Array {
   }
   if (cert.vehicle) {
     const vin = utf8(cert.vehicle.vin);
-    if (vin.length !== VIN_LEN) fail('invalid_field', 'the VIN is not 17 bytes');
+    if (vin.length !== VIN_LEN || !isVin(cert.vehicle.vin)) fail('invalid_field', 'not a VIN of ISO 3779');
     parts.push(new Uint8Array([1]), vin, bytes32(cert.vehicle.salt, 'the vehicle salt'));
   } else {
     parts.push(new Uint8Array([0]));
@@ -496,7 +496,10 @@ function decodeParts(bytes: Uint8Array): { cert: Certificate; decoded: DecodedNo
         if (e instanceof DecodeError) throw e;
         return r.fail('invalid_text');
       }
-      vehicle = { vin, salt: r.take(32) };
+      const salt = r.take(32);
+      // A VIN outside ISO 3779 is refused when it is read, as everywhere (PROTOCOL.md 4, 18.2).
+      if (!isVin(vin)) return r.fail('invalid_field');
+      vehicle = { vin, salt };
     }
     const earlierUnits: Uint8Array[] = [];
     const units = r.count(MAX_EARLIER_UNITS, MIN_EARLIER_UNIT_LEN);
