@@ -220,13 +220,14 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
         findings.extend(trailing.iter().cloned());
         Decision { verdict, findings }
     };
-    // What the device's reading is compared with (rule 6): the baseline a correction set, a
-    // public value, or else the highest attested reading, opened by the device.
+    // What the device's reading is compared with (rule 6): the baseline a correction or a
+    // replacement stated, a public value, or else the highest attested reading, opened by
+    // the device.
     let reference = match (&leaf.corrected_baseline, leaf.highest) {
         (Some(baseline), _) => Some((
             baseline.odometer_m,
             format!(
-                "the {} m baseline a registrar's correction set at input {}",
+                "the {} m baseline a registrar stated at input {} (a correction, or the unit's replacement)",
                 baseline.odometer_m, baseline.input_index
             ),
         )),

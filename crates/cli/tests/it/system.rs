@@ -841,19 +841,17 @@ fn the_whole_system_catches_every_tamper_scenario() {
     );
 
     // A hand-driven device through the CLI: keys, registration by the registrar, one reading.
+    // `witness device keys` makes a device in a directory and names it on its first line.
+    let new_device = |dir: &std::path::Path| -> String {
+        let created = witness()
+            .args(["device", "keys", "--dir"])
+            .arg(dir)
+            .stdout();
+        let first = created.lines().next().unwrap_or_default();
+        first.split_whitespace().last().unwrap().to_owned()
+    };
     let car = system.dir.path().join("hand-driven");
-    let created = witness()
-        .args(["device", "keys", "--dir"])
-        .arg(&car)
-        .stdout();
-    let device = created
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .to_owned();
+    let device = new_device(&car);
     let car = car.to_str().unwrap();
     witness()
         .args(["device", "register", "--sequence", "1000", "--dir", car])
@@ -918,18 +916,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
     // joins the vehicle from the odometer read off the car, and its certificate carries the
     // old unit's record.
     let unit = dir.join("new-unit");
-    let created = witness()
-        .args(["device", "keys", "--dir"])
-        .arg(&unit)
-        .stdout();
-    let new_unit = created
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .to_owned();
+    let new_unit = new_device(&unit);
     witness()
         .args(["registrar", "replace", "--old-device", &device, "--new-dir"])
         .arg(&unit)
