@@ -130,6 +130,29 @@ impl DeviceDir {
             .map_err(|_| "device.json: vehicle is not 64 hex digits".into())
     }
 
+    /// A new key for the device, kept beside the current one until [`Self::use_new_key`]:
+    /// `key.new` (mode 0600). Its public key is what a rotation names.
+    pub(crate) fn new_key(&self) -> Result<witness_protocol::PublicKey, String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+        let path = self.dir.join("key.new");
+        // A key.new left by a rotation that did not go through is replaced.
+        let _ = std::fs::remove_file(&path);
+        write_private(&path, &seed)?;
+        Ok(SigningKey::from_seed(&seed).public_key())
+    }
+
+    /// The rotation went through: the new key signs from now on, the old one is kept as
+    /// `key.old`.
+    pub(crate) fn use_new_key(mut self, key: witness_protocol::PublicKey) -> Result<(), String> {
+        let io = |e: std::io::Error| e.to_string();
+        let _ = std::fs::remove_file(self.dir.join("key.old"));
+        std::fs::rename(self.dir.join("key"), self.dir.join("key.old")).map_err(io)?;
+        std::fs::rename(self.dir.join("key.new"), self.dir.join("key")).map_err(io)?;
+        self.file.public_key = hex::encode(key.to_bytes());
+        save(&self.dir, &self.file)
+    }
+
     /// The unit now belongs to `vehicle` (it replaced the vehicle's unit).
     pub(crate) fn join_vehicle(mut self, vehicle: VehicleId) -> Result<(), String> {
         self.file.vehicle = vehicle.to_hex();
@@ -147,6 +170,20 @@ fn load(dir: &Path) -> Result<(DeviceFile, SigningKey), String> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| "key: not 32 bytes of hex")?;
     Ok((file, SigningKey::from_seed(&bytes)))
+}
+
+/// Writes a seed to a new file only its owner can read.
+fn write_private(path: &Path, seed: &[u8; 32]) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, hex::encode(seed).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn save(dir: &Path, file: &DeviceFile) -> Result<(), String> {
@@ -207,14 +244,7 @@ fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
     })?;
     std::fs::create_dir_all(dir)?;
     let key = SigningKey::from_seed(&seed);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(
-        &mut options.open(dir.join("key"))?,
-        hex::encode(seed).as_bytes(),
-    )?;
+    write_private(&dir.join("key"), &seed)?;
     let file = DeviceFile {
         id: hex::encode(id),
         model,

@@ -41,7 +41,8 @@ enum Command {
     Device(device::DeviceArgs),
     /// A simulated fleet against any gateway.
     Fleet(fleet::FleetArgs),
-    /// A registrar's acts: replace a vehicle's unit, revoke a unit, correct a record.
+    /// A registrar's acts: replace a vehicle's unit, rotate a key, revoke a unit, correct a
+    /// record.
     Registrar(registrar::RegistrarArgs),
     /// Measurements: gas per reading, latency, replay (see docs/BENCHMARKS.md).
     Bench(bench::BenchArgs),

@@ -1,5 +1,6 @@
 //! `witness registrar …`: a registrar's signed acts on devices, relayed by a gateway to the
-//! rollup: replace a vehicle's unit, revoke a unit, correct a record (PROTOCOL.md 8.2). The
+//! rollup: replace a vehicle's unit, rotate a device's key, revoke a unit, correct a record
+//! (PROTOCOL.md 8.2). The
 //! registrar key is the one of the data directory (`keys.json` of `witness up`); what the
 //! rollup decided shows in `witness verify` and the device's receipts.
 
@@ -61,6 +62,14 @@ enum RegistrarCommand {
         /// The car's odometer when the unit was replaced, in km.
         #[arg(long)]
         baseline_km: f64,
+    },
+    /// The device continues under a new key (a new secure element, a key suspected
+    /// compromised): a new key is made in the device's directory, named in the act, and
+    /// used once the gateway took the act.
+    Rotate {
+        /// The device's directory.
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Retire a unit: its readings are refused from now on.
     Revoke {
@@ -145,6 +154,13 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
                 baseline_m: metres(*baseline_km, "--baseline-km")?,
             }
         }
+        RegistrarCommand::Rotate { dir } => {
+            let device = DeviceDir::open(dir)?;
+            RegistrarAction::RotateKey {
+                device_id: device.id()?,
+                new_key: device.new_key()?,
+            }
+        }
         RegistrarCommand::Revoke { device, reason } => RegistrarAction::RevokeDevice {
             device_id: device_id(device)?,
             reason: reason.clone(),
@@ -185,10 +201,7 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
             note: note.clone(),
         }),
     };
-    let replaced = match &action {
-        RegistrarAction::ReplaceUnit { vehicle, .. } => Some(*vehicle),
-        _ => None,
-    };
+    let after = action.clone();
     let act = Act {
         data_dir: &relay.data_dir,
         gateway: &system.gateway_url,
@@ -198,9 +211,18 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
         domain: system.domain()?,
     };
     let answer = submit(act, action).await?;
-    // The new unit now belongs to the old unit's vehicle.
-    if let (Some(vehicle), RegistrarCommand::Replace { new_dir, .. }) = (replaced, &args.command) {
-        DeviceDir::open(new_dir)?.join_vehicle(vehicle)?;
+    // What the act changes in a device's directory, once the gateway took it.
+    match (after, &args.command) {
+        (
+            RegistrarAction::ReplaceUnit { vehicle, .. },
+            RegistrarCommand::Replace { new_dir, .. },
+        ) => {
+            DeviceDir::open(new_dir)?.join_vehicle(vehicle)?;
+        }
+        (RegistrarAction::RotateKey { new_key, .. }, RegistrarCommand::Rotate { dir }) => {
+            DeviceDir::open(dir)?.use_new_key(new_key)?;
+        }
+        _ => {}
     }
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())

@@ -967,4 +967,18 @@ fn the_whole_system_catches_every_tamper_scenario() {
     wait_until("the new unit's reading is attested", || {
         system.leaf(&new_unit)["attested"] == 1
     });
+    // Its key rotated: the next reading is signed with the new key and attested.
+    let before = system.leaf(&new_unit)["public_key"].clone();
+    witness()
+        .args(["registrar", "rotate", "--dir", unit])
+        .data_dir(dir)
+        .stdout();
+    witness()
+        .args(["device", "send", "--odometer-km", "12360", "--dir", unit])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the reading under the rotated key is attested", || {
+        system.leaf(&new_unit)["attested"] == 2
+    });
+    assert_ne!(system.leaf(&new_unit)["public_key"], before);
 }
