@@ -13,6 +13,7 @@ use witness_protocol::{
 };
 
 use crate::CliResult;
+use crate::keys::write_private;
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
@@ -138,7 +139,7 @@ impl DeviceDir {
         let path = self.dir.join("key.new");
         // A key.new left by a rotation that did not go through is replaced.
         let _ = std::fs::remove_file(&path);
-        write_private(&path, &seed)?;
+        write_private(&path, hex::encode(seed).as_bytes())?;
         Ok(SigningKey::from_seed(&seed).public_key())
     }
 
@@ -170,20 +171,6 @@ fn load(dir: &Path) -> Result<(DeviceFile, SigningKey), String> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| "key: not 32 bytes of hex")?;
     Ok((file, SigningKey::from_seed(&bytes)))
-}
-
-/// Writes a seed to a new file only its owner can read.
-fn write_private(path: &Path, seed: &[u8; 32]) -> Result<(), String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut file, hex::encode(seed).as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn save(dir: &Path, file: &DeviceFile) -> Result<(), String> {
@@ -244,7 +231,7 @@ fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
     })?;
     std::fs::create_dir_all(dir)?;
     let key = SigningKey::from_seed(&seed);
-    write_private(&dir.join("key"), &seed)?;
+    write_private(&dir.join("key"), hex::encode(seed).as_bytes())?;
     let file = DeviceFile {
         id: hex::encode(id),
         model,
