@@ -6,6 +6,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # default: 20 s, every target
 #   FUZZ_RUNS=10000000 scripts/fuzz.sh 0 decode   # a fixed number of executions instead
+#   FUZZ_JOBS=2 FUZZ_RUNS=10000000 scripts/fuzz.sh 0 backend_advance
+#                      # that many processes sharing one corpus, FUZZ_RUNS/FUZZ_JOBS each
 #
 # No cargo-fuzz and no nightly: the instrumentation cargo-fuzz asks rustc for (SanitizerCoverage
 # through LLVM pass arguments, `--cfg fuzzing`) is available on stable; only the address
@@ -30,19 +32,33 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t" "corpus/$t"
+  jobs=${FUZZ_JOBS:-1}
   if [ -n "${FUZZ_RUNS:-}" ]; then
-    limit=(-runs="$FUZZ_RUNS") bound="$FUZZ_RUNS runs"
+    limit=(-runs="$((FUZZ_RUNS / jobs))") bound="$FUZZ_RUNS runs"
   else
     limit=(-max_total_time="$seconds") bound="$seconds s"
   fi
-  echo "==> fuzz $t ($bound, $(ls "corpus/$t" | wc -l) seeds)"
-  # New inputs go to the scratch corpus (first directory); the kept seeds are only read.
-  if ! "target/$triple/release/$t" "${limit[@]}" -print_final_stats=1 \
-      -artifact_prefix="artifacts/$t/" "$work/$t" "corpus/$t" >"$work/$t.log" 2>&1; then
-    tail -40 "$work/$t.log"
+  echo "==> fuzz $t ($bound, $jobs process(es), $(ls "corpus/$t" | wc -l) seeds)"
+  # New inputs go to the scratch corpus (first directory), which parallel processes share
+  # (libFuzzer reloads it); the kept seeds are only read.
+  pids=()
+  for j in $(seq 1 "$jobs"); do
+    "target/$triple/release/$t" "${limit[@]}" -print_final_stats=1 \
+      -artifact_prefix="artifacts/$t/" "$work/$t" "corpus/$t" >"$work/$t.$j.log" 2>&1 &
+    pids+=($!)
+  done
+  failed=0
+  for j in $(seq 1 "$jobs"); do
+    if ! wait "${pids[$((j - 1))]}"; then
+      tail -40 "$work/$t.$j.log"
+      failed=1
+    fi
+    grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "$work/$t.$j.log" || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$t.$j.log" | tail -1 || true
+  done
+  if [ "$failed" = 1 ]; then
     echo "fuzz target $t failed; its input is in fuzz/artifacts/$t/" >&2
     exit 1
   fi
-  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "$work/$t.log" || true
-  grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$t.log" | tail -1 || true
+  echo "==> $t: corpus $(ls "$work/$t" | wc -l) new inputs"
 done

@@ -13,14 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest as _, Sha256};
 use witness_protocol::notice::{
     DETAIL_KEY_TAG, EnvelopeValues, GLOBALS_TAG, HistoryEntry, HistoryNotice, ODOMETER_KEY_TAG,
-    SealedValues, StateNotice, history_key,
+    RecoveryOutcome, SealedValues, StateNotice, history_key,
 };
 use witness_protocol::state::{
-    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, TamperRef,
+    AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, PendingRecovery, TamperRef,
 };
 use witness_protocol::{
-    CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization, Message,
-    OwnershipStatement, PublicKey, RegistrarAction, RegistrarMessage, RollupInput, VehicleId,
+    Consent, CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError,
+    GatewayAuthorization, Message, OwnerObjection, OwnershipStatement, PublicKey,
+    RECOVERY_DELAY_S, RegistrarAction, RegistrarMessage, RollupInput, VehicleId,
 };
 
 use crate::config::Config;
@@ -95,6 +96,10 @@ pub struct State {
     /// ascending (`leaf.open_tampers` is their number): nothing for the devices without
     /// one, and each entry an attacker paid an input for.
     pub(crate) open_rollbacks: BTreeMap<DeviceId, Vec<u64>>,
+    /// The pending ownership recoveries, by the time they take effect (and device): what
+    /// the next input at or after that time completes, in this order. Nothing for devices
+    /// without one.
+    pub(crate) recoveries: BTreeSet<(u64, DeviceId)>,
     pub(crate) stats: BTreeMap<witness_protocol::ModelId, ModelStats>,
     /// Latest block time seen: the clock for inspect-time checks.
     pub(crate) last_block_timestamp: u64,
@@ -150,6 +155,18 @@ pub enum Rejection {
     ReplacedDevice,
     /// A replacement's baseline below the old unit's record.
     BaselineBelowRecord,
+    /// The device has an owner: another binds only with its release or by recovery.
+    ReleaseRequired,
+    /// The release's expiry is before the input's block time.
+    ReleaseExpired,
+    /// A recovery of a device that has no owner (its first pairing needs none).
+    NotOwned,
+    /// A recovery while another is pending.
+    RecoveryPending,
+    /// An objection naming no pending recovery of the device.
+    NoPendingRecovery,
+    /// An objection signed by another key than the device's owner.
+    NotOwner,
 }
 
 impl Rejection {
@@ -175,6 +192,12 @@ impl Rejection {
             Self::WrongVehicle => "wrong_vehicle",
             Self::ReplacedDevice => "replaced_device",
             Self::BaselineBelowRecord => "baseline_below_record",
+            Self::ReleaseRequired => "release_required",
+            Self::ReleaseExpired => "release_expired",
+            Self::NotOwned => "not_owned",
+            Self::RecoveryPending => "recovery_pending",
+            Self::NoPendingRecovery => "no_pending_recovery",
+            Self::NotOwner => "not_owner",
         }
     }
 }
@@ -257,6 +280,7 @@ impl State {
             devices: DeviceMap::default(),
             vehicles: BTreeSet::new(),
             open_rollbacks: BTreeMap::new(),
+            recoveries: BTreeSet::new(),
             stats: BTreeMap::new(),
             last_block_timestamp: 0,
             processed_inputs: 0,
@@ -382,6 +406,7 @@ impl State {
     fn apply(&mut self, batch: &mut Batch<'_>, input: &RollupInput, domain: &Domain) {
         let meta = batch.meta;
         self.last_block_timestamp = self.last_block_timestamp.max(meta.block_timestamp);
+        self.complete_recoveries(batch);
         let mut globals_changed = false;
         for (index, message) in input.messages.iter().enumerate() {
             let (device_id, counter) = message_subject(message);
@@ -397,6 +422,7 @@ impl State {
                     Ok(())
                 }
                 Message::Ownership(statement) => self.apply_ownership(batch, statement, domain),
+                Message::Objection(objection) => self.apply_objection(batch, objection, domain),
             };
             match result {
                 Ok(()) => {
@@ -676,6 +702,7 @@ impl State {
                 }
                 old.leaf.set_successor(Some(*new_device));
                 let (owner, era) = (old.leaf.owner, old.leaf.era);
+                self.end_recovery(batch, old_device, RecoveryOutcome::Retired);
                 batch.record(
                     *old_device,
                     era,
@@ -707,6 +734,7 @@ impl State {
             }
             RegistrarAction::RevokeDevice { device_id, reason } => {
                 active(&mut self.devices, device_id)?;
+                self.end_recovery(batch, device_id, RecoveryOutcome::Retired);
                 if let Some(device) = self.devices.get_mut(device_id) {
                     device.leaf.revoked = true;
                     batch.record(
@@ -737,6 +765,34 @@ impl State {
                         },
                     );
                 }
+            }
+            RegistrarAction::RecoverOwner { device_id, owner } => {
+                active(&mut self.devices, device_id)?;
+                let Some(device) = self.devices.get_mut(device_id) else {
+                    return Err(Rejection::UnknownDevice);
+                };
+                let current = device.leaf.owner.ok_or(Rejection::NotOwned)?;
+                if device.leaf.pending_recovery.is_some() {
+                    return Err(Rejection::RecoveryPending);
+                }
+                if current == owner.to_bytes() {
+                    return Err(Rejection::SameKey);
+                }
+                let effective_at = batch.meta.block_timestamp.saturating_add(RECOVERY_DELAY_S);
+                device.leaf.pending_recovery = Some(Box::new(PendingRecovery {
+                    owner: owner.to_bytes(),
+                    effective_at,
+                }));
+                self.recoveries.insert((effective_at, *device_id));
+                batch.record(
+                    *device_id,
+                    device.leaf.era,
+                    HistoryEntry::RecoveryStarted {
+                        registrar: message.registrar.to_bytes(),
+                        owner: owner.to_bytes(),
+                        effective_at,
+                    },
+                );
             }
             RegistrarAction::Correct(correction) => {
                 let device = self
@@ -878,41 +934,124 @@ impl State {
         {
             return Err(Rejection::StaleSequence);
         }
-        let consented = match (&statement.release, &device.leaf.owner) {
-            (Some(_), Some(previous)) => {
-                let previous =
-                    PublicKey::from_bytes(previous).map_err(|_| Rejection::BadRelease)?;
-                statement
-                    .verify_release(&previous, domain)
+        // Who holds the device binds a first owner; after that only the owner's release
+        // passes it on (a recovery is a registrar's act, 8.4.2).
+        let consented = match (&statement.consent, &device.leaf.owner) {
+            (Consent::FirstPairing, None) => false,
+            (Consent::FirstPairing, Some(_)) => return Err(Rejection::ReleaseRequired),
+            (Consent::Release(_), None) => return Err(Rejection::BadRelease),
+            (Consent::Release(release), Some(current)) => {
+                let current = PublicKey::from_bytes(current).map_err(|_| Rejection::BadRelease)?;
+                release
+                    .verify(
+                        &current,
+                        domain,
+                        statement.device_id,
+                        device.leaf.ownership_sequence.unwrap_or(0),
+                    )
                     .map_err(|_| Rejection::BadRelease)?;
+                if u64::from(release.expires_at) < batch.meta.block_timestamp {
+                    return Err(Rejection::ReleaseExpired);
+                }
                 true
             }
-            (Some(_), None) => return Err(Rejection::BadRelease),
-            (None, _) => false,
         };
-        let Some(device) = self.devices.get_mut(&statement.device_id) else {
-            return Err(Rejection::UnknownDevice);
-        };
+        // The owner showed their key: a recovery pending against them lapses.
+        self.end_recovery(batch, &statement.device_id, RecoveryOutcome::Superseded);
         let owner = statement.owner.to_bytes();
+        let entry = HistoryEntry::OwnerChanged {
+            sequence: statement.sequence,
+            consented,
+            owner,
+        };
+        self.bind_owner(batch, &statement.device_id, owner, entry);
+        if let Some(device) = self.devices.get_mut(&statement.device_id) {
+            device.leaf.ownership_sequence = Some(statement.sequence);
+        }
+        Ok(())
+    }
+
+    /// Binds `owner` to the device, recording `entry`. A new era starts when the device
+    /// passes from one owner key to another; the first owner's era (0) also holds what was
+    /// recorded before the device had an owner.
+    fn bind_owner(
+        &mut self,
+        batch: &mut Batch<'_>,
+        device_id: &DeviceId,
+        owner: [u8; 32],
+        entry: HistoryEntry,
+    ) {
+        let Some(device) = self.devices.get_mut(device_id) else {
+            return;
+        };
         let era = device.leaf.era;
-        batch.record(
-            statement.device_id,
-            era,
-            HistoryEntry::OwnerChanged {
-                sequence: statement.sequence,
-                consented,
-                owner,
-            },
-        );
-        // A new era starts when the device passes from one owner to another; the first
-        // owner's era (0) also holds what was recorded before anyone owned the device.
+        batch.record(*device_id, era, entry);
         if device.leaf.owner.is_some_and(|previous| previous != owner) {
             device.leaf.era = era.saturating_add(1);
-            batch.close(&statement.device_id);
+            batch.close(device_id);
         }
         device.leaf.owner = Some(owner);
-        device.leaf.ownership_sequence = Some(statement.sequence);
+    }
+
+    /// The owner's objection ends the pending recovery it names (8.4.2).
+    fn apply_objection(
+        &mut self,
+        batch: &mut Batch<'_>,
+        objection: &OwnerObjection,
+        domain: &Domain,
+    ) -> Result<(), Rejection> {
+        let device = self
+            .devices
+            .get(&objection.device_id)
+            .ok_or(Rejection::UnknownDevice)?;
+        if device
+            .leaf
+            .pending_recovery
+            .as_ref()
+            .is_none_or(|pending| pending.effective_at != objection.effective_at)
+        {
+            return Err(Rejection::NoPendingRecovery);
+        }
+        if device.leaf.owner != Some(objection.owner.to_bytes()) {
+            return Err(Rejection::NotOwner);
+        }
+        objection.verify(domain)?;
+        self.end_recovery(batch, &objection.device_id, RecoveryOutcome::Objected);
         Ok(())
+    }
+
+    /// Ends the device's pending recovery, if any, without its taking effect.
+    fn end_recovery(&mut self, batch: &mut Batch<'_>, device_id: &DeviceId, outcome: RecoveryOutcome) {
+        let Some(device) = self.devices.get_mut(device_id) else {
+            return;
+        };
+        if let Some(pending) = device.leaf.pending_recovery.take() {
+            self.recoveries.remove(&(pending.effective_at, *device_id));
+            batch.record(*device_id, device.leaf.era, HistoryEntry::RecoveryEnded { outcome });
+        }
+    }
+
+    /// Completes the recoveries whose time has come (before the input's messages, so an
+    /// objection in the same input is too late), in the order of their time and device.
+    fn complete_recoveries(&mut self, batch: &mut Batch<'_>) {
+        let now = batch.meta.block_timestamp;
+        while let Some(&(effective_at, device_id)) = self.recoveries.first() {
+            if effective_at > now {
+                break;
+            }
+            self.recoveries.pop_first();
+            let Some(pending) = self
+                .devices
+                .get_mut(&device_id)
+                .and_then(|device| device.leaf.pending_recovery.take())
+            else {
+                continue;
+            };
+            let entry = HistoryEntry::OwnerRecovered {
+                owner: pending.owner,
+            };
+            self.bind_owner(batch, &device_id, pending.owner, entry);
+        }
     }
 }
 
@@ -931,6 +1070,7 @@ fn message_subject(message: &Message) -> (Option<DeviceId>, Option<u64>) {
         ),
         Message::Registrar(message) => (message.action.device_id(), None),
         Message::Ownership(statement) => (Some(statement.device_id), Some(statement.sequence)),
+        Message::Objection(objection) => (Some(objection.device_id), None),
         Message::GatewayAuthorization(_) => (None, None),
     }
 }

@@ -12,12 +12,13 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use serde::{Deserialize, Serialize};
 use witness_protocol::{
-    CommitmentKey, DeviceId, Domain, Envelope, ModelId, Opening, OwnershipStatement,
+    CommitmentKey, Consent, DeviceId, Domain, Envelope, ModelId, Opening, OwnershipStatement,
     PossessionProof, PublicKey, Reading, SigningKey,
 };
 
@@ -211,9 +212,15 @@ pub struct Device {
     state: DeviceState,
     log: Vec<SealedRecord>,
     forced_offline: bool,
+    /// When the pairing button was last pressed (not kept across restarts: a press is for
+    /// the person at the car now).
+    button_pressed: Option<Instant>,
     /// The in-memory state differs from `state.json` in ways a restart cannot re-derive.
     dirty: bool,
 }
+
+/// How long a press of the pairing button lets the device sign an ownership statement.
+pub const PAIRING_WINDOW: Duration = Duration::from_secs(120);
 
 fn device_file_path(dir: &Path) -> PathBuf {
     dir.join("device.json")
@@ -247,6 +254,7 @@ impl Device {
             state,
             log: Vec::new(),
             forced_offline: false,
+            button_pressed: None,
             dirty: false,
         })
     }
@@ -274,6 +282,7 @@ impl Device {
             state,
             log,
             forced_offline: false,
+            button_pressed: None,
             dirty: false,
         };
         // Belt and braces: the counter never falls behind what the log shows was used.
@@ -679,9 +688,26 @@ impl Device {
         Ok((key.opening(self.id(), counter, reading), key))
     }
 
+    /// The pairing button on the unit was pressed: for [`PAIRING_WINDOW`] the device signs
+    /// one ownership statement. A real unit has the button behind the dashboard or asks for
+    /// the ignition to be cycled with the key present (PROTOCOL.md 8.4): whoever pairs has
+    /// the car in hand, not just its radio range.
+    pub fn press_button(&mut self) {
+        self.button_pressed = Some(Instant::now());
+    }
+
     /// Signs an ownership statement binding `owner`, under a new pairing sequence that is
-    /// stored durably before the statement leaves the device.
-    pub fn pair(&mut self, owner: PublicKey) -> Result<OwnershipStatement> {
+    /// stored durably before the statement leaves the device. Only within
+    /// [`PAIRING_WINDOW`] of a button press, which it uses up. `consent` is the owner's
+    /// release (a transfer code) when the device has an owner, else its first pairing.
+    pub fn pair(&mut self, owner: PublicKey, consent: Consent) -> Result<OwnershipStatement> {
+        if self
+            .button_pressed
+            .take()
+            .is_none_or(|pressed| pressed.elapsed() > PAIRING_WINDOW)
+        {
+            return Err(Error::ButtonNotPressed(self.handle()));
+        }
         self.state.pairing_sequence += 1;
         self.save()?;
         Ok(OwnershipStatement::sign(
@@ -690,6 +716,7 @@ impl Device {
             self.id(),
             owner,
             self.state.pairing_sequence,
+            consent,
         ))
     }
 

@@ -33,6 +33,9 @@ pub enum Error {
     /// `Fleet::create` found a fleet already there.
     #[error("{0}: a fleet already exists here")]
     AlreadyExists(PathBuf),
+    /// The device signs an ownership statement only after its pairing button is pressed.
+    #[error("device {0}: press the pairing button on the unit first (it signs within two minutes of a press)")]
+    ButtonNotPressed(String),
     /// No device (or unit) with this id or handle.
     #[error("unknown device {0}")]
     UnknownDevice(String),
@@ -96,6 +99,7 @@ impl Error {
             Self::InsecureKeyFile { .. } => "insecure_key_file",
             Self::AlreadyExists(_) => "already_exists",
             Self::UnknownDevice(_) => "unknown_device",
+            Self::ButtonNotPressed(_) => "press_button",
             Self::UnknownCounter { .. } => "unknown_counter",
             Self::Invalid { .. } => "invalid_argument",
             Self::Protocol(e) => e.code(),

@@ -43,7 +43,7 @@ mod tamper;
 mod transport;
 
 pub use clock::{SimClock, unix_now};
-pub use device::{BufferSettings, Device, DeviceStats, SealedRecord, Unit};
+pub use device::{BufferSettings, Device, DeviceStats, PAIRING_WINDOW, SealedRecord, Unit};
 pub use error::{Error, Result};
 pub use fleet::{DeviceSummary, Fleet, FleetSpec, Progress, RunOptions};
 pub use json::ReadingJson;

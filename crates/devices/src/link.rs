@@ -8,10 +8,13 @@
 //! | POST | `/devices/{id}/proof` | `{"nonce":"hex32"}` | `{"proof":"hex","reading":{..},"counter":N}` |
 //! | GET | `/devices/{id}/history` | | `{"envelopes":[{counter, count, envelope_hash}]}` |
 //! | GET | `/devices/{id}/history/{counter}` | | `{"opening":"hex","commitment_key":"hex","reading":{..}}` |
-//! | POST | `/devices/{id}/pair` | `{"owner_public_key":"hex"}` | `{"statement":"hex","sequence":N}` |
+//! | POST | `/devices/{id}/button` | | `{"pressed":true,"window_s":120}`: the person at the car presses the pairing button |
+//! | POST | `/devices/{id}/pair` | `{"owner_public_key":"hex", "transfer_code":"witness-transfer-1.…"?}` | `{"statement":"hex","sequence":N}`; 409 `press_button` without a press in the last two minutes |
 //!
 //! `{id}` is the device id in hex, or `<id>-clone` for the second box of a clone scenario.
-//! Errors are `{"error": code, "message": text}` with 400 or 404.
+//! Errors are `{"error": code, "message": text}` with 400, 404 or 409. `transfer_code` is the
+//! seller's release (PROTOCOL.md 8.4.1), for a device that has an owner; without it the device
+//! signs a first pairing.
 
 use std::net::SocketAddr;
 
@@ -26,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::cors::CorsLayer;
-use witness_protocol::{PublicKey, codec::Writer};
+use witness_protocol::{Consent, PublicKey, TransferCode, codec::Writer};
 
 use crate::error::{Error, Result};
 use crate::fleet::Fleet;
@@ -79,6 +82,7 @@ impl LocalLink {
             .route("/devices/{id}/proof", post(proof))
             .route("/devices/{id}/history", get(history_index))
             .route("/devices/{id}/history/{counter}", get(history))
+            .route("/devices/{id}/button", post(press_button))
             .route("/devices/{id}/pair", post(pair))
             .layer(CorsLayer::permissive())
             .with_state(fleet)
@@ -117,6 +121,7 @@ impl From<Error> for ApiError {
         let status = match &e {
             Error::UnknownDevice(_) | Error::UnknownCounter { .. } => StatusCode::NOT_FOUND,
             Error::Invalid { .. } | Error::Protocol(_) => StatusCode::BAD_REQUEST,
+            Error::ButtonNotPressed(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self(status, e.code(), e.to_string())
@@ -236,17 +241,42 @@ async fn history(
     })))
 }
 
+async fn press_button(State(fleet): State<Fleet>, Path(id): Path<String>) -> ApiResult {
+    fleet.with_device(&id, |d| d.press_button())?;
+    Ok(axum::Json(json!({
+        "pressed": true,
+        "window_s": crate::device::PAIRING_WINDOW.as_secs(),
+    })))
+}
+
 #[derive(Deserialize)]
 struct PairRequest {
     owner_public_key: String,
+    #[serde(default)]
+    transfer_code: Option<String>,
 }
 
 async fn pair(State(fleet): State<Fleet>, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let request: PairRequest = parse_body(&body)?;
     let owner = PublicKey::from_bytes(&hex32(&request.owner_public_key, "owner_public_key")?)
         .map_err(|_| bad_request("owner_public_key is not a valid Ed25519 key"))?;
-    let statement = fleet.with_device(&id, |d| d.pair(owner))??;
-    let mut w = Writer::with_capacity(185);
+    let consent = match &request.transfer_code {
+        None => Consent::FirstPairing,
+        Some(text) => {
+            let code = TransferCode::from_text(text)
+                .map_err(|e| bad_request(format!("transfer_code: {e}")))?;
+            let device = fleet.with_device(&id, |d| d.id())?;
+            if code.device_id != device {
+                return Err(bad_request(format!(
+                    "transfer_code is for device {}, not this one",
+                    code.device_id
+                )));
+            }
+            Consent::Release(code.release)
+        }
+    };
+    let statement = fleet.with_device(&id, |d| d.pair(owner, consent))??;
+    let mut w = Writer::with_capacity(189);
     statement.encode(&mut w);
     Ok(axum::Json(json!({
         "statement": hex::encode(w.finish()),

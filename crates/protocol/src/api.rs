@@ -168,6 +168,17 @@ pub struct CorrectedBaselineView {
     pub input_index: u64,
 }
 
+/// An ownership recovery waiting for its time (PROTOCOL.md 8.4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PendingRecoveryView {
+    /// The owner key it binds, hex.
+    pub owner: String,
+    /// When it takes effect (block time, seconds since the Unix epoch) unless the current
+    /// owner objects before.
+    pub effective_at: u64,
+}
+
 /// The history accumulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -229,6 +240,8 @@ pub struct LeafView {
     pub predecessor: Option<String>,
     /// The unit that replaced this one, if any: this unit is retired.
     pub successor: Option<String>,
+    /// A registrar's ownership recovery waiting for its time, if any.
+    pub pending_recovery: Option<PendingRecoveryView>,
     /// The history accumulator.
     pub history: AccumulatorView,
 }

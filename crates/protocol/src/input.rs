@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use crate::codec::{Reader, Writer};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
-use crate::messages::{GatewayAuthorization, OwnershipStatement, RegistrarMessage};
+use crate::messages::{GatewayAuthorization, OwnerObjection, OwnershipStatement, RegistrarMessage};
 
 /// Input format version.
 pub const INPUT_VERSION: u8 = 2;
@@ -28,6 +28,8 @@ pub mod kind {
     pub const GATEWAY_AUTHORIZATION: u8 = 3;
     /// A device-signed ownership statement.
     pub const OWNERSHIP: u8 = 4;
+    /// The current owner's objection to a pending ownership recovery.
+    pub const OBJECTION: u8 = 5;
 }
 
 /// One message of an input.
@@ -41,6 +43,8 @@ pub enum Message {
     GatewayAuthorization(GatewayAuthorization),
     /// A device binds an owner key.
     Ownership(OwnershipStatement),
+    /// The owner objects to a pending recovery.
+    Objection(OwnerObjection),
 }
 
 impl Message {
@@ -51,6 +55,7 @@ impl Message {
             Self::Registrar(_) => kind::REGISTRAR,
             Self::GatewayAuthorization(_) => kind::GATEWAY_AUTHORIZATION,
             Self::Ownership(_) => kind::OWNERSHIP,
+            Self::Objection(_) => kind::OBJECTION,
         }
     }
 
@@ -66,6 +71,7 @@ impl Message {
             }
             Self::GatewayAuthorization(authorization) => authorization.encode(w),
             Self::Ownership(statement) => statement.encode(w),
+            Self::Objection(objection) => objection.encode(w),
         }
         Ok(())
     }
@@ -79,6 +85,7 @@ impl Message {
                 Self::GatewayAuthorization(GatewayAuthorization::read(r)?)
             }
             kind::OWNERSHIP => Self::Ownership(OwnershipStatement::read(r)?),
+            kind::OBJECTION => Self::Objection(OwnerObjection::read(r)?),
             _ => return Err(Error::UnknownKind),
         })
     }

@@ -1,5 +1,5 @@
 //! Signed statements other than readings: registrar acts, gateway authorization, ownership
-//! statements, possession proofs and owner queries. Every signature covers a distinct
+//! statements and releases, objections, possession proofs and owner queries. Every signature covers a distinct
 //! tag and the deployment's [`Domain`] (chain, application, backend key), so a statement
 //! cannot be replayed as another kind of statement or against another deployment.
 
@@ -15,8 +15,13 @@ use crate::reading::Reading;
 pub const REGISTRAR_TAG: &[u8] = b"witness/v2/registrar";
 /// Tag of the device's signature on an ownership statement.
 pub const OWNERSHIP_TAG: &[u8] = b"witness/v2/ownership";
-/// Tag of the previous owner's countersignature on an ownership statement.
+/// Tag of the current owner's release of a device (a transfer code).
 pub const OWNERSHIP_RELEASE_TAG: &[u8] = b"witness/v2/ownership-release";
+/// Tag of the current owner's objection to a pending ownership recovery.
+pub const OBJECTION_TAG: &[u8] = b"witness/v2/objection";
+/// How long a registrar-mediated ownership recovery waits for the owner's objection, in
+/// seconds of block time (PROTOCOL.md 8.4.2): seven days.
+pub const RECOVERY_DELAY_S: u64 = 7 * 86_400;
 /// Tag of possession proofs.
 pub const POSSESSION_TAG: &[u8] = b"witness/v2/possession";
 /// Tag of owner queries.
@@ -219,6 +224,10 @@ pub enum RegistrarAction {
     /// it says so. Op 4 (the version 2 draft's correction, which cleared every flag) is
     /// retired and refused.
     Correct(Correction),
+    /// Op 10: the owner lost their key; after an identity check the registrar starts a
+    /// recovery to `owner`, which takes effect [`RECOVERY_DELAY_S`] later unless the current
+    /// owner objects (PROTOCOL.md 8.4.2).
+    RecoverOwner { device_id: DeviceId, owner: PublicKey },
     /// Op 5: trust another registrar.
     AddRegistrar { key: PublicKey },
     /// Op 6: stop trusting a registrar.
@@ -233,6 +242,7 @@ impl RegistrarAction {
             Self::ReplaceUnit { .. } => 9,
             Self::RevokeDevice { .. } => 2,
             Self::RotateKey { .. } => 3,
+            Self::RecoverOwner { .. } => 10,
             Self::AddRegistrar { .. } => 5,
             Self::RemoveRegistrar { .. } => 6,
             Self::Correct(_) => 7,
@@ -245,6 +255,7 @@ impl RegistrarAction {
             Self::RegisterDevice { device_id, .. }
             | Self::RevokeDevice { device_id, .. }
             | Self::RotateKey { device_id, .. }
+            | Self::RecoverOwner { device_id, .. }
             | Self::Correct(Correction { device_id, .. }) => Some(*device_id),
             // The new unit: the act registers it.
             Self::ReplaceUnit { new_device, .. } => Some(*new_device),
@@ -295,8 +306,15 @@ impl RegistrarAction {
                 w.bytes(&device_id.0);
                 write_reason(w, reason)?;
             }
-            Self::RotateKey { device_id, new_key } => {
-                w.bytes(&device_id.0).bytes(&new_key.to_bytes());
+            Self::RotateKey {
+                device_id,
+                new_key: key,
+            }
+            | Self::RecoverOwner {
+                device_id,
+                owner: key,
+            } => {
+                w.bytes(&device_id.0).bytes(&key.to_bytes());
             }
             Self::Correct(correction) => correction.encode(w)?,
             Self::AddRegistrar { key } | Self::RemoveRegistrar { key } => {
@@ -329,6 +347,10 @@ impl RegistrarAction {
             3 => Self::RotateKey {
                 device_id: DeviceId(r.array()?),
                 new_key: read_key(r)?,
+            },
+            10 => Self::RecoverOwner {
+                device_id: DeviceId(r.array()?),
+                owner: read_key(r)?,
             },
             5 => Self::AddRegistrar { key: read_key(r)? },
             6 => Self::RemoveRegistrar { key: read_key(r)? },
@@ -432,9 +454,143 @@ impl GatewayAuthorization {
     }
 }
 
-/// The device binds an owner key (pairing, sale). Whoever holds the device can do this;
-/// the previous owner may countersign to record a consented transfer. `sequence` strictly
-/// increases per device, so an old statement cannot be replayed to take the device back.
+/// The current owner's release of a device to whoever holds it next (PROTOCOL.md 8.4.1): a
+/// one-time transfer code, bound to the owner's binding it ends, valid until `expires_at`.
+/// It names no buyer: the buyer's key comes from the device, which signs it only after a
+/// physical confirmation, so a release alone takes no car and a car alone takes no release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// Expiry, seconds since the Unix epoch, compared with the input's block time.
+    pub expires_at: u32,
+    /// The current owner's signature over [`Release::signed_message`].
+    pub signature: Signature,
+}
+
+impl Release {
+    /// `OWNERSHIP_RELEASE_TAG ‖ domain ‖ device_id 16 ‖ released_sequence u64 ‖ expires_at
+    /// u32`, where `released_sequence` is the ownership sequence of the binding the release
+    /// ends (the leaf's, 0 if none).
+    pub fn signed_message(
+        domain: &Domain,
+        device_id: DeviceId,
+        released_sequence: u64,
+        expires_at: u32,
+    ) -> Vec<u8> {
+        let mut body = [0u8; 28];
+        body[..16].copy_from_slice(&device_id.0);
+        body[16..24].copy_from_slice(&released_sequence.to_be_bytes());
+        body[24..].copy_from_slice(&expires_at.to_be_bytes());
+        signed_bytes(OWNERSHIP_RELEASE_TAG, domain, &body)
+    }
+
+    /// The owner releases the device's binding `released_sequence` until `expires_at`.
+    pub fn sign(
+        owner_key: &SigningKey,
+        domain: &Domain,
+        device_id: DeviceId,
+        released_sequence: u64,
+        expires_at: u32,
+    ) -> Self {
+        let message = Self::signed_message(domain, device_id, released_sequence, expires_at);
+        Self {
+            expires_at,
+            signature: owner_key.sign(&message),
+        }
+    }
+
+    /// Checks the release under the current owner's key.
+    pub fn verify(
+        &self,
+        owner: &PublicKey,
+        domain: &Domain,
+        device_id: DeviceId,
+        released_sequence: u64,
+    ) -> Result<()> {
+        let message = Self::signed_message(domain, device_id, released_sequence, self.expires_at);
+        owner.verify(&message, &self.signature)
+    }
+
+    /// `expires_at u32 | signature 64`.
+    pub const LEN: usize = 68;
+
+    /// `expires_at u32 | signature 64`: the transfer code's bytes.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut bytes = [0u8; Self::LEN];
+        bytes[..4].copy_from_slice(&self.expires_at.to_be_bytes());
+        bytes[4..].copy_from_slice(&self.signature.0);
+        bytes
+    }
+
+    /// Reads a release from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            expires_at: r.u32()?,
+            signature: read_signature(r)?,
+        })
+    }
+
+    /// Decodes exactly one release (a transfer code's bytes).
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let release = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(release)
+    }
+}
+
+/// What a seller hands the buyer (PROTOCOL.md 8.4.1): the device and the release, as text
+/// `witness-transfer-1.` followed by the hex of `device_id 16 ‖ expires_at u32 ‖ release 64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferCode {
+    /// The device released.
+    pub device_id: DeviceId,
+    /// The owner's release.
+    pub release: Release,
+}
+
+impl TransferCode {
+    /// The text form's prefix.
+    pub const PREFIX: &'static str = "witness-transfer-1.";
+
+    /// `witness-transfer-1.<hex>`.
+    pub fn to_text(&self) -> String {
+        let mut bytes = Vec::with_capacity(16 + Release::LEN);
+        bytes.extend_from_slice(&self.device_id.0);
+        bytes.extend_from_slice(&self.release.to_bytes());
+        let mut text = String::from(Self::PREFIX);
+        text.push_str(&hex::encode(bytes));
+        text
+    }
+
+    /// Parses the text form (surrounding whitespace ignored).
+    pub fn from_text(text: &str) -> Result<Self> {
+        let hex = text
+            .trim()
+            .strip_prefix(Self::PREFIX)
+            .ok_or(Error::UnsupportedVersion)?;
+        let bytes = hex::decode(hex).map_err(|_| Error::InvalidField)?;
+        let mut r = Reader::new(&bytes);
+        let device_id = DeviceId(r.array()?);
+        let release = Release::read(&mut r)?;
+        r.finish()?;
+        Ok(Self { device_id, release })
+    }
+}
+
+/// On what an ownership statement binds its owner (PROTOCOL.md 8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// 0: the device's first owner; refused while it has one (`release_required`).
+    FirstPairing,
+    /// 1: the current owner released the device ([`Release`]).
+    Release(Release),
+}
+
+/// The device binds an owner key. The device signs only after a physical confirmation (a
+/// button press on the unit, PROTOCOL.md 8.4); a device that has an owner passes to another
+/// only with that owner's [`Release`] or by a registrar's recovery (8.4.2). `sequence`
+/// strictly increases per device, so an old statement cannot be replayed to take the device
+/// back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnershipStatement {
     /// The device.
@@ -443,8 +599,8 @@ pub struct OwnershipStatement {
     pub owner: PublicKey,
     /// Per-device ownership sequence number.
     pub sequence: u64,
-    /// The previous owner's countersignature, if given.
-    pub release: Option<Signature>,
+    /// Why the owner may change.
+    pub consent: Consent,
     /// The device's signature.
     pub device_signature: Signature,
 }
@@ -465,6 +621,7 @@ impl OwnershipStatement {
         device_id: DeviceId,
         owner: PublicKey,
         sequence: u64,
+        consent: Consent,
     ) -> Self {
         let body = Self::body(device_id, &owner, sequence);
         let device_signature = device_key.sign(&signed_bytes(OWNERSHIP_TAG, domain, &body));
@@ -472,14 +629,9 @@ impl OwnershipStatement {
             device_id,
             owner,
             sequence,
-            release: None,
+            consent,
             device_signature,
         }
-    }
-
-    /// The previous owner countersigns the same statement.
-    pub fn countersign(&mut self, previous_owner: &SigningKey, domain: &Domain) {
-        self.release = Some(previous_owner.sign(&self.release_message(domain)));
     }
 
     /// Bytes the device signs: `OWNERSHIP_TAG ‖ domain ‖ device_id ‖ owner ‖ sequence`.
@@ -491,29 +643,18 @@ impl OwnershipStatement {
         )
     }
 
-    /// Bytes the previous owner signs: the same with `OWNERSHIP_RELEASE_TAG`.
-    pub fn release_message(&self, domain: &Domain) -> Vec<u8> {
-        let body = Self::body(self.device_id, &self.owner, self.sequence);
-        signed_bytes(OWNERSHIP_RELEASE_TAG, domain, &body)
-    }
-
     /// Checks the device's signature.
     pub fn verify_device(&self, device_key: &PublicKey, domain: &Domain) -> Result<()> {
         device_key.verify(&self.signed_message(domain), &self.device_signature)
     }
 
-    /// Checks the countersignature, if any, under the previous owner's key.
-    pub fn verify_release(&self, previous: &PublicKey, domain: &Domain) -> Result<()> {
-        let signature = self.release.as_ref().ok_or(Error::BadSignature)?;
-        previous.verify(&self.release_message(domain), signature)
-    }
-
-    /// `device_id 16 | owner 32 | sequence u64 | has_release u8 | [release 64] | device sig 64`.
+    /// `device_id 16 | owner 32 | sequence u64 | consent u8 | [expires_at u32 | release 64
+    /// when consent is 1] | device signature 64`.
     pub fn encode(&self, w: &mut Writer) {
         w.bytes(&Self::body(self.device_id, &self.owner, self.sequence));
-        match &self.release {
-            Some(signature) => w.u8(1).bytes(&signature.0),
-            None => w.u8(0),
+        match &self.consent {
+            Consent::FirstPairing => w.u8(0),
+            Consent::Release(release) => w.u8(1).bytes(&release.to_bytes()),
         };
         w.bytes(&self.device_signature.0);
     }
@@ -523,17 +664,86 @@ impl OwnershipStatement {
         let device_id = DeviceId(r.array()?);
         let owner = read_key(r)?;
         let sequence = r.u64()?;
-        let release = if r.bool()? {
-            Some(read_signature(r)?)
-        } else {
-            None
+        let consent = match r.u8()? {
+            0 => Consent::FirstPairing,
+            1 => Consent::Release(Release::read(r)?),
+            _ => return Err(Error::InvalidField),
         };
         Ok(Self {
             device_id,
             owner,
             sequence,
-            release,
+            consent,
             device_signature: read_signature(r)?,
+        })
+    }
+}
+
+/// The current owner objects to a pending ownership recovery (PROTOCOL.md 8.4.2): it names
+/// the recovery by the time it would take effect, so it cannot be replayed against a later
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerObjection {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The current owner's key.
+    pub owner: PublicKey,
+    /// When the recovery objected to would take effect.
+    pub effective_at: u64,
+    /// The owner's signature.
+    pub signature: Signature,
+}
+
+impl OwnerObjection {
+    fn body(&self) -> [u8; 56] {
+        let mut body = [0u8; 56];
+        body[..16].copy_from_slice(&self.device_id.0);
+        body[16..48].copy_from_slice(&self.owner.to_bytes());
+        body[48..].copy_from_slice(&self.effective_at.to_be_bytes());
+        body
+    }
+
+    /// The owner objects to the recovery that would take effect at `effective_at`.
+    pub fn sign(
+        owner_key: &SigningKey,
+        domain: &Domain,
+        device_id: DeviceId,
+        effective_at: u64,
+    ) -> Self {
+        let mut objection = Self {
+            device_id,
+            owner: owner_key.public_key(),
+            effective_at,
+            signature: Signature([0; 64]),
+        };
+        objection.signature = owner_key.sign(&objection.signed_message(domain));
+        objection
+    }
+
+    /// `OBJECTION_TAG ‖ domain ‖ device_id ‖ owner ‖ effective_at`.
+    pub fn signed_message(&self, domain: &Domain) -> Vec<u8> {
+        signed_bytes(OBJECTION_TAG, domain, &self.body())
+    }
+
+    /// Checks the signature under the embedded owner key (whether that key owns the device
+    /// is the backend's decision).
+    pub fn verify(&self, domain: &Domain) -> Result<()> {
+        self.owner
+            .verify(&self.signed_message(domain), &self.signature)
+    }
+
+    /// `device_id 16 | owner 32 | effective_at u64 | signature 64`: 120 bytes.
+    pub fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.body()).bytes(&self.signature.0);
+    }
+
+    /// Reads one objection from the front of `r`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            device_id: DeviceId(r.array()?),
+            owner: read_key(r)?,
+            effective_at: r.u64()?,
+            signature: read_signature(r)?,
         })
     }
 }

@@ -125,6 +125,54 @@ pub mod entry_kind {
     pub const OWNER_CHANGED: u8 = 6;
     /// An accepted envelope: its reading entries follow.
     pub const ENVELOPE: u8 = 7;
+    /// A registrar started an ownership recovery (section 8.4.2).
+    pub const RECOVERY_STARTED: u8 = 11;
+    /// A pending recovery ended without taking effect.
+    pub const RECOVERY_ENDED: u8 = 12;
+    /// A recovery took effect: a new owner key is bound; entries after it are in the next
+    /// era.
+    pub const OWNER_RECOVERED: u8 = 13;
+}
+
+/// Why a pending ownership recovery ended without taking effect (section 8.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryOutcome {
+    /// 1: the current owner objected.
+    Objected,
+    /// 2: the current owner released the device, which passed to another owner.
+    Superseded,
+    /// 3: the unit was revoked or replaced.
+    Retired,
+}
+
+impl RecoveryOutcome {
+    /// The byte on the wire.
+    pub const fn byte(self) -> u8 {
+        match self {
+            Self::Objected => 1,
+            Self::Superseded => 2,
+            Self::Retired => 3,
+        }
+    }
+
+    /// The value of a byte on the wire.
+    pub fn from_byte(byte: u8) -> Result<Self> {
+        match byte {
+            1 => Ok(Self::Objected),
+            2 => Ok(Self::Superseded),
+            3 => Ok(Self::Retired),
+            _ => Err(Error::InvalidField),
+        }
+    }
+
+    /// Stable name.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Objected => "objected",
+            Self::Superseded => "superseded",
+            Self::Retired => "retired",
+        }
+    }
 }
 
 /// One line of a device's history as published. Values of readings are not here: they are
@@ -197,9 +245,30 @@ pub enum HistoryEntry {
     OwnerChanged {
         /// The statement's sequence.
         sequence: u64,
-        /// The previous owner released the device.
+        /// The previous owner released the device (else: its first pairing).
         consented: bool,
         /// The new owner's key.
+        owner: [u8; 32],
+    },
+    /// `registrar` started a recovery of the device to `owner`, which takes effect at
+    /// `effective_at` unless the current owner objects.
+    RecoveryStarted {
+        /// The registrar that signed the recovery.
+        registrar: [u8; 32],
+        /// The owner key the recovery binds.
+        owner: [u8; 32],
+        /// When it takes effect (block time).
+        effective_at: u64,
+    },
+    /// The pending recovery ended without taking effect.
+    RecoveryEnded {
+        /// Why.
+        outcome: RecoveryOutcome,
+    },
+    /// The pending recovery took effect: `owner` is bound; entries after it are in the next
+    /// era.
+    OwnerRecovered {
+        /// The recovered owner's key.
         owner: [u8; 32],
     },
 }
@@ -279,6 +348,22 @@ impl HistoryEntry {
                     .u8(u8::from(*consented))
                     .bytes(owner);
             }
+            Self::RecoveryStarted {
+                registrar,
+                owner,
+                effective_at,
+            } => {
+                w.u8(entry_kind::RECOVERY_STARTED)
+                    .bytes(registrar)
+                    .bytes(owner)
+                    .u64(*effective_at);
+            }
+            Self::RecoveryEnded { outcome } => {
+                w.u8(entry_kind::RECOVERY_ENDED).u8(outcome.byte());
+            }
+            Self::OwnerRecovered { owner } => {
+                w.u8(entry_kind::OWNER_RECOVERED).bytes(owner);
+            }
         }
     }
 
@@ -332,6 +417,17 @@ impl HistoryEntry {
             entry_kind::OWNER_CHANGED => Self::OwnerChanged {
                 sequence: r.u64()?,
                 consented: r.bool()?,
+                owner: r.array()?,
+            },
+            entry_kind::RECOVERY_STARTED => Self::RecoveryStarted {
+                registrar: r.array()?,
+                owner: r.array()?,
+                effective_at: r.u64()?,
+            },
+            entry_kind::RECOVERY_ENDED => Self::RecoveryEnded {
+                outcome: RecoveryOutcome::from_byte(r.u8()?)?,
+            },
+            entry_kind::OWNER_RECOVERED => Self::OwnerRecovered {
                 owner: r.array()?,
             },
             _ => return Err(Error::UnknownKind),

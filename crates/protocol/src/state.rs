@@ -54,6 +54,7 @@ pub const LEAF_LEN: usize = 1
     + 32
     + 17
     + 17
+    + 41
     + 49;
 
 /// Bit `index` (0 = most significant) of a device id: the branch taken at depth `index + 1`.
@@ -110,6 +111,16 @@ pub struct CorrectedBaseline {
     pub odometer_m: u64,
     /// The input that recorded the correction.
     pub input_index: u64,
+}
+
+/// A registrar-mediated ownership recovery waiting for its time (PROTOCOL.md 8.4.2): the
+/// current owner can object until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRecovery {
+    /// The owner key it binds.
+    pub owner: [u8; 32],
+    /// When it takes effect (block time, seconds since the Unix epoch).
+    pub effective_at: u64,
 }
 
 /// A unit's neighbours among its vehicle's units (PROTOCOL.md 8.2.2).
@@ -214,6 +225,8 @@ pub struct DeviceLeaf {
     /// [`Self::successor`]). Boxed: few units are replaced or replacements, and the others
     /// save 26 bytes of machine state each (BENCHMARKS.md section 7).
     pub links: Option<Box<UnitLinks>>,
+    /// An ownership recovery waiting for its time. Boxed, as `latest_tamper`.
+    pub pending_recovery: Option<Box<PendingRecovery>>,
     /// The device's history notices.
     pub history: HistoryAccumulator,
 }
@@ -262,6 +275,7 @@ impl DeviceLeaf {
             corrected_baseline: None,
             vehicle: VehicleId([0; 32]),
             links: None,
+            pending_recovery: None,
             history: HistoryAccumulator::default(),
         }
     }
@@ -347,6 +361,10 @@ impl DeviceLeaf {
             w.u8(u8::from(unit.is_some()))
                 .bytes(&unit.unwrap_or(DeviceId([0; 16])).0);
         }
+        let recovery = self.pending_recovery.as_deref();
+        w.u8(u8::from(recovery.is_some()))
+            .bytes(&recovery.map_or([0; 32], |p| p.owner))
+            .u64(recovery.map_or(0, |p| p.effective_at));
         w.u64(self.history.count).bytes(&self.history.root);
         put_opt_u64(&mut w, self.history.last_input);
         let bytes = w.finish();
@@ -411,6 +429,14 @@ impl DeviceLeaf {
         let vehicle = VehicleId(r.array()?);
         let predecessor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
         let successor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
+        let pending_recovery = get_opt(&mut r, |r| Ok((r.array::<32>()?, r.u64()?)))?.map(
+            |(owner, effective_at)| {
+                Box::new(PendingRecovery {
+                    owner,
+                    effective_at,
+                })
+            },
+        );
         let count = r.u64()?;
         let root = r.array()?;
         let last_input = get_opt(&mut r, |r| r.u64())?;
@@ -435,6 +461,7 @@ impl DeviceLeaf {
             corrected_baseline,
             vehicle,
             links: UnitLinks::boxed(predecessor, successor),
+            pending_recovery,
             history: HistoryAccumulator {
                 count,
                 root,
@@ -620,7 +647,8 @@ impl From<&AttestedRef> for crate::api::AttestedView {
 impl From<&DeviceLeaf> for crate::api::LeafView {
     fn from(leaf: &DeviceLeaf) -> Self {
         use crate::api::{
-            AccumulatorView, AttestedView, CorrectedBaselineView, CorrectionView, TamperView,
+            AccumulatorView, AttestedView, CorrectedBaselineView, CorrectionView,
+            PendingRecoveryView, TamperView,
         };
         use alloc::string::ToString as _;
         Self {
@@ -665,6 +693,13 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
             vehicle: leaf.vehicle.to_hex(),
             predecessor: leaf.predecessor().map(|d| d.to_hex()),
             successor: leaf.successor().map(|d| d.to_hex()),
+            pending_recovery: leaf
+                .pending_recovery
+                .as_ref()
+                .map(|p| PendingRecoveryView {
+                    owner: hex::encode(p.owner),
+                    effective_at: p.effective_at,
+                }),
             history: AccumulatorView {
                 count: leaf.history.count,
                 root: hex::encode(leaf.history.root),

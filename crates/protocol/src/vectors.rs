@@ -14,17 +14,17 @@ use sha2::{Digest as _, Sha256};
 use crate::codec::Writer;
 use crate::notice::{
     DETAIL_KEY_TAG, EnvelopeValues, HistoryEntry, HistoryKey, HistoryNotice, ODOMETER_KEY_TAG,
-    SealedValues, StateNotice, history_key,
+    RecoveryOutcome, SealedValues, StateNotice, history_key,
 };
 use crate::state::{
     AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, HistoryAccumulator, MapProof,
-    TamperRef, Terminal, UnitLinks,
+    PendingRecovery, TamperRef, Terminal, UnitLinks,
 };
 use crate::{
-    BackendSecretKey, CommitmentKey, Correction, CorrectionReason, DeviceId, Domain, Envelope,
+    BackendSecretKey, CommitmentKey, Consent, Correction, CorrectionReason, DeviceId, Domain, Envelope,
     EvidenceType, FaultCode, GatewayAuthorization, HPKE_INFO, Header, Message, ModelId, OwnerQuery,
-    OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage, RollupInput,
-    Signature, SigningKey, VehicleIdentity, commitment_of, pack_readings,
+    OwnerObjection, OwnershipStatement, PossessionProof, RECOVERY_DELAY_S, Reading,
+    RegistrarAction, RegistrarMessage, Release, RollupInput, Signature, SigningKey, VehicleIdentity, commitment_of, pack_readings,
 };
 
 fn rng_for(label: &str) -> ChaCha20Rng {
@@ -319,6 +319,13 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
             },
         ),
         (
+            "registrar_recover_owner",
+            RegistrarAction::RecoverOwner {
+                device_id: id,
+                owner: SigningKey::from_seed(&seed_for("recovered owner")).public_key(),
+            },
+        ),
+        (
             "registrar_revoke_device",
             RegistrarAction::RevokeDevice {
                 device_id: id,
@@ -390,12 +397,27 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
     let seller = SigningKey::from_seed(&seed_for("seller"));
     let buyer = SigningKey::from_seed(&seed_for("buyer"));
     let mut out = Vec::new();
-    let pairing = OwnershipStatement::sign(&keys.device, &keys.domain, id, seller.public_key(), 1);
-    let mut sale = OwnershipStatement::sign(&keys.device, &keys.domain, id, buyer.public_key(), 2);
-    sale.countersign(&seller, &keys.domain);
+    let pairing = OwnershipStatement::sign(
+        &keys.device,
+        &keys.domain,
+        id,
+        seller.public_key(),
+        1,
+        Consent::FirstPairing,
+    );
+    // The seller's binding is sequence 1: the release ends it, until its expiry.
+    let release = Release::sign(&seller, &keys.domain, id, 1, 1_790_600_000);
+    let sale = OwnershipStatement::sign(
+        &keys.device,
+        &keys.domain,
+        id,
+        buyer.public_key(),
+        2,
+        Consent::Release(release),
+    );
     for (name, statement) in [
         ("ownership_pairing", pairing),
-        ("ownership_sale_countersigned", sale),
+        ("ownership_sale_released", sale),
     ] {
         let mut w = Writer::default();
         statement.encode(&mut w);
@@ -415,19 +437,55 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
             Some(input),
             Some(keys.device_seed),
         );
-        if let (Some(map), Some(release)) = (vector.as_object_mut(), statement.release) {
+        if let (Some(map), Consent::Release(release)) = (vector.as_object_mut(), statement.consent)
+        {
             map.insert(
                 "release_signer_seed".into(),
                 json!(hex::encode(seed_for("seller"))),
             );
+            map.insert("released_sequence".into(), json!(1));
+            map.insert("release_expires_at".into(), json!(release.expires_at));
             map.insert(
                 "release_signed_message".into(),
-                json!(hex::encode(statement.release_message(&keys.domain))),
+                json!(hex::encode(Release::signed_message(
+                    &keys.domain,
+                    id,
+                    1,
+                    release.expires_at
+                ))),
             );
-            map.insert("release_signature".into(), json!(hex::encode(release.0)));
+            map.insert(
+                "release_signature".into(),
+                json!(hex::encode(release.signature.0)),
+            );
+            map.insert(
+                "transfer_code".into(),
+                json!(hex::encode(release.to_bytes())),
+            );
         }
         out.push(vector);
     }
+    // The owner objects to the recovery that would take effect at this time.
+    let objection =
+        OwnerObjection::sign(&seller, &keys.domain, id, 1_790_400_000 + RECOVERY_DELAY_S);
+    let mut w = Writer::default();
+    objection.encode(&mut w);
+    let input = RollupInput {
+        messages: vec![Message::Objection(objection.clone())],
+    }
+    .encode()?;
+    out.push(signed_message_vector(
+        "ownership_objection",
+        "objection",
+        seed_for("seller"),
+        Signed {
+            message: &w.finish(),
+            signed_message: &objection.signed_message(&keys.domain),
+            signature: &objection.signature,
+        },
+        Some(input),
+        None,
+    ));
     Ok(out)
 }
 
@@ -687,6 +745,10 @@ fn leaf_json(leaf: &DeviceLeaf) -> Value {
         "vehicle": leaf.vehicle.to_hex(),
         "predecessor": leaf.predecessor().map(|d| d.to_hex()),
         "successor": leaf.successor().map(|d| d.to_hex()),
+        "pending_recovery": leaf.pending_recovery.as_ref().map(|p| json!({
+            "owner": hex::encode(p.owner),
+            "effective_at": p.effective_at,
+        })),
         "history": {
             "count": leaf.history.count,
             "root": hex::encode(leaf.history.root),
@@ -1028,12 +1090,80 @@ fn story() -> crate::Result<Vec<Step>> {
         leaf: leaf.clone(),
     });
 
-    // Input 14: revoked.
+    // Inputs 14-17: a registrar starts an ownership recovery, the owner objects; a second
+    // recovery takes effect after its delay (era 2 → 3), recorded with the input that
+    // completed it.
+    let recovered = person("recovered owner");
+    let first_recovery = 1_790_400_000 + RECOVERY_DELAY_S;
+    let second_recovery = 1_790_500_000 + RECOVERY_DELAY_S;
+    let recovery_steps: [(&'static str, u64, u64, HistoryEntry); 4] = [
+        (
+            "history_recovery_started",
+            14,
+            1_790_400_000,
+            HistoryEntry::RecoveryStarted {
+                registrar,
+                owner: recovered,
+                effective_at: first_recovery,
+            },
+        ),
+        (
+            "history_recovery_objected",
+            15,
+            1_790_401_000,
+            HistoryEntry::RecoveryEnded {
+                outcome: RecoveryOutcome::Objected,
+            },
+        ),
+        (
+            "history_recovery_started_again",
+            16,
+            1_790_500_000,
+            HistoryEntry::RecoveryStarted {
+                registrar,
+                owner: recovered,
+                effective_at: second_recovery,
+            },
+        ),
+        (
+            "history_owner_recovered",
+            17,
+            second_recovery + 60,
+            HistoryEntry::OwnerRecovered { owner: recovered },
+        ),
+    ];
+    for (name, input, time, entry) in recovery_steps {
+        leaf.pending_recovery = match &entry {
+            HistoryEntry::RecoveryStarted {
+                owner,
+                effective_at,
+                ..
+            } => Some(Box::new(PendingRecovery {
+                owner: *owner,
+                effective_at: *effective_at,
+            })),
+            _ => None,
+        };
+        let recovery = matches!(entry, HistoryEntry::OwnerRecovered { .. });
+        let notice = emit(&mut leaf, &backend, input, time, vec![entry], &[])?;
+        if recovery {
+            leaf.owner = Some(recovered);
+            leaf.era += 1;
+        }
+        steps.push(Step {
+            name,
+            notice,
+            values: Vec::new(),
+            leaf: leaf.clone(),
+        });
+    }
+
+    // Input 18: revoked.
     let entries = vec![HistoryEntry::Revoked {
         reason: "stolen".into(),
     }];
     leaf.revoked = true;
-    let notice = emit(&mut leaf, &backend, 14, 1_790_400_000, entries, &[])?;
+    let notice = emit(&mut leaf, &backend, 18, 1_791_200_000, entries, &[])?;
     steps.push(Step {
         name: "history_revoked",
         notice,
@@ -1106,6 +1236,8 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         ("leaf_flagged", "history_three_readings_with_rollback"),
         ("leaf_after_sale", "history_after_sale"),
         ("leaf_corrected", "history_correction_and_key_rotation"),
+        ("leaf_recovery_pending", "history_recovery_started_again"),
+        ("leaf_recovered", "history_owner_recovered"),
         ("leaf_revoked", "history_revoked"),
     ] {
         if let Some(step) = steps.iter().find(|s| s.name == step) {
@@ -1125,7 +1257,7 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         b[offset..offset + value.len()].copy_from_slice(value);
         b
     };
-    let cases: [(&str, Vec<u8>, &str, &str); 16] = [
+    let cases: [(&str, Vec<u8>, &str, &str); 18] = [
         (
             "leaf_invalid_version_1",
             with(&good, 0, &[1]),
@@ -1199,10 +1331,22 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
             "fresh leaf, byte 336 (first byte of the absent successor) = 1",
         ),
         (
-            "leaf_invalid_absent_last_history_input_not_zero",
-            with(&fresh, 400, &[1]),
+            "leaf_invalid_pending_recovery_present_2",
+            with(&good, 352, &[2]),
             "invalid_field",
-            "fresh leaf, byte 400 (last byte of the absent history input) = 1",
+            "byte 352 (pending recovery present) = 2",
+        ),
+        (
+            "leaf_invalid_absent_pending_recovery_not_zero",
+            with(&fresh, 392, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 392 (last byte of the absent pending recovery's time) = 1",
+        ),
+        (
+            "leaf_invalid_absent_last_history_input_not_zero",
+            with(&fresh, 441, &[1]),
+            "invalid_field",
+            "fresh leaf, byte 441 (last byte of the absent history input) = 1",
         ),
         (
             "leaf_invalid_truncated",
@@ -2020,6 +2164,22 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             "consented": consented,
             "owner": hex::encode(owner),
         }),
+        HistoryEntry::RecoveryStarted {
+            registrar,
+            owner,
+            effective_at,
+        } => json!({
+            "type": "recovery_started",
+            "registrar": hex::encode(registrar),
+            "owner": hex::encode(owner),
+            "effective_at": effective_at,
+        }),
+        HistoryEntry::RecoveryEnded { outcome } => json!({
+            "type": "recovery_ended", "outcome": outcome.code(),
+        }),
+        HistoryEntry::OwnerRecovered { owner } => json!({
+            "type": "owner_recovered", "owner": hex::encode(owner),
+        }),
     }
 }
 
@@ -2207,9 +2367,9 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_unknown_entry_kind",
-            with(&registration, 56, &[11]),
+            with(&registration, 56, &[14]),
             "unknown_kind",
-            "history_registration with entry kind 11",
+            "history_registration with entry kind 14",
         ),
         (
             "history_invalid_retired_entry_kind_3",
@@ -2617,6 +2777,29 @@ struct VerdictCase<'a> {
     predecessors: Vec<DeviceLeaf>,
 }
 
+/// Every finding code the rules give `case`, in order (the generator's own decision: the
+/// cross-checks recompute it; the first is the hand-written `finding`, which the unit test
+/// below checks).
+fn all_findings(id: &DeviceId, case: &VerdictCase<'_>) -> Vec<&'static str> {
+    let Ok(proof) = PossessionProof::decode(&case.proof) else {
+        return Vec::new();
+    };
+    let opening = case
+        .opening
+        .as_ref()
+        .and_then(|o| crate::Opening::decode(o).ok());
+    let decision = crate::verdict::decide(&crate::verdict::Evidence {
+        device_id: *id,
+        leaf: case.leaf.as_ref(),
+        proof: &proof,
+        nonce: &case.nonce,
+        domain: &vector_domain(&vector_backend()),
+        opening: opening.as_ref(),
+        predecessors: &case.predecessors,
+    });
+    decision.findings.iter().map(|f| f.code).collect()
+}
+
 fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
     let backend = vector_backend();
     let mut map = new_vector(case.name, "verdict");
@@ -2651,6 +2834,7 @@ fn verdict_vector(id: &DeviceId, case: VerdictCase<'_>) -> Value {
     );
     map.insert("expected_verdict".into(), json!(case.verdict));
     map.insert("expected_finding".into(), json!(case.finding));
+    map.insert("expected_findings".into(), json!(all_findings(id, &case)));
     map.insert("description".into(), json!(case.what));
     Value::Object(map)
 }
@@ -2767,6 +2951,13 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
         corrected_baseline: Some(Box::new(CorrectedBaseline {
             odometer_m: 1_200_000,
             input_index: 78,
+        })),
+        ..corrected.clone()
+    };
+    let recovery_pending = DeviceLeaf {
+        pending_recovery: Some(Box::new(PendingRecovery {
+            owner: person("recovered owner"),
+            effective_at: 1_790_600_000,
         })),
         ..corrected.clone()
     };
@@ -3227,6 +3418,17 @@ fn verdict_vectors() -> crate::Result<Vec<Value>> {
             finding: "rollback",
             what: "the new unit shows less than the baseline its replacement act stated (rule 6)",
             predecessors: vec![old_unit],
+        },
+        VerdictCase {
+            name: "verdict_consistent_recovery_pending",
+            leaf: Some(recovery_pending),
+            proof: good.clone(),
+            nonce,
+            opening: Some(opening.clone()),
+            verdict: "consistent",
+            finding: "consistent",
+            what: "consistent, with a correction on record and an ownership recovery pending: corrections_on_record, then recovery_pending close the findings (rule 5)",
+            predecessors: vec![],
         },
     ];
     Ok(cases
@@ -4115,11 +4317,28 @@ mod tests {
             predecessors: &predecessors,
         });
         let finding = decision.findings.first().map(|f| f.code);
+        let codes: Vec<&str> = decision.findings.iter().map(|f| f.code).collect();
         ensure(
             Some(decision.verdict.code()) == v["expected_verdict"].as_str()
-                && finding == v["expected_finding"].as_str(),
-            &format!("decided {} ({finding:?})", decision.verdict.code()),
+                && finding == v["expected_finding"].as_str()
+                && v["expected_findings"] == json!(codes),
+            &format!("decided {} ({codes:?})", decision.verdict.code()),
         )
+    }
+
+    #[test]
+    fn a_pending_recovery_closes_the_findings() {
+        let doc = generate().unwrap();
+        let case = doc["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "verdict_consistent_recovery_pending")
+            .unwrap();
+        assert_eq!(
+            case["expected_findings"],
+            json!(["consistent", "corrections_on_record", "recovery_pending"])
+        );
     }
 
     #[test]

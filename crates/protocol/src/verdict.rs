@@ -216,6 +216,15 @@ pub fn decide(evidence: &Evidence<'_>) -> Decision {
             )
         })
     }));
+    if let Some(recovery) = &leaf.pending_recovery {
+        trailing.push(finding(
+            "recovery_pending",
+            format!(
+                "a registrar started an ownership recovery: unless the current owner objects, the device passes to another owner key at {} (block time)",
+                recovery.effective_at
+            ),
+        ));
+    }
     let decision = |verdict, mut findings: Vec<Finding>| {
         findings.extend(trailing.iter().cloned());
         Decision { verdict, findings }

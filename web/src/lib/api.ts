@@ -278,6 +278,10 @@ predecessor: string | null,
  */
 successor: string | null, 
 /**
+ * A registrar's ownership recovery waiting for its time, if any.
+ */
+pending_recovery: PendingRecoveryView | null, 
+/**
  * The history accumulator.
  */
 history: AccumulatorView, };

@@ -2,12 +2,15 @@
 //! leaf and the verdict a verifier computes itself.
 
 use serde_json::json;
-use witness_protocol::notice::{DETAIL_KEY_TAG, HistoryEntry, ODOMETER_KEY_TAG, history_key};
+use witness_protocol::notice::{
+    DETAIL_KEY_TAG, HistoryEntry, ODOMETER_KEY_TAG, RecoveryOutcome, history_key,
+};
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
-    BackendSecretKey, Correction, CorrectionReason, DeviceId, Envelope, Error, EvidenceType,
-    GatewayAuthorization, MAX_INPUT_LEN, Message, OwnershipStatement, RegistrarAction,
-    RegistrarMessage, SigningKey,
+    BackendSecretKey, Consent, Correction, CorrectionReason, DeviceId, Envelope, Error, EvidenceType,
+    GatewayAuthorization, MAX_INPUT_LEN, Message, OwnerObjection, OwnershipStatement,
+    RECOVERY_DELAY_S, RegistrarAction,
+    RegistrarMessage, Release, SigningKey,
 };
 
 use crate::{
@@ -502,7 +505,14 @@ fn envelopes_and_ownership_statements_signed_for_another_deployment_are_refused(
             .unwrap()
             .envelope;
         assert_eq!(rejections(&w.send(vec![envelope])), ["bad_signature"]);
-        let pairing = OwnershipStatement::sign(&car.key, &foreign, car.id, owner.public_key(), 1);
+        let pairing = OwnershipStatement::sign(
+            &car.key,
+            &foreign,
+            car.id,
+            owner.public_key(),
+            1,
+            Consent::FirstPairing,
+        );
         let outcome = w.submit(GATEWAY, vec![Message::Ownership(pairing)]);
         assert_eq!(rejections(&outcome), ["bad_signature"]);
     }
@@ -699,8 +709,14 @@ fn ownership_needs_the_device_signature_and_a_fresh_sequence() {
     let car = w.register(1);
     let owner = SigningKey::generate(&mut w.rng);
     let not_device = SigningKey::generate(&mut w.rng);
-    let forged =
-        OwnershipStatement::sign(&not_device, &w.domain, car.id, not_device.public_key(), 1);
+    let forged = OwnershipStatement::sign(
+        &not_device,
+        &w.domain,
+        car.id,
+        not_device.public_key(),
+        1,
+        Consent::FirstPairing,
+    );
     assert_eq!(
         rejections(&w.submit(STRANGER, vec![Message::Ownership(forged)])),
         ["bad_signature"]
@@ -718,14 +734,64 @@ fn ownership_needs_the_device_signature_and_a_fresh_sequence() {
     assert_eq!(w.leaf(&car.id).era, 0);
     assert_eq!(rejections(&w.pair(&car, &owner, 1)), ["stale_sequence"]);
     let buyer = SigningKey::generate(&mut w.rng);
-    let mut sale = OwnershipStatement::sign(&car.key, &w.domain, car.id, buyer.public_key(), 2);
-    sale.countersign(&not_device, &w.domain);
+    // Whoever reaches the car cannot pair it away from its owner (the valet, the garage,
+    // the thief): the device's signature is not enough once it has an owner.
+    assert_eq!(rejections(&w.pair(&car, &buyer, 2)), ["release_required"]);
+    let not_owners = w.ownership(&car, &buyer, 2, Some(&not_device));
     assert_eq!(
-        rejections(&w.submit(STRANGER, vec![Message::Ownership(sale.clone())])),
+        rejections(&w.submit(STRANGER, vec![not_owners])),
         ["bad_release_signature"]
     );
-    sale.countersign(&owner, &w.domain);
-    let sold = w.submit(STRANGER, vec![Message::Ownership(sale)]);
+    // A release of another binding (an old transfer code) does not verify either.
+    let old_binding = Release::sign(&owner, &w.domain, car.id, 0, u32::MAX);
+    let stale_release = OwnershipStatement::sign(
+        &car.key,
+        &w.domain,
+        car.id,
+        buyer.public_key(),
+        2,
+        Consent::Release(old_binding),
+    );
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![Message::Ownership(stale_release)])),
+        ["bad_release_signature"]
+    );
+    // An expired release is refused.
+    let expired = Release::sign(&owner, &w.domain, car.id, 1, (w.now - 1) as u32);
+    let late = OwnershipStatement::sign(
+        &car.key,
+        &w.domain,
+        car.id,
+        buyer.public_key(),
+        2,
+        Consent::Release(expired),
+    );
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![Message::Ownership(late)])),
+        ["release_expired"]
+    );
+    assert_eq!(w.leaf(&car.id).owner, Some(owner.public_key().to_bytes()));
+    let sale = w.ownership(&car, &buyer, 2, Some(&owner));
+    let sold = w.submit(STRANGER, vec![sale.clone()]);
+    // The release was for one transfer: the same code does not pass the car on again.
+    let Message::Ownership(used) = sale else {
+        unreachable!()
+    };
+    let Consent::Release(used) = used.consent else {
+        unreachable!()
+    };
+    let again = OwnershipStatement::sign(
+        &car.key,
+        &w.domain,
+        car.id,
+        not_device.public_key(),
+        3,
+        Consent::Release(used),
+    );
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![Message::Ownership(again)])),
+        ["bad_release_signature"]
+    );
     assert!(rejections(&sold).is_empty());
     assert!(matches!(
         &history(&sold)[0].entries[..],
@@ -740,8 +806,8 @@ fn ownership_needs_the_device_signature_and_a_fresh_sequence() {
     assert_eq!(leaf.ownership_sequence, Some(2));
     assert_eq!(leaf.era, 1, "passing to another owner starts era 1");
     assert_eq!(history(&sold)[0].era, 0, "the sale closes era 0");
-    // Re-binding the same owner is recorded but starts no new era.
-    let same = w.pair(&car, &buyer, 3);
+    // Re-binding the same owner (on its own release) is recorded but starts no new era.
+    let same = w.sell(&car, &buyer, &buyer, 4);
     assert!(rejections(&same).is_empty());
     assert_eq!(w.leaf(&car.id).era, 1);
 }
@@ -808,7 +874,7 @@ fn history_keys_go_only_to_the_current_owner_or_a_fresh_possession_proof() {
     );
     // After a sale, the seller's queries stop working.
     let buyer = SigningKey::generate(&mut w.rng);
-    w.pair(&car, &buyer, 2);
+    w.sell(&car, &seller, &buyer, 2);
     let old = w.owner_query(&car, &seller, &response, w.now + 300);
     assert_eq!(
         w.inspect(json!({"type": "history_keys", "owner_query": old}))
@@ -1165,4 +1231,154 @@ fn a_rollback_survives_the_swap_of_the_unit() {
     let low = w.drive(&mut unit, 0, 1);
     w.send(vec![low]);
     assert_eq!(w.leaf(&unit.id).open_tampers, 1);
+}
+
+/// Every entry of an outcome's history notices, in order.
+fn entries(outcome: &witness_backend::AdvanceOutcome) -> Vec<HistoryEntry> {
+    history(outcome)
+        .into_iter()
+        .flat_map(|n| n.entries)
+        .collect()
+}
+
+#[test]
+fn an_ownership_recovery_waits_out_its_delay_and_the_owner_can_stop_it() {
+    let mut w = World::new();
+    let mut car = w.register(1);
+    let e = w.drive(&mut car, 10, 1);
+    w.send(vec![e]);
+    let owner = SigningKey::generate(&mut w.rng);
+    let claimant = SigningKey::generate(&mut w.rng);
+    let id = car.id;
+    let recover = |w: &mut World, to: &SigningKey| {
+        let message = w.registrar_message(RegistrarAction::RecoverOwner {
+            device_id: id,
+            owner: to.public_key(),
+        });
+        w.submit(STRANGER, vec![message])
+    };
+    // A device without an owner needs no recovery: its first pairing is at the car.
+    assert_eq!(rejections(&recover(&mut w, &claimant)), ["not_owned"]);
+    w.pair(&car, &owner, 1);
+    assert_eq!(rejections(&recover(&mut w, &owner)), ["same_key"]);
+
+    let effective_at = w.now + RECOVERY_DELAY_S;
+    let started = recover(&mut w, &claimant);
+    assert!(rejections(&started).is_empty());
+    assert_eq!(
+        entries(&started),
+        [HistoryEntry::RecoveryStarted {
+            registrar: w.registrar.public_key().to_bytes(),
+            owner: claimant.public_key().to_bytes(),
+            effective_at,
+        }]
+    );
+    let pending = w.leaf(&car.id).pending_recovery.unwrap();
+    assert_eq!(
+        (pending.owner, pending.effective_at),
+        (claimant.public_key().to_bytes(), effective_at)
+    );
+    // A buyer sees it on L1 before the car changes hands.
+    let verdict = w.verdict(&car, car.odometer_m);
+    assert!(verdict.findings.iter().any(|f| f.code == "recovery_pending"));
+    assert_eq!(rejections(&recover(&mut w, &claimant)), ["recovery_pending"]);
+
+    // Only the owner objects, and only to this recovery.
+    let object = |w: &World, key: &SigningKey, at: u64| {
+        Message::Objection(OwnerObjection::sign(key, &w.domain, id, at))
+    };
+    let not_owner = object(&w, &claimant, effective_at);
+    assert_eq!(rejections(&w.submit(STRANGER, vec![not_owner])), ["not_owner"]);
+    let other_time = object(&w, &owner, effective_at + 1);
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![other_time])),
+        ["no_pending_recovery"]
+    );
+    let mut forged = OwnerObjection::sign(&claimant, &w.domain, car.id, effective_at);
+    forged.owner = owner.public_key();
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![Message::Objection(forged)])),
+        ["bad_signature"]
+    );
+    let objected = w.submit(STRANGER, vec![object(&w, &owner, effective_at)]);
+    assert!(rejections(&objected).is_empty());
+    assert_eq!(
+        entries(&objected),
+        [HistoryEntry::RecoveryEnded {
+            outcome: RecoveryOutcome::Objected
+        }]
+    );
+    assert!(w.leaf(&car.id).pending_recovery.is_none());
+    w.now += RECOVERY_DELAY_S;
+    let e = w.drive(&mut car, 10, 1);
+    w.send(vec![e]);
+    assert_eq!(w.leaf(&car.id).owner, Some(owner.public_key().to_bytes()));
+
+    // Unopposed, it takes effect with the first input at or after its time: an objection in
+    // that input is too late.
+    let effective_at = w.now + RECOVERY_DELAY_S;
+    recover(&mut w, &claimant);
+    // `send` moves the clock on by 600 s: this input is a second before the time.
+    w.now = effective_at - 601;
+    let e = w.drive(&mut car, 10, 1);
+    w.send(vec![e]);
+    assert!(w.leaf(&car.id).pending_recovery.is_some(), "not yet");
+    w.now = effective_at;
+    let late = w.submit(STRANGER, vec![object(&w, &owner, effective_at)]);
+    assert_eq!(rejections(&late), ["no_pending_recovery"]);
+    let recovered = entries(&late);
+    assert_eq!(
+        recovered,
+        [HistoryEntry::OwnerRecovered {
+            owner: claimant.public_key().to_bytes()
+        }]
+    );
+    let leaf = w.leaf(&car.id);
+    assert_eq!(leaf.owner, Some(claimant.public_key().to_bytes()));
+    assert_eq!(leaf.era, 1, "the recovered owner starts a new era");
+    assert!(leaf.pending_recovery.is_none());
+    // The recovered owner sells with their own release; the old owner can no longer.
+    let buyer = SigningKey::generate(&mut w.rng);
+    let by_old = w.sell(&car, &owner, &buyer, 2);
+    assert_eq!(rejections(&by_old), ["bad_release_signature"]);
+
+    // A release by the owner supersedes a pending recovery; a revocation retires one.
+    recover(&mut w, &buyer);
+    let third = SigningKey::generate(&mut w.rng);
+    let recover_again = w.registrar_message(RegistrarAction::RecoverOwner {
+        device_id: car.id,
+        owner: third.public_key(),
+    });
+    assert_eq!(rejections(&w.submit(STRANGER, vec![recover_again])), ["recovery_pending"]);
+    let sold = w.sell(&car, &claimant, &buyer, 3);
+    assert!(rejections(&sold).is_empty());
+    assert!(matches!(
+        &entries(&sold)[..],
+        [
+            HistoryEntry::RecoveryEnded {
+                outcome: RecoveryOutcome::Superseded
+            },
+            HistoryEntry::OwnerChanged { consented: true, .. }
+        ]
+    ));
+    recover(&mut w, &third);
+    let revoke = w.registrar_message(RegistrarAction::RevokeDevice {
+        device_id: car.id,
+        reason: "stolen".into(),
+    });
+    let revoked = w.submit(STRANGER, vec![revoke]);
+    assert!(matches!(
+        &entries(&revoked)[..],
+        [
+            HistoryEntry::RecoveryEnded {
+                outcome: RecoveryOutcome::Retired
+            },
+            HistoryEntry::Revoked { .. }
+        ]
+    ));
+    // Nothing is left to complete: the machine keeps no recovery of a revoked unit.
+    w.now += RECOVERY_DELAY_S;
+    let after = w.submit(STRANGER, vec![object(&w, &buyer, 0)]);
+    assert!(entries(&after).is_empty());
+    assert_eq!(w.leaf(&car.id).owner, Some(buyer.public_key().to_bytes()));
 }

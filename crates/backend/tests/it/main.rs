@@ -20,8 +20,8 @@ use witness_protocol::notice::{HistoryNotice, NOTICE_HISTORY, StateNotice, notic
 use witness_protocol::state::{DeviceLeaf, MapProof};
 use witness_protocol::verdict::{Decision, Evidence, decide};
 use witness_protocol::{
-    BackendSecretKey, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Opening,
-    OwnerQuery, OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage,
+    BackendSecretKey, Consent, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Opening,
+    OwnerQuery, OwnershipStatement, PossessionProof, Reading, RegistrarAction, Release, RegistrarMessage,
     RollupInput, SigningKey, VehicleId, VehicleIdentity, open_response,
 };
 
@@ -247,12 +247,33 @@ impl World {
         sequence: u64,
         release_by: Option<&SigningKey>,
     ) -> Message {
-        let mut statement =
-            OwnershipStatement::sign(&car.key, &self.domain, car.id, owner.public_key(), sequence);
-        if let Some(previous) = release_by {
-            statement.countersign(previous, &self.domain);
-        }
-        Message::Ownership(statement)
+        // The release ends the current binding, for an hour.
+        let consent = match release_by {
+            None => Consent::FirstPairing,
+            Some(previous) => {
+                let released = self
+                    .state
+                    .device(&car.id)
+                    .and_then(|d| d.leaf.ownership_sequence)
+                    .unwrap_or(0);
+                let expires_at = u32::try_from(self.now + 3_600).unwrap_or(u32::MAX);
+                Consent::Release(Release::sign(
+                    previous,
+                    &self.domain,
+                    car.id,
+                    released,
+                    expires_at,
+                ))
+            }
+        };
+        Message::Ownership(OwnershipStatement::sign(
+            &car.key,
+            &self.domain,
+            car.id,
+            owner.public_key(),
+            sequence,
+            consent,
+        ))
     }
 
     pub(crate) fn pair(&mut self, car: &Car, owner: &SigningKey, sequence: u64) -> AdvanceOutcome {
@@ -260,7 +281,7 @@ impl World {
         self.submit(STRANGER, vec![message])
     }
 
-    /// A sale: the device binds `buyer`, countersigned by the current owner `seller`.
+    /// A sale: the device binds `buyer` on the release of the current owner `seller`.
     pub(crate) fn sell(
         &mut self,
         car: &Car,

@@ -313,6 +313,8 @@ impl System {
 
     /// The owner pairs with the device over its local link and claims it through the gateway.
     fn claim(&self, token: &str, device: &str, owner: &SigningKey) {
+        // The person at the car presses the unit's pairing button first.
+        self.link_post(&format!("/devices/{device}/button"), json!({}));
         let pair = self.link_post(
             &format!("/devices/{device}/pair"),
             json!({"owner_public_key": hex::encode(owner.public_key().to_bytes())}),

@@ -5,7 +5,9 @@ use witness_devices::{
     Fleet, LocalLink, Profile, Scenario, SimClock, TamperAssignment, TamperPlan,
 };
 use witness_protocol::codec::Reader;
-use witness_protocol::{Opening, OwnershipStatement, PossessionProof, SigningKey};
+use witness_protocol::{
+    Consent, Opening, OwnershipStatement, PossessionProof, Release, SigningKey, TransferCode,
+};
 
 use crate::common::{DAY, START, Stub, backend_secret, spec};
 
@@ -130,10 +132,29 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
         }
     }
 
-    // Pairing: strictly increasing sequences, signed by the device.
+    // Pairing: only after a press of the unit's button, which one statement uses up.
     let owner = SigningKey::from_seed(&[5; 32]).public_key();
     let hex_id = ids[0].to_hex();
+    let pair = || {
+        http.post(format!("{base}/devices/{hex_id}/pair"))
+            .json(&json!({"owner_public_key": hex::encode(owner.to_bytes())}))
+            .send()
+    };
+    let unpressed = pair().await.unwrap();
+    assert_eq!(unpressed.status().as_u16(), 409);
+    let body: Value = unpressed.json().await.unwrap();
+    assert_eq!(body["error"], "press_button", "{body}");
+    // Strictly increasing sequences, signed by the device.
     for expected in 1..=2u64 {
+        let pressed: Value = http
+            .post(format!("{base}/devices/{hex_id}/button"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(pressed["window_s"], 120);
         let answer: Value = http
             .post(format!("{base}/devices/{hex_id}/pair"))
             .json(&json!({"owner_public_key": hex::encode(owner.to_bytes())}))
@@ -150,13 +171,51 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
         reader.finish().unwrap();
         assert_eq!(statement.sequence, expected);
         assert_eq!(statement.owner, owner);
+        assert_eq!(statement.consent, Consent::FirstPairing);
         let registered = fleet
             .with_device(&hex_id, |d| d.registered_key().unwrap())
             .unwrap();
         statement
             .verify_device(&registered, &crate::common::domain())
             .unwrap();
+        assert_eq!(pair().await.unwrap().status().as_u16(), 409, "the press is used up");
     }
+    // With a transfer code the device signs the release into the statement; a code for
+    // another device is refused.
+    let seller = SigningKey::from_seed(&[6; 32]);
+    let release = Release::sign(&seller, &crate::common::domain(), ids[0], 2, 1_900_000_000);
+    let code = TransferCode {
+        device_id: ids[0],
+        release,
+    };
+    let other = TransferCode {
+        device_id: ids[1],
+        release,
+    };
+    http.post(format!("{base}/devices/{hex_id}/button"))
+        .send()
+        .await
+        .unwrap();
+    let refused = http
+        .post(format!("{base}/devices/{hex_id}/pair"))
+        .json(&json!({"owner_public_key": hex::encode(owner.to_bytes()), "transfer_code": other.to_text()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let answer: Value = http
+        .post(format!("{base}/devices/{hex_id}/pair"))
+        .json(&json!({"owner_public_key": hex::encode(owner.to_bytes()), "transfer_code": code.to_text()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bytes = hex::decode(answer["statement"].as_str().unwrap()).unwrap();
+    let statement = OwnershipStatement::read(&mut Reader::new(&bytes)).unwrap();
+    assert_eq!(statement.consent, Consent::Release(release));
+    assert_eq!(statement.sequence, 3);
 
     // Errors are JSON; CORS is open.
     let check = |response: reqwest::Response, status: u16, code: &'static str| async move {
@@ -221,6 +280,6 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
         fleet
             .with_device(&hex_id, |d| d.pairing_sequence())
             .unwrap(),
-        2
+        3
     );
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use witness_protocol::{
-    CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey, RegistrarAction,
+    Consent, CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey, RegistrarAction,
     RegistrarMessage,
 };
 
@@ -504,7 +504,9 @@ pub(crate) fn decide_registrar(
                     });
                 }
             }
+            // A recovery changes the owner only after its delay, on the rollup's word.
             RegistrarAction::Correct(_)
+            | RegistrarAction::RecoverOwner { .. }
             | RegistrarAction::AddRegistrar { .. }
             | RegistrarAction::RemoveRegistrar { .. } => {}
         }
@@ -584,17 +586,37 @@ pub(crate) fn decide_claim(
             ),
         ));
     }
-    if statement.release.is_some()
-        && let Some(previous) = device.owner_key
-    {
-        let previous = PublicKey::from_bytes(&previous)
-            .map_err(|e| GatewayError::Database(format!("stored owner key: {e}")))?;
-        statement
-            .verify_release(&previous, &item.domain)
-            .map_err(|_| GatewayError::BadSignature {
-                index: 0,
-                signer: "previous owner",
-            })?;
+    // The rollup's rule (PROTOCOL.md 15.1): a device with an owner passes on only with that
+    // owner's release; the gateway checks it against the owner it knows.
+    match (&statement.consent, device.owner_key) {
+        (Consent::FirstPairing, None) | (Consent::Release(_), None) => {}
+        (Consent::FirstPairing, Some(_)) => {
+            return Err(GatewayError::conflict(
+                "release_required",
+                "the device has an owner: a new owner needs the owner's release (a transfer code)",
+            ));
+        }
+        (Consent::Release(release), Some(owner)) => {
+            let owner = PublicKey::from_bytes(&owner)
+                .map_err(|e| GatewayError::Database(format!("stored owner key: {e}")))?;
+            release
+                .verify(
+                    &owner,
+                    &item.domain,
+                    statement.device_id,
+                    device.owner_sequence.unwrap_or(0),
+                )
+                .map_err(|_| GatewayError::BadSignature {
+                    index: 0,
+                    signer: "owner's release",
+                })?;
+            if i64::from(release.expires_at) < now {
+                return Err(GatewayError::conflict(
+                    "release_expired",
+                    format!("the release expired at {}", release.expires_at),
+                ));
+            }
+        }
     }
     let row = NewMessage {
         kind: kind::OWNERSHIP,

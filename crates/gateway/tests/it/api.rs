@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use witness_protocol::{DeviceId, RegistrarAction, RegistrarMessage, SigningKey};
+use witness_protocol::{Consent, DeviceId, RegistrarAction, RegistrarMessage, Release, SigningKey};
 
 use crate::common::*;
 
@@ -850,15 +850,30 @@ async fn claims_transfer_ownership_on_sale() {
             (answer.status, answer.json["error"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"))
         );
-        // A bad countersignature by the "previous owner" is refused.
+        // Without the owner's release the device does not pass on.
         let buyer_key = SigningKey::generate(&mut rng(next_seed()));
-        let mut countersigned = device.ownership(&app.keys, &buyer_key, 2);
-        countersigned.countersign(&buyer_key, &app.keys.domain);
+        let unreleased = device.ownership(&app.keys, &buyer_key, 2);
         let answer = app
             .post(
                 &format!("{path}/claim"),
                 Some(&buyer),
-                json!({"statement": statement_hex(&countersigned)}),
+                json!({"statement": statement_hex(&unreleased)}),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("release_required")),
+            "{}",
+            answer.json
+        );
+        // A release signed by someone other than the owner is refused.
+        let until = now_s() + 3_600;
+        let forged = Release::sign(&buyer_key, &app.keys.domain, device.id, 1, until);
+        let answer = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&device.transfer(&app.keys, &buyer_key, 2, Consent::Release(forged)))}),
             )
             .await;
         assert_eq!(
@@ -867,8 +882,25 @@ async fn claims_transfer_ownership_on_sale() {
             "{}",
             answer.json
         );
-        // The sale: the buyer's statement, countersigned by the seller's owner key.
-        countersigned.countersign(&seller_key, &app.keys.domain);
+        // The owner's release that has expired is refused.
+        let past = now_s() - 60;
+        let expired = Release::sign(&seller_key, &app.keys.domain, device.id, 1, past);
+        let answer = app
+            .post(
+                &format!("{path}/claim"),
+                Some(&buyer),
+                json!({"statement": statement_hex(&device.transfer(&app.keys, &buyer_key, 2, Consent::Release(expired)))}),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("release_expired")),
+            "{}",
+            answer.json
+        );
+        // The sale: the device binds the buyer's key on the seller's release.
+        let release = Release::sign(&seller_key, &app.keys.domain, device.id, 1, until);
+        let countersigned = device.transfer(&app.keys, &buyer_key, 2, Consent::Release(release));
         let sale = app
             .post(
                 &format!("{path}/claim"),

@@ -23,7 +23,7 @@ use witness_protocol::fixture::{Car, Leg};
 use witness_protocol::notice::{HistoryEntry, HistoryNotice, SealedValues, StateNotice};
 use witness_protocol::state::{DeviceLeaf, HistoryAccumulator};
 use witness_protocol::{
-    BackendSecretKey, Commitment, DeviceId, Domain, Envelope, ModelId, OwnerQuery,
+    BackendSecretKey, Commitment, Consent, DeviceId, Domain, Envelope, ModelId, OwnerQuery,
     OwnershipStatement, RegistrarAction, RegistrarMessage, SigningKey,
 };
 
@@ -137,14 +137,26 @@ impl Device {
             .unwrap()
     }
 
-    /// An ownership statement binding `owner`.
+    /// A first pairing binding `owner`.
     pub fn ownership(&self, keys: &Keys, owner: &SigningKey, sequence: u64) -> OwnershipStatement {
+        self.transfer(keys, owner, sequence, Consent::FirstPairing)
+    }
+
+    /// An ownership statement binding `owner` on `consent`.
+    pub fn transfer(
+        &self,
+        keys: &Keys,
+        owner: &SigningKey,
+        sequence: u64,
+        consent: Consent,
+    ) -> OwnershipStatement {
         OwnershipStatement::sign(
             &self.key,
             &keys.domain,
             self.id,
             owner.public_key(),
             sequence,
+            consent,
         )
     }
 }

@@ -1,7 +1,8 @@
 use witness_protocol::{
-    BackendSecretKey, Domain, Error, GatewayAuthorization, MAX_INPUT_LEN, Message, ModelId,
-    OwnerQuery, OwnershipStatement, PossessionProof, RegistrarAction, RegistrarMessage,
-    RollupInput, SigningKey, open_response, seal_response,
+    BackendSecretKey, Consent, DeviceId, Domain, Error, GatewayAuthorization, MAX_INPUT_LEN,
+    Message, ModelId, OwnerObjection, OwnerQuery, OwnershipStatement, PossessionProof,
+    RegistrarAction, RegistrarMessage, Release, RollupInput, SigningKey, TransferCode,
+    open_response, seal_response,
 };
 
 use crate::{fixture, readings, rng};
@@ -113,13 +114,20 @@ fn reason_text_is_bounded_and_utf8() {
 }
 
 #[test]
-fn ownership_statement_needs_the_device_and_optionally_the_previous_owner() {
+fn ownership_statement_needs_the_device_and_a_release_names_the_binding_it_ends() {
     let f = fixture();
     let seller = SigningKey::generate(&mut rng(24));
     let buyer = SigningKey::generate(&mut rng(25));
     let key = &f.domain;
-    let mut statement =
-        OwnershipStatement::sign(&f.device, key, f.device_id, buyer.public_key(), 2);
+    let release = Release::sign(&seller, key, f.device_id, 1, 1_790_000_000);
+    let statement = OwnershipStatement::sign(
+        &f.device,
+        key,
+        f.device_id,
+        buyer.public_key(),
+        2,
+        Consent::Release(release),
+    );
     statement
         .verify_device(&f.device.public_key(), key)
         .unwrap();
@@ -127,20 +135,68 @@ fn ownership_statement_needs_the_device_and_optionally_the_previous_owner() {
         statement.verify_device(&buyer.public_key(), key),
         Err(Error::BadSignature)
     );
+    release
+        .verify(&seller.public_key(), key, f.device_id, 1)
+        .unwrap();
+    // Not the owner's, not this binding's, not this device's.
+    for (owner, device, binding) in [
+        (buyer.public_key(), f.device_id, 1),
+        (seller.public_key(), f.device_id, 2),
+        (seller.public_key(), DeviceId([7; 16]), 1),
+    ] {
+        assert_eq!(
+            release.verify(&owner, key, device, binding),
+            Err(Error::BadSignature)
+        );
+    }
+    // The expiry is signed.
+    let later = Release {
+        expires_at: release.expires_at + 1,
+        ..release
+    };
     assert_eq!(
-        statement.verify_release(&seller.public_key(), key),
+        later.verify(&seller.public_key(), key, f.device_id, 1),
         Err(Error::BadSignature)
     );
-    statement.countersign(&seller, key);
-    statement.verify_release(&seller.public_key(), key).unwrap();
     round_trip(Message::Ownership(statement.clone()));
-    // The device signature does not double as the release.
-    let mut swapped = statement;
-    swapped.release = Some(swapped.device_signature);
+    let mut w = witness_protocol::codec::Writer::default();
+    statement.encode(&mut w);
+    assert_eq!(w.len(), 189);
+    // A consent byte other than 0 or 1 is refused.
+    let mut bytes = RollupInput {
+        messages: vec![Message::Ownership(statement)],
+    }
+    .encode()
+    .unwrap();
+    bytes[3 + 56] = 2;
+    assert_eq!(RollupInput::decode(&bytes), Err(Error::InvalidField));
+    // The transfer code carries the device and the release, and only its own text.
+    let code = TransferCode {
+        device_id: f.device_id,
+        release,
+    };
+    assert_eq!(TransferCode::from_text(&code.to_text()), Ok(code));
+    assert!(code.to_text().starts_with("witness-transfer-1."));
     assert_eq!(
-        swapped.verify_release(&seller.public_key(), key),
-        Err(Error::BadSignature)
+        TransferCode::from_text(&code.to_text()[1..]),
+        Err(Error::UnsupportedVersion)
     );
+    assert_eq!(
+        TransferCode::from_text(&format!("{}00", code.to_text())),
+        Err(Error::TrailingBytes)
+    );
+}
+
+#[test]
+fn an_objection_is_the_owners_and_names_its_recovery() {
+    let f = fixture();
+    let owner = SigningKey::generate(&mut rng(26));
+    let objection = OwnerObjection::sign(&owner, &f.domain, f.device_id, 1_790_000_000);
+    objection.verify(&f.domain).unwrap();
+    let mut other = objection.clone();
+    other.effective_at += 1;
+    assert_eq!(other.verify(&f.domain), Err(Error::BadSignature));
+    round_trip(Message::Objection(objection));
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use sha2::{Digest as _, Sha256};
 use witness_protocol::state::{
     AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG,
-    HistoryAccumulator, LEAF_LEN, LEAF_TAG, MapProof, MapProofError, NODE_TAG, TamperRef, Terminal,
+    HistoryAccumulator, LEAF_LEN, LEAF_TAG, MapProof, MapProofError, NODE_TAG, PendingRecovery,
+    TamperRef, Terminal,
     key_bit, leaf_hash, node_hash,
 };
 use witness_protocol::{Commitment, DeviceId, Error, ModelId, VehicleId};
@@ -45,13 +46,17 @@ fn full_leaf() -> DeviceLeaf {
     leaf.vehicle = VehicleId([0x66; 32]);
     leaf.set_predecessor(Some(DeviceId([0x77; 16])));
     leaf.set_successor(Some(DeviceId([0x88; 16])));
+    leaf.pending_recovery = Some(Box::new(PendingRecovery {
+        owner: [0x99; 32],
+        effective_at: 0x0e0f,
+    }));
     leaf.history.fold(b"first notice", 5);
     leaf
 }
 
 #[test]
-fn a_leaf_is_401_bytes_at_the_documented_offsets_and_round_trips() {
-    assert_eq!(LEAF_LEN, 401);
+fn a_leaf_is_442_bytes_at_the_documented_offsets_and_round_trips() {
+    assert_eq!(LEAF_LEN, 442);
     let leaf = full_leaf();
     let bytes = leaf.encode();
     assert_eq!(DeviceLeaf::decode(&bytes).unwrap(), leaf);
@@ -95,10 +100,15 @@ fn a_leaf_is_401_bytes_at_the_documented_offsets_and_round_trips() {
         (1, &[0x88; 16][..]),
         "successor"
     );
-    assert_eq!(&bytes[352..360], &1u64.to_be_bytes());
-    assert_eq!(&bytes[360..392], &leaf.history.root);
-    assert_eq!(bytes[392], 1);
-    assert_eq!(&bytes[393..401], &5u64.to_be_bytes());
+    assert_eq!(
+        (bytes[352], &bytes[353..385], &bytes[385..393]),
+        (1, &[0x99; 32][..], &0x0e0fu64.to_be_bytes()[..]),
+        "pending recovery"
+    );
+    assert_eq!(&bytes[393..401], &1u64.to_be_bytes());
+    assert_eq!(&bytes[401..433], &leaf.history.root);
+    assert_eq!(bytes[433], 1);
+    assert_eq!(&bytes[434..442], &5u64.to_be_bytes());
     // A fresh leaf: every optional field absent, all zeros.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]);
     let bytes = fresh.encode();
@@ -144,7 +154,7 @@ fn only_the_canonical_leaf_encoding_decodes() {
     assert!(DeviceLeaf::decode(&not_bool).is_err());
     // An absent field with a value left in it.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]).encode();
-    for offset in [59, 68, 101, 122, 175, 204, 261, 270, 319, 336, 393] {
+    for offset in [59, 68, 101, 122, 175, 204, 261, 270, 319, 336, 353, 385, 434] {
         let mut dirty = fresh;
         dirty[offset] = 1;
         assert_eq!(
