@@ -19,9 +19,9 @@ use witness_protocol::state::{
     AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, PendingRecovery, TamperRef,
 };
 use witness_protocol::{
-    Consent, CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError,
-    GatewayAuthorization, Message, OwnerObjection, OwnershipStatement, PublicKey,
-    RECOVERY_DELAY_S, RegistrarAction, RegistrarMessage, RollupInput, VehicleId,
+    Consent, CounterStep, DeviceId, Domain, Envelope, Error as ProtocolError, GatewayAuthorization,
+    Message, OwnerObjection, OwnershipStatement, PublicKey, RECOVERY_DELAY_S, RegistrarAction,
+    RegistrarMessage, RollupInput, VehicleId,
 };
 
 use crate::config::Config;
@@ -1021,13 +1021,22 @@ impl State {
     }
 
     /// Ends the device's pending recovery, if any, without its taking effect.
-    fn end_recovery(&mut self, batch: &mut Batch<'_>, device_id: &DeviceId, outcome: RecoveryOutcome) {
+    fn end_recovery(
+        &mut self,
+        batch: &mut Batch<'_>,
+        device_id: &DeviceId,
+        outcome: RecoveryOutcome,
+    ) {
         let Some(device) = self.devices.get_mut(device_id) else {
             return;
         };
         if let Some(pending) = device.leaf.pending_recovery.take() {
             self.recoveries.remove(&(pending.effective_at, *device_id));
-            batch.record(*device_id, device.leaf.era, HistoryEntry::RecoveryEnded { outcome });
+            batch.record(
+                *device_id,
+                device.leaf.era,
+                HistoryEntry::RecoveryEnded { outcome },
+            );
         }
     }
 

@@ -34,7 +34,9 @@ pub enum Error {
     #[error("{0}: a fleet already exists here")]
     AlreadyExists(PathBuf),
     /// The device signs an ownership statement only after its pairing button is pressed.
-    #[error("device {0}: press the pairing button on the unit first (it signs within two minutes of a press)")]
+    #[error(
+        "device {0}: press the pairing button on the unit first (it signs within two minutes of a press)"
+    )]
     ButtonNotPressed(String),
     /// No device (or unit) with this id or handle.
     #[error("unknown device {0}")]

@@ -56,7 +56,8 @@ pub use messages::{
     Consent, Correction, CorrectionReason, EvidenceType, GatewayAuthorization, MAX_REASON_LEN,
     OBJECTION_TAG, OWNER_QUERY_TAG, OWNERSHIP_RELEASE_TAG, OWNERSHIP_TAG, OwnerObjection,
     OwnerQuery, OwnershipStatement, POSSESSION_TAG, PossessionProof, QUERY_VERSION,
-    RECOVERY_DELAY_S, REGISTRAR_TAG, RegistrarAction, RegistrarMessage, Release, TransferCode, signed_bytes,
+    RECOVERY_DELAY_S, REGISTRAR_TAG, RegistrarAction, RegistrarMessage, Release, TransferCode,
+    signed_bytes,
 };
 pub use reading::{
     FaultCode, MAX_FAULTS_PER_READING, READING_FORMAT_V1, Reading, pack_readings, unpack_readings,

@@ -227,7 +227,10 @@ pub enum RegistrarAction {
     /// Op 10: the owner lost their key; after an identity check the registrar starts a
     /// recovery to `owner`, which takes effect [`RECOVERY_DELAY_S`] later unless the current
     /// owner objects (PROTOCOL.md 8.4.2).
-    RecoverOwner { device_id: DeviceId, owner: PublicKey },
+    RecoverOwner {
+        device_id: DeviceId,
+        owner: PublicKey,
+    },
     /// Op 5: trust another registrar.
     AddRegistrar { key: PublicKey },
     /// Op 6: stop trusting a registrar.

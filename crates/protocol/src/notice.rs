@@ -427,9 +427,7 @@ impl HistoryEntry {
             entry_kind::RECOVERY_ENDED => Self::RecoveryEnded {
                 outcome: RecoveryOutcome::from_byte(r.u8()?)?,
             },
-            entry_kind::OWNER_RECOVERED => Self::OwnerRecovered {
-                owner: r.array()?,
-            },
+            entry_kind::OWNER_RECOVERED => Self::OwnerRecovered { owner: r.array()? },
             _ => return Err(Error::UnknownKind),
         })
     }

@@ -429,14 +429,13 @@ impl DeviceLeaf {
         let vehicle = VehicleId(r.array()?);
         let predecessor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
         let successor = get_opt(&mut r, |r| r.array::<16>())?.map(DeviceId);
-        let pending_recovery = get_opt(&mut r, |r| Ok((r.array::<32>()?, r.u64()?)))?.map(
-            |(owner, effective_at)| {
+        let pending_recovery =
+            get_opt(&mut r, |r| Ok((r.array::<32>()?, r.u64()?)))?.map(|(owner, effective_at)| {
                 Box::new(PendingRecovery {
                     owner,
                     effective_at,
                 })
-            },
-        );
+            });
         let count = r.u64()?;
         let root = r.array()?;
         let last_input = get_opt(&mut r, |r| r.u64())?;
@@ -693,13 +692,10 @@ impl From<&DeviceLeaf> for crate::api::LeafView {
             vehicle: leaf.vehicle.to_hex(),
             predecessor: leaf.predecessor().map(|d| d.to_hex()),
             successor: leaf.successor().map(|d| d.to_hex()),
-            pending_recovery: leaf
-                .pending_recovery
-                .as_ref()
-                .map(|p| PendingRecoveryView {
-                    owner: hex::encode(p.owner),
-                    effective_at: p.effective_at,
-                }),
+            pending_recovery: leaf.pending_recovery.as_ref().map(|p| PendingRecoveryView {
+                owner: hex::encode(p.owner),
+                effective_at: p.effective_at,
+            }),
             history: AccumulatorView {
                 count: leaf.history.count,
                 root: hex::encode(leaf.history.root),

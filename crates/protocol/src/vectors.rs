@@ -21,10 +21,11 @@ use crate::state::{
     PendingRecovery, TamperRef, Terminal, UnitLinks,
 };
 use crate::{
-    BackendSecretKey, CommitmentKey, Consent, Correction, CorrectionReason, DeviceId, Domain, Envelope,
-    EvidenceType, FaultCode, GatewayAuthorization, HPKE_INFO, Header, Message, ModelId, OwnerQuery,
-    OwnerObjection, OwnershipStatement, PossessionProof, RECOVERY_DELAY_S, Reading,
-    RegistrarAction, RegistrarMessage, Release, RollupInput, Signature, SigningKey, VehicleIdentity, commitment_of, pack_readings,
+    BackendSecretKey, CommitmentKey, Consent, Correction, CorrectionReason, DeviceId, Domain,
+    Envelope, EvidenceType, FaultCode, GatewayAuthorization, HPKE_INFO, Header, Message, ModelId,
+    OwnerObjection, OwnerQuery, OwnershipStatement, PossessionProof, RECOVERY_DELAY_S, Reading,
+    RegistrarAction, RegistrarMessage, Release, RollupInput, Signature, SigningKey,
+    VehicleIdentity, commitment_of, pack_readings,
 };
 
 fn rng_for(label: &str) -> ChaCha20Rng {

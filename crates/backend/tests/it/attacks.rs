@@ -7,10 +7,9 @@ use witness_protocol::notice::{
 };
 use witness_protocol::verdict::Verdict;
 use witness_protocol::{
-    BackendSecretKey, Consent, Correction, CorrectionReason, DeviceId, Envelope, Error, EvidenceType,
-    GatewayAuthorization, MAX_INPUT_LEN, Message, OwnerObjection, OwnershipStatement,
-    RECOVERY_DELAY_S, RegistrarAction,
-    RegistrarMessage, Release, SigningKey,
+    BackendSecretKey, Consent, Correction, CorrectionReason, DeviceId, Envelope, Error,
+    EvidenceType, GatewayAuthorization, MAX_INPUT_LEN, Message, OwnerObjection, OwnershipStatement,
+    RECOVERY_DELAY_S, RegistrarAction, RegistrarMessage, Release, SigningKey,
 };
 
 use crate::{
@@ -1280,15 +1279,26 @@ fn an_ownership_recovery_waits_out_its_delay_and_the_owner_can_stop_it() {
     );
     // A buyer sees it on L1 before the car changes hands.
     let verdict = w.verdict(&car, car.odometer_m);
-    assert!(verdict.findings.iter().any(|f| f.code == "recovery_pending"));
-    assert_eq!(rejections(&recover(&mut w, &claimant)), ["recovery_pending"]);
+    assert!(
+        verdict
+            .findings
+            .iter()
+            .any(|f| f.code == "recovery_pending")
+    );
+    assert_eq!(
+        rejections(&recover(&mut w, &claimant)),
+        ["recovery_pending"]
+    );
 
     // Only the owner objects, and only to this recovery.
     let object = |w: &World, key: &SigningKey, at: u64| {
         Message::Objection(OwnerObjection::sign(key, &w.domain, id, at))
     };
     let not_owner = object(&w, &claimant, effective_at);
-    assert_eq!(rejections(&w.submit(STRANGER, vec![not_owner])), ["not_owner"]);
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![not_owner])),
+        ["not_owner"]
+    );
     let other_time = object(&w, &owner, effective_at + 1);
     assert_eq!(
         rejections(&w.submit(STRANGER, vec![other_time])),
@@ -1349,7 +1359,10 @@ fn an_ownership_recovery_waits_out_its_delay_and_the_owner_can_stop_it() {
         device_id: car.id,
         owner: third.public_key(),
     });
-    assert_eq!(rejections(&w.submit(STRANGER, vec![recover_again])), ["recovery_pending"]);
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![recover_again])),
+        ["recovery_pending"]
+    );
     let sold = w.sell(&car, &claimant, &buyer, 3);
     assert!(rejections(&sold).is_empty());
     assert!(matches!(
@@ -1358,7 +1371,10 @@ fn an_ownership_recovery_waits_out_its_delay_and_the_owner_can_stop_it() {
             HistoryEntry::RecoveryEnded {
                 outcome: RecoveryOutcome::Superseded
             },
-            HistoryEntry::OwnerChanged { consented: true, .. }
+            HistoryEntry::OwnerChanged {
+                consented: true,
+                ..
+            }
         ]
     ));
     recover(&mut w, &third);

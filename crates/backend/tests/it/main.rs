@@ -21,8 +21,8 @@ use witness_protocol::state::{DeviceLeaf, MapProof};
 use witness_protocol::verdict::{Decision, Evidence, decide};
 use witness_protocol::{
     BackendSecretKey, Consent, DeviceId, Envelope, GatewayAuthorization, Message, ModelId, Opening,
-    OwnerQuery, OwnershipStatement, PossessionProof, Reading, RegistrarAction, Release, RegistrarMessage,
-    RollupInput, SigningKey, VehicleId, VehicleIdentity, open_response,
+    OwnerQuery, OwnershipStatement, PossessionProof, Reading, RegistrarAction, RegistrarMessage,
+    Release, RollupInput, SigningKey, VehicleId, VehicleIdentity, open_response,
 };
 
 pub(crate) const ADMIN: [u8; 20] = [0xAD; 20];

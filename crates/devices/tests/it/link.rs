@@ -178,7 +178,11 @@ async fn proofs_openings_and_pairing_over_the_local_link() {
         statement
             .verify_device(&registered, &crate::common::domain())
             .unwrap();
-        assert_eq!(pair().await.unwrap().status().as_u16(), 409, "the press is used up");
+        assert_eq!(
+            pair().await.unwrap().status().as_u16(),
+            409,
+            "the press is used up"
+        );
     }
     // With a transfer code the device signs the release into the statement; a code for
     // another device is refused.

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use witness_protocol::{
-    Consent, CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey, RegistrarAction,
-    RegistrarMessage,
+    Consent, CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey,
+    RegistrarAction, RegistrarMessage,
 };
 
 use super::{DeviceRow, Receipt, ReceiptStatus, kind};

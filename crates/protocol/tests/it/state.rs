@@ -4,8 +4,7 @@ use sha2::{Digest as _, Sha256};
 use witness_protocol::state::{
     AttestedRef, CorrectedBaseline, CorrectionRef, DeviceLeaf, EMPTY_HASH, HISTORY_TAG,
     HistoryAccumulator, LEAF_LEN, LEAF_TAG, MapProof, MapProofError, NODE_TAG, PendingRecovery,
-    TamperRef, Terminal,
-    key_bit, leaf_hash, node_hash,
+    TamperRef, Terminal, key_bit, leaf_hash, node_hash,
 };
 use witness_protocol::{Commitment, DeviceId, Error, ModelId, VehicleId};
 
@@ -154,7 +153,9 @@ fn only_the_canonical_leaf_encoding_decodes() {
     assert!(DeviceLeaf::decode(&not_bool).is_err());
     // An absent field with a value left in it.
     let fresh = DeviceLeaf::new(DeviceId([9; 16]), ModelId(1), [8; 32]).encode();
-    for offset in [59, 68, 101, 122, 175, 204, 261, 270, 319, 336, 353, 385, 434] {
+    for offset in [
+        59, 68, 101, 122, 175, 204, 261, 270, 319, 336, 353, 385, 434,
+    ] {
         let mut dirty = fresh;
         dirty[offset] = 1;
         assert_eq!(
