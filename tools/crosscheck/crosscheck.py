@@ -2357,6 +2357,308 @@ def state_derived_cases(vectors: dict) -> list:
 
 
 # --------------------------------------------------------------------------------------------
+# The backend's ownership rules (8.4, 8.4.1, 8.4.2) on a device record, written from the spec:
+# each returns the history entries recorded or raises ProtocolError with the rejection code.
+
+
+def new_device(key: bytes) -> dict:
+    return {"key": key, "revoked": False, "successor": None, "owner": None, "ownership_sequence": None,
+            "era": 0, "pending_recovery": None}
+
+
+def model_active(dev: dict | None):
+    if dev is None:
+        raise ProtocolError("unknown_device")
+    if dev["revoked"]:
+        raise ProtocolError("revoked_device")
+    if dev["successor"] is not None:
+        raise ProtocolError("replaced_device")
+
+
+def model_bind(dev: dict, owner: bytes, entry: dict) -> list:
+    if dev["owner"] is not None and dev["owner"] != owner:
+        dev["era"] += 1
+    dev["owner"] = owner
+    return [entry]
+
+
+def model_end_recovery(dev: dict, outcome: str) -> list:
+    if dev["pending_recovery"] is None:
+        return []
+    dev["pending_recovery"] = None
+    return [{"type": "recovery_ended", "outcome": outcome}]
+
+
+def model_ownership(dev: dict | None, m: dict, domain: bytes, now: int) -> list:
+    model_active(dev)
+    verify_strict(dev["key"], signed_bytes(TAG_OWNERSHIP, domain, m["body"]), m["device_signature"])
+    if dev["ownership_sequence"] is not None and m["sequence"] <= dev["ownership_sequence"]:
+        raise ProtocolError("stale_sequence")
+    release = m["release"]
+    if release is None:
+        if dev["owner"] is not None:
+            raise ProtocolError("release_required")
+    else:
+        if dev["owner"] is None:
+            raise ProtocolError("bad_release_signature", "no owner to release")
+        signed = release_signed_message(domain, m["device_id"], dev["ownership_sequence"] or 0, release["expires_at"])
+        try:
+            verify_strict(dev["owner"], signed, release["signature"])
+        except ProtocolError:
+            raise ProtocolError("bad_release_signature") from None
+        if release["expires_at"] < now:
+            raise ProtocolError("release_expired")
+    entries = model_end_recovery(dev, "superseded")
+    entries += model_bind(dev, m["owner"], {"type": "owner_changed", "sequence": m["sequence"],
+                                            "consented": release is not None, "owner": m["owner"].hex()})
+    dev["ownership_sequence"] = m["sequence"]
+    return entries
+
+
+def model_recover(dev: dict | None, m: dict, now: int) -> list:
+    model_active(dev)
+    if dev["owner"] is None:
+        raise ProtocolError("not_owned")
+    if dev["pending_recovery"] is not None:
+        raise ProtocolError("recovery_pending")
+    if m["owner"] == dev["owner"]:
+        raise ProtocolError("same_key")
+    dev["pending_recovery"] = {"owner": m["owner"], "effective_at": now + RECOVERY_DELAY_S}
+    return [{"type": "recovery_started", "registrar": m["registrar"].hex(), "owner": m["owner"].hex(),
+             "effective_at": now + RECOVERY_DELAY_S}]
+
+
+def model_objection(dev: dict | None, m: dict, domain: bytes) -> list:
+    if dev is None:
+        raise ProtocolError("unknown_device")
+    if dev["pending_recovery"] is None or dev["pending_recovery"]["effective_at"] != m["effective_at"]:
+        raise ProtocolError("no_pending_recovery")
+    if m["owner"] != dev["owner"]:
+        raise ProtocolError("not_owner")
+    verify_strict(m["owner"], signed_bytes(TAG_OBJECTION, domain, m["body"]), m["signature"])
+    return model_end_recovery(dev, "objected")
+
+
+def model_revoke(dev: dict | None) -> list:
+    model_active(dev)
+    entries = model_end_recovery(dev, "retired")
+    dev["revoked"] = True
+    return entries + [{"type": "revoked"}]
+
+
+def model_complete(devices: dict, now: int) -> list:
+    """At the start of an accepted input: the recoveries whose time has come, in (effective_at,
+    device) order: (device id, entries)."""
+    due = sorted((d["pending_recovery"]["effective_at"], i) for i, d in devices.items()
+                 if d["pending_recovery"] is not None and d["pending_recovery"]["effective_at"] <= now)
+    out = []
+    for _, i in due:
+        dev = devices[i]
+        owner = dev["pending_recovery"]["owner"]
+        dev["pending_recovery"] = None
+        out.append((i, model_bind(dev, owner, {"type": "owner_recovered", "owner": owner.hex()})))
+    return out
+
+
+def ownership_rule_cases(vectors: dict) -> list:
+    """The ownership vectors through the rules above, and the story's entries they must give."""
+    pv, sv, ov = vectors["ownership_pairing"], vectors["ownership_sale_released"], vectors["ownership_objection"]
+    domain = dom(pv)
+    pairing = decode_ownership_message(h(pv, "message"))
+    sale = decode_ownership_message(h(sv, "message"))
+    rd = Reader(h(ov, "message"))
+    objection = read_objection(rd)
+    rd.finish()
+    rd = Reader(h(vectors["registrar_recover_owner"], "message"))
+    recover = read_registrar(rd)
+    device_seed = h(pv, "device_signing_seed")
+    device_key = h(pv, "device_public_key")
+    seller_seed, buyer_seed = vector_seed("seller"), vector_seed("buyer")
+    seller, buyer = ed25519_public(seller_seed), ed25519_public(buyer_seed)
+    expires = sale["release"]["expires_at"]
+    t0 = 1_790_000_000
+    # The state device's story, by input: its block time and every entry of its notices.
+    story = {}
+    for v in vectors.values():
+        if v["kind"] == "history_notice" and v["valid"] and v["fields"]["device_id"] == vector_device_id("state device").hex():
+            f = v["fields"]
+            x = story.setdefault(f["input_index"], {"block_timestamp": f["block_timestamp"], "entries": [], "positions": set()})
+            if f["position"] not in x["positions"]:  # the odometer-key-only twin repeats a notice
+                x["positions"].add(f["position"])
+                x["entries"] += f["entries"]
+
+    def statement(owner_seed: bytes, sequence: int, release: dict | None) -> dict:
+        body = pairing["device_id"] + ed25519_public(owner_seed) + be(sequence, 8)
+        sig = ed25519_sign(device_seed, signed_bytes(TAG_OWNERSHIP, domain, body))
+        raw = body + (b"\x01" + encode_release(release) if release else b"\x00") + sig
+        return decode_ownership_message(raw)
+
+    def release_by(seed: bytes, released_sequence: int, expires_at: int) -> dict:
+        sig = ed25519_sign(seed, release_signed_message(domain, pairing["device_id"], released_sequence, expires_at))
+        return {"expires_at": expires_at, "signature": sig}
+
+    def owned() -> dict:
+        dev = new_device(device_key)
+        model_ownership(dev, pairing, domain, t0)
+        return dev
+
+    checks = []
+
+    def rejects(name, code, fn):
+        checks.append((f"ownership rules: {name}", lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)))
+
+    def pairing_then_sale(c):
+        dev = new_device(device_key)
+        got = model_ownership(dev, pairing, domain, t0)
+        # The story's owner changes (state device, inputs 5 and 12) are the same statements.
+        want = [e for e in story[5]["entries"] if e["type"] == "owner_changed"]
+        c.eq("first pairing: the story's owner_changed (not consented)", got, want)
+        c.eq("first pairing: era 0 kept (era 0 is the first owner's)", (dev["era"], dev["owner"], dev["ownership_sequence"]), (0, seller, 1))
+        got = model_ownership(dev, sale, domain, expires)  # at its expiry still valid
+        want = [e for e in story[12]["entries"] if e["type"] == "owner_changed"]
+        c.eq("sale released: the story's owner_changed (consented)", got, want)
+        c.eq("sale: a new era, the buyer bound", (dev["era"], dev["owner"], dev["ownership_sequence"]), (1, buyer, 2))
+        c.eq("an entry 6 of 42 bytes", len(encode_entry(got[0])), 42)
+        # The buyer releases in turn: the release names the buyer's binding, sequence 2.
+        third = statement(seller_seed, 3, release_by(buyer_seed, 2, expires))
+        c.eq("sold back with the buyer's release of binding 2", model_ownership(dev, third, domain, t0)[0]["consented"], True)
+        c.eq("era 2", dev["era"], 2)
+    checks.append(("ownership rules: pairing, sale with the release, sale back", pairing_then_sale))
+
+    rejects("unknown device", "unknown_device", lambda: model_ownership(None, pairing, domain, t0))
+    rejects("revoked device", "revoked_device", lambda: model_ownership(dict(new_device(device_key), revoked=True), pairing, domain, t0))
+    rejects("replaced device", "replaced_device",
+            lambda: model_ownership(dict(new_device(device_key), successor=bytes(16)), pairing, domain, t0))
+    rejects("device signature under another key", "bad_signature",
+            lambda: model_ownership(new_device(ed25519_public(seller_seed)), pairing, domain, t0))
+    rejects("device signature for another deployment", "bad_signature",
+            lambda: model_ownership(new_device(device_key), pairing, domain_bytes(1, bytes(20), h(pv, "backend_public_key")), t0))
+    rejects("the pairing replayed", "stale_sequence", lambda: model_ownership(owned(), pairing, domain, t0))
+    rejects("a second first pairing (higher sequence)", "release_required",
+            lambda: model_ownership(owned(), statement(buyer_seed, 5, None), domain, t0))
+    rejects("a release of an unowned device", "bad_release_signature",
+            lambda: model_ownership(new_device(device_key), sale, domain, t0))
+    rejects("the release one second after its expiry", "release_expired",
+            lambda: model_ownership(owned(), sale, domain, expires + 1))
+    rejects("a release by another key than the owner's", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, release_by(buyer_seed, 1, expires)), domain, t0))
+    rejects("a release of another binding (released_sequence 0)", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, release_by(seller_seed, 0, expires)), domain, t0))
+    rejects("the sale's release on a later binding (leaf sequence 1 → 2)", "bad_release_signature",
+            lambda: model_ownership(dict(owned(), ownership_sequence=2), statement(buyer_seed, 3, sale["release"]), domain, t0))
+    rejects("the release with a later expiry than signed", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, dict(sale["release"], expires_at=expires + 1)), domain, t0))
+
+    def recovery(c):
+        dev = owned()
+        now = story[14]["block_timestamp"]
+        got = model_recover(dev, recover, now)
+        c.eq("recovery started: the story's entry (input 14)", got, story[14]["entries"])
+        c.eq("recovery started: 73 bytes", len(encode_entry(got[0])), 73)
+        c.eq("pending", dev["pending_recovery"], {"owner": recover["owner"], "effective_at": now + RECOVERY_DELAY_S})
+        c.eq("the objection names it", objection["effective_at"], dev["pending_recovery"]["effective_at"])
+        c.rejects("a second recovery", "recovery_pending", model_recover, dev, recover, now)
+        c.rejects("an objection by the recovered key", "not_owner", model_objection, dev,
+                  dict(objection, owner=recover["owner"]), domain)
+        c.rejects("an objection with the signature altered", "bad_signature", model_objection, dev,
+                  dict(objection, signature=objection["signature"][:-1] + bytes([objection["signature"][-1] ^ 1])), domain)
+        c.rejects("an objection naming another time", "no_pending_recovery", model_objection, dev,
+                  dict(objection, effective_at=objection["effective_at"] - 1), domain)
+        c.eq("nothing completes before its time", model_complete({b"d": dev}, objection["effective_at"] - 1), [])
+        got = model_objection(dev, objection, domain)
+        c.eq("objected: the story's entry (input 15)", got, story[15]["entries"])
+        c.eq("recovery_ended: 2 bytes", len(encode_entry(got[0])), 2)
+        c.eq("no recovery pending, the owner kept", (dev["pending_recovery"], dev["owner"]), (None, seller))
+        c.rejects("the objection again", "no_pending_recovery", model_objection, dev, objection, domain)
+        # Started again (input 16), completed at the start of a later input (17), a new era.
+        now = story[16]["block_timestamp"]
+        c.eq("started again: the story's entry (input 16)", model_recover(dev, recover, now), story[16]["entries"])
+        later = story[17]["block_timestamp"]
+        c.true("input 17 is at or after the time", later >= now + RECOVERY_DELAY_S)
+        got = model_complete({b"d": dev}, later)
+        c.eq("completed: the story's entry (input 17)", [e for _, es in got for e in es], story[17]["entries"])
+        c.eq("owner_recovered: 33 bytes", len(encode_entry(story[17]["entries"][0])), 33)
+        c.eq("the recovered owner, a new era, the sequence kept", (dev["owner"], dev["era"], dev["ownership_sequence"]),
+             (recover["owner"], 1, 1))
+        c.rejects("recovering to the owner's own key", "same_key", model_recover, dev, recover, later)
+        c.rejects("an objection after the recovery took effect", "no_pending_recovery", model_objection, dev, objection, domain)
+    checks.append(("ownership rules: recovery started, objected, started again, completed (the story's inputs 14-17)", recovery))
+
+    def recovery_ends(c):
+        # The owner's sale ends a pending recovery (superseded), before its owner change.
+        dev = owned()
+        model_recover(dev, recover, t0)
+        got = model_ownership(dev, sale, domain, t0)
+        c.eq("superseded, then the owner change", [e["type"] for e in got], ["recovery_ended", "owner_changed"])
+        c.eq("superseded", got[0]["outcome"], "superseded")
+        c.eq("nothing to complete", model_complete({b"d": dev}, t0 + RECOVERY_DELAY_S), [])
+        # Revoking the unit ends it (retired).
+        dev = owned()
+        model_recover(dev, recover, t0)
+        c.eq("retired, then revoked", model_revoke(dev), [{"type": "recovery_ended", "outcome": "retired"}, {"type": "revoked"}])
+        c.rejects("a recovery of a revoked unit", "revoked_device", model_recover, dev, recover, t0)
+        c.rejects("an objection once retired", "no_pending_recovery", model_objection, dev, objection, domain)
+        # An objection at the recovery's time is too late: the input completes it first.
+        dev = owned()
+        model_recover(dev, recover, t0)
+        model_complete({b"d": dev}, t0 + RECOVERY_DELAY_S)
+        c.rejects("an objection in the input that completes it", "no_pending_recovery", model_objection, dev, objection, domain)
+        # Several due: by time, then device id.
+        a, b, z = owned(), owned(), owned()
+        model_recover(a, recover, t0 + 5)
+        model_recover(b, recover, t0)
+        model_recover(z, recover, t0)
+        got = model_complete({b"\x02": a, b"\x09": b, b"\x01": z}, t0 + 5 + RECOVERY_DELAY_S)
+        c.eq("completion order: (effective_at, device)", [i for i, _ in got], [b"\x01", b"\x09", b"\x02"])
+        c.rejects("a recovery of an unowned device", "not_owned", model_recover, new_device(device_key), recover, t0)
+        c.rejects("a recovery of an unknown device", "unknown_device", model_recover, None, recover, t0)
+        c.rejects("an objection for an unknown device", "unknown_device", model_objection, None, objection, domain)
+        c.rejects("an objection, nothing pending", "no_pending_recovery", model_objection, owned(), objection, domain)
+    checks.append(("ownership rules: superseded, retired, too late, completion order, not owned", recovery_ends))
+
+    # Wire rules of the new messages (op 10, kind 5, entries 11-13), on mutated vector bytes.
+    rmsg, omsg = h(vectors["registrar_recover_owner"], "message"), h(ov, "message")
+
+    def registrar_bytes(data: bytes):
+        def run():
+            rd = Reader(data)
+            read_registrar(rd)
+            rd.finish()
+        return run
+
+    rejects("RecoverOwner with a small-order owner key", "invalid_public_key",
+            registrar_bytes(rmsg[:57] + bytes(32) + rmsg[89:]))
+    rejects("RecoverOwner cut inside the owner key", "truncated", registrar_bytes(rmsg[:70]))
+    rejects("RecoverOwner a byte more", "trailing_bytes", registrar_bytes(rmsg + b"\x00"))
+    rejects("objection with a small-order owner key", "invalid_public_key",
+            lambda: decode_input(bytes([INPUT_VERSION, 1, KIND_OBJECTION]) + omsg[:16] + bytes(32) + omsg[48:]))
+    rejects("input kind 6", "unknown_kind", lambda: decode_input(bytes([INPUT_VERSION, 1, 6]) + omsg))
+    notice = h(vectors["history_recovery_objected"], "notice")
+    E = 56
+    assert notice[E] == 12
+    for outcome in (0, 4, 255):
+        rejects(f"recovery_ended outcome {outcome}", "invalid_field",
+                lambda o=outcome: decode_history_notice(notice[: E + 1] + bytes([o]) + notice[E + 2 :]))
+    started = h(vectors["history_recovery_started"], "notice")
+    rejects("recovery_started cut inside effective_at", "truncated", lambda: decode_history_notice(started[: E + 70]))
+    recovered = h(vectors["history_owner_recovered"], "notice")
+    rejects("owner_recovered cut inside the owner", "truncated", lambda: decode_history_notice(recovered[: E + 20]))
+    for k in (11, 12, 13):
+        # Inside an envelope's range an entry 11-13 is where a reading is due.
+        entry = {11: started, 12: notice, 13: recovered}[k][E:-2]
+        bad = notice[:55] + b"\x02" + b"\x07" + be(1, 8) + b"\x01" + entry + b"\x00\x00"
+        rejects(f"entry {k} where a reading of the range is due", "invalid_field", lambda b=bad: decode_history_notice(b))
+
+    def outcomes(c):
+        for code, name in RECOVERY_OUTCOMES.items():
+            n = decode_history_notice(notice[: E + 1] + bytes([code]) + notice[E + 2 :])
+            c.eq(f"outcome {code}", n["fields"]["entries"], [{"type": "recovery_ended", "outcome": name}])
+            c.eq(f"outcome {code} re-encoded", encode_entry(n["fields"]["entries"][0]), bytes([12, code]))
+    checks.append(("recovery_ended outcomes 1-3", outcomes))
+    return checks
+
+
+# --------------------------------------------------------------------------------------------
 # Derived cases: rules of PROTOCOL.md sections 2, 6.2, 9 and 10 applied to mutated vector bytes.
 
 
@@ -2451,13 +2753,14 @@ def verdict_baseline_cases(vectors: dict) -> list:
     assert leaf["corrected_baseline"] is not None and leaf["corrections"] > 0
     shown = decode_possession(h(v, "possession_proof"))["reading"]["odometer_m"]
 
-    def verdict(changes: dict, opening: bytes | None = None):
+    def verdict(changes: dict, nonce: bytes | None = None):
         got, findings = decide(h(v, "device_id"), encode_leaf(dict(leaf, **changes)), h(v, "possession_proof"),
-                               h(v, "nonce"), opening, dom(v))
+                               nonce or h(v, "nonce"), None, dom(v))
         return got, [f if isinstance(f, str) else f[0] for f in findings]
 
     cb = leaf["corrected_baseline"]
     above = dict(cb, odometer_m=shown + 1)
+    pending = {"owner": ed25519_public(vector_seed("recovered owner")).hex(), "effective_at": 1_791_000_000}
     cases = [
         # Rule 5 needs no highest *and* no corrected baseline: with the baseline alone, rule 6 compares.
         ("no highest, a corrected baseline below the device: rule 10", dict(highest=None, first=None),
@@ -2476,9 +2779,21 @@ def verdict_baseline_cases(vectors: dict) -> list:
          ("flagged", ["counter_behind", "corrections_on_record"])),
         ("the baseline cleared, no opening: rule 8", dict(corrected_baseline=None),
          ("cannot_confirm", ["opening", "corrections_on_record"])),
+        # 8.4.2: a pending recovery closes every verdict from rule 5 on, and none before.
+        ("a recovery pending, consistent", dict(pending_recovery=pending),
+         ("consistent", ["consistent", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, rollback and flagged", dict(pending_recovery=pending, corrected_baseline=above, open_tampers=1),
+         ("rollback", ["rollback", "tamper_on_record", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, no history", dict(pending_recovery=pending, highest=None, first=None, corrected_baseline=None),
+         ("no_history", ["no_history", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, no correction", dict(pending_recovery=pending, corrections=0, latest_correction=None),
+         ("consistent", ["consistent", "recovery_pending"])),
+        ("a recovery pending on a revoked unit (rule 1)", dict(pending_recovery=pending, revoked=True), ("revoked", ["revoked"])),
+        ("a recovery pending, the proof for another nonce (rule 3)", dict(pending_recovery=pending),
+         ("cannot_confirm", ["proof_not_fresh"]), bytes(32)),
     ]
-    return [(f"verdict: {what}", lambda c, w=what, ch=ch, want=want: c.eq(w, verdict(ch), want))
-            for what, ch, want in cases]
+    return [(f"verdict: {what}", lambda c, w=what, ch=ch, want=want, nonce=rest: c.eq(w, verdict(ch, *nonce), want))
+            for what, ch, want, *rest in cases]
 
 
 def correction_cases(vectors: dict) -> list:
@@ -4002,6 +4317,7 @@ def main() -> int:
 
     derived = (derived_cases(by_name) + correction_cases(by_name) + verdict_baseline_cases(by_name)
                + state_derived_cases(by_name)
+               + ownership_rule_cases(by_name)
                + cert_derived_cases(by_name) + cert_correction_cases(by_name)
                + vehicle_cases(by_name) + cert_vehicle_cases(by_name))
     for name, fn in derived:
