@@ -1079,12 +1079,12 @@ def check_ownership(c: Checker, v: dict, all_vectors: dict):
                             ("another device", release_signed_message(dom(v), vector_device_id("other"), pairing["sequence"], r["expires_at"])),
                             ("the ownership tag", signed_bytes(TAG_OWNERSHIP, dom(v), want[len(TAG_OWNERSHIP_RELEASE) + 60 :]))):
             c.rejects(f"release for {what}", "bad_signature", verify_strict, seller, other, r["signature"])
-        # The transfer code's bytes (8.4.1): expires_at ‖ signature, as in the statement.
-        code = h(v, "transfer_code")
-        c.eq("transfer_code = expires_at || release signature (68 bytes)", code, encode_release(r))
-        c.eq("transfer_code = message[57:125]", code, msg[57:125])
-        c.eq("transfer_code length", len(code), RELEASE_LEN)
+        # The transfer code (8.4.1): its text, built here from the statement's device and
+        # release (the statement's bytes 57..125), and parsed back.
         text = transfer_code_text(m["device_id"], r)
+        c.eq("release bytes = message[57:125]", encode_release(r), msg[57:125])
+        c.eq("transfer_code text", v["transfer_code"], text)
+        c.eq("transfer_code parses to the statement's device and release", parse_transfer_code(v["transfer_code"]), (m["device_id"], r))
         c.eq("transfer code text length", len(text), len(TRANSFER_PREFIX) + 2 * (16 + RELEASE_LEN))
         c.eq("transfer code text parses back", parse_transfer_code(text), (m["device_id"], r))
         c.eq("transfer code text, surrounding whitespace", parse_transfer_code(" \n" + text + "\n"), (m["device_id"], r))
@@ -1804,10 +1804,10 @@ def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce
     if linked and len(given) > len(units) - 1:
         linked = False  # a leaf given beyond the last predecessor is no earlier unit of this one
     if not linked:
-        verdict, findings = "cannot_confirm", ["previous_unit"]
-    else:
-        flagged = [u["device_id"] for u in units if u["open_tampers"] != 0]
-        verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes, flagged)
+        # 17.3: the earlier units are not proven, so nothing else is said about the vehicle.
+        return "cannot_confirm", ["previous_unit"]
+    flagged = [u["device_id"] for u in units if u["open_tampers"] != 0]
+    verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes, flagged)
     # From rule 5 on: one unit_replaced per earlier unit, then one corrections_on_record per unit
     # with a correction (the leaf first).
     for u in units[1:]:
@@ -4016,13 +4016,13 @@ def vehicle_cases(vectors: dict) -> list:
         ("another device's leaf as the earlier unit", {}, [dict(pred, device_id=older_id)], ("cannot_confirm", ["previous_unit"])),
         # A leaf given beyond the last predecessor links to nothing (17.3 rule 5: each MUST be the
         # previous leaf's predecessor); the units that do link are still reported (from rule 5 on).
-        ("the earlier unit given twice", {}, [pred, pred], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
-        ("a leaf given beyond the last predecessor", {}, [pred, older], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("the earlier unit given twice", {}, [pred, pred], ("cannot_confirm", ["previous_unit"])),
+        ("a leaf given beyond the last predecessor", {}, [pred, older], ("cannot_confirm", ["previous_unit"])),
         ("an earlier unit given for a leaf that replaced none", dict(predecessor=None), [pred],
          ("cannot_confirm", ["previous_unit"])),
         ("two earlier units", {}, [pred2, older], ("consistent", ["consistent", "unit_replaced", "unit_replaced"])),
         ("two earlier units in the wrong order", {}, [older, pred2], ("cannot_confirm", ["previous_unit"])),
-        ("the second earlier unit missing", {}, [pred2], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("the second earlier unit missing", {}, [pred2], ("cannot_confirm", ["previous_unit"])),
         ("the oldest unit flagged: the vehicle is", {}, [pred2, dict(older, open_tampers=2, tamper_events=2)],
          ("flagged", ["tamper_on_record", "unit_replaced", "unit_replaced"])),
         ("the earlier unit and the leaf flagged: one tamper_on_record each", dict(open_tampers=1), [flagged],

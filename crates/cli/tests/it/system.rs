@@ -972,7 +972,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
     let device = new_device(&car);
     let car = car.to_str().unwrap();
     witness()
-        .args(["device", "register", "--sequence", "1000", "--dir", car])
+        .args(["device", "register", "--dir", car])
         .data_dir(system.dir.path())
         .stdout();
     wait_until("the hand-driven device is registered", || {
