@@ -13,32 +13,18 @@ use witness_protocol::{DeviceId, OwnerObjection, Release, SigningKey, TransferCo
 
 use crate::CliResult;
 use crate::keys::write_private;
-use crate::relay::{call, device_id, leaf_of, login};
+use crate::relay::{Account, call, device_id, leaf_of, login};
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
 pub(crate) struct OwnerArgs {
     #[command(flatten)]
     account: Account,
-    #[command(subcommand)]
-    command: OwnerCommand,
-}
-
-/// The system and the owner's gateway account.
-#[derive(Debug, Args)]
-struct Account {
-    /// The data directory of `witness up` (gateway, node, local link).
-    #[arg(long, global = true, default_value = ".witness")]
-    data_dir: PathBuf,
-    /// The owner's account on the gateway (default: the demo account of `witness up`).
-    #[arg(long, global = true)]
-    user: Option<String>,
-    /// Its password (default: the demo password of `witness up`).
-    #[arg(long, global = true)]
-    password: Option<String>,
-    /// Create the account first.
+    /// Create the gateway account first.
     #[arg(long, global = true)]
     signup: bool,
+    #[command(subcommand)]
+    command: OwnerCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +114,7 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             }
             let statement =
                 pair(&system, id, &owner, transfer_code.as_deref(), *press_button).await?;
-            let token = account_token(account, &system).await?;
+            let token = account_token(account, args.signup, &system).await?;
             post(
                 &format!("{}/v1/devices/{id}/claim", system.gateway_url),
                 &token,
@@ -179,7 +165,7 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             let objection = OwnerObjection::sign(&owner, &domain, id, pending.effective_at);
             let mut w = Writer::with_capacity(120);
             objection.encode(&mut w);
-            let token = account_token(account, &system).await?;
+            let token = account_token(account, args.signup, &system).await?;
             post(
                 &format!("{}/v1/devices/{id}/objection", system.gateway_url),
                 &token,
@@ -239,13 +225,17 @@ async fn pair(
         .ok_or_else(|| format!("the car answered no statement: {answer}"))
 }
 
-async fn account_token(account: &Account, system: &SystemInfo) -> Result<String, String> {
+async fn account_token(
+    account: &Account,
+    signup: bool,
+    system: &SystemInfo,
+) -> Result<String, String> {
     let user = account.user.as_deref().unwrap_or(&system.demo_user);
     let password = account
         .password
         .clone()
         .unwrap_or_else(|| system.demo_password.clone());
-    if account.signup {
+    if signup {
         let http = reqwest::Client::new();
         call(
             http.post(format!("{}/v1/auth/signup", system.gateway_url))

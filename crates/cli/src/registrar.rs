@@ -17,7 +17,7 @@ use witness_protocol::{
 use crate::CliResult;
 use crate::device::DeviceDir;
 use crate::keys::LocalKeys;
-use crate::relay::{call, device_id, leaf_of, login};
+use crate::relay::{Account, call, device_id, leaf_of, login};
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
@@ -31,15 +31,8 @@ pub(crate) struct RegistrarArgs {
 /// Where the act goes and who signs it.
 #[derive(Debug, Args)]
 struct Relay {
-    /// The data directory of `witness up` (gateway, node, registrar key).
-    #[arg(long, global = true, default_value = ".witness")]
-    data_dir: PathBuf,
-    /// Registrar account on the gateway (default: the one of `witness up`).
-    #[arg(long, global = true)]
-    user: Option<String>,
-    /// Its password (default: the demo password of `witness up`).
-    #[arg(long, global = true)]
-    password: Option<String>,
+    #[command(flatten)]
+    account: Account,
     /// Registrar sequence number; it must grow with every act of this registrar (default:
     /// the time in milliseconds, which does for a person at a keyboard).
     #[arg(long, global = true)]
@@ -141,7 +134,7 @@ fn metres(km: f64, what: &str) -> Result<u64, String> {
 
 pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
     let relay = &args.target;
-    let system = SystemInfo::load(&relay.data_dir)?;
+    let system = SystemInfo::load(&relay.account.data_dir)?;
     let action = match &args.command {
         RegistrarCommand::Replace {
             old_device,
@@ -213,10 +206,14 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
     };
     let after = action.clone();
     let act = Act {
-        data_dir: &relay.data_dir,
+        data_dir: &relay.account.data_dir,
         gateway: &system.gateway_url,
-        user: relay.user.as_deref().unwrap_or(&system.registrar_user),
-        password: relay.password.clone(),
+        user: relay
+            .account
+            .user
+            .as_deref()
+            .unwrap_or(&system.registrar_user),
+        password: relay.account.password.clone(),
         sequence: relay.sequence,
         domain: system.domain()?,
     };

@@ -1,12 +1,30 @@
 //! Talking to the services of a system on behalf of a person: the gateway (sign-in, posts)
 //! and the node (a device's leaf, where its word is enough because the rollup decides).
 
+use std::path::PathBuf;
+
+use clap::Args;
 use serde_json::{Value, json};
 use witness_node_client::{NodeClient, NodeEndpoints};
 use witness_protocol::DeviceId;
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 
 use crate::system::SystemInfo;
+
+/// The system and the person's gateway account.
+#[derive(Debug, Args)]
+pub(crate) struct Account {
+    /// The data directory of `witness up` (gateway, node, local link, registrar key).
+    #[arg(long, global = true, default_value = ".witness")]
+    pub(crate) data_dir: PathBuf,
+    /// The account on the gateway (default: the one `witness up` made for the role: the demo
+    /// owner, the registrar).
+    #[arg(long, global = true)]
+    pub(crate) user: Option<String>,
+    /// Its password (default: the demo password of `witness up`).
+    #[arg(long, global = true)]
+    pub(crate) password: Option<String>,
+}
 
 /// A device id given on the command line.
 pub(crate) fn device_id(text: &str) -> Result<DeviceId, String> {

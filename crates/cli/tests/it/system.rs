@@ -839,68 +839,37 @@ fn the_whole_system_catches_every_tamper_scenario() {
         key_file("seller.key", &seller),
         key_file("buyer.key", &buyer),
     );
-    let as_buyer = ["--user", "buyer", "--password", password];
-    let (_, refused) = witness()
-        .args([
-            "owner",
-            "pair",
-            "--device",
-            &sold,
-            "--press-button",
-            "--key",
-        ])
-        .arg(&buyer_key)
-        .args(as_buyer)
-        .data_dir(system.dir.path())
-        .fails();
+    // `witness owner <act> --device <sold> --key <key>` as `user`.
+    let owner = |act: &str, key: &std::path::Path, user: &str| {
+        let mut command = witness();
+        command
+            .args(["owner", act, "--device", &sold, "--key"])
+            .arg(key)
+            .args(["--user", user, "--password", password])
+            .data_dir(system.dir.path());
+        command
+    };
+    let at_the_car = |key: &std::path::Path, user: &str, code: Option<&str>| {
+        let mut command = owner("pair", key, user);
+        command.arg("--press-button");
+        if let Some(code) = code {
+            command.args(["--transfer-code", code]);
+        }
+        command
+    };
+    let (_, refused) = at_the_car(&buyer_key, "buyer", None).fails();
     assert!(refused.contains("release_required"), "{refused}");
-    let code = witness()
-        .args([
-            "owner",
-            "sell",
-            "--device",
-            &sold,
-            "--valid-hours",
-            "1",
-            "--key",
-        ])
-        .arg(&seller_key)
-        .data_dir(system.dir.path())
+    let code = owner("sell", &seller_key, "seller")
+        .args(["--valid-hours", "1"])
         .stdout();
     let code = code.trim();
     assert!(code.starts_with("witness-transfer-1."), "{code}");
-    let (claimed, receipt) = witness()
-        .args([
-            "owner",
-            "pair",
-            "--device",
-            &sold,
-            "--press-button",
-            "--key",
-        ])
-        .arg(&buyer_key)
-        .args(["--transfer-code", code])
-        .args(as_buyer)
-        .data_dir(system.dir.path())
-        .json();
+    let (claimed, receipt) = at_the_car(&buyer_key, "buyer", Some(code)).json();
     assert!(claimed, "{receipt}");
     assert_eq!(receipt["receipt"]["kind"], "ownership", "{receipt}");
     wait_until("the buyer's pairing is processed", || owner_is(&buyer));
     // The code was good once: the seller's binding it released has ended.
-    let (_, reused) = witness()
-        .args([
-            "owner",
-            "pair",
-            "--device",
-            &sold,
-            "--press-button",
-            "--key",
-        ])
-        .arg(&seller_key)
-        .args(["--transfer-code", code])
-        .args(["--user", "seller", "--password", password])
-        .data_dir(system.dir.path())
-        .fails();
+    let (_, reused) = at_the_car(&seller_key, "seller", Some(code)).fails();
     assert!(reused.contains("bad_signature"), "{reused}");
     // After the sale the buyer gets the seller's era as dated odometer values only.
     let (_, dated) = system
@@ -938,19 +907,9 @@ fn the_whole_system_catches_every_tamper_scenario() {
         .arg(&stranger_key)
         .stdout();
     assert_eq!(stranger.trim().len(), 64, "{stranger}");
-    let (_, not_theirs) = witness()
-        .args(["owner", "object", "--device", &sold, "--key"])
-        .arg(&stranger_key)
-        .args(as_buyer)
-        .data_dir(system.dir.path())
-        .fails();
+    let (_, not_theirs) = owner("object", &stranger_key, "buyer").fails();
     assert!(not_theirs.contains("is not yours"), "{not_theirs}");
-    let (objected, receipt) = witness()
-        .args(["owner", "object", "--device", &sold, "--key"])
-        .arg(&buyer_key)
-        .args(as_buyer)
-        .data_dir(system.dir.path())
-        .json();
+    let (objected, receipt) = owner("object", &buyer_key, "buyer").json();
     assert!(objected, "{receipt}");
     assert_eq!(receipt["receipt"]["kind"], "objection", "{receipt}");
     wait_until("the objection is processed", || {

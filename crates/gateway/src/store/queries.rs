@@ -658,33 +658,36 @@ impl Store {
 
     /// Records a claim and queues the ownership statement.
     pub async fn commit_claim(&self, account_id: i64, item: logic::ClaimItem) -> Result<Receipt> {
-        let id = item.statement.device_id;
-        let mut tx = self.dialect.begin(&self.writer).await?;
-        let device = load_devices(&mut tx, &self.dialect, [id], self.dialect.for_update())
-            .await?
-            .remove(&id);
-        let existing = lookup_receipts(&mut *tx, &self.dialect, &[item.hash])
-            .await?
-            .remove(&item.hash);
-        let (effects, receipt) =
-            logic::decide_claim(account_id, &item, device.as_ref(), existing, now_ms())?;
-        apply(&mut tx, &self.dialect, effects).await?;
-        tx.commit().await?;
-        Ok(receipt)
+        self.commit_one(item.statement.device_id, item.hash, |device, existing| {
+            logic::decide_claim(account_id, &item, device, existing, now_ms())
+        })
+        .await
     }
 
     /// Queues an owner's objection.
     pub async fn commit_objection(&self, item: logic::ObjectionItem) -> Result<Receipt> {
-        let id = item.objection.device_id;
+        self.commit_one(item.objection.device_id, item.hash, |device, existing| {
+            logic::decide_objection(&item, device, existing, now_ms())
+        })
+        .await
+    }
+
+    /// One message about one device: `decide` sees the device's row, locked, and the
+    /// message's receipt if it was queued before; its effects commit together.
+    async fn commit_one(
+        &self,
+        id: DeviceId,
+        hash: [u8; 32],
+        decide: impl FnOnce(Option<&DeviceRow>, Option<Receipt>) -> Result<(Vec<Effect>, Receipt)>,
+    ) -> Result<Receipt> {
         let mut tx = self.dialect.begin(&self.writer).await?;
         let device = load_devices(&mut tx, &self.dialect, [id], self.dialect.for_update())
             .await?
             .remove(&id);
-        let existing = lookup_receipts(&mut *tx, &self.dialect, &[item.hash])
+        let existing = lookup_receipts(&mut *tx, &self.dialect, &[hash])
             .await?
-            .remove(&item.hash);
-        let (effects, receipt) =
-            logic::decide_objection(&item, device.as_ref(), existing, now_ms())?;
+            .remove(&hash);
+        let (effects, receipt) = decide(device.as_ref(), existing)?;
         apply(&mut tx, &self.dialect, effects).await?;
         tx.commit().await?;
         Ok(receipt)
