@@ -490,6 +490,105 @@ export async function runScenario(browser, base, checks, { prefix = '', gateway,
     await shot(page, 'system');
   });
 
+  // Ownership needs consent (PROTOCOL.md 8.4): a second account cannot take the owned car by
+  // pairing with it; the owner's "Sell this car" makes a transfer code, with which it can.
+  const leafOf = async (device) => {
+    const r = await fetch(adversary.nodeInspectUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ type: 'device', device_id: device }) });
+    const d = await r.json();
+    const answer = JSON.parse(Buffer.from(String(d.reports?.[0]?.payload ?? '').replace(/^0x/, ''), 'hex').toString('utf8'));
+    return answer.leaf;
+  };
+  const buyer = await newPage(browser);
+  if (endpoints) await buyer.page.addInitScript((e) => localStorage.getItem('witness.endpoints.v1') || localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
+  let transferCode;
+  let sellerOwner;
+  try {
+    await checks.run('a second account claiming the owned car without a transfer code is refused, in words', async () => {
+      assert(honest, 'no claimed device');
+      sellerOwner = (await leafOf(honest))?.owner;
+      assert(sellerOwner, 'the honest device has no owner on the rollup');
+      await buyer.page.goto(`${base}/#/signup`);
+      await buyer.page.getByLabel('User name').fill(`${username}b`);
+      await buyer.page.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
+      await buyer.page.getByLabel('Repeat the password').fill('correct horse battery staple');
+      await buyer.page.getByRole('button', { name: 'Sign up' }).click();
+      await buyer.page.getByTestId('signed-in-as').waitFor({ timeout: 20000 });
+      await buyer.page.goto(`${base}/#/devices`);
+      await buyer.page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
+      const note = await buyer.page.getByTestId('pairing-button-note').innerText();
+      assert(/behind the dashboard/.test(note) && /ignition/.test(note) && /two minutes/.test(note), `the real car's pairing step is not explained: ${note}`);
+      await buyer.page.getByRole('button', { name: 'Look for devices' }).click();
+      const list = buyer.page.getByRole('list', { name: 'Devices on the local link' });
+      await list.waitFor({ timeout: 30000 });
+      await list.locator(`li[data-device="${honest}"]`).getByRole('button', { name: /Claim device/ }).click();
+      const result = buyer.page.getByTestId('claim-result');
+      await result.waitFor({ timeout: 60000 });
+      const text = await result.innerText();
+      await screenshot(buyer.page, prefix + 'claim-refused-owned');
+      assert(/already has an owner/.test(text) && /transfer code/.test(text), `unclear refusal: ${text}`);
+      assert((await leafOf(honest))?.owner === sellerOwner, 'the owner changed without a transfer code');
+    });
+
+    await checks.run("the owner's \"Sell this car\": a transfer code as text and QR, with what it means", async () => {
+      assert(honest && sellerOwner, 'no owned device');
+      await page.goto(`${base}/#/devices/${honest}`);
+      const card = page.getByRole('region', { name: 'Sell this car' });
+      await card.waitFor({ timeout: 30000 });
+      assert((await card.getByLabel('The code expires after').inputValue()) === '72', 'the default expiry is not 72 h');
+      const t0 = Math.floor(Date.now() / 1000);
+      await card.getByRole('button', { name: 'Make a transfer code' }).click();
+      const made = card.getByTestId('transfer-made');
+      await made.waitFor({ timeout: 15000 });
+      transferCode = await card.getByTestId('transfer-code').inputValue();
+      assert(/^witness-transfer-1\.[0-9a-f]{168}$/.test(transferCode), `not a transfer code: ${transferCode}`);
+      assert(transferCode.slice(19, 51) === honest, 'the code names another device');
+      const expiresAt = Number(await made.getAttribute('data-expires-at'));
+      assert(Math.abs(expiresAt - (t0 + 72 * 3600)) < 120, `expires at ${expiresAt}, not 72 h from now`);
+      const meaning = await made.innerText();
+      assert(/names no buyer/.test(meaning) && /works once/.test(meaning) && /expires/i.test(meaning), `what the code means is not said: ${meaning}`);
+      const png = await card.getByTestId('cert-qr').screenshot();
+      writeFileSync(join(ARTIFACTS, `${prefix}transfer-code-qr.png`), png);
+      const decoded = decodeQrPng(png);
+      assert(decoded && decoded.toString('utf8') === transferCode, 'the QR code does not carry the transfer code');
+      await card.scrollIntoViewIfNeeded();
+      await shot(page, 'sell-transfer-code');
+    });
+
+    await checks.run('with the transfer code the second account takes the car over (the owner changes on the leaf)', async () => {
+      assert(honest && transferCode, 'no transfer code');
+      await buyer.page.goto(`${base}/#/devices`);
+      await buyer.page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
+      await buyer.page.getByText('Buying a car that has an owner?').click();
+      await buyer.page.getByLabel('Transfer code').fill(transferCode);
+      const note = await buyer.page.getByTestId('transfer-note').innerText();
+      assert(note.includes(honest) && /valid until/.test(note), `the code is not read: ${note}`);
+      assert((await buyer.page.getByLabel('Device id').inputValue()) === honest, 'the code does not fill the device id');
+      await screenshot(buyer.page, prefix + 'claim-with-transfer-code');
+      await buyer.page.getByRole('button', { name: 'Pair and claim' }).click();
+      const result = buyer.page.getByTestId('claim-result');
+      await result.waitFor({ timeout: CLAIM_TIMEOUT });
+      const text = await result.innerText();
+      await screenshot(buyer.page, prefix + 'claim-transferred');
+      assert(/The car is yours/.test(text), `the transfer did not complete: ${text}`);
+      const leaf = await leafOf(honest);
+      assert(leaf?.owner && leaf.owner !== sellerOwner, `the owner on the leaf is still ${leaf?.owner}`);
+      const buyerKey = await buyer.page.evaluate((d) => JSON.parse(localStorage.getItem('witness.owner-keys.v1') ?? '{}')[d]?.publicKey, honest);
+      assert(leaf.owner === buyerKey, "the leaf's owner is not the buyer's key");
+      log(`transferred ${honest}: owner ${sellerOwner.slice(0, 12)}… → ${leaf.owner.slice(0, 12)}…, sequence ${leaf.ownership_sequence}`);
+      // The seller's page: no longer the owner, nothing to sell.
+      await page.goto(`${base}/#/devices/${honest}`);
+      await page.getByText("(not this browser's key yet)").waitFor({ timeout: 30000 });
+      assert((await page.getByRole('region', { name: 'Sell this car' }).count()) === 0, 'the seller can still sell');
+      // The buyer's page: theirs, and the history says the car changed hands.
+      await buyer.page.goto(`${base}/#/devices/${honest}`);
+      await buyer.page.getByText('(yours)').waitFor({ timeout: 30000 });
+      await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 90000 }).catch(() => {});
+      await screenshot(buyer.page, prefix + 'device-after-transfer');
+    });
+  } finally {
+    await buyer.context.close();
+  }
+
   await checks.run('log out', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('link', { name: 'Log in' }).waitFor({ timeout: 10000 });
