@@ -610,7 +610,8 @@ pub(crate) fn decide_claim(
                     index: 0,
                     signer: "owner's release",
                 })?;
-            if i64::from(release.expires_at) < now {
+            // `now` is in milliseconds, the release's expiry in seconds.
+            if i64::from(release.expires_at).saturating_mul(1000) < now {
                 return Err(GatewayError::conflict(
                     "release_expired",
                     format!("the release expired at {}", release.expires_at),
