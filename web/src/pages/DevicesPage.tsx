@@ -177,6 +177,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
   const [transfer, setTransfer] = useState('');
   const [transferNote, setTransferNote] = useState<{ tone: 'good' | 'warn'; text: string }>();
   const [pressForMe, setPressForMe] = useState(true);
+  const [showTransfer, setShowTransfer] = useState(false);
   const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ tone: 'good' | 'bad' | 'warn'; text: string }>();
@@ -198,6 +199,10 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
   /** A transfer code pasted or read from a QR code: it names its device, which fills the id. */
   const takeTransfer = (text: string) => {
     setTransfer(text);
+    if (!busy) {
+      setResult(undefined);
+      setSteps([]);
+    }
     if (!text.trim()) return setTransferNote(undefined);
     try {
       const code = parseTransferCode(text);
@@ -306,7 +311,10 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
         if (now.leaf?.owner === key.publicKey) {
           set(6, { state: 'ok', detail: 'Recorded on the rollup.' });
           setResult({ tone: 'good', text: code ? 'The car is yours: the seller’s transfer code is used up. Its history is now readable in this browser.' : 'The device is yours. Its history is now readable in this browser.' });
-          if (code) takeTransfer('');
+          if (code) {
+            setTransfer('');
+            setTransferNote(undefined);
+          }
           onClaimed();
           return;
         }
@@ -316,6 +324,8 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       setResult({ tone: 'warn', text: 'Claim sent. It is pending until the rollup processes it.' });
     } catch (e) {
       const text = claimErrorText(e);
+      // The car has an owner: the transfer code is what is missing.
+      if (e instanceof HttpError && (e.code === 'release_required' || e.code === 'release_expired')) setShowTransfer(true);
       const i = s.findIndex((x) => x.state === 'running');
       if (i >= 0) set(i, { state: 'fail', detail: text });
       setResult({ tone: 'bad', text });
@@ -347,7 +357,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
           Look for devices
         </button>
       </div>
-      <details className="disclose transfer" open={transfer.length > 0 || undefined}>
+      <details className="disclose transfer" open={showTransfer} onToggle={(e) => setShowTransfer(e.currentTarget.open)} data-testid="claim-transfer-section">
         <summary>Buying a car that has an owner? Its transfer code</summary>
         <p className="muted small">
           A car that has an owner passes to you only with the seller’s transfer code (“Sell this car” on their device page). Paste it or read its QR code; the claim below then
