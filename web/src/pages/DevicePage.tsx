@@ -230,7 +230,13 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
                   'Owner key',
                   <span key="o">
                     <Hex value={leaf.owner ?? undefined} />{' '}
-                    {key && leaf.owner === key.publicKey ? <span className="good-text">(yours)</span> : key ? <span className="warn-text">(not this browser's key yet)</span> : null}
+                    {key && leaf.owner === key.publicKey ? (
+                      <span className="good-text">(yours)</span>
+                    ) : key && key.sequence !== undefined && leaf.ownership_sequence !== null && leaf.ownership_sequence > key.sequence ? (
+                      <span className="muted" data-testid="owner-passed-on">(another owner's: the car passed on from this browser's key)</span>
+                    ) : key ? (
+                      <span className="warn-text">(not this browser's key yet)</span>
+                    ) : null}
                   </span>,
                 ],
               ]}

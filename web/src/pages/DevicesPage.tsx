@@ -310,7 +310,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
         const now = await publicDevice(url, dev);
         if (now.leaf?.owner === key.publicKey) {
           set(6, { state: 'ok', detail: 'Recorded on the rollup.' });
-          setResult({ tone: 'good', text: code ? 'The car is yours: the seller’s transfer code is used up. Its history is now readable in this browser.' : 'The device is yours. Its history is now readable in this browser.' });
+          setResult({ tone: 'good', text: code ? 'The car is yours: the seller’s transfer code is used up. Its readings from now on, and the dated odometer values of earlier owners, are readable in this browser.' : 'The device is yours. Its history is now readable in this browser.' });
           if (code) {
             setTransfer('');
             setTransferNote(undefined);
