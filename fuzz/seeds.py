@@ -8,7 +8,9 @@ named by its SHA-256; scripts/fuzz.sh starts every run from these seeds. Run aft
   examples, the other forms the node accepts, and malformed ones.
 - backend_advance: sequences of steps in the framing of fuzz_targets/backend_advance.rs,
   built from the vectors: the admin authorizing a gateway, registrars registering devices,
-  envelopes and ownership statements from the gateway, inspect queries.
+  envelopes and ownership statements from the gateway (a first pairing, a sale with the
+  owner's release), a registrar's ownership recovery, the owner's objection, a recovery
+  that takes effect, inspect queries.
 """
 import hashlib
 import json
@@ -137,6 +139,7 @@ def node_rpc_seeds():
 ADMIN, GATEWAY, STRANGER = 1, 2, 3  # the senders of the target: [n; 20]
 SIGN = 0x80  # the target signs the fuzz registrar's messages of the step
 BLOCK_TIME = 1_790_100_000  # after every reading of the vectors, within their maximum age
+RECOVERY_DELAY_S = 7 * 86_400  # PROTOCOL.md 8.4.2
 
 
 def step(sender, payload=b"", inspect=b"", timestamp=BLOCK_TIME):
@@ -166,16 +169,26 @@ def backend_advance_seeds(vectors):
     registrar = hexb(by_name["registrar_register_device"]["signer_public_key"])
 
     def register(device_id, public_key, sequence, model=3):
-        """A RegisterDevice of the fuzz registrar, unsigned: the target signs it (SIGN)."""
-        body = (registrar + struct.pack(">Q", sequence) + bytes([1]) + hexb(device_id)
-                + struct.pack(">I", model) + hexb(public_key))
+        """A RegisterDevice (op 8, PROTOCOL.md 8.2) of the fuzz registrar, unsigned: the
+        target signs it (SIGN). Each device its own vehicle (one active unit per vehicle)."""
+        vehicle = hashlib.sha256(b"fuzz seed vehicle/" + hexb(device_id)).digest()
+        body = (registrar + struct.pack(">Q", sequence) + bytes([8]) + hexb(device_id)
+                + struct.pack(">I", model) + hexb(public_key) + vehicle)
+        return bytes([2]) + body + bytes(64)
+
+    def recover(device_id, owner, sequence):
+        """A RecoverOwner (op 10, 8.4.2) of the fuzz registrar, unsigned (SIGN)."""
+        body = registrar + struct.pack(">Q", sequence) + bytes([10]) + hexb(device_id) + owner
         return bytes([2]) + body + bytes(64)
 
     envelopes = [v for v in vectors if v["kind"] == "envelope"]
     good = [v for v in envelopes if v["valid"]]
     bad = [v for v in envelopes if not v["valid"]]
     registrars = [v for v in vectors if v["kind"] == "registrar"]
-    ownership = [v for v in vectors if v["kind"] == "ownership"]
+    ownership = [by_name["ownership_pairing"], by_name["ownership_sale_released"]]
+    objection = by_name["ownership_objection"]
+    # The key the vectors' recovery binds: RecoverOwner's owner field (after device_id).
+    recovered_owner = hexb(by_name["registrar_recover_owner"]["message"])[57:89]
     owner_query = by_name["owner_query"]
     proof = by_name["possession_proof"]
     batch = by_name["input_batch_of_three_envelopes_and_gateway_authorization"]
@@ -214,10 +227,27 @@ def backend_advance_seeds(vectors):
     # Ownership and the history keys: pairing, sale, an owner query, a possession proof.
     devices = rollup_input(register(ownership_device, ownership[0]["device_public_key"], 1),
                            register(possession_device, proof["device_public_key"], 2))
+    # The objection names the recovery started at this block time (its effective_at - 7 days);
+    # the sale's release is valid until its expiry, after that.
+    first_recovery = struct.unpack(">Q", hexb(objection["message"])[48:56])[0] - RECOVERY_DELAY_S
+    second_recovery = first_recovery + 100_000
+    assert ownership[1]["release_expires_at"] > first_recovery + 2_000
     owner = [step(ADMIN, rollup_input(authorize(GATEWAY))),
-             step(SIGN, devices)]
-    owner += [step(GATEWAY, hexb(v["input"]), inspect(about(ownership_device)[0]))
-              for v in ownership]
+             step(SIGN, devices),
+             # The first pairing; a registrar's recovery, the owner's objection (anyone sends it).
+             step(GATEWAY, hexb(ownership[0]["input"]), inspect(about(ownership_device)[0])),
+             step(SIGN | STRANGER, rollup_input(recover(ownership_device, recovered_owner, 3)),
+                  inspect(about(ownership_device)[1]), first_recovery),
+             step(STRANGER, hexb(objection["input"]), inspect(about(ownership_device)[0]),
+                  first_recovery + 1_000),
+             # The sale with the seller's release; a second recovery, which takes effect at
+             # the start of the first input 7 days later.
+             step(GATEWAY, hexb(ownership[1]["input"]), inspect(about(ownership_device)[0]),
+                  first_recovery + 2_000),
+             step(SIGN | STRANGER, rollup_input(recover(ownership_device, recovered_owner, 4)),
+                  b"", second_recovery),
+             step(ADMIN, rollup_input(authorize(GATEWAY)), inspect(about(ownership_device)[1]),
+                  second_recovery + RECOVERY_DELAY_S + 60)]
     owner.append(step(STRANGER, b"", inspect({
         "type": "history_keys", "owner_query": owner_query["message"] + owner_query["signature"],
     })))

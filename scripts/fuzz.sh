@@ -8,6 +8,7 @@
 #   FUZZ_RUNS=10000000 scripts/fuzz.sh 0 decode   # a fixed number of executions instead
 #   FUZZ_JOBS=2 FUZZ_RUNS=10000000 scripts/fuzz.sh 0 backend_advance
 #                      # that many processes sharing one corpus, FUZZ_RUNS/FUZZ_JOBS each
+#                      # (FUZZ_WORK=DIR keeps their corpus and logs)
 #
 # No cargo-fuzz and no nightly: the instrumentation cargo-fuzz asks rustc for (SanitizerCoverage
 # through LLVM pass arguments, `--cfg fuzzing`) is available on stable; only the address
@@ -28,8 +29,13 @@ export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-co
 export RUSTC_WRAPPER="$PWD/rustc-uninstrumented.sh"
 # --target: the flags then apply to the targets only, not to build scripts and proc macros.
 cargo build --release --locked --target "$triple" $(printf -- '--bin %s ' "${targets[@]}")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# FUZZ_WORK=DIR keeps the scratch corpus and the logs (a long run's figures) in DIR.
+if [ -n "${FUZZ_WORK:-}" ]; then
+  work=$(mkdir -p "$FUZZ_WORK" && cd "$FUZZ_WORK" && pwd)
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t" "corpus/$t"
   jobs=${FUZZ_JOBS:-1}

@@ -36,6 +36,7 @@ TAG_ENVELOPE = b"witness/v2/envelope"
 TAG_REGISTRAR = b"witness/v2/registrar"
 TAG_OWNERSHIP = b"witness/v2/ownership"
 TAG_OWNERSHIP_RELEASE = b"witness/v2/ownership-release"
+TAG_OBJECTION = b"witness/v2/objection"
 TAG_POSSESSION = b"witness/v2/possession"
 TAG_OWNER_QUERY = b"witness/v2/owner-query"
 TAG_BLINDING = b"witness/v1/blinding"
@@ -65,7 +66,9 @@ MIN_MESSAGE_LEN = 22
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
 
-KIND_ENVELOPE, KIND_REGISTRAR, KIND_GATEWAY, KIND_OWNERSHIP = 1, 2, 3, 4
+KIND_ENVELOPE, KIND_REGISTRAR, KIND_GATEWAY, KIND_OWNERSHIP, KIND_OBJECTION = 1, 2, 3, 4, 5
+# 8.4.2: a registrar's recovery takes effect seven days (block time) after it starts.
+RECOVERY_DELAY_S = 7 * 86_400
 
 
 class ProtocolError(Exception):
@@ -608,7 +611,7 @@ def simulated_vehicle(seed: bytes) -> tuple[str, bytes]:
     return vin, hashlib.sha256(b"witness simulated vehicle salt" + seed).digest()
 
 
-OP_REGISTER, OP_REPLACE = 8, 9
+OP_REGISTER, OP_REPLACE, OP_RECOVER = 8, 9, 10
 
 
 def read_registrar(rd: Reader) -> dict:
@@ -626,6 +629,9 @@ def read_registrar(rd: Reader) -> dict:
         m.update(device_id=rd.take(16), reason=rd.text(MAX_REASON))
     elif op == 3:
         m.update(device_id=rd.take(16), new_key=parse_ed25519_key(rd.take(32)))
+    elif op == OP_RECOVER:
+        # 8.4.2 RecoverOwner: the device ‖ the owner key the recovery binds.
+        m.update(device_id=rd.take(16), owner=parse_ed25519_key(rd.take(32)))
     elif op in (5, 6):
         m.update(key=parse_ed25519_key(rd.take(32)))
     elif op == OP_CORRECT:
@@ -643,13 +649,71 @@ def read_gateway_authorization(rd: Reader) -> dict:
     return {"gateway": rd.take(20), "authorized": rd.boolean()}
 
 
+RELEASE_LEN = 68  # 8.4.1: expires_at u32 ‖ signature 64
+TRANSFER_PREFIX = "witness-transfer-1."
+
+
+def read_release(rd: Reader) -> dict:
+    """8.4.1 Release: expires_at u32 ‖ the current owner's signature 64."""
+    return {"expires_at": rd.u32(), "signature": rd.take(64)}
+
+
+def encode_release(release: dict) -> bytes:
+    return be(release["expires_at"], 4) + release["signature"]
+
+
+def release_signed_message(domain: bytes, device_id: bytes, released_sequence: int, expires_at: int) -> bytes:
+    """8.4.1: what the current owner signs to release the binding `released_sequence`."""
+    return signed_bytes(TAG_OWNERSHIP_RELEASE, domain, device_id + be(released_sequence, 8) + be(expires_at, 4))
+
+
 def read_ownership(rd: Reader) -> dict:
+    """8.4: device_id 16 ‖ owner 32 ‖ sequence u64 (the body the device signs) ‖ consent u8
+    (0 first pairing; 1 release, then the Release) ‖ device signature 64."""
     start = rd.pos
     m = {"device_id": rd.take(16), "owner": parse_ed25519_key(rd.take(32)), "sequence": rd.u64()}
     m["body"] = rd.data[start : rd.pos]
-    m["release"] = rd.take(64) if rd.boolean() else None
+    consent = rd.u8()
+    if consent == 0:
+        m["release"] = None
+    elif consent == 1:
+        m["release"] = read_release(rd)
+    else:
+        raise ProtocolError("invalid_field", f"consent {consent}")
     m["device_signature"] = rd.take(64)
     return m
+
+
+def read_objection(rd: Reader) -> dict:
+    """8.4.2 OwnerObjection: device_id 16 ‖ owner 32 ‖ effective_at u64 ‖ signature 64."""
+    start = rd.pos
+    m = {"device_id": rd.take(16), "owner": parse_ed25519_key(rd.take(32)), "effective_at": rd.u64()}
+    m["body"] = rd.data[start : rd.pos]
+    m["signature"] = rd.take(64)
+    return m
+
+
+def _strict_hex(text: str) -> bytes:
+    """Hex digits in pairs and nothing else (no whitespace inside, unlike bytes.fromhex)."""
+    if len(text) % 2 or any(ch not in "0123456789abcdefABCDEF" for ch in text):
+        raise ProtocolError("invalid_field", "transfer code hex")
+    return bytes.fromhex(text)
+
+
+def transfer_code_text(device_id: bytes, release: dict) -> str:
+    """8.4.1: witness-transfer-1. ‖ lowercase hex(device_id 16 ‖ expires_at u32 ‖ signature 64)."""
+    return TRANSFER_PREFIX + (device_id + encode_release(release)).hex()
+
+
+def parse_transfer_code(text: str) -> tuple[bytes, dict]:
+    text = text.strip()
+    if not text.startswith(TRANSFER_PREFIX):
+        raise ProtocolError("unsupported_version", "transfer code prefix")
+    rd = Reader(_strict_hex(text[len(TRANSFER_PREFIX) :]))
+    device_id = rd.take(16)
+    release = read_release(rd)
+    rd.finish()
+    return device_id, release
 
 
 def decode_possession(data: bytes) -> dict:
@@ -704,6 +768,8 @@ def decode_input(data: bytes) -> list[tuple[int, dict]]:
             messages.append((kind, read_gateway_authorization(rd)))
         elif kind == KIND_OWNERSHIP:
             messages.append((kind, read_ownership(rd)))
+        elif kind == KIND_OBJECTION:
+            messages.append((kind, read_objection(rd)))
         else:
             raise ProtocolError("unknown_kind", f"kind {kind}")
     rd.finish()
@@ -895,6 +961,7 @@ REGISTRAR_EXPECTED = {
     "registrar_replace_unit": OP_REPLACE,
     "registrar_revoke_device": 2,
     "registrar_rotate_key": 3,
+    "registrar_recover_owner": OP_RECOVER,
     "registrar_correct": OP_CORRECT,
     "registrar_add_registrar": 5,
     "registrar_remove_registrar": 6,
@@ -913,7 +980,7 @@ def check_registrar(c: Checker, v: dict):
     c.eq("op", m["op"], REGISTRAR_EXPECTED[v["name"]])
     # Op fields: RegisterDevice 16 + 4 + 32 + 32 (189 bytes in all, 8.2); ReplaceUnit 32 + 16 +
     # 16 + 4 + 32 + 8 = 108, so 213 bytes in all (8.2's table says 221: see the report).
-    fixed = {OP_REGISTER: 84, OP_REPLACE: 108, 3: 48, 5: 32, 6: 32}
+    fixed = {OP_REGISTER: 84, OP_REPLACE: 108, 3: 48, OP_RECOVER: 48, 5: 32, 6: 32}
     if m["op"] in fixed:
         c.eq("message length", len(msg), 105 + fixed[m["op"]])
     else:
@@ -943,6 +1010,11 @@ def check_registrar(c: Checker, v: dict):
         c.eq("model, baseline", (m["model"], m["baseline_m"]), (3, 152_300_000))
     if m["op"] == 3:
         c.eq("new key", m["new_key"], second)
+    if m["op"] == OP_RECOVER:
+        # 8.4.2: 105 + 16 + 32 = 153 bytes; the registered device to the key "recovered owner".
+        c.eq("RecoverOwner message length", len(msg), 153)
+        c.eq("recovered owner = generator label", m["owner"], ed25519_public(vector_seed("recovered owner")))
+        c.eq("op fields re-encoded", m["body"][41:], m["device_id"] + m["owner"])
     if m["op"] in (5, 6):
         c.eq("registrar key field", m["key"], second)
     if m["op"] == 2:
@@ -969,30 +1041,110 @@ def check_ownership(c: Checker, v: dict, all_vectors: dict):
     m = read_ownership(rd)
     rd.finish()
     c.count += 1
+    # 8.4: the device signs the 56-byte body only (not the consent).
     check_statement_common(c, v, TAG_OWNERSHIP, m["body"], m["device_signature"])
     c.eq("body length", len(m["body"]), 56)
-    c.eq("message length", len(msg), 185 if m["release"] else 121)
+    c.eq("message length (121 first pairing, 189 release)", len(msg), 189 if m["release"] else 121)
     c.eq("signer (the device) seed = generator label", h(v, "signer_seed"), vector_seed("ownership"))
     c.eq("device_id = generator label", m["device_id"], vector_device_id("ownership"))
+    c.eq("message = body || consent || [release] || device signature", msg,
+         m["body"] + (b"\x01" + encode_release(m["release"]) if m["release"] else b"\x00") + m["device_signature"])
+    release_fields = ("release_signer_seed", "released_sequence", "release_expires_at", "release_signed_message",
+                      "release_signature", "transfer_code")
     if m["release"] is not None:
-        c.eq("has_release byte", msg[56], 1)
-        c.eq("release = message[57:121]", m["release"], h(v, "release_signature"))
-        c.eq("release_signed_message", h(v, "release_signed_message"),
-             signed_bytes(TAG_OWNERSHIP_RELEASE, dom(v), m["body"]))
-        seller = ed25519_public(h(v, "release_signer_seed"))
-        verify_strict(seller, h(v, "release_signed_message"), m["release"])
-        c.count += 1
+        r = m["release"]
+        c.eq("consent byte", msg[56], 1)
+        c.eq("release expires_at = message[57:61]", r["expires_at"], v["release_expires_at"])
+        c.eq("release signature = message[61:125]", r["signature"], h(v, "release_signature"))
         pairing = decode_ownership_message(h(all_vectors["ownership_pairing"], "message"))
+        # The release ends the binding it names: the seller's, made by the pairing statement.
+        c.eq("released_sequence = the pairing's sequence (the leaf's ownership_sequence)",
+             v["released_sequence"], pairing["sequence"])
+        want = release_signed_message(dom(v), m["device_id"], pairing["sequence"], r["expires_at"])
+        c.eq("release_signed_message = tag || domain || device_id || released_sequence || expires_at",
+             h(v, "release_signed_message"), want)
+        c.eq("release_signed_message length", len(want), len(TAG_OWNERSHIP_RELEASE) + 60 + 28)
+        c.eq("release signer seed = generator label", h(v, "release_signer_seed"), vector_seed("seller"))
+        seller = ed25519_public(h(v, "release_signer_seed"))
+        verify_strict(seller, want, r["signature"])
+        c.count += 1
+        c.eq("release re-signed (deterministic Ed25519)", ed25519_sign(h(v, "release_signer_seed"), want), r["signature"])
         c.eq("release signer = previous owner (pairing vector)", seller, pairing["owner"])
         c.true("sequence increases over the pairing", m["sequence"] > pairing["sequence"])
         c.eq("new owner = buyer label", m["owner"], ed25519_public(vector_seed("buyer")))
+        c.eq("same device as the pairing", m["device_id"], pairing["device_id"])
+        # The release names the binding it ends, the device and the deployment, and nothing of the buyer.
+        for what, other in (("another released sequence", release_signed_message(dom(v), m["device_id"], pairing["sequence"] + 1, r["expires_at"])),
+                            ("another expiry", release_signed_message(dom(v), m["device_id"], pairing["sequence"], r["expires_at"] + 1)),
+                            ("another device", release_signed_message(dom(v), vector_device_id("other"), pairing["sequence"], r["expires_at"])),
+                            ("the ownership tag", signed_bytes(TAG_OWNERSHIP, dom(v), want[len(TAG_OWNERSHIP_RELEASE) + 60 :]))):
+            c.rejects(f"release for {what}", "bad_signature", verify_strict, seller, other, r["signature"])
+        # The transfer code (8.4.1): its text, built here from the statement's device and
+        # release (the statement's bytes 57..125), and parsed back.
+        text = transfer_code_text(m["device_id"], r)
+        c.eq("release bytes = message[57:125]", encode_release(r), msg[57:125])
+        c.eq("transfer_code text", v["transfer_code"], text)
+        c.eq("transfer_code parses to the statement's device and release", parse_transfer_code(v["transfer_code"]), (m["device_id"], r))
+        c.eq("transfer code text length", len(text), len(TRANSFER_PREFIX) + 2 * (16 + RELEASE_LEN))
+        c.eq("transfer code text parses back", parse_transfer_code(text), (m["device_id"], r))
+        c.eq("transfer code text, surrounding whitespace", parse_transfer_code(" \n" + text + "\n"), (m["device_id"], r))
+        for what, bad, code_ in (("wrong prefix", "witness-transfer-2." + text[len(TRANSFER_PREFIX):], "unsupported_version"),
+                                 ("no prefix", text[len(TRANSFER_PREFIX):], "unsupported_version"),
+                                 ("non-hex", text[:-2] + "zz", "invalid_field"),
+                                 ("odd length", text[:-1], "invalid_field"),
+                                 ("a space inside", text[:30] + " " + text[30:], "invalid_field"),
+                                 ("one byte short", text[:-2], "truncated"),
+                                 ("only the device id", text[: len(TRANSFER_PREFIX) + 32], "truncated"),
+                                 ("a byte more", text + "00", "trailing_bytes")):
+            c.rejects(f"transfer code: {what}", code_, parse_transfer_code, bad)
     else:
-        c.eq("has_release byte", msg[56], 0)
+        c.eq("consent byte", msg[56], 0)
         c.eq("owner = seller label", m["owner"], ed25519_public(vector_seed("seller")))
+        c.eq("first pairing: no release fields", [f for f in release_fields if f in v], [])
+    # Consent bytes other than 0 and 1 are refused; a first pairing with release bytes has trailing bytes.
+    for consent in (2, 255):
+        c.rejects(f"consent {consent}", "invalid_field", decode_ownership_message, msg[:56] + bytes([consent]) + msg[57:])
+    c.rejects("cut after the consent byte", "truncated", decode_ownership_message, msg[:57])
+    c.rejects("a byte more", "trailing_bytes", decode_ownership_message, msg + b"\x00")
+    if m["release"] is None:
+        c.rejects("consent 1 without a release", "truncated", decode_ownership_message, msg[:56] + b"\x01" + msg[57:])
+    else:
+        c.rejects("consent 0 with a release", "trailing_bytes", decode_ownership_message, msg[:56] + b"\x00" + msg[57:])
     inp = h(v, "input")
     c.eq("input = 02 01 04 || message", inp, bytes([INPUT_VERSION, 1, KIND_OWNERSHIP]) + msg)
     msgs = decode_input(inp)
     c.eq("input parses to one ownership message", [(k, x["body"]) for k, x in msgs], [(KIND_OWNERSHIP, m["body"])])
+
+
+def check_objection(c: Checker, v: dict, all_vectors: dict):
+    """8.4.2: the current owner objects to a pending recovery, named by its effective_at."""
+    msg = h(v, "message")
+    rd = Reader(msg)
+    m = read_objection(rd)
+    rd.finish()
+    c.count += 1
+    check_statement_common(c, v, TAG_OBJECTION, m["body"], m["signature"])
+    c.eq("message length", len(msg), 120)
+    c.eq("body length", len(m["body"]), 56)
+    c.eq("message re-encoded", m["device_id"] + m["owner"] + be(m["effective_at"], 8) + m["signature"], msg)
+    c.eq("owner = signer", m["owner"], h(v, "signer_public_key"))
+    c.eq("signer seed = generator label (the seller, owner since the pairing)", h(v, "signer_seed"), vector_seed("seller"))
+    pairing = decode_ownership_message(h(all_vectors["ownership_pairing"], "message"))
+    c.eq("device = the ownership vectors'", m["device_id"], pairing["device_id"])
+    c.eq("objector = the owner the pairing bound", m["owner"], pairing["owner"])
+    # It names the recovery the history story starts: that input's block time + 7 days.
+    started = all_vectors["history_recovery_started"]["fields"]
+    c.eq("effective_at = recovery start + 604800", m["effective_at"], started["block_timestamp"] + RECOVERY_DELAY_S)
+    c.eq("the started recovery's effective_at", m["effective_at"],
+         next(e["effective_at"] for e in started["entries"] if e["type"] == "recovery_started"))
+    other = signed_bytes(TAG_OBJECTION, dom(v), m["device_id"] + m["owner"] + be(m["effective_at"] + 1, 8))
+    c.rejects("objection to another recovery", "bad_signature", verify_strict, m["owner"], other, m["signature"])
+    c.rejects("a byte more", "trailing_bytes", decode_input, h(v, "input") + b"\x00")
+    c.rejects("no signature", "truncated", decode_input, bytes([INPUT_VERSION, 1, KIND_OBJECTION]) + msg[:56])
+    inp = h(v, "input")
+    c.eq("input = 02 01 05 || message", inp, bytes([INPUT_VERSION, 1, KIND_OBJECTION]) + msg)
+    msgs = decode_input(inp)
+    c.eq("input parses to one objection", [(k, x["body"] + x["signature"]) for k, x in msgs], [(KIND_OBJECTION, msg)])
 
 
 def decode_ownership_message(data: bytes) -> dict:
@@ -1069,7 +1221,7 @@ TAG_KEY_ODOMETER = b"witness/v2/history-key/odometer"
 TAG_KEY_DETAIL = b"witness/v2/history-key/detail"
 EMPTY = bytes(32)
 LEAF_VERSION = 2
-LEAF_LEN = 401
+LEAF_LEN = 442
 MAP_PROOF_VERSION = 1
 KEY_BITS = 128
 NOTICE_VERSION = 2
@@ -1138,6 +1290,8 @@ def read_leaf(rd: Reader) -> dict:
         "vehicle": rd.take(32).hex(),
         "predecessor": read_opt(rd, lambda: rd.take(16).hex()),
         "successor": read_opt(rd, lambda: rd.take(16).hex()),
+        # Offset 352 (8.4.2): a registrar's ownership recovery waiting for its time.
+        "pending_recovery": read_opt(rd, lambda: {"owner": rd.take(32).hex(), "effective_at": rd.u64()}),
     }
     leaf["history"] = {"count": rd.u64(), "root": rd.take(32).hex(), "last_input": read_opt(rd, rd.u64)}
     return leaf
@@ -1169,6 +1323,7 @@ def encode_leaf(leaf: dict) -> bytes:
     out += bytes.fromhex(leaf["vehicle"])
     out += enc_opt(leaf["predecessor"], bytes.fromhex, 16)
     out += enc_opt(leaf["successor"], bytes.fromhex, 16)
+    out += enc_opt(leaf["pending_recovery"], lambda p: bytes.fromhex(p["owner"]) + u64(p["effective_at"]), 40)
     hist = leaf["history"]
     out += u64(hist["count"]) + bytes.fromhex(hist["root"]) + enc_opt(hist["last_input"], u64, 8)
     assert len(out) == LEAF_LEN
@@ -1348,7 +1503,23 @@ def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitme
     if kind == 10:
         # The unit replaced another: the old unit's id ‖ the baseline it starts from ‖ the registrar.
         return {"type": "replaces", "old_device": rd.take(16).hex(), "baseline_m": rd.u64(), "registrar": rd.take(32).hex()}
+    if kind == 11:
+        # 8.4.2: a registrar started a recovery: registrar 32 ‖ owner 32 ‖ effective_at u64.
+        return {"type": "recovery_started", "registrar": rd.take(32).hex(), "owner": rd.take(32).hex(),
+                "effective_at": rd.u64()}
+    if kind == 12:
+        # The pending recovery ended without taking effect: outcome 1 objected, 2 superseded, 3 retired.
+        outcome = rd.u8()
+        if outcome not in RECOVERY_OUTCOMES:
+            raise ProtocolError("invalid_field", f"recovery outcome {outcome}")
+        return {"type": "recovery_ended", "outcome": RECOVERY_OUTCOMES[outcome]}
+    if kind == 13:
+        # The pending recovery took effect: the recovered owner's key (a new era follows).
+        return {"type": "owner_recovered", "owner": rd.take(32).hex()}
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
+
+
+RECOVERY_OUTCOMES = {1: "objected", 2: "superseded", 3: "retired"}
 
 
 def encode_entry(e: dict) -> bytes:
@@ -1371,6 +1542,12 @@ def encode_entry(e: dict) -> bytes:
         return b"\x09" + bytes.fromhex(e["new_device"]) + bytes.fromhex(e["registrar"])
     if t == "replaces":
         return b"\x0a" + bytes.fromhex(e["old_device"]) + be(e["baseline_m"], 8) + bytes.fromhex(e["registrar"])
+    if t == "recovery_started":
+        return b"\x0b" + bytes.fromhex(e["registrar"]) + bytes.fromhex(e["owner"]) + be(e["effective_at"], 8)
+    if t == "recovery_ended":
+        return b"\x0c" + bytes([{v: k for k, v in RECOVERY_OUTCOMES.items()}[e["outcome"]]])
+    if t == "owner_recovered":
+        return b"\x0d" + bytes.fromhex(e["owner"])
     raise AssertionError(t)
 
 
@@ -1627,10 +1804,10 @@ def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce
     if linked and len(given) > len(units) - 1:
         linked = False  # a leaf given beyond the last predecessor is no earlier unit of this one
     if not linked:
-        verdict, findings = "cannot_confirm", ["previous_unit"]
-    else:
-        flagged = [u["device_id"] for u in units if u["open_tampers"] != 0]
-        verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes, flagged)
+        # 17.3: the earlier units are not proven, so nothing else is said about the vehicle.
+        return "cannot_confirm", ["previous_unit"]
+    flagged = [u["device_id"] for u in units if u["open_tampers"] != 0]
+    verdict, findings = decide_from_rule_5(leaf, device_id, proof, opening_bytes, flagged)
     # From rule 5 on: one unit_replaced per earlier unit, then one corrections_on_record per unit
     # with a correction (the leaf first).
     for u in units[1:]:
@@ -1640,6 +1817,9 @@ def decide(device_id: bytes, leaf_bytes: bytes | None, proof_bytes: bytes, nonce
             latest = u["latest_correction"] or {}
             findings.append(("corrections_on_record", u["device_id"], u["corrections"], latest.get("counter"),
                              latest.get("input_index")))
+    # 8.4.2: last, a recovery pending on the asked unit (the owner may still object).
+    if leaf["pending_recovery"] is not None:
+        findings.append(("recovery_pending", leaf["pending_recovery"]["owner"], leaf["pending_recovery"]["effective_at"]))
     return verdict, findings
 
 
@@ -1689,7 +1869,7 @@ def expect_outcome(c: Checker, v: dict, fn):
     return None
 
 
-def check_leaf_vector(c: Checker, v: dict):
+def check_leaf_vector(c: Checker, v: dict, all_vectors: dict):
     raw = h(v, "leaf")
     leaf = expect_outcome(c, v, lambda: decode_leaf(raw))
     if leaf is None:
@@ -1723,10 +1903,21 @@ def check_leaf_vector(c: Checker, v: dict):
            leaf["device_id"] not in (leaf["predecessor"], leaf["successor"]))
     if leaf["device_id"] == vector_device_id("leaf fresh").hex():
         c.eq("public key = generator label", leaf["public_key"], ed25519_public(vector_seed("leaf fresh")).hex())
+    # 8.4.2: a recovery is pending only on an owned, active unit, to another key.
+    p = leaf["pending_recovery"]
+    if p is not None:
+        c.true("a pending recovery: the device has an owner", leaf["owner"] is not None)
+        c.true("a pending recovery: to another key than the owner's", p["owner"] != leaf["owner"])
+        c.true("a pending recovery: the unit is neither revoked nor replaced", not leaf["revoked"] and leaf["successor"] is None)
+        c.eq("a pending recovery's owner = generator label", p["owner"], ed25519_public(vector_seed("recovered owner")).hex())
     if leaf["device_id"] == vector_device_id("state device").hex():
         # Section 13: vector vehicles are VehicleIdentity::simulated(seed of the label).
         c.eq("vehicle = simulated(\"state device\")", leaf["vehicle"],
              vehicle_id(*simulated_vehicle(vector_seed("state device"))).hex())
+        # The story's leaves: their fields from the device's history (the accumulator vector's notices).
+        if leaf["history"]["last_input"] is not None:
+            story = all_vectors["history_accumulator_state_device"]
+            check_leaf_against_history(c, leaf, [bytes.fromhex(x) for x in story["notices"]])
 
 
 def check_map_vector(c: Checker, v: dict):
@@ -1822,8 +2013,23 @@ def check_history_vector(c: Checker, v: dict):
             c.eq("corrected entry length = 110 + var(note)", len(raw_entry), 110 + len(enc_varint(len(note))) + len(note))
             c.eq("the correction names the notice's device", e["device_id"], f["device_id"])
         if e["type"] == "owner_changed":
+            # Kind 6: consented = by the owner's release (8.4.1), else the first pairing.
             c.eq("owner = generator label", e["owner"],
                  ed25519_public(vector_seed("buyer" if e["consented"] else "seller")).hex())
+        if e["type"] == "recovery_started":
+            c.eq("recovery registrar = generator label", e["registrar"], ed25519_public(vector_seed("registrar")).hex())
+            c.eq("recovered owner = generator label", e["owner"], ed25519_public(vector_seed("recovered owner")).hex())
+            c.eq("effective_at = block time + 7 days", e["effective_at"], f["block_timestamp"] + RECOVERY_DELAY_S)
+        if e["type"] == "owner_recovered":
+            c.eq("recovered owner = generator label", e["owner"], ed25519_public(vector_seed("recovered owner")).hex())
+        sizes = {"recovery_started": 73, "recovery_ended": 2, "owner_recovered": 33}
+        if e["type"] in sizes:
+            c.eq(f"{e['type']} entry length", len(encode_entry(e)), sizes[e["type"]])
+    # Every entry re-encoded: the odometer AAD after the header and the entry count.
+    reencoded = b"".join(b"\x02" + bytes.fromhex(e["commitment"])
+                         + (b"\x00" if e["rollback_of"] is None else b"\x01" + be(e["rollback_of"], 8))
+                         if e["type"] == "reading" else encode_entry(e) for e in f["entries"])
+    c.eq("entries re-encoded", n["odometer_aad"][55 + len(enc_varint(len(f["entries"]))) :], reencoded)
     c.eq("odometer key = K_odo(era)", odometer_key, history_key(TAG_KEY_ODOMETER, backend_secret, device_id, f["era"]))
     if detail_key is not None:
         c.eq("detail key = K_det(era)", detail_key, history_key(TAG_KEY_DETAIL, backend_secret, device_id, f["era"]))
@@ -1872,6 +2078,87 @@ def check_history_vector(c: Checker, v: dict):
     c.rejects("another era's odometer key", "decryption_failed", open_history_values, n, other, None)
 
 
+def replay_ownership(c: Checker, notices: list[dict]) -> dict:
+    """8.4-8.4.2 and 16.4 on a device's history (decoded notices, in order): who owns it, at which
+    ownership sequence and era, and the recovery pending, as the entries say; checks on the way
+    that each entry is one the rules allow where it is (a first pairing only without an owner,
+    a release only with one, a recovery started only on an owned device with none pending, to
+    another key, taking effect 7 days after its input; ended or completed only when pending,
+    completed no earlier than its time; an ownership change ending a pending recovery first; a
+    new era after a change of owner key)."""
+    st = {"owner": None, "ownership_sequence": None, "era": None, "pending_recovery": None, "revoked": False}
+    new_era = None  # the era the next notice must have, when an entry decided it
+    for n in notices:
+        f = n["fields"]
+        where = f"input {f['input_index']}"
+        if st["era"] is None:
+            c.eq(f"{where}: the first notice is era 0", f["era"], 0)
+        elif new_era is not None:
+            # The vectors' story starts era 1 at the first pairing (new_era is a pair then).
+            c.true(f"{where}: era after an owner change", f["era"] in new_era)
+        else:
+            c.eq(f"{where}: same era", f["era"], st["era"])
+        st["era"], new_era = f["era"], None
+        for e in f["entries"]:
+            t = e["type"]
+            if t == "owner_changed":
+                c.true(f"{where}: no recovery pending at an ownership change (ended superseded first)",
+                       st["pending_recovery"] is None)
+                if e["consented"]:
+                    c.true(f"{where}: a release needs an owner", st["owner"] is not None)
+                else:
+                    c.true(f"{where}: a first pairing needs no owner", st["owner"] is None)
+                c.true(f"{where}: sequence above the last", st["ownership_sequence"] is None
+                       or e["sequence"] > st["ownership_sequence"])
+                if st["owner"] is not None and st["owner"] != e["owner"]:
+                    new_era = (st["era"] + 1,)
+                elif st["owner"] is None:
+                    new_era = (st["era"], st["era"] + 1)
+                st["owner"], st["ownership_sequence"] = e["owner"], e["sequence"]
+            elif t == "recovery_started":
+                c.true(f"{where}: a recovery needs an owner (not_owned)", st["owner"] is not None)
+                c.true(f"{where}: one recovery at a time (recovery_pending)", st["pending_recovery"] is None)
+                c.true(f"{where}: a recovery to another key (same_key)", e["owner"] != st["owner"])
+                c.eq(f"{where}: effective_at = block time + 604800", e["effective_at"], f["block_timestamp"] + RECOVERY_DELAY_S)
+                st["pending_recovery"] = {"owner": e["owner"], "effective_at": e["effective_at"]}
+            elif t == "recovery_ended":
+                c.true(f"{where}: a recovery ends only when pending", st["pending_recovery"] is not None)
+                if e["outcome"] == "objected":
+                    c.true(f"{where}: objected before its time", f["block_timestamp"] < st["pending_recovery"]["effective_at"])
+                st["pending_recovery"] = None
+            elif t == "owner_recovered":
+                p = st["pending_recovery"]
+                c.true(f"{where}: a recovery completes only when pending", p is not None)
+                c.eq(f"{where}: the recovered owner = the pending one", e["owner"], p["owner"])
+                c.true(f"{where}: completed at or after its time", f["block_timestamp"] >= p["effective_at"])
+                c.eq(f"{where}: the recovery is the notice's first entry (before the input's messages)",
+                     f["entries"][0], e)
+                new_era = (st["era"] + 1,)
+                st["owner"], st["pending_recovery"] = e["owner"], None
+            elif t in ("revoked", "replaced_by"):
+                c.true(f"{where}: a pending recovery ends (retired) before the unit is retired",
+                       st["pending_recovery"] is None)
+                st["revoked"] = st["revoked"] or t == "revoked"
+    if new_era is not None:
+        st["era"] = max(new_era)
+    return st
+
+
+def check_leaf_against_history(c: Checker, leaf: dict, notices: list[bytes]):
+    """The leaf's history accumulator folds the notices up to its last input, and its owner,
+    ownership sequence, era, pending recovery and revoked flag are what they say (replay_ownership)."""
+    last = leaf["history"]["last_input"]
+    decoded = [decode_history_notice(raw) for raw in notices]
+    upto = [raw for raw, d in zip(notices, decoded) if last is not None and d["fields"]["input_index"] <= last]
+    acc = (0, EMPTY)
+    for raw in upto:
+        acc = fold(acc, raw)
+    c.eq("the leaf's accumulator = the fold of its notices", (acc[0], acc[1].hex()), (leaf["history"]["count"], leaf["history"]["root"]))
+    st = replay_ownership(c, decoded[: len(upto)])
+    c.eq("owner, ownership sequence, era, pending recovery, revoked (replayed from the history)",
+         {k: leaf[k] for k in st}, st)
+
+
 def check_accumulator_vector(c: Checker, v: dict):
     notices = [bytes.fromhex(x) for x in v["notices"]]
     acc = (0, EMPTY)
@@ -1883,6 +2170,7 @@ def check_accumulator_vector(c: Checker, v: dict):
     leaf = decode_leaf(h(v, "leaf"))
     hist = leaf["history"]
     c.eq("the leaf's accumulator = the last fold", hist, v["folds"][-1])
+    check_leaf_against_history(c, leaf, notices)
     # 18.4 step 7a on the device's whole history (15.1): the open rollbacks recomputed from the
     # notices are the leaf's; every rollback entry is a tamper event and every corrected entry a
     # correction, the last one the leaf's latest.
@@ -1941,6 +2229,7 @@ def check_verdict_vector(c: Checker, v: dict):
     verdict, findings = decide(device_id, leaf, h(v, "possession_proof"), h(v, "nonce"),
                                h(v, "opening") if v["opening"] else None, dom(v), predecessors)
     c.eq("verdict, finding", (verdict, finding_code(findings[0])), (v["expected_verdict"], v["expected_finding"]))
+    c.eq("every finding, in order", [finding_code(f) for f in findings], v["expected_findings"])
     if leaf is None:
         return
     fields = decode_leaf(leaf)
@@ -1959,8 +2248,14 @@ def check_verdict_vector(c: Checker, v: dict):
             if past_rule_4 else [])
     tail += [("corrections_on_record", u["device_id"], u["corrections"], u["latest_correction"]["counter"],
               u["latest_correction"]["input_index"]) for u in corrected]
+    pending = fields["pending_recovery"]
+    if past_rule_4 and pending is not None:
+        tail.append(("recovery_pending", pending["owner"], pending["effective_at"]))
     c.eq("the trailing findings", findings[len(findings) - len(tail):] if tail else [], tail)
-    c.eq("no other unit_replaced / corrections_on_record", codes.count("unit_replaced") + codes.count("corrections_on_record"), len(tail))
+    c.eq("no other unit_replaced / corrections_on_record / recovery_pending",
+         codes.count("unit_replaced") + codes.count("corrections_on_record") + codes.count("recovery_pending"), len(tail))
+    if "recovery pending" in (v.get("description") or ""):
+        c.true("the description's recovery_pending", "recovery_pending" in codes)
     if "corrections_on_record follows" in (v.get("description") or ""):
         c.true("the description's corrections_on_record", "corrections_on_record" in codes)
     if "unit_replaced follows" in (v.get("description") or ""):
@@ -2007,8 +2302,17 @@ def state_derived_cases(vectors: dict) -> list:
 
     cases = [
         ("leaf: latest correction present 2", "invalid_field", lambda: decode_leaf(at(leaf, 252, b"\x02"))),
-        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 392, b"\x02"))),
-        ("leaf: absent history input, a value under it", "invalid_field", lambda: decode_leaf(at(fresh, 400, b"\x01"))),
+        ("leaf: history input present 2", "invalid_field", lambda: decode_leaf(at(leaf, 433, b"\x02"))),
+        ("leaf: absent history input, a value under it", "invalid_field", lambda: decode_leaf(at(fresh, 441, b"\x01"))),
+        ("leaf: pending recovery present 2", "invalid_field", lambda: decode_leaf(at(leaf, 352, b"\x02"))),
+        ("leaf: pending recovery present 255", "invalid_field", lambda: decode_leaf(at(leaf, 352, b"\xff"))),
+        ("leaf: absent pending recovery, an owner under it (first byte)", "invalid_field",
+         lambda: decode_leaf(at(leaf, 353, b"\x80"))),
+        ("leaf: absent pending recovery, a time under it (last byte)", "invalid_field",
+         lambda: decode_leaf(at(fresh, 392, b"\x01"))),
+        ("leaf: cut inside the pending recovery", "truncated", lambda: decode_leaf(leaf[:370])),
+        ("leaf: 401 bytes (the length before the pending recovery)", "truncated",
+         lambda: decode_leaf(leaf[:401])),
         ("leaf: predecessor present 2", "invalid_field", lambda: decode_leaf(at(leaf, 318, b"\x02"))),
         ("leaf: predecessor present 255", "invalid_field", lambda: decode_leaf(at(leaf, 318, b"\xff"))),
         ("leaf: successor present 2", "invalid_field", lambda: decode_leaf(at(leaf, 335, b"\x02"))),
@@ -2027,9 +2331,9 @@ def state_derived_cases(vectors: dict) -> list:
          lambda: decode_leaf(at(leaf, 285, b"\x01"))),
         ("leaf: version 1 at its 315 bytes", "unsupported_version", lambda: decode_leaf(b"\x01" + leaf[1:315])),
         ("leaf: version 3", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x03"))),
-        ("leaf: 400 bytes", "truncated", lambda: decode_leaf(leaf[:400])),
-        ("leaf: 402 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
-        ("leaf: version 1 at 401 bytes", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x01"))),
+        ("leaf: 441 bytes", "truncated", lambda: decode_leaf(leaf[:441])),
+        ("leaf: 443 bytes", "trailing_bytes", lambda: decode_leaf(leaf + b"\x00")),
+        ("leaf: version 1 at 442 bytes", "unsupported_version", lambda: decode_leaf(at(leaf, 0, b"\x01"))),
         ("map proof: empty", "truncated", lambda: decode_map_proof(b"")),
         ("map proof: depth 255", "oversize", lambda: decode_map_proof(at(proof, 2, b"\xff"))),
         ("state notice: 2 bytes", "truncated", lambda: decode_state_notice(state[:2])),
@@ -2050,6 +2354,308 @@ def state_derived_cases(vectors: dict) -> list:
          lambda: decode_history_notice(registration[:55] + b"\x01\x02" + bytes(20))),
     ]
     return [(name, lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)) for name, code, fn in cases]
+
+
+# --------------------------------------------------------------------------------------------
+# The backend's ownership rules (8.4, 8.4.1, 8.4.2) on a device record, written from the spec:
+# each returns the history entries recorded or raises ProtocolError with the rejection code.
+
+
+def new_device(key: bytes) -> dict:
+    return {"key": key, "revoked": False, "successor": None, "owner": None, "ownership_sequence": None,
+            "era": 0, "pending_recovery": None}
+
+
+def model_active(dev: dict | None):
+    if dev is None:
+        raise ProtocolError("unknown_device")
+    if dev["revoked"]:
+        raise ProtocolError("revoked_device")
+    if dev["successor"] is not None:
+        raise ProtocolError("replaced_device")
+
+
+def model_bind(dev: dict, owner: bytes, entry: dict) -> list:
+    if dev["owner"] is not None and dev["owner"] != owner:
+        dev["era"] += 1
+    dev["owner"] = owner
+    return [entry]
+
+
+def model_end_recovery(dev: dict, outcome: str) -> list:
+    if dev["pending_recovery"] is None:
+        return []
+    dev["pending_recovery"] = None
+    return [{"type": "recovery_ended", "outcome": outcome}]
+
+
+def model_ownership(dev: dict | None, m: dict, domain: bytes, now: int) -> list:
+    model_active(dev)
+    verify_strict(dev["key"], signed_bytes(TAG_OWNERSHIP, domain, m["body"]), m["device_signature"])
+    if dev["ownership_sequence"] is not None and m["sequence"] <= dev["ownership_sequence"]:
+        raise ProtocolError("stale_sequence")
+    release = m["release"]
+    if release is None:
+        if dev["owner"] is not None:
+            raise ProtocolError("release_required")
+    else:
+        if dev["owner"] is None:
+            raise ProtocolError("bad_release_signature", "no owner to release")
+        signed = release_signed_message(domain, m["device_id"], dev["ownership_sequence"] or 0, release["expires_at"])
+        try:
+            verify_strict(dev["owner"], signed, release["signature"])
+        except ProtocolError:
+            raise ProtocolError("bad_release_signature") from None
+        if release["expires_at"] < now:
+            raise ProtocolError("release_expired")
+    entries = model_end_recovery(dev, "superseded")
+    entries += model_bind(dev, m["owner"], {"type": "owner_changed", "sequence": m["sequence"],
+                                            "consented": release is not None, "owner": m["owner"].hex()})
+    dev["ownership_sequence"] = m["sequence"]
+    return entries
+
+
+def model_recover(dev: dict | None, m: dict, now: int) -> list:
+    model_active(dev)
+    if dev["owner"] is None:
+        raise ProtocolError("not_owned")
+    if dev["pending_recovery"] is not None:
+        raise ProtocolError("recovery_pending")
+    if m["owner"] == dev["owner"]:
+        raise ProtocolError("same_key")
+    dev["pending_recovery"] = {"owner": m["owner"], "effective_at": now + RECOVERY_DELAY_S}
+    return [{"type": "recovery_started", "registrar": m["registrar"].hex(), "owner": m["owner"].hex(),
+             "effective_at": now + RECOVERY_DELAY_S}]
+
+
+def model_objection(dev: dict | None, m: dict, domain: bytes) -> list:
+    if dev is None:
+        raise ProtocolError("unknown_device")
+    if dev["pending_recovery"] is None or dev["pending_recovery"]["effective_at"] != m["effective_at"]:
+        raise ProtocolError("no_pending_recovery")
+    if m["owner"] != dev["owner"]:
+        raise ProtocolError("not_owner")
+    verify_strict(m["owner"], signed_bytes(TAG_OBJECTION, domain, m["body"]), m["signature"])
+    return model_end_recovery(dev, "objected")
+
+
+def model_revoke(dev: dict | None) -> list:
+    model_active(dev)
+    entries = model_end_recovery(dev, "retired")
+    dev["revoked"] = True
+    return entries + [{"type": "revoked"}]
+
+
+def model_complete(devices: dict, now: int) -> list:
+    """At the start of an accepted input: the recoveries whose time has come, in (effective_at,
+    device) order: (device id, entries)."""
+    due = sorted((d["pending_recovery"]["effective_at"], i) for i, d in devices.items()
+                 if d["pending_recovery"] is not None and d["pending_recovery"]["effective_at"] <= now)
+    out = []
+    for _, i in due:
+        dev = devices[i]
+        owner = dev["pending_recovery"]["owner"]
+        dev["pending_recovery"] = None
+        out.append((i, model_bind(dev, owner, {"type": "owner_recovered", "owner": owner.hex()})))
+    return out
+
+
+def ownership_rule_cases(vectors: dict) -> list:
+    """The ownership vectors through the rules above, and the story's entries they must give."""
+    pv, sv, ov = vectors["ownership_pairing"], vectors["ownership_sale_released"], vectors["ownership_objection"]
+    domain = dom(pv)
+    pairing = decode_ownership_message(h(pv, "message"))
+    sale = decode_ownership_message(h(sv, "message"))
+    rd = Reader(h(ov, "message"))
+    objection = read_objection(rd)
+    rd.finish()
+    rd = Reader(h(vectors["registrar_recover_owner"], "message"))
+    recover = read_registrar(rd)
+    device_seed = h(pv, "device_signing_seed")
+    device_key = h(pv, "device_public_key")
+    seller_seed, buyer_seed = vector_seed("seller"), vector_seed("buyer")
+    seller, buyer = ed25519_public(seller_seed), ed25519_public(buyer_seed)
+    expires = sale["release"]["expires_at"]
+    t0 = 1_790_000_000
+    # The state device's story, by input: its block time and every entry of its notices.
+    story = {}
+    for v in vectors.values():
+        if v["kind"] == "history_notice" and v["valid"] and v["fields"]["device_id"] == vector_device_id("state device").hex():
+            f = v["fields"]
+            x = story.setdefault(f["input_index"], {"block_timestamp": f["block_timestamp"], "entries": [], "positions": set()})
+            if f["position"] not in x["positions"]:  # the odometer-key-only twin repeats a notice
+                x["positions"].add(f["position"])
+                x["entries"] += f["entries"]
+
+    def statement(owner_seed: bytes, sequence: int, release: dict | None) -> dict:
+        body = pairing["device_id"] + ed25519_public(owner_seed) + be(sequence, 8)
+        sig = ed25519_sign(device_seed, signed_bytes(TAG_OWNERSHIP, domain, body))
+        raw = body + (b"\x01" + encode_release(release) if release else b"\x00") + sig
+        return decode_ownership_message(raw)
+
+    def release_by(seed: bytes, released_sequence: int, expires_at: int) -> dict:
+        sig = ed25519_sign(seed, release_signed_message(domain, pairing["device_id"], released_sequence, expires_at))
+        return {"expires_at": expires_at, "signature": sig}
+
+    def owned() -> dict:
+        dev = new_device(device_key)
+        model_ownership(dev, pairing, domain, t0)
+        return dev
+
+    checks = []
+
+    def rejects(name, code, fn):
+        checks.append((f"ownership rules: {name}", lambda c, n=name, code=code, fn=fn: c.rejects(n, code, fn)))
+
+    def pairing_then_sale(c):
+        dev = new_device(device_key)
+        got = model_ownership(dev, pairing, domain, t0)
+        # The story's owner changes (state device, inputs 5 and 12) are the same statements.
+        want = [e for e in story[5]["entries"] if e["type"] == "owner_changed"]
+        c.eq("first pairing: the story's owner_changed (not consented)", got, want)
+        c.eq("first pairing: era 0 kept (era 0 is the first owner's)", (dev["era"], dev["owner"], dev["ownership_sequence"]), (0, seller, 1))
+        got = model_ownership(dev, sale, domain, expires)  # at its expiry still valid
+        want = [e for e in story[12]["entries"] if e["type"] == "owner_changed"]
+        c.eq("sale released: the story's owner_changed (consented)", got, want)
+        c.eq("sale: a new era, the buyer bound", (dev["era"], dev["owner"], dev["ownership_sequence"]), (1, buyer, 2))
+        c.eq("an entry 6 of 42 bytes", len(encode_entry(got[0])), 42)
+        # The buyer releases in turn: the release names the buyer's binding, sequence 2.
+        third = statement(seller_seed, 3, release_by(buyer_seed, 2, expires))
+        c.eq("sold back with the buyer's release of binding 2", model_ownership(dev, third, domain, t0)[0]["consented"], True)
+        c.eq("era 2", dev["era"], 2)
+    checks.append(("ownership rules: pairing, sale with the release, sale back", pairing_then_sale))
+
+    rejects("unknown device", "unknown_device", lambda: model_ownership(None, pairing, domain, t0))
+    rejects("revoked device", "revoked_device", lambda: model_ownership(dict(new_device(device_key), revoked=True), pairing, domain, t0))
+    rejects("replaced device", "replaced_device",
+            lambda: model_ownership(dict(new_device(device_key), successor=bytes(16)), pairing, domain, t0))
+    rejects("device signature under another key", "bad_signature",
+            lambda: model_ownership(new_device(ed25519_public(seller_seed)), pairing, domain, t0))
+    rejects("device signature for another deployment", "bad_signature",
+            lambda: model_ownership(new_device(device_key), pairing, domain_bytes(1, bytes(20), h(pv, "backend_public_key")), t0))
+    rejects("the pairing replayed", "stale_sequence", lambda: model_ownership(owned(), pairing, domain, t0))
+    rejects("a second first pairing (higher sequence)", "release_required",
+            lambda: model_ownership(owned(), statement(buyer_seed, 5, None), domain, t0))
+    rejects("a release of an unowned device", "bad_release_signature",
+            lambda: model_ownership(new_device(device_key), sale, domain, t0))
+    rejects("the release one second after its expiry", "release_expired",
+            lambda: model_ownership(owned(), sale, domain, expires + 1))
+    rejects("a release by another key than the owner's", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, release_by(buyer_seed, 1, expires)), domain, t0))
+    rejects("a release of another binding (released_sequence 0)", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, release_by(seller_seed, 0, expires)), domain, t0))
+    rejects("the sale's release on a later binding (leaf sequence 1 → 2)", "bad_release_signature",
+            lambda: model_ownership(dict(owned(), ownership_sequence=2), statement(buyer_seed, 3, sale["release"]), domain, t0))
+    rejects("the release with a later expiry than signed", "bad_release_signature",
+            lambda: model_ownership(owned(), statement(buyer_seed, 2, dict(sale["release"], expires_at=expires + 1)), domain, t0))
+
+    def recovery(c):
+        dev = owned()
+        now = story[14]["block_timestamp"]
+        got = model_recover(dev, recover, now)
+        c.eq("recovery started: the story's entry (input 14)", got, story[14]["entries"])
+        c.eq("recovery started: 73 bytes", len(encode_entry(got[0])), 73)
+        c.eq("pending", dev["pending_recovery"], {"owner": recover["owner"], "effective_at": now + RECOVERY_DELAY_S})
+        c.eq("the objection names it", objection["effective_at"], dev["pending_recovery"]["effective_at"])
+        c.rejects("a second recovery", "recovery_pending", model_recover, dev, recover, now)
+        c.rejects("an objection by the recovered key", "not_owner", model_objection, dev,
+                  dict(objection, owner=recover["owner"]), domain)
+        c.rejects("an objection with the signature altered", "bad_signature", model_objection, dev,
+                  dict(objection, signature=objection["signature"][:-1] + bytes([objection["signature"][-1] ^ 1])), domain)
+        c.rejects("an objection naming another time", "no_pending_recovery", model_objection, dev,
+                  dict(objection, effective_at=objection["effective_at"] - 1), domain)
+        c.eq("nothing completes before its time", model_complete({b"d": dev}, objection["effective_at"] - 1), [])
+        got = model_objection(dev, objection, domain)
+        c.eq("objected: the story's entry (input 15)", got, story[15]["entries"])
+        c.eq("recovery_ended: 2 bytes", len(encode_entry(got[0])), 2)
+        c.eq("no recovery pending, the owner kept", (dev["pending_recovery"], dev["owner"]), (None, seller))
+        c.rejects("the objection again", "no_pending_recovery", model_objection, dev, objection, domain)
+        # Started again (input 16), completed at the start of a later input (17), a new era.
+        now = story[16]["block_timestamp"]
+        c.eq("started again: the story's entry (input 16)", model_recover(dev, recover, now), story[16]["entries"])
+        later = story[17]["block_timestamp"]
+        c.true("input 17 is at or after the time", later >= now + RECOVERY_DELAY_S)
+        got = model_complete({b"d": dev}, later)
+        c.eq("completed: the story's entry (input 17)", [e for _, es in got for e in es], story[17]["entries"])
+        c.eq("owner_recovered: 33 bytes", len(encode_entry(story[17]["entries"][0])), 33)
+        c.eq("the recovered owner, a new era, the sequence kept", (dev["owner"], dev["era"], dev["ownership_sequence"]),
+             (recover["owner"], 1, 1))
+        c.rejects("recovering to the owner's own key", "same_key", model_recover, dev, recover, later)
+        c.rejects("an objection after the recovery took effect", "no_pending_recovery", model_objection, dev, objection, domain)
+    checks.append(("ownership rules: recovery started, objected, started again, completed (the story's inputs 14-17)", recovery))
+
+    def recovery_ends(c):
+        # The owner's sale ends a pending recovery (superseded), before its owner change.
+        dev = owned()
+        model_recover(dev, recover, t0)
+        got = model_ownership(dev, sale, domain, t0)
+        c.eq("superseded, then the owner change", [e["type"] for e in got], ["recovery_ended", "owner_changed"])
+        c.eq("superseded", got[0]["outcome"], "superseded")
+        c.eq("nothing to complete", model_complete({b"d": dev}, t0 + RECOVERY_DELAY_S), [])
+        # Revoking the unit ends it (retired).
+        dev = owned()
+        model_recover(dev, recover, t0)
+        c.eq("retired, then revoked", model_revoke(dev), [{"type": "recovery_ended", "outcome": "retired"}, {"type": "revoked"}])
+        c.rejects("a recovery of a revoked unit", "revoked_device", model_recover, dev, recover, t0)
+        c.rejects("an objection once retired", "no_pending_recovery", model_objection, dev, objection, domain)
+        # An objection at the recovery's time is too late: the input completes it first.
+        dev = owned()
+        model_recover(dev, recover, t0)
+        model_complete({b"d": dev}, t0 + RECOVERY_DELAY_S)
+        c.rejects("an objection in the input that completes it", "no_pending_recovery", model_objection, dev, objection, domain)
+        # Several due: by time, then device id.
+        a, b, z = owned(), owned(), owned()
+        model_recover(a, recover, t0 + 5)
+        model_recover(b, recover, t0)
+        model_recover(z, recover, t0)
+        got = model_complete({b"\x02": a, b"\x09": b, b"\x01": z}, t0 + 5 + RECOVERY_DELAY_S)
+        c.eq("completion order: (effective_at, device)", [i for i, _ in got], [b"\x01", b"\x09", b"\x02"])
+        c.rejects("a recovery of an unowned device", "not_owned", model_recover, new_device(device_key), recover, t0)
+        c.rejects("a recovery of an unknown device", "unknown_device", model_recover, None, recover, t0)
+        c.rejects("an objection for an unknown device", "unknown_device", model_objection, None, objection, domain)
+        c.rejects("an objection, nothing pending", "no_pending_recovery", model_objection, owned(), objection, domain)
+    checks.append(("ownership rules: superseded, retired, too late, completion order, not owned", recovery_ends))
+
+    # Wire rules of the new messages (op 10, kind 5, entries 11-13), on mutated vector bytes.
+    rmsg, omsg = h(vectors["registrar_recover_owner"], "message"), h(ov, "message")
+
+    def registrar_bytes(data: bytes):
+        def run():
+            rd = Reader(data)
+            read_registrar(rd)
+            rd.finish()
+        return run
+
+    rejects("RecoverOwner with a small-order owner key", "invalid_public_key",
+            registrar_bytes(rmsg[:57] + bytes(32) + rmsg[89:]))
+    rejects("RecoverOwner cut inside the owner key", "truncated", registrar_bytes(rmsg[:70]))
+    rejects("RecoverOwner a byte more", "trailing_bytes", registrar_bytes(rmsg + b"\x00"))
+    rejects("objection with a small-order owner key", "invalid_public_key",
+            lambda: decode_input(bytes([INPUT_VERSION, 1, KIND_OBJECTION]) + omsg[:16] + bytes(32) + omsg[48:]))
+    rejects("input kind 6", "unknown_kind", lambda: decode_input(bytes([INPUT_VERSION, 1, 6]) + omsg))
+    notice = h(vectors["history_recovery_objected"], "notice")
+    E = 56
+    assert notice[E] == 12
+    for outcome in (0, 4, 255):
+        rejects(f"recovery_ended outcome {outcome}", "invalid_field",
+                lambda o=outcome: decode_history_notice(notice[: E + 1] + bytes([o]) + notice[E + 2 :]))
+    started = h(vectors["history_recovery_started"], "notice")
+    rejects("recovery_started cut inside effective_at", "truncated", lambda: decode_history_notice(started[: E + 70]))
+    recovered = h(vectors["history_owner_recovered"], "notice")
+    rejects("owner_recovered cut inside the owner", "truncated", lambda: decode_history_notice(recovered[: E + 20]))
+    for k in (11, 12, 13):
+        # Inside an envelope's range an entry 11-13 is where a reading is due.
+        entry = {11: started, 12: notice, 13: recovered}[k][E:-2]
+        bad = notice[:55] + b"\x02" + b"\x07" + be(1, 8) + b"\x01" + entry + b"\x00\x00"
+        rejects(f"entry {k} where a reading of the range is due", "invalid_field", lambda b=bad: decode_history_notice(b))
+
+    def outcomes(c):
+        for code, name in RECOVERY_OUTCOMES.items():
+            n = decode_history_notice(notice[: E + 1] + bytes([code]) + notice[E + 2 :])
+            c.eq(f"outcome {code}", n["fields"]["entries"], [{"type": "recovery_ended", "outcome": name}])
+            c.eq(f"outcome {code} re-encoded", encode_entry(n["fields"]["entries"][0]), bytes([12, code]))
+    checks.append(("recovery_ended outcomes 1-3", outcomes))
+    return checks
 
 
 # --------------------------------------------------------------------------------------------
@@ -2147,13 +2753,14 @@ def verdict_baseline_cases(vectors: dict) -> list:
     assert leaf["corrected_baseline"] is not None and leaf["corrections"] > 0
     shown = decode_possession(h(v, "possession_proof"))["reading"]["odometer_m"]
 
-    def verdict(changes: dict, opening: bytes | None = None):
+    def verdict(changes: dict, nonce: bytes | None = None):
         got, findings = decide(h(v, "device_id"), encode_leaf(dict(leaf, **changes)), h(v, "possession_proof"),
-                               h(v, "nonce"), opening, dom(v))
+                               nonce or h(v, "nonce"), None, dom(v))
         return got, [f if isinstance(f, str) else f[0] for f in findings]
 
     cb = leaf["corrected_baseline"]
     above = dict(cb, odometer_m=shown + 1)
+    pending = {"owner": ed25519_public(vector_seed("recovered owner")).hex(), "effective_at": 1_791_000_000}
     cases = [
         # Rule 5 needs no highest *and* no corrected baseline: with the baseline alone, rule 6 compares.
         ("no highest, a corrected baseline below the device: rule 10", dict(highest=None, first=None),
@@ -2172,9 +2779,21 @@ def verdict_baseline_cases(vectors: dict) -> list:
          ("flagged", ["counter_behind", "corrections_on_record"])),
         ("the baseline cleared, no opening: rule 8", dict(corrected_baseline=None),
          ("cannot_confirm", ["opening", "corrections_on_record"])),
+        # 8.4.2: a pending recovery closes every verdict from rule 5 on, and none before.
+        ("a recovery pending, consistent", dict(pending_recovery=pending),
+         ("consistent", ["consistent", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, rollback and flagged", dict(pending_recovery=pending, corrected_baseline=above, open_tampers=1),
+         ("rollback", ["rollback", "tamper_on_record", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, no history", dict(pending_recovery=pending, highest=None, first=None, corrected_baseline=None),
+         ("no_history", ["no_history", "corrections_on_record", "recovery_pending"])),
+        ("a recovery pending, no correction", dict(pending_recovery=pending, corrections=0, latest_correction=None),
+         ("consistent", ["consistent", "recovery_pending"])),
+        ("a recovery pending on a revoked unit (rule 1)", dict(pending_recovery=pending, revoked=True), ("revoked", ["revoked"])),
+        ("a recovery pending, the proof for another nonce (rule 3)", dict(pending_recovery=pending),
+         ("cannot_confirm", ["proof_not_fresh"]), bytes(32)),
     ]
-    return [(f"verdict: {what}", lambda c, w=what, ch=ch, want=want: c.eq(w, verdict(ch), want))
-            for what, ch, want in cases]
+    return [(f"verdict: {what}", lambda c, w=what, ch=ch, want=want, nonce=rest: c.eq(w, verdict(ch, *nonce), want))
+            for what, ch, want, *rest in cases]
 
 
 def correction_cases(vectors: dict) -> list:
@@ -2205,7 +2824,7 @@ def correction_cases(vectors: dict) -> list:
     long_note = enc_varint(257) + b"a" * 257
     cases = [
         ("registrar op 4 (retired CorrectReading)", "unknown_kind", registrar(at(msg, OP, b"\x04"))),
-        ("registrar op 10", "unknown_kind", registrar(at(msg, OP, b"\x0a"))),
+        ("registrar op 11", "unknown_kind", registrar(at(msg, OP, b"\x0b"))),
         ("registrar op 0", "unknown_kind", registrar(at(msg, OP, b"\x00"))),
         ("registrar op 255", "unknown_kind", registrar(at(msg, OP, b"\xff"))),
         ("registrar op 4 inside an input", "unknown_kind",
@@ -3356,7 +3975,7 @@ def vehicle_cases(vectors: dict) -> list:
             lambda: decode_history_notice(old_notice[:-2]))
     rejects("history entry 9: a byte after the ciphertexts", "trailing_bytes",
             lambda: decode_history_notice(old_notice + b"\x00"))
-    rejects("history entry kind 11", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x0b")))
+    rejects("history entry kind 14", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x0e")))
     rejects("history entry kind 0", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x00")))
     in_range = build_history_notice(new_unit, 21, 1_790_000_200, 0, 1, 20,
                                     [("envelope", 1, key1, [(r1, None), (r1, None)])], secret)
@@ -3397,13 +4016,13 @@ def vehicle_cases(vectors: dict) -> list:
         ("another device's leaf as the earlier unit", {}, [dict(pred, device_id=older_id)], ("cannot_confirm", ["previous_unit"])),
         # A leaf given beyond the last predecessor links to nothing (17.3 rule 5: each MUST be the
         # previous leaf's predecessor); the units that do link are still reported (from rule 5 on).
-        ("the earlier unit given twice", {}, [pred, pred], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
-        ("a leaf given beyond the last predecessor", {}, [pred, older], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("the earlier unit given twice", {}, [pred, pred], ("cannot_confirm", ["previous_unit"])),
+        ("a leaf given beyond the last predecessor", {}, [pred, older], ("cannot_confirm", ["previous_unit"])),
         ("an earlier unit given for a leaf that replaced none", dict(predecessor=None), [pred],
          ("cannot_confirm", ["previous_unit"])),
         ("two earlier units", {}, [pred2, older], ("consistent", ["consistent", "unit_replaced", "unit_replaced"])),
         ("two earlier units in the wrong order", {}, [older, pred2], ("cannot_confirm", ["previous_unit"])),
-        ("the second earlier unit missing", {}, [pred2], ("cannot_confirm", ["previous_unit", "unit_replaced"])),
+        ("the second earlier unit missing", {}, [pred2], ("cannot_confirm", ["previous_unit"])),
         ("the oldest unit flagged: the vehicle is", {}, [pred2, dict(older, open_tampers=2, tamper_events=2)],
          ("flagged", ["tamper_on_record", "unit_replaced", "unit_replaced"])),
         ("the earlier unit and the leaf flagged: one tamper_on_record each", dict(open_tampers=1), [flagged],
@@ -3666,6 +4285,8 @@ def main() -> int:
             run(v["name"], lambda c, v=v: check_registrar(c, v))
         elif kind == "ownership":
             run(v["name"], lambda c, v=v: check_ownership(c, v, by_name))
+        elif kind == "objection":
+            run(v["name"], lambda c, v=v: check_objection(c, v, by_name))
         elif kind == "possession_proof":
             run(v["name"], lambda c, v=v: check_possession(c, v))
         elif kind == "owner_query":
@@ -3673,7 +4294,7 @@ def main() -> int:
         elif kind == "input":
             run(v["name"], lambda c, v=v: check_batch_input(c, v))
         elif kind == "leaf":
-            run(v["name"], lambda c, v=v: check_leaf_vector(c, v))
+            run(v["name"], lambda c, v=v: check_leaf_vector(c, v, by_name))
         elif kind == "map":
             run(v["name"], lambda c, v=v: check_map_vector(c, v))
         elif kind == "map_proof":
@@ -3696,6 +4317,7 @@ def main() -> int:
 
     derived = (derived_cases(by_name) + correction_cases(by_name) + verdict_baseline_cases(by_name)
                + state_derived_cases(by_name)
+               + ownership_rule_cases(by_name)
                + cert_derived_cases(by_name) + cert_correction_cases(by_name)
                + vehicle_cases(by_name) + cert_vehicle_cases(by_name))
     for name, fn in derived:

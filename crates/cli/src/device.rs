@@ -58,9 +58,10 @@ enum DeviceCommand {
         /// Its password (default: the demo password of `witness up`).
         #[arg(long)]
         password: Option<String>,
-        /// Registrar sequence number (must grow with every registrar message).
+        /// Registrar sequence number; it must grow with every act of this registrar (default:
+        /// the time in milliseconds, as for `witness registrar`).
         #[arg(long)]
-        sequence: u64,
+        sequence: Option<u64>,
     },
     /// Seal one reading and send it to the gateway.
     Send {
@@ -253,7 +254,7 @@ async fn register(
     target: &Target,
     user: &str,
     password: Option<String>,
-    sequence: u64,
+    sequence: Option<u64>,
 ) -> CliResult {
     let device = DeviceDir::open(&target.dir)?;
     let system = SystemInfo::load(&target.data_dir).ok();
@@ -273,7 +274,7 @@ async fn register(
         gateway: &gateway,
         user,
         password,
-        sequence: Some(sequence),
+        sequence,
         domain,
     };
     let answer = crate::registrar::submit(act, action).await?;

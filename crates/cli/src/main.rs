@@ -10,7 +10,9 @@ mod chain;
 mod device;
 mod fleet;
 mod keys;
+mod owner;
 mod registrar;
+mod relay;
 mod system;
 mod up;
 mod verify;
@@ -41,8 +43,10 @@ enum Command {
     Device(device::DeviceArgs),
     /// A simulated fleet against any gateway.
     Fleet(fleet::FleetArgs),
+    /// An owner's acts: pair with a car, sell it (a transfer code), object to a recovery.
+    Owner(owner::OwnerArgs),
     /// A registrar's acts: replace a vehicle's unit, rotate a key, revoke a unit, correct a
-    /// record.
+    /// record, recover a car's ownership.
     Registrar(registrar::RegistrarArgs),
     /// Measurements: gas per reading, latency, replay (see docs/BENCHMARKS.md).
     Bench(bench::BenchArgs),
@@ -58,6 +62,7 @@ async fn main() -> ExitCode {
         Command::Certificate(args) => certificate::run(args).await,
         Command::Device(args) => device::run(args).await,
         Command::Fleet(args) => fleet::run(args).await,
+        Command::Owner(args) => owner::run(args).await,
         Command::Registrar(args) => registrar::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };

@@ -9,16 +9,15 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use witness_node_client::{NodeClient, NodeEndpoints};
-use witness_protocol::api::{InspectAnswer, InspectQuery};
 use witness_protocol::{
-    Correction, CorrectionReason, DeviceId, EvidenceType, RegistrarAction, RegistrarMessage,
-    VehicleId,
+    Correction, CorrectionReason, DeviceId, EvidenceType, PublicKey, RegistrarAction,
+    RegistrarMessage, VehicleId,
 };
 
 use crate::CliResult;
 use crate::device::DeviceDir;
 use crate::keys::LocalKeys;
+use crate::relay::{call, device_id, leaf_of, login};
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
@@ -70,6 +69,17 @@ enum RegistrarCommand {
         /// The device's directory.
         #[arg(long)]
         dir: PathBuf,
+    },
+    /// Start an ownership recovery (PROTOCOL.md 8.4.2): the key given becomes the owner's a
+    /// week after the rollup takes the act, unless the current owner objects before (`witness
+    /// owner object`). For an owner who lost the key or the car's transfer code, once the
+    /// registrar checked the papers.
+    Recover {
+        #[arg(long)]
+        device: String,
+        /// The new owner's public key, hex (`witness owner keys`).
+        #[arg(long)]
+        owner: String,
     },
     /// Retire a unit: its readings are refused from now on.
     Revoke {
@@ -129,10 +139,6 @@ fn metres(km: f64, what: &str) -> Result<u64, String> {
     }
 }
 
-fn device_id(text: &str) -> Result<DeviceId, String> {
-    DeviceId::from_hex(text).map_err(|_| format!("{text:?} is not a device id (32 hex digits)"))
-}
-
 pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
     let relay = &args.target;
     let system = SystemInfo::load(&relay.data_dir)?;
@@ -161,6 +167,10 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
                 new_key: device.new_key()?,
             }
         }
+        RegistrarCommand::Recover { device, owner } => RegistrarAction::RecoverOwner {
+            device_id: device_id(device)?,
+            owner: public_key(owner)?,
+        },
         RegistrarCommand::Revoke { device, reason } => RegistrarAction::RevokeDevice {
             device_id: device_id(device)?,
             reason: reason.clone(),
@@ -228,6 +238,14 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
     Ok(())
 }
 
+fn public_key(text: &str) -> Result<PublicKey, String> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text, &mut bytes)
+        .ok()
+        .and_then(|()| PublicKey::from_bytes(&bytes).ok())
+        .ok_or_else(|| format!("--owner: {text:?} is not an Ed25519 public key (64 hex digits)"))
+}
+
 fn digest_of(path: &Path) -> Result<[u8; 32], String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Sha256::digest(&bytes).into())
@@ -237,27 +255,8 @@ fn digest_of(path: &Path) -> Result<[u8; 32], String> {
 /// acting on a wrong vehicle is refused by the rollup, `wrong_vehicle`, so the node's word is
 /// enough here).
 async fn vehicle_of(system: &SystemInfo, device: &DeviceId) -> Result<VehicleId, String> {
-    let node = NodeClient::new(NodeEndpoints::new(
-        &system.node_inspect_url,
-        &system.node_rpc_url,
-        &system.application,
-    ));
-    let answer = node
-        .inspect(&InspectQuery::Device {
-            device_id: device.to_hex(),
-        })
-        .await
-        .map_err(|e| format!("the node did not answer about {device}: {e}"))?;
-    match answer.answer {
-        InspectAnswer::Device(d) => {
-            let leaf = d
-                .leaf
-                .ok_or_else(|| format!("{device} is not registered on the rollup"))?;
-            VehicleId::from_hex(&leaf.vehicle)
-                .map_err(|_| "the node's vehicle id is not hex".into())
-        }
-        other => Err(format!("the node answered {other:?}")),
-    }
+    let leaf = leaf_of(system, device).await?;
+    VehicleId::from_hex(&leaf.vehicle).map_err(|_| "the node's vehicle id is not hex".into())
 }
 
 /// Who signs an act and where it goes.
@@ -283,33 +282,15 @@ pub(crate) async fn submit(act: Act<'_>, action: RegistrarAction) -> Result<Valu
         .unwrap_or_else(|| crate::up::unix_now().saturating_mul(1000));
     let message = RegistrarMessage::sign(&local.registrar, &act.domain, sequence, action)
         .map_err(|e| format!("the act does not encode: {e}"))?;
-    let http = reqwest::Client::new();
     let gateway = act.gateway;
     let password = act.password.unwrap_or(local.demo_password);
-    let login: Value = http
-        .post(format!("{gateway}/v1/auth/login"))
-        .json(&json!({"username": act.user, "password": password}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| format!("login failed: {login}"))?;
+    let token = login(gateway, act.user, &password).await?;
     let encoded = message.encode().map_err(|e| e.to_string())?;
-    let response = http
+    let request = reqwest::Client::new()
         .post(format!("{gateway}/v1/registrar/messages"))
         .bearer_auth(token)
-        .json(&json!({"messages": [hex::encode(encoded)]}))
-        .send()
+        .json(&json!({"messages": [hex::encode(encoded)]}));
+    call(request)
         .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let answer: Value = response.json().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!("the gateway refused the act ({status}): {answer}"));
-    }
-    Ok(answer)
+        .map_err(|e| format!("the gateway refused the act ({e})"))
 }

@@ -461,7 +461,13 @@ fn ownership_vectors() -> crate::Result<Vec<Value>> {
             );
             map.insert(
                 "transfer_code".into(),
-                json!(hex::encode(release.to_bytes())),
+                json!(
+                    crate::TransferCode {
+                        device_id: id,
+                        release,
+                    }
+                    .to_text()
+                ),
             );
         }
         out.push(vector);
@@ -4339,6 +4345,49 @@ mod tests {
         assert_eq!(
             case["expected_findings"],
             json!(["consistent", "corrections_on_record", "recovery_pending"])
+        );
+    }
+
+    #[test]
+    fn the_sale_vector_carries_a_release_that_verifies_and_its_transfer_code() {
+        let doc = generate().unwrap();
+        let v = doc["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "ownership_sale_released")
+            .unwrap();
+        let bytes = hex::decode(v["message"].as_str().unwrap()).unwrap();
+        let mut r = crate::codec::Reader::new(&bytes);
+        let statement = crate::OwnershipStatement::read(&mut r).unwrap();
+        r.finish().unwrap();
+        let Consent::Release(release) = statement.consent else {
+            panic!("not a sale: {:?}", statement.consent);
+        };
+        let code = crate::TransferCode::from_text(v["transfer_code"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (code.device_id, code.release),
+            (statement.device_id, release)
+        );
+        let seller = SigningKey::from_seed(&seed_for("seller"));
+        let domain = keys("ownership").domain;
+        release
+            .verify(&seller.public_key(), &domain, statement.device_id, 1)
+            .unwrap();
+        assert!(
+            release
+                .verify(&seller.public_key(), &domain, statement.device_id, 2)
+                .is_err(),
+            "bound to the binding it ends"
+        );
+        assert_eq!(
+            v["release_signed_message"].as_str().unwrap(),
+            hex::encode(Release::signed_message(
+                &domain,
+                statement.device_id,
+                1,
+                release.expires_at
+            ))
         );
     }
 

@@ -249,6 +249,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/{id}/objection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Relays the owner's objection to a pending ownership recovery (PROTOCOL.md 8.4.2). Any
+         *     account may relay it: the rollup decides on the owner's signature and on the recovery it
+         *     names; the gateway checks the signature and, when it knows the device's owner, that the
+         *     objection is the owner's, so it pays no gas for what the rollup would refuse.
+         */
+        post: operations["objection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/readings": {
         parameters: {
             query?: never;
@@ -615,6 +637,14 @@ export interface components {
              */
             payload: string;
         };
+        /** @description The owner's objection to a pending ownership recovery. */
+        ObjectionRequest: {
+            /**
+             * @description Hex-encoded `OwnerObjection` (docs/PROTOCOL.md 8.4.2) for the device of the path,
+             *     signed by its owner.
+             */
+            objection: components["schemas"]["HexBytes"];
+        };
         /** @description Queue figures for `/v1/system` and `/metrics`. */
         QueueStats: {
             /**
@@ -689,7 +719,7 @@ export interface components {
              *     rejects it.
              */
             input_refusals?: number;
-            /** @description Message kind: `envelope`, `registrar` or `ownership`. */
+            /** @description Message kind: `envelope`, `registrar`, `ownership` or `objection`. */
             kind: string;
             /** @description The reason of the last such refusal. */
             last_input_refusal?: string | null;
@@ -1583,6 +1613,108 @@ export interface operations {
                 };
             };
             /** @description No node, or the node failed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    objection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Device id: 32 hex digits, with or without one `0x` prefix
+                 * @example 00112233445566778899aabbccddeeff
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued (again: the same receipt) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimResponse"];
+                };
+            };
+            /** @description invalid_request (not a device id, not JSON, a missing or unknown field, an objection for another device), malformed (not hex, does not decode) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: not registered here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_owner: the key is not the owner this gateway knows */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad_signature */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: no deployment is configured, or the backend key is not configured and the node does not answer */
             503: {
                 headers: {
                     [name: string]: unknown;

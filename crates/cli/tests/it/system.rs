@@ -827,8 +827,81 @@ fn the_whole_system_catches_every_tamper_scenario() {
         .owner_history(&seller_token, &sold, &seller)
         .expect("the seller reads the history");
     assert!(whole > 20 && dated == 0, "{whole} whole, {dated} dated");
-    system.claim(&buyer_token, &sold, &buyer);
+    // The buyer, through the CLI: at the car without the seller's transfer code, refused;
+    // with it (`witness owner sell`), the car passes on.
+    let keys_dir = tempfile::tempdir().unwrap();
+    let key_file = |name: &str, key: &SigningKey| {
+        let path = keys_dir.path().join(name);
+        std::fs::write(&path, hex::encode(*key.to_seed())).unwrap();
+        path
+    };
+    let (seller_key, buyer_key) = (
+        key_file("seller.key", &seller),
+        key_file("buyer.key", &buyer),
+    );
+    let as_buyer = ["--user", "buyer", "--password", password];
+    let (_, refused) = witness()
+        .args([
+            "owner",
+            "pair",
+            "--device",
+            &sold,
+            "--press-button",
+            "--key",
+        ])
+        .arg(&buyer_key)
+        .args(as_buyer)
+        .data_dir(system.dir.path())
+        .fails();
+    assert!(refused.contains("release_required"), "{refused}");
+    let code = witness()
+        .args([
+            "owner",
+            "sell",
+            "--device",
+            &sold,
+            "--valid-hours",
+            "1",
+            "--key",
+        ])
+        .arg(&seller_key)
+        .data_dir(system.dir.path())
+        .stdout();
+    let code = code.trim();
+    assert!(code.starts_with("witness-transfer-1."), "{code}");
+    let (claimed, receipt) = witness()
+        .args([
+            "owner",
+            "pair",
+            "--device",
+            &sold,
+            "--press-button",
+            "--key",
+        ])
+        .arg(&buyer_key)
+        .args(["--transfer-code", code])
+        .args(as_buyer)
+        .data_dir(system.dir.path())
+        .json();
+    assert!(claimed, "{receipt}");
+    assert_eq!(receipt["receipt"]["kind"], "ownership", "{receipt}");
     wait_until("the buyer's pairing is processed", || owner_is(&buyer));
+    // The code was good once: the seller's binding it released has ended.
+    let (_, reused) = witness()
+        .args([
+            "owner",
+            "pair",
+            "--device",
+            &sold,
+            "--press-button",
+            "--key",
+        ])
+        .arg(&seller_key)
+        .args(["--transfer-code", code])
+        .args(["--user", "seller", "--password", password])
+        .data_dir(system.dir.path())
+        .fails();
+    assert!(reused.contains("bad_signature"), "{reused}");
     // After the sale the buyer gets the seller's era as dated odometer values only.
     let (_, dated) = system
         .owner_history(&buyer_token, &sold, &buyer)
@@ -841,6 +914,49 @@ fn the_whole_system_catches_every_tamper_scenario() {
         system.owner_history(&seller_token, &sold, &seller).is_err(),
         "the seller's access ended"
     );
+
+    // A registrar's recovery for the seller (PROTOCOL.md 8.4.2): pending for a week, in
+    // public; the buyer objects through the CLI and it ends; the buyer stays the owner.
+    let seller_public = hex::encode(seller.public_key().to_bytes());
+    witness()
+        .args([
+            "registrar",
+            "recover",
+            "--device",
+            &sold,
+            "--owner",
+            &seller_public,
+        ])
+        .data_dir(system.dir.path())
+        .stdout();
+    wait_until("the recovery is pending", || {
+        system.leaf(&sold)["pending_recovery"]["owner"] == seller_public.as_str()
+    });
+    let stranger_key = keys_dir.path().join("stranger.key");
+    let stranger = witness()
+        .args(["owner", "keys", "--key"])
+        .arg(&stranger_key)
+        .stdout();
+    assert_eq!(stranger.trim().len(), 64, "{stranger}");
+    let (_, not_theirs) = witness()
+        .args(["owner", "object", "--device", &sold, "--key"])
+        .arg(&stranger_key)
+        .args(as_buyer)
+        .data_dir(system.dir.path())
+        .fails();
+    assert!(not_theirs.contains("is not yours"), "{not_theirs}");
+    let (objected, receipt) = witness()
+        .args(["owner", "object", "--device", &sold, "--key"])
+        .arg(&buyer_key)
+        .args(as_buyer)
+        .data_dir(system.dir.path())
+        .json();
+    assert!(objected, "{receipt}");
+    assert_eq!(receipt["receipt"]["kind"], "objection", "{receipt}");
+    wait_until("the objection is processed", || {
+        system.leaf(&sold)["pending_recovery"].is_null()
+    });
+    assert!(owner_is(&buyer), "the buyer is still the owner");
 
     // A hand-driven device through the CLI: keys, registration by the registrar, one reading.
     // `witness device keys` makes a device in a directory and names it on its first line.
@@ -856,7 +972,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
     let device = new_device(&car);
     let car = car.to_str().unwrap();
     witness()
-        .args(["device", "register", "--sequence", "1000", "--dir", car])
+        .args(["device", "register", "--dir", car])
         .data_dir(system.dir.path())
         .stdout();
     wait_until("the hand-driven device is registered", || {

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
-use witness_protocol::{DeviceId, OwnershipStatement, RegistrarMessage, kind};
+use witness_protocol::{DeviceId, OwnerObjection, OwnershipStatement, RegistrarMessage, kind};
 
 use super::{
     AppState, HexBytes, JsonBody, NoBackendKey, NotJson, PathParam, PayloadTooLarge,
@@ -19,7 +19,9 @@ use super::{
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
 use crate::intake::decode_hex;
-use crate::store::{ClaimItem, DeviceRow, Receipt, RegistrarItem, Role, SubmissionCounts};
+use crate::store::{
+    ClaimItem, DeviceRow, ObjectionItem, Receipt, RegistrarItem, Role, SubmissionCounts,
+};
 
 /// Most registrar messages per request.
 const MAX_REGISTRAR_MESSAGES: usize = 1024;
@@ -59,6 +61,16 @@ pub struct ClaimRequest {
 pub struct ClaimResponse {
     /// The queued statement's receipt.
     pub receipt: Receipt,
+}
+
+/// The owner's objection to a pending ownership recovery.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionRequest {
+    /// Hex-encoded `OwnerObjection` (docs/PROTOCOL.md 8.4.2) for the device of the path,
+    /// signed by its owner.
+    #[schema(value_type = HexBytes)]
+    pub objection: String,
 }
 
 /// A device as the gateway knows it.
@@ -343,6 +355,69 @@ pub(super) async fn claim(
         domain,
     };
     let receipt = state.store.commit_claim(auth.0.id, item).await?;
+    state.wake_submitter.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
+}
+
+/// Relays the owner's objection to a pending ownership recovery (PROTOCOL.md 8.4.2). Any
+/// account may relay it: the rollup decides on the owner's signature and on the recovery it
+/// names; the gateway checks the signature and, when it knows the device's owner, that the
+/// objection is the owner's, so it pays no gas for what the rollup would refuse.
+#[utoipa::path(post, path = "/v1/devices/{id}/objection", tag = "devices",
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff")),
+    request_body = ObjectionRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 202, body = ClaimResponse, description = "Queued (again: the same receipt)"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request (not a device id, not JSON, a missing or unknown field, \
+                        an objection for another device), malformed (not hex, does not decode)"),
+        Unauthenticated,
+        (status = 404, body = ErrorBody, description = "not_found: not registered here"),
+        (status = 409, body = ErrorBody,
+         description = "not_owner: the key is not the owner this gateway knows"),
+        PayloadTooLarge,
+        NotJson,
+        (status = 422, body = ErrorBody, description = "bad_signature"),
+        NoBackendKey,
+    ))]
+pub(super) async fn objection(
+    State(state): State<Arc<AppState>>,
+    _auth: Auth,
+    PathParam(id): PathParam<String>,
+    JsonBody(request): JsonBody<ObjectionRequest>,
+) -> Result<(StatusCode, Json<ClaimResponse>)> {
+    let id = parse_device_id(&id)?;
+    let bytes = decode_hex(&request.objection, 0)?;
+    let mut reader = Reader::new(&bytes);
+    let objection = OwnerObjection::read(&mut reader)
+        .and_then(|o| reader.finish().map(|()| o))
+        .map_err(|e| GatewayError::Malformed {
+            index: 0,
+            reason: e.code(),
+        })?;
+    if objection.device_id != id {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the objection is for device {}, not {id}",
+            objection.device_id
+        )));
+    }
+    let domain = state.domain().await?;
+    objection
+        .verify(&domain)
+        .map_err(|_| GatewayError::BadSignature {
+            index: 0,
+            signer: "owner",
+        })?;
+    let mut body = vec![kind::OBJECTION];
+    body.extend_from_slice(&bytes);
+    let item = ObjectionItem {
+        hash: Sha256::digest(&body).into(),
+        objection,
+        body,
+    };
+    let receipt = state.store.commit_objection(item).await?;
     state.wake_submitter.notify_one();
     Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
 }

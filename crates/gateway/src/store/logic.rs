@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use witness_protocol::{
-    Consent, CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnershipStatement, PublicKey,
-    RegistrarAction, RegistrarMessage,
+    Consent, CounterStep, DeviceId, Domain, MAX_COUNTER_GAP, OwnerObjection, OwnershipStatement,
+    PublicKey, RegistrarAction, RegistrarMessage,
 };
 
 use super::{DeviceRow, Receipt, ReceiptStatus, kind};
@@ -524,6 +524,55 @@ pub(crate) fn decide_registrar(
     Ok((effects, receipts))
 }
 
+/// An owner's objection to relay, its signature checked.
+#[derive(Debug, Clone)]
+pub struct ObjectionItem {
+    /// SHA-256 of the encoded message (kind byte included).
+    pub hash: [u8; 32],
+    /// The objection.
+    pub objection: OwnerObjection,
+    /// The encoded rollup message.
+    pub body: Vec<u8>,
+}
+
+/// Decides an objection against the device row: relayed once (the same objection again
+/// answers its receipt), refused when the gateway knows another owner.
+pub(crate) fn decide_objection(
+    item: &ObjectionItem,
+    device: Option<&DeviceRow>,
+    existing: Option<Receipt>,
+    now: i64,
+) -> Result<(Vec<Effect>, Receipt)> {
+    let id = item.objection.device_id;
+    let Some(device) = device else {
+        return Err(GatewayError::NotFound(format!(
+            "device {id} is not registered at this gateway"
+        )));
+    };
+    if let Some(receipt) = existing {
+        return Ok((Vec::new(), receipt));
+    }
+    if device
+        .owner_key
+        .is_some_and(|owner| owner != item.objection.owner.to_bytes())
+    {
+        return Err(GatewayError::conflict(
+            "not_owner",
+            "the objection is signed by a key that is not the device's owner",
+        ));
+    }
+    let row = NewMessage {
+        kind: kind::OBJECTION,
+        hash: item.hash,
+        device_id: Some(id),
+        counter: None,
+        body: item.body.clone(),
+        received_at: now,
+    };
+    let receipt = row.pending_receipt();
+    Ok((vec![Effect::InsertMessage(row)], receipt))
+}
+
 /// A decoded ownership statement to record.
 #[derive(Debug, Clone)]
 pub struct ClaimItem {
@@ -610,8 +659,7 @@ pub(crate) fn decide_claim(
                     index: 0,
                     signer: "owner's release",
                 })?;
-            // `now` is in milliseconds, the release's expiry in seconds.
-            if i64::from(release.expires_at).saturating_mul(1000) < now {
+            if i64::from(release.expires_at) * 1000 < now {
                 return Err(GatewayError::conflict(
                     "release_expired",
                     format!("the release expired at {}", release.expires_at),

@@ -25,13 +25,14 @@ mod exec;
 pub(crate) mod logic;
 mod queries;
 
-pub use logic::{ClaimItem, IntakeEnvelope, IntakeJob, JobOutcome, RegistrarItem};
+pub use logic::{ClaimItem, IntakeEnvelope, IntakeJob, JobOutcome, ObjectionItem, RegistrarItem};
 
 /// Message kinds in the outbox (the protocol's kind bytes).
 pub(crate) mod kind {
     pub(crate) const ENVELOPE: i64 = witness_protocol::kind::ENVELOPE as i64;
     pub(crate) const REGISTRAR: i64 = witness_protocol::kind::REGISTRAR as i64;
     pub(crate) const OWNERSHIP: i64 = witness_protocol::kind::OWNERSHIP as i64;
+    pub(crate) const OBJECTION: i64 = witness_protocol::kind::OBJECTION as i64;
 }
 
 /// Milliseconds since the Unix epoch.
@@ -148,7 +149,7 @@ pub struct Receipt {
     pub envelope_hash: String,
     /// Current status.
     pub status: ReceiptStatus,
-    /// Message kind: `envelope`, `registrar` or `ownership`.
+    /// Message kind: `envelope`, `registrar`, `ownership` or `objection`.
     pub kind: &'static str,
     /// The device concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,11 +236,7 @@ impl ReceiptRow {
         Receipt {
             envelope_hash: hex::encode(&self.hash),
             status,
-            kind: match self.kind {
-                kind::ENVELOPE => "envelope",
-                kind::REGISTRAR => "registrar",
-                _ => "ownership",
-            },
+            kind: kind_name(self.kind),
             device_id: self.device_id.map(hex::encode),
             counter: self.counter.map(from_db),
             received_at: self.received_at,
@@ -360,6 +357,7 @@ pub(crate) fn kind_name(kind: i64) -> &'static str {
     match kind {
         kind::ENVELOPE => "envelope",
         kind::REGISTRAR => "registrar",
+        kind::OBJECTION => "objection",
         _ => "ownership",
     }
 }

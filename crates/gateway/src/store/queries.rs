@@ -673,6 +673,23 @@ impl Store {
         Ok(receipt)
     }
 
+    /// Queues an owner's objection.
+    pub async fn commit_objection(&self, item: logic::ObjectionItem) -> Result<Receipt> {
+        let id = item.objection.device_id;
+        let mut tx = self.dialect.begin(&self.writer).await?;
+        let device = load_devices(&mut tx, &self.dialect, [id], self.dialect.for_update())
+            .await?
+            .remove(&id);
+        let existing = lookup_receipts(&mut *tx, &self.dialect, &[item.hash])
+            .await?
+            .remove(&item.hash);
+        let (effects, receipt) =
+            logic::decide_objection(&item, device.as_ref(), existing, now_ms())?;
+        apply(&mut tx, &self.dialect, effects).await?;
+        tx.commit().await?;
+        Ok(receipt)
+    }
+
     /// Group commit of intake jobs: one transaction for all, each job all or nothing. On
     /// SQLite it runs on the intake connection, through rusqlite (see [`super::exec`]).
     pub async fn commit_intake(&self, jobs: Vec<IntakeJob>) -> Result<Vec<Result<JobOutcome>>> {

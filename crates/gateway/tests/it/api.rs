@@ -7,7 +7,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use witness_protocol::{Consent, DeviceId, RegistrarAction, RegistrarMessage, Release, SigningKey};
+use witness_protocol::{
+    Consent, DeviceId, OwnerObjection, RegistrarAction, RegistrarMessage, Release, SigningKey,
+};
 
 use crate::common::*;
 
@@ -963,6 +965,110 @@ async fn claims_transfer_ownership_on_sale() {
             app.queue_depth().await,
             3,
             "registration and two statements"
+        );
+    }
+}
+
+#[tokio::test]
+async fn objections_are_the_owners_and_relayed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in database_urls(dir.path()).await {
+        let app = App::new(&url).await;
+        let owner_account = app.signup("owner").await;
+        let other = app.signup("other").await;
+        let device = Device::new(next_seed());
+        app.register(&[&device]).await;
+        let path = format!("/v1/devices/{}/objection", device.id);
+        let (claimed, owner) = app.claim(&owner_account, &device, 1).await;
+        assert_eq!(claimed.status, StatusCode::ACCEPTED, "{}", claimed.json);
+        let encode = |objection: &OwnerObjection| {
+            let mut w = witness_protocol::codec::Writer::with_capacity(120);
+            objection.encode(&mut w);
+            hex::encode(w.finish())
+        };
+        let effective_at = u64::from(now_s()) + 604_800;
+
+        // Anyone may relay the owner's objection; the same one again answers its receipt.
+        let objection = OwnerObjection::sign(&owner, &app.keys.domain, device.id, effective_at);
+        let relayed = app
+            .post(
+                &path,
+                Some(&other),
+                json!({"objection": encode(&objection)}),
+            )
+            .await;
+        assert_eq!(relayed.status, StatusCode::ACCEPTED, "{}", relayed.json);
+        assert_eq!(relayed.json["receipt"]["kind"], "objection");
+        let again = app
+            .post(
+                &path,
+                Some(&owner_account),
+                json!({"objection": encode(&objection)}),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.json);
+        assert_eq!(
+            again.json["receipt"]["envelope_hash"],
+            relayed.json["receipt"]["envelope_hash"]
+        );
+
+        // A key that is not the owner this gateway knows: refused before any gas is paid.
+        let stranger = SigningKey::generate(&mut rng(next_seed()));
+        let foreign = OwnerObjection::sign(&stranger, &app.keys.domain, device.id, effective_at);
+        let refused = app
+            .post(&path, Some(&other), json!({"objection": encode(&foreign)}))
+            .await;
+        assert_eq!(
+            (refused.status, refused.json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("not_owner")),
+            "{}",
+            refused.json
+        );
+        // A signature over something else, another device's objection, bytes that do not
+        // decode, an unknown device: each with its own answer.
+        let mut forged = objection.clone();
+        forged.effective_at += 1;
+        let answer = app
+            .post(&path, Some(&other), json!({"objection": encode(&forged)}))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"))
+        );
+        let elsewhere = Device::new(next_seed());
+        let misdirected =
+            OwnerObjection::sign(&owner, &app.keys.domain, elsewhere.id, effective_at);
+        let answer = app
+            .post(
+                &path,
+                Some(&other),
+                json!({"objection": encode(&misdirected)}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.json);
+        let answer = app
+            .post(&path, Some(&other), json!({"objection": "00ff"}))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed"))
+        );
+        let answer = app
+            .post(
+                &format!("/v1/devices/{}/objection", elsewhere.id),
+                Some(&other),
+                json!({"objection": encode(&misdirected)}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.json);
+        let answer = app
+            .post(&path, None, json!({"objection": encode(&objection)}))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.queue_depth().await,
+            3,
+            "registration, the claim and one objection"
         );
     }
 }
