@@ -180,14 +180,8 @@ export async function claimDevice(id: string, statementHex: string): Promise<Rec
  * PROTOCOL.md 8.4.2); answers the gateway's receipt for it.
  */
 export async function objectToRecovery(id: string, objectionHex: string): Promise<Receipt> {
-  // Until docs/openapi.json has the path: the same request, untyped.
-  const t = token();
-  const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/json' };
-  if (t) headers.Authorization = `Bearer ${t}`;
-  const response = await fetchWithin(gatewayUrl(`/v1/devices/${id}/objection`), { method: 'POST', headers, body: JSON.stringify({ objection: objectionHex }), credentials: BASE ? 'include' : 'same-origin' }, 'the gateway');
-  const data: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw answerError('the gateway', response, data);
-  return (data as { receipt: Receipt }).receipt;
+  const answer = await call((c) => client.POST('/v1/devices/{id}/objection', { ...c, params: { path: { id } }, body: { objection: objectionHex } }));
+  return answer.receipt;
 }
 
 /** Relays an owner query for history keys (`POST /v1/devices/{id}/history-keys`); the answer is the backend's. */
