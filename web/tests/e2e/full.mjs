@@ -578,11 +578,13 @@ export async function runScenario(browser, base, checks, { prefix = '', gateway,
       log(`transferred ${honest}: owner ${sellerOwner.slice(0, 12)}… → ${leaf.owner.slice(0, 12)}…, sequence ${leaf.ownership_sequence}`);
       // The seller's page: no longer the owner, nothing to sell.
       await page.goto(`${base}/#/devices/${honest}`);
-      await page.getByText("(not this browser's key yet)").waitFor({ timeout: 30000 });
+      await page.reload();
+      await page.getByTestId('owner-passed-on').waitFor({ timeout: 30000 });
       assert((await page.getByRole('region', { name: 'Sell this car' }).count()) === 0, 'the seller can still sell');
       // The buyer's page: theirs, and the history says the car changed hands.
       await buyer.page.goto(`${base}/#/devices/${honest}`);
       await buyer.page.getByText('(yours)').waitFor({ timeout: 30000 });
+      assert((await buyer.page.getByRole('region', { name: 'Sell this car' }).count()) === 1, 'the new owner cannot sell');
       await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 90000 }).catch(() => {});
       await screenshot(buyer.page, prefix + 'device-after-transfer');
     });
