@@ -5,6 +5,7 @@
 // `witness up` prints (or <data-dir>/anchors.json), then is pointed at lying nodes
 // (target/debug/witness-adversary, or WITNESS_ADVERSARY_BIN) and at a lying gateway.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, Checks, REPO, WEB, allowsCors, assert, corsProxy, decodeQrPng, freePort, launchBrowser, log, newPage, screenshot, start, staticServer, waitForHttp } from './lib.mjs';
@@ -110,6 +111,7 @@ export async function runFull() {
     browser = await launchBrowser();
     await runScenario(browser, base, checks, {
       gateway,
+      registrarCli: cmd !== 'bash' ? (args) => execFileSync(cmd, [...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 60000 }) : undefined,
       endpoints: overrides,
       registrar: demo ? { username: demo[1], password: demo[2] } : undefined,
       pin: pinValue,
@@ -145,7 +147,7 @@ async function startAdversary(adv, mode, extra = []) {
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 /** The owner's and the verifier's walk through the dashboard at `base`. */
-export async function runScenario(browser, base, checks, { prefix = '', gateway, endpoints, registrar, pin, adversary } = {}) {
+export async function runScenario(browser, base, checks, { prefix = '', gateway, endpoints, registrar, registrarCli, pin, adversary } = {}) {
   const shot = (page, name) => screenshot(page, prefix + name);
   const { page, problems } = await newPage(browser);
   if (endpoints) await page.addInitScript((e) => localStorage.getItem('witness.endpoints.v1') || localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
@@ -587,6 +589,40 @@ export async function runScenario(browser, base, checks, { prefix = '', gateway,
       assert((await buyer.page.getByRole('region', { name: 'Sell this car' }).count()) === 1, 'the new owner cannot sell');
       await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 90000 }).catch(() => {});
       await screenshot(buyer.page, prefix + 'device-after-transfer');
+    });
+
+    await checks.run("a registrar's recovery to the seller's key: shown on the device page with its countdown, and the owner's objection stops it", async () => {
+      assert(registrarCli, 'no witness binary to act as the registrar (WITNESS_UP_CMD)');
+      assert(honest && sellerOwner, 'no sold device');
+      registrarCli(['registrar', 'recover', '--device', honest, '--owner', sellerOwner]);
+      const end = Date.now() + CLAIM_TIMEOUT;
+      while (!(await leafOf(honest))?.pending_recovery) {
+        if (Date.now() > end) throw new Error('the recovery is not pending on the leaf');
+        await buyer.page.waitForTimeout(2000);
+      }
+      const pending = (await leafOf(honest)).pending_recovery;
+      await buyer.page.goto(`${base}/#/devices/${honest}`);
+      await buyer.page.reload();
+      const alert = buyer.page.getByTestId('recovery-pending');
+      await alert.waitFor({ timeout: 30000 });
+      assert(Number(await alert.getAttribute('data-effective-at')) === pending.effective_at && (await alert.getAttribute('data-owner')) === sellerOwner, 'the alert names another recovery');
+      const countdown = await buyer.page.getByTestId('recovery-countdown').innerText();
+      assert(/^(6 d 2[0-3] h|7 d 0 h) left to object$/.test(countdown), `countdown: ${countdown}`);
+      await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 60000 }).catch(() => {});
+      await screenshot(buyer.page, prefix + 'device-recovery-pending');
+      await alert.getByRole('button', { name: 'Object' }).click();
+      await alert.getByText(/Objection sent|The recovery is stopped/).first().waitFor({ timeout: 30000 });
+      await screenshot(buyer.page, prefix + 'device-recovery-objection-sent');
+      const until = Date.now() + CLAIM_TIMEOUT;
+      while ((await leafOf(honest))?.pending_recovery) {
+        if (Date.now() > until) throw new Error('the objection was not processed');
+        await buyer.page.waitForTimeout(2000);
+      }
+      await buyer.page.getByTestId('recovery-pending').waitFor({ state: 'detached', timeout: 30000 });
+      const after = await leafOf(honest);
+      assert(after.pending_recovery === null, 'the recovery is still pending');
+      assert(after.owner !== sellerOwner, 'the recovery took the car back');
+      await screenshot(buyer.page, prefix + 'device-recovery-objected');
     });
   } finally {
     await buyer.context.close();
