@@ -501,6 +501,7 @@ mod ts {
             declaration::<TamperView>(&cfg),
             declaration::<CorrectionView>(&cfg),
             declaration::<CorrectedBaselineView>(&cfg),
+            declaration::<PendingRecoveryView>(&cfg),
             declaration::<AccumulatorView>(&cfg),
             declaration::<LeafView>(&cfg),
             declaration::<DeviceAnswer>(&cfg),

@@ -168,6 +168,20 @@ odometer_m: number,
 input_index: number, };
 
 /**
+ * An ownership recovery waiting for its time (PROTOCOL.md 8.4.2).
+ */
+export type PendingRecoveryView = { 
+/**
+ * The owner key it binds, hex.
+ */
+owner: string, 
+/**
+ * When it takes effect (block time, seconds since the Unix epoch) unless the current
+ * owner objects before.
+ */
+effective_at: number, };
+
+/**
  * The history accumulator.
  */
 export type AccumulatorView = { 

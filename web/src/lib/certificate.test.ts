@@ -145,6 +145,7 @@ function leafOf(fields: Partial<LeafFields> & { deviceId: string }): LeafFields 
     vehicle: toHex(label(`vehicle of ${fields.deviceId}`)),
     predecessor: null,
     successor: null,
+    pendingRecovery: null,
     history: { count: 0n, root: toHex(EMPTY_HASH), lastInput: null },
     ...fields,
   };
@@ -682,7 +683,7 @@ describe('build → verify: the notices of the vectors (history_accumulator_stat
       notices: issue,
     });
     const f = verifyCertificateOffline(bytes, ANCHORS);
-    expect(f.notices).toBe(7);
+    expect(f.notices).toBe(11);
     const counters = notices.flatMap((n) => n.entries.flatMap((e) => (e.kind === 'reading' ? [{ counter: e.counter, era: n.era }] : [])));
     expect(f.disclosed.map((d) => d.counter)).toEqual(counters.filter((c) => c.era === leaf.era).map((c) => c.counter));
     expect(f.odometerOnly.map((d) => d.counter)).toEqual(counters.filter((c) => c.era < leaf.era).map((c) => c.counter));
@@ -766,9 +767,9 @@ describe('refusals while decoding', () => {
   });
   it('oversize: a map proof or an opening longer than allowed', () => {
     const mapLen = AT.siblings + 96;
-    // Map proof length 4,517 (one above 19 + 32 × 128 + 401) as a varint.
-    expect(19 + 32 * 128 + LEAF_LEN + 1).toBe(4517);
-    const big = concatBytes(SUMMARY.slice(0, mapLen), varint(4517), SUMMARY.slice(mapLen + 2));
+    // Map proof length 4,558 (one above 19 + 32 × 128 + 442) as a varint.
+    expect(19 + 32 * 128 + LEAF_LEN + 1).toBe(4558);
+    const big = concatBytes(SUMMARY.slice(0, mapLen), varint(4558), SUMMARY.slice(mapLen + 2));
     expect(errorOf(() => decodeCertificate(big))).toBe('oversize');
     const openingAt = mapLen + 2 + S.mapProof.length + 1;
     expect(SUMMARY[openingAt]).toBe(S.highestOpening.length);

@@ -81,6 +81,7 @@ describe('status badges', () => {
     vehicle: 'dd'.repeat(32),
     predecessor: null,
     successor: null,
+    pending_recovery: null,
     history: { count: 1, root: '00', last_input: 2 },
   };
   const base: DeviceAnswer = { device_id: 'aa', exists: true, input_index: 9, leaf };

@@ -175,6 +175,15 @@ export async function claimDevice(id: string, statementHex: string): Promise<Rec
   return answer.receipt;
 }
 
+/**
+ * Queues the owner's objection to a pending ownership recovery (`POST /v1/devices/{id}/objection`,
+ * PROTOCOL.md 8.4.2); answers the gateway's receipt for it.
+ */
+export async function objectToRecovery(id: string, objectionHex: string): Promise<Receipt> {
+  const answer = await call((c) => client.POST('/v1/devices/{id}/objection', { ...c, params: { path: { id } }, body: { objection: objectionHex } }));
+  return answer.receipt;
+}
+
 /** Relays an owner query for history keys (`POST /v1/devices/{id}/history-keys`); the answer is the backend's. */
 export async function relayHistoryKeys(id: string, ownerQueryHex: string): Promise<InspectAnswer> {
   try {

@@ -47,10 +47,10 @@ function keysFor(detailEras: number[]): HistoryKeys {
 describe('the accumulator check (vector history_accumulator_state_device)', () => {
   it('all notices, in any order and with duplicates: complete', () => {
     const shuffled = [...NOTICES].reverse().concat(NOTICES.slice(0, 2));
-    expect(checkAccumulator(LEAF.history, shuffled).result).toEqual({ status: 'complete', count: 7 });
+    expect(checkAccumulator(LEAF.history, shuffled).result).toEqual({ status: 'complete', count: 11 });
   });
   it('a missing notice', () => {
-    expect(checkAccumulator(LEAF.history, NOTICES.filter((n) => n.position !== 3n)).result).toMatchObject({ status: 'incomplete', reason: expect.stringMatching(/notice 3 of 7 is missing/) });
+    expect(checkAccumulator(LEAF.history, NOTICES.filter((n) => n.position !== 3n)).result).toMatchObject({ status: 'incomplete', reason: expect.stringMatching(/notice 3 of 11 is missing/) });
   });
   it('an altered notice (a reading entry changed)', () => {
     const altered = PAYLOADS.map((p) => p.slice());
@@ -71,25 +71,37 @@ describe('the accumulator check (vector history_accumulator_state_device)', () =
     const older = accumulatorOf({ count: fold.count, root: fold.root, last_input: fold.last_input });
     const checked = checkAccumulator(older, NOTICES);
     expect(checked.result).toEqual({ status: 'complete', count: 4 });
-    expect(checked.newer.map((n) => Number(n.position))).toEqual([4, 5, 6]);
+    expect(checked.newer.map((n) => Number(n.position))).toEqual([4, 5, 6, 7, 8, 9, 10]);
   });
   it('other devices\' and undecodable notices are skipped', () => {
     const r = decodeListed(DEVICE, [...listed(PAYLOADS), { input_index: 1, output_index: 9, payload: 'ff' }]);
-    expect(r.notices).toHaveLength(7);
+    expect(r.notices).toHaveLength(11);
     expect(r.undecodable).toEqual([{ outputIndex: 9, code: 'unsupported_version' }]);
   });
 });
 
 describe('opening the history with the era keys', () => {
-  it("the current owner: whole readings of the current era, dated odometer values of earlier eras", () => {
-    const h = openHistory(NOTICES, keysFor([LEAF.era]), LEAF.history.count);
+  // The era of the vector's last readings: the owner before the recovery (the leaf's era is the recovered owner's, with no reading yet).
+  const READING_ERA = Math.max(...NOTICES.filter((n) => n.entries.some((e) => e.kind === 'reading')).map((n) => n.era));
+  it("an era's owner: whole readings of their era, dated odometer values of earlier eras", () => {
+    expect(READING_ERA).toBe(LEAF.era - 1);
+    const h = openHistory(NOTICES, keysFor([READING_ERA]), LEAF.history.count);
     const levels = new Map(h.rows.map((r) => [Number(r.counter), `${r.era}:${r.level}`]));
-    expect([...levels.values()].every((l) => l === `${LEAF.era}:detail` || !l.startsWith(`${LEAF.era}:`))).toBe(true);
+    expect([...levels.values()].every((l) => l === `${READING_ERA}:detail` || !l.startsWith(`${READING_ERA}:`))).toBe(true);
     expect(h.rows.some((r) => r.level === 'odometer')).toBe(true);
     expect(h.rows.some((r) => r.level === 'detail' && r.reading?.odometer_m === r.odometerM)).toBe(true);
     expect(h.rows.find((r) => r.rollbackOf !== null)).toMatchObject({ counter: 3n, rollbackOf: 2n, odometerM: 2500000 });
     expect(h.events.map((e) => e.entry.kind)).toEqual(expect.arrayContaining(['registered', 'owner_changed', 'revoked']));
     expect(h.rows.every((r) => !r.unchecked)).toBe(true);
+  });
+  it('the recovery is in the events, in order: started, objected, started again, taken effect', () => {
+    const h = openHistory(NOTICES, undefined, LEAF.history.count);
+    const recovery = h.events.filter((e) => ['recovery_started', 'recovery_ended', 'owner_recovered'].includes(e.entry.kind));
+    expect(recovery.map((e) => e.entry.kind)).toEqual(['recovery_started', 'recovery_ended', 'recovery_started', 'owner_recovered']);
+    expect(recovery[3]?.entry).toEqual({ kind: 'owner_recovered', owner: LEAF.owner });
+    // The recovered owner (the leaf's era) reads every earlier reading as dated odometer only.
+    const recovered = openHistory(NOTICES, keysFor([LEAF.era]), LEAF.history.count);
+    expect(recovered.rows.every((r) => r.level === 'odometer' && r.era < LEAF.era)).toBe(true);
   });
   it('each reading row names the envelope of the envelope entry before it; envelope entries are no events', () => {
     const h = openHistory(NOTICES, undefined, 0n);
@@ -158,7 +170,7 @@ describe('fetching the notices', () => {
     };
     const r = await fetchAllNotices(page);
     expect(r.notices.map((n) => n.output_index)).toEqual(all.map((n) => n.output_index));
-    expect(seen).toEqual([undefined, 104, 101]);
+    expect(seen).toEqual([undefined, 108, 105, 102]);
   });
   it('walks back on the node through the previous inputs', async () => {
     const byInput = new Map<number, { index: string; raw_data: string }[]>();
@@ -169,8 +181,8 @@ describe('fetching the notices', () => {
     });
     const asked: number[] = [];
     const got = await noticesFromNode(async (i) => (asked.push(i), byInput.get(i) ?? []), decodeNoticeOutput, DEVICE, LEAF.history.lastInput);
-    expect(got).toHaveLength(7);
-    expect(asked).toEqual([14, 13, 12, 8, 5, 3]);
+    expect(got).toHaveLength(11);
+    expect(asked).toEqual([18, 17, 16, 15, 14, 13, 12, 8, 5, 3]);
     expect(checkAccumulator(LEAF.history, decodeListed(DEVICE, got).notices).result.status).toBe('complete');
   });
 });

@@ -32,9 +32,24 @@ export async function requestProof(url: string, deviceId: string, nonceHex: stri
   return data;
 }
 
-export async function pairDevice(url: string, deviceId: string, ownerPublicKeyHex: string): Promise<{ statement: string; sequence?: number }> {
+/**
+ * Presses the device's pairing button (the simulated fleet's stand-in for the button behind a
+ * real car's dashboard, or the ignition-key cycle): the device then signs one ownership
+ * statement within `window_s` seconds.
+ */
+export async function pressPairingButton(url: string, deviceId: string): Promise<{ pressed: boolean; window_s: number }> {
+  const { data } = await requestJson<{ pressed?: boolean; window_s?: number }>(`${base(url)}/devices/${deviceId}/button`, { method: 'POST', what, credentials: 'omit' });
+  return { pressed: data?.pressed === true, window_s: typeof data?.window_s === 'number' ? data.window_s : 120 };
+}
+
+/**
+ * The device signs a statement binding `ownerPublicKeyHex` (after its button was pressed; else
+ * an HttpError with code `press_button`). `transferCode`: the seller's release, for a device
+ * that has an owner; without it the device signs a first pairing.
+ */
+export async function pairDevice(url: string, deviceId: string, ownerPublicKeyHex: string, transferCode?: string): Promise<{ statement: string; sequence?: number }> {
   const { data } = await requestJson<{ statement: string; sequence?: number }>(`${base(url)}/devices/${deviceId}/pair`, {
-    body: { owner_public_key: ownerPublicKeyHex },
+    body: transferCode ? { owner_public_key: ownerPublicKeyHex, transfer_code: transferCode } : { owner_public_key: ownerPublicKeyHex },
     what,
     credentials: 'omit',
   });

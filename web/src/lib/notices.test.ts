@@ -66,6 +66,12 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
       return { type: 'replaced_by', new_device: e.newDevice, registrar: e.registrar };
     case 'replaces':
       return { type: 'replaces', old_device: e.oldDevice, baseline_m: Number(e.baselineM), registrar: e.registrar };
+    case 'recovery_started':
+      return { type: 'recovery_started', registrar: e.registrar, owner: e.owner, effective_at: Number(e.effectiveAt) };
+    case 'recovery_ended':
+      return { type: 'recovery_ended', outcome: e.outcome };
+    case 'owner_recovered':
+      return { type: 'owner_recovered', owner: e.owner };
   }
 }
 
@@ -328,15 +334,56 @@ describe('the replacement entries (kind 9 replaced by, kind 10 replaces: PROTOCO
     expect(openHistoryValues(fresh, new Uint8Array(32))).toEqual([]);
   });
 
-  it('refuses them cut short, and a kind 11 as unknown', () => {
+  it('refuses them cut short, and a kind 14 as unknown', () => {
     const full = notice(newUnit, replaces);
     expect(errorOf(() => decodeHistoryNotice(concatBytes(full.slice(0, full.length - 3))))).toBe('truncated');
-    const eleven = full.slice();
-    eleven[56] = 11;
-    expect(errorOf(() => decodeHistoryNotice(eleven))).toBe('unknown_kind');
+    const fourteen = full.slice();
+    fourteen[56] = 14;
+    expect(errorOf(() => decodeHistoryNotice(fourteen))).toBe('unknown_kind');
     // A reading entry may not follow them without its envelope entry.
     const reading = concatBytes(new Uint8Array([2]), new Uint8Array(32), new Uint8Array([0]));
     expect(errorOf(() => decodeHistoryNotice(notice(oldUnit, replacedBy, reading)))).toBe('invalid_field');
+  });
+});
+
+describe('the recovery entries (kind 11 recovery started, 12 recovery ended, 13 owner recovered: PROTOCOL.md 16.4, 8.4.2)', () => {
+  const device = '3be5ae7dba0f0502e42ff53fdfecc1e3';
+  const registrar = '7b'.repeat(32);
+  const owner = '82'.repeat(32);
+  const notice = (...entries: Uint8Array[]) =>
+    concatBytes(new Uint8Array([2, 5]), fromHex(device), u64be(40), u64be(1_790_000_000), u32be(2), u64be(3), new Uint8Array([1]), u64be(31), new Uint8Array([entries.length]), ...entries, new Uint8Array([0, 0]));
+  const started = concatBytes(new Uint8Array([11]), fromHex(registrar), fromHex(owner), u64be(1_790_604_800));
+  const ended = (outcome: number) => new Uint8Array([12, outcome]);
+  const recovered = concatBytes(new Uint8Array([13]), fromHex(owner));
+
+  it('the vectors: started, objected, started again, recovered', () => {
+    const names = ['history_recovery_started', 'history_recovery_objected', 'history_recovery_started_again', 'history_owner_recovered'];
+    const entries = names.map((n) => decodeHistoryNotice(fromHex(str(vector(n), 'notice'))).entries.map(entryJson));
+    expect(entries.map((e) => e[0]?.type)).toEqual(['recovery_started', 'recovery_ended', 'recovery_started', 'owner_recovered']);
+    expect(entries[1]).toEqual([{ type: 'recovery_ended', outcome: 'objected' }]);
+    const first = vector('history_recovery_started').fields as { entries: unknown[] };
+    expect(entries[0]).toEqual(first.entries);
+  });
+
+  it('are 73, 2 and 33 bytes, kind included, and decode to their fields', () => {
+    expect([started.length, ended(1).length, recovered.length]).toEqual([73, 2, 33]);
+    const n = decodeHistoryNotice(notice(started, ended(1), ended(2), ended(3), recovered));
+    expect(n.entries).toEqual([
+      { kind: 'recovery_started', registrar, owner, effectiveAt: 1_790_604_800n },
+      { kind: 'recovery_ended', outcome: 'objected' },
+      { kind: 'recovery_ended', outcome: 'superseded' },
+      { kind: 'recovery_ended', outcome: 'retired' },
+      { kind: 'owner_recovered', owner },
+    ]);
+    expect(openHistoryValues(n, new Uint8Array(32))).toEqual([]);
+  });
+
+  it('refuses an outcome other than 1, 2, 3, and the entries cut short', () => {
+    for (const o of [0, 4, 255]) expect(errorOf(() => decodeHistoryNotice(notice(ended(o)))), `outcome ${o}`).toBe('invalid_field');
+    const full = notice(started);
+    expect(errorOf(() => decodeHistoryNotice(full.slice(0, full.length - 3)))).toBe('truncated');
+    const short = notice(recovered);
+    expect(errorOf(() => decodeHistoryNotice(short.slice(0, short.length - 3)))).toBe('truncated');
   });
 });
 

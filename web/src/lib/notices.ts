@@ -189,6 +189,10 @@ function varintBytes(n: number): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** Why a pending ownership recovery ended without taking effect (8.4.2), by wire byte 1, 2, 3. */
+export const RECOVERY_OUTCOMES = ['objected', 'superseded', 'retired'] as const;
+export type RecoveryOutcome = (typeof RECOVERY_OUTCOMES)[number];
+
 export type HistoryEntry =
   | { kind: 'registered'; model: number; registrar: string }
   | { kind: 'envelope'; firstCounter: bigint; count: number }
@@ -201,11 +205,18 @@ export type HistoryEntry =
   | { kind: 'corrected'; registrar: string; cleared: boolean; correction: Correction }
   | { kind: 'key_rotated'; newKey: string }
   | { kind: 'revoked'; reason: string }
+  /** Kind 6: a new owner key, by the current owner's release (`consented`) or the device's first pairing. */
   | { kind: 'owner_changed'; sequence: bigint; consented: boolean; owner: string }
   /** Kind 9: the unit was replaced in its vehicle by `newDevice` (8.2.2); no reading of it follows. */
   | { kind: 'replaced_by'; newDevice: string; registrar: string }
   /** Kind 10: the unit replaced `oldDevice` in its vehicle, starting from the baseline the registrar stated. */
-  | { kind: 'replaces'; oldDevice: string; baselineM: bigint; registrar: string };
+  | { kind: 'replaces'; oldDevice: string; baselineM: bigint; registrar: string }
+  /** Kind 11: a registrar started an ownership recovery to `owner`, taking effect at `effectiveAt` (block time) unless the owner objects (8.4.2). */
+  | { kind: 'recovery_started'; registrar: string; owner: string; effectiveAt: bigint }
+  /** Kind 12: the pending recovery ended without taking effect. */
+  | { kind: 'recovery_ended'; outcome: RecoveryOutcome }
+  /** Kind 13: the pending recovery took effect: `owner` is bound; entries after it are in the next era. */
+  | { kind: 'owner_recovered'; owner: string };
 
 /** One device's entries of one input (16.4). */
 export interface HistoryNotice {
@@ -259,6 +270,12 @@ function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): Hi
       return { kind: 'replaced_by', newDevice: toHex(r.take(16)), registrar: toHex(r.take(32)) };
     case 10:
       return { kind: 'replaces', oldDevice: toHex(r.take(16)), baselineM: r.u64(), registrar: toHex(r.take(32)) };
+    case 11:
+      return { kind: 'recovery_started', registrar: toHex(r.take(32)), owner: toHex(r.take(32)), effectiveAt: r.u64() };
+    case 12:
+      return { kind: 'recovery_ended', outcome: RECOVERY_OUTCOMES[r.u8() - 1] ?? r.fail('invalid_field') };
+    case 13:
+      return { kind: 'owner_recovered', owner: toHex(r.take(32)) };
     default:
       // Kind 3, the version 2 draft's correction, is retired: unknown like any other.
       return r.fail('unknown_kind');

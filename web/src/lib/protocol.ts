@@ -1,7 +1,8 @@
 /**
  * The parts of the Witness wire protocol (docs/PROTOCOL.md) the browser needs: readings in
- * their standalone encoding, possession proofs (8.5), owner queries (8.6) and ownership
- * statements (8.4). Every signature covers `tag ‖ domain ‖ body`, the domain being the
+ * their standalone encoding, possession proofs (8.5), owner queries (8.6), ownership
+ * statements (8.4), the owner's release and its transfer code (8.4.1) and the owner's
+ * objection to a recovery (8.4.2). Every signature covers `tag ‖ domain ‖ body`, the domain being the
  * deployment: chain id, application address and backend key (3.5).
  */
 import { ByteReader, concatBytes, fromHex, toHex, u16be, u32be, u64be, utf8 } from './hex';
@@ -9,6 +10,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { publicKeyFromSeed, sign, verifyStrict } from './ed25519';
 
 export const OWNERSHIP_TAG = utf8('witness/v2/ownership');
+export const OWNERSHIP_RELEASE_TAG = utf8('witness/v2/ownership-release');
+export const OBJECTION_TAG = utf8('witness/v2/objection');
 export const POSSESSION_TAG = utf8('witness/v2/possession');
 export const OWNER_QUERY_TAG = utf8('witness/v2/owner-query');
 export const QUERY_VERSION = 2;
@@ -168,36 +171,162 @@ export function decodeOwnerQuery(bytes: Uint8Array): OwnerQuery {
   return { deviceId, owner, responseKey, expiresAt, signature };
 }
 
-// ---- ownership statement (8.4) ----
+// ---- ownership statement (8.4), release and transfer code (8.4.1), objection (8.4.2) ----
+
+/** A registrar's ownership recovery takes effect this long after it starts, unless the owner objects (8.4.2): seven days. */
+export const RECOVERY_DELAY_S = 7 * 86_400;
+/** The text form of a transfer code starts with this. */
+export const TRANSFER_CODE_PREFIX = 'witness-transfer-1.';
+/** `expires_at u32 ‖ signature 64`. */
+export const RELEASE_LEN = 68;
+
+/** The current owner's release of a device to whoever holds it next (8.4.1). */
+export interface Release {
+  /** Seconds since the Unix epoch, compared with the input's block time. */
+  expiresAt: number;
+  signature: Uint8Array;
+}
+
+/** Why the owner may change: 0 the device's first pairing, 1 the current owner's release. */
+export type Consent = { kind: 'first_pairing' } | { kind: 'release'; release: Release };
 
 export interface OwnershipStatement {
   deviceId: string;
   owner: Uint8Array;
   sequence: bigint;
-  release?: Uint8Array;
+  consent: Consent;
   deviceSignature: Uint8Array;
 }
 
-/** `device_id 16 | owner 32 | sequence u64 | has_release u8 | [release 64] | device sig 64`. */
+function deviceIdBytes(deviceId: string): Uint8Array {
+  const b = fromHex(deviceId);
+  if (b.length !== 16) throw new Error('device id must be 16 bytes');
+  return b;
+}
+
+/** `device_id 16 ‖ owner 32 ‖ sequence u64`: what the device signs. */
+function ownershipBody(s: Pick<OwnershipStatement, 'deviceId' | 'owner' | 'sequence'>): Uint8Array {
+  if (s.owner.length !== 32) throw new Error('the owner key must be 32 bytes');
+  return concatBytes(deviceIdBytes(s.deviceId), s.owner, u64be(s.sequence));
+}
+
+/** `expires_at u32 ‖ signature 64`: a transfer code's release bytes. */
+export function encodeRelease(r: Release): Uint8Array {
+  if (r.signature.length !== 64) throw new Error('a release signature is 64 bytes');
+  return concatBytes(u32be(r.expiresAt), r.signature);
+}
+
+function readRelease(r: ByteReader): Release {
+  return { expiresAt: r.u32(), signature: r.bytes(64) };
+}
+
+/** `device_id 16 | owner 32 | sequence u64 | consent u8 | [expires_at u32 | release 64 when 1] | device sig 64`. */
 export function decodeOwnershipStatement(bytes: Uint8Array): OwnershipStatement {
   const r = new ByteReader(bytes, 'ownership statement');
   const deviceId = toHex(r.bytes(16));
   const owner = r.bytes(32);
   const sequence = r.u64();
-  const hasRelease = r.u8();
-  if (hasRelease > 1) throw new Error('ownership statement: invalid release flag');
-  const release = hasRelease === 1 ? r.bytes(64) : undefined;
+  const tag = r.u8();
+  if (tag > 1) throw new Error('ownership statement: invalid consent');
+  const consent: Consent = tag === 1 ? { kind: 'release', release: readRelease(r) } : { kind: 'first_pairing' };
   const deviceSignature = r.bytes(64);
   r.finish();
-  return { deviceId, owner, sequence, release, deviceSignature };
+  return { deviceId, owner, sequence, consent, deviceSignature };
 }
 
+export function encodeOwnershipStatement(s: OwnershipStatement): Uint8Array {
+  const consent = s.consent.kind === 'release' ? concatBytes(new Uint8Array([1]), encodeRelease(s.consent.release)) : new Uint8Array([0]);
+  return concatBytes(ownershipBody(s), consent, s.deviceSignature);
+}
+
+/** The device signs only the body, not the consent (8.4). */
 export function ownershipSignedMessage(s: OwnershipStatement, domain: Uint8Array): Uint8Array {
-  return signedBytes(OWNERSHIP_TAG, domain, concatBytes(fromHex(s.deviceId), s.owner, u64be(s.sequence)));
+  return signedBytes(OWNERSHIP_TAG, domain, ownershipBody(s));
 }
 
 export function verifyOwnershipStatement(s: OwnershipStatement, devicePublicKey: Uint8Array, domain: Uint8Array): boolean {
   return verifyStrict(s.deviceSignature, ownershipSignedMessage(s, domain), devicePublicKey);
+}
+
+/**
+ * `OWNERSHIP_RELEASE_TAG ‖ domain ‖ device_id 16 ‖ released_sequence u64 ‖ expires_at u32`:
+ * `releasedSequence` is the ownership sequence of the binding the release ends (the leaf's).
+ */
+export function releaseSignedMessage(domain: Uint8Array, deviceId: string, releasedSequence: bigint, expiresAt: number): Uint8Array {
+  return signedBytes(OWNERSHIP_RELEASE_TAG, domain, concatBytes(deviceIdBytes(deviceId), u64be(releasedSequence), u32be(expiresAt)));
+}
+
+/** The owner releases binding `releasedSequence` of the device until `expiresAt`. */
+export function signRelease(ownerSeed: Uint8Array, domain: Uint8Array, deviceId: string, releasedSequence: bigint, expiresAt: number): Release {
+  return { expiresAt, signature: sign(releaseSignedMessage(domain, deviceId, releasedSequence, expiresAt), ownerSeed) };
+}
+
+export function verifyRelease(r: Release, owner: Uint8Array, domain: Uint8Array, deviceId: string, releasedSequence: bigint): boolean {
+  return verifyStrict(r.signature, releaseSignedMessage(domain, deviceId, releasedSequence, r.expiresAt), owner);
+}
+
+/** What a seller hands the buyer (8.4.1): the device and the owner's release. A bearer code: it names no buyer. */
+export interface TransferCode {
+  deviceId: string;
+  release: Release;
+}
+
+/** `witness-transfer-1.` ‖ hex(device_id 16 ‖ expires_at u32 ‖ signature 64). */
+export function transferCodeText(c: TransferCode): string {
+  return TRANSFER_CODE_PREFIX + toHex(concatBytes(deviceIdBytes(c.deviceId), encodeRelease(c.release)));
+}
+
+/** Parses the text form (surrounding whitespace ignored); throws an Error a person can read. */
+export function parseTransferCode(text: string): TransferCode {
+  const t = text.trim();
+  if (!t.startsWith(TRANSFER_CODE_PREFIX)) throw new Error(`a transfer code starts with "${TRANSFER_CODE_PREFIX}"`);
+  const hex = t.slice(TRANSFER_CODE_PREFIX.length);
+  if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length % 2 !== 0) throw new Error('the transfer code is damaged: it is not hexadecimal after its prefix');
+  const r = new ByteReader(fromHex(hex), 'transfer code');
+  const deviceId = toHex(r.bytes(16));
+  const release = readRelease(r);
+  r.finish();
+  return { deviceId, release };
+}
+
+/** The current owner objects to the pending recovery that would take effect at `effectiveAt` (8.4.2). */
+export interface OwnerObjection {
+  deviceId: string;
+  owner: Uint8Array;
+  effectiveAt: bigint;
+  signature: Uint8Array;
+}
+
+/** `device_id 16 ‖ owner 32 ‖ effective_at u64`. */
+function objectionBody(o: Omit<OwnerObjection, 'signature'>): Uint8Array {
+  if (o.owner.length !== 32) throw new Error('the owner key must be 32 bytes');
+  return concatBytes(deviceIdBytes(o.deviceId), o.owner, u64be(o.effectiveAt));
+}
+
+export function objectionSignedMessage(o: Omit<OwnerObjection, 'signature'>, domain: Uint8Array): Uint8Array {
+  return signedBytes(OBJECTION_TAG, domain, objectionBody(o));
+}
+
+export function signObjection(fields: { deviceId: string; effectiveAt: bigint }, ownerSeed: Uint8Array, domain: Uint8Array): OwnerObjection {
+  const o = { ...fields, owner: publicKeyFromSeed(ownerSeed) };
+  return { ...o, signature: sign(objectionSignedMessage(o, domain), ownerSeed) };
+}
+
+/** Checks the signature under the embedded owner key (whether it owns the device is the rollup's decision). */
+export function verifyObjection(o: OwnerObjection, domain: Uint8Array): boolean {
+  return verifyStrict(o.signature, objectionSignedMessage(o, domain), o.owner);
+}
+
+/** `device_id 16 | owner 32 | effective_at u64 | signature 64`: 120 bytes (input kind 5). */
+export function encodeObjection(o: OwnerObjection): Uint8Array {
+  return concatBytes(objectionBody(o), o.signature);
+}
+
+export function decodeObjection(bytes: Uint8Array): OwnerObjection {
+  const r = new ByteReader(bytes, 'objection');
+  const o = { deviceId: toHex(r.bytes(16)), owner: r.bytes(32), effectiveAt: r.u64(), signature: r.bytes(64) };
+  r.finish();
+  return o;
 }
 
 export function isDeviceId(text: string): boolean {

@@ -28,6 +28,7 @@ function fieldsOf(leaf: DeviceLeaf): Record<string, unknown> {
     vehicle: leaf.vehicle,
     predecessor: leaf.predecessor,
     successor: leaf.successor,
+    pending_recovery: leaf.pendingRecovery && { owner: leaf.pendingRecovery.owner, effective_at: Number(leaf.pendingRecovery.effectiveAt) },
     history: { count: Number(leaf.history.count), root: leaf.history.root, last_input: n(leaf.history.lastInput) },
   };
 }
@@ -53,6 +54,10 @@ describe('device leaf (vectors of kind leaf)', () => {
       'leaf_corrected',
       'leaf_invalid_predecessor_present_2',
       'leaf_invalid_absent_successor_not_zero',
+      'leaf_recovery_pending',
+      'leaf_recovered',
+      'leaf_invalid_pending_recovery_present_2',
+      'leaf_invalid_absent_pending_recovery_not_zero',
     ])
       expect(names).toContain(n);
     expect(names).not.toContain('leaf_invalid_flagged_2');
@@ -74,7 +79,7 @@ describe('device leaf (vectors of kind leaf)', () => {
   }
 });
 
-describe('device leaf layout (version 2, 401 bytes: open rollbacks at 54, "first attested" at 170, corrected baseline at 269, vehicle at 286, predecessor at 318, successor at 335, history at 352)', () => {
+describe('device leaf layout (version 2, 442 bytes: open rollbacks at 54, "first attested" at 170, corrected baseline at 269, vehicle at 286, predecessor at 318, successor at 335, pending recovery at 352, history at 393)', () => {
   const base: LeafFields = {
     deviceId: '0f'.repeat(16),
     model: 7,
@@ -96,12 +101,13 @@ describe('device leaf layout (version 2, 401 bytes: open rollbacks at 54, "first
     vehicle: 'dd'.repeat(32),
     predecessor: null,
     successor: null,
+    pendingRecovery: null,
     history: { count: 2n, root: 'cc'.repeat(32), lastInput: 5n },
   };
   it('writes "first attested" right after "highest attested", like it', () => {
     const bytes = encodeLeaf(base);
     expect(bytes.length).toBe(LEAF_LEN);
-    expect(LEAF_LEN).toBe(401);
+    expect(LEAF_LEN).toBe(442);
     expect(bytes[0]).toBe(2);
     expect(bytes[121]).toBe(1);
     expect(toHex(bytes.slice(122, 130))).toBe('0000000000000009');
@@ -109,9 +115,9 @@ describe('device leaf layout (version 2, 401 bytes: open rollbacks at 54, "first
     expect(toHex(bytes.slice(171, 179))).toBe('0000000000000004');
     expect(toHex(bytes.slice(179, 211))).toBe('bb'.repeat(32));
     expect(toHex(bytes.slice(211, 219))).toBe('0000000000000003');
-    expect(toHex(bytes.slice(352, 360))).toBe('0000000000000002');
-    expect(toHex(bytes.slice(360, 392))).toBe('cc'.repeat(32));
-    expect(toHex(bytes.slice(392, 401))).toBe('01' + '0000000000000005');
+    expect(toHex(bytes.slice(393, 401))).toBe('0000000000000002');
+    expect(toHex(bytes.slice(401, 433))).toBe('cc'.repeat(32));
+    expect(toHex(bytes.slice(433, 442))).toBe('01' + '0000000000000005');
     const leaf = decodeLeaf(bytes);
     expect(leaf.first).toEqual(base.first);
     expect(leaf.highest).toEqual(base.highest);
@@ -163,6 +169,36 @@ describe('device leaf layout (version 2, 401 bytes: open rollbacks at 54, "first
       expect(errorOf(() => decodeLeaf(dirty)), `byte ${at}`).toBe('invalid_field');
     }
     expect(errorOf(() => encodeLeaf({ ...base, vehicle: 'dd'.repeat(31) }))).toBe('invalid_field');
+  });
+  it('writes the pending recovery at 352 (present, owner key, effective at u64); absent all zeros, else invalid_field', () => {
+    const owner = '82'.repeat(32);
+    const pending = encodeLeaf({ ...base, pendingRecovery: { owner, effectiveAt: 1_791_104_800n } });
+    expect(pending.length).toBe(442);
+    expect(pending[352]).toBe(1);
+    expect(toHex(pending.slice(353, 385))).toBe(owner);
+    expect(toHex(pending.slice(385, 393))).toBe('000000006ac21720');
+    expect(decodeLeaf(pending).pendingRecovery).toEqual({ owner, effectiveAt: 1_791_104_800n });
+    // The history accumulator follows it, unmoved by it.
+    expect(toHex(pending.slice(393))).toBe(toHex(encodeLeaf(base).slice(393)));
+    const none = encodeLeaf(base);
+    expect(none.slice(352, 393).every((b) => b === 0)).toBe(true);
+    expect(decodeLeaf(none).pendingRecovery).toBeNull();
+    for (const [at, value] of [
+      [352, 2],
+      [360, 1],
+      [392, 1],
+    ] as const) {
+      const dirty = none.slice();
+      dirty[at] = value;
+      expect(errorOf(() => decodeLeaf(dirty)), `byte ${at}`).toBe('invalid_field');
+    }
+    expect(errorOf(() => encodeLeaf({ ...base, pendingRecovery: { owner: '82'.repeat(31), effectiveAt: 1n } }))).toBe('invalid_field');
+    // The vectors: a recovery pending, then taken effect (the owner is the recovered key, nothing pending).
+    const before = decodeLeaf(fromHex(str(vector('leaf_recovery_pending'), 'leaf')));
+    const after = decodeLeaf(fromHex(str(vector('leaf_recovered'), 'leaf')));
+    expect(after.owner).toBe(before.pendingRecovery?.owner);
+    expect(after.pendingRecovery).toBeNull();
+    expect(after.era).toBe(before.era + 1);
     expect(errorOf(() => encodeLeaf({ ...base, predecessor: '0a'.repeat(15) }))).toBe('invalid_field');
   });
   it('the verdict vectors\' units link: the new unit names the old one as predecessor, the old one it as successor, one vehicle', () => {

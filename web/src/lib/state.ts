@@ -1,5 +1,5 @@
 /**
- * The provable device state (PROTOCOL.md 16.2-16.4): the 401-byte device leaf (version 2), the sparse
+ * The provable device state (PROTOCOL.md 16.2-16.4): the 442-byte device leaf (version 2), the sparse
  * Merkle map's proofs, and the per-device history accumulator. The twin of
  * `witness_protocol::state`; checked against docs/protocol-vectors.json.
  */
@@ -8,7 +8,7 @@ import { concatBytes, equalBytes, fromHex, toHex, u32be, u64be, utf8 } from './h
 import { DecodeError, Reader } from './codec';
 
 export const LEAF_VERSION = 2;
-export const LEAF_LEN = 401;
+export const LEAF_LEN = 442;
 export const MAP_PROOF_VERSION = 1;
 export const KEY_BITS = 128;
 export const LEAF_TAG = utf8('witness/v2/leaf');
@@ -40,6 +40,14 @@ export interface CorrectedBaseline {
   odometerM: bigint;
   /** The input that recorded the correction. */
   inputIndex: bigint;
+}
+
+/** A registrar's ownership recovery waiting for its time (8.4.2): the current owner can object until then. */
+export interface PendingRecovery {
+  /** The owner key it binds, hex. */
+  owner: string;
+  /** When it takes effect (block time, seconds since the Unix epoch). */
+  effectiveAt: bigint;
 }
 
 export interface Accumulator {
@@ -84,8 +92,10 @@ export interface DeviceLeaf {
   predecessor: string | null;
   /** The unit that replaced this one: this unit is retired, the vehicle's record continues there. Hex. */
   successor: string | null;
+  /** A registrar's ownership recovery waiting for its time, if any (at 352). */
+  pendingRecovery: PendingRecovery | null;
   history: Accumulator;
-  /** The 401 bytes it was decoded from. */
+  /** The 442 bytes it was decoded from. */
   encoded: Uint8Array;
 }
 
@@ -140,6 +150,11 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
   const vehicle = toHex(r.take(32));
   const predecessor = opt(r, () => r.take(16), zeros);
   const successor = opt(r, () => r.take(16), zeros);
+  const pendingRecovery = opt(
+    r,
+    () => ({ owner: r.take(32), effectiveAt: r.u64() }),
+    (p) => zeros(p.owner) && p.effectiveAt === 0n,
+  );
   const count = r.u64();
   const root = toHex(r.take(32));
   const lastInput = r.optU64();
@@ -166,6 +181,7 @@ export function decodeLeaf(bytes: Uint8Array): DeviceLeaf {
     vehicle,
     predecessor: predecessor ? toHex(predecessor) : null,
     successor: successor ? toHex(successor) : null,
+    pendingRecovery: pendingRecovery ? { owner: toHex(pendingRecovery.owner), effectiveAt: pendingRecovery.effectiveAt } : null,
     history: { count, root, lastInput },
     encoded: bytes.slice(),
   };
@@ -206,6 +222,7 @@ export function encodeLeaf(leaf: LeafFields): Uint8Array {
   const t = leaf.latestTamper;
   const c = leaf.latestCorrection;
   const b = leaf.correctedBaseline;
+  const p = leaf.pendingRecovery;
   return concatBytes(
     u8(LEAF_VERSION),
     bytesOf(leaf.deviceId, 16, 'device id'),
@@ -229,6 +246,7 @@ export function encodeLeaf(leaf: LeafFields): Uint8Array {
     bytesOf(leaf.vehicle, 32, 'vehicle id'),
     unit(leaf.predecessor, 'predecessor'),
     unit(leaf.successor, 'successor'),
+    concatBytes(flag(p !== null), p ? bytesOf(p.owner, 32, 'recovery owner key') : new Uint8Array(32), u64be(p?.effectiveAt ?? 0n)),
     u64be(leaf.history.count),
     bytesOf(leaf.history.root, 32, 'history root'),
     optU64(leaf.history.lastInput),

@@ -46,6 +46,7 @@ describe('verdict rules (vectors of kind verdict, PROTOCOL.md 17.3)', () => {
       'verdict_consistent_after_replacement',
       'verdict_flagged_in_previous_unit',
       'verdict_rollback_below_replacement_baseline',
+      'verdict_consistent_recovery_pending',
     ]) {
       expect(names).toContain(n);
     }
@@ -56,16 +57,24 @@ describe('verdict rules (vectors of kind verdict, PROTOCOL.md 17.3)', () => {
       const decision = decide(e);
       expect(decision.verdict).toBe(v.expected_verdict);
       expect(decision.findings[0]?.code).toBe(v.expected_finding);
-      // From rule 5 on, every verdict ends with one unit_replaced per earlier unit, then one
-      // corrections_on_record per unit with a correction (the leaf first), and only then.
+      // Every finding, in order, as the vector states them.
       const codes = decision.findings.map((x) => x.code);
+      expect(codes).toEqual(v.expected_findings);
+      // From rule 5 on, every verdict ends with one unit_replaced per earlier unit, then one
+      // corrections_on_record per unit with a correction (the leaf first), then recovery_pending
+      // when the leaf has a pending recovery, and only then.
+      const trailing = new Set(['unit_replaced', 'corrections_on_record', 'recovery_pending']);
       if (e.leaf && !EARLY.has(v.expected_finding as string)) {
         const units = [e.leaf, ...e.predecessors];
-        const tail = [...e.predecessors.map(() => 'unit_replaced'), ...units.filter((u) => u.latestCorrection).map(() => 'corrections_on_record')];
+        const tail = [
+          ...e.predecessors.map(() => 'unit_replaced'),
+          ...units.filter((u) => u.latestCorrection).map(() => 'corrections_on_record'),
+          ...(e.leaf.pendingRecovery ? ['recovery_pending'] : []),
+        ];
         expect(codes.slice(codes.length - tail.length)).toEqual(tail);
-        expect(codes.filter((c) => c === 'unit_replaced' || c === 'corrections_on_record')).toEqual(tail);
+        expect(codes.filter((c) => trailing.has(c))).toEqual(tail);
       } else {
-        expect(codes.filter((c) => c === 'unit_replaced' || c === 'corrections_on_record')).toEqual([]);
+        expect(codes.filter((c) => trailing.has(c))).toEqual([]);
       }
     });
   }
@@ -171,5 +180,35 @@ describe("the vehicle's units (rules 2 and 5: replacement units, PROTOCOL.md 8.2
     expect(d.findings[5]?.detail).toContain(`of unit ${first.deviceId}`);
     // The oldest unit left out: the record is incomplete.
     expect(decide({ ...e, predecessors: [linked] }).findings[0]?.code).toBe('previous_unit');
+  });
+});
+
+describe('a pending ownership recovery (PROTOCOL.md 8.4.2): the trailing recovery_pending finding', () => {
+  const v = vector('verdict_consistent_recovery_pending');
+  const e = evidenceOf(v);
+  const leaf = e.leaf as DeviceLeaf;
+
+  it('names the time it takes effect, after the corrections on record', () => {
+    expect(leaf.pendingRecovery).not.toBeNull();
+    const d = decide(e);
+    expect(d.verdict).toBe('consistent');
+    expect(d.findings.map((x) => x.code)).toEqual(['consistent', 'corrections_on_record', 'recovery_pending']);
+    expect(d.findings[2]?.detail).toBe(
+      `a registrar started an ownership recovery: unless the current owner objects, the device passes to another owner key at ${leaf.pendingRecovery?.effectiveAt} (block time)`,
+    );
+  });
+
+  it('it does not change the verdict, and goes with the recovery', () => {
+    const without = decide({ ...e, leaf: { ...leaf, pendingRecovery: null } });
+    expect(without.verdict).toBe('consistent');
+    expect(without.findings.map((x) => x.code)).toEqual(['consistent', 'corrections_on_record']);
+    // A rollback with a recovery pending: still a rollback, the recovery said last.
+    const rolled = evidenceOf(vector('verdict_rollback'));
+    const withRecovery = { ...(rolled.leaf as DeviceLeaf), pendingRecovery: leaf.pendingRecovery };
+    expect(decide({ ...rolled, leaf: withRecovery }).findings.map((x) => x.code)).toEqual(['rollback', 'recovery_pending']);
+  });
+
+  it('is not said before rule 5: a revoked unit with a recovery pending is only revoked', () => {
+    expect(decide({ ...e, leaf: { ...leaf, revoked: true } }).findings.map((x) => x.code)).toEqual(['revoked']);
   });
 });

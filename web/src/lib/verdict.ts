@@ -113,7 +113,8 @@ export function decide(e: Evidence): Decision {
       f('tamper_on_record', `${unit.openTampers} uncorrected rollback(s) of ${unit.tamperEvents} on record${which}, the latest at counter ${unit.latestTamper?.counter ?? 0n}`),
     );
   }
-  // From rule 5 on, every verdict ends with the units replaced, then the corrections on record.
+  // From rule 5 on, every verdict ends with the units replaced, then the corrections on record,
+  // then a pending ownership recovery (8.4.2).
   const trailing = [
     ...earlier.map((u) =>
       f('unit_replaced', `the vehicle's unit ${u.deviceId} was replaced; its record (${u.attested} attested reading(s), ${u.tamperEvents} rollback(s), ${u.openTampers} not cleared) is part of the vehicle's`),
@@ -123,6 +124,14 @@ export function decide(e: Evidence): Decision {
         ? [f('corrections_on_record', `${u.corrections} registrar correction(s) on record of unit ${u.deviceId}, the latest of counter ${u.latestCorrection.counter} at input ${u.latestCorrection.inputIndex}`)]
         : [],
     ),
+    ...(leaf.pendingRecovery
+      ? [
+          f(
+            'recovery_pending',
+            `a registrar started an ownership recovery: unless the current owner objects, the device passes to another owner key at ${leaf.pendingRecovery.effectiveAt} (block time)`,
+          ),
+        ]
+      : []),
   ];
   const decision = (verdict: VerdictCode, list: Finding[]): Decision => ({ verdict, findings: [...list, ...trailing] });
   // Rule 6's reference: the baseline a correction or a replacement set (public, no opening

@@ -475,6 +475,12 @@ const REJECTIONS: Record<string, string> = {
   timestamp_too_old: 'the reading is too old',
   stale_sequence: 'the sequence number is not above the last one',
   bad_release_signature: 'the release is not signed by the current owner',
+  release_required: "the device has an owner: a new owner needs that owner's release (a transfer code)",
+  release_expired: 'the transfer code had expired',
+  not_owned: 'the device has no owner to object',
+  recovery_pending: 'an ownership recovery is pending already',
+  no_pending_recovery: 'there is no pending ownership recovery to object to',
+  not_owner: "the objection is not signed by the device's current owner",
   untrusted_registrar: 'the registrar is not trusted',
 };
 

@@ -1,6 +1,6 @@
-import { useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useApp, useAsync } from '../lib/app';
-import { deviceDetail, deviceNotices, receiptStage, type DeviceDetail } from '../lib/gateway';
+import { deviceDetail, deviceNotices, objectToRecovery, receiptStage, type DeviceDetail } from '../lib/gateway';
 import { ownerKeysRelay } from '../lib/relay';
 import { badgeFor, publicDevice } from '../lib/devices';
 import { ownerKey, seedOf } from '../lib/keys';
@@ -27,12 +27,16 @@ import type { HistoryKeys } from '../lib/api';
 import { formatAgo, formatDate, formatDay, formatInt, formatKm, formatMs } from '../lib/format';
 import { href } from '../lib/router';
 import { OdometerChart, type OdometerPoint } from '../components/charts';
-import { Alert, Card, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
+import { Alert, Card, Field, Hex, KeyValues, Loading, PageTitle, StatusBadge } from '../components/ui';
 import { CreateCertificate } from '../components/CreateCertificate';
 import { baselineText, correctionsText, correctionText, rollbacksText } from '../lib/corrections';
 import type { LeafView } from '../lib/api';
 import { replacementInput } from '../lib/state';
 import { capitalized, earlierUnitLines, factsOfView, replacedByText } from '../lib/units';
+import { countdownText, DEFAULT_RELEASE_HOURS, eventTitle, makeTransferCode, objectionHex, ownershipEventText, RELEASE_EXPIRY_CHOICES, type MadeTransferCode } from '../lib/ownership';
+import { QrCode } from '../components/QrCode';
+import { utf8 } from '../lib/hex';
+import type { OwnerKey } from '../lib/keys';
 
 /** Most earlier units walked back (as the verifier's V7a). */
 const MAX_EARLIER_UNITS = 16;
@@ -146,6 +150,15 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
       <p>
         <a href={href('/devices')}>← My devices</a> · <a href={href(`/verify?device=${deviceId}`)}>Verify this device now</a>
       </p>
+      {leaf?.pending_recovery && (
+        <RecoveryAlert
+          deviceId={deviceId}
+          recovery={leaf.pending_recovery}
+          ownerKey={key && leaf.owner === key.publicKey ? key : undefined}
+          started={[...(history.data?.opened.events ?? [])].reverse().find((e) => e.entry.kind === 'recovery_started')}
+          onChanged={pub.reload}
+        />
+      )}
 
       <div className="grid-2">
         <Card title="On the rollup (as the node states it)" id="public-heading">
@@ -217,7 +230,13 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
                   'Owner key',
                   <span key="o">
                     <Hex value={leaf.owner ?? undefined} />{' '}
-                    {key && leaf.owner === key.publicKey ? <span className="good-text">(yours)</span> : key ? <span className="warn-text">(not this browser's key yet)</span> : null}
+                    {key && leaf.owner === key.publicKey ? (
+                      <span className="good-text">(yours)</span>
+                    ) : key && key.sequence !== undefined && leaf.ownership_sequence !== null && leaf.ownership_sequence > key.sequence ? (
+                      <span className="muted" data-testid="owner-passed-on">(another owner's: the car passed on from this browser's key)</span>
+                    ) : key ? (
+                      <span className="warn-text">(not this browser's key yet)</span>
+                    ) : null}
                   </span>,
                 ],
               ]}
@@ -243,8 +262,182 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
         {history.data && <HistoryView h={history.data} />}
       </Card>
 
+      {key && leaf && leaf.owner === key.publicKey && !leaf.revoked && !leaf.successor && <SellCard deviceId={deviceId} ownerKey={key} ownershipSequence={leaf.ownership_sequence ?? 0} />}
+
       <CreateCertificate deviceId={deviceId} keys={history.data?.keys} keysPending={!!key && history.loading} />
     </>
+  );
+}
+
+/** The time now (seconds), every `ms`. */
+function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now() / 1000);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now() / 1000), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+/**
+ * The owner's release (8.4.1): a one-time transfer code, signed here with the owner key this
+ * browser holds, for the binding on record now; the buyer pairs at the car with it.
+ */
+function SellCard({ deviceId, ownerKey: owner, ownershipSequence }: { deviceId: string; ownerKey: OwnerKey; ownershipSequence: number }) {
+  const app = useApp();
+  const [hours, setHours] = useState<number>(DEFAULT_RELEASE_HOURS);
+  const [made, setMade] = useState<MadeTransferCode>();
+  const [error, setError] = useState<string>();
+  const [copied, setCopied] = useState<string>();
+  const now = useNow(30_000);
+  const sell = async () => {
+    setError(undefined);
+    setCopied(undefined);
+    try {
+      const backend = await app.backend();
+      setMade(makeTransferCode(seedOf(owner), backend.domain, deviceId, BigInt(ownershipSequence), hours));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const copy = async () => {
+    if (!made) return;
+    try {
+      await navigator.clipboard.writeText(made.text);
+      setCopied('Copied to the clipboard.');
+    } catch {
+      setCopied('This browser did not allow copying: select the code and copy it by hand.');
+    }
+  };
+  const expiresAt = made?.code.release.expiresAt;
+  return (
+    <Card title="Sell this car" id="sell-heading">
+      <p>
+        When you sell the car, give the buyer a <strong>transfer code</strong>: your owner key in this browser signs that you release the car. The buyer then pairs with the car
+        (pressing its pairing button) and enters the code; the rollup binds their key and you are no longer the owner.
+      </p>
+      <div className="row">
+        <Field label="The code expires after" id="sell-expiry">
+          <select id="sell-expiry" value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+            {RELEASE_EXPIRY_CHOICES.map((c) => (
+              <option key={c.hours} value={c.hours}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="button" className="button" onClick={() => void sell()}>
+          {made ? 'Make a new transfer code' : 'Make a transfer code'}
+        </button>
+      </div>
+      {error && <Alert title="Could not make the transfer code">{error}</Alert>}
+      {made && expiresAt !== undefined && (
+        <div data-testid="transfer-made" data-device={deviceId} data-expires-at={expiresAt} data-released-sequence={String(made.releasedSequence)}>
+          <div className="transfer-made">
+            <div>
+              <Field label="Transfer code" id="transfer-code">
+                <textarea id="transfer-code" className="cert-text transfer-code" rows={4} readOnly value={made.text} data-testid="transfer-code" onFocus={(e) => e.target.select()} />
+              </Field>
+              <div className="row">
+                <button type="button" className="button secondary" onClick={() => void copy()}>
+                  Copy the code
+                </button>
+                {copied && <span className="muted small" role="status">{copied}</span>}
+              </div>
+              <div className="alert alert-warn" role="note">
+                <strong className="alert-title">What this code means</strong>
+                <ul>
+                  <li>
+                    <strong>Whoever holds it and the car becomes the owner.</strong> It names no buyer: hand it only to your buyer, in person or privately, once you are paid.
+                  </li>
+                  <li>
+                    <strong>It works once.</strong> When the buyer pairs with it, the binding it releases ends and the code is worthless; so are other codes you made for it.
+                  </li>
+                  <li>
+                    <strong>It expires</strong> on {formatDate(expiresAt)} ({formatAgo(expiresAt, now)}); after that the rollup refuses it. Until it is used you stay the owner.
+                  </li>
+                </ul>
+              </div>
+            </div>
+            <QrCode bytes={utf8(made.text)} label={`QR code of the transfer code of device ${deviceId}`} maxPx={300} />
+          </div>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+/**
+ * A registrar's ownership recovery (8.4.2), shown while it waits: who it binds, when it takes
+ * effect and how long is left; the owner (this browser's key) can object until then.
+ */
+function RecoveryAlert({
+  deviceId,
+  recovery,
+  ownerKey: owner,
+  started,
+  onChanged,
+}: {
+  deviceId: string;
+  recovery: { owner: string; effective_at: number };
+  ownerKey?: OwnerKey;
+  started?: HistoryEvent;
+  onChanged: () => void;
+}) {
+  const app = useApp();
+  const now = useNow(1000);
+  const [state, setState] = useState<{ tone: 'good' | 'bad' | 'warn'; text: ReactNode }>();
+  const [busy, setBusy] = useState(false);
+  const registrar = started?.entry.kind === 'recovery_started' ? started.entry.registrar : undefined;
+  const object = async () => {
+    if (!owner) return;
+    setBusy(true);
+    setState(undefined);
+    try {
+      const backend = await app.backend();
+      const receipt = await objectToRecovery(deviceId, objectionHex(seedOf(owner), backend.domain, deviceId, recovery.effective_at));
+      setState({ tone: 'warn', text: <>Objection sent: the gateway queued it (receipt <Hex value={receipt.envelope_hash} />, {receiptStage(receipt)}). The recovery stops when the rollup processes it.</> });
+      const url = await app.inspectUrl();
+      for (let i = 0; i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const d = await publicDevice(url, deviceId);
+        if (!d.leaf?.pending_recovery || d.leaf.pending_recovery.effective_at !== recovery.effective_at) {
+          setState({ tone: 'good', text: 'The recovery is stopped: your owner key stays the owner.' });
+          onChanged();
+          return;
+        }
+      }
+    } catch (e) {
+      setState({ tone: 'bad', text: (e as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="alert alert-bad" role="alert" data-testid="recovery-pending" data-effective-at={recovery.effective_at} data-owner={recovery.owner}>
+      <strong className="alert-title">Ownership recovery pending</strong>
+      <div>
+        A registrar{registrar ? <> (<Hex value={registrar} />)</> : ''} started an ownership recovery{started ? ` at input ${started.inputIndex}` : ''}: unless the current owner objects, this car
+        passes to the owner key <Hex value={recovery.owner} /> on <strong>{formatDate(recovery.effective_at)}</strong> (block time).
+      </div>
+      <p className="recovery-countdown" data-testid="recovery-countdown">
+        {recovery.effective_at > now ? `${countdownText(recovery.effective_at, now)} left to object` : 'The objection period is over: the recovery takes effect with the next input.'}
+      </p>
+      {owner ? (
+        <>
+          <p>
+            A registrar starts a recovery when someone says they lost the owner key. You hold it in this browser: if you did not ask for this, object now. The recovery then does
+            not take effect.
+          </p>
+          <button type="button" className="button" disabled={busy || recovery.effective_at <= now} onClick={() => void object()}>
+            Object
+          </button>
+        </>
+      ) : (
+        <p className="small">If you own this car, open this page in the browser that holds its owner key (or import your keys on My devices) and object before then.</p>
+      )}
+      {state && <Alert tone={state.tone}>{state.text}</Alert>}
+    </div>
   );
 }
 
@@ -465,10 +658,10 @@ function HistoryView({ h }: { h: LoadedHistory }) {
           <ul>
             {h.opened.events.map((e, i) => (
               <li key={i}>
-                <strong>{e.entry.kind === 'corrected' ? "registrar's correction" : e.entry.kind.replace(/_/g, ' ')}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
+                <strong>{eventTitle(e.entry)}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
                 {e.entry.kind === 'corrected' ? `: ${correctionText(e.entry.correction, e.entry.cleared)}` : ''}
                 {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
-                {e.entry.kind === 'owner_changed' ? `: a new owner key${e.entry.consented ? ', released by the previous owner' : ''}` : ''}
+                {ownershipEventText(e.entry) !== undefined ? `: ${ownershipEventText(e.entry)}` : ''}
                 {e.entry.kind === 'replaced_by' ? `: a workshop replaced this unit with unit ${e.entry.newDevice}, which carries the vehicle's record on` : ''}
                 {e.entry.kind === 'replaces' ? `: this unit replaced unit ${e.entry.oldDevice}, counting on from ${formatKm(Number(e.entry.baselineM))} (the kilometres on record)` : ''}
               </li>

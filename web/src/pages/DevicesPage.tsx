@@ -5,10 +5,12 @@ import { badgeFor, publicDevice, type PublicDevice } from '../lib/devices';
 import { ownerKey, newOwnerKey, saveOwnerKey, seedOf, exportKeys, importKeys } from '../lib/keys';
 import { decodeListed, fetchHistoryKeys, openHistory, type HistoryRow } from '../lib/history';
 import { ownerKeysRelay } from '../lib/relay';
-import { listLocalDevices, pairDevice, type LocalDevice } from '../lib/localLink';
-import { decodeOwnershipStatement, isDeviceId, verifyOwnershipStatement } from '../lib/protocol';
+import { listLocalDevices, pairDevice, pressPairingButton, type LocalDevice } from '../lib/localLink';
+import { decodeOwnershipStatement, isDeviceId, parseTransferCode, transferCodeText, verifyOwnershipStatement, verifyRelease, type TransferCode } from '../lib/protocol';
+import { claimErrorText, PAIRING_WINDOW_S, REAL_CAR_BUTTON_TEXT } from '../lib/ownership';
+import { CameraScanner, ImageQrInput } from '../components/QrScanner';
 import { fromHex, toHex } from '../lib/hex';
-import { mapLimit } from '../lib/http';
+import { HttpError, mapLimit } from '../lib/http';
 import { formatDate, formatKm } from '../lib/format';
 import { href } from '../lib/router';
 import { Alert, Card, Field, Hex, Loading, PageTitle, StatusBadge, Steps, type Step } from '../components/ui';
@@ -172,6 +174,10 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
   const [nearby, setNearby] = useState<LocalDevice[]>();
   const [nearbyError, setNearbyError] = useState<string>();
   const [deviceId, setDeviceId] = useState('');
+  const [transfer, setTransfer] = useState('');
+  const [transferNote, setTransferNote] = useState<{ tone: 'good' | 'warn'; text: string }>();
+  const [pressForMe, setPressForMe] = useState(true);
+  const [showTransfer, setShowTransfer] = useState(false);
   const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ tone: 'good' | 'bad' | 'warn'; text: string }>();
@@ -190,6 +196,24 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
     }
   };
 
+  /** A transfer code pasted or read from a QR code: it names its device, which fills the id. */
+  const takeTransfer = (text: string) => {
+    setTransfer(text);
+    if (!busy) {
+      setResult(undefined);
+      setSteps([]);
+    }
+    if (!text.trim()) return setTransferNote(undefined);
+    try {
+      const code = parseTransferCode(text);
+      setDeviceId(code.deviceId);
+      const expired = code.release.expiresAt <= Date.now() / 1000;
+      setTransferNote({ tone: expired ? 'warn' : 'good', text: `Transfer code for device ${code.deviceId}, ${expired ? 'expired' : 'valid until'} ${formatDate(code.release.expiresAt)}.` });
+    } catch (e) {
+      setTransferNote({ tone: 'warn', text: `Not a transfer code: ${(e as Error).message}.` });
+    }
+  };
+
   const claim = async (id: string) => {
     const dev = id.trim().toLowerCase();
     setResult(undefined);
@@ -197,10 +221,25 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
       setResult({ tone: 'bad', text: 'A device id is 32 hexadecimal digits.' });
       return;
     }
+    let code: TransferCode | undefined;
+    if (transfer.trim()) {
+      try {
+        code = parseTransferCode(transfer);
+      } catch (e) {
+        setResult({ tone: 'bad', text: `The transfer code cannot be read: ${(e as Error).message}.` });
+        return;
+      }
+      if (code.deviceId !== dev) {
+        setResult({ tone: 'bad', text: `The transfer code is for device ${code.deviceId}, not ${dev}.` });
+        return;
+      }
+    }
     setBusy(true);
     const s: Step[] = [
-      { id: 'key', title: 'Create an owner key in this browser', state: 'running' },
-      { id: 'pair', title: 'The device signs an ownership statement (local link)', state: 'waiting' },
+      { id: 'registry', title: code ? "Ask the rollup about the device and check the seller's transfer code" : 'Ask the rollup about the device', state: 'running' },
+      { id: 'key', title: 'Create an owner key in this browser', state: 'waiting' },
+      { id: 'button', title: pressForMe ? 'Press the pairing button (simulated fleet: over the local link)' : 'The pairing button, pressed at the car', state: 'waiting' },
+      { id: 'pair', title: code ? 'The device signs an ownership statement with the transfer code (local link)' : 'The device signs an ownership statement (local link)', state: 'waiting' },
       { id: 'check', title: "Check the device's signature against the rollup's registry", state: 'waiting' },
       { id: 'send', title: 'Send the statement to the gateway', state: 'waiting' },
       { id: 'rollup', title: 'The rollup records you as the owner', state: 'waiting' },
@@ -211,45 +250,85 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
     };
     setSteps([...s]);
     try {
-      const key = newOwnerKey(dev);
-      set(0, { state: 'ok', detail: <>Public key <Hex value={key.publicKey} /> (the secret stays in this browser)</> });
-      set(1, { state: 'running' });
-      const paired = await pairDevice(linkUrl, dev, key.publicKey);
-      const statement = decodeOwnershipStatement(fromHex(paired.statement));
-      if (statement.deviceId !== dev) throw new Error('The device signed a statement for another device id.');
-      if (toHex(statement.owner) !== key.publicKey) throw new Error('The device signed a statement for another owner key.');
-      saveOwnerKey({ ...key, sequence: Number(statement.sequence) });
-      set(1, { state: 'ok', detail: `Sequence ${statement.sequence}` });
-      set(2, { state: 'running' });
       const [backend, url] = await Promise.all([app.backend(), app.inspectUrl()]);
       const pub = await publicDevice(url, dev);
       if (!pub.leaf) throw new Error('The rollup does not know this device: it must be registered first.');
-      const deviceKey = pub.leaf.public_key;
-      if (!verifyOwnershipStatement(statement, fromHex(deviceKey), backend.domain)) {
+      const leaf = pub.leaf;
+      const previous = ownerKey(dev);
+      const mine = !!previous && leaf.owner === previous.publicKey;
+      if (leaf.owner && !code) {
+        throw new HttpError(mine ? 'You own this device already (its owner key is in this browser).' : 'release_required', 409, mine ? 'already_yours' : 'release_required');
+      }
+      if (code && leaf.owner) {
+        if (!verifyRelease(code.release, fromHex(leaf.owner), backend.domain, dev, BigInt(leaf.ownership_sequence ?? 0))) {
+          throw new Error("The transfer code is not signed by the car's current owner for its current binding: it was made for an earlier owner, or used already (a transfer code works once). Ask the seller for a new one.");
+        }
+        if (code.release.expiresAt <= Date.now() / 1000) throw new HttpError('expired', 409, 'release_expired');
+      }
+      set(0, {
+        state: 'ok',
+        detail: leaf.owner ? (
+          <>
+            Owned by <Hex value={leaf.owner} />; the transfer code is signed by that key, valid until {formatDate(code?.release.expiresAt)}
+          </>
+        ) : (
+          'Registered, no owner yet: a first pairing'
+        ),
+      });
+      set(1, { state: 'running' });
+      const key = newOwnerKey(dev);
+      // A key that owns the device now is kept until the gateway has accepted the new claim.
+      if (!mine) saveOwnerKey(key);
+      set(1, { state: 'ok', detail: <>Public key <Hex value={key.publicKey} /> (the secret stays in this browser)</> });
+      set(2, { state: 'running' });
+      if (pressForMe) {
+        const pressed = await pressPairingButton(linkUrl, dev);
+        set(2, { state: 'ok', detail: `Pressed: the device accepts one pairing for ${pressed.window_s} s` });
+      } else {
+        set(2, { state: 'ok', detail: `Pressed at the car: pair within ${PAIRING_WINDOW_S / 60} minutes` });
+      }
+      set(3, { state: 'running' });
+      const paired = await pairDevice(linkUrl, dev, key.publicKey, code ? transferCodeText(code) : undefined);
+      const statement = decodeOwnershipStatement(fromHex(paired.statement));
+      if (statement.deviceId !== dev) throw new Error('The device signed a statement for another device id.');
+      if (toHex(statement.owner) !== key.publicKey) throw new Error('The device signed a statement for another owner key.');
+      const bound = { ...key, sequence: Number(statement.sequence) };
+      if (!mine) saveOwnerKey(bound);
+      set(3, { state: 'ok', detail: `Sequence ${statement.sequence}, ${statement.consent.kind === 'release' ? "on the seller's release" : 'a first pairing'}` });
+      set(4, { state: 'running' });
+      if (!verifyOwnershipStatement(statement, fromHex(leaf.public_key), backend.domain)) {
         throw new Error("The statement's signature does not verify under the device key the rollup registered: this is not the registered device.");
       }
-      set(2, { state: 'ok', detail: <>Device key <Hex value={deviceKey} /> (as the node states it)</> });
-      set(3, { state: 'running' });
+      set(4, { state: 'ok', detail: <>Device key <Hex value={leaf.public_key} /> (as the node states it)</> });
+      set(5, { state: 'running' });
       const receipt = await claimDevice(dev, paired.statement);
-      set(3, { state: 'ok', detail: <>Queued by the gateway, receipt <Hex value={receipt.envelope_hash} /> ({receipt.status})</> });
+      if (mine) saveOwnerKey(bound);
+      set(5, { state: 'ok', detail: <>Queued by the gateway, receipt <Hex value={receipt.envelope_hash} /> ({receipt.status})</> });
       onClaimed();
-      set(4, { state: 'running', detail: 'Waiting for the next rollup input…' });
+      set(6, { state: 'running', detail: 'Waiting for the next rollup input…' });
       for (let i = 0; i < 60; i++) {
         const now = await publicDevice(url, dev);
         if (now.leaf?.owner === key.publicKey) {
-          set(4, { state: 'ok', detail: 'Recorded on the rollup.' });
-          setResult({ tone: 'good', text: 'The device is yours. Its history is now readable in this browser.' });
+          set(6, { state: 'ok', detail: 'Recorded on the rollup.' });
+          setResult({ tone: 'good', text: code ? 'The car is yours: the seller’s transfer code is used up. Its readings from now on, and the dated odometer values of earlier owners, are readable in this browser.' : 'The device is yours. Its history is now readable in this browser.' });
+          if (code) {
+            setTransfer('');
+            setTransferNote(undefined);
+          }
           onClaimed();
           return;
         }
         await new Promise((r) => setTimeout(r, 2000));
       }
-      set(4, { state: 'warn', detail: 'Not recorded yet: the gateway has it queued. The status stays "pending" until the rollup processes it.' });
+      set(6, { state: 'warn', detail: 'Not recorded yet: the gateway has it queued. The status stays "pending" until the rollup processes it.' });
       setResult({ tone: 'warn', text: 'Claim sent. It is pending until the rollup processes it.' });
     } catch (e) {
+      const text = claimErrorText(e);
+      // The car has an owner: the transfer code is what is missing.
+      if (e instanceof HttpError && (e.code === 'release_required' || e.code === 'release_expired')) setShowTransfer(true);
       const i = s.findIndex((x) => x.state === 'running');
-      if (i >= 0) set(i, { state: 'fail', detail: (e as Error).message });
-      setResult({ tone: 'bad', text: (e as Error).message });
+      if (i >= 0) set(i, { state: 'fail', detail: text });
+      setResult({ tone: 'bad', text });
     } finally {
       setBusy(false);
     }
@@ -261,6 +340,15 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
         Pairing needs the device at hand: the browser asks it over its local link to sign a statement binding a new owner key made here. Nobody else, the gateway included, ever
         sees that key.
       </p>
+      <div className="alert alert-neutral" data-testid="pairing-button-note">
+        <strong className="alert-title">First, the pairing button</strong>
+        <div>
+          {REAL_CAR_BUTTON_TEXT} For the simulated fleet this page presses the button over the local link, just before pairing.
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={pressForMe} onChange={(e) => setPressForMe(e.target.checked)} /> Press the pairing button over the local link (simulated fleet)
+        </label>
+      </div>
       <div className="row">
         <Field label="Local link address" id="link-url">
           <input id="link-url" value={linkUrl} onChange={(e) => setLinkUrl(e.target.value)} inputMode="url" />
@@ -269,6 +357,23 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
           Look for devices
         </button>
       </div>
+      <details className="disclose transfer" open={showTransfer} onToggle={(e) => setShowTransfer(e.currentTarget.open)} data-testid="claim-transfer-section">
+        <summary>Buying a car that has an owner? Its transfer code</summary>
+        <p className="muted small">
+          A car that has an owner passes to you only with the seller’s transfer code (“Sell this car” on their device page). Paste it or read its QR code; the claim below then
+          sends it with the pairing.
+        </p>
+        <Field label="Transfer code" id="claim-transfer" hint="witness-transfer-1.… — it names the device, which fills the id below.">
+          <textarea id="claim-transfer" className="cert-text" rows={3} value={transfer} onChange={(e) => takeTransfer(e.target.value)} spellCheck={false} autoComplete="off" aria-describedby="claim-transfer-hint" />
+        </Field>
+        {transferNote && (
+          <p className={transferNote.tone === 'good' ? 'good-text small' : 'warn-text small'} data-testid="transfer-note">
+            {transferNote.text}
+          </p>
+        )}
+        <CameraScanner onBytes={(b) => takeTransfer(new TextDecoder().decode(b))} />
+        <ImageQrInput onBytes={(b) => takeTransfer(new TextDecoder().decode(b))} onNone={(why) => setTransferNote({ tone: 'warn', text: why })} />
+      </details>
       {nearbyError && <Alert title="Could not reach the local link">{nearbyError}</Alert>}
       {nearby && nearby.length === 0 && <p className="muted">No device answered on this local link.</p>}
       {nearby && nearby.length > 0 && (
@@ -302,7 +407,11 @@ function ClaimPanel({ onClaimed }: { onClaimed: () => void }) {
           <Steps steps={steps} label="Claim progress" />
         </div>
       )}
-      {result && <Alert tone={result.tone}>{result.text}</Alert>}
+      {result && (
+        <Alert tone={result.tone}>
+          <span data-testid="claim-result">{result.text}</span>
+        </Alert>
+      )}
     </Card>
   );
 }

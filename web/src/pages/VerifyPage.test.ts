@@ -3,20 +3,22 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { fromHex } from '../lib/hex';
 import { decodeLeaf } from '../lib/state';
-import { decodePossessionProof } from '../lib/protocol';
+import { decodeOpening, decodePossessionProof } from '../lib/protocol';
 import { decide } from '../lib/verdict';
 import type { VerifyResult } from '../lib/verify';
 import { str, vector } from '../test/vectors';
 import { Result } from './VerifyPage';
+import { formatDate } from '../lib/format';
 
 /** What verifyDevice hands the page for a verdict vector (the earlier units as V7a proved them). */
-function resultOf(name: string): VerifyResult {
+function resultOf(name: string, withOpening = false): VerifyResult {
   const v = vector(name);
   const leaf = decodeLeaf(fromHex(str(v, 'leaf')));
   const earlierUnits = ((v.predecessors as string[] | undefined) ?? []).map((h) => decodeLeaf(fromHex(h)));
   const proof = decodePossessionProof(fromHex(str(v, 'possession_proof')));
-  const decision = decide({ deviceId: str(v, 'device_id'), leaf, proof, nonce: str(v, 'nonce'), domain: fromHex(v.domain), predecessors: earlierUnits });
-  return { decision, leaf, earlierUnits, proof, elapsedMs: 1 };
+  const opening = withOpening && typeof v.opening === 'string' ? decodeOpening(fromHex(v.opening)) : undefined;
+  const decision = decide({ deviceId: str(v, 'device_id'), leaf, proof, nonce: str(v, 'nonce'), domain: fromHex(v.domain), opening, predecessors: earlierUnits });
+  return { decision, leaf, earlierUnits, proof, opening, elapsedMs: 1 };
 }
 
 const render = (r: VerifyResult) => renderToStaticMarkup(createElement(Result, { result: r, onVerify: () => {}, busy: false }));
@@ -65,5 +67,23 @@ describe('the verify page: a vehicle whose unit was replaced', () => {
     expect(html).toContain(`This unit was replaced by ${successor}; check the vehicle&#x27;s current unit.`);
     expect(html).toContain('Verify the current unit');
     expect(html).not.toContain('A registrar revoked this device');
+  });
+});
+
+describe('the verify page: an ownership recovery pending', () => {
+  it('says it in words with its date, after the corrections on record', () => {
+    const r = resultOf('verdict_consistent_recovery_pending', true);
+    const at = r.leaf?.pendingRecovery?.effectiveAt;
+    if (at === undefined) throw new Error('the vector has a pending recovery');
+    const html = render(r);
+    expect(html).toContain('data-verdict="consistent"');
+    expect(html).toContain('data-code="recovery_pending"');
+    expect(html).toContain(`data-effective-at="${at}"`);
+    expect(html).toContain('Ownership recovery pending:');
+    expect(html).toContain(`passes to another owner key on ${formatDate(Number(at))}`);
+    expect(html.indexOf('data-code="corrections_on_record"')).toBeLessThan(html.indexOf('data-code="recovery_pending"'));
+    // Without a recovery: not a word of it.
+    expect(render(resultOf('verdict_consistent', true))).toContain('data-verdict="consistent"');
+    expect(render(resultOf('verdict_consistent', true))).not.toContain('recovery');
   });
 });

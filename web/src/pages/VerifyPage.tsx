@@ -184,7 +184,15 @@ export function Result({ result, onVerify, busy }: { result: VerifyResult; onVer
           <ul className="reasons">
             {decision.findings.map((x, i) => (
               <li key={i} data-code={x.code}>
-                {humanizeReason(x.detail)}
+                {x.code === 'recovery_pending' && leaf?.pendingRecovery ? (
+                  <span data-testid="verify-recovery-pending" data-effective-at={String(leaf.pendingRecovery.effectiveAt)}>
+                    <strong>Ownership recovery pending:</strong> a registrar started an ownership recovery, so unless the current owner objects, the car passes to another
+                    owner key on {formatDate(Number(leaf.pendingRecovery.effectiveAt))} ({formatAgo(Number(leaf.pendingRecovery.effectiveAt), asOf?.headTime)}, block time). Ask
+                    the seller about it before you buy.
+                  </span>
+                ) : (
+                  humanizeReason(x.detail)
+                )}
               </li>
             ))}
           </ul>

@@ -5,6 +5,7 @@
 // `witness up` prints (or <data-dir>/anchors.json), then is pointed at lying nodes
 // (target/debug/witness-adversary, or WITNESS_ADVERSARY_BIN) and at a lying gateway.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, Checks, REPO, WEB, allowsCors, assert, corsProxy, decodeQrPng, freePort, launchBrowser, log, newPage, screenshot, start, staticServer, waitForHttp } from './lib.mjs';
@@ -110,6 +111,7 @@ export async function runFull() {
     browser = await launchBrowser();
     await runScenario(browser, base, checks, {
       gateway,
+      registrarCli: cmd !== 'bash' ? (args) => execFileSync(cmd, [...args, '--data-dir', dataDir], { encoding: 'utf8', timeout: 60000 }) : undefined,
       endpoints: overrides,
       registrar: demo ? { username: demo[1], password: demo[2] } : undefined,
       pin: pinValue,
@@ -145,7 +147,7 @@ async function startAdversary(adv, mode, extra = []) {
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 /** The owner's and the verifier's walk through the dashboard at `base`. */
-export async function runScenario(browser, base, checks, { prefix = '', gateway, endpoints, registrar, pin, adversary } = {}) {
+export async function runScenario(browser, base, checks, { prefix = '', gateway, endpoints, registrar, registrarCli, pin, adversary } = {}) {
   const shot = (page, name) => screenshot(page, prefix + name);
   const { page, problems } = await newPage(browser);
   if (endpoints) await page.addInitScript((e) => localStorage.getItem('witness.endpoints.v1') || localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
@@ -489,6 +491,142 @@ export async function runScenario(browser, base, checks, { prefix = '', gateway,
     await page.waitForTimeout(1000);
     await shot(page, 'system');
   });
+
+  // Ownership needs consent (PROTOCOL.md 8.4): a second account cannot take the owned car by
+  // pairing with it; the owner's "Sell this car" makes a transfer code, with which it can.
+  const leafOf = async (device) => {
+    const r = await fetch(adversary.nodeInspectUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ type: 'device', device_id: device }) });
+    const d = await r.json();
+    const answer = JSON.parse(Buffer.from(String(d.reports?.[0]?.payload ?? '').replace(/^0x/, ''), 'hex').toString('utf8'));
+    return answer.leaf;
+  };
+  const buyer = await newPage(browser);
+  if (endpoints) await buyer.page.addInitScript((e) => localStorage.getItem('witness.endpoints.v1') || localStorage.setItem('witness.endpoints.v1', JSON.stringify(e)), endpoints);
+  let transferCode;
+  let sellerOwner;
+  try {
+    await checks.run('a second account claiming the owned car without a transfer code is refused, in words', async () => {
+      assert(honest, 'no claimed device');
+      sellerOwner = (await leafOf(honest))?.owner;
+      assert(sellerOwner, 'the honest device has no owner on the rollup');
+      await buyer.page.goto(`${base}/#/signup`);
+      await buyer.page.getByLabel('User name').fill(`${username}b`);
+      await buyer.page.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
+      await buyer.page.getByLabel('Repeat the password').fill('correct horse battery staple');
+      await buyer.page.getByRole('button', { name: 'Sign up' }).click();
+      await buyer.page.getByTestId('signed-in-as').waitFor({ timeout: 20000 });
+      await buyer.page.goto(`${base}/#/devices`);
+      await buyer.page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
+      const note = await buyer.page.getByTestId('pairing-button-note').innerText();
+      assert(/behind the dashboard/.test(note) && /ignition/.test(note) && /two minutes/.test(note), `the real car's pairing step is not explained: ${note}`);
+      await buyer.page.getByRole('button', { name: 'Look for devices' }).click();
+      const list = buyer.page.getByRole('list', { name: 'Devices on the local link' });
+      await list.waitFor({ timeout: 30000 });
+      await list.locator(`li[data-device="${honest}"]`).getByRole('button', { name: /Claim device/ }).click();
+      const result = buyer.page.getByTestId('claim-result');
+      await result.waitFor({ timeout: 60000 });
+      const text = await result.innerText();
+      await screenshot(buyer.page, prefix + 'claim-refused-owned');
+      assert(/already has an owner/.test(text) && /transfer code/.test(text), `unclear refusal: ${text}`);
+      assert(await buyer.page.getByLabel('Transfer code').isVisible(), 'the transfer code field is not opened for the buyer');
+      assert((await leafOf(honest))?.owner === sellerOwner, 'the owner changed without a transfer code');
+    });
+
+    await checks.run("the owner's \"Sell this car\": a transfer code as text and QR, with what it means", async () => {
+      assert(honest && sellerOwner, 'no owned device');
+      await page.goto(`${base}/#/devices/${honest}`);
+      const card = page.getByRole('region', { name: 'Sell this car' });
+      await card.waitFor({ timeout: 30000 });
+      assert((await card.getByLabel('The code expires after').inputValue()) === '72', 'the default expiry is not 72 h');
+      const t0 = Math.floor(Date.now() / 1000);
+      await card.getByRole('button', { name: 'Make a transfer code' }).click();
+      const made = card.getByTestId('transfer-made');
+      await made.waitFor({ timeout: 15000 });
+      transferCode = await card.getByTestId('transfer-code').inputValue();
+      assert(/^witness-transfer-1\.[0-9a-f]{168}$/.test(transferCode), `not a transfer code: ${transferCode}`);
+      assert(transferCode.slice(19, 51) === honest, 'the code names another device');
+      const expiresAt = Number(await made.getAttribute('data-expires-at'));
+      assert(Math.abs(expiresAt - (t0 + 72 * 3600)) < 120, `expires at ${expiresAt}, not 72 h from now`);
+      const meaning = await made.innerText();
+      assert(/names no buyer/.test(meaning) && /works once/.test(meaning) && /expires/i.test(meaning), `what the code means is not said: ${meaning}`);
+      const png = await card.getByTestId('cert-qr').screenshot();
+      writeFileSync(join(ARTIFACTS, `${prefix}transfer-code-qr.png`), png);
+      const decoded = decodeQrPng(png);
+      assert(decoded && decoded.toString('utf8') === transferCode, 'the QR code does not carry the transfer code');
+      await card.scrollIntoViewIfNeeded();
+      await shot(page, 'sell-transfer-code');
+    });
+
+    await checks.run('with the transfer code the second account takes the car over (the owner changes on the leaf)', async () => {
+      assert(honest && transferCode, 'no transfer code');
+      await buyer.page.goto(`${base}/#/devices`);
+      await buyer.page.getByRole('heading', { level: 1, name: 'My devices' }).waitFor();
+      if (!(await buyer.page.getByLabel('Transfer code').isVisible())) await buyer.page.getByText('Buying a car that has an owner?').click();
+      await buyer.page.getByLabel('Transfer code').fill(transferCode);
+      const note = await buyer.page.getByTestId('transfer-note').innerText();
+      assert(note.includes(honest) && /valid until/.test(note), `the code is not read: ${note}`);
+      assert((await buyer.page.getByLabel('Device id').inputValue()) === honest, 'the code does not fill the device id');
+      await screenshot(buyer.page, prefix + 'claim-with-transfer-code');
+      await buyer.page.getByRole('button', { name: 'Pair and claim' }).click();
+      const result = buyer.page.getByTestId('claim-result');
+      await result.waitFor({ timeout: CLAIM_TIMEOUT });
+      const text = await result.innerText();
+      await screenshot(buyer.page, prefix + 'claim-transferred');
+      assert(/The car is yours/.test(text), `the transfer did not complete: ${text}`);
+      const leaf = await leafOf(honest);
+      assert(leaf?.owner && leaf.owner !== sellerOwner, `the owner on the leaf is still ${leaf?.owner}`);
+      const buyerKey = await buyer.page.evaluate((d) => JSON.parse(localStorage.getItem('witness.owner-keys.v1') ?? '{}')[d]?.publicKey, honest);
+      assert(leaf.owner === buyerKey, "the leaf's owner is not the buyer's key");
+      log(`transferred ${honest}: owner ${sellerOwner.slice(0, 12)}… → ${leaf.owner.slice(0, 12)}…, sequence ${leaf.ownership_sequence}`);
+      // The seller's page: no longer the owner, nothing to sell.
+      await page.goto(`${base}/#/devices/${honest}`);
+      await page.reload();
+      await page.getByTestId('owner-passed-on').waitFor({ timeout: 30000 });
+      assert((await page.getByRole('region', { name: 'Sell this car' }).count()) === 0, 'the seller can still sell');
+      // The buyer's page: theirs, and the history says the car changed hands.
+      await buyer.page.goto(`${base}/#/devices/${honest}`);
+      await buyer.page.getByText('(yours)').waitFor({ timeout: 30000 });
+      assert((await buyer.page.getByRole('region', { name: 'Sell this car' }).count()) === 1, 'the new owner cannot sell');
+      await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 90000 }).catch(() => {});
+      await screenshot(buyer.page, prefix + 'device-after-transfer');
+    });
+
+    await checks.run("a registrar's recovery to the seller's key: shown on the device page with its countdown, and the owner's objection stops it", async () => {
+      assert(registrarCli, 'no witness binary to act as the registrar (WITNESS_UP_CMD)');
+      assert(honest && sellerOwner, 'no sold device');
+      registrarCli(['registrar', 'recover', '--device', honest, '--owner', sellerOwner]);
+      const end = Date.now() + CLAIM_TIMEOUT;
+      while (!(await leafOf(honest))?.pending_recovery) {
+        if (Date.now() > end) throw new Error('the recovery is not pending on the leaf');
+        await buyer.page.waitForTimeout(2000);
+      }
+      const pending = (await leafOf(honest)).pending_recovery;
+      await buyer.page.goto(`${base}/#/devices/${honest}`);
+      await buyer.page.reload();
+      const alert = buyer.page.getByTestId('recovery-pending');
+      await alert.waitFor({ timeout: 30000 });
+      assert(Number(await alert.getAttribute('data-effective-at')) === pending.effective_at && (await alert.getAttribute('data-owner')) === sellerOwner, 'the alert names another recovery');
+      const countdown = await buyer.page.getByTestId('recovery-countdown').innerText();
+      assert(/^(6 d 2[0-3] h|7 d 0 h) left to object$/.test(countdown), `countdown: ${countdown}`);
+      await buyer.page.getByText(/Other events/).first().waitFor({ timeout: 60000 }).catch(() => {});
+      await screenshot(buyer.page, prefix + 'device-recovery-pending');
+      await alert.getByRole('button', { name: 'Object' }).click();
+      await alert.getByText(/Objection sent|The recovery is stopped/).first().waitFor({ timeout: 30000 });
+      await screenshot(buyer.page, prefix + 'device-recovery-objection-sent');
+      const until = Date.now() + CLAIM_TIMEOUT;
+      while ((await leafOf(honest))?.pending_recovery) {
+        if (Date.now() > until) throw new Error('the objection was not processed');
+        await buyer.page.waitForTimeout(2000);
+      }
+      await buyer.page.getByTestId('recovery-pending').waitFor({ state: 'detached', timeout: 30000 });
+      const after = await leafOf(honest);
+      assert(after.pending_recovery === null, 'the recovery is still pending');
+      assert(after.owner !== sellerOwner, 'the recovery took the car back');
+      await screenshot(buyer.page, prefix + 'device-recovery-objected');
+    });
+  } finally {
+    await buyer.context.close();
+  }
 
   await checks.run('log out', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
