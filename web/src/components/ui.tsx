@@ -110,11 +110,12 @@ export function Steps({ steps, label }: { steps: Step[]; label: string }) {
   );
 }
 
-export type BadgeKind = 'verified' | 'tamper' | 'revoked' | 'replaced' | 'pending' | 'unknown';
+export type BadgeKind = 'verified' | 'tamper' | 'recovery' | 'revoked' | 'replaced' | 'pending' | 'unknown';
 
 const BADGE: Record<BadgeKind, { label: string; icon: string }> = {
   verified: { label: 'Verified', icon: '✓' },
   tamper: { label: 'Tamper alert', icon: '!' },
+  recovery: { label: 'Recovery pending', icon: '!' },
   revoked: { label: 'Revoked', icon: '✗' },
   replaced: { label: 'Replaced', icon: '⇄' },
   pending: { label: 'Pending', icon: '…' },

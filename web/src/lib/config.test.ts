@@ -88,7 +88,14 @@ describe('status badges', () => {
   const withLeaf = (patch: Partial<LeafView>): DeviceAnswer => ({ ...base, leaf: { ...leaf, ...patch } });
   it('orders revoked, tamper, pending, verified', () => {
     expect(badgeFor(base, 'k1').kind).toBe('verified');
-    expect(badgeFor(withLeaf({ owner: 'other' }), 'k1').kind).toBe('pending');
+    expect(badgeFor(withLeaf({ owner: 'other' }), 'k1')).toMatchObject({ kind: 'pending', why: expect.stringMatching(/another owner key/) });
+    expect(badgeFor(withLeaf({ owner: null }), 'k1')).toMatchObject({ kind: 'pending', why: 'Waiting for the rollup to record your claim.' });
+    // A pending recovery is said before anything about the owner: the owner has a week to object.
+    expect(badgeFor(withLeaf({ pending_recovery: { owner: 'ee'.repeat(32), effective_at: 1_790_000_000 } }), 'k1')).toMatchObject({
+      kind: 'recovery',
+      why: expect.stringMatching(/ownership recovery .* unless the owner objects/),
+    });
+    expect(badgeFor(withLeaf({ pending_recovery: { owner: 'ee'.repeat(32), effective_at: 1_790_000_000 }, status: 'flagged', flagged: true, open_tampers: 1 }), 'k1').kind).toBe('tamper');
     expect(badgeFor(base, undefined).kind).toBe('pending');
     expect(badgeFor(withLeaf({ highest: null }), 'k1').kind).toBe('pending');
     expect(badgeFor(withLeaf({ status: 'flagged', flagged: true, open_tampers: 1, tamper_events: 2 }), 'k1')).toMatchObject({ kind: 'tamper', why: expect.stringMatching(/1 of 2 rollback/) });
