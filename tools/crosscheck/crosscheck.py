@@ -611,7 +611,7 @@ def simulated_vehicle(seed: bytes) -> tuple[str, bytes]:
     return vin, hashlib.sha256(b"witness simulated vehicle salt" + seed).digest()
 
 
-OP_REGISTER, OP_REPLACE, OP_RECOVER = 8, 9, 10
+OP_REGISTER, OP_REPLACE, OP_RECOVER, OP_REINSTATE = 8, 9, 10, 11
 
 
 def read_registrar(rd: Reader) -> dict:
@@ -625,7 +625,8 @@ def read_registrar(rd: Reader) -> dict:
         # 8.2.2: vehicle ‖ old unit ‖ new unit ‖ model ‖ the new unit's key ‖ baseline_m.
         m.update(vehicle=rd.take(32), old_device=rd.take(16), new_device=rd.take(16), model=rd.u32(),
                  public_key=parse_ed25519_key(rd.take(32)), baseline_m=rd.u64())
-    elif op == 2:
+    elif op in (2, OP_REINSTATE):
+        # RevokeDevice, ReinstateDevice (8.2): the device ‖ the reason, text(256).
         m.update(device_id=rd.take(16), reason=rd.text(MAX_REASON))
     elif op == 3:
         m.update(device_id=rd.take(16), new_key=parse_ed25519_key(rd.take(32)))
@@ -960,6 +961,7 @@ REGISTRAR_EXPECTED = {
     "registrar_register_device": OP_REGISTER,
     "registrar_replace_unit": OP_REPLACE,
     "registrar_revoke_device": 2,
+    "registrar_reinstate_device": OP_REINSTATE,
     "registrar_rotate_key": 3,
     "registrar_recover_owner": OP_RECOVER,
     "registrar_correct": OP_CORRECT,
@@ -984,8 +986,8 @@ def check_registrar(c: Checker, v: dict):
     if m["op"] in fixed:
         c.eq("message length", len(msg), 105 + fixed[m["op"]])
     else:
-        text = (m["reason"] if m["op"] == 2 else m["note"]).encode()
-        base = 121 if m["op"] == 2 else 181
+        text = (m["reason"] if m["op"] in (2, OP_REINSTATE) else m["note"]).encode()
+        base = 121 if m["op"] in (2, OP_REINSTATE) else 181
         c.eq("message length", len(msg), base + len(enc_varint(len(text))) + len(text))
     if "device_id" in m:
         c.eq("device_id = generator label", m["device_id"], vector_device_id("registered device"))
@@ -1019,6 +1021,10 @@ def check_registrar(c: Checker, v: dict):
         c.eq("registrar key field", m["key"], second)
     if m["op"] == 2:
         c.eq("reason", m["reason"], "stolen")
+    if m["op"] == OP_REINSTATE:
+        c.eq("reason", m["reason"], "found")
+        c.eq("op fields re-encoded", m["body"][41:],
+             m["device_id"] + enc_varint(len(b"found")) + b"found")
     if m["op"] == OP_CORRECT:
         c.eq("op fields = 8.2.1's 76 bytes + note", len(m["body"]), 41 + CORRECTION_FIXED_LEN
              + len(enc_varint(len(m["note"].encode()))) + len(m["note"].encode()))
@@ -1516,6 +1522,9 @@ def read_history_entry(rd: Reader, range_: tuple[int, int] | None, with_commitme
     if kind == 13:
         # The pending recovery took effect: the recovered owner's key (a new era follows).
         return {"type": "owner_recovered", "owner": rd.take(32).hex()}
+    if kind == 14:
+        # A revoked unit was reinstated: the reason, text(1024) like a revocation's.
+        return {"type": "reinstated", "reason": rd.text(MAX_ENTRY_TEXT)}
     raise ProtocolError("unknown_kind", f"history entry kind {kind}")
 
 
@@ -1548,6 +1557,9 @@ def encode_entry(e: dict) -> bytes:
         return b"\x0c" + bytes([{v: k for k, v in RECOVERY_OUTCOMES.items()}[e["outcome"]]])
     if t == "owner_recovered":
         return b"\x0d" + bytes.fromhex(e["owner"])
+    if t == "reinstated":
+        r = e["reason"].encode()
+        return b"\x0e" + enc_varint(len(r)) + r
     raise AssertionError(t)
 
 
@@ -2139,6 +2151,9 @@ def replay_ownership(c: Checker, notices: list[dict]) -> dict:
                 c.true(f"{where}: a pending recovery ends (retired) before the unit is retired",
                        st["pending_recovery"] is None)
                 st["revoked"] = st["revoked"] or t == "revoked"
+            elif t == "reinstated":
+                c.true(f"{where}: only a revoked unit is reinstated (not_revoked)", st["revoked"])
+                st["revoked"] = False
     if new_era is not None:
         st["era"] = max(new_era)
     return st
@@ -2824,7 +2839,7 @@ def correction_cases(vectors: dict) -> list:
     long_note = enc_varint(257) + b"a" * 257
     cases = [
         ("registrar op 4 (retired CorrectReading)", "unknown_kind", registrar(at(msg, OP, b"\x04"))),
-        ("registrar op 11", "unknown_kind", registrar(at(msg, OP, b"\x0b"))),
+        ("registrar op 12", "unknown_kind", registrar(at(msg, OP, b"\x0c"))),
         ("registrar op 0", "unknown_kind", registrar(at(msg, OP, b"\x00"))),
         ("registrar op 255", "unknown_kind", registrar(at(msg, OP, b"\xff"))),
         ("registrar op 4 inside an input", "unknown_kind",
@@ -3975,7 +3990,7 @@ def vehicle_cases(vectors: dict) -> list:
             lambda: decode_history_notice(old_notice[:-2]))
     rejects("history entry 9: a byte after the ciphertexts", "trailing_bytes",
             lambda: decode_history_notice(old_notice + b"\x00"))
-    rejects("history entry kind 14", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x0e")))
+    rejects("history entry kind 15", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x0f")))
     rejects("history entry kind 0", "unknown_kind", lambda: decode_history_notice(at(old_notice, E, b"\x00")))
     in_range = build_history_notice(new_unit, 21, 1_790_000_200, 0, 1, 20,
                                     [("envelope", 1, key1, [(r1, None), (r1, None)])], secret)

@@ -165,6 +165,8 @@ pub enum Rejection {
     RecoveryPending,
     /// An objection naming no pending recovery of the device.
     NoPendingRecovery,
+    /// A reinstatement of a device that is not revoked.
+    NotRevoked,
     /// An objection signed by another key than the device's owner.
     NotOwner,
 }
@@ -198,6 +200,7 @@ impl Rejection {
             Self::RecoveryPending => "recovery_pending",
             Self::NoPendingRecovery => "no_pending_recovery",
             Self::NotOwner => "not_owner",
+            Self::NotRevoked => "not_revoked",
         }
     }
 }
@@ -745,6 +748,26 @@ impl State {
                         },
                     );
                 }
+            }
+            RegistrarAction::ReinstateDevice { device_id, reason } => {
+                let device = self
+                    .devices
+                    .get_mut(device_id)
+                    .ok_or(Rejection::UnknownDevice)?;
+                if device.leaf.successor().is_some() {
+                    return Err(Rejection::ReplacedDevice);
+                }
+                if !device.leaf.revoked {
+                    return Err(Rejection::NotRevoked);
+                }
+                device.leaf.revoked = false;
+                batch.record(
+                    *device_id,
+                    device.leaf.era,
+                    HistoryEntry::Reinstated {
+                        reason: reason.clone(),
+                    },
+                );
             }
             RegistrarAction::RotateKey { device_id, new_key } => {
                 active(&mut self.devices, device_id)?;

@@ -326,13 +326,16 @@ async fn send(
         .await?;
     let status = response.status();
     let answer: Value = response.json().await.unwrap_or(Value::Null);
-    println!(
-        "counter {counter}: {status}\n{}",
-        serde_json::to_string_pretty(&answer)?
-    );
     if status.is_success() {
+        println!(
+            "counter {counter}: {status}\n{}",
+            serde_json::to_string_pretty(&answer)?
+        );
         Ok(())
     } else {
-        Err(format!("the gateway refused the reading ({status})").into())
+        Err(
+            format!("the gateway refused the reading of counter {counter} ({status}): {answer}")
+                .into(),
+        )
     }
 }

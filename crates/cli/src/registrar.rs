@@ -1,6 +1,6 @@
 //! `witness registrar …`: a registrar's signed acts on devices, relayed by a gateway to the
-//! rollup: replace a vehicle's unit, rotate a device's key, revoke a unit, correct a record
-//! (PROTOCOL.md 8.2). The
+//! rollup: replace a vehicle's unit, rotate a device's key, revoke or reinstate a unit, correct
+//! a record, recover a car's ownership (PROTOCOL.md 8.2, 8.4.2). The
 //! registrar key is the one of the data directory (`keys.json` of `witness up`); what the
 //! rollup decided shows in `witness verify` and the device's receipts.
 
@@ -62,6 +62,16 @@ enum RegistrarCommand {
         /// The device's directory.
         #[arg(long)]
         dir: PathBuf,
+    },
+    /// Undo a revocation (a revocation made in error, a stolen car found): the unit's readings
+    /// are accepted again and its history continues. Rotate its key as well if the key may
+    /// have been copied.
+    Reinstate {
+        #[arg(long)]
+        device: String,
+        /// Why, for the public record.
+        #[arg(long)]
+        reason: String,
     },
     /// Start an ownership recovery (PROTOCOL.md 8.4.2): the key given becomes the owner's a
     /// week after the rollup takes the act, unless the current owner objects before (`witness
@@ -165,6 +175,10 @@ pub(crate) async fn run(args: RegistrarArgs) -> CliResult {
             owner: public_key(owner)?,
         },
         RegistrarCommand::Revoke { device, reason } => RegistrarAction::RevokeDevice {
+            device_id: device_id(device)?,
+            reason: reason.clone(),
+        },
+        RegistrarCommand::Reinstate { device, reason } => RegistrarAction::ReinstateDevice {
             device_id: device_id(device)?,
             reason: reason.clone(),
         },

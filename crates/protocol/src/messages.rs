@@ -213,6 +213,10 @@ pub enum RegistrarAction {
     },
     /// Op 2: the device is retired; its readings are refused from now on.
     RevokeDevice { device_id: DeviceId, reason: String },
+    /// Op 11: a revoked device is active again (a revocation made in error, a stolen car
+    /// found); its history and counter continue. A key suspected compromised is rotated as
+    /// well (op 3).
+    ReinstateDevice { device_id: DeviceId, reason: String },
     /// Op 3: the device continues its history under a new key.
     RotateKey {
         device_id: DeviceId,
@@ -244,6 +248,7 @@ impl RegistrarAction {
             Self::RegisterDevice { .. } => 8,
             Self::ReplaceUnit { .. } => 9,
             Self::RevokeDevice { .. } => 2,
+            Self::ReinstateDevice { .. } => 11,
             Self::RotateKey { .. } => 3,
             Self::RecoverOwner { .. } => 10,
             Self::AddRegistrar { .. } => 5,
@@ -257,6 +262,7 @@ impl RegistrarAction {
         match self {
             Self::RegisterDevice { device_id, .. }
             | Self::RevokeDevice { device_id, .. }
+            | Self::ReinstateDevice { device_id, .. }
             | Self::RotateKey { device_id, .. }
             | Self::RecoverOwner { device_id, .. }
             | Self::Correct(Correction { device_id, .. }) => Some(*device_id),
@@ -305,7 +311,8 @@ impl RegistrarAction {
                     .bytes(&public_key.to_bytes())
                     .u64(*baseline_m);
             }
-            Self::RevokeDevice { device_id, reason } => {
+            Self::RevokeDevice { device_id, reason }
+            | Self::ReinstateDevice { device_id, reason } => {
                 w.bytes(&device_id.0);
                 write_reason(w, reason)?;
             }
@@ -344,6 +351,10 @@ impl RegistrarAction {
                 baseline_m: r.u64()?,
             },
             2 => Self::RevokeDevice {
+                device_id: DeviceId(r.array()?),
+                reason: read_reason(r)?,
+            },
+            11 => Self::ReinstateDevice {
                 device_id: DeviceId(r.array()?),
                 reason: read_reason(r)?,
             },

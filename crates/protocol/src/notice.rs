@@ -132,6 +132,8 @@ pub mod entry_kind {
     /// A recovery took effect: a new owner key is bound; entries after it are in the next
     /// era.
     pub const OWNER_RECOVERED: u8 = 13;
+    /// A revoked device was reinstated.
+    pub const REINSTATED: u8 = 14;
 }
 
 /// Why a pending ownership recovery ended without taking effect (section 8.4.2).
@@ -222,6 +224,11 @@ pub enum HistoryEntry {
     },
     /// Revoked.
     Revoked {
+        /// Why.
+        reason: String,
+    },
+    /// Reinstated after a revocation: readings are accepted again.
+    Reinstated {
         /// Why.
         reason: String,
     },
@@ -338,6 +345,9 @@ impl HistoryEntry {
             Self::Revoked { reason } => {
                 w.u8(entry_kind::REVOKED).var_bytes(reason.as_bytes());
             }
+            Self::Reinstated { reason } => {
+                w.u8(entry_kind::REINSTATED).var_bytes(reason.as_bytes());
+            }
             Self::OwnerChanged {
                 sequence,
                 consented,
@@ -414,6 +424,7 @@ impl HistoryEntry {
                 registrar: r.array()?,
             },
             entry_kind::REVOKED => Self::Revoked { reason: text(r)? },
+            entry_kind::REINSTATED => Self::Reinstated { reason: text(r)? },
             entry_kind::OWNER_CHANGED => Self::OwnerChanged {
                 sequence: r.u64()?,
                 consented: r.bool()?,

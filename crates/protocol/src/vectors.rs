@@ -334,6 +334,13 @@ fn registrar_vectors() -> crate::Result<Vec<Value>> {
             },
         ),
         (
+            "registrar_reinstate_device",
+            RegistrarAction::ReinstateDevice {
+                device_id: id,
+                reason: "found".into(),
+            },
+        ),
+        (
             "registrar_rotate_key",
             RegistrarAction::RotateKey {
                 device_id: id,
@@ -1175,6 +1182,19 @@ fn story() -> crate::Result<Vec<Step>> {
         name: "history_revoked",
         notice,
         values: Vec::new(),
+        leaf: leaf.clone(),
+    });
+
+    // Input 19: reinstated (the stolen car was found).
+    let entries = vec![HistoryEntry::Reinstated {
+        reason: "found".into(),
+    }];
+    leaf.revoked = false;
+    let notice = emit(&mut leaf, &backend, 19, 1_791_300_000, entries, &[])?;
+    steps.push(Step {
+        name: "history_reinstated",
+        notice,
+        values: Vec::new(),
         leaf,
     });
     Ok(steps)
@@ -1246,6 +1266,7 @@ fn leaf_vectors(steps: &[Step]) -> Vec<Value> {
         ("leaf_recovery_pending", "history_recovery_started_again"),
         ("leaf_recovered", "history_owner_recovered"),
         ("leaf_revoked", "history_revoked"),
+        ("leaf_reinstated", "history_reinstated"),
     ] {
         if let Some(step) = steps.iter().find(|s| s.name == step) {
             out.push(leaf_vector(name, &step.leaf));
@@ -2143,6 +2164,7 @@ fn entry_json(entry: &HistoryEntry) -> Value {
             "type": "key_rotated", "new_key": hex::encode(new_key),
         }),
         HistoryEntry::Revoked { reason } => json!({"type": "revoked", "reason": reason}),
+        HistoryEntry::Reinstated { reason } => json!({"type": "reinstated", "reason": reason}),
         HistoryEntry::ReplacedBy {
             new_device,
             registrar,
@@ -2374,9 +2396,9 @@ fn history_vectors(steps: &[Step]) -> crate::Result<Vec<Value>> {
         ),
         (
             "history_invalid_unknown_entry_kind",
-            with(&registration, 56, &[14]),
+            with(&registration, 56, &[15]),
             "unknown_kind",
-            "history_registration with entry kind 14",
+            "history_registration with entry kind 15",
         ),
         (
             "history_invalid_retired_entry_kind_3",

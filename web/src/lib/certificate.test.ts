@@ -683,7 +683,7 @@ describe('build → verify: the notices of the vectors (history_accumulator_stat
       notices: issue,
     });
     const f = verifyCertificateOffline(bytes, ANCHORS);
-    expect(f.notices).toBe(11);
+    expect(f.notices).toBe(12);
     const counters = notices.flatMap((n) => n.entries.flatMap((e) => (e.kind === 'reading' ? [{ counter: e.counter, era: n.era }] : [])));
     expect(f.disclosed.map((d) => d.counter)).toEqual(counters.filter((c) => c.era === leaf.era).map((c) => c.counter));
     expect(f.odometerOnly.map((d) => d.counter)).toEqual(counters.filter((c) => c.era < leaf.era).map((c) => c.counter));

@@ -47,10 +47,10 @@ function keysFor(detailEras: number[]): HistoryKeys {
 describe('the accumulator check (vector history_accumulator_state_device)', () => {
   it('all notices, in any order and with duplicates: complete', () => {
     const shuffled = [...NOTICES].reverse().concat(NOTICES.slice(0, 2));
-    expect(checkAccumulator(LEAF.history, shuffled).result).toEqual({ status: 'complete', count: 11 });
+    expect(checkAccumulator(LEAF.history, shuffled).result).toEqual({ status: 'complete', count: 12 });
   });
   it('a missing notice', () => {
-    expect(checkAccumulator(LEAF.history, NOTICES.filter((n) => n.position !== 3n)).result).toMatchObject({ status: 'incomplete', reason: expect.stringMatching(/notice 3 of 11 is missing/) });
+    expect(checkAccumulator(LEAF.history, NOTICES.filter((n) => n.position !== 3n)).result).toMatchObject({ status: 'incomplete', reason: expect.stringMatching(/notice 3 of 12 is missing/) });
   });
   it('an altered notice (a reading entry changed)', () => {
     const altered = PAYLOADS.map((p) => p.slice());
@@ -71,11 +71,11 @@ describe('the accumulator check (vector history_accumulator_state_device)', () =
     const older = accumulatorOf({ count: fold.count, root: fold.root, last_input: fold.last_input });
     const checked = checkAccumulator(older, NOTICES);
     expect(checked.result).toEqual({ status: 'complete', count: 4 });
-    expect(checked.newer.map((n) => Number(n.position))).toEqual([4, 5, 6, 7, 8, 9, 10]);
+    expect(checked.newer.map((n) => Number(n.position))).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
   });
   it('other devices\' and undecodable notices are skipped', () => {
     const r = decodeListed(DEVICE, [...listed(PAYLOADS), { input_index: 1, output_index: 9, payload: 'ff' }]);
-    expect(r.notices).toHaveLength(11);
+    expect(r.notices).toHaveLength(12);
     expect(r.undecodable).toEqual([{ outputIndex: 9, code: 'unsupported_version' }]);
   });
 });
@@ -170,7 +170,7 @@ describe('fetching the notices', () => {
     };
     const r = await fetchAllNotices(page);
     expect(r.notices.map((n) => n.output_index)).toEqual(all.map((n) => n.output_index));
-    expect(seen).toEqual([undefined, 108, 105, 102]);
+    expect(seen).toEqual([undefined, 109, 106, 103]);
   });
   it('walks back on the node through the previous inputs', async () => {
     const byInput = new Map<number, { index: string; raw_data: string }[]>();
@@ -181,8 +181,8 @@ describe('fetching the notices', () => {
     });
     const asked: number[] = [];
     const got = await noticesFromNode(async (i) => (asked.push(i), byInput.get(i) ?? []), decodeNoticeOutput, DEVICE, LEAF.history.lastInput);
-    expect(got).toHaveLength(11);
-    expect(asked).toEqual([18, 17, 16, 15, 14, 13, 12, 8, 5, 3]);
+    expect(got).toHaveLength(12);
+    expect(asked).toEqual([19, 18, 17, 16, 15, 14, 13, 12, 8, 5, 3]);
     expect(checkAccumulator(LEAF.history, decodeListed(DEVICE, got).notices).result.status).toBe('complete');
   });
 });

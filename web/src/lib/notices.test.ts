@@ -72,6 +72,8 @@ function entryJson(e: HistoryEntry): Record<string, unknown> {
       return { type: 'recovery_ended', outcome: e.outcome };
     case 'owner_recovered':
       return { type: 'owner_recovered', owner: e.owner };
+    case 'reinstated':
+      return { type: 'reinstated', reason: e.reason };
   }
 }
 
@@ -334,12 +336,12 @@ describe('the replacement entries (kind 9 replaced by, kind 10 replaces: PROTOCO
     expect(openHistoryValues(fresh, new Uint8Array(32))).toEqual([]);
   });
 
-  it('refuses them cut short, and a kind 14 as unknown', () => {
+  it('refuses them cut short, and a kind 15 as unknown', () => {
     const full = notice(newUnit, replaces);
     expect(errorOf(() => decodeHistoryNotice(concatBytes(full.slice(0, full.length - 3))))).toBe('truncated');
-    const fourteen = full.slice();
-    fourteen[56] = 14;
-    expect(errorOf(() => decodeHistoryNotice(fourteen))).toBe('unknown_kind');
+    const fifteen = full.slice();
+    fifteen[56] = 15;
+    expect(errorOf(() => decodeHistoryNotice(fifteen))).toBe('unknown_kind');
     // A reading entry may not follow them without its envelope entry.
     const reading = concatBytes(new Uint8Array([2]), new Uint8Array(32), new Uint8Array([0]));
     expect(errorOf(() => decodeHistoryNotice(notice(oldUnit, replacedBy, reading)))).toBe('invalid_field');

@@ -216,7 +216,9 @@ export type HistoryEntry =
   /** Kind 12: the pending recovery ended without taking effect. */
   | { kind: 'recovery_ended'; outcome: RecoveryOutcome }
   /** Kind 13: the pending recovery took effect: `owner` is bound; entries after it are in the next era. */
-  | { kind: 'owner_recovered'; owner: string };
+  | { kind: 'owner_recovered'; owner: string }
+  /** Kind 14: a revoked unit was reinstated: its readings are accepted again. */
+  | { kind: 'reinstated'; reason: string };
 
 /** One device's entries of one input (16.4). */
 export interface HistoryNotice {
@@ -276,6 +278,8 @@ function readEntry(r: Reader, owed: Owed, commitments = true, at?: number[]): Hi
       return { kind: 'recovery_ended', outcome: RECOVERY_OUTCOMES[r.u8() - 1] ?? r.fail('invalid_field') };
     case 13:
       return { kind: 'owner_recovered', owner: toHex(r.take(32)) };
+    case 14:
+      return { kind: 'reinstated', reason: r.text(MAX_TEXT) };
     default:
       // Kind 3, the version 2 draft's correction, is retired: unknown like any other.
       return r.fail('unknown_kind');

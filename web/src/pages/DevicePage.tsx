@@ -660,7 +660,7 @@ function HistoryView({ h }: { h: LoadedHistory }) {
               <li key={i}>
                 <strong>{eventTitle(e.entry)}</strong> at input {String(e.inputIndex)}, {formatDate(Number(e.blockTimestamp))}
                 {e.entry.kind === 'corrected' ? `: ${correctionText(e.entry.correction, e.entry.cleared)}` : ''}
-                {e.entry.kind === 'revoked' ? `: ${e.entry.reason}` : ''}
+                {e.entry.kind === 'revoked' || e.entry.kind === 'reinstated' ? `: ${e.entry.reason}` : ''}
                 {ownershipEventText(e.entry) !== undefined ? `: ${ownershipEventText(e.entry)}` : ''}
                 {e.entry.kind === 'replaced_by' ? `: a workshop replaced this unit with unit ${e.entry.newDevice}, which carries the vehicle's record on` : ''}
                 {e.entry.kind === 'replaces' ? `: this unit replaced unit ${e.entry.oldDevice}, counting on from ${formatKm(Number(e.entry.baselineM))} (the kilometres on record)` : ''}

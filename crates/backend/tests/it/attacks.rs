@@ -414,6 +414,44 @@ fn unregistered_revoked_and_rotated_devices() {
     assert_eq!(rejections(&w.send(vec![e])), ["revoked_device"]);
     assert!(w.leaf(&car.id).revoked);
     assert_eq!(w.verdict(&car, car.odometer_m).verdict, Verdict::Revoked);
+
+    // A revocation can be undone (the stolen car was found): the history and the counter
+    // continue, and the reading refused while revoked stays refused.
+    let id = car.id;
+    let reinstate = |w: &mut World| {
+        w.registrar_message(RegistrarAction::ReinstateDevice {
+            device_id: id,
+            reason: "found".into(),
+        })
+    };
+    let message = reinstate(&mut w);
+    let outcome = w.submit(STRANGER, vec![message]);
+    assert!(rejections(&outcome).is_empty());
+    assert!(matches!(
+        &history(&outcome)[0].entries[..],
+        [HistoryEntry::Reinstated { reason }] if reason == "found"
+    ));
+    assert!(!w.leaf(&car.id).revoked);
+    let e = w.drive(&mut car, 10, 1);
+    assert!(rejections(&w.send(vec![e])).is_empty(), "readings again");
+    assert_eq!(w.leaf(&car.id).attested, 3);
+    assert_eq!(w.verdict(&car, car.odometer_m).verdict, Verdict::Consistent);
+    // Only a revoked device is reinstated; an unknown one is unknown.
+    let root = w.root();
+    let message = reinstate(&mut w);
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![message])),
+        ["not_revoked"]
+    );
+    let unknown = w.registrar_message(RegistrarAction::ReinstateDevice {
+        device_id: witness_protocol::DeviceId([0xee; 16]),
+        reason: "found".into(),
+    });
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![unknown])),
+        ["unknown_device"]
+    );
+    assert_eq!(w.root(), root, "refused acts change nothing");
 }
 
 #[test]
@@ -1161,9 +1199,17 @@ fn a_replacement_unit_continues_the_vehicles_history() {
         new_leaf.corrected_baseline.map(|b| b.odometer_m),
         Some(car.odometer_m)
     );
-    // The old unit takes nothing more.
+    // The old unit takes nothing more, and no reinstatement brings it back.
     let late = w.drive(&mut car, 10, 1);
     assert_eq!(rejections(&w.send(vec![late])), ["replaced_device"]);
+    let reinstate = w.registrar_message(RegistrarAction::ReinstateDevice {
+        device_id: car.id,
+        reason: "mistake".into(),
+    });
+    assert_eq!(
+        rejections(&w.submit(STRANGER, vec![reinstate])),
+        ["replaced_device"]
+    );
     let decision = w.verdict(&car, car.odometer_m);
     assert_eq!(
         (decision.verdict, decision.findings[0].code),

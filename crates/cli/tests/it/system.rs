@@ -1058,4 +1058,46 @@ fn the_whole_system_catches_every_tamper_scenario() {
         system.leaf(&new_unit)["attested"] == 2
     });
     assert_ne!(system.leaf(&new_unit)["public_key"], before);
+    // Revoked (reported stolen), its readings are refused; reinstated (found), they are taken
+    // again, the history continuing.
+    witness()
+        .args([
+            "registrar",
+            "revoke",
+            "--device",
+            &new_unit,
+            "--reason",
+            "stolen",
+        ])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the revocation is processed", || {
+        system.leaf(&new_unit)["revoked"] == true
+    });
+    let (_, refused) = witness()
+        .args(["device", "send", "--odometer-km", "12370", "--dir", unit])
+        .data_dir(dir)
+        .fails();
+    assert!(refused.contains("device_revoked"), "{refused}");
+    witness()
+        .args([
+            "registrar",
+            "reinstate",
+            "--device",
+            &new_unit,
+            "--reason",
+            "found",
+        ])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the reinstatement is processed", || {
+        system.leaf(&new_unit)["revoked"] == false
+    });
+    witness()
+        .args(["device", "send", "--odometer-km", "12380", "--dir", unit])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the reading after the reinstatement is attested", || {
+        system.leaf(&new_unit)["attested"] == 3
+    });
 }

@@ -487,11 +487,15 @@ pub(crate) fn decide_registrar(
                     });
                 }
             }
-            RegistrarAction::RevokeDevice { device_id, .. } => {
+            RegistrarAction::RevokeDevice { device_id, .. }
+            | RegistrarAction::ReinstateDevice { device_id, .. } => {
                 if devices.get(device_id).is_some_and(|v| v.exists) {
                     effects.push(Effect::SetDeviceActive {
                         id: *device_id,
-                        active: false,
+                        active: matches!(
+                            item.message.action,
+                            RegistrarAction::ReinstateDevice { .. }
+                        ),
                     });
                 }
             }
