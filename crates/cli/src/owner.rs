@@ -79,28 +79,35 @@ fn load_key(path: &Path) -> Result<SigningKey, String> {
     Ok(SigningKey::from_seed(&seed))
 }
 
+/// `witness owner keys`: a new owner key file; prints its public key.
+fn make_key(path: &Path) -> CliResult {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    write_private(path, hex::encode(seed).as_bytes())?;
+    println!(
+        "{}",
+        hex::encode(SigningKey::from_seed(&seed).public_key().to_bytes())
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(args: OwnerArgs) -> CliResult {
     let account = &args.account;
-    if let OwnerCommand::Keys { key } = &args.command {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| format!("no randomness from the OS: {e}"))?;
-        write_private(key, hex::encode(seed).as_bytes())?;
-        println!(
-            "{}",
-            hex::encode(SigningKey::from_seed(&seed).public_key().to_bytes())
-        );
-        return Ok(());
-    }
-    let system = SystemInfo::load(&account.data_dir)?;
-    let domain = system.domain()?;
+    // Every act but making a key is for the deployment of the data directory.
+    let deployment = || -> Result<_, String> {
+        let system = SystemInfo::load(&account.data_dir)?;
+        let domain = system.domain()?;
+        Ok((system, domain))
+    };
     let answer = match &args.command {
-        OwnerCommand::Keys { .. } => unreachable!("handled above"),
+        OwnerCommand::Keys { key } => return make_key(key),
         OwnerCommand::Pair {
             device,
             key,
             transfer_code,
             press_button,
         } => {
+            let (system, _) = deployment()?;
             let id = device_id(device)?;
             let owner = load_key(key)?;
             if let Some(code) = transfer_code {
@@ -127,6 +134,7 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             key,
             valid_hours,
         } => {
+            let (system, domain) = deployment()?;
             let id = device_id(device)?;
             let owner = load_key(key)?;
             let leaf = owned_leaf(&system, id, &owner).await?;
@@ -156,6 +164,7 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             return Ok(());
         }
         OwnerCommand::Object { device, key } => {
+            let (system, domain) = deployment()?;
             let id = device_id(device)?;
             let owner = load_key(key)?;
             let leaf = owned_leaf(&system, id, &owner).await?;

@@ -330,21 +330,13 @@ pub(super) async fn claim(
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<ClaimRequest>,
 ) -> Result<(StatusCode, Json<ClaimResponse>)> {
-    let id = parse_device_id(&id)?;
-    let bytes = decode_hex(&request.statement, 0)?;
-    let mut reader = Reader::new(&bytes);
-    let statement = OwnershipStatement::read(&mut reader)
-        .and_then(|s| reader.finish().map(|()| s))
-        .map_err(|e| GatewayError::Malformed {
-            index: 0,
-            reason: e.code(),
-        })?;
-    if statement.device_id != id {
-        return Err(GatewayError::InvalidRequest(format!(
-            "the statement is for device {}, not {id}",
-            statement.device_id
-        )));
-    }
+    let (bytes, statement) = message_for(
+        &id,
+        &request.statement,
+        "statement",
+        OwnershipStatement::read,
+        |s| s.device_id,
+    )?;
     let domain = state.domain().await?;
     let mut body = vec![kind::OWNERSHIP];
     body.extend_from_slice(&bytes);
@@ -388,21 +380,13 @@ pub(super) async fn objection(
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<ObjectionRequest>,
 ) -> Result<(StatusCode, Json<ClaimResponse>)> {
-    let id = parse_device_id(&id)?;
-    let bytes = decode_hex(&request.objection, 0)?;
-    let mut reader = Reader::new(&bytes);
-    let objection = OwnerObjection::read(&mut reader)
-        .and_then(|o| reader.finish().map(|()| o))
-        .map_err(|e| GatewayError::Malformed {
-            index: 0,
-            reason: e.code(),
-        })?;
-    if objection.device_id != id {
-        return Err(GatewayError::InvalidRequest(format!(
-            "the objection is for device {}, not {id}",
-            objection.device_id
-        )));
-    }
+    let (bytes, objection) = message_for(
+        &id,
+        &request.objection,
+        "objection",
+        OwnerObjection::read,
+        |o| o.device_id,
+    )?;
     let domain = state.domain().await?;
     objection
         .verify(&domain)
@@ -420,4 +404,31 @@ pub(super) async fn objection(
     let receipt = state.store.commit_objection(item).await?;
     state.wake_submitter.notify_one();
     Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
+}
+
+/// Decodes one hex-encoded message (exactly one: nothing may follow) that must be about the
+/// device of the path; answers its bytes and the message.
+fn message_for<T>(
+    path_id: &str,
+    hex: &str,
+    what: &str,
+    read: impl FnOnce(&mut Reader<'_>) -> witness_protocol::Result<T>,
+    device_of: impl FnOnce(&T) -> DeviceId,
+) -> Result<(Vec<u8>, T)> {
+    let id = parse_device_id(path_id)?;
+    let bytes = decode_hex(hex, 0)?;
+    let mut reader = Reader::new(&bytes);
+    let message = read(&mut reader)
+        .and_then(|m| reader.finish().map(|()| m))
+        .map_err(|e| GatewayError::Malformed {
+            index: 0,
+            reason: e.code(),
+        })?;
+    let about = device_of(&message);
+    if about != id {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the {what} is for device {about}, not {id}"
+        )));
+    }
+    Ok((bytes, message))
 }
