@@ -1,6 +1,7 @@
 //! `witness owner …`: an owner's acts (PROTOCOL.md 8.4): pair with a car (the first owner,
 //! or a buyer with the seller's transfer code), sell it (sign a release: the transfer code),
-//! object to a registrar's recovery of it. The owner key is a file holding the Ed25519 seed
+//! object to a registrar's recovery of it, or, once a recovery to one's key took effect, prove
+//! the key to the gateway. The owner key is a file holding the Ed25519 seed
 //! in hex (mode 0600), made by `witness owner keys`.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +10,9 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use witness_protocol::api::LeafView;
 use witness_protocol::codec::Writer;
-use witness_protocol::{DeviceId, OwnerObjection, Release, SigningKey, TransferCode};
+use witness_protocol::{
+    BackendSecretKey, DeviceId, OwnerObjection, OwnerQuery, Release, SigningKey, TransferCode,
+};
 
 use crate::CliResult;
 use crate::keys::write_private;
@@ -60,6 +63,14 @@ enum OwnerCommand {
         /// How long the code stays valid, in hours.
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
+    },
+    /// After a registrar's recovery to this key took effect: the gateway account becomes the
+    /// car's owner there (for its history and a later sale), on a signed proof of the key.
+    Prove {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        key: PathBuf,
     },
     /// Object to the registrar's recovery pending on the car: it does not take effect.
     Object {
@@ -162,6 +173,26 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
                  can take it over; hand it over with the car"
             );
             return Ok(());
+        }
+        OwnerCommand::Prove { device, key } => {
+            let (system, domain) = deployment()?;
+            let id = device_id(device)?;
+            let owner = load_key(key)?;
+            // Signed for a throw-away response key: the gateway asks nothing with it.
+            let mut response = [0u8; 32];
+            getrandom::fill(&mut response)
+                .map_err(|e| format!("no randomness from the OS: {e}"))?;
+            let response = BackendSecretKey::derive(&response).public_key().to_bytes();
+            let expires_at = u32::try_from(crate::up::unix_now().saturating_add(300))
+                .map_err(|_| "the clock is past the protocol's u32 seconds")?;
+            let query = OwnerQuery::sign(&owner, &domain, id, response, expires_at);
+            let token = account_token(account, args.signup, &system).await?;
+            post(
+                &format!("{}/v1/devices/{id}/owner-proof", system.gateway_url),
+                &token,
+                json!({"owner_query": hex::encode(query.encode())}),
+            )
+            .await?
         }
         OwnerCommand::Object { device, key } => {
             let (system, domain) = deployment()?;

@@ -271,6 +271,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices/{id}/owner-proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The caller proves it holds the owner key the rollup bound (a recovery took effect,
+         *     PROTOCOL.md 8.4.2, so no ownership statement was relayed here): its account becomes the
+         *     device's owner at this gateway, for its history and a later sale. The gateway takes the
+         *     owner from its node's leaf: a node that lies can only let a key holder relay queries and
+         *     releases the rollup refuses.
+         */
+        post: operations["owner_proof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/readings": {
         parameters: {
             query?: never;
@@ -644,6 +667,14 @@ export interface components {
              *     signed by its owner.
              */
             objection: components["schemas"]["HexBytes"];
+        };
+        /** @description Proof that the caller holds the device's owner key. */
+        OwnerProofRequest: {
+            /**
+             * @description Hex-encoded `OwnerQuery` (docs/PROTOCOL.md 8.6) for the device of the path, signed by
+             *     the owner key and not expired.
+             */
+            owner_query: components["schemas"]["HexBytes"];
         };
         /** @description Queue figures for `/v1/system` and `/metrics`. */
         QueueStats: {
@@ -1715,6 +1746,108 @@ export interface operations {
                 };
             };
             /** @description unavailable: no deployment is configured, or the backend key is not configured and the node does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    owner_proof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Device id: 32 hex digits, with or without one `0x` prefix
+                 * @example 00112233445566778899aabbccddeeff
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnerProofRequest"];
+            };
+        };
+        responses: {
+            /** @description The device, now the caller's here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceView"];
+                };
+            };
+            /** @description invalid_request (not a device id, not JSON, a missing or unknown field, a query for another device), malformed (not hex, does not decode) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: not registered here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_owner: the rollup's leaf names another owner; query_expired */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type: not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description bad_signature */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No node, or the node failed */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1100,4 +1100,50 @@ fn the_whole_system_catches_every_tamper_scenario() {
     wait_until("the reading after the reinstatement is attested", || {
         system.leaf(&new_unit)["attested"] == 3
     });
+
+    // Last, as it moves the chain's clock a week on: a recovery nobody objects to takes
+    // effect at the first input after its delay, and the recovered key's holder proves the
+    // key to the gateway (`witness owner prove`), which makes that account the owner there.
+    let stranger_public = stranger.trim().to_owned();
+    witness()
+        .args([
+            "registrar",
+            "recover",
+            "--device",
+            &sold,
+            "--owner",
+            &stranger_public,
+        ])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the second recovery is pending", || {
+        system.leaf(&sold)["pending_recovery"]["owner"] == stranger_public.as_str()
+    });
+    let chain = |method: &str, params: Value| {
+        let answer: Value = system
+            .http
+            .post(system.url("chain_rpc_url"))
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+    };
+    chain("evm_increaseTime", json!([604_801]));
+    chain("evm_mine", json!([]));
+    witness()
+        .args(["device", "send", "--odometer-km", "12390", "--dir", unit])
+        .data_dir(dir)
+        .stdout();
+    wait_until("the recovery takes effect", || {
+        system.leaf(&sold)["owner"] == stranger_public.as_str()
+    });
+    assert!(system.leaf(&sold)["pending_recovery"].is_null());
+    let (proved, device) = owner("prove", &stranger_key, "stranger")
+        .arg("--signup")
+        .json();
+    assert!(proved, "{device}");
+    assert_eq!(device["owned_by_you"], true, "{device}");
+    assert_eq!(device["owner_key"], stranger_public.as_str(), "{device}");
 }

@@ -10,11 +10,13 @@ use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 use witness_protocol::api::{DeviceAnswer, InspectAnswer, InspectQuery};
 use witness_protocol::codec::Reader;
-use witness_protocol::{DeviceId, OwnerObjection, OwnershipStatement, RegistrarMessage, kind};
+use witness_protocol::{
+    DeviceId, OwnerObjection, OwnerQuery, OwnershipStatement, RegistrarMessage, kind,
+};
 
 use super::{
-    AppState, HexBytes, JsonBody, NoBackendKey, NotJson, PathParam, PayloadTooLarge,
-    Unauthenticated, unexpected,
+    AppState, HexBytes, JsonBody, NoBackendKey, NodeUnavailable, NotJson, PathParam,
+    PayloadTooLarge, Unauthenticated, unexpected,
 };
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
@@ -71,6 +73,16 @@ pub struct ObjectionRequest {
     /// signed by its owner.
     #[schema(value_type = HexBytes)]
     pub objection: String,
+}
+
+/// Proof that the caller holds the device's owner key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerProofRequest {
+    /// Hex-encoded `OwnerQuery` (docs/PROTOCOL.md 8.6) for the device of the path, signed by
+    /// the owner key and not expired.
+    #[schema(value_type = HexBytes)]
+    pub owner_query: String,
 }
 
 /// A device as the gateway knows it.
@@ -404,6 +416,81 @@ pub(super) async fn objection(
     let receipt = state.store.commit_objection(item).await?;
     state.wake_submitter.notify_one();
     Ok((StatusCode::ACCEPTED, Json(ClaimResponse { receipt })))
+}
+
+/// The caller proves it holds the owner key the rollup bound (a recovery took effect,
+/// PROTOCOL.md 8.4.2, so no ownership statement was relayed here): its account becomes the
+/// device's owner at this gateway, for its history and a later sale. The gateway takes the
+/// owner from its node's leaf: a node that lies can only let a key holder relay queries and
+/// releases the rollup refuses.
+#[utoipa::path(post, path = "/v1/devices/{id}/owner-proof", tag = "devices",
+    params(("id" = String, Path, pattern = "^(0x)?[0-9a-fA-F]{32}$",
+        description = "Device id: 32 hex digits, with or without one `0x` prefix",
+        example = "00112233445566778899aabbccddeeff")),
+    request_body = OwnerProofRequest, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = DeviceView, description = "The device, now the caller's here"),
+        (status = 400, body = ErrorBody,
+         description = "invalid_request (not a device id, not JSON, a missing or unknown field, \
+                        a query for another device), malformed (not hex, does not decode)"),
+        Unauthenticated,
+        (status = 404, body = ErrorBody, description = "not_found: not registered here"),
+        (status = 409, body = ErrorBody,
+         description = "not_owner: the rollup's leaf names another owner; query_expired"),
+        PayloadTooLarge,
+        NotJson,
+        (status = 422, body = ErrorBody, description = "bad_signature"),
+        NodeUnavailable,
+    ))]
+pub(super) async fn owner_proof(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    PathParam(id): PathParam<String>,
+    JsonBody(request): JsonBody<OwnerProofRequest>,
+) -> Result<Json<DeviceView>> {
+    let (_, query) = message_for(&id, &request.owner_query, "query", OwnerQuery::read, |q| {
+        q.device_id
+    })?;
+    let domain = state.domain().await?;
+    query
+        .verify(&domain)
+        .map_err(|_| GatewayError::BadSignature {
+            index: 0,
+            signer: "owner",
+        })?;
+    if i64::from(query.expires_at) * 1000 < crate::store::now_ms() {
+        return Err(GatewayError::conflict(
+            "query_expired",
+            format!("the query expired at {}", query.expires_at),
+        ));
+    }
+    let id = query.device_id;
+    if state.store.device(id).await?.is_none() {
+        return Err(GatewayError::NotFound(format!(
+            "device {id} is not registered here"
+        )));
+    }
+    let asked = InspectQuery::Device {
+        device_id: id.to_hex(),
+    };
+    let owner = match state.ask(&asked).await? {
+        InspectAnswer::Device(answer) => answer.leaf.and_then(|leaf| leaf.owner),
+        other => return Err(unexpected(&other, "device")),
+    };
+    let key = query.owner.to_bytes();
+    if owner.as_deref() != Some(hex::encode(key).as_str()) {
+        return Err(GatewayError::conflict(
+            "not_owner",
+            "the rollup's leaf, as the node reports it, names another owner key",
+        ));
+    }
+    state.store.adopt_owner(auth.0.id, id, key).await?;
+    let device = state
+        .store
+        .device(id)
+        .await?
+        .ok_or_else(|| GatewayError::NotFound(format!("device {id} is not registered here")))?;
+    Ok(Json(view(&device, auth.0.id)))
 }
 
 /// Decodes one hex-encoded message (exactly one: nothing may follow) that must be about the

@@ -271,6 +271,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         devices::device,
         devices::claim,
         devices::objection,
+        devices::owner_proof,
         history::history_keys,
         history::notices,
         readings::intake,
@@ -390,6 +391,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/devices/{id}", get(devices::device))
         .route("/v1/devices/{id}/claim", post(devices::claim))
         .route("/v1/devices/{id}/objection", post(devices::objection))
+        .route("/v1/devices/{id}/owner-proof", post(devices::owner_proof))
         .route("/v1/devices/{id}/history-keys", post(history::history_keys))
         .route("/v1/devices/{id}/notices", get(history::notices))
         .route("/v1/readings", post(readings::intake))

@@ -1074,6 +1074,158 @@ async fn objections_are_the_owners_and_relayed_once() {
 }
 
 #[tokio::test]
+async fn a_recovered_owner_proves_the_key_the_rollup_bound_and_takes_the_device_over_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("g.sqlite").display().to_string();
+    let keys = Keys::new(next_seed());
+    let node = FakeNode::start(keys.backend_hex()).await;
+    let endpoints = node.endpoints.clone();
+    // The backend key (so the domain) is the node's, as a deployed gateway fetches it.
+    let app = App::with(&url, move |c| {
+        c.node = Some(endpoints);
+        c.backend_public_key = None;
+    })
+    .await;
+    node.trust(&keys);
+    let (old_account, new_account) = (app.signup("old").await, app.signup("new").await);
+    let device = Device::new(next_seed());
+    let answer = app
+        .post(
+            "/v1/registrar/messages",
+            Some(&app.registrar),
+            json!({"messages": [device.register_hex(&keys)]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    let old_key = SigningKey::generate(&mut rng(next_seed()));
+    let claimed = app
+        .post(
+            &format!("/v1/devices/{}/claim", device.id),
+            Some(&old_account),
+            json!({"statement": statement_hex(&device.ownership(&keys, &old_key, 1))}),
+        )
+        .await;
+    assert_eq!(claimed.status, StatusCode::ACCEPTED, "{}", claimed.json);
+    // A registrar's recovery took effect on the rollup: its leaf names the new key.
+    let new_key = SigningKey::generate(&mut rng(next_seed()));
+    node.rollup.lock().unwrap().leaves.insert(
+        device.id.to_hex(),
+        leaf(&device, Some(&new_key), 3, Some(9)),
+    );
+    let path = format!("/v1/devices/{}/owner-proof", device.id);
+    let prove = |key: &SigningKey| owner_query_hex(&keys, key, device.id).0;
+
+    // The old key no longer proves anything; nor a signature over something else, nor an
+    // expired query.
+    let answer = app
+        .post(
+            &path,
+            Some(&old_account),
+            json!({"owner_query": prove(&old_key)}),
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_owner")),
+        "{}",
+        answer.json
+    );
+    let mut forged = hex::decode(prove(&new_key)).unwrap();
+    *forged.last_mut().unwrap() ^= 1;
+    let answer = app
+        .post(
+            &path,
+            Some(&new_account),
+            json!({"owner_query": hex::encode(forged)}),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.json
+    );
+    let response = witness_protocol::BackendSecretKey::generate(&mut rng(next_seed()));
+    let expired = witness_protocol::OwnerQuery::sign(
+        &new_key,
+        &keys.domain,
+        device.id,
+        response.public_key().to_bytes(),
+        now_s() - 60,
+    );
+    let answer = app
+        .post(
+            &path,
+            Some(&new_account),
+            json!({"owner_query": hex::encode(expired.encode())}),
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("query_expired")),
+        "{}",
+        answer.json
+    );
+
+    // The new key's holder takes the device over here; the old account's access ends.
+    let answer = app
+        .post(
+            &path,
+            Some(&new_account),
+            json!({"owner_query": prove(&new_key)}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    assert_eq!(answer.json["owned_by_you"], true);
+    assert_eq!(
+        answer.json["owner_key"],
+        hex::encode(new_key.public_key().to_bytes())
+    );
+    let detail = format!("/v1/devices/{}", device.id);
+    assert_eq!(
+        app.get(&detail, Some(&old_account)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Its sale is checked against the recovered key: the old owner's release is refused,
+    // the new owner's relayed.
+    let buyer = SigningKey::generate(&mut rng(next_seed()));
+    let until = now_s() + 3_600;
+    let stale = Release::sign(&old_key, &keys.domain, device.id, 1, until);
+    let answer = app
+        .post(
+            &format!("/v1/devices/{}/claim", device.id),
+            Some(&old_account),
+            json!({"statement": statement_hex(&device.transfer(&keys, &buyer, 2, Consent::Release(stale)))}),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.json
+    );
+    let release = Release::sign(&new_key, &keys.domain, device.id, 1, until);
+    let answer = app
+        .post(
+            &format!("/v1/devices/{}/claim", device.id),
+            Some(&old_account),
+            json!({"statement": statement_hex(&device.transfer(&keys, &buyer, 2, Consent::Release(release)))}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json);
+    // An unregistered device.
+    let unknown = Device::new(next_seed());
+    let answer = app
+        .post(
+            &format!("/v1/devices/{}/owner-proof", unknown.id),
+            Some(&new_account),
+            json!({"owner_query": owner_query_hex(&keys, &new_key, unknown.id).0}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.json);
+}
+
+#[tokio::test]
 async fn node_backed_reads_history_keys_stats_and_device_status() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("g.sqlite").display().to_string();
