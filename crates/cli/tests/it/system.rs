@@ -886,21 +886,18 @@ fn the_whole_system_catches_every_tamper_scenario() {
 
     // A registrar's recovery for the seller (PROTOCOL.md 8.4.2): pending for a week, in
     // public; the buyer objects through the CLI and it ends; the buyer stays the owner.
+    // `witness registrar recover` of the sold car to `owner`, until the leaf shows it pending.
+    let recover = |owner: &str| {
+        witness()
+            .args(["registrar", "recover", "--device", &sold, "--owner", owner])
+            .data_dir(system.dir.path())
+            .stdout();
+        wait_until("the recovery is pending", || {
+            system.leaf(&sold)["pending_recovery"]["owner"] == owner
+        });
+    };
     let seller_public = hex::encode(seller.public_key().to_bytes());
-    witness()
-        .args([
-            "registrar",
-            "recover",
-            "--device",
-            &sold,
-            "--owner",
-            &seller_public,
-        ])
-        .data_dir(system.dir.path())
-        .stdout();
-    wait_until("the recovery is pending", || {
-        system.leaf(&sold)["pending_recovery"]["owner"] == seller_public.as_str()
-    });
+    recover(&seller_public);
     let stranger_key = keys_dir.path().join("stranger.key");
     let stranger = witness()
         .args(["owner", "keys", "--key"])
@@ -1105,20 +1102,7 @@ fn the_whole_system_catches_every_tamper_scenario() {
     // effect at the first input after its delay, and the recovered key's holder proves the
     // key to the gateway (`witness owner prove`), which makes that account the owner there.
     let stranger_public = stranger.trim().to_owned();
-    witness()
-        .args([
-            "registrar",
-            "recover",
-            "--device",
-            &sold,
-            "--owner",
-            &stranger_public,
-        ])
-        .data_dir(dir)
-        .stdout();
-    wait_until("the second recovery is pending", || {
-        system.leaf(&sold)["pending_recovery"]["owner"] == stranger_public.as_str()
-    });
+    recover(&stranger_public);
     let chain = |method: &str, params: Value| {
         let answer: Value = system
             .http

@@ -448,16 +448,7 @@ pub(super) async fn owner_proof(
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<OwnerProofRequest>,
 ) -> Result<Json<DeviceView>> {
-    let (_, query) = message_for(&id, &request.owner_query, "query", OwnerQuery::read, |q| {
-        q.device_id
-    })?;
-    let domain = state.domain().await?;
-    query
-        .verify(&domain)
-        .map_err(|_| GatewayError::BadSignature {
-            index: 0,
-            signer: "owner",
-        })?;
+    let (_, query) = owner_query_for(&state, &id, &request.owner_query).await?;
     if i64::from(query.expires_at) * 1000 < crate::store::now_ms() {
         return Err(GatewayError::conflict(
             "query_expired",
@@ -491,6 +482,24 @@ pub(super) async fn owner_proof(
         .await?
         .ok_or_else(|| GatewayError::NotFound(format!("device {id} is not registered here")))?;
     Ok(Json(view(&device, auth.0.id)))
+}
+
+/// An owner query (PROTOCOL.md 8.6) about the path's device whose signature verifies under
+/// its owner key: its bytes and the query. Whether that key owns the device is the rollup's.
+pub(super) async fn owner_query_for(
+    state: &AppState,
+    path_id: &str,
+    hex: &str,
+) -> Result<(Vec<u8>, OwnerQuery)> {
+    let (bytes, query) = message_for(path_id, hex, "query", OwnerQuery::read, |q| q.device_id)?;
+    let domain = state.domain().await?;
+    query
+        .verify(&domain)
+        .map_err(|_| GatewayError::BadSignature {
+            index: 0,
+            signer: "owner",
+        })?;
+    Ok((bytes, query))
 }
 
 /// Decodes one hex-encoded message (exactly one: nothing may follow) that must be about the

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
-use witness_protocol::OwnerQuery;
 use witness_protocol::api::{InspectAnswer, InspectQuery, LeafView};
 use witness_protocol::notice::HistoryNotice;
 
@@ -27,7 +26,6 @@ use super::{
 };
 use crate::auth::Auth;
 use crate::error::{ErrorBody, GatewayError, Result};
-use crate::intake::decode_hex;
 
 /// Notices per page unless `limit` says otherwise.
 pub const DEFAULT_NOTICES: usize = 50;
@@ -138,24 +136,7 @@ pub(super) async fn history_keys(
             device.id
         )));
     }
-    let bytes = decode_hex(&request.owner_query, 0)?;
-    let query = OwnerQuery::decode(&bytes).map_err(|e| GatewayError::Malformed {
-        index: 0,
-        reason: e.code(),
-    })?;
-    if query.device_id != device.id {
-        return Err(GatewayError::InvalidRequest(format!(
-            "the query is for device {}, not {}",
-            query.device_id, device.id
-        )));
-    }
-    let domain = state.domain().await?;
-    query
-        .verify(&domain)
-        .map_err(|_| GatewayError::BadSignature {
-            index: 0,
-            signer: "owner",
-        })?;
+    let (bytes, _) = super::devices::owner_query_for(&state, &id, &request.owner_query).await?;
     let inspect = InspectQuery::HistoryKeys {
         owner_query: Some(hex::encode(&bytes)),
         proof: None,
