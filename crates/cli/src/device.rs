@@ -13,7 +13,7 @@ use witness_protocol::{
 };
 
 use crate::CliResult;
-use crate::keys::write_private;
+use crate::keys::{new_key_file, random_bytes, read_key_file};
 use crate::system::SystemInfo;
 
 #[derive(Debug, Args)]
@@ -135,13 +135,10 @@ impl DeviceDir {
     /// A new key for the device, kept beside the current one until [`Self::use_new_key`]:
     /// `key.new` (mode 0600). Its public key is what a rotation names.
     pub(crate) fn new_key(&self) -> Result<witness_protocol::PublicKey, String> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
         let path = self.dir.join("key.new");
         // A key.new left by a rotation that did not go through is replaced.
         let _ = std::fs::remove_file(&path);
-        write_private(&path, hex::encode(seed).as_bytes())?;
-        Ok(SigningKey::from_seed(&seed).public_key())
+        Ok(new_key_file(&path)?.public_key())
     }
 
     /// The rotation went through: the new key signs from now on, the old one is kept as
@@ -168,10 +165,7 @@ fn load(dir: &Path) -> Result<(DeviceFile, SigningKey), String> {
     let text = std::fs::read_to_string(dir.join("device.json"))
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let file: DeviceFile = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let seed = std::fs::read_to_string(dir.join("key")).map_err(|e| e.to_string())?;
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| "key: not 32 bytes of hex")?;
-    Ok((file, SigningKey::from_seed(&bytes)))
+    Ok((file, read_key_file(&dir.join("key"))?))
 }
 
 fn save(dir: &Path, file: &DeviceFile) -> Result<(), String> {
@@ -215,13 +209,9 @@ fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
     if dir.join("device.json").exists() {
         return Err(format!("{} already holds a device", dir.display()).into());
     }
-    let mut seed = [0u8; 32];
     let mut id = [0u8; 16];
-    let mut salt = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .and_then(|()| getrandom::fill(&mut id))
-        .and_then(|()| getrandom::fill(&mut salt))
-        .map_err(|e| e.to_string())?;
+    let salt = random_bytes()?;
+    getrandom::fill(&mut id).map_err(|e| e.to_string())?;
     let vin = vin.unwrap_or_else(|| VehicleIdentity::simulated(&id).vin);
     let vehicle = VehicleIdentity { vin, salt };
     vehicle.id().map_err(|_| {
@@ -231,8 +221,7 @@ fn keys(dir: &Path, model: u32, vin: Option<String>) -> CliResult {
         )
     })?;
     std::fs::create_dir_all(dir)?;
-    let key = SigningKey::from_seed(&seed);
-    write_private(&dir.join("key"), hex::encode(seed).as_bytes())?;
+    let key = new_key_file(&dir.join("key"))?;
     let file = DeviceFile {
         id: hex::encode(id),
         model,

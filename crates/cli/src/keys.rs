@@ -21,7 +21,8 @@ pub(crate) struct LocalKeys {
     pub(crate) demo_password: String,
 }
 
-fn random_bytes() -> Result<[u8; 32], String> {
+/// 32 bytes from the OS's randomness.
+pub(crate) fn random_bytes() -> Result<[u8; 32], String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness from the OS: {e}"))?;
     Ok(bytes)
@@ -62,6 +63,23 @@ impl LocalKeys {
             demo_password: file.demo_password,
         })
     }
+}
+
+/// A new Ed25519 key (a device's, an owner's): its seed, in hex, goes to a new file only its
+/// owner can read.
+pub(crate) fn new_key_file(path: &Path) -> Result<SigningKey, String> {
+    let seed = random_bytes()?;
+    write_private(path, hex::encode(seed).as_bytes())?;
+    Ok(SigningKey::from_seed(&seed))
+}
+
+/// The Ed25519 key of a key file ([`new_key_file`]).
+pub(crate) fn read_key_file(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed)
+        .map_err(|_| format!("{}: not a key (32 bytes of hex)", path.display()))?;
+    Ok(SigningKey::from_seed(&seed))
 }
 
 /// Writes `bytes` to a new file only its owner can read (mode 0600), synced.

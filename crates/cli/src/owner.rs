@@ -4,7 +4,7 @@
 //! the key to the gateway. The owner key is a file holding the Ed25519 seed
 //! in hex (mode 0600), made by `witness owner keys`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use witness_protocol::{
 };
 
 use crate::CliResult;
-use crate::keys::write_private;
+use crate::keys::{new_key_file, random_bytes, read_key_file};
 use crate::relay::{Account, call, device_id, leaf_of, login};
 use crate::system::SystemInfo;
 
@@ -42,10 +42,8 @@ enum OwnerCommand {
     /// the ignition cycle the manual gives); a car with an owner also needs that owner's
     /// transfer code.
     Pair {
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        car: Car,
         /// The seller's transfer code (`witness owner sell`), for a car with an owner.
         #[arg(long)]
         transfer_code: Option<String>,
@@ -56,10 +54,8 @@ enum OwnerCommand {
     /// Release the car to whoever the buyer is: prints a one-time transfer code. Whoever
     /// holds it and the car can take the car over until it expires: give it at the handover.
     Sell {
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        car: Car,
         /// How long the code stays valid, in hours.
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
@@ -67,60 +63,53 @@ enum OwnerCommand {
     /// After a registrar's recovery to this key took effect: the gateway account becomes the
     /// car's owner there (for its history and a later sale), on a signed proof of the key.
     Prove {
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        car: Car,
     },
     /// Object to the registrar's recovery pending on the car: it does not take effect.
     Object {
-        #[arg(long)]
-        device: String,
-        #[arg(long)]
-        key: PathBuf,
+        #[command(flatten)]
+        car: Car,
     },
 }
 
-/// Reads an owner key file.
-fn load_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut seed)
-        .map_err(|_| format!("{}: not an owner key (32 bytes of hex)", path.display()))?;
-    Ok(SigningKey::from_seed(&seed))
-}
-
-/// `witness owner keys`: a new owner key file; prints its public key.
-fn make_key(path: &Path) -> CliResult {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| format!("no randomness from the OS: {e}"))?;
-    write_private(path, hex::encode(seed).as_bytes())?;
-    println!(
-        "{}",
-        hex::encode(SigningKey::from_seed(&seed).public_key().to_bytes())
-    );
-    Ok(())
+/// The car an act is about and the owner key that signs it.
+#[derive(Debug, Args)]
+struct Car {
+    /// The car's unit (device id).
+    #[arg(long)]
+    device: String,
+    /// The owner key file (`witness owner keys`).
+    #[arg(long)]
+    key: PathBuf,
 }
 
 pub(crate) async fn run(args: OwnerArgs) -> CliResult {
     let account = &args.account;
-    // Every act but making a key is for the deployment of the data directory.
-    let deployment = || -> Result<_, String> {
+    // Every act but making a key is about a car of the data directory's deployment, signed by
+    // its owner.
+    let context = |car: &Car| -> Result<_, String> {
         let system = SystemInfo::load(&account.data_dir)?;
         let domain = system.domain()?;
-        Ok((system, domain))
+        Ok((
+            system,
+            domain,
+            device_id(&car.device)?,
+            read_key_file(&car.key)?,
+        ))
     };
     let answer = match &args.command {
-        OwnerCommand::Keys { key } => return make_key(key),
+        OwnerCommand::Keys { key } => {
+            let key = new_key_file(key)?;
+            println!("{}", hex::encode(key.public_key().to_bytes()));
+            return Ok(());
+        }
         OwnerCommand::Pair {
-            device,
-            key,
+            car,
             transfer_code,
             press_button,
         } => {
-            let (system, _) = deployment()?;
-            let id = device_id(device)?;
-            let owner = load_key(key)?;
+            let (system, _, id, owner) = context(car)?;
             if let Some(code) = transfer_code {
                 let code = TransferCode::from_text(code)
                     .map_err(|e| format!("--transfer-code: not a transfer code ({e})"))?;
@@ -140,14 +129,8 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             )
             .await?
         }
-        OwnerCommand::Sell {
-            device,
-            key,
-            valid_hours,
-        } => {
-            let (system, domain) = deployment()?;
-            let id = device_id(device)?;
-            let owner = load_key(key)?;
+        OwnerCommand::Sell { car, valid_hours } => {
+            let (system, domain, id, owner) = context(car)?;
             let leaf = owned_leaf(&system, id, &owner).await?;
             let expires_at =
                 u32::try_from(crate::up::unix_now().saturating_add(u64::from(*valid_hours) * 3600))
@@ -174,15 +157,12 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             );
             return Ok(());
         }
-        OwnerCommand::Prove { device, key } => {
-            let (system, domain) = deployment()?;
-            let id = device_id(device)?;
-            let owner = load_key(key)?;
+        OwnerCommand::Prove { car } => {
+            let (system, domain, id, owner) = context(car)?;
             // Signed for a throw-away response key: the gateway asks nothing with it.
-            let mut response = [0u8; 32];
-            getrandom::fill(&mut response)
-                .map_err(|e| format!("no randomness from the OS: {e}"))?;
-            let response = BackendSecretKey::derive(&response).public_key().to_bytes();
+            let response = BackendSecretKey::derive(&random_bytes()?)
+                .public_key()
+                .to_bytes();
             let expires_at = u32::try_from(crate::up::unix_now().saturating_add(300))
                 .map_err(|_| "the clock is past the protocol's u32 seconds")?;
             let query = OwnerQuery::sign(&owner, &domain, id, response, expires_at);
@@ -194,10 +174,8 @@ pub(crate) async fn run(args: OwnerArgs) -> CliResult {
             )
             .await?
         }
-        OwnerCommand::Object { device, key } => {
-            let (system, domain) = deployment()?;
-            let id = device_id(device)?;
-            let owner = load_key(key)?;
+        OwnerCommand::Object { car } => {
+            let (system, domain, id, owner) = context(car)?;
             let leaf = owned_leaf(&system, id, &owner).await?;
             let pending = leaf
                 .pending_recovery

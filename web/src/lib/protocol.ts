@@ -136,10 +136,16 @@ export interface OwnerQuery extends OwnerQueryFields {
   signature: Uint8Array;
 }
 
+/** A device id's 16 bytes (32 hex digits, else an Error). */
+function deviceIdBytes(deviceId: string): Uint8Array {
+  const b = fromHex(deviceId);
+  if (b.length !== 16) throw new Error('device id must be 16 bytes');
+  return b;
+}
+
 /** `version u8 | device_id 16 | owner 32 | response_key 32 | expires_at u32 | flags u8 (0)`. */
 export function ownerQueryBody(q: OwnerQueryFields): Uint8Array {
-  const deviceId = fromHex(q.deviceId);
-  if (deviceId.length !== 16) throw new Error('device id must be 16 bytes');
+  const deviceId = deviceIdBytes(q.deviceId);
   if (q.owner.length !== 32 || q.responseKey.length !== 32) throw new Error('keys must be 32 bytes');
   return concatBytes(new Uint8Array([QUERY_VERSION]), deviceId, q.owner, q.responseKey, u32be(q.expiresAt), new Uint8Array([0]));
 }
@@ -196,12 +202,6 @@ export interface OwnershipStatement {
   sequence: bigint;
   consent: Consent;
   deviceSignature: Uint8Array;
-}
-
-function deviceIdBytes(deviceId: string): Uint8Array {
-  const b = fromHex(deviceId);
-  if (b.length !== 16) throw new Error('device id must be 16 bytes');
-  return b;
 }
 
 /** `device_id 16 ‖ owner 32 ‖ sequence u64`: what the device signs. */

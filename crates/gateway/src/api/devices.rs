@@ -399,13 +399,7 @@ pub(super) async fn objection(
         OwnerObjection::read,
         |o| o.device_id,
     )?;
-    let domain = state.domain().await?;
-    objection
-        .verify(&domain)
-        .map_err(|_| GatewayError::BadSignature {
-            index: 0,
-            signer: "owner",
-        })?;
+    by_owner(objection.verify(&state.domain().await?))?;
     let mut body = vec![kind::OBJECTION];
     body.extend_from_slice(&bytes);
     let item = ObjectionItem {
@@ -449,18 +443,18 @@ pub(super) async fn owner_proof(
     JsonBody(request): JsonBody<OwnerProofRequest>,
 ) -> Result<Json<DeviceView>> {
     let (_, query) = owner_query_for(&state, &id, &request.owner_query).await?;
-    if i64::from(query.expires_at) * 1000 < crate::store::now_ms() {
+    if crate::store::expired(query.expires_at, crate::store::now_ms()) {
         return Err(GatewayError::conflict(
             "query_expired",
             format!("the query expired at {}", query.expires_at),
         ));
     }
     let id = query.device_id;
-    if state.store.device(id).await?.is_none() {
-        return Err(GatewayError::NotFound(format!(
-            "device {id} is not registered here"
-        )));
-    }
+    let mut device = state
+        .store
+        .device(id)
+        .await?
+        .ok_or_else(|| GatewayError::NotFound(format!("device {id} is not registered here")))?;
     let asked = InspectQuery::Device {
         device_id: id.to_hex(),
     };
@@ -476,11 +470,7 @@ pub(super) async fn owner_proof(
         ));
     }
     state.store.adopt_owner(auth.0.id, id, key).await?;
-    let device = state
-        .store
-        .device(id)
-        .await?
-        .ok_or_else(|| GatewayError::NotFound(format!("device {id} is not registered here")))?;
+    (device.owner_account, device.owner_key) = (Some(auth.0.id), Some(key));
     Ok(Json(view(&device, auth.0.id)))
 }
 
@@ -492,14 +482,17 @@ pub(super) async fn owner_query_for(
     hex: &str,
 ) -> Result<(Vec<u8>, OwnerQuery)> {
     let (bytes, query) = message_for(path_id, hex, "query", OwnerQuery::read, |q| q.device_id)?;
-    let domain = state.domain().await?;
-    query
-        .verify(&domain)
-        .map_err(|_| GatewayError::BadSignature {
-            index: 0,
-            signer: "owner",
-        })?;
+    by_owner(query.verify(&state.domain().await?))?;
     Ok((bytes, query))
+}
+
+/// The verdict on a signature of the message's owner key: one that does not verify is 422
+/// `bad_signature`.
+fn by_owner(verified: witness_protocol::Result<()>) -> Result<()> {
+    verified.map_err(|_| GatewayError::BadSignature {
+        index: 0,
+        signer: "owner",
+    })
 }
 
 /// Decodes one hex-encoded message (exactly one: nothing may follow) that must be about the

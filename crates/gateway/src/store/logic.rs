@@ -663,7 +663,7 @@ pub(crate) fn decide_claim(
                     index: 0,
                     signer: "owner's release",
                 })?;
-            if i64::from(release.expires_at) * 1000 < now {
+            if super::expired(release.expires_at, now) {
                 return Err(GatewayError::conflict(
                     "release_expired",
                     format!("the release expired at {}", release.expires_at),

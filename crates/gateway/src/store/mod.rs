@@ -42,6 +42,12 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Whether a protocol expiry (seconds since the Unix epoch: a release's, a query's) is before
+/// `now_ms` (milliseconds, as [`now_ms`] gives).
+pub(crate) fn expired(expires_at: u32, now_ms: i64) -> bool {
+    i64::from(expires_at) * 1000 < now_ms
+}
+
 /// u64 values (counters, block numbers, nonces) are stored bit-for-bit in signed 64-bit
 /// columns; the database never orders or compares them.
 pub(crate) fn to_db(v: u64) -> i64 {

@@ -558,17 +558,15 @@ impl Store {
 
     /// `account` holds the device's owner key `key`, which the rollup bound by a recovery
     /// (PROTOCOL.md 8.4.2): it becomes the owner this gateway knows, as a claim would make
-    /// it; the ownership sequence stays (a recovery does not move it). Whether the device
-    /// exists.
-    pub async fn adopt_owner(&self, account: i64, id: DeviceId, key: [u8; 32]) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE devices SET owner_account = $1, owner_key = $2 WHERE id = $3")
-                .bind(account)
-                .bind(&key[..])
-                .bind(&id.0[..])
-                .execute(&self.writer)
-                .await?;
-        Ok(done.rows_affected() == 1)
+    /// it; the ownership sequence stays (a recovery does not move it).
+    pub async fn adopt_owner(&self, account: i64, id: DeviceId, key: [u8; 32]) -> Result<()> {
+        sqlx::query("UPDATE devices SET owner_account = $1, owner_key = $2 WHERE id = $3")
+            .bind(account)
+            .bind(&key[..])
+            .bind(&id.0[..])
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// Devices owned by (`owner = true`) or registered by an account; all devices for `None`.
