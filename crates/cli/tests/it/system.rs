@@ -1114,7 +1114,12 @@ fn the_whole_system_catches_every_tamper_scenario() {
             .unwrap();
         assert!(answer.get("error").is_none(), "{method}: {answer}");
     };
-    chain("evm_increaseTime", json!([604_801]));
+    // The next block at the time the recovery takes effect (anvil's clock may run ahead of
+    // the wall clock after many blocks, so no fixed step would do).
+    let effective_at = system.leaf(&sold)["pending_recovery"]["effective_at"]
+        .as_u64()
+        .unwrap();
+    chain("evm_setNextBlockTimestamp", json!([effective_at]));
     chain("evm_mine", json!([]));
     witness()
         .args(["device", "send", "--odometer-km", "12390", "--dir", unit])
